@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['{router,retrieval,deploy,models,benchmarks,evals,bin}/**/*.test.ts'],
+    // Servers bind real loopback ports; two cores cannot run many suites at once without skewing timing-based engines.
+    pool: 'forks',
+    maxWorkers: 2,
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    reporters: ['default'],
+  },
+});
