@@ -1,0 +1,87 @@
+// Types-only contracts of the scheduling pipeline: filters drop endpoints, scorers rate them in [0,1], a picker
+// chooses. The router core builds a SchedulingRequest and a list of BackendState and asks the Scheduler for one.
+
+/** What a scrape of a vLLM `/metrics` endpoint yields (both metric-name generations map onto this). */
+export interface EndpointMetrics {
+  requestsRunning: number;
+  requestsWaiting: number;
+  /** KV-cache usage in [0,1]. */
+  kvCacheUsage: number;
+  prefixCacheQueries: number;
+  prefixCacheHits: number;
+  /** Clock time (ms) of the scrape that produced these values. */
+  scrapedAt: number;
+}
+
+export type CircuitState = 'closed' | 'open' | 'half-open';
+export type BackendKind = 'vllm' | 'openai';
+
+/** One backend (a vLLM replica or a hosted API) as the scheduler sees it at decision time. */
+export interface BackendState {
+  id: string;
+  pool: string;
+  kind: BackendKind;
+  url: string;
+  /** Model names this backend serves (router-side names). */
+  models: readonly string[];
+  healthy: boolean;
+  circuit: CircuitState;
+  /** Router-side counters: updated on admit/finish, so they have no scrape lag. */
+  inFlightRequests: number;
+  inFlightTokens: number;
+  /** Last scrape, absent for hosted backends and before the first scrape. */
+  metrics?: EndpointMetrics;
+  /** True when the last good scrape is older than the staleness limit: treated as saturated (fail closed). */
+  metricsStale: boolean;
+  /** $ per hour of the GPUs behind this backend, or $ per 1M tokens blended for hosted; lower is cheaper. */
+  relativeCost: number;
+}
+
+export interface SchedulingRequest {
+  requestId: string;
+  model: string;
+  promptTokens: number;
+  /** Hashes of the prompt's leading 16-token blocks, chained (each covers all before it), for prefix affinity. */
+  prefixBlockHashes: readonly string[];
+  /** Session key (x-session-id header or the `user` field) for session affinity. */
+  sessionKey?: string;
+}
+
+export interface FilterPlugin {
+  readonly name: string;
+  filter(request: SchedulingRequest, candidates: readonly BackendState[]): BackendState[];
+}
+
+export interface ScorerPlugin {
+  readonly name: string;
+  /** One score in [0,1] per candidate, same order; 1 is best. */
+  score(request: SchedulingRequest, candidates: readonly BackendState[]): number[];
+}
+
+export interface ScoredBackend {
+  backend: BackendState;
+  /** Weighted sum of scorer outputs divided by the sum of weights, in [0,1]. */
+  score: number;
+  perScorer: Readonly<Record<string, number>>;
+}
+
+export interface PickerPlugin {
+  readonly name: string;
+  pick(request: SchedulingRequest, scored: readonly ScoredBackend[]): ScoredBackend | undefined;
+}
+
+export interface SchedulingResult {
+  picked?: ScoredBackend;
+  /** Candidates that passed every filter, best first. */
+  ranked: readonly ScoredBackend[];
+  /** Which filter removed each dropped backend id. */
+  droppedBy: Readonly<Record<string, string>>;
+  /** Every filter passed nothing, and at least one backend was dropped for saturation (→ spill-over). */
+  allSaturated: boolean;
+}
+
+export interface Scheduler {
+  schedule(request: SchedulingRequest, candidates: readonly BackendState[]): SchedulingResult;
+  /** Called after a backend served a request, so affinity plugins learn where prefixes and sessions live. */
+  recordServed(request: SchedulingRequest, backendId: string): void;
+}
