@@ -1,6 +1,7 @@
 // `switchyard catalog` and `switchyard sim`: the models/ layer's commands.
 import type { Command } from 'commander';
 import { printCatalog } from './catalog/print.ts';
+import { registerSimCommand } from './sim/cli.ts';
 
 export function registerModelCommands(program: Command): void {
   program
@@ -11,4 +12,5 @@ export function registerModelCommands(program: Command): void {
     .action((options: { model?: string; json?: boolean }) => {
       printCatalog(options);
     });
+  registerSimCommand(program);
 }

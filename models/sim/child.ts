@@ -1,0 +1,45 @@
+// Entry point of a replica in its own process (`isolation: 'process'`): receives its options over IPC, starts the
+// in-process replica, reports the port, and dies for real on a crash fault.
+import { startInProcessReplica } from './replica.ts';
+import type { SimReplicaOptions } from './options.ts';
+
+export interface ChildReady {
+  type: 'ready';
+  port: number;
+  url: string;
+  servedModelName: string;
+  totalBlocks: number;
+  maxModelLen: number;
+}
+export interface ChildFailed {
+  type: 'failed';
+  message: string;
+}
+
+process.once('message', (message: unknown) => {
+  const options = message as SimReplicaOptions;
+  startInProcessReplica({ ...options, isolation: 'in-process' }, () => process.kill(process.pid, 'SIGKILL')).then(
+    (replica) => {
+      const ready: ChildReady = {
+        type: 'ready',
+        port: replica.port,
+        url: replica.url,
+        servedModelName: replica.servedModelName,
+        totalBlocks: replica.totalBlocks,
+        maxModelLen: replica.maxModelLen,
+      };
+      process.send?.(ready);
+      const stop = (): void => {
+        void replica.close().then(() => process.exit(0));
+      };
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      // The parent went away: do not outlive it.
+      process.once('disconnect', stop);
+    },
+    (error: unknown) => {
+      const failed: ChildFailed = { type: 'failed', message: error instanceof Error ? error.message : String(error) };
+      process.send?.(failed, () => process.exit(1));
+    },
+  );
+});

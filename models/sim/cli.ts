@@ -1,0 +1,113 @@
+// `switchyard sim`: start simulated replicas on consecutive ports and keep them up until SIGINT/SIGTERM.
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { faultConfigFromSpec } from './faults.ts';
+import { type SimReplicaOptions, startSimFleet } from './index.ts';
+
+interface SimCommandOptions {
+  model: string;
+  gpu: string;
+  replicas: string;
+  port: string;
+  host: string;
+  tp?: string;
+  dtype: string;
+  speed: string;
+  legacyMetrics?: boolean;
+  fault?: string;
+  profile: string;
+  apiKey?: string;
+  servedModelName?: string;
+  maxNumSeqs?: string;
+  maxNumBatchedTokens?: string;
+  maxModelLen?: string;
+  kvBlocks?: string;
+  loadingMs?: string;
+  processes?: boolean;
+  mode: string;
+  script?: string;
+}
+
+const PositiveInt = z.coerce.number().int().min(1);
+
+/** The per-replica options from the command line (replica `index` listens on port + index). */
+export function replicaOptionsFromCli(options: SimCommandOptions, index: number): SimReplicaOptions {
+  const basePort = z.coerce.number().int().min(0).max(65535).parse(options.port);
+  const replica: SimReplicaOptions = {
+    model: options.model,
+    gpu: options.gpu as SimReplicaOptions['gpu'],
+    dtype: options.dtype as SimReplicaOptions['dtype'],
+    host: options.host,
+    port: basePort === 0 ? 0 : basePort + index,
+    speed: z.coerce.number().positive().parse(options.speed),
+    metricsGeneration: options.legacyMetrics ? 'legacy' : 'current',
+    profile: options.profile as SimReplicaOptions['profile'],
+    responseMode: options.mode as SimReplicaOptions['responseMode'],
+    isolation: options.processes ? 'process' : 'in-process',
+    seed: index,
+  };
+  if (options.tp !== undefined) replica.tensorParallel = PositiveInt.parse(options.tp);
+  if (options.fault !== undefined) replica.faults = faultConfigFromSpec(options.fault);
+  if (options.apiKey !== undefined) replica.apiKey = options.apiKey;
+  if (options.servedModelName !== undefined) replica.servedModelName = options.servedModelName;
+  if (options.maxNumSeqs !== undefined) replica.maxNumSeqs = PositiveInt.parse(options.maxNumSeqs);
+  if (options.maxNumBatchedTokens !== undefined) replica.maxNumBatchedTokens = PositiveInt.parse(options.maxNumBatchedTokens);
+  if (options.maxModelLen !== undefined) replica.maxModelLen = PositiveInt.parse(options.maxModelLen);
+  if (options.kvBlocks !== undefined) replica.kvBlocks = PositiveInt.parse(options.kvBlocks);
+  if (options.loadingMs !== undefined) replica.loadingMs = z.coerce.number().min(0).parse(options.loadingMs);
+  if (options.script !== undefined) {
+    replica.scriptedText = options.script;
+    replica.responseMode = 'script';
+  }
+  return replica;
+}
+
+export function registerSimCommand(program: Command): void {
+  program
+    .command('sim')
+    .description('start simulated vLLM replicas (GPU-free): OpenAI-compatible API, vLLM metrics, load-driven latency')
+    .option('--model <id>', 'catalog model id (hosted profile: API model name)', 'llama-3.1-8b')
+    .option('--gpu <id>', 'a10g | l4 | a100-40gb | a100-80gb | h100', 'h100')
+    .option('--replicas <n>', 'number of replicas, on consecutive ports', '1')
+    .option('--port <port>', 'port of the first replica (0 = random ports)', '8000')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--tp <n>', 'tensor-parallel size (default: the smallest that fits)')
+    .option('--dtype <dtype>', 'bf16 | fp8 | int4-awq', 'bf16')
+    .option('--speed <factor>', 'simulated time runs this many times faster than real time', '1')
+    .option('--legacy-metrics', 'emit the older vLLM metric names (gpu_cache_usage_perc, gpu_prefix_cache_*)')
+    .option('--fault <spec>', 'fault injection for every request, e.g. "rate=0.1;error=503" or "latency=200"')
+    .option('--profile <profile>', 'vllm | hosted (OpenAI-like)', 'vllm')
+    .option('--api-key <key>', 'require this Bearer key')
+    .option('--served-model-name <name>', 'model name clients use')
+    .option('--max-num-seqs <n>', 'vLLM --max-num-seqs')
+    .option('--max-num-batched-tokens <n>', 'vLLM --max-num-batched-tokens')
+    .option('--max-model-len <n>', 'vLLM --max-model-len')
+    .option('--kv-blocks <n>', 'override the KV-cache size in 16-token blocks')
+    .option('--loading-ms <ms>', 'slow start: simulated ms of 503 from /health')
+    .option('--processes', 'run each replica in its own process')
+    .option('--mode <mode>', 'generate | echo | script', 'generate')
+    .option('--script <text>', 'answer every request with exactly this text')
+    .action(async (options: SimCommandOptions) => {
+      let fleet;
+      try {
+        const count = PositiveInt.parse(options.replicas);
+        fleet = await startSimFleet(Array.from({ length: count }, (_, index) => replicaOptionsFromCli(options, index)));
+      } catch (error) {
+        const message = error instanceof z.ZodError ? z.prettifyError(error) : error instanceof Error ? error.message : String(error);
+        console.error(`switchyard sim: ${message}`);
+        process.exitCode = 1;
+        return;
+      }
+      for (const replica of fleet.replicas) {
+        const sizing = replica.options.profile === 'vllm' ? ` (${replica.totalBlocks} KV blocks, max_model_len ${replica.maxModelLen})` : '';
+        const where = replica.options.profile === 'vllm' ? ` on ${replica.options.gpu}` : '';
+        console.log(`${replica.options.profile} ${replica.servedModelName}${where}: ${replica.url}/v1${sizing}`);
+      }
+      console.log(`speed ${options.speed}×; Ctrl-C to stop`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await fleet.close();
+    });
+}
