@@ -29,6 +29,11 @@ export interface BackendState {
   /** Router-side counters: updated on admit/finish, so they have no scrape lag. */
   inFlightRequests: number;
   inFlightTokens: number;
+  /**
+   * (added) Prompt tokens of in-flight requests that have not produced a first token yet (router-side, no lag):
+   * the prefill work queued ahead of a new request. Absent = unknown (the prefill-backlog scorer is then neutral).
+   */
+  pendingPrefillTokens?: number;
   /** Last scrape, absent for hosted backends and before the first scrape. */
   metrics?: EndpointMetrics;
   /** True when the last good scrape is older than the staleness limit: treated as saturated (fail closed). */
@@ -49,6 +54,8 @@ export interface SchedulingRequest {
 
 export interface FilterPlugin {
   readonly name: string;
+  /** (added) A drop by this filter means "saturated or stale": counts toward SchedulingResult.allSaturated. */
+  readonly dropsForSaturation?: boolean;
   filter(request: SchedulingRequest, candidates: readonly BackendState[]): BackendState[];
 }
 
@@ -56,6 +63,8 @@ export interface ScorerPlugin {
   readonly name: string;
   /** One score in [0,1] per candidate, same order; 1 is best. */
   score(request: SchedulingRequest, candidates: readonly BackendState[]): number[];
+  /** (added) Learn from a served request (prefix and session affinity); Scheduler.recordServed fans out to it. */
+  recordServed?(request: SchedulingRequest, backendId: string): void;
 }
 
 export interface ScoredBackend {
@@ -78,6 +87,11 @@ export interface SchedulingResult {
   droppedBy: Readonly<Record<string, string>>;
   /** Every filter passed nothing, and at least one backend was dropped for saturation (→ spill-over). */
   allSaturated: boolean;
+  /**
+   * (added) When allSaturated: the best of the saturated backends by the same scorers and picker (busy ones before
+   * stale ones), for a caller that has nowhere to spill over to and must queue somewhere.
+   */
+  bestSaturated?: ScoredBackend;
 }
 
 export interface Scheduler {

@@ -1,0 +1,145 @@
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createMetricsScraper, metricsUrlFor } from './scraper.ts';
+import { createScheduler } from '../scheduler.ts';
+import { DEFAULT_PROFILE } from '../config.ts';
+import { makeBackend, makeRequest } from '../testing.ts';
+
+const LEGACY = readFileSync(new URL('../fixtures/vllm-legacy.prom', import.meta.url), 'utf8');
+
+interface FakeVllm {
+  url: string;
+  server: Server;
+  body: string;
+  status: number;
+  hits: number;
+}
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => new Promise<void>((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  })));
+});
+
+/** A real HTTP server speaking vLLM's /metrics (the body and status are mutable by the test). */
+async function fakeVllm(body: string): Promise<FakeVllm> {
+  const state = { body, status: 200, hits: 0 } as FakeVllm;
+  const server = createServer((request, response) => {
+    state.hits++;
+    if (request.url !== '/metrics') {
+      response.writeHead(404).end();
+      return;
+    }
+    response.writeHead(state.status, { 'content-type': 'text/plain; version=0.0.4' }).end(state.body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  servers.push(server);
+  state.server = server;
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+  return state;
+}
+
+describe('createMetricsScraper', () => {
+  it('derives /metrics from an OpenAI base URL', () => {
+    expect(metricsUrlFor({ id: 'a', url: 'http://h:8000/v1/' })).toBe('http://h:8000/metrics');
+    expect(metricsUrlFor({ id: 'a', url: 'http://h:8000' })).toBe('http://h:8000/metrics');
+    expect(metricsUrlFor({ id: 'a', url: 'http://h:8000', metricsUrl: 'http://h:9000/m' })).toBe('http://h:9000/m');
+  });
+
+  it('scrapes real HTTP servers, goes stale when one stops answering, and the scheduler then drops it', async () => {
+    let now = 1_000;
+    const healthy = await fakeVllm(LEGACY);
+    const failing = await fakeVllm(LEGACY.replace('vllm:num_requests_waiting{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 2.0', 'vllm:num_requests_waiting{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 0.0'));
+    const scraper = createMetricsScraper({
+      backends: [
+        { id: 'healthy', url: healthy.url },
+        { id: 'failing', url: failing.url },
+      ],
+      intervalMs: 50,
+      staleAfterMs: 500,
+      clock: () => now,
+    });
+    await scraper.scrapeOnce();
+    expect(scraper.snapshot('healthy')).toMatchObject({ stale: false, metrics: { requestsWaiting: 2, kvCacheUsage: 0.8125 } });
+    expect(scraper.snapshot('failing')).toMatchObject({ stale: false, metrics: { requestsWaiting: 0 } });
+
+    failing.status = 500;
+    now += 200;
+    await scraper.scrapeOnce();
+    // Still within staleAfterMs of the last good scrape: last metrics kept, error recorded.
+    expect(scraper.snapshot('failing')).toMatchObject({ stale: false, consecutiveFailures: 1, lastError: 'HTTP 500' });
+    now += 400;
+    await scraper.scrapeOnce();
+    expect(scraper.isStale('failing')).toBe(true);
+    expect(scraper.isStale('healthy')).toBe(false);
+
+    // The core's view: failing looks idler (waiting 0) but is stale, so it must not be picked.
+    const states = ['healthy', 'failing'].map((id) => {
+      const snapshot = scraper.snapshot(id);
+      return makeBackend(id, { metrics: snapshot.metrics!, metricsStale: snapshot.stale });
+    });
+    const result = createScheduler(DEFAULT_PROFILE).schedule(makeRequest(), states);
+    expect(result.picked?.backend.id).toBe('healthy');
+    expect(result.droppedBy).toEqual({ failing: 'not-saturated' });
+  });
+
+  it('treats a never-scraped, unreachable or non-vLLM backend as stale', async () => {
+    const notVllm = await fakeVllm('process_cpu_seconds_total 3\n');
+    const closed = await fakeVllm(LEGACY);
+    const closedUrl = closed.url;
+    await new Promise<void>((resolve) => closed.server.close(() => resolve()));
+    const scraper = createMetricsScraper({
+      backends: [
+        { id: 'not-vllm', url: notVllm.url },
+        { id: 'closed', url: closedUrl },
+      ],
+      staleAfterMs: 200,
+      timeoutMs: 1_000,
+    });
+    expect(scraper.isStale('not-vllm')).toBe(true);
+    await scraper.scrapeOnce();
+    expect(scraper.snapshot('not-vllm')).toMatchObject({ stale: true, consecutiveFailures: 1 });
+    expect(scraper.snapshot('not-vllm').lastError).toMatch(/missing/);
+    expect(scraper.snapshot('closed')).toMatchObject({ stale: true, consecutiveFailures: 1 });
+    expect(scraper.snapshot('unknown')).toMatchObject({ stale: true });
+  });
+
+  it('polls on its interval after start() and stops on stop()', async () => {
+    const replica = await fakeVllm(LEGACY);
+    const scraper = createMetricsScraper({ backends: [{ id: 'r', url: replica.url }], intervalMs: 10, staleAfterMs: 1_000 });
+    await scraper.start();
+    expect(scraper.isStale('r')).toBe(false);
+    const deadline = Date.now() + 5_000;
+    while (replica.hits < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    scraper.stop();
+    expect(replica.hits).toBeGreaterThanOrEqual(4);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const afterStop = replica.hits;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(replica.hits).toBe(afterStop);
+  });
+
+  it('uses an injected fetch and keeps state across setBackends', async () => {
+    const calls: string[] = [];
+    const scraper = createMetricsScraper({
+      backends: [{ id: 'a', url: 'http://replica-a:8000' }],
+      fetch: async (url) => {
+        calls.push(url);
+        return { ok: true, status: 200, text: async () => LEGACY };
+      },
+    });
+    await scraper.scrapeOnce();
+    scraper.setBackends([{ id: 'a', url: 'http://replica-a:8000' }, { id: 'b', url: 'http://replica-b:8000/v1' }]);
+    expect(scraper.isStale('a')).toBe(false);
+    expect(scraper.isStale('b')).toBe(true);
+    await scraper.scrapeOnce();
+    expect(calls).toEqual(['http://replica-a:8000/metrics', 'http://replica-a:8000/metrics', 'http://replica-b:8000/metrics']);
+    scraper.setBackends([{ id: 'b', url: 'http://replica-b:8000/v1' }]);
+    expect(scraper.snapshot('a').lastError).toBe('unknown backend');
+  });
+});

@@ -1,0 +1,28 @@
+import type { BackendState, FilterPlugin, SchedulingRequest } from '../../../contracts.ts';
+
+export interface NotSaturatedOptions {
+  maxQueue: number;
+  maxKvCacheUsage: number;
+  maxInFlightRequests?: number | undefined;
+  requireMetrics: boolean;
+}
+
+/** True when the backend cannot take more work now (or we cannot tell: stale or missing metrics fail closed). */
+export function isSaturated(backend: BackendState, options: NotSaturatedOptions): boolean {
+  if (options.maxInFlightRequests !== undefined && backend.inFlightRequests >= options.maxInFlightRequests) return true;
+  if (backend.kind === 'openai') return false; // hosted APIs export no engine metrics; rate limits surface as 429s
+  if (backend.metricsStale) return true;
+  const metrics = backend.metrics;
+  if (!metrics) return options.requireMetrics;
+  return metrics.requestsWaiting > options.maxQueue || metrics.kvCacheUsage > options.maxKvCacheUsage;
+}
+
+export function createNotSaturatedFilter(options: NotSaturatedOptions): FilterPlugin & { dropsForSaturation: true } {
+  return {
+    name: 'not-saturated',
+    dropsForSaturation: true,
+    filter(_request: SchedulingRequest, candidates: readonly BackendState[]): BackendState[] {
+      return candidates.filter((backend) => !isSaturated(backend, options));
+    },
+  };
+}

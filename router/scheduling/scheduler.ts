@@ -1,0 +1,164 @@
+// filter → score → pick, with every plugin call timed into one histogram. Built once per pool (or per profile) from
+// a validated SchedulingProfileConfig; holds only the plugins' own state (affinity tables, round-robin turn).
+import { performance } from 'node:perf_hooks';
+import { Histogram } from 'prom-client';
+import type { Registry } from 'prom-client';
+import type {
+  BackendState,
+  FilterPlugin,
+  PickerPlugin,
+  Scheduler,
+  SchedulingRequest,
+  SchedulingResult,
+  ScoredBackend,
+  ScorerPlugin,
+} from './contracts.ts';
+import { SchedulingProfileConfig } from './config.ts';
+import type { SchedulingProfileInput } from './config.ts';
+import { createFilter, createPicker, createScorer } from './plugins/registry.ts';
+import { clamp01 } from './plugins/normalize.ts';
+import type { PluginContext } from './plugins/plugin-context.ts';
+import { PrefixBlockIndex } from './plugins/scorers/prefix-affinity/index.ts';
+
+export const PLUGIN_DURATION_METRIC = 'switchyard_scheduling_plugin_duration_seconds';
+/** Plugin calls take microseconds: buckets from 1 µs to 10 ms. */
+const DURATION_BUCKETS = [1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2];
+
+export interface SchedulerDeps {
+  /** Wall clock in ms (session-affinity TTL). */
+  clock?: () => number;
+  /** Where `switchyard_scheduling_plugin_duration_seconds{plugin,kind}` is registered (shared across schedulers). */
+  registry?: Registry;
+  /** Uniform [0,1) source for the weighted-random picker. */
+  random?: () => number;
+}
+
+export interface ConfiguredScheduler extends Scheduler {
+  readonly profile: SchedulingProfileConfig;
+  readonly filters: readonly FilterPlugin[];
+  readonly scorers: ReadonlyArray<{ plugin: ScorerPlugin; weight: number }>;
+  readonly picker: PickerPlugin;
+}
+
+type PluginKind = 'filter' | 'scorer' | 'picker';
+
+function durationHistogram(registry: Registry): Histogram<'plugin' | 'kind'> {
+  const existing = registry.getSingleMetric(PLUGIN_DURATION_METRIC);
+  if (existing) return existing as Histogram<'plugin' | 'kind'>;
+  return new Histogram({
+    name: PLUGIN_DURATION_METRIC,
+    help: 'Time spent in each scheduling plugin call (filter, scorer, picker)',
+    labelNames: ['plugin', 'kind'] as const,
+    buckets: DURATION_BUCKETS,
+    registers: [registry],
+  });
+}
+
+/** Accepts a parsed profile or raw config input (validated here). */
+export function createScheduler(
+  profile: SchedulingProfileConfig | SchedulingProfileInput = {},
+  deps: SchedulerDeps = {},
+): ConfiguredScheduler {
+  const parsed = SchedulingProfileConfig.parse(profile);
+  let prefixIndex: PrefixBlockIndex | undefined;
+  const context: PluginContext = {
+    clock: deps.clock ?? Date.now,
+    random: deps.random ?? Math.random,
+    prefixLruSize: parsed.prefixLruSize,
+    prefixBlockTokens: parsed.prefixBlockTokens,
+    prefixIndex: () => (prefixIndex ??= new PrefixBlockIndex(parsed.prefixLruSize)),
+  };
+  const filters = parsed.filters.map((config) => createFilter(config, context));
+  const scorers = parsed.scorers.map((config) => ({ plugin: createScorer(config, context), weight: config.weight }));
+  const picker = createPicker(parsed.picker, context);
+  const totalWeight = scorers.reduce((sum, scorer) => sum + scorer.weight, 0);
+  const learners = scorers.map((scorer) => scorer.plugin).filter((plugin) => plugin.recordServed !== undefined);
+
+  // Pre-bind one observer per plugin: no label object allocation on the hot path.
+  const histogram = deps.registry ? durationHistogram(deps.registry) : undefined;
+  const observer = (plugin: string, kind: PluginKind): ((seconds: number) => void) => {
+    if (!histogram) return () => {};
+    const child = histogram.labels({ plugin, kind });
+    return (seconds) => child.observe(seconds);
+  };
+  const filterTimers = filters.map((filter) => observer(filter.name, 'filter'));
+  const scorerTimers = scorers.map((scorer) => observer(scorer.plugin.name, 'scorer'));
+  const pickerTimer = observer(picker.name, 'picker');
+
+  function rank(request: SchedulingRequest, backends: readonly BackendState[], timed: boolean): ScoredBackend[] {
+    const ranked: ScoredBackend[] = backends.map((backend) => ({ backend, score: 0, perScorer: {} }));
+    if (ranked.length === 0 || totalWeight === 0) return ranked;
+    for (let index = 0; index < scorers.length; index++) {
+      const { plugin, weight } = scorers[index]!;
+      const started = performance.now();
+      const scores = plugin.score(request, backends);
+      if (timed) scorerTimers[index]!((performance.now() - started) / 1000);
+      for (let position = 0; position < ranked.length; position++) {
+        const value = clamp01(scores[position] ?? 0);
+        const entry = ranked[position]!;
+        (entry.perScorer as Record<string, number>)[plugin.name] = value;
+        entry.score += (weight * value) / totalWeight;
+      }
+    }
+    return ranked.sort((a, b) => b.score - a.score || (a.backend.id < b.backend.id ? -1 : a.backend.id > b.backend.id ? 1 : 0));
+  }
+
+  function schedule(request: SchedulingRequest, candidates: readonly BackendState[]): SchedulingResult {
+    const droppedBy: Record<string, string> = {};
+    // Backends dropped only for saturation, still put through the later filters: where to queue if the caller
+    // has nowhere to spill over to.
+    let saturated: BackendState[] = [];
+    let remaining: readonly BackendState[] = candidates;
+    for (let index = 0; index < filters.length && (remaining.length > 0 || saturated.length > 0); index++) {
+      const filter = filters[index]!;
+      const forSaturation = filter.dropsForSaturation === true;
+      if (!forSaturation && saturated.length > 0) saturated = filter.filter(request, saturated);
+      if (remaining.length === 0) continue;
+      const started = performance.now();
+      const kept = filter.filter(request, remaining);
+      filterTimers[index]!((performance.now() - started) / 1000);
+      if (kept.length !== remaining.length) {
+        const keptSet = new Set(kept);
+        for (const backend of remaining) {
+          if (keptSet.has(backend)) continue;
+          droppedBy[backend.id] = filter.name;
+          if (forSaturation) saturated.push(backend);
+        }
+      }
+      remaining = kept;
+    }
+
+    const ranked = rank(request, remaining, true);
+    let picked: ScoredBackend | undefined;
+    if (ranked.length > 0) {
+      const started = performance.now();
+      picked = picker.pick(request, ranked);
+      pickerTimer((performance.now() - started) / 1000);
+    }
+    const allSaturated = ranked.length === 0 && saturated.length > 0;
+    let bestSaturated: ScoredBackend | undefined;
+    if (allSaturated) {
+      // Prefer a backend that is merely busy over one whose metrics went stale (it may be gone).
+      const fresh = saturated.filter((backend) => !backend.metricsStale);
+      bestSaturated = picker.pick(request, rank(request, fresh.length > 0 ? fresh : saturated, false));
+    }
+    return {
+      ...(picked ? { picked } : {}),
+      ranked,
+      droppedBy,
+      allSaturated,
+      ...(bestSaturated ? { bestSaturated } : {}),
+    };
+  }
+
+  return {
+    profile: parsed,
+    filters,
+    scorers,
+    picker,
+    schedule,
+    recordServed(request, backendId) {
+      for (const learner of learners) learner.recordServed!(request, backendId);
+    },
+  };
+}
