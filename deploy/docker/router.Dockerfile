@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1
+# The Switchyard router image. Build from the repository root:
+#   docker build -f deploy/docker/router.Dockerfile -t switchyard/router:latest .
+# Stage 1 installs production dependencies (native addons compile here, with the toolchain of the full image);
+# stage 2 is distroless: node and the app only — no shell, no package manager, runs as uid 65532 (nonroot).
+ARG NODE_MAJOR=20
+
+FROM node:${NODE_MAJOR}-bookworm AS deps
+WORKDIR /app
+# onnxruntime-node's postinstall would download CUDA libraries; its CPU binaries ship in the package.
+ENV ONNXRUNTIME_NODE_INSTALL=skip \
+    npm_config_update_notifier=false
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force
+
+FROM node:${NODE_MAJOR}-bookworm-slim AS source
+WORKDIR /app
+COPY package.json tsconfig.json ./
+COPY bin ./bin
+COPY models ./models
+COPY router ./router
+COPY retrieval ./retrieval
+COPY deploy ./deploy
+COPY benchmarks ./benchmarks
+COPY evals ./evals
+
+FROM gcr.io/distroless/nodejs${NODE_MAJOR}-debian12:nonroot AS runtime
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=deps --chown=65532:65532 /app/node_modules ./node_modules
+COPY --from=source --chown=65532:65532 /app ./
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["/nodejs/bin/node", "bin/switchyard.js"]
+CMD ["serve", "--host", "0.0.0.0", "--port", "8080"]

@@ -1,0 +1,70 @@
+// The Docker Engine create-container body for one vLLM replica: catalog launch args as the command, GPUs through
+// DeviceRequests (driver nvidia, the inventory's device ids), host networking, shm for tensor-parallel workers, the
+// shared Hugging Face cache, HF_TOKEN from the environment, restart policy and the labels that mark it as ours.
+// Pure, so what a GPU box would get is unit-tested here on a machine without GPUs.
+import type { ContainerCreateOptions } from 'dockerode';
+import type { DockerConfig } from '../config.ts';
+import type { ReplicaSpec } from '../contracts.ts';
+
+export const LABELS = {
+  managed: 'io.switchyard.managed',
+  pool: 'io.switchyard.pool',
+  replica: 'io.switchyard.replica',
+  model: 'io.switchyard.model',
+  port: 'io.switchyard.port',
+  gpus: 'io.switchyard.gpus',
+  host: 'io.switchyard.host',
+} as const;
+
+/** Where vLLM (huggingface_hub) looks for weights inside the official image. */
+export const HF_CACHE_IN_CONTAINER = '/root/.cache/huggingface';
+
+export function containerName(replicaId: string): string {
+  return `switchyard-${replicaId}`;
+}
+
+export function containerSpec(spec: ReplicaSpec, docker: DockerConfig, environment: NodeJS.ProcessEnv): ContainerCreateOptions {
+  const token = environment[docker.hfTokenEnv];
+  const env = [
+    `HF_HOME=${HF_CACHE_IN_CONTAINER}`,
+    // Read by the simulator stand-in only; real vLLM ignores it.
+    `SWITCHYARD_SIM_GPU=${spec.gpu}`,
+    ...Object.entries(docker.env).map(([key, value]) => `${key}=${value}`),
+    ...(token === undefined || token === '' ? [] : [`HF_TOKEN=${token}`]),
+  ];
+  return {
+    name: containerName(spec.replicaId),
+    Image: `${docker.image}:${docker.tag}`,
+    Cmd: [...spec.launchArgs],
+    Env: env,
+    Labels: {
+      [LABELS.managed]: 'true',
+      [LABELS.pool]: spec.pool,
+      [LABELS.replica]: spec.replicaId,
+      [LABELS.model]: spec.model,
+      [LABELS.port]: String(spec.port),
+      [LABELS.gpus]: spec.gpuIds.join(','),
+      [LABELS.host]: spec.host,
+    },
+    HostConfig: {
+      NetworkMode: 'host',
+      ShmSize: docker.shmSizeBytes,
+      Binds: [`${docker.hfCacheDir}:${HF_CACHE_IN_CONTAINER}`],
+      RestartPolicy:
+        docker.restartPolicy === 'on-failure'
+          ? { Name: 'on-failure', MaximumRetryCount: docker.restartMaxRetries }
+          : { Name: docker.restartPolicy },
+      ...(docker.requestGpus && spec.gpuIds.length > 0
+        ? { DeviceRequests: [{ Driver: 'nvidia', DeviceIDs: [...spec.gpuIds], Capabilities: [['gpu']] }] }
+        : {}),
+    },
+  };
+}
+
+/** The spec with secrets masked, for logs and `deploy status --verbose`. */
+export function redactedSpec(options: ContainerCreateOptions): ContainerCreateOptions {
+  return {
+    ...options,
+    Env: (options.Env ?? []).map((entry) => (/^(HF_TOKEN|HUGGING_FACE_HUB_TOKEN|[A-Z_]*(TOKEN|KEY|SECRET))=/.test(entry) ? `${entry.split('=')[0]}=***` : entry)),
+  };
+}

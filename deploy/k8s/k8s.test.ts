@@ -1,0 +1,188 @@
+// Schema check of the Kubernetes manifests: every document parses and has the fields its kind requires (zod schemas
+// of the parts Switchyard relies on), and the cross-references hold — Services select existing pods, the HPA and KEDA
+// target existing Deployments, KEDA queries recording rules that exist, vLLM pods run the catalog's command line with
+// as many GPUs as their tensor-parallel size, and the router ConfigMap is a valid router config.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { parseConfigText } from '../../router/config/load.ts';
+import { PoolConfig, launchArgsFor, resolvePool } from '../config.ts';
+
+const DIR = fileURLToPath(new URL('./', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+const Name = z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/).max(63);
+const Labels = z.record(z.string(), z.string());
+const Metadata = z.object({ name: Name, namespace: z.string().optional(), labels: Labels.optional(), annotations: Labels.optional() });
+const Quantity = z.union([z.string().regex(/^\d+(\.\d+)?(m|Ki|Mi|Gi|Ti)?$/), z.number()]);
+const Resources = z.object({ requests: z.record(z.string(), Quantity), limits: z.record(z.string(), Quantity).optional() });
+const Probe = z.object({ httpGet: z.object({ path: z.string(), port: z.union([z.string(), z.number()]) }).optional(), tcpSocket: z.object({ port: z.union([z.string(), z.number()]) }).optional() }).loose();
+const Container = z
+  .object({
+    name: Name,
+    image: z.string().regex(/^[\w./-]+:[\w.-]+$/, 'image with an explicit tag'),
+    args: z.array(z.string()).optional(),
+    ports: z.array(z.object({ name: z.string().optional(), containerPort: z.number().int() })).optional(),
+    resources: Resources,
+    readinessProbe: Probe,
+    env: z.array(z.object({ name: z.string() }).loose()).optional(),
+  })
+  .loose();
+const Deployment = z.object({
+  apiVersion: z.literal('apps/v1'),
+  kind: z.literal('Deployment'),
+  metadata: Metadata,
+  spec: z
+    .object({
+      replicas: z.number().int().min(0).optional(),
+      selector: z.object({ matchLabels: Labels }),
+      template: z.object({ metadata: z.object({ labels: Labels }).loose(), spec: z.object({ containers: z.array(Container).min(1) }).loose() }),
+    })
+    .loose(),
+});
+const Service = z.object({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('Service'),
+  metadata: Metadata,
+  spec: z.object({ selector: Labels, ports: z.array(z.object({ port: z.number().int(), targetPort: z.union([z.string(), z.number()]) }).loose()).min(1) }).loose(),
+});
+const ScaleTargetRef = z.object({ apiVersion: z.literal('apps/v1'), kind: z.literal('Deployment'), name: Name });
+const Hpa = z.object({
+  apiVersion: z.literal('autoscaling/v2'),
+  kind: z.literal('HorizontalPodAutoscaler'),
+  metadata: Metadata,
+  spec: z.object({
+    scaleTargetRef: ScaleTargetRef,
+    minReplicas: z.number().int().min(1),
+    maxReplicas: z.number().int().min(1),
+    metrics: z.array(z.object({ type: z.literal('Resource'), resource: z.object({ name: z.literal('cpu'), target: z.object({ type: z.literal('Utilization'), averageUtilization: z.number().int() }) }) })).min(1),
+  }),
+});
+const ScaledObject = z.object({
+  apiVersion: z.literal('keda.sh/v1alpha1'),
+  kind: z.literal('ScaledObject'),
+  metadata: Metadata,
+  spec: z
+    .object({
+      scaleTargetRef: ScaleTargetRef,
+      minReplicaCount: z.number().int().min(0),
+      maxReplicaCount: z.number().int().min(1),
+      cooldownPeriod: z.number().int().optional(),
+      triggers: z
+        .array(
+          z.object({
+            type: z.literal('prometheus'),
+            // KEDA takes metadata values as strings.
+            metadata: z.object({ serverAddress: z.url(), query: z.string().min(1), threshold: z.string().regex(/^\d+(\.\d+)?$/), activationThreshold: z.string().optional() }),
+          }),
+        )
+        .min(1),
+    })
+    .loose(),
+});
+const ConfigMap = z.object({ apiVersion: z.literal('v1'), kind: z.literal('ConfigMap'), metadata: Metadata, data: z.record(z.string(), z.string()) });
+const Pvc = z.object({ apiVersion: z.literal('v1'), kind: z.literal('PersistentVolumeClaim'), metadata: Metadata, spec: z.object({ accessModes: z.array(z.string()).min(1), resources: z.object({ requests: z.object({ storage: Quantity }) }) }) });
+const Namespace = z.object({ apiVersion: z.literal('v1'), kind: z.literal('Namespace'), metadata: Metadata });
+
+const SCHEMAS: Readonly<Record<string, z.ZodType>> = {
+  Deployment,
+  Service,
+  HorizontalPodAutoscaler: Hpa,
+  ScaledObject,
+  ConfigMap,
+  PersistentVolumeClaim: Pvc,
+  Namespace,
+};
+
+type Deployment = z.infer<typeof Deployment>;
+
+interface Document {
+  file: string;
+  kind: string;
+  value: Record<string, unknown>;
+}
+
+function loadManifests(): Document[] {
+  const kustomization = parseYaml(readFileSync(join(DIR, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
+  return kustomization.resources.flatMap((file) =>
+    parseAllDocuments(readFileSync(join(DIR, file), 'utf8')).map((document) => {
+      if (document.errors.length > 0) throw new Error(`${file}: ${document.errors[0]!.message}`);
+      const value = document.toJS() as Record<string, unknown>;
+      return { file, kind: String(value.kind), value };
+    }),
+  );
+}
+
+describe('Kubernetes manifests (schema check)', () => {
+  const documents = loadManifests();
+  const of = <T,>(kind: string): T[] => documents.filter((document) => document.kind === kind).map((document) => document.value as T);
+
+  it('every document listed in kustomization.yaml parses and matches the schema of its kind', () => {
+    expect(documents.length).toBeGreaterThanOrEqual(12);
+    for (const document of documents) {
+      const schema = SCHEMAS[document.kind];
+      expect(schema, `${document.file}: unexpected kind ${document.kind}`).toBeDefined();
+      const result = schema!.safeParse(document.value);
+      expect(result.success, `${document.file} ${document.kind}: ${result.error?.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`).toBe(true);
+    }
+  });
+
+  it('Services select the pods of a Deployment; the HPA and the ScaledObjects target existing Deployments', () => {
+    const deployments = of<Deployment>('Deployment');
+    const podLabels = deployments.map((deployment) => deployment.spec.template.metadata.labels);
+    for (const deployment of deployments) {
+      for (const [key, value] of Object.entries(deployment.spec.selector.matchLabels)) {
+        expect(deployment.spec.template.metadata.labels[key], `${deployment.metadata.name} selector`).toBe(value);
+      }
+    }
+    for (const service of of<z.infer<typeof Service>>('Service')) {
+      const matches = podLabels.filter((labels) => Object.entries(service.spec.selector).every(([key, value]) => labels[key] === value));
+      expect(matches.length, `Service ${service.metadata.name}`).toBe(1);
+    }
+    const names = new Set(deployments.map((deployment) => deployment.metadata.name));
+    const [hpa] = of<z.infer<typeof Hpa>>('HorizontalPodAutoscaler');
+    expect(hpa?.spec.scaleTargetRef.name).toBe('switchyard-router');
+    const scaled = of<z.infer<typeof ScaledObject>>('ScaledObject');
+    expect(scaled.map((object) => object.spec.scaleTargetRef.name).sort()).toEqual(['vllm-llama-70b', 'vllm-llama-8b']);
+    for (const object of scaled) expect(names.has(object.spec.scaleTargetRef.name)).toBe(true);
+  });
+
+  it('KEDA scales on recording rules that exist, per pool, with the band midpoint as target', () => {
+    const rules = parseYaml(readFileSync(join(ROOT, 'deploy/prometheus/rules.yml'), 'utf8')) as { groups: { rules: { record?: string }[] }[] };
+    const recorded = new Set(rules.groups.flatMap((group) => group.rules.flatMap((rule) => (rule.record ? [rule.record] : []))));
+    const deployments = new Map(of<Deployment>('Deployment').map((deployment) => [deployment.metadata.name, deployment]));
+    for (const object of of<z.infer<typeof ScaledObject>>('ScaledObject')) {
+      const trigger = object.spec.triggers[0]!;
+      const names = trigger.metadata.query.match(/switchyard:[a-z0-9_:]+/g) ?? [];
+      expect(names.length).toBeGreaterThan(0);
+      for (const name of names) expect(recorded).toContain(name);
+      const pool = deployments.get(object.spec.scaleTargetRef.name)!.metadata.labels?.['switchyard.io/pool'];
+      expect(trigger.metadata.query).toContain(`pool="${pool}"`);
+      expect(Number(trigger.metadata.threshold)).toBe(0.75);
+    }
+  });
+
+  it('vLLM pods run the catalog command line with one GPU per tensor-parallel rank, and the router config is valid', () => {
+    const deployments = of<Deployment>('Deployment');
+    const cases = [
+      ['vllm-llama-8b', 'llama-3.1-8b', 1],
+      ['vllm-llama-70b', 'llama-3.1-70b', 4],
+    ] as const;
+    for (const [name, model, gpus] of cases) {
+      const container = deployments.find((deployment) => deployment.metadata.name === name)!.spec.template.spec.containers[0]!;
+      const pool = resolvePool(PoolConfig.parse({ name: 'x', model, gpu: 'a100-80gb' }));
+      expect(pool.tensorParallel).toBe(gpus);
+      expect(container.args).toEqual(launchArgsFor(pool, 8000, '0.0.0.0'));
+      expect(Number(container.resources.requests['nvidia.com/gpu'])).toBe(gpus);
+      expect(Number(container.resources.limits?.['nvidia.com/gpu'])).toBe(gpus);
+    }
+    const router = deployments.find((deployment) => deployment.metadata.name === 'switchyard-router')!;
+    expect(router.spec.template.spec.containers[0]!.env?.map((entry) => entry.name)).toContain('REDIS_URL');
+    const configMap = of<z.infer<typeof ConfigMap>>('ConfigMap').find((map) => map.metadata.name === 'switchyard-router-config')!;
+    const config = parseConfigText(configMap.data['switchyard.yaml']!, 'router ConfigMap', {});
+    expect(config.pools.map((pool) => pool.name)).toEqual(['llama-8b', 'llama-70b', 'openai']);
+  });
+});
