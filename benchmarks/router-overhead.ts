@@ -1,0 +1,302 @@
+// Router overhead: the same load (non-stream and stream, concurrency 1/16/64/256) against a fast fake upstream
+// directly, through a bare undici pass-through proxy (the runtime's limit), and through the Switchyard router, in
+// alternating rounds. Each server runs in its own process so the router's CPU time is its own.
+//
+//   npx tsx benchmarks/router-overhead.ts [--quick] [--rounds 3] [--concurrency 1,16,64,256] [--modes json,stream] [--itl-ms 1]
+//
+// Prints per (mode, concurrency): p50/p99 latency of each target, the latency the proxy and the router add over the
+// direct path, throughput ratio router/proxy, the streaming inter-token-latency delta, the router's self-measured
+// overhead (x-switchyard-overhead-ms) and CPU time per 1000 requests of proxy and router.
+import { fork, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+
+type Role = 'upstream' | 'proxy' | 'router';
+type Target = 'direct' | 'proxy' | 'router';
+type Mode = 'json' | 'stream';
+
+interface ChildMessage {
+  port?: number;
+  cpu?: NodeJS.CpuUsage;
+}
+
+function argument(name: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  return index === -1 ? undefined : process.argv[index + 1];
+}
+
+// ---------------------------------------------------------------- child processes
+async function runRole(role: Role): Promise<void> {
+  let port: number;
+  if (role === 'upstream') {
+    const { startFakeUpstream } = await import('../router/testing/fake-upstream.ts');
+    const upstream = await startFakeUpstream({ tokens: 16, itlMs: Number(argument('itl-ms') ?? 1) });
+    port = upstream.port;
+  } else if (role === 'proxy') {
+    port = await startBareProxy(argument('upstream')!);
+  } else {
+    const { startRouter } = await import('../router/server.ts');
+    const { validateConfig } = await import('../router/config/load.ts');
+    const config = validateConfig(
+      {
+        pools: [{ name: 'pool', kind: 'vllm', model: 'llama-3.1-8b', gpu: 'h100', backends: [{ url: argument('upstream')! }] }],
+        models: [{ name: 'llama-3.1-8b', route: ['pool'] }],
+        // A CPU-saturated host delays scrapes; a generous staleness limit keeps the benchmark about overhead, not
+        // about fail-closed scheduling (which the tests cover).
+        scheduling: { scrapeIntervalMs: 100, staleAfterMs: 5_000 },
+      },
+      'bench',
+      {},
+    );
+    const router = await startRouter(config, { host: '127.0.0.1', port: 0, processMetrics: false });
+    port = router.port;
+  }
+  // SIGINT exits normally, so a --cpu-prof profile gets written.
+  process.once('SIGINT', () => process.exit(0));
+  process.on('message', (message: string) => {
+    if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() } satisfies ChildMessage);
+  });
+  process.send?.({ port } satisfies ChildMessage);
+}
+
+/** The runtime's limit: forward method, path, headers and body over an undici pool, pipe the answer back. */
+async function startBareProxy(upstream: string): Promise<number> {
+  const pool = new Pool(upstream, { connections: 512, keepAliveTimeout: 30_000, headersTimeout: 0, bodyTimeout: 0 });
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      pool
+        .request({
+          path: request.url ?? '/',
+          method: request.method as 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: Buffer.concat(chunks),
+        })
+        .then(async (upstreamResponse) => {
+          response.writeHead(upstreamResponse.statusCode, {
+            'content-type': String(upstreamResponse.headers['content-type'] ?? 'application/json'),
+          });
+          for await (const piece of upstreamResponse.body) response.write(piece);
+          response.end();
+        })
+        .catch(() => {
+          if (!response.headersSent) response.writeHead(502);
+          response.end();
+        });
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return (server.address() as AddressInfo).port;
+}
+
+// ---------------------------------------------------------------- orchestration
+interface Child {
+  process: ChildProcess;
+  port: number;
+}
+
+async function spawnRole(role: Role, extra: string[]): Promise<Child> {
+  const script = fileURLToPath(import.meta.url);
+  // ROUTER_BENCH_PROFILE=dir writes a CPU profile of the router process there (node --cpu-prof).
+  const profile = role === 'router' && process.env.ROUTER_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ROUTER_BENCH_PROFILE}`] : [];
+  const child = fork(script, ['--role', role, ...extra], {
+    execArgv: ['--import', 'tsx', ...profile],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (message: ChildMessage) => (message.port ? resolve(message.port) : reject(new Error('no port'))));
+    child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
+  });
+  return { process: child, port };
+}
+
+async function cpuOf(child: Child): Promise<number> {
+  child.process.send('cpu');
+  const usage = await new Promise<NodeJS.CpuUsage>((resolve) =>
+    child.process.once('message', (message: ChildMessage) => resolve(message.cpu!)),
+  );
+  return (usage.user + usage.system) / 1000;
+}
+
+interface Sample {
+  latencies: number[];
+  itls: number[];
+  overheads: number[];
+  elapsedMs: number;
+  requests: number;
+  errors: number;
+  firstError?: string;
+}
+
+const BODY = (stream: boolean): string =>
+  JSON.stringify({
+    model: 'llama-3.1-8b',
+    messages: [
+      { role: 'system', content: 'You are a helpful assistant.' },
+      { role: 'user', content: 'Write one short sentence about railway switchyards.' },
+    ],
+    max_tokens: 16,
+    stream,
+  });
+
+async function runLoad(pool: Pool, mode: Mode, concurrency: number, total: number): Promise<Sample> {
+  const body = BODY(mode === 'stream');
+  const sample: Sample = { latencies: [], itls: [], overheads: [], elapsedMs: 0, requests: 0, errors: 0 };
+  let issued = 0;
+  const started = performance.now();
+  const worker = async (): Promise<void> => {
+    while (issued < total) {
+      issued++;
+      const begin = performance.now();
+      try {
+        const response = await pool.request({
+          path: '/v1/chat/completions',
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        });
+        const overhead = response.headers['x-switchyard-overhead-ms'];
+        if (typeof overhead === 'string') sample.overheads.push(Number(overhead));
+        if (mode === 'json') {
+          await response.body.text();
+        } else {
+          let first = 0;
+          let last = 0;
+          let events = 0;
+          for await (const piece of response.body) {
+            const now = performance.now();
+            const count = (piece.toString().match(/data: \{/g) ?? []).length;
+            if (count === 0) continue;
+            if (events === 0) first = now;
+            last = now;
+            events += count;
+          }
+          if (events > 2) sample.itls.push((last - first) / (events - 1));
+        }
+        if (response.statusCode !== 200) {
+          sample.errors++;
+          sample.firstError ??= `HTTP ${response.statusCode}`;
+        }
+        sample.latencies.push(performance.now() - begin);
+      } catch (error) {
+        sample.errors++;
+        sample.firstError ??= (error as Error).message;
+      }
+      sample.requests++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  sample.elapsedMs = performance.now() - started;
+  return sample;
+}
+
+function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const mean = (values: readonly number[]): number => values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
+
+function merge(samples: readonly Sample[]): Sample {
+  return {
+    latencies: samples.flatMap((sample) => sample.latencies),
+    itls: samples.flatMap((sample) => sample.itls),
+    overheads: samples.flatMap((sample) => sample.overheads),
+    elapsedMs: samples.reduce((sum, sample) => sum + sample.elapsedMs, 0),
+    requests: samples.reduce((sum, sample) => sum + sample.requests, 0),
+    errors: samples.reduce((sum, sample) => sum + sample.errors, 0),
+    ...(samples.find((sample) => sample.firstError) ? { firstError: samples.find((sample) => sample.firstError)!.firstError! } : {}),
+  };
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const rounds = Number(argument('rounds') ?? (quick ? 2 : 3));
+  const levels = (argument('concurrency') ?? '1,16,64,256').split(',').map(Number);
+  const itlMs = argument('itl-ms') ?? '1';
+  const upstream = await spawnRole('upstream', ['--itl-ms', itlMs]);
+  const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
+  const proxy = await spawnRole('proxy', ['--upstream', upstreamUrl]);
+  const router = await spawnRole('router', ['--upstream', upstreamUrl]);
+  const ports: Record<Target, number> = { direct: upstream.port, proxy: proxy.port, router: router.port };
+  const pools = Object.fromEntries(
+    (Object.keys(ports) as Target[]).map((target) => [
+      target,
+      new Pool(`http://127.0.0.1:${ports[target]}`, { connections: 512, pipelining: 1 }),
+    ]),
+  ) as Record<Target, Pool>;
+  const cpu: Record<'proxy' | 'router', { ms: number; requests: number }> = {
+    proxy: { ms: 0, requests: 0 },
+    router: { ms: 0, requests: 0 },
+  };
+  const children: Record<'proxy' | 'router', Child> = { proxy, router };
+
+  console.log(`router overhead benchmark: rounds=${rounds}, concurrency=${levels.join('/')}, upstream ITL ${itlMs} ms`);
+  for (const target of ['direct', 'proxy', 'router'] as Target[]) {
+    await runLoad(pools[target], 'json', 16, quick ? 300 : 1000);
+    await runLoad(pools[target], 'stream', 16, quick ? 100 : 300);
+  }
+  const rows: string[] = [];
+  const modes = (argument('modes') ?? 'json,stream').split(',') as Mode[];
+  for (const mode of modes) {
+    for (const concurrency of levels) {
+      const perRound = Math.max(quick ? 100 : 200, concurrency * (quick ? 3 : 6));
+      const total = mode === 'stream' ? Math.ceil(perRound / 2) : perRound;
+      const samples: Record<Target, Sample[]> = { direct: [], proxy: [], router: [] };
+      for (let round = 0; round < rounds; round++) {
+        const order: Target[] = (['direct', 'proxy', 'router'] as Target[]).map((_, index, all) => all[(index + round) % 3]!);
+        for (const target of order) {
+          const before = target === 'direct' ? 0 : await cpuOf(children[target]);
+          samples[target].push(await runLoad(pools[target], mode, concurrency, total));
+          if (target !== 'direct') {
+            cpu[target].ms += (await cpuOf(children[target])) - before;
+            cpu[target].requests += total;
+          }
+        }
+      }
+      const direct = merge(samples.direct);
+      const bare = merge(samples.proxy);
+      const routed = merge(samples.router);
+      const rps = (sample: Sample): number => (sample.requests / sample.elapsedMs) * 1000;
+      const fmt = (value: number): string => value.toFixed(3);
+      rows.push(
+        [
+          mode,
+          concurrency,
+          `${fmt(percentile(direct.latencies, 50))}/${fmt(percentile(direct.latencies, 99))}`,
+          `${fmt(percentile(bare.latencies, 50) - percentile(direct.latencies, 50))}/${fmt(percentile(bare.latencies, 99) - percentile(direct.latencies, 99))}`,
+          `${fmt(percentile(routed.latencies, 50) - percentile(direct.latencies, 50))}/${fmt(percentile(routed.latencies, 99) - percentile(direct.latencies, 99))}`,
+          `${fmt(percentile(routed.latencies, 50) - percentile(bare.latencies, 50))}/${fmt(percentile(routed.latencies, 99) - percentile(bare.latencies, 99))}`,
+          `${rps(direct).toFixed(0)}/${rps(bare).toFixed(0)}/${rps(routed).toFixed(0)}`,
+          (rps(routed) / rps(bare)).toFixed(2),
+          mode === 'stream' ? fmt(mean(routed.itls) - mean(direct.itls)) : '-',
+          `${fmt(percentile(routed.overheads, 50))}/${fmt(percentile(routed.overheads, 99))}`,
+          `${direct.errors}/${bare.errors}/${routed.errors}${routed.firstError ? ` (${routed.firstError})` : ''}`,
+        ].join(' | '),
+      );
+      console.log(`  done: ${mode} c=${concurrency}`);
+    }
+  }
+  console.log(
+    '\n| mode | conc | direct p50/p99 ms | proxy adds p50/p99 | router adds p50/p99 | router vs proxy p50/p99 | rps direct/proxy/router | router/proxy rps | stream ITL delta ms | router self-measured overhead p50/p99 ms | errors direct/proxy/router |',
+  );
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  for (const row of rows) console.log(`| ${row} |`);
+  for (const target of ['proxy', 'router'] as const) {
+    console.log(`${target} CPU time per 1000 requests: ${((cpu[target].ms / cpu[target].requests) * 1000).toFixed(1)} ms`);
+  }
+  console.log(`router/proxy CPU ratio: ${(cpu.router.ms / cpu.router.requests / (cpu.proxy.ms / cpu.proxy.requests)).toFixed(2)}`);
+  await Promise.all(Object.values(pools).map((pool) => pool.close()));
+  for (const child of [upstream, proxy, router]) child.process.kill('SIGINT');
+}
+
+if (process.argv[2] === '--role') {
+  await runRole(process.argv[3] as Role);
+} else {
+  await main();
+}

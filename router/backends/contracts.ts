@@ -1,0 +1,48 @@
+// Types-only contract of an upstream backend: a vLLM replica (undici) or any hosted OpenAI-compatible API (the
+// `openai` SDK). Both pass router/backends/conformance.ts. Errors always come out as SwitchyardError subclasses
+// (UpstreamError, UpstreamTimeoutError, ClientClosedError), so retry and failover logic sees one vocabulary.
+import type { BackendKind } from '../scheduling/contracts.ts';
+
+export type Endpoint = 'chat' | 'completions' | 'embeddings';
+
+export interface BackendRequest {
+  endpoint: Endpoint;
+  /** The JSON body to send; `model` is already the upstream model name. `stream` decides the response kind. */
+  body: Readonly<Record<string, unknown>>;
+  requestId: string;
+  /** Aborted by the router on client disconnect or deadline; `signal.reason` is the SwitchyardError to surface. */
+  signal: AbortSignal;
+  /** For streams: the first event must arrive within this many ms. */
+  ttftMs: number;
+}
+
+/** One parsed SSE `data:` payload (a chat.completion.chunk or text_completion object). */
+export type StreamChunk = Record<string, unknown>;
+
+/**
+ * Backends that parsed the chunk from text may keep that text under this key, so a relay that changes nothing can
+ * forward it without serialising again (JSON.stringify skips symbol keys).
+ */
+export const RAW_JSON: unique symbol = Symbol('raw-json');
+
+export interface BufferedResponse {
+  streamed: false;
+  body: Record<string, unknown>;
+}
+
+export interface StreamedResponse {
+  streamed: true;
+  /** Ends after the upstream `[DONE]`; throws a SwitchyardError if the stream breaks or carries an error event. */
+  chunks: AsyncIterable<StreamChunk>;
+}
+
+export type BackendResponse = BufferedResponse | StreamedResponse;
+
+export interface ChatBackend {
+  readonly id: string;
+  readonly kind: BackendKind;
+  readonly url: string;
+  /** Resolves once the upstream accepted the request (headers for streams, whole body otherwise). */
+  send(request: BackendRequest): Promise<BackendResponse>;
+  close(): Promise<void>;
+}

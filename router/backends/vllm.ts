@@ -1,0 +1,155 @@
+// A vLLM (or any OpenAI-compatible engine's) replica over undici: one keep-alive connection pool per replica, the
+// JSON body sent as it is, SSE parsed event by event. The simulator speaks the same protocol.
+import { Pool } from 'undici';
+import type { Dispatcher } from 'undici';
+import { RAW_JSON, type BackendRequest, type BackendResponse, type ChatBackend, type Endpoint, type StreamChunk } from './contracts.ts';
+import { readSseData } from './sse.ts';
+import { errorFromFailure, errorFromUpstreamStatus, readErrorBody } from './upstream-errors.ts';
+import { type SwitchyardError, UpstreamError, UpstreamTimeoutError } from '../errors.ts';
+
+export const ENDPOINT_PATHS: Readonly<Record<Endpoint, string>> = {
+  chat: '/v1/chat/completions',
+  completions: '/v1/completions',
+  embeddings: '/v1/embeddings',
+};
+
+export interface VllmBackendOptions {
+  id: string;
+  url: string;
+  connectTimeoutMs: number;
+  headers?: Readonly<Record<string, string>>;
+  /** Connections kept per replica; vLLM batches, so many concurrent requests per replica are normal. */
+  connections?: number;
+  /** Injected for tests; defaults to an undici Pool on the replica's origin. */
+  dispatcher?: Dispatcher;
+}
+
+export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
+  const origin = new URL(options.url);
+  const basePath = origin.pathname.replace(/\/+$/, '').replace(/\/v1$/, '');
+  const dispatcher =
+    options.dispatcher ??
+    new Pool(origin.origin, {
+      connections: options.connections ?? 512,
+      connect: { timeout: options.connectTimeoutMs },
+      keepAliveTimeout: 30_000,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
+  const extraHeaders = options.headers ?? {};
+
+  async function send(request: BackendRequest): Promise<BackendResponse> {
+    const streamed = request.body.stream === true;
+    const fail = (error: unknown): SwitchyardError => timeoutAware(options.id, error, request);
+    let response: Dispatcher.ResponseData;
+    try {
+      // undici's own timers bound the attempt without an extra AbortController: vLLM sends a non-streamed answer's
+      // headers only when it is complete (so headersTimeout bounds the whole attempt), and a stream's body must not
+      // go quiet for longer than the TTFT limit (the first token, or a stall mid-stream).
+      response = await dispatcher.request({
+        origin: origin.origin,
+        path: basePath + ENDPOINT_PATHS[request.endpoint],
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': request.requestId, ...extraHeaders },
+        body: JSON.stringify(request.body),
+        signal: request.signal,
+        headersTimeout: request.ttftMs,
+        bodyTimeout: request.ttftMs,
+      });
+    } catch (error) {
+      throw fail(error);
+    }
+    const header = (name: string): string | null => {
+      const value = response.headers[name];
+      return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
+    };
+    try {
+      if (response.statusCode >= 400) {
+        const text = await response.body.text();
+        throw errorFromUpstreamStatus(options.id, response.statusCode, text, header);
+      }
+      if (!streamed) {
+        const body = (await response.body.json()) as unknown;
+        if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+          throw new UpstreamError(`Backend ${options.id} sent a non-object JSON body`, response.statusCode, true, {
+            backendId: options.id,
+          });
+        }
+        return { streamed: false, body: body as Record<string, unknown> };
+      }
+    } catch (error) {
+      if (!response.body.destroyed) response.body.destroy();
+      throw fail(error);
+    }
+    return { streamed: true, chunks: streamChunks(options.id, response.body, request) };
+  }
+
+  return {
+    id: options.id,
+    kind: 'vllm',
+    url: options.url,
+    send,
+    async close() {
+      if (!options.dispatcher) await dispatcher.close();
+    },
+  };
+}
+
+async function* streamChunks(
+  backendId: string,
+  body: Dispatcher.ResponseData['body'],
+  request: BackendRequest,
+): AsyncGenerator<StreamChunk> {
+  let finished = false;
+  let ended = false;
+  try {
+    for await (const data of readSseData(body)) {
+      // After [DONE] keep reading to the end of the body (the server closes it at once): leaving the loop early
+      // would destroy the socket and throw away a keep-alive connection.
+      if (finished) continue;
+      if (data === '[DONE]') {
+        finished = true;
+        continue;
+      }
+      yield parseChunk(backendId, data);
+    }
+    ended = true;
+    // The body ended without [DONE]: a dropped connection, not a finished stream.
+    if (!finished) throw new UpstreamError(`Backend ${backendId} closed the stream before [DONE]`, 200, true, { backendId });
+  } catch (error) {
+    throw timeoutAware(backendId, error, request);
+  } finally {
+    // Early exit (client gone, failover): destroying the body closes the socket, which makes vLLM abort the request.
+    if (!ended && !body.destroyed) body.destroy();
+  }
+}
+
+/** undici's header/body timeouts → a TTFT timeout naming the limit; everything else as errorFromFailure maps it. */
+function timeoutAware(backendId: string, error: unknown, request: BackendRequest): SwitchyardError {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (!request.signal.aborted && (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')) {
+    return new UpstreamTimeoutError('ttft', request.ttftMs, { cause: error });
+  }
+  return errorFromFailure(backendId, error, request.signal);
+}
+
+export function parseChunk(backendId: string, data: string): StreamChunk {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch {
+    throw new UpstreamError(`Backend ${backendId} sent a malformed stream event`, 200, true, { backendId });
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new UpstreamError(`Backend ${backendId} sent a non-object stream event`, 200, true, { backendId });
+  }
+  const record = parsed as Record<string, unknown>;
+  (record as Record<symbol, unknown>)[RAW_JSON] = data;
+  if ('error' in record && record.error) {
+    const error = readErrorBody(record);
+    throw new UpstreamError(`Backend ${backendId} stream error: ${error?.message ?? 'unknown'}`, 200, true, {
+      backendId,
+    });
+  }
+  return record;
+}

@@ -1,0 +1,66 @@
+// `switchyard serve`: the router with a YAML config or the embedded default (simulated pools + fake hosted tier).
+import type { Command } from 'commander';
+import { embeddedDefaultConfig } from './config/default.ts';
+import { ConfigError, loadConfigFile, validateConfig } from './config/load.ts';
+import type { RouterConfig } from './config/schema.ts';
+import { startRouter } from './server.ts';
+
+interface ServeOptions {
+  config?: string;
+  host?: string;
+  port?: string;
+}
+
+export async function resolveServeConfig(options: ServeOptions, environment = process.env): Promise<RouterConfig> {
+  return options.config
+    ? await loadConfigFile(options.config, environment)
+    : validateConfig(embeddedDefaultConfig(environment), '(embedded default)', environment);
+}
+
+function parsePort(text: string, source: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError(source, [`port: invalid "${text}"`]);
+  return port;
+}
+
+export function registerRouterCommands(program: Command): void {
+  program
+    .command('serve')
+    .description('run the OpenAI-compatible router (embedded default: simulated GPU pools + a fake hosted tier)')
+    .option('--config <file>', 'switchyard.yaml (default: the embedded simulated setup)')
+    .option('--host <host>', 'listen address (default 127.0.0.1)')
+    .option('--port <port>', 'listen port (default $PORT or 8080)')
+    .action(async (options: ServeOptions) => {
+      let config: RouterConfig;
+      try {
+        config = await resolveServeConfig(options);
+      } catch (error) {
+        if (error instanceof ConfigError) {
+          console.error(error.message);
+          process.exitCode = 2;
+          return;
+        }
+        throw error;
+      }
+      const port = options.port
+        ? parsePort(options.port, '--port')
+        : process.env.PORT
+          ? parsePort(process.env.PORT, 'PORT')
+          : config.server.port;
+      const router = await startRouter(config, { port, ...(options.host ? { host: options.host } : {}) });
+      const lines = [`switchyard router listening on ${router.url}`, `  OpenAI base URL: ${router.url}/v1`];
+      for (const [pool, replicas] of router.drivers.replicas) {
+        for (const replica of replicas) lines.push(`  simulated ${pool}: ${replica.url}`);
+      }
+      lines.push(
+        `  models: ${router.runtime.planner.listModelNames().map((entry) => entry.id).join(', ')}`,
+        `  health: ${router.url}/health  ready: ${router.url}/ready  metrics: ${router.url}/metrics`,
+      );
+      console.log(lines.join('\n'));
+      const stop = (): void => {
+        void router.close().then(() => process.exit(0));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+}

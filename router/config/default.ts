@@ -1,0 +1,70 @@
+// The embedded default: what `switchyard serve` runs with no config file, no GPU and no API key. It is an ordinary
+// config value (validated by the same schema): simulated Llama 3.1 8B ×2 on A10G and 70B ×1 on 4×A100, the
+// simulator's `hosted` profile as a local fake OpenAI tier so spill-over is visible offline, and the real OpenAI
+// API as an extra tier when OPENAI_API_KEY is set.
+import type { Environment } from './load.ts';
+import type { RouterConfigInput } from './schema.ts';
+
+export const DEFAULT_HOSTED_MODELS: Readonly<Record<string, string>> = {
+  'llama-3.1-8b': 'gpt-4o-mini',
+  'llama-3.1-70b': 'gpt-4o',
+};
+
+export function embeddedDefaultConfig(environment: Environment = process.env): RouterConfigInput {
+  const realOpenAI = Boolean(environment.OPENAI_API_KEY);
+  const hostedTiers = realOpenAI ? ['openai', 'hosted-sim'] : ['hosted-sim'];
+  return {
+    pools: [
+      {
+        name: 'llama-8b-a10g',
+        kind: 'vllm',
+        model: 'llama-3.1-8b',
+        gpu: 'a10g',
+        tensorParallel: 1,
+        driver: { type: 'simulator', replicas: 2 },
+      },
+      {
+        name: 'llama-70b-a100',
+        kind: 'vllm',
+        model: 'llama-3.1-70b',
+        gpu: 'a100-80gb',
+        tensorParallel: 4,
+        driver: { type: 'simulator', replicas: 1 },
+      },
+      {
+        name: 'hosted-sim',
+        kind: 'openai',
+        modelMap: { ...DEFAULT_HOSTED_MODELS },
+        costPer1MTokens: 0.375,
+        driver: { type: 'simulator', profile: 'hosted' },
+      },
+      ...(realOpenAI
+        ? [
+            {
+              name: 'openai',
+              kind: 'openai' as const,
+              baseURL: '${OPENAI_BASE_URL:-https://api.openai.com/v1}',
+              apiKey: '${OPENAI_API_KEY}',
+              modelMap: { ...DEFAULT_HOSTED_MODELS },
+              costPer1MTokens: 0.375,
+            },
+          ]
+        : []),
+    ],
+    models: [
+      {
+        name: 'llama-3.1-8b',
+        aliases: ['llama-8b', 'small'],
+        route: ['llama-8b-a10g', ...hostedTiers],
+        sloTtftMs: 2_000,
+      },
+      {
+        name: 'llama-3.1-70b',
+        aliases: ['llama-70b', 'large'],
+        route: ['llama-70b-a100', ...hostedTiers],
+        sloTtftMs: 4_000,
+      },
+    ],
+    auto: { name: 'auto', tiers: ['llama-3.1-8b', 'llama-3.1-70b'] },
+  };
+}

@@ -1,0 +1,180 @@
+// The zod schema of switchyard.yaml. Types are inferred from it; cross-references (a route naming a pool, an alias
+// clashing with a model) are checked in one superRefine so every error names its path.
+import { z } from 'zod';
+import { ModelId } from '../../models/catalog/models.ts';
+import { GpuId } from '../../models/catalog/gpus.ts';
+import { SchedulingProfileConfig, CircuitBreakerConfig, TierClassifierConfig } from '../adapters/scheduling.ts';
+
+const Milliseconds = z.number().int().positive();
+const Name = z.string().min(1).regex(/^[A-Za-z0-9._:/-]+$/, 'use letters, digits and . _ : / - only');
+
+export const TimeoutsConfig = z.strictObject({
+  /** TCP/TLS connect to an upstream. */
+  connectMs: Milliseconds.default(5_000),
+  /** Until the first token (first SSE event for streams, response headers otherwise). */
+  ttftMs: Milliseconds.default(30_000),
+  /** Whole request, across retries. */
+  totalMs: Milliseconds.default(30_000),
+});
+export type TimeoutsConfig = z.infer<typeof TimeoutsConfig>;
+
+/** Per-model overrides: no defaults here, so an unset field keeps the global value. */
+const TimeoutOverrides = z.strictObject({
+  connectMs: Milliseconds.optional(),
+  ttftMs: Milliseconds.optional(),
+  totalMs: Milliseconds.optional(),
+});
+
+/** A driver that starts the pool's backends in-process (the GPU-free simulator); its URLs fill `backends`. */
+export const SimulatorDriverConfig = z.strictObject({
+  type: z.literal('simulator'),
+  replicas: z.number().int().min(1).max(64).default(1),
+  /** Simulator profile: `vllm` (default) or `hosted` (behaves like OpenAI's API). */
+  profile: z.string().default('vllm'),
+  /** Time speed-up factor of the simulated engine (1 = real time). */
+  speed: z.number().positive().optional(),
+  /** Extra simulator options passed through as they are. */
+  options: z.record(z.string(), z.unknown()).default({}),
+});
+export type SimulatorDriverConfig = z.infer<typeof SimulatorDriverConfig>;
+
+const BackendEntry = z.strictObject({ id: Name.optional(), url: z.url() });
+
+export const VllmPoolConfig = z.strictObject({
+  name: Name,
+  kind: z.literal('vllm'),
+  /** Catalog model (for the step-time model that predicts TTFT). */
+  model: ModelId,
+  gpu: GpuId,
+  tensorParallel: z.number().int().min(1).max(8).default(1),
+  /** Model name the vLLM server was launched with; defaults to the router model name of the request. */
+  servedModel: z.string().optional(),
+  backends: z.array(BackendEntry).default([]),
+  driver: SimulatorDriverConfig.optional(),
+  headers: z.record(z.string(), z.string()).default({}),
+});
+export type VllmPoolConfig = z.infer<typeof VllmPoolConfig>;
+
+export const OpenAIPoolConfig = z.strictObject({
+  name: Name,
+  kind: z.literal('openai'),
+  /** Any OpenAI-compatible API; a simulator driver fills it in when set. */
+  baseURL: z.url().optional(),
+  apiKey: z.string().default('none'),
+  /** Upstream model used when `modelMap` has no entry for the router model. */
+  model: z.string().optional(),
+  /** Router model name → upstream model name. */
+  modelMap: z.record(z.string(), z.string()).default({}),
+  /** $ per 1M tokens (blended), for the cost scorer. */
+  costPer1MTokens: z.number().nonnegative().default(1),
+  /** Requests in flight above which the hosted backend counts as saturated (a rate-limit guard). */
+  maxConcurrency: z.number().int().positive().default(1024),
+  driver: SimulatorDriverConfig.optional(),
+  headers: z.record(z.string(), z.string()).default({}),
+});
+export type OpenAIPoolConfig = z.infer<typeof OpenAIPoolConfig>;
+
+export const PoolConfig = z.discriminatedUnion('kind', [VllmPoolConfig, OpenAIPoolConfig]);
+export type PoolConfig = z.infer<typeof PoolConfig>;
+
+export const ModelRouteConfig = z.strictObject({
+  name: Name,
+  aliases: z.array(Name).default([]),
+  /** Pools in order: the first is the primary, the rest are the fallback chain (next tier, hosted APIs). */
+  route: z.array(Name).min(1),
+  /** Predicted time-to-first-token above which a request spills over to the next pool in the route. */
+  sloTtftMs: Milliseconds.optional(),
+  spillover: z.boolean().default(true),
+  /** Non-streamed responses failing a quality check move on to the next pool. */
+  escalate: z.boolean().default(true),
+  timeouts: TimeoutOverrides.optional(),
+});
+export type ModelRouteConfig = z.infer<typeof ModelRouteConfig>;
+
+export const AutoConfig = z.strictObject({
+  name: Name.default('auto'),
+  /** Router model names from simplest to strongest; the classifier picks where a request starts. */
+  tiers: z.array(Name).min(1),
+  classifier: TierClassifierConfig.optional(),
+});
+
+export const RetryConfig = z.strictObject({
+  /** Attempts per request across the pool and the fallback chain (first try included). */
+  maxAttempts: z.number().int().min(1).max(20).default(4),
+  initialDelayMs: z.number().int().nonnegative().default(100),
+  maxDelayMs: z.number().int().nonnegative().default(2_000),
+  /** A retry-after longer than this is not waited for on the same backend; another backend is tried instead. */
+  maxRetryAfterMs: z.number().int().nonnegative().default(5_000),
+});
+export type RetryConfig = z.infer<typeof RetryConfig>;
+
+export const RouterConfig = z
+  .strictObject({
+    server: z
+      .strictObject({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65_535).default(8080),
+        /** Largest accepted request body, in bytes-module syntax (`4mb`). */
+        bodyLimit: z
+          .string()
+          .regex(/^\s*\d+(\.\d+)?\s*(b|kb|mb|gb)?\s*$/i, 'use a size such as 512kb or 4mb')
+          .default('4mb'),
+      })
+      .prefault({}),
+    pools: z.array(PoolConfig).min(1),
+    models: z.array(ModelRouteConfig).min(1),
+    auto: AutoConfig.optional(),
+    /** Filters, scorers (weights), picker, scrape interval and staleness: the scheduling helper's schema. */
+    scheduling: SchedulingProfileConfig.prefault({}),
+    circuitBreaker: CircuitBreakerConfig.prefault({}),
+    retries: RetryConfig.prefault({}),
+    timeouts: TimeoutsConfig.prefault({}),
+    streaming: z
+      .strictObject({
+        /** After bytes reached the client: `continue` on another backend, or end with an error event + [DONE]. */
+        onMidStreamFailure: z.enum(['continue', 'error']).default('continue'),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, context) => {
+    const pools = new Map(config.pools.map((pool, index) => [pool.name, index]));
+    config.pools.forEach((pool, index) => {
+      if (pools.get(pool.name) !== index) {
+        context.addIssue({ code: 'custom', path: ['pools', index, 'name'], message: `duplicate pool "${pool.name}"` });
+      }
+      // A vLLM pool may start empty: deploy/ registers its replicas at run time.
+      if (pool.kind === 'openai' && !pool.baseURL && !pool.driver) {
+        context.addIssue({ code: 'custom', path: ['pools', index, 'baseURL'], message: 'needs baseURL or a driver' });
+      }
+    });
+    const names = new Map<string, string>();
+    config.models.forEach((model, index) => {
+      for (const [offset, name] of [model.name, ...model.aliases].entries()) {
+        const path = offset === 0 ? ['models', index, 'name'] : ['models', index, 'aliases', offset - 1];
+        if (names.has(name)) context.addIssue({ code: 'custom', path, message: `"${name}" is already used` });
+        names.set(name, model.name);
+      }
+      model.route.forEach((poolName, routeIndex) => {
+        if (!pools.has(poolName)) {
+          context.addIssue({
+            code: 'custom',
+            path: ['models', index, 'route', routeIndex],
+            message: `unknown pool "${poolName}" (pools: ${[...pools.keys()].join(', ')})`,
+          });
+        }
+      });
+    });
+    if (config.auto) {
+      if (names.has(config.auto.name)) {
+        context.addIssue({ code: 'custom', path: ['auto', 'name'], message: `"${config.auto.name}" is already used` });
+      }
+      config.auto.tiers.forEach((tier, index) => {
+        if (!config.models.some((model) => model.name === tier)) {
+          context.addIssue({ code: 'custom', path: ['auto', 'tiers', index], message: `unknown model "${tier}"` });
+        }
+      });
+    }
+  });
+
+export type RouterConfigInput = z.input<typeof RouterConfig>;
+export type RouterConfig = z.infer<typeof RouterConfig>;

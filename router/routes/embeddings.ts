@@ -1,0 +1,44 @@
+// POST /v1/embeddings: validated and forwarded along the model's route (retries and failover included) to a backend
+// that serves embeddings; the answer is passed back as it came.
+import type { Request, Response } from 'express';
+import { EmbeddingRequest, parseBody } from '../api/schemas.ts';
+import type { RouterRuntime } from '../runtime/runtime.ts';
+import { requestContext } from './context.ts';
+import { requestSignal, routeHeaders } from './generation.ts';
+import { createRequestTimer } from '../routing/upstream-body.ts';
+import { completionPromptFeatures } from '../routing/prompt.ts';
+
+export function createEmbeddingsHandler(runtime: RouterRuntime) {
+  return async function handleEmbeddings(request: Request, response: Response): Promise<void> {
+    const context = requestContext(response);
+    const timer = createRequestTimer(context.startedAt);
+    const body = parseBody(EmbeddingRequest, request.body);
+    const plan = runtime.planner.plan(body.model, {});
+    context.model = plan.requested;
+    const features = completionPromptFeatures(body.input, runtime.config.scheduling.prefixBlockTokens);
+    const { signal, dispose } = requestSignal(response, plan.timeouts.totalMs);
+    try {
+      const result = await runtime.dispatcher.dispatch({
+        endpoint: 'embeddings',
+        body,
+        plan,
+        scheduling: { requestId: context.requestId, promptTokens: features.promptTokens, prefixBlockHashes: [] },
+        requestId: context.requestId,
+        signal,
+        timer,
+      });
+      if (result.streamed) throw new Error('embeddings cannot stream');
+      result.lease.finish('success');
+      context.routeReason = result.lease.reasons.at(-1) ?? 'primary';
+      const payload = JSON.stringify(result.body);
+      response.writeHead(200, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(payload),
+        ...routeHeaders(result.lease, timer),
+      });
+      response.end(payload);
+    } finally {
+      dispose();
+    }
+  };
+}

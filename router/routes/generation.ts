@@ -1,0 +1,142 @@
+// POST /v1/chat/completions and /v1/completions: validate → plan the route → dispatch → answer (JSON or SSE relay),
+// with the response headers that say what happened and the router's own overhead measured per stage.
+import type { Request, Response } from 'express';
+import { ChatCompletionRequest, CompletionRequest, parseBody } from '../api/schemas.ts';
+import type { Endpoint } from '../backends/contracts.ts';
+import { ClientClosedError, UpstreamTimeoutError, toSwitchyardError } from '../errors.ts';
+import type { DispatchInput, DispatchResult, Lease } from '../routing/dispatcher.ts';
+import { chatPromptFeatures, completionPromptFeatures, type PromptFeatures } from '../routing/prompt.ts';
+import { createRequestTimer, overheadMs, type RequestTimer } from '../routing/upstream-body.ts';
+import type { RouterRuntime } from '../runtime/runtime.ts';
+import { relayStream } from '../streaming/relay.ts';
+import { requestContext } from './context.ts';
+
+export const HEADER_BACKEND = 'x-switchyard-backend';
+export const HEADER_ROUTE = 'x-switchyard-route';
+export const HEADER_MODEL = 'x-switchyard-model';
+export const HEADER_OVERHEAD = 'x-switchyard-overhead-ms';
+
+export const HEADER_TIER = 'x-switchyard-tier';
+
+export function routeHeaders(lease: Lease, timer: RequestTimer, tier?: number): Record<string, string> {
+  const headers: Record<string, string> = {
+    [HEADER_BACKEND]: lease.entry.state.id,
+    [HEADER_ROUTE]: lease.reasons.join(','),
+    [HEADER_MODEL]: lease.step.model.name,
+    [HEADER_OVERHEAD]: overheadMs(timer).toFixed(3),
+  };
+  if (tier !== undefined) headers[HEADER_TIER] = String(tier);
+  return headers;
+}
+
+/** Aborts the request's upstream work when the client disconnects or the total deadline passes. */
+export function requestSignal(response: Response, totalMs: number): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const deadline = setTimeout(() => controller.abort(new UpstreamTimeoutError('total', totalMs)), totalMs);
+  const onClose = (): void => {
+    if (!response.writableFinished) controller.abort(new ClientClosedError());
+  };
+  response.on('close', onClose);
+  return {
+    signal: controller.signal,
+    dispose() {
+      clearTimeout(deadline);
+    },
+  };
+}
+
+export function createGenerationHandler(endpoint: Exclude<Endpoint, 'embeddings'>, runtime: RouterRuntime) {
+  const { planner, dispatcher, metrics, config } = runtime;
+  const blockTokens = config.scheduling.prefixBlockTokens;
+  const policy = config.streaming.onMidStreamFailure;
+
+  return async function handleGeneration(request: Request, response: Response): Promise<void> {
+    const context = requestContext(response);
+    const timer = createRequestTimer(context.startedAt);
+    let body: ChatCompletionRequest | CompletionRequest;
+    let features: PromptFeatures;
+    if (endpoint === 'chat') {
+      const chat = parseBody(ChatCompletionRequest, request.body);
+      features = chatPromptFeatures(chat.messages, chat.tools, blockTokens);
+      body = chat;
+    } else {
+      const completion = parseBody(CompletionRequest, request.body);
+      features = completionPromptFeatures(completion.prompt, blockTokens);
+      body = completion;
+    }
+    const validatedAt = performance.now();
+    metrics.stage.validate.observe((validatedAt - timer.startedAt) / 1000);
+    const plan = planner.plan(body.model, body as Parameters<typeof planner.plan>[1]);
+    context.model = plan.requested;
+    const sessionHeader = request.headers['x-session-id'];
+    const sessionKey = typeof sessionHeader === 'string' ? sessionHeader : (body.user ?? undefined);
+    const { signal, dispose } = requestSignal(response, plan.timeouts.totalMs);
+    const input: DispatchInput = {
+      endpoint,
+      body,
+      plan,
+      scheduling: {
+        requestId: context.requestId,
+        promptTokens: features.promptTokens,
+        prefixBlockHashes: features.prefixBlockHashes,
+        ...(sessionKey ? { sessionKey } : {}),
+      },
+      requestId: context.requestId,
+      signal,
+      timer,
+    };
+    let result: DispatchResult;
+    try {
+      result = await dispatcher.dispatch(input);
+    } catch (error) {
+      dispose();
+      throw toSwitchyardError(error);
+    }
+    metrics.stage.route.observe(((timer.dispatchedAt ?? validatedAt) - validatedAt) / 1000);
+    metrics.stage.upstream_first_byte.observe(timer.upstreamMs / 1000);
+    context.routeReason = result.lease.reasons.at(-1) ?? 'primary';
+    try {
+      if (!result.streamed) {
+        const payload = JSON.stringify(result.body);
+        result.lease.finish('success');
+        recordUsage(runtime, result.lease.step.model.name, result.body.usage);
+        const headers = routeHeaders(result.lease, timer, plan.tier);
+        metrics.stage.overhead.observe(Number(headers[HEADER_OVERHEAD]) / 1000);
+        response.writeHead(200, {
+          'content-type': 'application/json; charset=utf-8',
+          'content-length': Buffer.byteLength(payload),
+          ...headers,
+        });
+        response.end(payload);
+        return;
+      }
+      const headers = routeHeaders(result.lease, timer, plan.tier);
+      metrics.stage.overhead.observe(Number(headers[HEADER_OVERHEAD]) / 1000);
+      const options = body.stream_options as { include_usage?: boolean | null } | null | undefined;
+      const outcome = await relayStream({
+        response,
+        headers,
+        start: result,
+        dispatcher,
+        input,
+        clientWantsUsage: options?.include_usage === true,
+        policy,
+        maxContinuations: Math.max(0, config.retries.maxAttempts - 1),
+        metrics,
+      });
+      context.routeReason = outcome.lease.reasons.at(-1) ?? context.routeReason;
+      if (outcome.ending === 'error_event') context.statusOverride = 'stream_error';
+      if (outcome.ending === 'client_closed') context.statusOverride = 'client_closed';
+      recordUsage(runtime, outcome.lease.step.model.name, outcome.usage);
+    } finally {
+      dispose();
+    }
+  };
+}
+
+function recordUsage(runtime: RouterRuntime, model: string, usage: unknown): void {
+  if (!usage || typeof usage !== 'object') return;
+  const { prompt_tokens: prompt, completion_tokens: completion } = usage as Record<string, unknown>;
+  if (typeof prompt === 'number') runtime.metrics.tokens.inc({ model, kind: 'prompt' }, prompt);
+  if (typeof completion === 'number') runtime.metrics.tokens.inc({ model, kind: 'completion' }, completion);
+}

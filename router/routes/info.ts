@@ -1,0 +1,60 @@
+// GET /v1/models, /health, /ready and /metrics.
+import type { Request, Response } from 'express';
+import { NotFoundError } from '../errors.ts';
+import type { RouterRuntime } from '../runtime/runtime.ts';
+
+const STARTED = Math.floor(Date.now() / 1000);
+
+export function createInfoHandlers(runtime: RouterRuntime) {
+  const models = runtime.planner.listModelNames().map((entry) => ({
+    id: entry.id,
+    object: 'model' as const,
+    created: STARTED,
+    owned_by: entry.ownedBy,
+  }));
+  const modelList = JSON.stringify({ object: 'list', data: models });
+
+  /** Per model: can at least one backend of its route take a request right now? */
+  function readiness(): Record<string, { ready: boolean; backends: string[] }> {
+    const result: Record<string, { ready: boolean; backends: string[] }> = {};
+    for (const model of runtime.config.models) {
+      const usable: string[] = [];
+      for (const poolName of model.route) {
+        for (const entry of runtime.registry.pool(poolName)) {
+          const state = entry.state;
+          if (state.healthy && state.circuit !== 'open' && !state.metricsStale) usable.push(state.id);
+        }
+      }
+      result[model.name] = { ready: usable.length > 0, backends: usable };
+    }
+    return result;
+  }
+
+  return {
+    listModels(_request: Request, response: Response): void {
+      response.type('application/json').send(modelList);
+    },
+    getModel(request: Request, response: Response): void {
+      const found = models.find((model) => model.id === request.params.model);
+      if (!found) {
+        throw new NotFoundError(`The model \`${String(request.params.model)}\` does not exist.`, {
+          code: 'model_not_found',
+          param: 'model',
+        });
+      }
+      response.json(found);
+    },
+    health(_request: Request, response: Response): void {
+      response.json({ status: 'ok' });
+    },
+    ready(_request: Request, response: Response): void {
+      const models = readiness();
+      const ready = Object.values(models).every((model) => model.ready);
+      response.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', models });
+    },
+    async metrics(_request: Request, response: Response): Promise<void> {
+      const text = await runtime.metrics.registry.metrics();
+      response.type(runtime.metrics.registry.contentType).send(text);
+    },
+  };
+}

@@ -1,0 +1,76 @@
+// A lean JSON body reader (replaces express.json, whose raw-body/on-finished chain cost ~15 % of the router's CPU
+// per request in profiles): collects the bytes up to the limit, parses once, and reports problems as the error tree.
+import type { NextFunction, Request, Response } from 'express';
+import { InvalidRequestError, PayloadTooLargeError } from '../errors.ts';
+
+const UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+/** `4mb`, `64kb`, `1024` → bytes. */
+export function parseByteSize(text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(text);
+  if (!match) throw new Error(`invalid size "${text}" (use e.g. 512kb or 4mb)`);
+  return Math.floor(Number(match[1]) * UNITS[(match[2] ?? 'b').toLowerCase()]!);
+}
+
+export function jsonBody(limitBytes: number) {
+  return function readJsonBody(request: Request, response: Response, next: NextFunction): void {
+    if (request.method !== 'POST' && request.method !== 'PUT' && request.method !== 'PATCH') {
+      next();
+      return;
+    }
+    const tooLarge = (): PayloadTooLargeError =>
+      new PayloadTooLargeError(`Request body is larger than the limit of ${limitBytes} bytes.`);
+    const declared = Number(request.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limitBytes) {
+      // Do not read a body we will refuse; close the connection so the client stops sending.
+      response.setHeader('connection', 'close');
+      request.resume();
+      next(tooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (error?: unknown): void => {
+      if (done) return;
+      done = true;
+      request.off('data', onData);
+      request.off('end', onEnd);
+      request.off('error', onError);
+      next(error);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limitBytes) {
+        response.setHeader('connection', 'close');
+        request.resume();
+        finish(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+      if (text.trim() === '') {
+        request.body = undefined;
+        finish();
+        return;
+      }
+      try {
+        request.body = JSON.parse(text) as unknown;
+      } catch (error) {
+        finish(
+          new InvalidRequestError(`We could not parse the JSON body of your request: ${(error as Error).message}`, {
+            code: 'invalid_json',
+          }),
+        );
+        return;
+      }
+      finish();
+    };
+    const onError = (error: Error): void => finish(new InvalidRequestError(`Could not read the request body: ${error.message}`));
+    request.on('data', onData);
+    request.on('end', onEnd);
+    request.on('error', onError);
+  };
+}

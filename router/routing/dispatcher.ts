@@ -1,0 +1,352 @@
+// One request's journey over its route plan: pick a backend (scheduler per pool, spill-over when a pool is saturated
+// or would miss the TTFT SLO), send, and on a retryable failure try the next backend of the pool, then the next pool
+// of the route, then — after an openai-node style backoff — the same backends again, until attempts or the deadline
+// run out. Non-streamed answers that fail a quality check escalate to the next pool. Streams are only "accepted" once
+// their first chunk arrived, so a failure before the first byte reaches the client is retried transparently.
+import type { BackendRequest, Endpoint, StreamChunk } from '../backends/contracts.ts';
+import type { RetryConfig } from '../config/schema.ts';
+import type { SwitchyardError} from '../errors.ts';
+import { NoEligibleBackendError, UpstreamError, toSwitchyardError } from '../errors.ts';
+import type { RouterMetrics } from '../metrics.ts';
+import { retryDelayMs, sleep } from '../resilience/backoff.ts';
+import type { BackendEntry, BackendRegistry } from '../runtime/backend-registry.ts';
+import { estimateUncachedPromptTokens, type Scheduler, type SchedulingRequest } from '../adapters/scheduling.ts';
+import type { RoutePlan, RouteStep } from './plan.ts';
+import { failedQualityCheck } from './quality.ts';
+import type { PoolTraffic } from '../runtime/pool-traffic.ts';
+import { type RequestTimer, upstreamBody } from './upstream-body.ts';
+
+export type RouteReason = 'primary' | 'tier' | 'fallback' | 'spillover' | 'escalation' | 'retry' | 'queued';
+
+export interface DispatchInput {
+  endpoint: Endpoint;
+  /** The validated client body (`model` is the name the client sent). */
+  body: Readonly<Record<string, unknown>>;
+  plan: RoutePlan;
+  /** Base scheduling request; `model` is set per route step. */
+  scheduling: Omit<SchedulingRequest, 'model'>;
+  requestId: string;
+  /** Aborts on client disconnect or the total deadline; its reason is the error to surface. */
+  signal: AbortSignal;
+  timer: RequestTimer;
+  /** Streaming continuation: text already sent to the client and how many chunks it took. */
+  continuation?: { prefix: string; emittedTokens: number };
+  /** Backends not to use (e.g. the one whose stream just broke). */
+  exclude?: ReadonlySet<string>;
+}
+
+/** A backend slot held by one request: release exactly once with the outcome. */
+export interface Lease {
+  readonly entry: BackendEntry;
+  readonly step: RouteStep;
+  /** What happened on the way, e.g. ['tier', 'spillover']; the last one labels metrics. */
+  readonly reasons: readonly RouteReason[];
+  /** The first token arrived: the request's prompt leaves the backend's prefill backlog. Idempotent. */
+  firstToken(): void;
+  finish(outcome: 'success' | 'failure' | 'aborted'): void;
+}
+
+export type DispatchResult =
+  | { streamed: false; body: Record<string, unknown>; lease: Lease }
+  | { streamed: true; first: StreamChunk | null; rest: AsyncIterator<StreamChunk>; lease: Lease };
+
+interface Choice {
+  entry: BackendEntry;
+  /** Prompt tokens this backend must prefill (prefix-cached blocks excluded). */
+  uncachedTokens: number;
+  stepIndex: number;
+  /** Why earlier steps were passed over (spillover / fallback), if any. */
+  skipCause: 'spillover' | 'fallback' | null;
+  queued: boolean;
+}
+
+export interface DispatcherDeps {
+  registry: BackendRegistry;
+  scheduler: Scheduler;
+  metrics: RouterMetrics;
+  retries: RetryConfig;
+  /** Tokens per prefix block (the scheduling profile's), to turn prefix-affinity scores into cached tokens. */
+  prefixBlockTokens?: number;
+  /** Per-pool arrival and spill-over rates (deploy/'s autoscaler signals). */
+  traffic?: PoolTraffic;
+  random?: () => number;
+}
+
+/** vLLM's default chunked-prefill budget per engine step. */
+const PREFILL_TOKENS_PER_STEP = 8192;
+const ASSUMED_DECODE_CONTEXT = 512;
+/** A backend that answered within this window counts as alive even when its metrics went stale. */
+const ALIVE_EVIDENCE_MS = 10_000;
+
+export class Dispatcher {
+  private readonly random: () => number;
+  private readonly blockTokens: number;
+
+  constructor(private readonly deps: DispatcherDeps) {
+    this.random = deps.random ?? Math.random;
+    this.blockTokens = deps.prefixBlockTokens ?? 16;
+  }
+
+  async dispatch(input: DispatchInput): Promise<DispatchResult> {
+    const { plan, signal } = input;
+    const exclude = new Set(input.exclude ?? []);
+    const reasons: RouteReason[] = [plan.tier === undefined ? 'primary' : 'tier'];
+    let attempts = 0;
+    let stepFloor = 0;
+    let lastError: SwitchyardError | undefined;
+    let escalated: DispatchResult | undefined;
+    let failedAtStep: number | null = null;
+    if (!input.continuation) this.deps.traffic?.arrival(plan.steps[0]?.pool.name ?? '');
+    while (true) {
+      if (signal.aborted) throw toSwitchyardError(signal.reason);
+      const choice = this.choose(input, stepFloor, exclude);
+      if (!choice) {
+        if (escalated) return escalated;
+        const retryable = lastError?.retryable ?? false;
+        if (!retryable || attempts >= this.deps.retries.maxAttempts || exclude.size === 0) {
+          throw lastError ?? new NoEligibleBackendError(`No backend available for model \`${plan.requested}\`.`);
+        }
+        // Every backend failed once: wait like openai-node would, then give them another chance.
+        const retryAfter = lastError instanceof UpstreamError ? lastError.retryAfterMs : null;
+        const delay = retryDelayMs(attempts, retryAfter, this.deps.retries, this.random);
+        if (delay === null) throw lastError ?? new NoEligibleBackendError('No backend available.');
+        input.timer.waitMs += delay;
+        await sleep(delay, signal);
+        exclude.clear();
+        stepFloor = 0;
+        failedAtStep = plan.steps.length;
+        continue;
+      }
+      attempts++;
+      const note = (reason: RouteReason): void => {
+        if (reasons.at(-1) !== reason) reasons.push(reason);
+      };
+      if (failedAtStep !== null) note(choice.stepIndex > failedAtStep ? 'fallback' : 'retry');
+      if (choice.queued) note('queued');
+      else if (choice.skipCause) note(choice.skipCause);
+      if (choice.skipCause === 'spillover') {
+        this.deps.traffic?.spill(plan.steps[stepFloor]?.pool.name ?? '');
+        this.deps.metrics.spillovers.inc({
+          model: plan.model.name,
+          from_pool: plan.steps[stepFloor]?.pool.name ?? '',
+          to_pool: choice.entry.pool.name,
+          cause: 'saturated',
+        });
+      }
+      const lease = this.lease(choice, input, [...reasons]);
+      let result: DispatchResult;
+      try {
+        result = await this.attempt(choice, input, lease);
+      } catch (error) {
+        const typed = toSwitchyardError(error);
+        if (signal.aborted || typed.status === 499) {
+          lease.finish('aborted');
+          throw toSwitchyardError(signal.aborted ? signal.reason : typed);
+        }
+        // A 4xx that is the caller's fault says nothing bad about the backend.
+        lease.finish(typed.retryable ? 'failure' : 'success');
+        this.deps.metrics.attempts.inc({ backend: choice.entry.state.id, outcome: typed.retryable ? 'retryable' : 'fatal' });
+        if (!typed.retryable) {
+          if (escalated) return escalated;
+          throw typed;
+        }
+        lastError = typed;
+        exclude.add(choice.entry.state.id);
+        if (typed instanceof UpstreamError && typed.retryAfterMs !== null) {
+          this.deps.registry.coolDown(choice.entry, typed.retryAfterMs);
+        }
+        if (attempts >= this.deps.retries.maxAttempts) {
+          if (escalated) return escalated;
+          throw typed;
+        }
+        failedAtStep = choice.stepIndex;
+        continue;
+      }
+      this.deps.metrics.attempts.inc({ backend: choice.entry.state.id, outcome: 'success' });
+      if (!result.streamed && input.endpoint !== 'embeddings' && plan.model.escalate) {
+        const failed = failedQualityCheck(input.endpoint, input.body, result.body);
+        const hasNext = choice.stepIndex + 1 < plan.steps.length;
+        if (failed && hasNext && attempts < this.deps.retries.maxAttempts) {
+          this.deps.metrics.escalations.inc({ model: plan.model.name, check: failed });
+          result.lease.finish('success');
+          escalated = result;
+          stepFloor = choice.stepIndex + 1;
+          reasons.push('escalation');
+          continue;
+        }
+      }
+      return result;
+    }
+  }
+
+  /** Walks the route from `stepFloor`, returning the first backend worth sending to. */
+  private choose(input: DispatchInput, stepFloor: number, exclude: ReadonlySet<string>): Choice | null {
+    const { plan } = input;
+    let skipCause: Choice['skipCause'] = null;
+    let lastResort: { entry: BackendEntry; stepIndex: number; uncachedTokens: number } | null = null;
+    for (let stepIndex = stepFloor; stepIndex < plan.steps.length; stepIndex++) {
+      const step = plan.steps[stepIndex]!;
+      const entries = this.deps.registry.pool(step.pool.name);
+      const candidates = [];
+      let hostedFull = false;
+      for (const entry of entries) {
+        if (exclude.has(entry.state.id)) continue;
+        if (entry.pool.kind === 'openai' && entry.state.inFlightRequests >= entry.pool.maxConcurrency) {
+          hostedFull = true;
+          continue;
+        }
+        candidates.push(entry.state);
+      }
+      const request: SchedulingRequest = { ...input.scheduling, model: step.model.name };
+      const result = this.deps.scheduler.schedule(request, candidates);
+      const isLast = stepIndex === plan.steps.length - 1;
+      const spillAllowed = step.model.spillover && !isLast;
+      const slo = step.model.sloTtftMs;
+      // deploy/'s autoscaler asked to spill what would queue here while replicas start.
+      const preferHosted = spillAllowed && this.deps.registry.prefersHosted(step.pool.name);
+      for (const scored of result.ranked) {
+        const entry = this.deps.registry.get(scored.backend.id)!;
+        const uncachedTokens = estimateUncachedPromptTokens(request, scored, this.blockTokens);
+        if (preferHosted && ((entry.state.metrics?.requestsWaiting ?? 0) > 0 || (entry.state.pendingPrefillTokens ?? 0) > 0)) {
+          lastResort ??= { entry, stepIndex, uncachedTokens };
+          continue;
+        }
+        if (slo !== undefined && spillAllowed) {
+          const predicted = this.predictTtftMs(entry, uncachedTokens);
+          if (predicted !== null && predicted > slo) {
+            lastResort ??= { entry, stepIndex, uncachedTokens };
+            continue;
+          }
+        }
+        if (!entry.breaker.tryAcquire()) continue;
+        return { entry, stepIndex, skipCause, queued: false, uncachedTokens };
+      }
+      if (result.ranked.length > 0 || result.allSaturated || hostedFull) {
+        // Saturated (or over the SLO): spill to the next pool; remember the least-loaded live one as a last resort.
+        if (!lastResort) {
+          const fallback = this.leastLoadedSaturated(entries, exclude);
+          if (fallback) lastResort = { entry: fallback, stepIndex, uncachedTokens: input.scheduling.promptTokens };
+        }
+        if (!spillAllowed && lastResort && lastResort.entry.breaker.tryAcquire()) {
+          return { ...lastResort, skipCause, queued: true };
+        }
+        skipCause ??= 'spillover';
+      } else {
+        skipCause ??= 'fallback';
+      }
+    }
+    if (lastResort && lastResort.entry.breaker.tryAcquire()) {
+      return { ...lastResort, skipCause: null, queued: true };
+    }
+    return null;
+  }
+
+  /** A backend that is only saturated (healthy, closed circuit, fresh metrics): where to queue if nothing else. */
+  private leastLoadedSaturated(entries: readonly BackendEntry[], exclude: ReadonlySet<string>): BackendEntry | null {
+    let best: BackendEntry | null = null;
+    const now = this.deps.registry.now();
+    for (const entry of entries) {
+      const state = entry.state;
+      if (exclude.has(state.id) || !state.healthy || state.circuit === 'open') continue;
+      // Stale metrics are only forgiven with fresh router-side proof of life (a CPU-starved router scrapes late;
+      // failing every request closed would turn its own overload into an outage).
+      if (state.metricsStale && now - entry.lastSuccessAt > ALIVE_EVIDENCE_MS) continue;
+      if (state.kind === 'vllm' && !state.metrics) continue;
+      if (!best || state.inFlightRequests < best.state.inFlightRequests) best = entry;
+    }
+    return best;
+  }
+
+  /**
+   * Predicted time to first token on a vLLM replica: the prefill backlog ahead of this request (the router's own
+   * count of admitted prompt tokens not yet past their first token — no scrape lag — or, if larger, the scraped
+   * waiting queue times this prompt) plus this prompt, prefilled in chunked steps that each also carry one decode
+   * step of the running batch.
+   */
+  predictTtftMs(entry: BackendEntry, uncachedTokens: number): number | null {
+    const model = entry.stepModel;
+    if (!model) return null;
+    const metrics = entry.state.metrics;
+    const running = metrics?.requestsRunning ?? 0;
+    const waitingTokens = (metrics?.requestsWaiting ?? 0) * Math.max(1, uncachedTokens);
+    const backlog = Math.max(entry.state.pendingPrefillTokens ?? 0, waitingTokens);
+    const tokens = Math.max(1, backlog + uncachedTokens);
+    const steps = Math.ceil(tokens / PREFILL_TOKENS_PER_STEP);
+    const decode = running > 0 ? model.decodeStepMs(running, ASSUMED_DECODE_CONTEXT) : 0;
+    return model.prefillMs(tokens) + steps * decode;
+  }
+
+  private lease(choice: Choice, input: DispatchInput, reasons: RouteReason[]): Lease {
+    const { registry, scheduler } = this.deps;
+    const entry = choice.entry;
+    const limit = Number(input.body.max_tokens ?? input.body.max_completion_tokens ?? 256);
+    const tokens = input.scheduling.promptTokens + (Number.isFinite(limit) ? limit : 256);
+    const step = input.plan.steps[choice.stepIndex]!;
+    registry.admit(entry, tokens);
+    registry.addPendingPrefill(entry, choice.uncachedTokens);
+    let finished = false;
+    let prefilled = false;
+    const firstToken = (): void => {
+      if (prefilled) return;
+      prefilled = true;
+      registry.removePendingPrefill(entry, choice.uncachedTokens);
+    };
+    return {
+      entry,
+      step,
+      reasons,
+      firstToken,
+      finish(outcome) {
+        if (finished) return;
+        finished = true;
+        firstToken();
+        registry.release(entry, tokens);
+        if (outcome === 'success') {
+          registry.markSuccess(entry);
+          entry.breaker.recordSuccess();
+          scheduler.recordServed({ ...input.scheduling, model: step.model.name }, entry.state.id);
+        } else if (outcome === 'failure') {
+          entry.breaker.recordFailure();
+        } else {
+          entry.breaker.release();
+        }
+      },
+    };
+  }
+
+  private async attempt(choice: Choice, input: DispatchInput, lease: Lease): Promise<DispatchResult> {
+    const step = lease.step;
+    const body = upstreamBody(input.endpoint, input.body, step, choice.entry.backend.kind, input.continuation);
+    if (choice.entry.servedModel) body.model = choice.entry.servedModel;
+    const request: BackendRequest = {
+      endpoint: input.endpoint,
+      body,
+      requestId: input.requestId,
+      signal: input.signal,
+      ttftMs: input.plan.timeouts.ttftMs,
+    };
+    const started = performance.now();
+    input.timer.dispatchedAt ??= started;
+    try {
+      const response = await choice.entry.backend.send(request);
+      if (!response.streamed) {
+        if (request.body.stream === true) {
+          throw new UpstreamError(`Backend ${choice.entry.state.id} did not stream`, 200, true);
+        }
+        lease.firstToken();
+        return { streamed: false, body: response.body, lease };
+      }
+      const iterator = response.chunks[Symbol.asyncIterator]();
+      try {
+        const first = await iterator.next();
+        lease.firstToken();
+        return { streamed: true, first: first.done ? null : first.value, rest: iterator, lease };
+      } catch (error) {
+        await iterator.return?.();
+        throw error;
+      }
+    } finally {
+      input.timer.upstreamMs += performance.now() - started;
+    }
+  }
+}

@@ -1,0 +1,141 @@
+// Builds one router instance's long-lived state from a validated config whose backends all have URLs (drivers
+// already started): backends, breakers, the metrics scraper, the scheduler, the route planner and the dispatcher.
+// Nothing here is global, so tests run several routers side by side.
+import { createHostedBackend } from '../backends/hosted.ts';
+import { createVllmBackend } from '../backends/vllm.ts';
+import type { PoolConfig, RouterConfig } from '../config/schema.ts';
+import {
+  createMetricsScraper,
+  createScheduler,
+  type ConfiguredScheduler,
+  type MetricsScraper,
+  type ScrapeTarget,
+} from '../adapters/scheduling.ts';
+import { createRouterMetrics, type RouterMetrics } from '../metrics.ts';
+import { Dispatcher } from '../routing/dispatcher.ts';
+import { RoutePlanner } from '../routing/plan.ts';
+import { BackendRegistry } from './backend-registry.ts';
+import { RouterPoolRegistry } from './pool-registry.ts';
+import { PoolTraffic } from './pool-traffic.ts';
+import { createStepTimeModel, type StepTimeModel } from '../../models/step-time.ts';
+import { MODELS } from '../../models/catalog/models.ts';
+import { GPUS } from '../../models/catalog/gpus.ts';
+import { gpuHourlyPrice, loadPrices } from '../../models/catalog/prices.ts';
+
+export interface RouterRuntime {
+  readonly config: RouterConfig;
+  readonly planner: RoutePlanner;
+  readonly registry: BackendRegistry;
+  readonly scheduler: ConfiguredScheduler;
+  readonly dispatcher: Dispatcher;
+  readonly metrics: RouterMetrics;
+  readonly scraper: MetricsScraper;
+  /** deploy/'s PoolRegistry + PoolSignalSource + SpillOverAdvisor, for `createDeployment(config, { router })`. */
+  readonly pools: RouterPoolRegistry;
+  close(): Promise<void>;
+}
+
+export interface RuntimeDeps {
+  clock?: () => number;
+  random?: () => number;
+  /** Register process metrics (CPU, memory, event loop) on the router's registry. */
+  processMetrics?: boolean;
+}
+
+/** Step-time model for a vLLM pool; a simulator running `speed`× faster makes every step that much shorter. */
+function stepModelFor(pool: PoolConfig): StepTimeModel | undefined {
+  if (pool.kind !== 'vllm') return undefined;
+  const model = createStepTimeModel({ model: MODELS[pool.model], gpu: GPUS[pool.gpu], tensorParallel: pool.tensorParallel });
+  const speed = pool.driver?.speed ?? 1;
+  if (speed === 1) return model;
+  return {
+    stepMs: (shape) => model.stepMs(shape) / speed,
+    decodeStepMs: (batch, context) => model.decodeStepMs(batch, context) / speed,
+    prefillMs: (tokens, cached) => model.prefillMs(tokens, cached) / speed,
+  };
+}
+
+function relativeCost(pool: PoolConfig): number {
+  if (pool.kind === 'openai') return pool.costPer1MTokens;
+  try {
+    return gpuHourlyPrice(loadPrices(), pool.gpu, pool.tensorParallel);
+  } catch {
+    return 1;
+  }
+}
+
+export async function createRouterRuntime(config: RouterConfig, deps: RuntimeDeps = {}): Promise<RouterRuntime> {
+  const clock = deps.clock ?? Date.now;
+  const registry = new BackendRegistry({ clock });
+  const servedBy = new Map<string, string[]>();
+  for (const model of config.models) {
+    for (const poolName of model.route) servedBy.set(poolName, [...(servedBy.get(poolName) ?? []), model.name]);
+  }
+  const scrapeTargets: ScrapeTarget[] = [];
+  for (const pool of config.pools) {
+    const models = servedBy.get(pool.name) ?? [];
+    const cost = relativeCost(pool);
+    if (pool.kind === 'vllm') {
+      const stepModel = stepModelFor(pool);
+      pool.backends.forEach((backendConfig, index) => {
+        const id = backendConfig.id ?? `${pool.name}-${index}`;
+        const backend = createVllmBackend({
+          id,
+          url: backendConfig.url,
+          connectTimeoutMs: config.timeouts.connectMs,
+          headers: pool.headers,
+        });
+        registry.add(backend, pool, models, config.circuitBreaker, stepModel, cost);
+        scrapeTargets.push({ id, url: backendConfig.url, ...(pool.servedModel ? { modelName: pool.servedModel } : {}) });
+      });
+    } else {
+      if (!pool.baseURL) throw new Error(`pool ${pool.name}: no baseURL (driver not started?)`);
+      const backend = createHostedBackend({ id: pool.name, baseURL: pool.baseURL, apiKey: pool.apiKey, headers: pool.headers });
+      registry.add(backend, pool, models, config.circuitBreaker, undefined, cost);
+    }
+  }
+  const scraper = createMetricsScraper({
+    backends: scrapeTargets,
+    intervalMs: config.scheduling.scrapeIntervalMs,
+    staleAfterMs: config.scheduling.staleAfterMs,
+    clock,
+  });
+  registry.setScraper(scraper);
+  await scraper.start();
+  const metrics = createRouterMetrics(registry, { processMetrics: deps.processMetrics ?? true });
+  const scheduler = createScheduler(config.scheduling, {
+    clock,
+    registry: metrics.registry,
+    ...(deps.random ? { random: deps.random } : {}),
+  });
+  const traffic = new PoolTraffic(clock);
+  const dispatcher = new Dispatcher({
+    traffic,
+    registry,
+    scheduler,
+    metrics,
+    retries: config.retries,
+    prefixBlockTokens: config.scheduling.prefixBlockTokens,
+    ...(deps.random ? { random: deps.random } : {}),
+  });
+  const pools = new RouterPoolRegistry({
+    config,
+    registry,
+    scraper,
+    traffic,
+    stepModelFor,
+    relativeCostFor: relativeCost,
+    clock,
+  });
+  return {
+    config,
+    pools,
+    planner: new RoutePlanner(config),
+    registry,
+    scheduler,
+    dispatcher,
+    metrics,
+    scraper,
+    close: () => registry.close(),
+  };
+}
