@@ -1,0 +1,236 @@
+// BM25 with Lucene's formula over postings lists, scored term-at-a-time (only documents containing a query term are
+// touched). Score of a document d for query q:
+//   sum over query terms t: idf(t) * tf / (tf + k1 * (1 - b + b * |d| / avgdl))
+//   idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))
+// This is Lucene's BM25Similarity (which dropped the constant (k1 + 1) numerator factor) with exact document lengths
+// instead of Lucene's one-byte length encoding. Deletes are tombstones skipped at scoring time and compacted away once
+// they are a quarter of the slots; N, df and avgdl always count live documents only.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { KeyFilter, LexicalIndex, SearchHit, TextItem } from '../contracts.ts';
+import { TopK } from '../search/top-k.ts';
+import { englishAnalyzer, type Analyzer } from './analyzer.ts';
+
+export const Bm25ConfigSchema = z.object({
+  k1: z.number().nonnegative().default(1.2),
+  b: z.number().min(0).max(1).default(0.75),
+});
+export type Bm25Config = z.infer<typeof Bm25ConfigSchema>;
+
+const FORMAT_VERSION = 1;
+
+interface DocumentSlot {
+  key: number;
+  length: number;
+  /** Flattened pairs [termId, tf, termId, tf, ...]. */
+  termFrequencies: number[];
+  live: boolean;
+}
+
+interface Postings {
+  slots: number[];
+  tfs: number[];
+  /** Live documents containing the term. */
+  df: number;
+}
+
+const SavedSchema = z.object({
+  format: z.literal('switchyard-bm25'),
+  version: z.literal(FORMAT_VERSION),
+  k1: z.number(),
+  b: z.number(),
+  terms: z.array(z.string()),
+  documents: z.array(z.tuple([z.number().int(), z.number().int(), z.array(z.number().int())])),
+});
+
+export class Bm25Index implements LexicalIndex {
+  readonly kind = 'bm25';
+  readonly k1: number;
+  readonly b: number;
+  private readonly analyzer: Analyzer;
+  private readonly termIds = new Map<string, number>();
+  private readonly terms: string[] = [];
+  private readonly postings: Postings[] = [];
+  private slots: DocumentSlot[] = [];
+  // Parallel per-slot arrays for the scoring loop (no object loads per posting).
+  private slotKeys: number[] = [];
+  private slotLengths: number[] = [];
+  private slotLive: number[] = [];
+  private readonly slotOfKey = new Map<number, number>();
+  private liveCount = 0;
+  private deadCount = 0;
+  private totalLength = 0;
+  private scores = new Float64Array(0);
+
+  constructor(config: Partial<Bm25Config> = {}, analyzer: Analyzer = englishAnalyzer) {
+    const parsed = Bm25ConfigSchema.parse(config);
+    this.k1 = parsed.k1;
+    this.b = parsed.b;
+    this.analyzer = analyzer;
+  }
+
+  get size(): number {
+    return this.liveCount;
+  }
+
+  has(key: number): boolean {
+    return this.slotOfKey.has(key);
+  }
+
+  add(items: readonly TextItem[]): void {
+    for (const item of items) this.addTerms(item.key, this.analyzer.terms(item.text));
+  }
+
+  delete(keys: readonly number[]): number {
+    let removed = 0;
+    for (const key of keys) {
+      const slotIndex = this.slotOfKey.get(key);
+      if (slotIndex === undefined) continue;
+      const slot = this.slots[slotIndex] as DocumentSlot;
+      slot.live = false;
+      this.slotLive[slotIndex] = 0;
+      for (let i = 0; i < slot.termFrequencies.length; i += 2) {
+        (this.postings[slot.termFrequencies[i] as number] as Postings).df -= 1;
+      }
+      this.slotOfKey.delete(key);
+      this.liveCount -= 1;
+      this.deadCount += 1;
+      this.totalLength -= slot.length;
+      removed += 1;
+    }
+    if (this.deadCount > 64 && this.deadCount * 4 > this.slots.length) this.compact();
+    return removed;
+  }
+
+  /** The idf of an analysed term (exposed for tests and explanations). */
+  idf(term: string): number {
+    const termId = this.termIds.get(term);
+    const df = termId === undefined ? 0 : (this.postings[termId] as Postings).df;
+    return Math.log(1 + (this.liveCount - df + 0.5) / (df + 0.5));
+  }
+
+  search(query: string, k: number, filter?: KeyFilter): SearchHit[] {
+    if (this.liveCount === 0 || k <= 0) return [];
+    const queryTerms = new Map<number, number>();
+    for (const term of this.analyzer.terms(query)) {
+      const termId = this.termIds.get(term);
+      if (termId !== undefined) queryTerms.set(termId, (queryTerms.get(termId) ?? 0) + 1);
+    }
+    if (queryTerms.size === 0) return [];
+    if (this.scores.length < this.slots.length) this.scores = new Float64Array(this.slots.length * 2);
+    const scores = this.scores;
+    const touched: number[] = [];
+    const averageLength = this.totalLength / this.liveCount;
+    // normaliser(d) = k1 · (1 − b + b · |d| / avgdl) = base + perToken · |d|
+    const base = this.k1 * (1 - this.b);
+    const perToken = (this.k1 * this.b) / averageLength;
+    const { slotKeys, slotLengths, slotLive } = this;
+    for (const [termId, queryCount] of queryTerms) {
+      const postings = this.postings[termId] as Postings;
+      if (postings.df === 0) continue;
+      const weight = queryCount * Math.log(1 + (this.liveCount - postings.df + 0.5) / (postings.df + 0.5));
+      const { slots: postingSlots, tfs } = postings;
+      for (let i = 0; i < postingSlots.length; i += 1) {
+        const slotIndex = postingSlots[i] as number;
+        if (slotLive[slotIndex] === 0) continue;
+        if (filter !== undefined && !filter(slotKeys[slotIndex] as number)) continue;
+        const tf = tfs[i] as number;
+        const previous = scores[slotIndex] as number;
+        if (previous === 0) touched.push(slotIndex);
+        scores[slotIndex] = previous + (weight * tf) / (tf + base + perToken * (slotLengths[slotIndex] as number));
+      }
+    }
+    const top = new TopK(k);
+    for (const slotIndex of touched) {
+      top.offer(slotKeys[slotIndex] as number, scores[slotIndex] as number);
+      scores[slotIndex] = 0;
+    }
+    return top.result();
+  }
+
+  save(path: string): void {
+    const live = this.slots.filter((slot) => slot.live);
+    const saved: z.infer<typeof SavedSchema> = {
+      format: 'switchyard-bm25',
+      version: FORMAT_VERSION,
+      k1: this.k1,
+      b: this.b,
+      terms: this.terms,
+      documents: live.map((slot) => [slot.key, slot.length, slot.termFrequencies]),
+    };
+    writeFileSync(path, JSON.stringify(saved));
+  }
+
+  static load(path: string, analyzer: Analyzer = englishAnalyzer): Bm25Index {
+    return Bm25Index.fromBytes(readFileSync(path), analyzer);
+  }
+
+  static fromBytes(bytes: Buffer, analyzer: Analyzer = englishAnalyzer): Bm25Index {
+    const saved = SavedSchema.parse(JSON.parse(bytes.toString('utf8')));
+    const index = new Bm25Index({ k1: saved.k1, b: saved.b }, analyzer);
+    for (const term of saved.terms) index.termId(term);
+    for (const [key, length, termFrequencies] of saved.documents) {
+      index.insertSlot(key, length, termFrequencies);
+    }
+    return index;
+  }
+
+  private termId(term: string): number {
+    let termId = this.termIds.get(term);
+    if (termId === undefined) {
+      termId = this.terms.length;
+      this.termIds.set(term, termId);
+      this.terms.push(term);
+      this.postings.push({ slots: [], tfs: [], df: 0 });
+    }
+    return termId;
+  }
+
+  private addTerms(key: number, terms: readonly string[]): void {
+    if (this.slotOfKey.has(key)) this.delete([key]);
+    const counts = new Map<number, number>();
+    for (const term of terms) {
+      const termId = this.termId(term);
+      counts.set(termId, (counts.get(termId) ?? 0) + 1);
+    }
+    const termFrequencies: number[] = [];
+    for (const [termId, tf] of counts) termFrequencies.push(termId, tf);
+    this.insertSlot(key, terms.length, termFrequencies);
+  }
+
+  private insertSlot(key: number, length: number, termFrequencies: number[]): void {
+    const slotIndex = this.slots.length;
+    this.slots.push({ key, length, termFrequencies, live: true });
+    this.slotKeys.push(key);
+    this.slotLengths.push(length);
+    this.slotLive.push(1);
+    this.slotOfKey.set(key, slotIndex);
+    for (let i = 0; i < termFrequencies.length; i += 2) {
+      const postings = this.postings[termFrequencies[i] as number] as Postings;
+      postings.slots.push(slotIndex);
+      postings.tfs.push(termFrequencies[i + 1] as number);
+      postings.df += 1;
+    }
+    this.liveCount += 1;
+    this.totalLength += length;
+  }
+
+  /** Rebuilds slots and postings without tombstones (terms keep their ids). */
+  private compact(): void {
+    const live = this.slots.filter((slot) => slot.live);
+    this.slots = [];
+    this.slotKeys = [];
+    this.slotLengths = [];
+    this.slotLive = [];
+    this.slotOfKey.clear();
+    for (const postings of this.postings) {
+      postings.slots = [];
+      postings.tfs = [];
+      postings.df = 0;
+    }
+    this.liveCount = 0;
+    this.deadCount = 0;
+    this.totalLength = 0;
+    for (const slot of live) this.insertSlot(slot.key, slot.length, slot.termFrequencies);
+  }
+}

@@ -1,0 +1,212 @@
+// Approximate nearest neighbours with hnswlib-node. Labels are the chunk keys. Deletes use markDelete and their slots
+// are reused by later adds (allowReplaceDeleted); the index grows by doubling. Scores are similarities
+// (1 - hnswlib's distance), so higher is better for both spaces.
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type * as Hnswlib from 'hnswlib-node';
+import type { HierarchicalNSW as HierarchicalNswType } from 'hnswlib-node';
+import { z } from 'zod';
+import type { KeyFilter, SearchHit, VectorIndex, VectorItem } from '../contracts.ts';
+import { compareHits } from '../search/top-k.ts';
+import { assertDimensions, BruteForceIndex, type VectorSpace } from './brute-force.ts';
+
+const require = createRequire(import.meta.url);
+const { HierarchicalNSW } = require('hnswlib-node') as typeof Hnswlib;
+
+export const HnswConfigSchema = z.object({
+  space: z.enum(['cosine', 'ip']).default('cosine'),
+  m: z.number().int().min(2).max(128).default(16),
+  efConstruction: z.number().int().min(1).default(200),
+  ef: z.number().int().min(1).default(64),
+  initialCapacity: z.number().int().min(1).default(1024),
+  randomSeed: z.number().int().default(100),
+  /** Filters that admit at most this many live keys are answered exactly from the stored vectors. */
+  exactFilterLimit: z.number().int().nonnegative().default(2000),
+});
+export type HnswConfig = z.infer<typeof HnswConfigSchema>;
+
+const SavedHeaderSchema = z.object({
+  format: z.literal('switchyard-hnsw'),
+  version: z.literal(1),
+  dimensions: z.number().int().positive(),
+  config: HnswConfigSchema,
+  liveKeys: z.array(z.number().int()),
+});
+
+export class HnswIndex implements VectorIndex {
+  readonly kind = 'hnsw';
+  readonly config: HnswConfig;
+  private index: HierarchicalNswType;
+  private readonly liveKeys = new Set<number>();
+  private deletedSlots = 0;
+
+  constructor(
+    readonly dimensions: number,
+    config: Partial<z.input<typeof HnswConfigSchema>> = {},
+  ) {
+    this.config = HnswConfigSchema.parse(config);
+    this.index = new HierarchicalNSW(this.config.space, dimensions);
+    this.index.initIndex({
+      maxElements: this.config.initialCapacity,
+      m: this.config.m,
+      efConstruction: this.config.efConstruction,
+      randomSeed: this.config.randomSeed,
+      allowReplaceDeleted: true,
+    });
+    this.index.setEf(this.config.ef);
+  }
+
+  get size(): number {
+    return this.liveKeys.size;
+  }
+
+  get space(): VectorSpace {
+    return this.config.space;
+  }
+
+  has(key: number): boolean {
+    return this.liveKeys.has(key);
+  }
+
+  setEf(ef: number): void {
+    this.index.setEf(ef);
+  }
+
+  add(items: readonly VectorItem[]): void {
+    for (const item of items) {
+      assertDimensions(item.vector, this.dimensions);
+      const point = Array.from(item.vector);
+      if (this.liveKeys.has(item.key)) {
+        this.index.addPoint(point, item.key); // same label: hnswlib updates the vector in place
+        continue;
+      }
+      if (this.deletedSlots > 0 && this.revive(item.key)) {
+        this.index.addPoint(point, item.key);
+        this.deletedSlots -= 1;
+      } else if (this.deletedSlots > 0) {
+        this.index.addPoint(point, item.key, true);
+        this.deletedSlots -= 1;
+      } else {
+        const capacity = this.index.getMaxElements();
+        if (this.index.getCurrentCount() >= capacity) this.index.resizeIndex(capacity * 2);
+        this.index.addPoint(point, item.key);
+      }
+      this.liveKeys.add(item.key);
+    }
+  }
+
+  /**
+   * A key that is still in the graph as a deleted label must be revived in place: reusing another deleted slot for
+   * it would leave two slots with the same label, and recycling the old one later would drop the live mapping.
+   */
+  private revive(key: number): boolean {
+    try {
+      this.index.unmarkDelete(key);
+      return true;
+    } catch {
+      return false; // not in the graph (never added, or its slot was recycled for another key)
+    }
+  }
+
+  delete(keys: readonly number[]): number {
+    let removed = 0;
+    for (const key of keys) {
+      if (!this.liveKeys.delete(key)) continue;
+      this.index.markDelete(key);
+      this.deletedSlots += 1;
+      removed += 1;
+    }
+    return removed;
+  }
+
+  search(query: Float32Array, k: number, filter?: KeyFilter): SearchHit[] {
+    assertDimensions(query, this.dimensions);
+    if (this.liveKeys.size === 0 || k <= 0) return [];
+    const point = Array.from(query);
+    if (filter !== undefined) {
+      const admitted = this.admittedKeys(filter);
+      if (admitted !== null) return this.exactSearch(query, k, admitted);
+    }
+    // ef below k would return fewer than k; hnswlib does not raise it by itself.
+    const ef = this.index.getEf();
+    if (ef < k) this.index.setEf(k);
+    try {
+      const result = this.index.searchKnn(point, Math.min(k, this.liveKeys.size), filter);
+      return result.neighbors
+        .map((key, i) => ({ key, score: 1 - (result.distances[i] as number) }))
+        .sort(compareHits);
+    } finally {
+      if (ef < k) this.index.setEf(ef);
+    }
+  }
+
+  /** The stored (for cosine: normalised) vector of a key. */
+  vector(key: number): Float32Array {
+    return Float32Array.from(this.index.getPoint(key));
+  }
+
+  /**
+   * One file: [u32 header length][JSON header: format, dimensions, config, live keys][hnswlib's own index bytes].
+   * hnswlib's file keeps marked-deleted labels without a way to list them, hence the live keys in the header.
+   */
+  save(path: string): void {
+    const scratch = `${path}.hnswlib-${process.pid}`;
+    try {
+      this.index.writeIndexSync(scratch);
+      const body = readFileSync(scratch);
+      const header = Buffer.from(
+        JSON.stringify({ format: 'switchyard-hnsw', version: 1, dimensions: this.dimensions, config: this.config,
+          liveKeys: [...this.liveKeys] }),
+      );
+      const length = Buffer.alloc(4);
+      length.writeUInt32LE(header.length);
+      writeFileSync(path, Buffer.concat([length, header, body]));
+    } finally {
+      rmSync(scratch, { force: true });
+    }
+  }
+
+  static load(path: string, overrides: Partial<Pick<HnswConfig, 'ef' | 'exactFilterLimit'>> = {}): HnswIndex {
+    return HnswIndex.fromBytes(readFileSync(path), path, overrides);
+  }
+
+  /** From the bytes `save` wrote; hnswlib only reads files, so they pass through `${scratchBase}.hnswlib-<pid>`. */
+  static fromBytes(
+    bytes: Buffer,
+    scratchBase: string,
+    overrides: Partial<Pick<HnswConfig, 'ef' | 'exactFilterLimit'>> = {},
+  ): HnswIndex {
+    const headerLength = bytes.readUInt32LE(0);
+    const header = SavedHeaderSchema.parse(JSON.parse(bytes.subarray(4, 4 + headerLength).toString('utf8')));
+    const loaded = new HnswIndex(header.dimensions, { ...header.config, ...overrides, initialCapacity: 1 });
+    const scratch = `${scratchBase}.hnswlib-${process.pid}`;
+    try {
+      writeFileSync(scratch, bytes.subarray(4 + headerLength));
+      loaded.index = new HierarchicalNSW(loaded.config.space, header.dimensions);
+      loaded.index.readIndexSync(scratch, true);
+    } finally {
+      rmSync(scratch, { force: true });
+    }
+    loaded.index.setEf(loaded.config.ef);
+    for (const key of header.liveKeys) loaded.liveKeys.add(key);
+    loaded.deletedSlots = loaded.index.getCurrentCount() - loaded.liveKeys.size;
+    return loaded;
+  }
+
+  /** Live keys the filter admits, or null when there are more than the exact-search limit. */
+  private admittedKeys(filter: KeyFilter): number[] | null {
+    const admitted: number[] = [];
+    for (const key of this.liveKeys) {
+      if (!filter(key)) continue;
+      admitted.push(key);
+      if (admitted.length > this.config.exactFilterLimit) return null;
+    }
+    return admitted;
+  }
+
+  private exactSearch(query: Float32Array, k: number, keys: number[]): SearchHit[] {
+    const exact = new BruteForceIndex(this.dimensions, this.config.space);
+    exact.add(keys.map((key) => ({ key, vector: this.vector(key) })));
+    return exact.search(query, k);
+  }
+}
