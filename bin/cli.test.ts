@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { buildProgram } from './cli.ts';
+
+describe('switchyard CLI', () => {
+  it('registers every folder for help, and each command name maps to the folder that owns it', async () => {
+    const all = await buildProgram();
+    const names = all.commands.map((command) => command.name());
+    for (const name of ['catalog', 'sim', 'serve', 'calibrate', 'keys', 'ingest', 'query', 'bench', 'breakeven', 'eval', 'deploy']) {
+      expect(names).toContain(name);
+      const only = await buildProgram(name);
+      expect(only.commands.map((command) => command.name())).toContain(name);
+    }
+  });
+
+  it('loads only the owning folder for a known command', async () => {
+    const program = await buildProgram('catalog');
+    expect(program.commands.map((command) => command.name()).sort()).toEqual(['catalog', 'sim']);
+  });
+});
