@@ -1,6 +1,5 @@
-// The router's side of deploy/'s contracts (deploy/contracts.ts: PoolRegistry, PoolSignalSource, SpillOverAdvisor),
-// implemented structurally so router/ does not import deploy/: replicas registered at run time become vLLM backends
-// of a configured pool (scraped like the others), drains stop scheduling at once and wait for the router-side
+// The router's pool API (pool-contracts.ts: PoolRegistry, PoolSignalSource, SpillOverAdvisor; deploy/ drives it):
+// replicas registered at run time become vLLM backends of a configured pool (scraped like the others), drains stop scheduling at once and wait for the router-side
 // in-flight count to reach zero, and the autoscaler's spill-over advice feeds the same spill-over path as saturation.
 import { createVllmBackend } from '../backends/vllm.ts';
 import type { RouterConfig, VllmPoolConfig } from '../config/schema.ts';
@@ -9,46 +8,9 @@ import type { MetricsScraper, ScrapeTarget } from '../adapters/scheduling.ts';
 import type { BackendRegistry } from './backend-registry.ts';
 import type { PoolTraffic } from './pool-traffic.ts';
 import type { StepTimeModel } from '../../models/step-time.ts';
+import type { DrainResult, PoolSignals, ReplicaEndpoint, ReplicaSignals, SpillOverAdvice } from './pool-contracts.ts';
 
-export interface ReplicaEndpoint {
-  replicaId: string;
-  pool: string;
-  /** The model name the server answers to (`--served-model-name`). */
-  model: string;
-  url: string;
-  gpuIds: readonly string[];
-}
-
-export interface DrainResult {
-  drained: boolean;
-  inFlight: number;
-  waitedMs: number;
-}
-
-export interface ReplicaSignals {
-  replicaId: string;
-  kvCacheUsage: number;
-  requestsWaiting: number;
-  requestsRunning: number;
-  inFlight: number;
-  draining: boolean;
-}
-
-export interface PoolSignals {
-  pool: string;
-  at: number;
-  replicas: readonly ReplicaSignals[];
-  /** The router does not queue (it forwards at once or spills), so this is always 0. */
-  routerQueue: number;
-  spillOverPerSecond: number;
-  requestsPerSecond: number;
-}
-
-export interface SpillOverAdvice {
-  preferHosted: boolean;
-  reason: string;
-  startingReplicas: number;
-}
+export type { DrainResult, PoolSignals, ReplicaEndpoint, ReplicaSignals, SpillOverAdvice };
 
 export interface PoolRegistryDeps {
   config: RouterConfig;
