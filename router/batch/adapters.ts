@@ -1,0 +1,161 @@
+// Adapters from the batch contracts to the real router: BatchDispatcher over the router's Dispatcher (same
+// validation, route planning, scheduling, retries across backends and circuit breakers as interactive traffic, but
+// restricted to self-hosted vLLM pools unless hosted spill-over is allowed), and PoolLoad over the BackendRegistry's
+// live states (scraped KV usage and queue, router-side in-flight counters minus the batch's own).
+import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest, parseBody } from '../api/schemas.ts';
+import type { Endpoint } from '../backends/contracts.ts';
+import { SwitchyardError, UpstreamTimeoutError } from '../errors.ts';
+import { chatPromptFeatures, completionPromptFeatures, type PromptFeatures } from '../routing/prompt.ts';
+import type { RoutePlan } from '../routing/plan.ts';
+import { createRequestTimer } from '../routing/upstream-body.ts';
+import type { RouterRuntime } from '../runtime/runtime.ts';
+import { gpuHourlyPrice, loadPrices, type PriceFile } from '../../models/catalog/prices.ts';
+import type { BatchDispatcher, BatchDispatchResult, BatchEndpoint, LoadSnapshot, PoolLoad } from './contracts.ts';
+
+const ENDPOINT_KIND: Readonly<Record<BatchEndpoint, Endpoint>> = {
+  '/v1/chat/completions': 'chat',
+  '/v1/completions': 'completions',
+  '/v1/embeddings': 'embeddings',
+};
+
+export interface RouterBatchAdapters {
+  dispatcher: BatchDispatcher;
+  load: PoolLoad;
+}
+
+export function routerBatchAdapters(runtime: RouterRuntime): RouterBatchAdapters {
+  const blockTokens = runtime.config.scheduling.prefixBlockTokens;
+  /** Batch requests in flight per router model (they are part of the pools' router-side in-flight counters). */
+  const batchInFlight = new Map<string, number>();
+  let prices: PriceFile | null = null;
+  try {
+    prices = loadPrices();
+  } catch {
+    prices = null;
+  }
+
+  const selfHostedPools = (plan: RoutePlan): string[] => [
+    ...new Set(plan.steps.filter((step) => step.pool.kind === 'vllm').map((step) => step.pool.name)),
+  ];
+
+  const dispatcher: BatchDispatcher = {
+    async dispatch(endpoint, rawBody, options): Promise<BatchDispatchResult> {
+      const kind = ENDPOINT_KIND[endpoint];
+      let body: Record<string, unknown>;
+      let features: PromptFeatures;
+      if (kind === 'chat') {
+        const chat = parseBody(ChatCompletionRequest, rawBody);
+        features = chatPromptFeatures(chat.messages, chat.tools, blockTokens);
+        body = chat;
+      } else if (kind === 'completions') {
+        const completion = parseBody(CompletionRequest, rawBody);
+        features = completionPromptFeatures(completion.prompt, blockTokens);
+        body = completion;
+      } else {
+        const embedding = parseBody(EmbeddingRequest, rawBody);
+        features = completionPromptFeatures(embedding.input, blockTokens);
+        body = embedding;
+      }
+      const model = String(body.model);
+      const full = runtime.planner.plan(model, body as Parameters<RouterRuntime['planner']['plan']>[1]);
+      const steps = options.allowHosted ? full.steps : full.steps.filter((step) => step.pool.kind === 'vllm');
+      if (steps.length === 0) {
+        throw new SwitchyardError(400, 'invalid_request_error', `Model \`${model}\` has no self-hosted pool, and this batch does not allow hosted APIs.`, false, {
+          code: 'no_self_hosted_pool',
+          param: 'model',
+        });
+      }
+      const plan: RoutePlan = { ...full, steps };
+      const key = plan.model.name;
+      const controller = new AbortController();
+      const onAbort = (): void => controller.abort(options.signal.reason);
+      options.signal.addEventListener('abort', onAbort, { once: true });
+      const deadline = setTimeout(() => controller.abort(new UpstreamTimeoutError('total', plan.timeouts.totalMs)), plan.timeouts.totalMs);
+      const timer = createRequestTimer();
+      batchInFlight.set(key, (batchInFlight.get(key) ?? 0) + 1);
+      try {
+        const result = await runtime.dispatcher.dispatch({
+          endpoint: kind,
+          body: { ...body, stream: false },
+          plan,
+          scheduling: { requestId: options.requestId, promptTokens: features.promptTokens, prefixBlockHashes: features.prefixBlockHashes },
+          requestId: options.requestId,
+          signal: controller.signal,
+          timer,
+        });
+        if (result.streamed) {
+          result.lease.finish('failure');
+          throw new SwitchyardError(502, 'upstream_error', 'Backend streamed a batch request.', true);
+        }
+        const entry = result.lease.entry;
+        // The request's share of its backend's busy time: its own upstream time split among what ran beside it.
+        const concurrency = Math.max(1, entry.state.inFlightRequests);
+        result.lease.finish('success');
+        const usage = (result.body.usage ?? {}) as { prompt_tokens?: number; completion_tokens?: number };
+        for (const [tokenKind, count] of [['prompt', usage.prompt_tokens], ['completion', usage.completion_tokens]] as const) {
+          if (typeof count === 'number') runtime.metrics.tokens.inc({ model: result.lease.step.model.name, kind: tokenKind }, count);
+        }
+        if (entry.pool.kind === 'vllm') {
+          const gpus = entry.pool.tensorParallel;
+          const gpuSeconds = ((timer.upstreamMs / 1000) * gpus) / concurrency;
+          const hourly = prices ? safeHourly(prices, entry.pool.gpu) : 0;
+          return { status: 200, body: result.body, backendId: entry.state.id, hosted: false, gpuSeconds, costUsd: (gpuSeconds * hourly) / 3600 };
+        }
+        const tokens = (usage.prompt_tokens ?? 0) + (usage.completion_tokens ?? 0);
+        return { status: 200, body: result.body, backendId: entry.state.id, hosted: true, costUsd: (tokens * entry.pool.costPer1MTokens) / 1e6 };
+      } catch (error) {
+        // A caller's 4xx is the line's final answer; everything retryable goes back to the batch scheduler.
+        if (error instanceof SwitchyardError && !error.retryable && error.status >= 400 && error.status < 500) {
+          return { status: error.status, body: { error: { message: error.message, type: error.type, param: error.param, code: error.code } } };
+        }
+        throw error;
+      } finally {
+        clearTimeout(deadline);
+        options.signal.removeEventListener('abort', onAbort);
+        batchInFlight.set(key, (batchInFlight.get(key) ?? 1) - 1);
+      }
+    },
+  };
+
+  const load: PoolLoad = {
+    headroom(model: string): LoadSnapshot | null {
+      let plan: RoutePlan;
+      try {
+        plan = runtime.planner.plan(model, {} as Parameters<RouterRuntime['planner']['plan']>[1]);
+      } catch {
+        return null;
+      }
+      const pools = selfHostedPools(plan);
+      if (pools.length === 0) return null;
+      let kvTotal = 0;
+      let live = 0;
+      let waiting = 0;
+      let inFlight = 0;
+      for (const pool of pools) {
+        for (const entry of runtime.registry.pool(pool)) {
+          inFlight += entry.state.inFlightRequests;
+          if (!entry.state.healthy || entry.state.circuit === 'open' || entry.state.metricsStale || !entry.state.metrics) continue;
+          live++;
+          kvTotal += entry.state.metrics.kvCacheUsage;
+          waiting += entry.state.metrics.requestsWaiting;
+        }
+      }
+      // No live replica: no room (the batch waits rather than failing against a dead pool).
+      if (live === 0) return { kvUsage: 1, waiting, interactiveInFlight: 0 };
+      return {
+        kvUsage: kvTotal / live,
+        waiting,
+        interactiveInFlight: Math.max(0, inFlight - (batchInFlight.get(plan.model.name) ?? 0)),
+      };
+    },
+  };
+  return { dispatcher, load };
+}
+
+function safeHourly(prices: PriceFile, gpu: Parameters<typeof gpuHourlyPrice>[1]): number {
+  try {
+    return gpuHourlyPrice(prices, gpu);
+  } catch {
+    return 0;
+  }
+}
