@@ -1,0 +1,134 @@
+// `switchyard keys create|list|disable|enable|spend`: admin commands on the governance SQLite database (the same file
+// the router's `governance.keys.database` names). The plain key is printed once, at creation, and never stored.
+import type { Command } from 'commander';
+import { KeyStore, type KeyRecord } from './keys/store.ts';
+
+const DEFAULT_DB = process.env.SWITCHYARD_GOVERNANCE_DB ?? 'switchyard-governance.sqlite';
+
+interface CreateOptions {
+  db: string;
+  name: string;
+  owner: string;
+  team: string;
+  models?: string;
+  rpm?: string;
+  tpm?: string;
+  dailyBudget?: string;
+  monthlyBudget?: string;
+  defaultMaxTokens?: string;
+  maxTokens?: string;
+  guardrailProfile?: string;
+  json?: boolean;
+}
+
+function positive(text: string | undefined, flag: string, integer = true): number | null {
+  if (text === undefined) return null;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new Error(`${flag} must be a positive ${integer ? 'integer' : 'number'}, got "${text}"`);
+  }
+  return value;
+}
+
+function describeKey(record: KeyRecord): string {
+  const limits = [
+    record.rpm ? `rpm=${record.rpm}` : '',
+    record.tpm ? `tpm=${record.tpm}` : '',
+    record.dailyBudgetUsd ? `daily=$${record.dailyBudgetUsd}` : '',
+    record.monthlyBudgetUsd ? `monthly=$${record.monthlyBudgetUsd}` : '',
+    record.allowedModels.length ? `models=${record.allowedModels.join(',')}` : '',
+  ].filter(Boolean);
+  return `${record.id}  ${record.hint}  ${record.disabled ? 'DISABLED' : 'active  '}  ${record.owner}/${record.team}  ${record.name}  ${limits.join(' ')}`;
+}
+
+function withStore<T>(db: string, action: (store: KeyStore) => T): T {
+  const store = new KeyStore({ path: db, cacheMs: 0 });
+  try {
+    return action(store);
+  } finally {
+    store.close();
+  }
+}
+
+export function registerGovernanceCommands(program: Command): void {
+  const keys = program.command('keys').description('manage router API keys and see spend (governance database)');
+  keys
+    .command('create')
+    .description('create an API key (printed once; only its hash is stored)')
+    .requiredOption('--name <name>', 'what the key is for')
+    .requiredOption('--owner <owner>', 'person or service owning the key')
+    .option('--team <team>', 'team the spend is attributed to', 'default')
+    .option('--models <list>', 'comma-separated router models the key may use (default: all)')
+    .option('--rpm <n>', 'requests per minute')
+    .option('--tpm <n>', 'tokens per minute')
+    .option('--daily-budget <usd>', 'daily budget in $')
+    .option('--monthly-budget <usd>', 'monthly budget in $')
+    .option('--default-max-tokens <n>', 'max_tokens when a request sets none')
+    .option('--max-tokens <n>', 'upper bound for max_tokens')
+    .option('--guardrail-profile <name>', 'guardrail profile from the config')
+    .option('--db <file>', 'governance SQLite file', DEFAULT_DB)
+    .option('--json', 'print JSON')
+    .action((options: CreateOptions) => {
+      const created = withStore(options.db, (store) =>
+        store.create({
+          name: options.name,
+          owner: options.owner,
+          team: options.team,
+          allowedModels: options.models ? options.models.split(',').map((model) => model.trim()).filter(Boolean) : [],
+          rpm: positive(options.rpm, '--rpm'),
+          tpm: positive(options.tpm, '--tpm'),
+          dailyBudgetUsd: positive(options.dailyBudget, '--daily-budget', false),
+          monthlyBudgetUsd: positive(options.monthlyBudget, '--monthly-budget', false),
+          defaultMaxTokens: positive(options.defaultMaxTokens, '--default-max-tokens'),
+          maxMaxTokens: positive(options.maxTokens, '--max-tokens'),
+          guardrailProfile: options.guardrailProfile ?? null,
+        }),
+      );
+      if (options.json) console.log(JSON.stringify({ key: created.key, ...created.record }, null, 2));
+      else console.log(`${describeKey(created.record)}\n\nkey (shown once, store it now): ${created.key}`);
+    });
+  keys
+    .command('list')
+    .description('list keys (hints only, never the keys)')
+    .option('--db <file>', 'governance SQLite file', DEFAULT_DB)
+    .option('--json', 'print JSON')
+    .action((options: { db: string; json?: boolean }) => {
+      const records = withStore(options.db, (store) => store.list());
+      if (options.json) console.log(JSON.stringify(records, null, 2));
+      else console.log(records.length ? records.map(describeKey).join('\n') : '(no keys)');
+    });
+  for (const action of ['disable', 'enable'] as const) {
+    keys
+      .command(`${action} <id>`)
+      .description(`${action} a key (routers notice within governance.keys.cacheMs)`)
+      .option('--db <file>', 'governance SQLite file', DEFAULT_DB)
+      .action((id: string, options: { db: string }) => {
+        const changed = withStore(options.db, (store) => store.setDisabled(id, action === 'disable'));
+        if (!changed) {
+          console.error(`no key with id ${id}`);
+          process.exitCode = 1;
+          return;
+        }
+        console.log(`${id} ${action}d`);
+      });
+  }
+  keys
+    .command('spend')
+    .description('spend grouped by key, team, model or day')
+    .option('--group <group>', 'key | team | model | day', 'key')
+    .option('--from <day>', 'first UTC day (YYYY-MM-DD)')
+    .option('--to <day>', 'last UTC day (YYYY-MM-DD)')
+    .option('--db <file>', 'governance SQLite file', DEFAULT_DB)
+    .action((options: { group: string; from?: string; to?: string; db: string }) => {
+      if (!['key', 'team', 'model', 'day'].includes(options.group)) {
+        console.error(`--group must be key, team, model or day (got "${options.group}")`);
+        process.exitCode = 2;
+        return;
+      }
+      const rows = withStore(options.db, (store) =>
+        store.spend(options.group as 'key', { ...(options.from ? { from: options.from } : {}), ...(options.to ? { to: options.to } : {}) }),
+      );
+      console.log(['group\trequests\tcached\tprompt_tokens\tcompletion_tokens\tcost_usd', ...rows.map((row) =>
+        [row.group, row.requests, row.cachedRequests, row.promptTokens, row.completionTokens, row.costUsd.toFixed(6)].join('\t'))].join('\n'));
+    });
+}

@@ -1,0 +1,608 @@
+// The governance chain as one object the request path calls through a narrow interface:
+//   authenticate(header)            → the key (401/403 errors from the router's error tree)
+//   admit(context)                  → prompt render, output-length control, input guardrails, token count, RPM/TPM,
+//                                     worst-case budget reservation, cache lookup; an Admission to carry along
+//   observeStream / guardBody        → output guardrails (bounded hold-back on streams), TTFT/ITL, cache capture
+//   settle(admission, outcome)       → real cost (hosted prices or GPU-seconds share), budget settle, completion
+//                                     tokens into TPM, spend row, alerts, metrics, log line, span
+//   release(admission, status, err)  → gives the reservation back on failure
+// Everything long-lived (key store, limiter, ledger, cache, cost meter, tracer) is owned here and created from config.
+import type { AdmitContext, Admission, Priced, SettleOutcome } from './contracts.ts';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { InvalidRequestError, toSwitchyardError } from '../errors.ts';
+import type { BudgetLedger, BudgetScope } from './budgets/contracts.ts';
+import { NANOS_PER_USD, usdToNanos } from './budgets/contracts.ts';
+import { BudgetAlerts } from './budgets/alerts.ts';
+import { MemoryBudgetLedger } from './budgets/memory.ts';
+import { RedisBudgetLedger } from './budgets/redis.ts';
+import { ResponseCache, cacheKey, isCacheable } from './cache/response-cache.ts';
+import { mergePolicy, type GovernanceConfig, type GuardrailPolicy } from './config.ts';
+import { CostMeter } from './cost/cost.ts';
+import type { PricingCatalog } from './cost/pricing.ts';
+import {
+  DisabledApiKeyError,
+  GuardrailBlockedError,
+  InvalidApiKeyError,
+  KeyBudgetExceededError,
+  KeyRateLimitError,
+  MissingApiKeyError,
+  ModelNotAllowedError,
+} from './errors.ts';
+import { guardInput, textOf } from './guardrails/input.ts';
+import { KeyStore, periodsOf, type KeyRecord } from './keys/store.ts';
+import type { RateLimiter } from './limits/contracts.ts';
+import { MemoryRateLimiter } from './limits/memory.ts';
+import { RedisRateLimiter } from './limits/redis.ts';
+import { ActivityTracker } from './observability/activity.ts';
+import { createGovernanceLogger } from './observability/logging.ts';
+import { createGovernanceMetrics, type GovernanceMetrics } from './observability/metrics.ts';
+import { createTracing, endSpan, type Tracing } from './observability/tracing.ts';
+import { PromptRegistry } from './prompts/registry.ts';
+import { connectRedis, type RedisConnection, type RedisSource } from './redis-client.ts';
+import { countChatTokens, countPromptTokens, countTokens } from './tokens.ts';
+import { StreamObserver } from './stream-observer.ts';
+import type { DestinationStream } from 'pino';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+
+export type { AdmitContext, Admission, GovernedEndpoint, Priced, SettleOutcome } from './contracts.ts';
+
+export const HEADER_COST = 'x-switchyard-cost-usd';
+export const HEADER_COST_RESERVED = 'x-switchyard-cost-reserved-usd';
+export const HEADER_CACHE = 'x-switchyard-cache';
+export const HEADER_PROMPT = 'x-switchyard-prompt';
+export const HEADER_GUARDRAILS = 'x-switchyard-guardrails';
+/** Request header: `on` caches a non-zero-temperature request, `off` bypasses the cache. */
+export const HEADER_CACHE_CONTROL = 'x-switchyard-cache';
+
+/** Tokens reserved when neither the request, the key nor the model config sets max_tokens. */
+export const FALLBACK_MAX_TOKENS = 4096;
+
+export interface GovernanceDeps {
+  config: GovernanceConfig;
+  /** The router's Prometheus registry. */
+  registry: Registry;
+  pricing: PricingCatalog;
+  clock?: () => number;
+  logDestination?: DestinationStream;
+  spanExporter?: SpanExporter;
+  /** Use an existing Redis connection (tests); otherwise one is opened from limits.redisUrl. */
+  redis?: RedisConnection;
+  keyStore?: KeyStore;
+  fetch?: typeof fetch;
+}
+
+export class Governance {
+  readonly config: GovernanceConfig;
+  readonly keys: KeyStore | undefined;
+  readonly limiter: RateLimiter;
+  readonly ledger: BudgetLedger;
+  readonly cache: ResponseCache | undefined;
+  readonly costMeter: CostMeter;
+  readonly metrics: GovernanceMetrics;
+  readonly logger: Logger;
+  readonly prompts: PromptRegistry | undefined;
+  readonly tracing: Tracing | undefined;
+  readonly pricing: PricingCatalog;
+  /** Recent errors, requests per second and spend today, for the dashboard. */
+  readonly activity: ActivityTracker;
+  private readonly alerts: BudgetAlerts;
+  private readonly seeded = new Set<string>();
+  private readonly clock: () => number;
+  private readonly flushTimer: NodeJS.Timeout | undefined;
+  private readonly redis: RedisSource | undefined;
+  private readonly ownsRedis: boolean;
+  private readonly fetchImpl: typeof fetch;
+
+  /**
+   * Synchronous construction (the router builds its app synchronously); a Redis backend connects in the background
+   * and the first limiter/ledger call waits for it. Prefer `create()` where an async start is possible: it fails
+   * fast when Redis is unreachable.
+   */
+  constructor(deps: GovernanceDeps, redis?: RedisSource) {
+    if (redis === undefined && deps.config.limits.backend === 'redis') {
+      redis = deps.redis ?? connectRedis(deps.config.limits.redisUrl);
+      // Surface a failed connect on the first call, not as an unhandled rejection now.
+      if (redis instanceof Promise) redis.catch(() => undefined);
+    }
+    const { config } = deps;
+    this.config = config;
+    this.clock = deps.clock ?? Date.now;
+    this.pricing = deps.pricing;
+    this.fetchImpl = deps.fetch ?? fetch;
+    this.redis = redis;
+    this.ownsRedis = redis !== undefined && deps.redis === undefined;
+    this.keys = config.keys.enabled
+      ? (deps.keyStore ?? new KeyStore({ path: config.keys.database, cacheMs: config.keys.cacheMs, clock: this.clock }))
+      : undefined;
+    const prefix = config.limits.redisPrefix;
+    this.limiter = redis ? new RedisRateLimiter(redis, { prefix, clock: this.clock }) : new MemoryRateLimiter({ clock: this.clock });
+    this.ledger = redis ? new RedisBudgetLedger(redis, { prefix }) : new MemoryBudgetLedger();
+    this.cache = config.cache.enabled
+      ? new ResponseCache({ maxBytes: config.cache.maxBytes, ttlSeconds: config.cache.ttlSeconds, clock: this.clock })
+      : undefined;
+    this.costMeter = new CostMeter({ ...config.cost, clock: this.clock });
+    this.activity = new ActivityTracker(this.clock);
+    this.metrics = createGovernanceMetrics(deps.registry, {
+      costMeter: this.costMeter,
+      cacheBytes: () => this.cache?.size.bytes ?? 0,
+    });
+    this.logger = createGovernanceLogger({
+      level: config.logging.level,
+      ...(deps.logDestination ? { destination: deps.logDestination } : {}),
+    });
+    this.alerts = new BudgetAlerts({
+      ledger: this.ledger,
+      metrics: this.metrics,
+      logger: this.logger,
+      thresholds: config.budgets.alertThresholds,
+      webhookUrl: config.budgets.webhookUrl,
+      fetch: this.fetchImpl,
+    });
+    this.prompts = config.prompts.dir ? PromptRegistry.fromDirectory(config.prompts.dir) : undefined;
+    this.tracing =
+      config.tracing.enabled || deps.spanExporter
+        ? createTracing({ serviceName: config.tracing.serviceName, ...(deps.spanExporter ? { exporter: deps.spanExporter } : {}) })
+        : undefined;
+    if (this.keys) {
+      const keys = this.keys;
+      this.flushTimer = setInterval(() => keys.flush(), config.keys.flushMs);
+      this.flushTimer.unref();
+    }
+  }
+
+  static async create(deps: GovernanceDeps): Promise<Governance> {
+    const redis =
+      deps.config.limits.backend === 'redis' ? (deps.redis ?? (await connectRedis(deps.config.limits.redisUrl))) : undefined;
+    return new Governance(deps, redis);
+  }
+
+  /** Register self-hosted backends so their idle time is reported from the start. */
+  registerBackend(backendId: string, pool: string): void {
+    const pricing = this.pricing.forPool(pool, '');
+    if (pricing?.kind === 'self-hosted') this.costMeter.registerBackend(backendId, pricing);
+  }
+
+  isOpenPath(path: string): boolean {
+    return !this.config.keys.enabled || !path.startsWith('/v1/') || this.config.keys.openPaths.includes(path);
+  }
+
+  /** Resolves `Authorization: Bearer <key>` to a key record; 401 for missing, unknown or disabled keys. */
+  authenticate(authorization: string | undefined): KeyRecord | undefined {
+    if (!this.keys) return undefined;
+    const started = performance.now();
+    try {
+      const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
+      if (!match) {
+        this.metrics.authFailures.inc({ reason: 'missing' });
+        throw new MissingApiKeyError();
+      }
+      const presented = match[1] as string;
+      const record = this.keys.authenticate(presented);
+      if (!record) {
+        this.metrics.authFailures.inc({ reason: 'invalid' });
+        throw new InvalidApiKeyError(`${presented.slice(0, 3)}…${presented.slice(-4)}`);
+      }
+      if (record.disabled) {
+        this.metrics.authFailures.inc({ reason: 'disabled' });
+        throw new DisabledApiKeyError(record.id);
+      }
+      return record;
+    } finally {
+      this.metrics.stage.auth.observe((performance.now() - started) / 1000);
+    }
+  }
+
+  private policyFor(key: KeyRecord | undefined, model: string): GuardrailPolicy {
+    const { guardrails } = this.config;
+    const modelProfile = guardrails.models[model];
+    const keyProfile = key?.guardrailProfile ?? undefined;
+    return mergePolicy(
+      guardrails.default,
+      modelProfile ? guardrails.profiles[modelProfile] : undefined,
+      keyProfile ? guardrails.profiles[keyProfile] : undefined,
+    );
+  }
+
+  /** Admission; a refusal (401/403/400/429) is logged with the rule or limit that refused it, then thrown. */
+  async admit(context: AdmitContext): Promise<Admission> {
+    try {
+      return await this.admitOrThrow(context);
+    } catch (error) {
+      const typed = toSwitchyardError(error);
+      this.logger.info(
+        {
+          requestId: context.requestId,
+          ...(context.key ? { keyId: context.key.id, team: context.key.team } : {}),
+          route: context.endpoint,
+          model: typeof context.body.model === 'string' ? context.body.model : '',
+          status: typed.status,
+          error: typed.message,
+          code: typed.code,
+          ...(error instanceof GuardrailBlockedError ? { guardrails: [`block:${error.rule}`] } : {}),
+        },
+        'request refused',
+      );
+      if (typed.status >= 500) this.noteError(context.requestId, typed.status, typed.message);
+      throw error;
+    }
+  }
+
+  private async admitOrThrow(context: AdmitContext): Promise<Admission> {
+    const startedAt = context.startedAt ?? performance.now();
+    const stage = this.metrics.stage;
+    let mark = performance.now();
+    const lap = (name: keyof GovernanceMetrics['stage']): void => {
+      const now = performance.now();
+      stage[name].observe((now - mark) / 1000);
+      mark = now;
+    };
+    let body = context.body;
+    let prompt: Admission['prompt'];
+    if (body.prompt !== undefined && typeof body.prompt === 'object' && context.endpoint === 'chat') {
+      if (!this.prompts) throw new InvalidRequestError('This router has no prompt registry configured.', { param: 'prompt' });
+      const rendered = this.prompts.render(body);
+      body = rendered.body;
+      prompt = { name: rendered.name, version: rendered.version, hash: rendered.hash };
+      this.metrics.prompts.inc({ prompt: rendered.name, version: rendered.version, hash: rendered.hash });
+      lap('prompt');
+    } else {
+      body = { ...body };
+    }
+    const model = typeof body.model === 'string' ? body.model : '';
+    const canonical = this.pricing.canonical(model);
+    const key = context.key;
+    if (key && key.allowedModels.length > 0 && !key.allowedModels.includes(model) && !key.allowedModels.includes(canonical)) {
+      this.metrics.authFailures.inc({ reason: 'model_not_allowed' });
+      throw new ModelNotAllowedError(model);
+    }
+    const policy = this.policyFor(key, canonical);
+    // Input guardrails (chat messages or a completion prompt).
+    const inputRules: string[] = [];
+    let systemPrompt = '';
+    let promptTokens = 0;
+    if (context.endpoint !== 'embeddings' && this.config.guardrails.enabled) {
+      const messages =
+        context.endpoint === 'chat' && Array.isArray(body.messages)
+          ? (body.messages as Array<Record<string, unknown>>).filter((message) => message && typeof message === 'object')
+          : typeof body.prompt === 'string'
+            ? [{ role: 'user', content: body.prompt }]
+            : [];
+      const result = guardInput(messages, policy.input);
+      if (result.totalChars > policy.input.maxChars) {
+        this.recordInput('input_too_long', 'block');
+        throw new GuardrailBlockedError('input_too_long', `The prompt has ${result.totalChars} characters; the limit is ${policy.input.maxChars}.`);
+      }
+      if (result.removedChars > 0) {
+        this.recordInput('control_characters', 'redact');
+        inputRules.push('control_characters');
+        if (context.endpoint === 'chat') body.messages = result.messages;
+        else if (typeof body.prompt === 'string') body.prompt = result.messages[0]?.content;
+      }
+      if (result.injection.detected) {
+        for (const rule of result.injection.rules) this.recordInput(`injection:${rule}`, policy.input.injection);
+        inputRules.push(...result.injection.rules.map((rule) => `injection:${rule}`));
+        if (policy.input.injection === 'block') {
+          throw new GuardrailBlockedError(
+            result.injection.rules.join(','),
+            `The request was blocked by the prompt-injection guardrail (rules: ${result.injection.rules.join(', ')}).`,
+          );
+        }
+      }
+      for (const message of result.messages) {
+        if (message.role === 'system' || message.role === 'developer') systemPrompt += `${textOf(message.content)}\n`;
+      }
+      lap('guard_input');
+    }
+    // tiktoken where the count is charged (TPM limit, budget); a 4-chars-per-token estimate otherwise (logs only).
+    const exact = key !== undefined && Boolean(key.tpm ?? this.config.limits.defaultTpm ?? key.dailyBudgetUsd ?? key.monthlyBudgetUsd);
+    if (context.endpoint === 'chat' && Array.isArray(body.messages)) {
+      promptTokens = countChatTokens(body.messages as Array<Record<string, unknown>>, body.tools, exact);
+    } else if (context.endpoint === 'completions') {
+      promptTokens = countPromptTokens(body.prompt, exact);
+    } else {
+      promptTokens = countPromptTokens(body.input, exact);
+    }
+    // Output length control: key limits over model limits; the effective max_tokens is what budgets reserve for.
+    const maxTokens = context.endpoint === 'embeddings' ? 0 : this.applyOutputLength(body, key, canonical);
+    const headers: Record<string, string> = {};
+    if (prompt) headers[HEADER_PROMPT] = `${prompt.name}@${prompt.version};hash=${prompt.hash}`;
+    if (inputRules.length > 0) headers[HEADER_GUARDRAILS] = inputRules.join(',');
+
+    // Cache lookup before any limit is taken: a hit is free and costs the upstream nothing.
+    let cache: Admission['cache'] = { key: undefined, hit: undefined, result: 'bypass' };
+    if (this.cache && context.endpoint !== 'embeddings' && context.cacheControl !== 'off') {
+      if (isCacheable(body, context.cacheControl === 'on')) {
+        const keyHash = cacheKey(context.endpoint, body);
+        const hit = this.cache.get(keyHash);
+        cache = { key: keyHash, hit, result: hit ? 'hit' : 'miss' };
+      }
+      this.metrics.cache.inc({ result: cache.result });
+      headers[HEADER_CACHE] = cache.result;
+      lap('cache');
+    }
+    const admission: Admission = {
+      endpoint: context.endpoint,
+      requestId: context.requestId,
+      key,
+      body,
+      model,
+      promptTokens,
+      maxTokens,
+      reservation: undefined,
+      reservedUsd: 0,
+      prompt,
+      cache,
+      policy,
+      systemPrompt,
+      inputRules,
+      headers,
+      startedAt,
+      wallStartedAt: this.clock(),
+      span: this.tracing?.startRequestSpan(
+        context.endpoint === 'chat' ? 'chat' : context.endpoint === 'completions' ? 'text_completion' : 'embeddings',
+        model,
+        {
+          'switchyard.request_id': context.requestId,
+          ...(key ? { 'switchyard.key_id': key.id, 'switchyard.team': key.team } : {}),
+          ...(maxTokens > 0 ? { 'gen_ai.request.max_tokens': maxTokens } : {}),
+          ...(typeof body.temperature === 'number' ? { 'gen_ai.request.temperature': body.temperature } : {}),
+          ...(prompt ? { 'switchyard.prompt.name': prompt.name, 'switchyard.prompt.version': prompt.version } : {}),
+        },
+      ),
+      done: false,
+      outputRules: [],
+    };
+    if (cache.hit) return admission;
+    try {
+      await this.takeLimits(admission, lap);
+    } catch (error) {
+      this.finishSpan(admission, toSwitchyardError(error).status, {});
+      throw error;
+    }
+    return admission;
+  }
+
+  private applyOutputLength(body: Record<string, unknown>, key: KeyRecord | undefined, model: string): number {
+    const modelLimits = this.config.outputLength[model];
+    const field = typeof body.max_completion_tokens === 'number' ? 'max_completion_tokens' : 'max_tokens';
+    const requested = typeof body[field] === 'number' ? (body[field] as number) : undefined;
+    const ceiling = key?.maxMaxTokens ?? modelLimits?.maxMaxTokens;
+    let value = requested ?? key?.defaultMaxTokens ?? modelLimits?.defaultMaxTokens ?? ceiling ?? FALLBACK_MAX_TOKENS;
+    if (ceiling !== undefined && ceiling !== null) value = Math.min(value, ceiling);
+    // Always send the effective limit upstream: the worst case the budget reserved must be a real bound.
+    body[field] = value;
+    return value;
+  }
+
+  private async takeLimits(admission: Admission, lap: (name: keyof GovernanceMetrics['stage']) => void): Promise<void> {
+    const key = admission.key;
+    if (!key) return;
+    const limits = { rpm: key.rpm ?? this.config.limits.defaultRpm ?? null, tpm: key.tpm ?? this.config.limits.defaultTpm ?? null };
+    if (limits.rpm || limits.tpm) {
+      const decision = await this.limiter.admit(key.id, limits, admission.promptTokens);
+      lap('limits');
+      if (!decision.allowed) {
+        this.metrics.rateLimited.inc({ limit: decision.limit });
+        throw new KeyRateLimitError(decision.limit, decision.perMinute, decision.retryAfterMs);
+      }
+    }
+    const scopes = this.budgetScopes(key);
+    if (scopes.length === 0) return;
+    const worstUsd = this.costMeter.worstCaseUsd(this.pricing.candidates(admission.model), admission.promptTokens, admission.maxTokens);
+    const amount = usdToNanos(worstUsd, 'up');
+    const result = await this.ledger.reserve(scopes, amount);
+    lap('budget');
+    if (!result.ok) {
+      const period = result.scope.id.includes(':day:') ? 'daily' : 'monthly';
+      this.metrics.budgetRejections.inc({ period });
+      // Give back the prompt tokens taken from the TPM bucket: the request never ran.
+      if (limits.tpm) await this.limiter.charge(key.id, limits, -admission.promptTokens);
+      throw new KeyBudgetExceededError(period, result.scope.limitNanos / NANOS_PER_USD);
+    }
+    Object.assign(admission, { reservation: result.reservation, reservedUsd: amount / NANOS_PER_USD });
+    admission.headers[HEADER_COST_RESERVED] = (amount / NANOS_PER_USD).toFixed(8);
+  }
+
+  private budgetScopes(key: KeyRecord): BudgetScope[] {
+    const now = this.clock();
+    const { day, month } = periodsOf(now);
+    const scopes: BudgetScope[] = [];
+    const add = (id: string, limitUsd: number, from: string, to: string, ttlSeconds: number): void => {
+      let seedNanos = 0;
+      if (!this.seeded.has(id) && this.keys) {
+        seedNanos = usdToNanos(this.keys.spentBetween(key.id, from, to));
+        this.seeded.add(id);
+      }
+      scopes.push({ id, limitNanos: usdToNanos(limitUsd), seedNanos, ttlSeconds });
+    };
+    if (key.dailyBudgetUsd) add(`${key.id}:day:${day}`, key.dailyBudgetUsd, day, day, 2 * 86_400);
+    if (key.monthlyBudgetUsd) add(`${key.id}:month:${month}`, key.monthlyBudgetUsd, `${month}-01`, `${month}-31`, 32 * 86_400);
+    return scopes;
+  }
+
+  private recordInput(rule: string, action: string): void {
+    this.metrics.guardrail.inc({ stage: 'input', rule, action });
+  }
+
+  /** The stream-side hook: output guardrails with hold-back, TTFT/ITL, cache capture. */
+  observeStream(admission: Admission): StreamObserver {
+    return new StreamObserver(admission, {
+      guard: this.config.guardrails.enabled && (admission.policy.output.pii !== 'off' || admission.policy.output.leakage !== 'off'),
+      capture: admission.cache.result === 'miss',
+      metrics: this.metrics,
+    });
+  }
+
+  /** Output guardrails on a non-streamed body (rewritten in place); the rules that fired are kept on the admission. */
+  guardBody(admission: Admission, body: Record<string, unknown>): Record<string, unknown> {
+    const observer = this.observeStream(admission);
+    observer.guardWholeBody(body);
+    return body;
+  }
+
+  /**
+   * The request's cost, computed once (synchronous, so a stream can put it in a trailer before it ends): hosted price
+   * or GPU-seconds share, capped at the reserved worst case when a budget applies.
+   */
+  price(admission: Admission, outcome: SettleOutcome): Priced {
+    if (admission.priced) return admission.priced;
+    const cached = admission.cache.result === 'hit';
+    const usage = outcome.usage ?? {};
+    const promptTokens = cached ? 0 : numberOr(usage.prompt_tokens, admission.promptTokens);
+    const completionTokens = cached ? 0 : numberOr(usage.completion_tokens, outcome.outputText ? countTokens(outcome.outputText) : 0);
+    let costUsd = 0;
+    let kind = 'cache';
+    if (!cached && outcome.served) {
+      const pricing = this.pricing.forPool(outcome.served.pool, admission.model);
+      if (pricing) {
+        kind = pricing.kind;
+        costUsd = this.costMeter.charge(pricing, { promptTokens, completionTokens }, {
+          backendId: outcome.served.backendId,
+          startedAt: admission.wallStartedAt,
+          endedAt: this.clock(),
+        });
+      }
+    }
+    // Never more than reserved: the reservation is the bound that makes concurrent requests unable to overshoot.
+    const chargedNanos = admission.reservation
+      ? Math.min(usdToNanos(costUsd), admission.reservation.amountNanos)
+      : usdToNanos(costUsd);
+    admission.priced = { promptTokens, completionTokens, costUsd: chargedNanos / NANOS_PER_USD, chargedNanos, kind };
+    return admission.priced;
+  }
+
+  /** Real cost, budget settle, TPM completion tokens, spend row, alerts, metrics, log line, span. Idempotent. */
+  async settle(admission: Admission, outcome: SettleOutcome): Promise<{ costUsd: number; headers: Record<string, string> }> {
+    if (admission.done) return { costUsd: admission.priced?.costUsd ?? 0, headers: {} };
+    const { promptTokens, completionTokens, chargedNanos, kind } = this.price(admission, outcome);
+    admission.done = true;
+    const started = performance.now();
+    const cached = admission.cache.result === 'hit';
+    const key = admission.key;
+    const chargedUsd = chargedNanos / NANOS_PER_USD;
+    if (admission.reservation) {
+      const settled = await this.ledger.settle(admission.reservation, chargedNanos);
+      for (const scope of settled) await this.alerts.check(key as KeyRecord, scope);
+    }
+    if (key) {
+      const limits = { rpm: key.rpm ?? null, tpm: key.tpm ?? this.config.limits.defaultTpm ?? null };
+      if (limits.tpm && completionTokens > 0 && !cached) await this.limiter.charge(key.id, limits, completionTokens);
+      this.keys?.recordSpend({
+        keyId: key.id,
+        team: key.team,
+        model: this.pricing.canonical(admission.model),
+        day: periodsOf(this.clock()).day,
+        promptTokens,
+        completionTokens,
+        costUsd: chargedUsd,
+        cached,
+      });
+    }
+    if (this.cache && admission.cache.key && outcome.cacheAnswer && admission.cache.result === 'miss' && isOk(outcome.status)) {
+      this.cache.set(admission.cache.key, outcome.cacheAnswer);
+    }
+    this.metrics.cost.inc({ model: this.pricing.canonical(admission.model), pool: outcome.served?.pool ?? 'cache', kind, team: key?.team ?? 'none' }, chargedUsd);
+    this.activity.addSpend(chargedUsd);
+    const headers = { [HEADER_COST]: chargedUsd.toFixed(8) };
+    this.metrics.stage.settle.observe((performance.now() - started) / 1000);
+    this.logRequest(admission, outcome, { promptTokens, completionTokens, costUsd: chargedUsd });
+    this.finishSpan(admission, typeof outcome.status === 'number' ? outcome.status : 200, {
+      'gen_ai.usage.input_tokens': promptTokens,
+      'gen_ai.usage.output_tokens': completionTokens,
+      'gen_ai.response.model': admission.model,
+      'switchyard.cost_usd': chargedUsd,
+      'switchyard.cache': admission.cache.result,
+      'switchyard.backend': outcome.served?.backendId,
+      'switchyard.pool': outcome.served?.pool,
+    });
+    return { costUsd: chargedUsd, headers };
+  }
+
+  /** The request failed before producing anything billable: give the reservation and prompt tokens back. */
+  async release(admission: Admission, error: unknown): Promise<void> {
+    if (admission.done) return;
+    admission.done = true;
+    const typed = toSwitchyardError(error);
+    if (admission.reservation) await this.ledger.release(admission.reservation);
+    this.noteError(admission.requestId, typed.status, typed.message);
+    this.logRequest(admission, { status: typed.status }, { promptTokens: admission.promptTokens, completionTokens: 0, costUsd: 0 }, typed.message);
+    this.finishSpan(admission, typed.status, { 'error.type': typed.type });
+  }
+
+  get recentErrors(): ActivityTracker['recentErrors'] {
+    return this.activity.recentErrors;
+  }
+
+  noteError(requestId: string, status: number | string, message: string): void {
+    this.activity.noteError(requestId, status, message);
+  }
+
+  /** Called for every /v1 request that reached the router (dashboard requests/s). */
+  noteRequest(): void {
+    this.activity.noteRequest();
+  }
+
+  requestsPerSecond(): number {
+    return this.activity.requestsPerSecond();
+  }
+
+  spentTodayUsd(): number {
+    return this.activity.spentTodayUsd();
+  }
+
+  private logRequest(
+    admission: Admission,
+    outcome: SettleOutcome,
+    numbers: { promptTokens: number; completionTokens: number; costUsd: number },
+    error?: string,
+  ): void {
+    const spanContext = admission.span?.spanContext();
+    const line = {
+      requestId: admission.requestId,
+      ...(spanContext ? { traceId: spanContext.traceId } : {}),
+      ...(admission.key ? { keyId: admission.key.id, team: admission.key.team } : {}),
+      route: admission.endpoint,
+      model: admission.model,
+      ...(outcome.served ? { backend: outcome.served.backendId, pool: outcome.served.pool } : {}),
+      ...(admission.prompt
+        ? { promptName: admission.prompt.name, promptVersion: admission.prompt.version, promptHash: admission.prompt.hash }
+        : {}),
+      promptTokens: numbers.promptTokens,
+      completionTokens: numbers.completionTokens,
+      costUsd: numbers.costUsd,
+      cache: admission.cache.result,
+      latencyMs: Math.round((performance.now() - admission.startedAt) * 1000) / 1000,
+      status: outcome.status,
+      ...(admission.inputRules.length + admission.outputRules.length > 0
+        ? { guardrails: [...admission.inputRules, ...admission.outputRules] }
+        : {}),
+      ...(error ? { error } : {}),
+      ...(this.config.logging.bodies ? { requestBody: admission.body, responseText: outcome.outputText } : {}),
+    };
+    this.logger.info(line, 'request');
+  }
+
+  private finishSpan(admission: Admission, status: number, attributes: Record<string, string | number | boolean | undefined>): void {
+    if (!admission.span || !admission.span.isRecording()) return;
+    endSpan(admission.span, status, attributes);
+  }
+
+  async close(): Promise<void> {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.keys?.close();
+    await this.limiter.close();
+    await this.ledger.close();
+    if (this.ownsRedis && this.redis) await (await this.redis).close();
+    await this.tracing?.shutdown();
+    this.logger.flush();
+  }
+}
+
+function numberOr(value: unknown, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
+}
+
+function isOk(status: number | string): boolean {
+  return status === 200 || status === 'ok';
+}
