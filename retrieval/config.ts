@@ -1,4 +1,5 @@
 // Where indexes live and which models to use, from flags and environment (flags win).
+import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { DEFAULT_EMBEDDING_MODEL } from './models/embedder.ts';
 import { DEFAULT_RERANK_MODEL } from './models/reranker.ts';
@@ -26,5 +27,6 @@ export function defaultRerankModel(): string {
 
 /** Local model folders are stored as absolute paths so queries from another directory find them. */
 export function storedModelReference(model: string): string {
-  return model.startsWith('.') || model.startsWith('/') ? resolve(model) : model;
+  // An existing relative folder (`retrieval/models/fixtures/x`, as in the README) counts too, as in isLocalFolder.
+  return model.startsWith('.') || model.startsWith('/') || existsSync(model) ? resolve(model) : model;
 }

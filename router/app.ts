@@ -7,7 +7,10 @@ import { jsonBody, parseByteSize } from './routes/json-body.ts';
 import { createEmbeddingsHandler } from './routes/embeddings.ts';
 import { createGenerationHandler } from './routes/generation.ts';
 import { createInfoHandlers } from './routes/info.ts';
+import { createRouterGovernance, installGovernanceRoutes } from './governance/router-adapter.ts';
 import type { RouterRuntime } from './runtime/runtime.ts';
+import { isBatchUpload, mountBatchApi } from './batch/mount.ts';
+import { mountRetrieval } from './rag/mount.ts';
 
 export interface AppOptions {
   /** Called with errors that rendered as 5xx (bugs and upstream failures), e.g. to log them. */
@@ -21,11 +24,44 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
   app.use(contextMiddleware(runtime.metrics));
   // Every POST body is read as JSON whatever its content type (curl's default is form-encoded), so a wrong type
   // produces a clear JSON error instead of an empty body.
-  app.use(jsonBody(parseByteSize(runtime.config.server.bodyLimit)));
+  // File uploads (multipart) are read by the Batch API itself.
+  const readJson = jsonBody(parseByteSize(runtime.config.server.bodyLimit));
+  app.use((request: Request, response: Response, next: NextFunction) =>
+    isBatchUpload(request) ? next() : readJson(request, response, next),
+  );
+  // Governance (off by default): key auth on /v1/*, /admin, /dashboard; closed together with the runtime.
+  const governance = createRouterGovernance(runtime.config.governance, runtime);
+  installGovernanceRoutes(app, governance, runtime);
+  if (governance) {
+    const closeRuntime = runtime.close.bind(runtime);
+    runtime.close = async () => {
+      await governance.close();
+      await closeRuntime();
+    };
+  }
+
+  // The Batch API (/v1/files, /v1/batches; router/batch), behind key auth; stopped with the runtime.
+  const batch = mountBatchApi(runtime, runtime.config.batch);
+  app.use(batch.router);
+  const closeBeforeBatch = runtime.close.bind(runtime);
+  runtime.close = async () => {
+    await batch.close();
+    await closeBeforeBatch();
+  };
+
+  // Retrieval (router/rag; off without a `retrieval` section): /v1/retrieve, /v1/rerank, /v1/embeddings for the local
+  // model, and the chat `rag`/`few_shot` extensions. Models load in the background; stopped with the runtime.
+  const retrieval = mountRetrieval(runtime.config.retrieval, runtime.config);
+  app.use(retrieval.router);
+  const closeBeforeRetrieval = runtime.close.bind(runtime);
+  runtime.close = async () => {
+    await retrieval.close();
+    await closeBeforeRetrieval();
+  };
 
   const info = createInfoHandlers(runtime);
-  app.post('/v1/chat/completions', createGenerationHandler('chat', runtime));
-  app.post('/v1/completions', createGenerationHandler('completions', runtime));
+  app.post('/v1/chat/completions', createGenerationHandler('chat', runtime, governance, retrieval.chat));
+  app.post('/v1/completions', createGenerationHandler('completions', runtime, governance));
   app.post('/v1/embeddings', createEmbeddingsHandler(runtime));
   app.get('/v1/models', info.listModels);
   app.get('/v1/models/:model', info.getModel);

@@ -2,6 +2,7 @@
 // config value (validated by the same schema): simulated Llama 3.1 8B ×2 on A10G and 70B ×1 on 4×A100, the
 // simulator's `hosted` profile as a local fake OpenAI tier so spill-over is visible offline, and the real OpenAI
 // API as an extra tier when OPENAI_API_KEY is set.
+import { fileURLToPath } from 'node:url';
 import type { Environment } from './load.ts';
 import type { RouterConfigInput } from './schema.ts';
 
@@ -9,6 +10,10 @@ export const DEFAULT_HOSTED_MODELS: Readonly<Record<string, string>> = {
   'llama-3.1-8b': 'gpt-4o-mini',
   'llama-3.1-70b': 'gpt-4o',
 };
+
+/** The generated tiny ONNX models committed under retrieval/models/fixtures (fixtures for code paths, not language models). */
+export const TINY_EMBEDDER_PATH = fileURLToPath(new URL('../../retrieval/models/fixtures/tiny-bert-embedder', import.meta.url));
+export const TINY_RERANKER_PATH = fileURLToPath(new URL('../../retrieval/models/fixtures/tiny-cross-encoder', import.meta.url));
 
 export function embeddedDefaultConfig(environment: Environment = process.env): RouterConfigInput {
   const realOpenAI = Boolean(environment.OPENAI_API_KEY);
@@ -66,5 +71,14 @@ export function embeddedDefaultConfig(environment: Environment = process.env): R
       },
     ],
     auto: { name: 'auto', tiers: ['llama-3.1-8b', 'llama-3.1-70b'] },
+    // Retrieval offline on the generated tiny models; indexes from `switchyard ingest` (same default folder).
+    retrieval: {
+      enabled: true,
+      indexRoot: '${SWITCHYARD_INDEX_DIR:-.switchyard/indexes}',
+      embedder: TINY_EMBEDDER_PATH,
+      reranker: TINY_RERANKER_PATH,
+      embeddingModel: 'tiny-bert-embedder',
+      offline: true,
+    },
   };
 }

@@ -4,6 +4,9 @@ import { z } from 'zod';
 import { ModelId } from '../../models/catalog/models.ts';
 import { GpuId } from '../../models/catalog/gpus.ts';
 import { SchedulingProfileConfig, CircuitBreakerConfig, TierClassifierConfig } from '../adapters/scheduling.ts';
+import { BatchSectionConfig } from '../batch/config.ts';
+import { GovernanceConfig } from '../governance/config.ts';
+import { RetrievalSectionConfig } from '../rag/config.ts';
 
 const Milliseconds = z.number().int().positive();
 const Name = z.string().min(1).regex(/^[A-Za-z0-9._:/-]+$/, 'use letters, digits and . _ : / - only');
@@ -129,12 +132,18 @@ export const RouterConfig = z
     circuitBreaker: CircuitBreakerConfig.prefault({}),
     retries: RetryConfig.prefault({}),
     timeouts: TimeoutsConfig.prefault({}),
+    /** The Batch API (/v1/files, /v1/batches): limits, admission thresholds, retries, storage root (router/batch). */
+    batch: BatchSectionConfig.optional(),
     streaming: z
       .strictObject({
         /** After bytes reached the client: `continue` on another backend, or end with an error event + [DONE]. */
         onMidStreamFailure: z.enum(['continue', 'error']).default('continue'),
       })
       .prefault({}),
+    /** Keys, limits, budgets, cost, guardrails, cache, prompts, tracing, dashboard: off by default (router/governance). */
+    governance: GovernanceConfig,
+    /** Local retrieval: /v1/retrieve, /v1/rerank, local /v1/embeddings, the chat `rag`/`few_shot` extensions (router/rag). */
+    retrieval: RetrievalSectionConfig.optional(),
   })
   .superRefine((config, context) => {
     const pools = new Map(config.pools.map((pool, index) => [pool.name, index]));

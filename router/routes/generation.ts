@@ -9,7 +9,16 @@ import { chatPromptFeatures, completionPromptFeatures, type PromptFeatures } fro
 import { createRequestTimer, overheadMs, type RequestTimer } from '../routing/upstream-body.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
 import { relayStream } from '../streaming/relay.ts';
+import type { Governance } from '../governance/governance.ts';
+import {
+  admitGeneration,
+  failGeneration,
+  finishBuffered,
+  relayHooks,
+  serveFromCache,
+} from '../governance/router-adapter.ts';
 import { requestContext } from './context.ts';
+import { attachCitations, prepareRetrievalChat, withCitationTrailer, type RetrievalChat } from '../rag/chat.ts';
 
 export const HEADER_BACKEND = 'x-switchyard-backend';
 export const HEADER_ROUTE = 'x-switchyard-route';
@@ -45,22 +54,46 @@ export function requestSignal(response: Response, totalMs: number): { signal: Ab
   };
 }
 
-export function createGenerationHandler(endpoint: Exclude<Endpoint, 'embeddings'>, runtime: RouterRuntime) {
+export function createGenerationHandler(
+  endpoint: Exclude<Endpoint, 'embeddings'>,
+  runtime: RouterRuntime,
+  governance?: Governance,
+  retrieval?: RetrievalChat,
+) {
   const { planner, dispatcher, metrics, config } = runtime;
   const blockTokens = config.scheduling.prefixBlockTokens;
   const policy = config.streaming.onMidStreamFailure;
 
   return async function handleGeneration(request: Request, response: Response): Promise<void> {
     const context = requestContext(response);
+    // Governance (when on): prompt render, output-length control, input guardrails, limits, budget, cache lookup.
+    const admission = await admitGeneration(governance, endpoint, request, response, context.requestId, context.startedAt);
+    try {
+      await serve(request, response, admission);
+    } catch (error) {
+      await failGeneration(governance, admission, error);
+      throw error;
+    }
+  };
+
+  async function serve(
+    request: Request,
+    response: Response,
+    admission: Awaited<ReturnType<typeof admitGeneration>>,
+  ): Promise<void> {
+    const context = requestContext(response);
     const timer = createRequestTimer(context.startedAt);
+    // Retrieval (router/rag): the `rag` / `few_shot` extensions rewrite the messages before validation and routing.
+    const rag = await prepareRetrievalChat(retrieval, endpoint, admission?.body ?? request.body);
+    const rawBody: unknown = rag?.body ?? admission?.body ?? request.body;
     let body: ChatCompletionRequest | CompletionRequest;
     let features: PromptFeatures;
     if (endpoint === 'chat') {
-      const chat = parseBody(ChatCompletionRequest, request.body);
+      const chat = parseBody(ChatCompletionRequest, rawBody);
       features = chatPromptFeatures(chat.messages, chat.tools, blockTokens);
       body = chat;
     } else {
-      const completion = parseBody(CompletionRequest, request.body);
+      const completion = parseBody(CompletionRequest, rawBody);
       features = completionPromptFeatures(completion.prompt, blockTokens);
       body = completion;
     }
@@ -68,6 +101,7 @@ export function createGenerationHandler(endpoint: Exclude<Endpoint, 'embeddings'
     metrics.stage.validate.observe((validatedAt - timer.startedAt) / 1000);
     const plan = planner.plan(body.model, body as Parameters<typeof planner.plan>[1]);
     context.model = plan.requested;
+    if (await serveFromCache(governance, admission, response, body)) return;
     const sessionHeader = request.headers['x-session-id'];
     const sessionKey = typeof sessionHeader === 'string' ? sessionHeader : (body.user ?? undefined);
     const { signal, dispose } = requestSignal(response, plan.timeouts.totalMs);
@@ -97,6 +131,10 @@ export function createGenerationHandler(endpoint: Exclude<Endpoint, 'embeddings'
     context.routeReason = result.lease.reasons.at(-1) ?? 'primary';
     try {
       if (!result.streamed) {
+        const served = { pool: result.lease.entry.state.pool, backendId: result.lease.entry.state.id };
+        // Output guardrails and settle (cost header) before the body is serialised.
+        const governed = await finishBuffered(governance, admission, result.body, served);
+        attachCitations(result.body, rag);
         const payload = JSON.stringify(result.body);
         result.lease.finish('success');
         recordUsage(runtime, result.lease.step.model.name, result.body.usage);
@@ -106,6 +144,7 @@ export function createGenerationHandler(endpoint: Exclude<Endpoint, 'embeddings'
           'content-type': 'application/json; charset=utf-8',
           'content-length': Buffer.byteLength(payload),
           ...headers,
+          ...governed,
         });
         response.end(payload);
         return;
@@ -113,7 +152,9 @@ export function createGenerationHandler(endpoint: Exclude<Endpoint, 'embeddings'
       const headers = routeHeaders(result.lease, timer, plan.tier);
       metrics.stage.overhead.observe(Number(headers[HEADER_OVERHEAD]) / 1000);
       const options = body.stream_options as { include_usage?: boolean | null } | null | undefined;
+      const hooks = withCitationTrailer(relayHooks(governance, admission), rag);
       const outcome = await relayStream({
+        governance: hooks,
         response,
         headers,
         start: result,
@@ -128,10 +169,11 @@ export function createGenerationHandler(endpoint: Exclude<Endpoint, 'embeddings'
       if (outcome.ending === 'error_event') context.statusOverride = 'stream_error';
       if (outcome.ending === 'client_closed') context.statusOverride = 'client_closed';
       recordUsage(runtime, outcome.lease.step.model.name, outcome.usage);
+      await hooks?.finalize(outcome.usage, { pool: outcome.lease.entry.state.pool, backendId: outcome.lease.entry.state.id }, outcome.ending);
     } finally {
       dispose();
     }
-  };
+  }
 }
 
 function recordUsage(runtime: RouterRuntime, model: string, usage: unknown): void {

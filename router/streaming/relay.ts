@@ -8,6 +8,7 @@ import { RAW_JSON, type StreamChunk } from '../backends/contracts.ts';
 import { ClientClosedError, renderError, toSwitchyardError, type SwitchyardError } from '../errors.ts';
 import type { RouterMetrics } from '../metrics.ts';
 import type { DispatchInput, Dispatcher, Lease } from '../routing/dispatcher.ts';
+import type { RelayGovernanceHooks } from '../governance/router-adapter.ts';
 
 export type MidStreamPolicy = 'continue' | 'error';
 
@@ -29,6 +30,8 @@ export interface RelayOptions {
   policy: MidStreamPolicy;
   maxContinuations: number;
   metrics: RouterMetrics;
+  /** Output guardrails (bounded hold-back), cost trailer and settle, when governance is on. */
+  governance?: RelayGovernanceHooks | undefined;
 }
 
 export interface RelayOutcome {
@@ -67,12 +70,13 @@ export async function relayStream(options: RelayOptions): Promise<RelayOutcome> 
     usage: undefined,
     priorCompletionTokens: 0,
   };
+  const hooks = options.governance;
   response.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
-    ...options.headers,
+    ...(hooks ? hooks.headers({ ...options.headers }) : options.headers),
   });
   let lease = options.start.lease;
   let pending: StreamChunk | null = options.start.first;
@@ -92,9 +96,16 @@ export async function relayStream(options: RelayOptions): Promise<RelayOutcome> 
       try {
         while (true) {
           if (pending) {
-            const line = prepareChunk(pending, state, options.clientWantsUsage, continuing);
+            // Governance may hold content back (bounded hold-back window) or rewrite it (redaction) first.
+            const visible = hooks ? hooks.transform(pending) : pending;
+            const line = visible ? prepareChunk(visible, state, options.clientWantsUsage, continuing) : null;
             pending = null;
             if (line !== null && !(await write(response, line))) throw new ClientClosedError();
+            if (hooks?.stop()) {
+              // Every choice was blocked by a guardrail: stop generating upstream.
+              await iterator.return?.().catch(() => undefined);
+              break;
+            }
           }
           const next = await iterator.next();
           if (next.done) break;
@@ -102,6 +113,13 @@ export async function relayStream(options: RelayOptions): Promise<RelayOutcome> 
         }
         lease.finish('success');
         if (state.usage && state.priorCompletionTokens > 0) addPriorTokens(state);
+        if (hooks) {
+          for (const held of hooks.flush()) {
+            const line = prepareChunk(held, state, options.clientWantsUsage, continuing);
+            if (line !== null) response.write(line);
+          }
+          hooks.beforeDone(response, state.usage, { pool: lease.entry.state.pool, backendId: lease.entry.state.id });
+        }
         response.end(DONE);
         return { lease, usage: state.usage, ending: 'ok', continuations };
       } catch (error) {
@@ -130,6 +148,7 @@ export async function relayStream(options: RelayOptions): Promise<RelayOutcome> 
             });
             if (!next.streamed) throw new Error('continuation did not stream');
             continuations++;
+            hooks?.continued();
             options.metrics.streamFailures.inc({ action: 'continued' });
             state.priorCompletionTokens = state.emittedTokens;
             lease = next.lease;
