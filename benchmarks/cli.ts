@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { request } from 'undici';
 import { loadPrices } from '../models/catalog/prices.ts';
 import { computeBreakeven } from './breakeven/compute.ts';
+import { DEFAULT_LIVE_WINDOW, runLiveBreakeven } from './breakeven/live-cli.ts';
 import { BreakevenInput, type BreakevenInputRaw, type ThroughputSource } from './breakeven/inputs.ts';
 import { BenchmarkError, InvalidInputError, describeZodIssues } from './loadgen/errors.ts';
 import { ModelList, configFromFlags, parseNumber, type BenchFlags } from './loadgen/options.ts';
@@ -64,15 +65,18 @@ function utilizationValue(text: string): number {
 }
 
 interface BreakevenFlags {
-  model: string;
-  gpu: string;
+  model?: string;
+  gpu?: string;
   gpus?: string;
   replicas?: string;
   gpuHourly?: string;
   fromBench?: string;
   throughput?: string;
-  live?: string;
-  liveWindow: string;
+  live?: boolean;
+  router: string;
+  window?: string;
+  scrapes?: string[];
+  prometheus?: string;
   tpotSlo: string;
   ttftSlo?: string;
   utilization: string;
@@ -89,17 +93,18 @@ interface BreakevenFlags {
 }
 
 export function breakevenInputFromFlags(flags: BreakevenFlags): BreakevenInput {
-  const sources = [flags.fromBench, flags.throughput, flags.live].filter((value) => value !== undefined);
-  if (sources.length > 1) throw new InvalidInputError('give at most one of --from-bench, --throughput, --live');
+  const sources = [flags.fromBench, flags.throughput].filter((value) => value !== undefined);
+  if (sources.length > 1) throw new InvalidInputError('give at most one of --from-bench, --throughput');
+  if (flags.model === undefined || flags.gpu === undefined) {
+    throw new InvalidInputError('--model and --gpu are required (except with --live, which reads them from the router)');
+  }
   const tpotMs = parseNumber(flags.tpotSlo, '--tpot-slo', { exclusiveMin: true });
   const throughput: ThroughputSource =
     flags.fromBench !== undefined
       ? { source: 'bench', path: flags.fromBench }
       : flags.throughput !== undefined
         ? { source: 'given', tokensPerS: parseNumber(flags.throughput, '--throughput', { exclusiveMin: true }) }
-        : flags.live !== undefined
-          ? { source: 'live', metricsUrl: flags.live, windowS: parseNumber(flags.liveWindow, '--live-window', { exclusiveMin: true }) }
-          : { source: 'estimate', tpotMs, ...(flags.ttftSlo === undefined ? {} : { ttftMs: parseNumber(flags.ttftSlo, '--ttft-slo', { exclusiveMin: true }) }) };
+        : { source: 'estimate', tpotMs, ...(flags.ttftSlo === undefined ? {} : { ttftMs: parseNumber(flags.ttftSlo, '--ttft-slo', { exclusiveMin: true }) }) };
   const seedGpuHourly: Record<string, number> = {};
   for (const entry of flags.seedGpuPrice ?? []) {
     const [gpu, price] = entry.split('=');
@@ -213,16 +218,19 @@ export function registerBenchmarkCommands(program: Command): void {
   program
     .command('breakeven')
     .description('self-hosted vs API cost report: $/1M tokens, monthly cost, breakeven requests/day, seed check')
-    .requiredOption('--model <id>', 'catalog model (e.g. llama-3.1-8b)')
-    .requiredOption('--gpu <id>', 'catalog GPU (e.g. a100-80gb)')
+    .option('--model <id>', 'catalog model (e.g. llama-3.1-8b); required except with --live')
+    .option('--gpu <id>', 'catalog GPU (e.g. a100-80gb); required except with --live')
     .option('--gpus <n>', 'GPUs per replica (tensor parallel; default: smallest that fits)')
     .option('--replicas <n>', 'fixed number of replicas (default: as many as the traffic needs at --utilization)')
     .option('--gpu-hourly <usd>', '$ per GPU-hour (default: prices.yaml)')
     .option('--from-bench <path>', 'measured capacity: a `switchyard bench` result file')
     .option('--throughput <tok/s>', 'given capacity: total tokens/s per replica')
-    .option('--live <metrics-url>', 'live router metrics (not available yet)')
-    .option('--live-window <s>', 'live: window in seconds', '3600')
-    .option('--tpot-slo <ms>', 'estimated capacity: TPOT SLO (also used by the seed check)', '50')
+    .option('--live', "live: realized cost per pool from a running router's metrics over a window")
+    .option('--router <url>', 'live: router base URL (its /metrics is scraped at the start and end of the window)', 'http://127.0.0.1:8080')
+    .option('--window <duration>', `live: window, e.g. 60s, 5m, 1h (default ${DEFAULT_LIVE_WINDOW})`)
+    .option('--scrapes <files...>', 'live: two saved scrapes of the router’s /metrics (start end) instead of --router; needs --window')
+    .option('--prometheus <url>', 'live: a Prometheus server scraping the router, read at now − window and now, instead of --router')
+    .option('--tpot-slo <ms>', 'estimated capacity: TPOT SLO (also used by the seed check and the live capacity fallback)', '50')
     .option('--ttft-slo <ms>', 'estimated capacity: TTFT SLO')
     .option('--utilization <u>', 'average utilization, 0–1 or a percentage', '0.8')
     .option('--input-tokens <n>', 'input tokens per request (default: from the bench file, else 512)')
@@ -238,13 +246,22 @@ export function registerBenchmarkCommands(program: Command): void {
     .option('--png', 'also save a PNG of the report (needs Chromium at /usr/bin/chromium)')
     .action((flags: BreakevenFlags & { png?: boolean }) =>
       guarded(async () => {
-        const input = breakevenInputFromFlags(flags);
         let prices;
         try {
           prices = flags.prices === undefined ? loadPrices() : loadPrices(flags.prices);
         } catch (error) {
           throw new InvalidInputError((error as Error).message);
         }
+        if (flags.live === true || flags.scrapes !== undefined || flags.prometheus !== undefined) {
+          const ignored = (['model', 'gpu', 'gpus', 'replicas', 'fromBench', 'throughput'] as const).filter((flag) => flags[flag] !== undefined);
+          if (ignored.length > 0) {
+            throw new InvalidInputError(`live mode reads pools, GPUs and traffic from the router: drop ${ignored.map((flag) => `--${flag.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`).join(', ')}`);
+          }
+          const onWindowStart = (seconds: number) => console.error(`scraped ${flags.router}; scraping again in ${seconds} s…`);
+          console.log((await runLiveBreakeven(flags, prices, flags.json ? {} : { onWindowStart })).text);
+          return;
+        }
+        const input = breakevenInputFromFlags(flags);
         const report = await computeBreakeven(input, { prices, readBench: readResult });
         const dir = flags.out ?? join(DEFAULT_RESULTS_DIR, `breakeven-${report.createdAt.replace(/[:.]/g, '-').replace(/Z$/, '')}`);
         await mkdir(dir, { recursive: true });

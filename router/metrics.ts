@@ -40,9 +40,36 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 /** Router stages are sub-millisecond: buckets from 10 µs. */
 const STAGE_BUCKETS = [0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1];
 
-export function createRouterMetrics(backends: BackendGaugeSource, options: { processMetrics?: boolean } = {}): RouterMetrics {
+/** What `switchyard_pool_info` says about a configured pool (structurally a config/schema.ts PoolConfig). */
+export interface PoolInfo {
+  name: string;
+  kind: string;
+  model?: string | undefined;
+  gpu?: string | undefined;
+  tensorParallel?: number | undefined;
+}
+
+export function createRouterMetrics(
+  backends: BackendGaugeSource,
+  options: { processMetrics?: boolean; pools?: readonly PoolInfo[] } = {},
+): RouterMetrics {
   const registry = new Registry();
   if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'switchyard_' });
+  // Static pool facts for cost reports (`switchyard breakeven --live`): GPU type and GPUs per replica; replicas are
+  // the pool's series of switchyard_backend_in_flight_requests.
+  const poolInfo = new Gauge({
+    name: 'switchyard_pool_info',
+    help: 'Configured pools (value 1): kind, catalog model, GPU type and GPUs per replica (tensor parallel) of vLLM pools.',
+    labelNames: ['pool', 'kind', 'model', 'gpu', 'gpus'],
+    registers: [registry],
+  });
+  for (const pool of options.pools ?? []) {
+    const selfHosted = pool.kind === 'vllm';
+    poolInfo.set(
+      { pool: pool.name, kind: pool.kind, model: pool.model ?? '', gpu: selfHosted ? (pool.gpu ?? '') : '', gpus: selfHosted ? String(pool.tensorParallel ?? 1) : '0' },
+      1,
+    );
+  }
   const inFlight = new Gauge({
     name: 'switchyard_backend_in_flight_requests',
     help: 'Requests the router has in flight to each backend (router-side counter).',

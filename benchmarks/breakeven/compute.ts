@@ -106,6 +106,25 @@ function fromBench(result: BenchResult, path: string): { throughput: ResolvedThr
   };
 }
 
+/** The API model's $/1M prices: prices.yaml, or given (both needed for a model the price file does not know). */
+export function resolveApiPrice(
+  prices: PriceFile,
+  input: Pick<BreakevenInput, 'apiModel' | 'apiInputPrice' | 'apiOutputPrice'>,
+): ApiPrice & { source: string } {
+  const hosted = prices.hosted[input.apiModel];
+  if (!hosted && (input.apiInputPrice === undefined || input.apiOutputPrice === undefined)) {
+    throw new InvalidInputError(
+      `unknown API model "${input.apiModel}"; known: ${Object.keys(prices.hosted).join(', ')} (or give --api-input-price and --api-output-price)`,
+    );
+  }
+  return {
+    name: input.apiModel,
+    input: input.apiInputPrice ?? hosted?.input ?? 0,
+    output: input.apiOutputPrice ?? hosted?.output ?? 0,
+    source: input.apiInputPrice !== undefined || input.apiOutputPrice !== undefined ? 'given' : `${hosted?.source ?? ''} (${hosted?.date ?? ''})`,
+  };
+}
+
 export async function computeBreakeven(input: BreakevenInput, dependencies: ComputeDependencies, now = new Date()): Promise<BreakevenReport> {
   const { prices } = dependencies;
   const model = MODELS[input.model];
@@ -130,18 +149,7 @@ export async function computeBreakeven(input: BreakevenInput, dependencies: Comp
   const gpuHourly = input.gpuHourly ?? catalogHourly;
   const gpuPriceSource = input.gpuHourly !== undefined ? 'given (--gpu-hourly)' : (prices.gpus[gpu.id]?.source ?? 'catalog');
 
-  const hosted = prices.hosted[input.apiModel];
-  if (!hosted && (input.apiInputPrice === undefined || input.apiOutputPrice === undefined)) {
-    throw new InvalidInputError(
-      `unknown API model "${input.apiModel}"; known: ${Object.keys(prices.hosted).join(', ')} (or give --api-input-price and --api-output-price)`,
-    );
-  }
-  const api = {
-    name: input.apiModel,
-    input: input.apiInputPrice ?? hosted?.input ?? 0,
-    output: input.apiOutputPrice ?? hosted?.output ?? 0,
-    source: input.apiInputPrice !== undefined || input.apiOutputPrice !== undefined ? 'given' : `${hosted?.source ?? ''} (${hosted?.date ?? ''})`,
-  };
+  const api = resolveApiPrice(prices, input);
 
   let profile: RequestProfile = {
     inputTokens: input.inputTokens ?? DEFAULT_PROFILE.inputTokens,
@@ -187,8 +195,6 @@ export async function computeBreakeven(input: BreakevenInput, dependencies: Comp
       };
       break;
     }
-    case 'live':
-      throw new InvalidInputError('live mode is not available yet: the router does not export usage metrics (see benchmarks/breakeven/live.ts)');
   }
 
   const deployment: SelfHostedDeployment = { gpuHourly, gpusPerReplica, replicaRequestsPerS: throughput.requestsPerS };

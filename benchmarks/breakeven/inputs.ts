@@ -10,8 +10,6 @@ export const ThroughputSource = z.discriminatedUnion('source', [
   z.object({ source: z.literal('bench'), path: z.string().min(1) }),
   /** Given directly: total (input + output) tokens/s one replica sustains. */
   z.object({ source: z.literal('given'), tokensPerS: z.number().positive() }),
-  /** Live router metrics over a window: not available until the router exports them (see live.ts). */
-  z.object({ source: z.literal('live'), metricsUrl: z.url(), windowS: z.number().positive() }),
 ]);
 export type ThroughputSource = z.infer<typeof ThroughputSource>;
 

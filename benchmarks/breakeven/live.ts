@@ -1,10 +1,8 @@
-// Live mode (extension point): realized utilization and $/1M per pool from the router's own metrics over a window.
-// The router does not export these counters yet; when it does, implement `LiveUsageSource` over its Prometheus
-// endpoint (or a Prometheus server) and feed `realizedCosts` — the arithmetic below is already final and tested.
-import { BenchmarkError } from '../loadgen/errors.ts';
+// Live mode: realized utilization and $/1M per pool from the router's own metrics over a window. Sources (live-source.ts)
+// produce per-pool counters (live-usage.ts derives them from two scrapes); `realizedCosts` is the arithmetic.
 import type { ApiPrice } from './formulas.ts';
 
-/** Counters of one pool over the window, as the router will export them. */
+/** Counters of one pool over the window. */
 export interface PoolUsage {
   pool: string;
   /** Prompt and completion tokens served by the pool's replicas. */
@@ -20,9 +18,18 @@ export interface PoolUsage {
   hostedSpend: number;
 }
 
-export interface LiveUsageSource {
-  /** Usage per pool over the last `windowS` seconds. */
-  usage(windowS: number): Promise<PoolUsage[]>;
+/** Usage per pool over a measured window. */
+export interface LiveWindow<P extends PoolUsage = PoolUsage> {
+  /** Seconds between the two readings (measured, not the nominal window). */
+  windowS: number;
+  /** Where the numbers came from, for the report. */
+  description: string;
+  pools: P[];
+}
+
+export interface LiveUsageSource<P extends PoolUsage = PoolUsage> {
+  /** Usage per pool over a window of about `windowS` seconds. */
+  usage(windowS: number): Promise<LiveWindow<P>>;
 }
 
 export interface RealizedPoolCost {
@@ -48,16 +55,3 @@ export function realizedCosts(usage: readonly PoolUsage[], api: ApiPrice): Reali
   });
 }
 
-/** The source the CLI uses until the router exports its usage counters. */
-export function routerMetricsSource(metricsUrl: string): LiveUsageSource {
-  return {
-    usage: () =>
-      Promise.reject(
-        new BenchmarkError(
-          `live mode needs the router's usage metrics (tokens, GPU-seconds, hosted spend per pool) at ${metricsUrl}; ` +
-            'the router does not export them yet — use --from-bench or --estimate',
-          501,
-        ),
-      ),
-  };
-}

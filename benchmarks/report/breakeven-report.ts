@@ -136,8 +136,9 @@ breakeven utilization  = self $/1M at 100% ÷ API $/1M
 ${seedRows}
 </table>
 <h2>Live mode</h2>
-<p>Realized utilization and $/1M per pool from the router's own metrics is not available yet: the router does not export
-usage counters. The arithmetic is ready (<code>benchmarks/breakeven/live.ts</code>).</p>
+<p>For realized utilization and $/1M per pool from a running router's own metrics over a window, run
+<code>switchyard breakeven --live --router URL --window 1h</code> (or <code>--scrapes start.prom end.prom --window 1h</code>);
+see <code>benchmarks/breakeven/README.md</code>.</p>
 `;
   return htmlPage(`breakeven — ${report.model.id} on ${report.gpu.id}`, body);
 }

@@ -503,6 +503,10 @@ export class Governance {
       this.cache.set(admission.cache.key, outcome.cacheAnswer);
     }
     this.metrics.cost.inc({ model: this.pricing.canonical(admission.model), pool: outcome.served?.pool ?? 'cache', kind, team: key?.team ?? 'none' }, chargedUsd);
+    if (!cached && outcome.served) {
+      this.metrics.poolTokens.inc({ pool: outcome.served.pool, kind: 'prompt' }, promptTokens);
+      this.metrics.poolTokens.inc({ pool: outcome.served.pool, kind: 'completion' }, completionTokens);
+    }
     this.activity.addSpend(chargedUsd);
     const headers = { [HEADER_COST]: chargedUsd.toFixed(8) };
     this.metrics.stage.settle.observe((performance.now() - started) / 1000);

@@ -102,7 +102,7 @@ export async function createRouterRuntime(config: RouterConfig, deps: RuntimeDep
   });
   registry.setScraper(scraper);
   await scraper.start();
-  const metrics = createRouterMetrics(registry, { processMetrics: deps.processMetrics ?? true });
+  const metrics = createRouterMetrics(registry, { processMetrics: deps.processMetrics ?? true, pools: config.pools });
   const scheduler = createScheduler(config.scheduling, {
     clock,
     registry: metrics.registry,

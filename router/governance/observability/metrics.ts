@@ -16,6 +16,7 @@ export interface GovernanceMetrics {
   readonly budgetAlerts: Counter<'period' | 'threshold'>;
   readonly budgetRemaining: Gauge<'key' | 'period'>;
   readonly cost: Counter<'model' | 'pool' | 'kind' | 'team'>;
+  readonly poolTokens: Counter<'pool' | 'kind'>;
   readonly guardrail: Counter<'stage' | 'rule' | 'action'>;
   readonly cache: Counter<'result'>;
   readonly prompts: Counter<'prompt' | 'version' | 'hash'>;
@@ -103,6 +104,12 @@ export function createGovernanceMetrics(
       name: 'switchyard_cost_usd_total',
       help: 'Cost of served requests: hosted prices or the GPU-seconds share of self-hosted backends.',
       labelNames: ['model', 'pool', 'kind', 'team'],
+      registers,
+    }),
+    poolTokens: new Counter({
+      name: 'switchyard_pool_tokens_total',
+      help: 'Prompt and completion tokens served by each pool (settled requests; cache hits excluded).',
+      labelNames: ['pool', 'kind'],
       registers,
     }),
     guardrail: new Counter({
