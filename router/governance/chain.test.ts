@@ -161,12 +161,14 @@ describe('governance chain through Express + openai SDK', () => {
       for await (const chunk of stream) if (!first && chunk.choices[0]?.delta?.content) first = performance.now() - started;
       return first;
     };
-    // Same app, guard on (window 24 chars = 3 chunks of 10) vs a request the guard has nothing to hold for.
+    // Guard on with a 24-character window over 10-character chunks arriving every `delay` ms.
+    await ttft({}); // warm-up: the first stream pays for JIT and tokenizer start-up, not for the guard
     const guarded = await ttft({});
     const window = 24;
-    const chunksHeld = Math.ceil(window / 10);
-    expect(guarded).toBeGreaterThan(delay * (chunksHeld + 1) * 0.8);
-    expect(guarded).toBeLessThan(delay * (chunksHeld + 1) + delay * 8);
+    // The first characters may leave once more than `window` characters have arrived: after the 3rd 10-char chunk.
+    const chunksToExceedWindow = Math.floor(window / 10) + 1;
+    expect(guarded).toBeGreaterThan(delay * chunksToExceedWindow * 0.8);
+    expect(guarded).toBeLessThan(delay * chunksToExceedWindow + delay * 8);
   });
 
   it('serves deterministic requests from the cache for free, as JSON and as a replayed stream', async () => {
