@@ -5,6 +5,7 @@ import { createRouterApp, type AppOptions } from './app.ts';
 import type { RouterConfig } from './config/schema.ts';
 import { startDrivers, type StartedDrivers } from './drivers/simulator.ts';
 import { createRouterRuntime, type RouterRuntime, type RuntimeDeps } from './runtime/runtime.ts';
+import type { Deployment } from '../deploy/manager.ts';
 
 export interface StartRouterOptions extends AppOptions, RuntimeDeps {
   host?: string;
@@ -18,7 +19,31 @@ export interface RunningRouter {
   readonly runtime: RouterRuntime;
   readonly drivers: StartedDrivers;
   readonly server: Server;
+  /** The replicas this router manages itself (config `deploy`), if any. */
+  readonly deployment: Deployment | undefined;
   close(): Promise<void>;
+}
+
+/**
+ * Starts the configured deploy pools with this router as their registry: replicas register into the router's pools
+ * when healthy, drain through it, and the autoscaler reads the router's signals and advises its spill-over.
+ * deploy/ is imported only when configured, so a plain router never loads Docker or process drivers.
+ */
+async function startDeployment(config: RouterConfig, runtime: RouterRuntime): Promise<Deployment | undefined> {
+  if (config.deploy === undefined) return undefined;
+  const { createDeployment } = await import('../deploy/manager.ts');
+  const deployment = await createDeployment(config.deploy, {
+    router: { registry: runtime.pools, signals: runtime.pools, spillOver: runtime.pools },
+  });
+  try {
+    for (const controller of deployment.controllers) await controller.adopt();
+    await Promise.all(deployment.controllers.map((controller) => controller.scaleTo(controller.scaleState().desired, 'router start')));
+    deployment.startLoops();
+  } catch (error) {
+    await deployment.close();
+    throw error;
+  }
+  return deployment;
 }
 
 export async function startRouter(config: RouterConfig, options: StartRouterOptions = {}): Promise<RunningRouter> {
@@ -27,6 +52,14 @@ export async function startRouter(config: RouterConfig, options: StartRouterOpti
   try {
     runtime = await createRouterRuntime(drivers.config, options);
   } catch (error) {
+    await drivers.close();
+    throw error;
+  }
+  let deployment: Deployment | undefined;
+  try {
+    deployment = await startDeployment(drivers.config, runtime);
+  } catch (error) {
+    await runtime.close();
     await drivers.close();
     throw error;
   }
@@ -51,12 +84,15 @@ export async function startRouter(config: RouterConfig, options: StartRouterOpti
     runtime,
     drivers,
     server,
+    deployment,
     close() {
       closing ??= (async () => {
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        // Managed replicas keep running (as after `switchyard deploy up --detach`); the next start adopts them.
+        await deployment?.close();
         await runtime.close();
         await drivers.close();
       })();

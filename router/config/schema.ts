@@ -1,5 +1,6 @@
 // The zod schema of switchyard.yaml. Types are inferred from it; cross-references (a route naming a pool, an alias
 // clashing with a model) are checked in one superRefine so every error names its path.
+import { DeployConfig } from '../../deploy/config.ts';
 import { z } from 'zod';
 import { ModelId } from '../../models/catalog/models.ts';
 import { GpuId } from '../../models/catalog/gpus.ts';
@@ -144,8 +145,23 @@ export const RouterConfig = z
     governance: GovernanceConfig,
     /** Local retrieval: /v1/retrieve, /v1/rerank, local /v1/embeddings, the chat `rag`/`few_shot` extensions (router/rag). */
     retrieval: RetrievalSectionConfig.optional(),
+    /**
+     * Replicas this router starts and scales itself (deploy/: local simulator processes or Docker containers); each
+     * deploy pool registers its replicas into the router's vLLM pool of the same name.
+     */
+    deploy: DeployConfig.optional(),
   })
   .superRefine((config, context) => {
+    config.deploy?.pools.forEach((deployPool, index) => {
+      const routerPool = config.pools.find((pool) => pool.name === deployPool.name);
+      if (routerPool?.kind !== 'vllm') {
+        context.addIssue({
+          code: 'custom',
+          path: ['deploy', 'pools', index, 'name'],
+          message: `deploy pool "${deployPool.name}" needs a vllm pool of the same name in pools`,
+        });
+      }
+    });
     const pools = new Map(config.pools.map((pool, index) => [pool.name, index]));
     config.pools.forEach((pool, index) => {
       if (pools.get(pool.name) !== index) {
