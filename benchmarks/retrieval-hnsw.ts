@@ -3,7 +3,7 @@
 // One core: hnswlib-node answers one query at a time on the calling thread. Target: recall@10 ≥ 0.95 at ≥ 5k q/s.
 //
 //   npx tsx benchmarks/retrieval-hnsw.ts [--n 100000] [--dims 384] [--queries 1000] [--truth 200] [--m 16]
-//                                        [--ef-construction 200] [--uniform] [--rebuild]
+//                                        [--ef-construction 200] [--uniform] [--rebuild] [--ef 10,20,40,80,160]
 import { performance } from 'node:perf_hooks';
 import { cachedHnsw, clusteredVectors, exactTopK, flag, flatten, hasFlag, round } from './retrieval-shared.ts';
 
@@ -15,6 +15,9 @@ const m = flag('m', 16);
 const efConstruction = flag('ef-construction', 200);
 const uniform = hasFlag('uniform');
 const clusters = uniform ? 0 : 1000;
+const efIndex = process.argv.indexOf('--ef');
+const efValues = (efIndex === -1 ? '10,20,40,80,160' : (process.argv[efIndex + 1] ?? '')).split(',').map(Number);
+if (efValues.some((ef) => !Number.isInteger(ef) || ef < 1)) throw new Error('--ef takes positive integers, e.g. --ef 10,14,20');
 
 console.log(`HNSW benchmark: ${n} × ${dims} ${uniform ? 'uniform' : 'clustered'} unit vectors, M=${m}, efConstruction=${efConstruction}`);
 const data = clusteredVectors(n, dims, 1, clusters);
@@ -33,7 +36,7 @@ console.log(
 );
 
 const rows: Record<string, number | string>[] = [];
-for (const ef of [10, 20, 40, 80, 160]) {
+for (const ef of efValues) {
   index.setEf(ef);
   // Warm up, then time all queries; recall on the queries that have ground truth.
   for (const query of queries.slice(0, 50)) index.search(query, 10);
