@@ -12,6 +12,7 @@ import { startSimReplica, type SimReplica } from '../models/sim/index.ts';
 import { pseudoText } from '../models/sim/tokenizer.ts';
 import type { BatchConfigInput } from '../router/batch/config.ts';
 import { replicaPool, serveBatchApi } from '../router/batch/testing.ts';
+import { seededRandom as mulberry32 } from '../models/random.ts';
 
 const argv = process.argv.slice(2);
 const option = (name: string, fallback: number): number => {
@@ -24,16 +25,6 @@ const REQUESTS = option('requests', quick ? 50 : 150);
 const RATE = option('rate', 1.5); // interactive arrivals per simulated second
 const BATCH_LINES = quick ? 150 : 400;
 const MODEL = 'llama-3.1-8b';
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = Math.imul(state ^ (state >>> 15), 1 | state);
-    value = (value + Math.imul(value ^ (value >>> 7), 61 | value)) ^ value;
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function interactiveTtft(url: string, seed: number): Promise<number> {
   const response = await fetch(`${url}/v1/completions`, {

@@ -30,6 +30,7 @@ import {
   ROUND_ROBIN_PROFILE,
 } from '../router/scheduling/index.ts';
 import type { BackendState, EndpointMetrics, SchedulingRequest } from '../router/scheduling/index.ts';
+import { seededRandom } from '../models/random.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -65,17 +66,6 @@ const SYSTEM_PROMPTS = Number(args['system-prompts']);
 const RUN_TIMEOUT_MS = 300_000;
 
 /** mulberry32: a small seeded PRNG, uniform in [0,1), so every profile sees the same workload. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const PROFILES: Record<string, SchedulingProfileConfig> = {
   'round-robin': ROUND_ROBIN_PROFILE,
   /** The default: llm-d's weights + in-flight + prefill-backlog. */

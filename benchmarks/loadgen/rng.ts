@@ -1,5 +1,6 @@
 // Seeded pseudo-random numbers so a workload and its arrival times are reproducible from `--seed` alone.
 // mulberry32 over a splitmix32-scrambled seed: tiny, fast, and statistically fine for sampling (not for crypto).
+import { seededRandom } from '../../models/random.ts';
 
 export interface Rng {
   /** Uniform in [0, 1). */
@@ -22,14 +23,8 @@ function splitmix32(seed: number): number {
 }
 
 export function createRng(seed: number): Rng {
-  let state = splitmix32(seed >>> 0);
+  const next = seededRandom(splitmix32(seed >>> 0));
   let spareNormal: number | undefined;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
   const rng: Rng = {
     next,
     int: (min, max) => min + Math.floor(next() * (max - min + 1)),

@@ -2,6 +2,7 @@
 // for the chat template. Prompt counts, completion counts and the pieces streamed to clients all come from here, so
 // `usage` is exact and consistent: joining the streamed pieces and re-encoding them gives the same token count.
 import { get_encoding } from 'tiktoken';
+import { seededRandom } from '../random.ts';
 
 const encoding = get_encoding('cl100k_base');
 
@@ -75,17 +76,8 @@ function capitalise(word: string): string {
   return word.charAt(0).toUpperCase() + word.slice(1);
 }
 
-/** A small seeded PRNG (mulberry32): deterministic pseudo-text and lengths per request. */
-export function createRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-text and lengths per request come from the project's seeded PRNG. */
+export const createRandom = seededRandom;
 
 /** FNV-1a 32-bit hash of a string: the seed of a request's output. */
 export function hashString(text: string): number {

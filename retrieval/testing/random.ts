@@ -1,15 +1,7 @@
 // Deterministic pseudo-random numbers for tests and benchmarks (mulberry32), so failures reproduce.
+import { seededRandom } from '../../models/random.ts';
 
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** Unit vectors with a standard-normal direction (Box–Muller). */
 export function randomUnitVectors(count: number, dimensions: number, seed: number): Float32Array[] {

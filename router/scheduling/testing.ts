@@ -1,5 +1,6 @@
 // Builders for this folder's tests: backend states, requests and a seeded RNG.
 import type { BackendState, EndpointMetrics, SchedulingRequest } from './contracts.ts';
+import { seededRandom } from '../../models/random.ts';
 
 export function makeMetrics(overrides: Partial<EndpointMetrics> = {}): EndpointMetrics {
   return {
@@ -41,16 +42,7 @@ export function makeRequest(overrides: Partial<SchedulingRequest> = {}): Schedul
 }
 
 /** mulberry32: a tiny seeded PRNG, uniform in [0,1). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** A random but valid backend population for property-style conformance tests. */
 export function randomBackends(random: () => number, count: number): BackendState[] {
