@@ -35,7 +35,7 @@ import type { RateLimiter } from './limits/contracts.ts';
 import { MemoryRateLimiter } from './limits/memory.ts';
 import { RedisRateLimiter } from './limits/redis.ts';
 import { ActivityTracker } from './observability/activity.ts';
-import { createGovernanceLogger } from './observability/logging.ts';
+import { type RequestNumbers, createGovernanceLogger, requestLogLine } from './observability/logging.ts';
 import { createGovernanceMetrics, type GovernanceMetrics } from './observability/metrics.ts';
 import { createTracing, endSpan, type Tracing } from './observability/tracing.ts';
 import { PromptRegistry } from './prompts/registry.ts';
@@ -555,36 +555,8 @@ export class Governance {
     return this.activity.spentTodayUsd();
   }
 
-  private logRequest(
-    admission: Admission,
-    outcome: SettleOutcome,
-    numbers: { promptTokens: number; completionTokens: number; costUsd: number },
-    error?: string,
-  ): void {
-    const spanContext = admission.span?.spanContext();
-    const line = {
-      requestId: admission.requestId,
-      ...(spanContext ? { traceId: spanContext.traceId } : {}),
-      ...(admission.key ? { keyId: admission.key.id, team: admission.key.team } : {}),
-      route: admission.endpoint,
-      model: admission.model,
-      ...(outcome.served ? { backend: outcome.served.backendId, pool: outcome.served.pool } : {}),
-      ...(admission.prompt
-        ? { promptName: admission.prompt.name, promptVersion: admission.prompt.version, promptHash: admission.prompt.hash }
-        : {}),
-      promptTokens: numbers.promptTokens,
-      completionTokens: numbers.completionTokens,
-      costUsd: numbers.costUsd,
-      cache: admission.cache.result,
-      latencyMs: Math.round((performance.now() - admission.startedAt) * 1000) / 1000,
-      status: outcome.status,
-      ...(admission.inputRules.length + admission.outputRules.length > 0
-        ? { guardrails: [...admission.inputRules, ...admission.outputRules] }
-        : {}),
-      ...(error ? { error } : {}),
-      ...(this.config.logging.bodies ? { requestBody: admission.body, responseText: outcome.outputText } : {}),
-    };
-    this.logger.info(line, 'request');
+  private logRequest(admission: Admission, outcome: SettleOutcome, numbers: RequestNumbers, error?: string): void {
+    this.logger.info(requestLogLine(admission, outcome, numbers, this.config.logging.bodies, error), 'request');
   }
 
   private finishSpan(admission: Admission, status: number, attributes: Record<string, string | number | boolean | undefined>): void {
