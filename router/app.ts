@@ -1,31 +1,67 @@
-// The Express 5 application: request context and id, JSON body parsing with a size limit, the OpenAI routes, and
+// The router's HTTP application: request context and id, JSON body parsing with a size limit, the OpenAI routes, and
 // the single error handler that renders every failure as OpenAI error JSON (never an HTML page, never a crash).
+// The two generation routes are served by the hot path (router/routes/hot-path.ts) straight from node:http; the
+// Express app handles everything else and the same generation routes when they arrive in another shape.
+import type { ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { NotFoundError, renderError, toSwitchyardError } from './errors.ts';
-import { contextMiddleware } from './routes/context.ts';
+import { contextMiddleware, createContextAttacher } from './routes/context.ts';
 import { jsonBody, parseByteSize } from './routes/json-body.ts';
 import { createEmbeddingsHandler } from './routes/embeddings.ts';
-import { createGenerationHandler } from './routes/generation.ts';
+import { createGenerationHandler, type GenerationHandler } from './routes/generation.ts';
+import { withHotPath, type RequestListener } from './routes/hot-path.ts';
 import { createInfoHandlers } from './routes/info.ts';
 import { createRouterGovernance, installGovernanceRoutes } from './governance/router-adapter.ts';
+import { authenticateRequest } from './governance/http.ts';
 import type { RouterRuntime } from './runtime/runtime.ts';
 import { isBatchUpload, mountBatchApi } from './batch/mount.ts';
 import { mountRetrieval } from './rag/mount.ts';
 
 export interface AppOptions {
   /** Called with errors that rendered as 5xx (bugs and upstream failures), e.g. to log them. */
-  onServerError?: (error: unknown, request: Request) => void;
+  onServerError?: (error: unknown) => void;
 }
 
-export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}): express.Express {
+export interface RouterApp {
+  /** The node:http request listener: the hot path first, then Express. */
+  listener: RequestListener;
+  express: express.Express;
+}
+
+/** Renders any failure as OpenAI error JSON on a node response (the one place errors become HTTP). */
+export function sendError(error: unknown, response: ServerResponse, onServerError?: (error: unknown) => void): void {
+  const typed = toSwitchyardError(error);
+  if (typed.status >= 500 && typed.status !== 503) onServerError?.(error);
+  if (response.headersSent) {
+    // A stream already started: the relay ends it itself; just make sure the socket is closed.
+    if (!response.writableEnded) response.end();
+    return;
+  }
+  if (typed.status === 499) {
+    response.destroy();
+    return;
+  }
+  const rendered = renderError(typed);
+  const payload = JSON.stringify(rendered.body);
+  response.writeHead(rendered.status, {
+    ...rendered.headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+  });
+  response.end(payload);
+}
+
+export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}): RouterApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use(contextMiddleware(runtime.metrics));
+  const attachContext = createContextAttacher(runtime.metrics);
+  app.use(contextMiddleware(attachContext));
   // Every POST body is read as JSON whatever its content type (curl's default is form-encoded), so a wrong type
   // produces a clear JSON error instead of an empty body.
   // File uploads (multipart) are read by the Batch API itself.
-  const readJson = jsonBody(parseByteSize(runtime.config.server.bodyLimit));
+  const bodyLimitBytes = parseByteSize(runtime.config.server.bodyLimit);
+  const readJson = jsonBody(bodyLimitBytes);
   app.use((request: Request, response: Response, next: NextFunction) =>
     isBatchUpload(request) ? next() : readJson(request, response, next),
   );
@@ -60,9 +96,15 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
   };
 
   const info = createInfoHandlers(runtime);
-  app.post('/v1/chat/completions', createGenerationHandler('chat', runtime, governance, retrieval.chat));
-  app.post('/v1/completions', createGenerationHandler('completions', runtime, governance));
-  app.post('/v1/embeddings', createEmbeddingsHandler(runtime));
+  const handlers = new Map<string, GenerationHandler>([
+    ['/v1/chat/completions', createGenerationHandler('chat', runtime, governance, retrieval.chat)],
+    ['/v1/completions', createGenerationHandler('completions', runtime, governance)],
+  ]);
+  for (const [path, handler] of handlers) {
+    app.post(path, (request: Request, response: Response) => handler(request, response, request.body));
+  }
+  const embeddings = createEmbeddingsHandler(runtime);
+  app.post('/v1/embeddings', (request: Request, response: Response) => embeddings(request, response, request.body));
   app.get('/v1/models', info.listModels);
   app.get('/v1/models/:model', info.getModel);
   app.get('/health', info.health);
@@ -72,20 +114,19 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
   app.use((request: Request) => {
     throw new NotFoundError(`Unknown endpoint: ${request.method} ${request.path}`, { code: 'unknown_url' });
   });
-  app.use((error: unknown, request: Request, response: Response, _next: NextFunction) => {
-    const typed = toSwitchyardError(error);
-    if (typed.status >= 500 && typed.status !== 503) options.onServerError?.(error, request);
-    if (response.headersSent) {
-      // A stream already started: the relay ends it itself; just make sure the socket is closed.
-      if (!response.writableEnded) response.end();
-      return;
-    }
-    if (typed.status === 499) {
-      response.destroy();
-      return;
-    }
-    const rendered = renderError(typed);
-    response.status(rendered.status).set(rendered.headers).json(rendered.body);
+  app.use((error: unknown, _request: Request, response: Response, _next: NextFunction) => {
+    sendError(error, response, options.onServerError);
   });
-  return app;
+
+  const listener = withHotPath(
+    {
+      attachContext,
+      bodyLimitBytes,
+      ...(governance ? { authenticate: (path: string, request, response) => authenticateRequest(governance, path, request, response) } : {}),
+      handlers,
+      sendError: (error, response) => sendError(error, response, options.onServerError),
+    },
+    app,
+  );
+  return { listener, express: app };
 }

@@ -64,7 +64,7 @@ export async function startRouter(config: RouterConfig, options: StartRouterOpti
     throw error;
   }
   const app = createRouterApp(runtime, options);
-  const server = createServer(app);
+  const server = createServer(app.listener);
   // Longer than typical client/load-balancer idle timeouts, so the router is never the side that races a reuse.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;

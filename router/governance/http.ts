@@ -2,7 +2,7 @@
 // token, cache replay (JSON or SSE), and the response-header helpers. Errors are thrown as the router's error classes
 // and rendered by the app's single error handler.
 import { timingSafeEqual } from 'node:crypto';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
 import { InvalidRequestError, NotFoundError } from '../errors.ts';
@@ -12,18 +12,25 @@ import type { Admission, Governance } from './governance.ts';
 import { HEADER_COST } from './governance.ts';
 import { KeySettings, type KeyRecord, type SpendGroup } from './keys/store.ts';
 
-const KEY_LOCAL = 'switchyardKey';
+// The authenticated key per request, keyed by the node response (shared by the Express routes and the router's hot
+// path, which does not go through Express).
+const keys = new WeakMap<ServerResponse, KeyRecord>();
 
-export function authenticatedKey(response: Response): KeyRecord | undefined {
-  return response.locals[KEY_LOCAL] as KeyRecord | undefined;
+export function authenticatedKey(response: ServerResponse): KeyRecord | undefined {
+  return keys.get(response);
 }
 
-/** Requires a valid key on /v1/* (except configured open paths); puts the key record on response.locals. */
+/** Requires a valid key on /v1/* (except configured open paths) and remembers it for the request; throws 401/403. */
+export function authenticateRequest(governance: Governance, path: string, request: IncomingMessage, response: ServerResponse): void {
+  if (path.startsWith('/v1/')) governance.noteRequest();
+  if (governance.isOpenPath(path)) return;
+  const key = governance.authenticate(request.headers.authorization);
+  if (key) keys.set(response, key);
+}
+
 export function keyAuthMiddleware(governance: Governance) {
   return function authenticate(request: Request, response: Response, next: NextFunction): void {
-    if (request.path.startsWith('/v1/')) governance.noteRequest();
-    if (governance.isOpenPath(request.path)) return next();
-    response.locals[KEY_LOCAL] = governance.authenticate(request.headers.authorization);
+    authenticateRequest(governance, request.path, request, response);
     next();
   };
 }
@@ -95,7 +102,7 @@ export function adminRouter(governance: Governance): Router {
 export async function serveCacheHit(
   governance: Governance,
   admission: Admission,
-  response: Response,
+  response: ServerResponse,
   options: { stream: boolean; includeUsage: boolean; extraHeaders?: Record<string, string> },
 ): Promise<boolean> {
   const hit = admission.cache.hit;
@@ -106,7 +113,9 @@ export async function serveCacheHit(
   if (!options.stream) {
     const body = answerAsBody(hit, endpoint);
     if (!body) return false;
-    response.status(200).set(headers).json(body);
+    const payload = JSON.stringify(body);
+    response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload), ...headers });
+    response.end(payload);
     return true;
   }
   const chunks = answerAsChunks(hit, endpoint);

@@ -49,7 +49,7 @@ describe('router adapter on a real router runtime', () => {
     app.get('/metrics', info.metrics);
     app.post('/v1/chat/completions', async (request: Request, response: Response) => {
       const started = performance.now();
-      const admission = await admitGeneration(governance, 'chat', request, response, 'adapter-1', started);
+      const admission = await admitGeneration(governance, 'chat', request, request.body, response, 'adapter-1', started);
       try {
         const body = parseBody(ChatCompletionRequest, admission?.body ?? request.body);
         const plan = runtime.planner.plan(body.model, body as Parameters<typeof runtime.planner.plan>[1]);

@@ -1,8 +1,8 @@
 // The few calls the router's request path makes into governance, so wiring it touches each router file with a few
 // lines only: build Governance from the router config and runtime, install its routes (key auth, admin, dashboard),
 // admit / finish / fail a generation request, and the relay hooks for streams.
-import type { ServerResponse } from 'node:http';
-import type { Express, Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Express } from 'express';
 import type { StreamChunk } from '../backends/contracts.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
 import type { GovernanceConfig } from './config.ts';
@@ -25,9 +25,23 @@ export function createRouterGovernance(config: GovernanceConfig | undefined, run
     config,
     registry: runtime.metrics.registry,
     pricing: new PricingCatalog(pools, runtime.config.models, { gpuHourly: config.cost.gpuHourly }),
+    // The retrieval section names the default embedder for allowed topics and the semantic cache.
+    ...(runtime.config.retrieval ? { retrieval: runtime.config.retrieval } : {}),
   });
   for (const entry of runtime.registry.all()) governance.registerBackend(entry.state.id, entry.state.pool);
+  if (governance.semantic) readiness.set(runtime, governance.semantic.ready);
   return governance;
+}
+
+const readiness = new WeakMap<RouterRuntime, Promise<void>>();
+
+/**
+ * Resolves once governance's embedding model (allowed topics / semantic cache) is loaded, rejects with the cause when
+ * it cannot be; resolves at once when neither feature is on. For the router's start: awaiting it after the app is
+ * built makes a model that exists but fails to load stop the start (without it, such requests fail with 503).
+ */
+export function governanceReady(runtime: RouterRuntime): Promise<void> {
+  return readiness.get(runtime) ?? Promise.resolve();
 }
 
 /** Before the router's routes: key auth on /v1/*; /admin/* (admin token) and /dashboard; backend engine gauges. */
@@ -68,13 +82,13 @@ function dashboardData(governance: Governance, runtime: RouterRuntime): Paramete
 export async function admitGeneration(
   governance: Governance | undefined,
   endpoint: GovernedEndpoint,
-  request: Request,
-  response: Response,
+  request: IncomingMessage,
+  body: unknown,
+  response: ServerResponse,
   requestId: string,
   startedAt: number,
 ): Promise<Admission | undefined> {
   if (!governance) return undefined;
-  const body = request.body as unknown;
   if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
   const cacheControl = request.headers[HEADER_CACHE_CONTROL];
   return governance.admit({
@@ -91,7 +105,7 @@ export async function admitGeneration(
 export function serveFromCache(
   governance: Governance | undefined,
   admission: Admission | undefined,
-  response: Response,
+  response: ServerResponse,
   body: Readonly<Record<string, unknown>>,
 ): Promise<boolean> | false {
   if (!governance || !admission?.cache.hit) return false;

@@ -1,7 +1,9 @@
-// Per-request context kept in `response.locals`: the request id (an incoming x-request-id is honoured), when the
-// request arrived (the start of the router's overhead clock), and what the route decided, for the metrics line
-// written when the response finishes.
+// Per-request context: the request id (an incoming x-request-id is honoured), when the request arrived (the start of
+// the router's overhead clock), and what the route decided, for the metrics line written when the response finishes.
+// Kept in a WeakMap keyed by the node response, so the Express routes and the hot path (router/routes/hot-path.ts)
+// share it without depending on Express's `response.locals`.
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { labelCache, type RouterMetrics } from '../metrics.ts';
 
@@ -16,33 +18,38 @@ export interface RequestContext {
   statusOverride?: string;
 }
 
-const CONTEXT_KEY = 'switchyardContext';
 /** Only these paths become metric labels (a client must not be able to mint label values). */
 const COUNTED_ENDPOINTS = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings']);
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const contexts = new WeakMap<ServerResponse, RequestContext>();
 
-export function requestContext(response: Response): RequestContext {
-  return response.locals[CONTEXT_KEY] as RequestContext;
+export function requestContext(response: ServerResponse): RequestContext {
+  const context = contexts.get(response);
+  if (!context) throw new Error('request context missing: attachRequestContext runs first');
+  return context;
 }
 
-export function contextMiddleware(metrics: RouterMetrics) {
+export type ContextAttacher = (request: IncomingMessage, response: ServerResponse, path: string) => RequestContext;
+
+/** Creates the request's context, sets x-request-id and counts the request when its response closes. */
+export function createContextAttacher(metrics: RouterMetrics): ContextAttacher {
   const requestCounter = labelCache((endpoint, model, routeReason, status) =>
     metrics.requests.labels({ endpoint, model, route_reason: routeReason, status }),
   );
   const durationHistogram = labelCache((endpoint, routeReason, stream) =>
     metrics.requestDuration.labels({ endpoint, route_reason: routeReason, stream }),
   );
-  return function attachContext(request: Request, response: Response, next: NextFunction): void {
+  return function attachRequestContext(request, response, path) {
     const incoming = request.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     const context: RequestContext = {
       requestId,
       startedAt: performance.now(),
-      endpoint: COUNTED_ENDPOINTS.has(request.path) ? request.path : '',
+      endpoint: COUNTED_ENDPOINTS.has(path) ? path : '',
       model: '',
       routeReason: 'none',
     };
-    response.locals[CONTEXT_KEY] = context;
+    contexts.set(response, context);
     response.setHeader('x-request-id', requestId);
     // 'close' fires for finished and abandoned responses alike, so client disconnects are counted too.
     response.once('close', () => {
@@ -56,6 +63,13 @@ export function contextMiddleware(metrics: RouterMetrics) {
         (performance.now() - context.startedAt) / 1000,
       );
     });
+    return context;
+  };
+}
+
+export function contextMiddleware(attach: ContextAttacher) {
+  return function attachContext(request: Request, response: Response, next: NextFunction): void {
+    attach(request, response, request.path);
     next();
   };
 }

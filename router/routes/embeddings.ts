@@ -1,6 +1,6 @@
 // POST /v1/embeddings: validated and forwarded along the model's route (retries and failover included) to a backend
 // that serves embeddings; the answer is passed back as it came.
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EmbeddingRequest, parseBody } from '../api/schemas.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
 import { requestContext } from './context.ts';
@@ -9,10 +9,10 @@ import { createRequestTimer } from '../routing/upstream-body.ts';
 import { completionPromptFeatures } from '../routing/prompt.ts';
 
 export function createEmbeddingsHandler(runtime: RouterRuntime) {
-  return async function handleEmbeddings(request: Request, response: Response): Promise<void> {
+  return async function handleEmbeddings(_request: IncomingMessage, response: ServerResponse, requestBody: unknown): Promise<void> {
     const context = requestContext(response);
     const timer = createRequestTimer(context.startedAt);
-    const body = parseBody(EmbeddingRequest, request.body);
+    const body = parseBody(EmbeddingRequest, requestBody);
     const plan = runtime.planner.plan(body.model, {});
     context.model = plan.requested;
     const features = completionPromptFeatures(body.input, runtime.config.scheduling.prefixBlockTokens);

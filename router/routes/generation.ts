@@ -1,6 +1,6 @@
 // POST /v1/chat/completions and /v1/completions: validate → plan the route → dispatch → answer (JSON or SSE relay),
 // with the response headers that say what happened and the router's own overhead measured per stage.
-import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ChatCompletionRequest, CompletionRequest, parseBody } from '../api/schemas.ts';
 import type { Endpoint } from '../backends/contracts.ts';
 import { ClientClosedError, UpstreamTimeoutError, toSwitchyardError } from '../errors.ts';
@@ -39,7 +39,7 @@ export function routeHeaders(lease: Lease, timer: RequestTimer, tier?: number): 
 }
 
 /** Aborts the request's upstream work when the client disconnects or the total deadline passes. */
-export function requestSignal(response: Response, totalMs: number): { signal: AbortSignal; dispose(): void } {
+export function requestSignal(response: ServerResponse, totalMs: number): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
   const deadline = setTimeout(() => controller.abort(new UpstreamTimeoutError('total', totalMs)), totalMs);
   const onClose = (): void => {
@@ -54,22 +54,25 @@ export function requestSignal(response: Response, totalMs: number): { signal: Ab
   };
 }
 
+export type GenerationHandler = (request: IncomingMessage, response: ServerResponse, requestBody: unknown) => Promise<void>;
+
 export function createGenerationHandler(
   endpoint: Exclude<Endpoint, 'embeddings'>,
   runtime: RouterRuntime,
   governance?: Governance,
   retrieval?: RetrievalChat,
-) {
+): GenerationHandler {
   const { planner, dispatcher, metrics, config } = runtime;
   const blockTokens = config.scheduling.prefixBlockTokens;
   const policy = config.streaming.onMidStreamFailure;
 
-  return async function handleGeneration(request: Request, response: Response): Promise<void> {
+  /** `requestBody` is the parsed JSON body (Express's `request.body`, or the hot path's own read). */
+  return async function handleGeneration(request: IncomingMessage, response: ServerResponse, requestBody: unknown): Promise<void> {
     const context = requestContext(response);
     // Governance (when on): prompt render, output-length control, input guardrails, limits, budget, cache lookup.
-    const admission = await admitGeneration(governance, endpoint, request, response, context.requestId, context.startedAt);
+    const admission = await admitGeneration(governance, endpoint, request, requestBody, response, context.requestId, context.startedAt);
     try {
-      await serve(request, response, admission);
+      await serve(request, response, requestBody, admission);
     } catch (error) {
       await failGeneration(governance, admission, error);
       throw error;
@@ -77,15 +80,16 @@ export function createGenerationHandler(
   };
 
   async function serve(
-    request: Request,
-    response: Response,
+    request: IncomingMessage,
+    response: ServerResponse,
+    requestBody: unknown,
     admission: Awaited<ReturnType<typeof admitGeneration>>,
   ): Promise<void> {
     const context = requestContext(response);
     const timer = createRequestTimer(context.startedAt);
     // Retrieval (router/rag): the `rag` / `few_shot` extensions rewrite the messages before validation and routing.
-    const rag = await prepareRetrievalChat(retrieval, endpoint, admission?.body ?? request.body);
-    const rawBody: unknown = rag?.body ?? admission?.body ?? request.body;
+    const rag = await prepareRetrievalChat(retrieval, endpoint, admission?.body ?? requestBody);
+    const rawBody: unknown = rag?.body ?? admission?.body ?? requestBody;
     let body: ChatCompletionRequest | CompletionRequest;
     let features: PromptFeatures;
     if (endpoint === 'chat') {

@@ -188,15 +188,7 @@ describe('other plugins through the scheduler', () => {
     expect(counts.cheap! / counts.mid!).toBeLessThan(2.6);
   });
 
-  it('times every plugin call into one shared histogram', async () => {
-    const registry = new Registry();
-    const first = createScheduler(DEFAULT_PROFILE, { registry });
-    const second = createScheduler(ROUND_ROBIN_PROFILE, { registry });
-    const candidates: BackendState[] = [makeBackend('a'), makeBackend('b')];
-    for (let index = 0; index < 5; index++) {
-      first.schedule(makeRequest(), candidates);
-      second.schedule(makeRequest(), candidates);
-    }
+  async function timedCounts(registry: Registry): Promise<Map<string, number>> {
     const metric = await registry.getSingleMetric(PLUGIN_DURATION_METRIC)!.get();
     const counts = new Map<string, number>();
     for (const value of metric.values as Array<{ metricName?: string; labels: Record<string, string | number>; value: number }>) {
@@ -204,11 +196,36 @@ describe('other plugins through the scheduler', () => {
         counts.set(`${value.labels.kind}/${value.labels.plugin}`, value.value);
       }
     }
+    return counts;
+  }
+
+  it('times every plugin call into one shared histogram when sampling is off', async () => {
+    const registry = new Registry();
+    const first = createScheduler({ ...DEFAULT_PROFILE, timingSampleEvery: 1 }, { registry });
+    const second = createScheduler({ ...ROUND_ROBIN_PROFILE, timingSampleEvery: 1 }, { registry });
+    const candidates: BackendState[] = [makeBackend('a'), makeBackend('b')];
+    for (let index = 0; index < 5; index++) {
+      first.schedule(makeRequest(), candidates);
+      second.schedule(makeRequest(), candidates);
+    }
+    const counts = await timedCounts(registry);
     expect(counts.get('filter/healthy')).toBe(10);
     expect(counts.get('filter/not-saturated')).toBe(5);
     expect(counts.get('scorer/prefix-affinity')).toBe(5);
     expect(counts.get('picker/max-score')).toBe(5);
     expect(counts.get('picker/round-robin')).toBe(5);
+  });
+
+  it('times the first scheduling call and then one in timingSampleEvery', async () => {
+    const registry = new Registry();
+    const scheduler = createScheduler({ ...DEFAULT_PROFILE, timingSampleEvery: 16 }, { registry });
+    const candidates: BackendState[] = [makeBackend('a'), makeBackend('b')];
+    for (let index = 0; index < 33; index++) scheduler.schedule(makeRequest(), candidates);
+    const counts = await timedCounts(registry);
+    // Calls 0, 16 and 32 are timed.
+    expect(counts.get('filter/healthy')).toBe(3);
+    expect(counts.get('scorer/queue')).toBe(3);
+    expect(counts.get('picker/max-score')).toBe(3);
   });
 });
 

@@ -47,7 +47,7 @@ function durationHistogram(registry: Registry): Histogram<'plugin' | 'kind'> {
   if (existing) return existing as Histogram<'plugin' | 'kind'>;
   return new Histogram({
     name: PLUGIN_DURATION_METRIC,
-    help: 'Time spent in each scheduling plugin call (filter, scorer, picker)',
+    help: 'Time spent in each scheduling plugin call (filter, scorer, picker), sampled: one scheduling call in scheduling.timingSampleEvery',
     labelNames: ['plugin', 'kind'] as const,
     buckets: DURATION_BUCKETS,
     registers: [registry],
@@ -90,7 +90,7 @@ export function createScheduler(
     if (ranked.length === 0 || totalWeight === 0) return ranked;
     for (let index = 0; index < scorers.length; index++) {
       const { plugin, weight } = scorers[index]!;
-      const started = performance.now();
+      const started = timed ? performance.now() : 0;
       const scores = plugin.score(request, backends);
       if (timed) scorerTimers[index]!((performance.now() - started) / 1000);
       for (let position = 0; position < ranked.length; position++) {
@@ -103,7 +103,11 @@ export function createScheduler(
     return ranked.sort((a, b) => b.score - a.score || (a.backend.id < b.backend.id ? -1 : a.backend.id > b.backend.id ? 1 : 0));
   }
 
+  // The first call is timed, then one in `timingSampleEvery` (see config.ts).
+  let untilTimed = 0;
   function schedule(request: SchedulingRequest, candidates: readonly BackendState[]): SchedulingResult {
+    const timed = histogram !== undefined && untilTimed-- === 0;
+    if (timed) untilTimed = parsed.timingSampleEvery - 1;
     const droppedBy: Record<string, string> = {};
     // Backends dropped only for saturation, still put through the later filters: where to queue if the caller
     // has nowhere to spill over to.
@@ -114,9 +118,9 @@ export function createScheduler(
       const forSaturation = filter.dropsForSaturation === true;
       if (!forSaturation && saturated.length > 0) saturated = filter.filter(request, saturated);
       if (remaining.length === 0) continue;
-      const started = performance.now();
+      const started = timed ? performance.now() : 0;
       const kept = filter.filter(request, remaining);
-      filterTimers[index]!((performance.now() - started) / 1000);
+      if (timed) filterTimers[index]!((performance.now() - started) / 1000);
       if (kept.length !== remaining.length) {
         const keptSet = new Set(kept);
         for (const backend of remaining) {
@@ -128,12 +132,12 @@ export function createScheduler(
       remaining = kept;
     }
 
-    const ranked = rank(request, remaining, true);
+    const ranked = rank(request, remaining, timed);
     let picked: ScoredBackend | undefined;
     if (ranked.length > 0) {
-      const started = performance.now();
+      const started = timed ? performance.now() : 0;
       picked = picker.pick(request, ranked);
-      pickerTimer((performance.now() - started) / 1000);
+      if (timed) pickerTimer((performance.now() - started) / 1000);
     }
     const allSaturated = ranked.length === 0 && saturated.length > 0;
     let bestSaturated: ScoredBackend | undefined;
