@@ -9,6 +9,12 @@ export type GuardrailAction = z.infer<typeof GuardrailAction>;
 export const PiiType = z.enum(['credit_card', 'ssn', 'email', 'phone', 'iban']);
 export type PiiType = z.infer<typeof PiiType>;
 
+export const TopicAction = z.enum(['block', 'flag', 'off']);
+export type TopicAction = z.infer<typeof TopicAction>;
+
+/** A cosine similarity threshold. */
+const Similarity = z.number().min(-1).max(1);
+
 /** One guardrail policy; profiles override the default field by field. */
 export const GuardrailPolicy = z.strictObject({
   input: z
@@ -21,6 +27,13 @@ export const GuardrailPolicy = z.strictObject({
       injection: z.enum(['block', 'flag', 'off']).default('flag'),
       /** Injection score (sum of rule weights) at or above which the request counts as an injection. */
       injectionThreshold: z.number().positive().default(1),
+      /** Allowed topics (`guardrails.topics`, embedded with the governance embedder): `block` → 400 `off_topic`,
+       * `flag` → header, metric and log only. */
+      topics: TopicAction.default('off'),
+      /** Names from `guardrails.topics` this policy allows; empty: every configured topic. */
+      allowedTopics: z.array(z.string().min(1)).default([]),
+      /** Cosine similarity to the closest example of an allowed topic that the prompt must reach. */
+      topicThreshold: Similarity.default(0.5),
     })
     .prefault({}),
   output: z
@@ -45,6 +58,9 @@ export const GuardrailOverride = z.strictObject({
       stripControlChars: z.boolean().optional(),
       injection: z.enum(['block', 'flag', 'off']).optional(),
       injectionThreshold: z.number().positive().optional(),
+      topics: TopicAction.optional(),
+      allowedTopics: z.array(z.string().min(1)).optional(),
+      topicThreshold: Similarity.optional(),
     })
     .optional(),
   output: z
@@ -125,6 +141,8 @@ export const GovernanceConfig = z
         /** Named overrides; keys name a profile, and `models` maps a router model to one. */
         profiles: z.record(z.string(), GuardrailOverride).default({}),
         models: z.record(z.string(), z.string()).default({}),
+        /** Allowed-topics catalogue: topic name → a few example phrases, embedded once at start-up. */
+        topics: z.record(z.string().min(1), z.array(z.string().min(1)).min(1)).default({}),
       })
       .prefault({}),
     cache: z
@@ -132,6 +150,24 @@ export const GovernanceConfig = z
         enabled: z.boolean().default(false),
         maxBytes: z.number().int().positive().default(64 * 1024 * 1024),
         ttlSeconds: z.number().positive().default(300),
+        /** Semantic cache: on an exact miss, the nearest cached prompt (HNSW, cosine) with the same everything-else. */
+        semantic: z
+          .strictObject({
+            enabled: z.boolean().default(false),
+            /** Cosine similarity of the last user message to a cached one at or above which its answer is served. */
+            threshold: Similarity.default(0.95),
+            /** Entries in the vector index (oldest evicted first); answers also live in the exact cache's byte budget. */
+            maxEntries: z.number().int().positive().default(10_000),
+            /** Prompts longer than this (characters) are not compared semantically: embedders truncate long input. */
+            maxChars: z.number().int().positive().default(1_000),
+            /** Entry lifetime; default: the exact cache's ttlSeconds. */
+            ttlSeconds: z.number().positive().optional(),
+            /** HNSW graph parameters. */
+            m: z.number().int().min(2).max(64).default(16),
+            efConstruction: z.number().int().positive().default(100),
+            ef: z.number().int().positive().default(64),
+          })
+          .prefault({}),
       })
       .prefault({}),
     prompts: z
@@ -155,10 +191,51 @@ export const GovernanceConfig = z
       })
       .prefault({}),
     dashboard: z.strictObject({ enabled: z.boolean().default(true) }).prefault({}),
+    /** The embedding model behind allowed topics and the semantic cache (loaded only when one of them is on). */
+    embedder: z
+      .strictObject({
+        /** Local model folder or hub id; unset: the router's `retrieval.embedder` ($SWITCHYARD_EMBEDDER, retrieval's default). */
+        model: z.string().min(1).optional(),
+        /** Never download; unset: the router's `retrieval.offline`. */
+        offline: z.boolean().optional(),
+        cacheDir: z.string().min(1).optional(),
+        dtype: z.enum(['fp32', 'q8']).default('fp32'),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, context) => {
+    const topics = Object.keys(config.guardrails.topics);
+    const policies: Array<[string, { topics?: string | undefined; allowedTopics?: string[] | undefined } | undefined]> = [
+      ['guardrails.default', config.guardrails.default.input],
+      ...Object.entries(config.guardrails.profiles).map(([name, profile]): [string, typeof profile.input] => [`guardrails.profiles.${name}`, profile.input]),
+    ];
+    for (const [path, input] of policies) {
+      if (input?.topics !== undefined && input.topics !== 'off' && topics.length === 0) {
+        context.addIssue({ code: 'custom', message: `${path}.input.topics is ${input.topics} but guardrails.topics lists no topic` });
+      }
+      for (const name of input?.allowedTopics ?? []) {
+        if (!topics.includes(name)) context.addIssue({ code: 'custom', message: `${path}.input.allowedTopics names unknown topic "${name}"` });
+      }
+    }
+    if (config.cache.semantic.enabled && !config.cache.enabled) {
+      context.addIssue({ code: 'custom', message: 'cache.semantic.enabled needs cache.enabled (semantic hits serve answers from the exact cache)' });
+    }
   })
   .prefault({});
 export type GovernanceConfig = z.infer<typeof GovernanceConfig>;
 export type GovernanceConfigInput = z.input<typeof GovernanceConfig>;
+
+/** Whether any policy (default or profile) turns the allowed-topics check on. */
+export function topicsConfigured(config: GovernanceConfig): boolean {
+  if (!config.guardrails.enabled) return false;
+  const inputs = [config.guardrails.default.input, ...Object.values(config.guardrails.profiles).map((profile) => profile.input)];
+  return inputs.some((input) => input?.topics !== undefined && input.topics !== 'off');
+}
+
+/** Whether the embedder is needed at all (allowed topics or the semantic cache). */
+export function embedderNeeded(config: GovernanceConfig): boolean {
+  return topicsConfigured(config) || (config.cache.enabled && config.cache.semantic.enabled);
+}
 
 /** Merge a default policy with overrides, later ones winning field by field. */
 export function mergePolicy(base: GuardrailPolicy, ...overrides: ReadonlyArray<GuardrailOverride | undefined>): GuardrailPolicy {

@@ -4,8 +4,13 @@ import type { CachedAnswer } from './cache/response-cache.ts';
 import type { GuardrailPolicy } from './config.ts';
 import type { Reservation } from './budgets/contracts.ts';
 import type { KeyRecord } from './keys/store.ts';
+import type { TopicMatch } from './guardrails/topics.ts';
+import type { SemanticCandidate } from './semantic-features.ts';
 
 export type GovernedEndpoint = 'chat' | 'completions' | 'embeddings';
+
+/** `x-switchyard-cache` response header values and the `result` label of the cache metric. */
+export type CacheResult = 'hit' | 'semantic-hit' | 'miss' | 'bypass';
 
 export interface AdmitContext {
   endpoint: GovernedEndpoint;
@@ -32,10 +37,14 @@ export interface Admission {
   readonly reservation: Reservation | undefined;
   readonly reservedUsd: number;
   readonly prompt: { name: string; version: string; hash: string } | undefined;
-  readonly cache: { key: string | undefined; hit: CachedAnswer | undefined; result: 'hit' | 'miss' | 'bypass' };
+  readonly cache: { key: string | undefined; hit: CachedAnswer | undefined; result: CacheResult };
   readonly policy: GuardrailPolicy;
   readonly systemPrompt: string;
   readonly inputRules: readonly string[];
+  /** The allowed-topics verdict, when the check ran. */
+  readonly topic: (TopicMatch & { onTopic: boolean }) | undefined;
+  /** A semantic-cache miss: what settle indexes once the answer is stored. */
+  readonly semantic: SemanticCandidate | undefined;
   /** Headers to send with the response (cost is added at settle for non-streamed answers). */
   readonly headers: Record<string, string>;
   readonly startedAt: number;

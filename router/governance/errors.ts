@@ -7,6 +7,7 @@ import {
   InvalidRequestError,
   PermissionDeniedError,
   RateLimitError,
+  SwitchyardError,
   type ErrorOptions,
 } from '../errors.ts';
 
@@ -78,6 +79,13 @@ export class GuardrailBlockedError extends InvalidRequestError {
   constructor(rule: string, message: string) {
     super(message, { code: 'content_policy_violation' });
     this.rule = rule;
+  }
+}
+
+/** A guardrail that must judge the request cannot run (its model failed to load): fail closed, retryable elsewhere. */
+export class GuardrailUnavailableError extends SwitchyardError {
+  constructor(message: string) {
+    super(503, 'service_unavailable', message, true, { code: 'guardrail_unavailable' });
   }
 }
 

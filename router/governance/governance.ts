@@ -16,8 +16,9 @@ import { NANOS_PER_USD, usdToNanos } from './budgets/contracts.ts';
 import { BudgetAlerts } from './budgets/alerts.ts';
 import { MemoryBudgetLedger } from './budgets/memory.ts';
 import { RedisBudgetLedger } from './budgets/redis.ts';
-import { ResponseCache, cacheKey, isCacheable } from './cache/response-cache.ts';
-import { mergePolicy, type GovernanceConfig, type GuardrailPolicy } from './config.ts';
+import { lookupCaches } from './cache/lookup.ts';
+import { ResponseCache } from './cache/response-cache.ts';
+import { embedderNeeded, mergePolicy, type GovernanceConfig, type GuardrailPolicy } from './config.ts';
 import { CostMeter } from './cost/cost.ts';
 import type { PricingCatalog } from './cost/pricing.ts';
 import {
@@ -29,7 +30,9 @@ import {
   MissingApiKeyError,
   ModelNotAllowedError,
 } from './errors.ts';
-import { guardInput, textOf } from './guardrails/input.ts';
+import { applyInputGuardrails } from './guardrails/admission.ts';
+import { embedderLoader, type EmbedderSource, type RetrievalEmbedderSettings } from './embedder-source.ts';
+import { SemanticFeatures, type SemanticCandidate } from './semantic-features.ts';
 import { KeyStore, periodsOf, type KeyRecord } from './keys/store.ts';
 import type { RateLimiter } from './limits/contracts.ts';
 import { MemoryRateLimiter } from './limits/memory.ts';
@@ -52,7 +55,9 @@ export const HEADER_COST_RESERVED = 'x-switchyard-cost-reserved-usd';
 export const HEADER_CACHE = 'x-switchyard-cache';
 export const HEADER_PROMPT = 'x-switchyard-prompt';
 export const HEADER_GUARDRAILS = 'x-switchyard-guardrails';
-/** Request header: `on` caches a non-zero-temperature request, `off` bypasses the cache. */
+/** Cosine similarity of a semantic-cache hit to the cached prompt. */
+export const HEADER_CACHE_SIMILARITY = 'x-switchyard-cache-similarity';
+/** Request header: `on` caches a non-zero-temperature request, `exact` skips the semantic cache, `off` bypasses both. */
 export const HEADER_CACHE_CONTROL = 'x-switchyard-cache';
 
 /** Tokens reserved when neither the request, the key nor the model config sets max_tokens. */
@@ -70,6 +75,10 @@ export interface GovernanceDeps {
   redis?: RedisConnection;
   keyStore?: KeyStore;
   fetch?: typeof fetch;
+  /** The embedder for allowed topics / the semantic cache; default: loaded from `embedder` config (or `retrieval`). */
+  embedder?: EmbedderSource;
+  /** The router's `retrieval` section: the default embedding model. */
+  retrieval?: RetrievalEmbedderSettings;
 }
 
 export class Governance {
@@ -86,6 +95,8 @@ export class Governance {
   readonly pricing: PricingCatalog;
   /** Recent errors, requests per second and spend today, for the dashboard. */
   readonly activity: ActivityTracker;
+  /** Allowed topics and the semantic cache (undefined when neither is configured). */
+  readonly semantic: SemanticFeatures | undefined;
   private readonly alerts: BudgetAlerts;
   private readonly seeded = new Set<string>();
   private readonly clock: () => number;
@@ -100,6 +111,8 @@ export class Governance {
    * fast when Redis is unreachable.
    */
   constructor(deps: GovernanceDeps, redis?: RedisSource) {
+    // First, before anything is opened: a missing embedding model (topics / semantic cache) fails start-up here.
+    const embedder = embedderNeeded(deps.config) ? (deps.embedder ?? embedderLoader(deps.config, deps.retrieval)) : undefined;
     if (redis === undefined && deps.config.limits.backend === 'redis') {
       redis = deps.redis ?? connectRedis(deps.config.limits.redisUrl);
       // Surface a failed connect on the first call, not as an unhandled rejection now.
@@ -140,6 +153,7 @@ export class Governance {
       fetch: this.fetchImpl,
     });
     this.prompts = config.prompts.dir ? PromptRegistry.fromDirectory(config.prompts.dir) : undefined;
+    this.semantic = embedder ? new SemanticFeatures({ config, embedder, logger: this.logger, clock: this.clock }) : undefined;
     this.tracing =
       config.tracing.enabled || deps.spanExporter
         ? createTracing({ serviceName: config.tracing.serviceName, ...(deps.spanExporter ? { exporter: deps.spanExporter } : {}) })
@@ -154,7 +168,15 @@ export class Governance {
   static async create(deps: GovernanceDeps): Promise<Governance> {
     const redis =
       deps.config.limits.backend === 'redis' ? (deps.redis ?? (await connectRedis(deps.config.limits.redisUrl))) : undefined;
-    return new Governance(deps, redis);
+    const governance = new Governance(deps, redis);
+    // Fail fast when the embedding model cannot be loaded (the synchronous constructor only checks its files).
+    try {
+      await governance.semantic?.ready;
+    } catch (error) {
+      await governance.close();
+      throw error;
+    }
+    return governance;
   }
 
   /** Register self-hosted backends so their idle time is reported from the start. */
@@ -257,41 +279,15 @@ export class Governance {
       throw new ModelNotAllowedError(model);
     }
     const policy = this.policyFor(key, canonical);
-    // Input guardrails (chat messages or a completion prompt).
-    const inputRules: string[] = [];
+    // Input guardrails (chat messages or a completion prompt); the topic check and the semantic cache share one embedding.
+    const embed = this.semantic?.embedOnce();
+    let inputRules: string[] = [];
     let systemPrompt = '';
+    let topic: Admission['topic'];
     let promptTokens = 0;
     if (context.endpoint !== 'embeddings' && this.config.guardrails.enabled) {
-      const messages =
-        context.endpoint === 'chat' && Array.isArray(body.messages)
-          ? (body.messages as Array<Record<string, unknown>>).filter((message) => message && typeof message === 'object')
-          : typeof body.prompt === 'string'
-            ? [{ role: 'user', content: body.prompt }]
-            : [];
-      const result = guardInput(messages, policy.input);
-      if (result.totalChars > policy.input.maxChars) {
-        this.recordInput('input_too_long', 'block');
-        throw new GuardrailBlockedError('input_too_long', `The prompt has ${result.totalChars} characters; the limit is ${policy.input.maxChars}.`);
-      }
-      if (result.removedChars > 0) {
-        this.recordInput('control_characters', 'redact');
-        inputRules.push('control_characters');
-        if (context.endpoint === 'chat') body.messages = result.messages;
-        else if (typeof body.prompt === 'string') body.prompt = result.messages[0]?.content;
-      }
-      if (result.injection.detected) {
-        for (const rule of result.injection.rules) this.recordInput(`injection:${rule}`, policy.input.injection);
-        inputRules.push(...result.injection.rules.map((rule) => `injection:${rule}`));
-        if (policy.input.injection === 'block') {
-          throw new GuardrailBlockedError(
-            result.injection.rules.join(','),
-            `The request was blocked by the prompt-injection guardrail (rules: ${result.injection.rules.join(', ')}).`,
-          );
-        }
-      }
-      for (const message of result.messages) {
-        if (message.role === 'system' || message.role === 'developer') systemPrompt += `${textOf(message.content)}\n`;
-      }
+      const record = (rule: string, action: string): void => this.recordInput(rule, action);
+      ({ inputRules, systemPrompt, topic } = await applyInputGuardrails({ endpoint: context.endpoint, body, policy, record, semantic: this.semantic, embed }));
       lap('guard_input');
     }
     // tiktoken where the count is charged (TPM limit, budget); a 4-chars-per-token estimate otherwise (logs only).
@@ -311,12 +307,11 @@ export class Governance {
 
     // Cache lookup before any limit is taken: a hit is free and costs the upstream nothing.
     let cache: Admission['cache'] = { key: undefined, hit: undefined, result: 'bypass' };
+    let semantic: SemanticCandidate | undefined;
     if (this.cache && context.endpoint !== 'embeddings' && context.cacheControl !== 'off') {
-      if (isCacheable(body, context.cacheControl === 'on')) {
-        const keyHash = cacheKey(context.endpoint, body);
-        const hit = this.cache.get(keyHash);
-        cache = { key: keyHash, hit, result: hit ? 'hit' : 'miss' };
-      }
+      const found = await lookupCaches({ exact: this.cache, semantic: this.semantic, embed, endpoint: context.endpoint, body, cacheControl: context.cacheControl });
+      ({ cache, candidate: semantic } = found);
+      if (found.similarity !== undefined) headers[HEADER_CACHE_SIMILARITY] = found.similarity.toFixed(4);
       this.metrics.cache.inc({ result: cache.result });
       headers[HEADER_CACHE] = cache.result;
       lap('cache');
@@ -336,6 +331,8 @@ export class Governance {
       policy,
       systemPrompt,
       inputRules,
+      topic,
+      semantic,
       headers,
       startedAt,
       wallStartedAt: this.clock(),
@@ -447,7 +444,7 @@ export class Governance {
    */
   price(admission: Admission, outcome: SettleOutcome): Priced {
     if (admission.priced) return admission.priced;
-    const cached = admission.cache.result === 'hit';
+    const cached = isCacheHit(admission.cache.result);
     const usage = outcome.usage ?? {};
     const promptTokens = cached ? 0 : numberOr(usage.prompt_tokens, admission.promptTokens);
     const completionTokens = cached ? 0 : numberOr(usage.completion_tokens, outcome.outputText ? countTokens(outcome.outputText) : 0);
@@ -478,7 +475,7 @@ export class Governance {
     const { promptTokens, completionTokens, chargedNanos, kind } = this.price(admission, outcome);
     admission.done = true;
     const started = performance.now();
-    const cached = admission.cache.result === 'hit';
+    const cached = isCacheHit(admission.cache.result);
     const key = admission.key;
     const chargedUsd = chargedNanos / NANOS_PER_USD;
     if (admission.reservation) {
@@ -500,7 +497,8 @@ export class Governance {
       });
     }
     if (this.cache && admission.cache.key && outcome.cacheAnswer && admission.cache.result === 'miss' && isOk(outcome.status)) {
-      this.cache.set(admission.cache.key, outcome.cacheAnswer);
+      const stored = this.cache.set(admission.cache.key, outcome.cacheAnswer);
+      if (stored && admission.semantic) this.semantic?.remember(admission.semantic, admission.cache.key);
     }
     this.metrics.cost.inc({ model: this.pricing.canonical(admission.model), pool: outcome.served?.pool ?? 'cache', kind, team: key?.team ?? 'none' }, chargedUsd);
     if (!cached && outcome.served) {
@@ -571,12 +569,17 @@ export class Governance {
     await this.ledger.close();
     if (this.ownsRedis && this.redis) await (await this.redis).close();
     await this.tracing?.shutdown();
+    await this.semantic?.close();
     this.logger.flush();
   }
 }
 
 function numberOr(value: unknown, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
+}
+
+function isCacheHit(result: Admission['cache']['result']): boolean {
+  return result === 'hit' || result === 'semantic-hit';
 }
 
 function isOk(status: number | string): boolean {

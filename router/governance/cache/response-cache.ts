@@ -67,9 +67,10 @@ export class ResponseCache {
     return entry.answer;
   }
 
-  set(key: string, answer: CachedAnswer): void {
+  /** Stores an answer; false when it is larger than the whole cache (not stored). */
+  set(key: string, answer: CachedAnswer): boolean {
     const bytes = Buffer.byteLength(JSON.stringify(answer)) + key.length;
-    if (bytes > this.options.maxBytes) return;
+    if (bytes > this.options.maxBytes) return false;
     const existing = this.entries.get(key);
     if (existing) this.delete(key, existing);
     this.entries.set(key, { answer, bytes, expiresAt: this.clock() + this.options.ttlSeconds * 1000 });
@@ -78,6 +79,7 @@ export class ResponseCache {
       if (this.bytes <= this.options.maxBytes) break;
       this.delete(oldKey, oldEntry);
     }
+    return true;
   }
 
   private delete(key: string, entry: Entry): void {
