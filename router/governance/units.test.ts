@@ -75,6 +75,30 @@ describe('cost rules', () => {
     if (!hosted) throw new Error('no hosted');
     expect(meter.charge(hosted, { promptTokens: 1_000_000, completionTokens: 0 }, { backendId: 'h', startedAt: 0, endedAt: 0 })).toBeCloseTo(0.15, 10);
   });
+
+  it('keeps the sliding window exact over many expirations (running sums, compaction)', () => {
+    let now = 0;
+    const pricing = new PricingCatalog(TEST_POOLS, TEST_ROUTES);
+    const meter = new CostMeter({ windowSeconds: 60, promptTokenWeight: 1, bootstrapTokensPerGpuSecond: 400, clock: () => now });
+    const gpu = pricing.forPool('gpu-pool', 'small');
+    if (gpu?.kind !== 'self-hosted') throw new Error('expected self-hosted');
+    meter.registerBackend('b0', gpu);
+    const perSecond = (2 * gpu.hourlyPerGpu) / 3600;
+    // Identical requests, each busy 5 ms, one every 10 ms, for 200 s: ~6,000 in the window at a time and 14,000
+    // expired. Every window then holds identical entries, so each request pays exactly its own busy time.
+    let worstError = 0;
+    for (let index = 0; index < 20_000; index++) {
+      const startedAt = index * 10;
+      now = startedAt + 5;
+      const cost = meter.charge(gpu, { promptTokens: 30, completionTokens: 20 }, { backendId: 'b0', startedAt, endedAt: now });
+      worstError = Math.max(worstError, Math.abs(cost / (0.005 * perSecond) - 1));
+    }
+    expect(worstError).toBeLessThan(1e-9);
+    // After a quiet minute the window is empty: the next request pays its whole busy time again.
+    now += 120_000;
+    const alone = meter.charge(gpu, { promptTokens: 1, completionTokens: 1 }, { backendId: 'b0', startedAt: now - 2_000, endedAt: now });
+    expect(alone).toBeCloseTo(2 * perSecond, 12);
+  });
 });
 
 describe('response cache', () => {

@@ -40,7 +40,12 @@ interface BackendMeter {
   busyUntil: number;
   busyMsTotal: number;
   attributedUsd: number;
+  /** Entries in arrival order; those before `head` have left the window (compacted now and then, not shifted). */
   window: WindowEntry[];
+  head: number;
+  /** Running sums over window[head..]: the cost rule reads them on every request, so they are never re-summed. */
+  windowBusyMs: number;
+  windowTokens: number;
 }
 
 export interface BackendCostSnapshot {
@@ -90,6 +95,9 @@ export class CostMeter {
       busyMsTotal: 0,
       attributedUsd: 0,
       window: [],
+      head: 0,
+      windowBusyMs: 0,
+      windowTokens: 0,
     });
   }
 
@@ -105,14 +113,30 @@ export class CostMeter {
 
   private windowTotals(meter: BackendMeter, now: number): { busyMs: number; tokens: number } {
     const horizon = now - this.options.windowSeconds * 1000;
-    while (meter.window.length > 0 && (meter.window[0] as WindowEntry).at < horizon) meter.window.shift();
-    let busyMs = 0;
-    let tokens = 0;
-    for (const entry of meter.window) {
-      busyMs += entry.busyMs;
-      tokens += entry.tokens;
+    const window = meter.window;
+    while (meter.head < window.length && (window[meter.head] as WindowEntry).at < horizon) {
+      const expired = window[meter.head] as WindowEntry;
+      meter.windowBusyMs -= expired.busyMs;
+      meter.windowTokens -= expired.tokens;
+      meter.head++;
     }
-    return { busyMs, tokens };
+    if (meter.head === window.length) {
+      // Empty: reset exactly (no floating-point residue from the subtractions).
+      window.length = 0;
+      meter.head = 0;
+      meter.windowBusyMs = 0;
+      meter.windowTokens = 0;
+    } else if (meter.head >= 1024 && meter.head * 2 >= window.length) {
+      window.splice(0, meter.head);
+      meter.head = 0;
+      meter.windowBusyMs = 0;
+      meter.windowTokens = 0;
+      for (const entry of window) {
+        meter.windowBusyMs += entry.busyMs;
+        meter.windowTokens += entry.tokens;
+      }
+    }
+    return { busyMs: meter.windowBusyMs, tokens: meter.windowTokens };
   }
 
   /**
@@ -157,6 +181,8 @@ export class CostMeter {
     meter.busyMsTotal += newBusy;
     const tokens = this.weighted(usage);
     meter.window.push({ at: served.endedAt, busyMs: newBusy, tokens });
+    meter.windowBusyMs += newBusy;
+    meter.windowTokens += tokens;
     const totals = this.windowTotals(meter, Math.max(this.clock(), served.endedAt));
     // A request that produced tokens is never free, even with a zero-length interval (clock granularity).
     const busyMs = Math.max(totals.busyMs, 1);
