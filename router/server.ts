@@ -1,7 +1,8 @@
 // Starting and stopping a whole router: drivers (simulated backends) → runtime → Express app → HTTP server.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRouterApp, type AppOptions } from './app.ts';
+import { createRouterApp, type AppOptions, type RouterApp } from './app.ts';
+import { governanceReady } from './governance/router-adapter.ts';
 import type { RouterConfig } from './config/schema.ts';
 import { startDrivers, type StartedDrivers } from './drivers/simulator.ts';
 import { createRouterRuntime, type RouterRuntime, type RuntimeDeps } from './runtime/runtime.ts';
@@ -63,7 +64,17 @@ export async function startRouter(config: RouterConfig, options: StartRouterOpti
     await drivers.close();
     throw error;
   }
-  const app = createRouterApp(runtime, options);
+  let app: RouterApp;
+  try {
+    app = createRouterApp(runtime, options);
+    // Governance's embedding model (allowed topics / semantic cache), when configured, must load before serving.
+    await governanceReady(runtime);
+  } catch (error) {
+    await deployment?.close();
+    await runtime.close();
+    await drivers.close();
+    throw error;
+  }
   const server = createServer(app.listener);
   // Longer than typical client/load-balancer idle timeouts, so the router is never the side that races a reuse.
   server.keepAliveTimeout = 65_000;
