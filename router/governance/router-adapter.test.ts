@@ -64,8 +64,9 @@ describe('router adapter on a real router runtime', () => {
         });
         if (result.streamed) throw new Error('expected a JSON answer');
         result.lease.finish('success');
-        const headers = await finishBuffered(governance, admission, result.body, { pool: result.lease.entry.state.pool, backendId: result.lease.entry.state.id });
-        response.status(200).set(headers).json(result.body);
+        const finished = finishBuffered(governance, admission, result.body, { pool: result.lease.entry.state.pool, backendId: result.lease.entry.state.id });
+        response.status(200).set(finished.headers).json(result.body);
+        await finished.settle();
       } catch (error) {
         await failGeneration(governance, admission, error);
         throw error;

@@ -7,7 +7,7 @@ import type { StreamChunk } from '../backends/contracts.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
 import type { GovernanceConfig } from './config.ts';
 import { PricingCatalog, type PoolDescription } from './cost/pricing.ts';
-import { Governance, HEADER_CACHE_CONTROL, type Admission, type GovernedEndpoint } from './governance.ts';
+import { Governance, HEADER_CACHE_CONTROL, HEADER_COST, type Admission, type GovernedEndpoint } from './governance.ts';
 import { addCostTrailer, adminRouter, authenticatedKey, declareCostTrailer, keyAuthMiddleware, serveCacheHit } from './http.ts';
 import { registerBackendGauges } from './observability/backend-metrics.ts';
 import { dashboardRouter, type BackendView } from './observability/dashboard.ts';
@@ -113,23 +113,44 @@ export function serveFromCache(
   return serveCacheHit(governance, admission, response, { stream: body.stream === true, includeUsage: options?.include_usage === true });
 }
 
-/** Non-streamed answer: output guardrails, settle; returns the headers to add (cost, cache, prompt, guardrails). */
-export async function finishBuffered(
+export interface BufferedFinish {
+  /** Headers for the answer: cost, cache, prompt, guardrails. */
+  headers: Record<string, string>;
+  /** The bookkeeping (budget settle, TPM, spend row, cache fill, metrics, log line, span); never rejects. */
+  settle(): Promise<void>;
+}
+
+const UNGOVERNED: BufferedFinish = { headers: {}, settle: () => Promise.resolve() };
+
+/**
+ * Non-streamed answer: output guardrails (may throw to block) and the price for the cost header, before the body is
+ * sent; the caller runs `settle()` once the answer is on its way, so the client never waits for bookkeeping. The
+ * budget stays safe meanwhile: the worst-case reservation holds until settle replaces it with the real cost.
+ */
+export function finishBuffered(
   governance: Governance | undefined,
   admission: Admission | undefined,
   body: Record<string, unknown>,
   served: { pool: string; backendId: string },
-): Promise<Record<string, string>> {
-  if (!governance || !admission) return {};
+): BufferedFinish {
+  if (!governance || !admission) return UNGOVERNED;
   const cacheable = admission.cache.result === 'miss';
   governance.guardBody(admission, body);
-  const settled = await governance.settle(admission, {
+  const outcome = {
     usage: body.usage as Record<string, unknown> | undefined,
     served,
     status: 200,
-    cacheAnswer: cacheable ? { kind: 'body', body: structuredClone(body) } : undefined,
-  });
-  return { ...admission.headers, ...settled.headers };
+    cacheAnswer: cacheable ? ({ kind: 'body', body: structuredClone(body) } as const) : undefined,
+  };
+  const priced = governance.price(admission, outcome);
+  return {
+    headers: { ...admission.headers, [HEADER_COST]: priced.costUsd.toFixed(8) },
+    settle: () =>
+      governance.settle(admission, outcome).then(
+        () => undefined,
+        (error: unknown) => governance.logger.error({ err: error, requestId: admission.requestId }, 'settling a request failed'),
+      ),
+  };
 }
 
 /** Hooks for the SSE relay: guard/observe each chunk, flush held text, put the cost in a trailer, settle. */

@@ -136,8 +136,8 @@ export function createGenerationHandler(
     try {
       if (!result.streamed) {
         const served = { pool: result.lease.entry.state.pool, backendId: result.lease.entry.state.id };
-        // Output guardrails and settle (cost header) before the body is serialised.
-        const governed = await finishBuffered(governance, admission, result.body, served);
+        // Output guardrails and the price (cost header) before the body is serialised; settle once it is sent.
+        const governed = finishBuffered(governance, admission, result.body, served);
         attachCitations(result.body, rag);
         const payload = JSON.stringify(result.body);
         result.lease.finish('success');
@@ -148,9 +148,10 @@ export function createGenerationHandler(
           'content-type': 'application/json; charset=utf-8',
           'content-length': Buffer.byteLength(payload),
           ...headers,
-          ...governed,
+          ...governed.headers,
         });
         response.end(payload);
+        await governed.settle();
         return;
       }
       const headers = routeHeaders(result.lease, timer, plan.tier);

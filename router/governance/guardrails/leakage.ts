@@ -30,3 +30,18 @@ export class NgramIndex {
     return undefined;
   }
 }
+
+/** System prompts repeat across requests: their indexes are built once (bounded; cleared when full). */
+const indexes = new Map<string, NgramIndex>();
+const MAX_INDEXES = 256;
+
+export function ngramIndexFor(systemPrompt: string, n: number): NgramIndex {
+  const key = `${n}\u0000${systemPrompt}`;
+  let index = indexes.get(key);
+  if (index === undefined) {
+    index = new NgramIndex(systemPrompt, n);
+    if (indexes.size >= MAX_INDEXES) indexes.clear();
+    indexes.set(key, index);
+  }
+  return index;
+}

@@ -8,7 +8,7 @@
 // n-grams. `block` (PII or leakage) stops the stream: the text before the offending match is released and the caller
 // ends the choice with finish_reason `content_filter`.
 import type { GuardrailAction, GuardrailPolicy } from '../config.ts';
-import { NgramIndex, words } from './leakage.ts';
+import { ngramIndexFor, words, type NgramIndex } from './leakage.ts';
 import { findPii, longestPii, redactionFor, type Finding } from './pii.ts';
 
 export interface GuardDecision {
@@ -46,7 +46,7 @@ export class StreamGuard {
     const { policy } = options;
     this.window = policy.holdBackChars;
     if (policy.leakage !== 'off' && options.systemPrompt) {
-      const index = new NgramIndex(options.systemPrompt, policy.leakageNgram);
+      const index = ngramIndexFor(options.systemPrompt, policy.leakageNgram);
       if (!index.empty) this.leakage = index;
     }
   }

@@ -312,7 +312,15 @@ function toRecord(row: KeyRow): KeyRecord {
 }
 
 /** UTC day and month strings for a timestamp. */
+const DAY_MS = 86_400_000;
+/** The UTC day last asked for: every request asks, and the answer changes once a day. */
+let lastPeriods: { dayIndex: number; periods: { day: string; month: string } } | undefined;
+
 export function periodsOf(timeMs: number): { day: string; month: string } {
-  const iso = new Date(timeMs).toISOString();
-  return { day: iso.slice(0, 10), month: iso.slice(0, 7) };
+  const dayIndex = Math.floor(timeMs / DAY_MS);
+  if (lastPeriods?.dayIndex !== dayIndex) {
+    const iso = new Date(timeMs).toISOString();
+    lastPeriods = { dayIndex, periods: Object.freeze({ day: iso.slice(0, 10), month: iso.slice(0, 7) }) };
+  }
+  return lastPeriods.periods;
 }
