@@ -79,6 +79,10 @@ export function flatten(vectors: readonly Float32Array[], dimensions: number): F
   return matrix;
 }
 
+export function hnswCachePath(name: string, count: number, dimensions: number, config: { m: number; efConstruction: number }): string {
+  return join(tmpdir(), `switchyard-bench-${name}-${count}x${dimensions}-m${config.m}-ef${config.efConstruction}.hnsw`);
+}
+
 /** Builds (or loads from the temp-folder cache) an HNSW index over `vectors` with keys 0..n-1. */
 export function cachedHnsw(
   name: string,
@@ -86,7 +90,7 @@ export function cachedHnsw(
   dimensions: number,
   config: { m: number; efConstruction: number },
 ): { index: HnswIndex; buildSeconds: number | null } {
-  const path = join(tmpdir(), `switchyard-bench-${name}-${vectors.length}x${dimensions}-m${config.m}-ef${config.efConstruction}.hnsw`);
+  const path = hnswCachePath(name, vectors.length, dimensions, config);
   if (existsSync(path) && !hasFlag('rebuild')) return { index: HnswIndex.load(path), buildSeconds: null };
   const index = new HnswIndex(dimensions, { ...config, space: 'ip', initialCapacity: vectors.length });
   const started = performance.now();

@@ -90,6 +90,16 @@ describe('HNSW recall against exact search', () => {
     expect(hnsw.has(1)).toBe(false);
   });
 
+  it('orders equal scores by ascending key, and raises ef to k for one search only', () => {
+    const [shared, ...others] = randomUnitVectors(40, 8, 21) as [Float32Array, ...Float32Array[]];
+    const hnsw = new HnswIndex(8, { ef: 4 });
+    hnsw.add([30, 10, 20].map((key) => ({ key, vector: shared })));
+    hnsw.add(others.map((vector, i) => ({ key: 100 + i, vector })));
+    expect(hnsw.search(shared, 3).map((hit) => hit.key)).toEqual([10, 20, 30]);
+    expect(hnsw.search(shared, 25)).toHaveLength(25);
+    expect(hnsw.search(shared, 10)).toHaveLength(10);
+  });
+
   it('answers a very selective filter exactly', () => {
     const data = randomUnitVectors(500, 16, 5).map((vector, key) => ({ key, vector }));
     const hnsw = new HnswIndex(16, { exactFilterLimit: 50 });
