@@ -95,7 +95,7 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
     await closeBeforeRetrieval();
   };
 
-  const info = createInfoHandlers(runtime);
+  const info = createInfoHandlers(runtime, retrieval.embeddingModels);
   const handlers = new Map<string, GenerationHandler>([
     ['/v1/chat/completions', createGenerationHandler('chat', runtime, governance, retrieval.chat)],
     ['/v1/completions', createGenerationHandler('completions', runtime, governance)],

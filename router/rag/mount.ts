@@ -4,7 +4,7 @@
 // models loaded in the background after start-up (`preload`) or on first use — so `serve` never waits for them and
 // routers without a `retrieval` section load nothing.
 import { existsSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, isAbsolute, resolve } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { MODELS } from '../../models/catalog/models.ts';
 import type { citationsPayload as retrievalCitationsPayload } from '../../retrieval/http/rag.ts';
@@ -22,6 +22,8 @@ export interface MountedRetrieval {
   /** Resolves once the service is loaded (rejects if it could not be created); for tests and readiness. */
   ready(): Promise<void>;
   close(): Promise<void>;
+  /** The local embedding model's name as GET /v1/models lists it (empty when there is none). */
+  readonly embeddingModels: readonly string[];
 }
 
 const DEFAULT_CONTEXT_TOKENS = 8192;
@@ -50,7 +52,7 @@ export function mountRetrieval(section: RetrievalSectionConfig | undefined, conf
     router.post(['/v1/retrieve', '/v1/rerank'], () => {
       throw new NotFoundError('Retrieval is not enabled on this router (config section `retrieval`).', { code: 'retrieval_disabled' });
     });
-    return { router, chat: undefined, ready: async () => undefined, close: async () => undefined };
+    return { router, chat: undefined, ready: async () => undefined, close: async () => undefined, embeddingModels: [] };
   }
 
   // Unset: $SWITCHYARD_EMBEDDER or retrieval's default, decided here so /v1/embeddings knows the name before loading.
@@ -104,8 +106,11 @@ export function mountRetrieval(section: RetrievalSectionConfig | undefined, conf
     else next();
   });
 
+  // Listed under the name a client should send: the configured alias, a hub id as it is, a local folder by its name.
+  const listedName = embedder === null ? undefined : (section.embeddingModel ?? (isAbsolute(embedder) ? basename(embedder) : embedder));
   return {
     router,
+    embeddingModels: listedName === undefined ? [] : [listedName],
     chat: {
       async prepare(body: unknown): Promise<PreparedRagChat> {
         const { service, citationsPayload } = await load();

@@ -225,6 +225,15 @@ describe('retrieval endpoints through the router', () => {
     expect(data.data[0]?.embedding[0]).toBe(3);
     expect(response.headers.get('x-switchyard-backend')).toBe('embed-0');
   });
+
+  it('GET /v1/models lists the local embedding model beside the routed models', async () => {
+    const models = [];
+    for await (const model of harness.client.models.list()) models.push(model);
+    const local = models.find((model) => model.id === 'local-embedder');
+    expect(local).toMatchObject({ object: 'model', owned_by: 'switchyard-local' });
+    expect(models.some((model) => model.id === 'remote-embedder')).toBe(true);
+    expect(new Set(models.map((model) => model.id)).size).toBe(models.length);
+  });
 });
 
 describe('RAG chat through the router', () => {

@@ -5,13 +5,20 @@ import type { RouterRuntime } from '../runtime/runtime.ts';
 
 const STARTED = Math.floor(Date.now() / 1000);
 
-export function createInfoHandlers(runtime: RouterRuntime) {
-  const models = runtime.planner.listModelNames().map((entry) => ({
+/** `localEmbeddingModels`: the router's own embedding model (retrieval), served on /v1/embeddings in-process. */
+export function createInfoHandlers(runtime: RouterRuntime, localEmbeddingModels: readonly string[] = []) {
+  const routed = runtime.planner.listModelNames().map((entry) => ({
     id: entry.id,
     object: 'model' as const,
     created: STARTED,
     owned_by: entry.ownedBy,
   }));
+  const models = [
+    ...routed,
+    ...localEmbeddingModels
+      .filter((id) => !routed.some((model) => model.id === id))
+      .map((id) => ({ id, object: 'model' as const, created: STARTED, owned_by: 'switchyard-local' })),
+  ];
   const modelList = JSON.stringify({ object: 'list', data: models });
 
   /** Per model: can at least one backend of its route take a request right now? */
