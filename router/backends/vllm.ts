@@ -4,6 +4,7 @@ import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { RAW_JSON, type BackendRequest, type BackendResponse, type ChatBackend, type Endpoint, type StreamChunk } from './contracts.ts';
 import { readSseData } from './sse.ts';
+import { bufferedExchange, type BufferedExchange } from './buffered-exchange.ts';
 import { errorFromFailure, errorFromUpstreamStatus, readErrorBody } from './upstream-errors.ts';
 import { type SwitchyardError, UpstreamError, UpstreamTimeoutError } from '../errors.ts';
 
@@ -41,47 +42,67 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
   async function send(request: BackendRequest): Promise<BackendResponse> {
     const streamed = request.body.stream === true;
     const fail = (error: unknown): SwitchyardError => timeoutAware(options.id, error, request);
+    // undici's own timers bound the attempt without an extra AbortController: vLLM sends a non-streamed answer's
+    // headers only when it is complete (so headersTimeout bounds the whole attempt), and a stream's body must not
+    // go quiet for longer than the TTFT limit (the first token, or a stall mid-stream).
+    const dispatchOptions: Dispatcher.DispatchOptions = {
+      origin: origin.origin,
+      path: basePath + ENDPOINT_PATHS[request.endpoint],
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': request.requestId, ...extraHeaders },
+      body: JSON.stringify(request.body),
+      headersTimeout: request.ttftMs,
+      bodyTimeout: request.ttftMs,
+    };
+    if (!streamed) return { streamed: false, body: await sendBuffered(dispatchOptions, request, fail) };
     let response: Dispatcher.ResponseData;
     try {
-      // undici's own timers bound the attempt without an extra AbortController: vLLM sends a non-streamed answer's
-      // headers only when it is complete (so headersTimeout bounds the whole attempt), and a stream's body must not
-      // go quiet for longer than the TTFT limit (the first token, or a stall mid-stream).
-      response = await dispatcher.request({
-        origin: origin.origin,
-        path: basePath + ENDPOINT_PATHS[request.endpoint],
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-request-id': request.requestId, ...extraHeaders },
-        body: JSON.stringify(request.body),
-        signal: request.signal,
-        headersTimeout: request.ttftMs,
-        bodyTimeout: request.ttftMs,
-      });
+      response = await dispatcher.request({ ...dispatchOptions, signal: request.signal });
     } catch (error) {
       throw fail(error);
     }
-    const header = (name: string): string | null => {
-      const value = response.headers[name];
-      return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
-    };
-    try {
-      if (response.statusCode >= 400) {
-        const text = await response.body.text();
-        throw errorFromUpstreamStatus(options.id, response.statusCode, text, header);
+    if (response.statusCode >= 400) {
+      let text: string;
+      try {
+        text = await response.body.text();
+      } catch (error) {
+        throw fail(error);
       }
-      if (!streamed) {
-        const body = (await response.body.json()) as unknown;
-        if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-          throw new UpstreamError(`Backend ${options.id} sent a non-object JSON body`, response.statusCode, true, {
-            backendId: options.id,
-          });
-        }
-        return { streamed: false, body: body as Record<string, unknown> };
-      }
-    } catch (error) {
-      if (!response.body.destroyed) response.body.destroy();
-      throw fail(error);
+      throw errorFromUpstreamStatus(options.id, response.statusCode, text, headerReader(response.headers));
     }
     return { streamed: true, chunks: streamChunks(options.id, response.body, request) };
+  }
+
+  /** A non-streamed answer, read whole (see buffered-exchange.ts): the JSON object, or the error it maps to. */
+  async function sendBuffered(
+    dispatchOptions: Dispatcher.DispatchOptions,
+    request: BackendRequest,
+    fail: (error: unknown) => SwitchyardError,
+  ): Promise<Record<string, unknown>> {
+    let exchange: BufferedExchange;
+    try {
+      exchange = await bufferedExchange(dispatcher, dispatchOptions, request.signal);
+    } catch (error) {
+      throw fail(error);
+    }
+    if (exchange.statusCode >= 400) {
+      throw errorFromUpstreamStatus(options.id, exchange.statusCode, exchange.text, headerReader(exchange.headers));
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(exchange.text);
+    } catch (error) {
+      throw new UpstreamError(`Backend ${options.id} sent a malformed JSON body: ${(error as Error).message}`, exchange.statusCode, true, {
+        backendId: options.id,
+        cause: error,
+      });
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      throw new UpstreamError(`Backend ${options.id} sent a non-object JSON body`, exchange.statusCode, true, {
+        backendId: options.id,
+      });
+    }
+    return body as Record<string, unknown>;
   }
 
   return {
@@ -122,6 +143,13 @@ async function* streamChunks(
     // Early exit (client gone, failover): destroying the body closes the socket, which makes vLLM abort the request.
     if (!ended && !body.destroyed) body.destroy();
   }
+}
+
+function headerReader(headers: Readonly<Record<string, string | string[] | undefined>>): (name: string) => string | null {
+  return (name) => {
+    const value = headers[name];
+    return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);
+  };
 }
 
 /** undici's header/body timeouts → a TTFT timeout naming the limit; everything else as errorFromFailure maps it. */

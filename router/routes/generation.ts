@@ -8,6 +8,7 @@ import type { DispatchInput, DispatchResult, Lease } from '../routing/dispatcher
 import { chatPromptFeatures, completionPromptFeatures, type PromptFeatures } from '../routing/prompt.ts';
 import { createRequestTimer, overheadMs, type RequestTimer } from '../routing/upstream-body.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
+import { labelCache } from '../metrics.ts';
 import { relayStream } from '../streaming/relay.ts';
 import type { Governance } from '../governance/governance.ts';
 import {
@@ -18,7 +19,7 @@ import {
   serveFromCache,
 } from '../governance/router-adapter.ts';
 import { requestContext } from './context.ts';
-import { attachCitations, prepareRetrievalChat, withCitationTrailer, type RetrievalChat } from '../rag/chat.ts';
+import { attachCitations, prepareRetrievalChat, usesRetrievalExtensions, withCitationTrailer, type RetrievalChat } from '../rag/chat.ts';
 
 export const HEADER_BACKEND = 'x-switchyard-backend';
 export const HEADER_ROUTE = 'x-switchyard-route';
@@ -70,7 +71,9 @@ export function createGenerationHandler(
   return async function handleGeneration(request: IncomingMessage, response: ServerResponse, requestBody: unknown): Promise<void> {
     const context = requestContext(response);
     // Governance (when on): prompt render, output-length control, input guardrails, limits, budget, cache lookup.
-    const admission = await admitGeneration(governance, endpoint, request, requestBody, response, context.requestId, context.startedAt);
+    const admission = governance
+      ? await admitGeneration(governance, endpoint, request, requestBody, response, context.requestId, context.startedAt)
+      : undefined;
     try {
       await serve(request, response, requestBody, admission);
     } catch (error) {
@@ -88,7 +91,9 @@ export function createGenerationHandler(
     const context = requestContext(response);
     const timer = createRequestTimer(context.startedAt);
     // Retrieval (router/rag): the `rag` / `few_shot` extensions rewrite the messages before validation and routing.
-    const rag = await prepareRetrievalChat(retrieval, endpoint, admission?.body ?? requestBody);
+    // Awaited only when the body uses an extension: each await is a microtask hop on every request.
+    const extended = admission?.body ?? requestBody;
+    const rag = usesRetrievalExtensions(extended) ? await prepareRetrievalChat(retrieval, endpoint, extended) : undefined;
     const rawBody: unknown = rag?.body ?? admission?.body ?? requestBody;
     let body: ChatCompletionRequest | CompletionRequest;
     let features: PromptFeatures;
@@ -181,9 +186,16 @@ export function createGenerationHandler(
   }
 }
 
+const tokenCounters = new WeakMap<RouterRuntime, (model: string, kind: string) => { inc(value: number): void }>();
+
 function recordUsage(runtime: RouterRuntime, model: string, usage: unknown): void {
   if (!usage || typeof usage !== 'object') return;
+  let counter = tokenCounters.get(runtime);
+  if (!counter) {
+    counter = labelCache((name, kind) => runtime.metrics.tokens.labels({ model: name, kind }));
+    tokenCounters.set(runtime, counter);
+  }
   const { prompt_tokens: prompt, completion_tokens: completion } = usage as Record<string, unknown>;
-  if (typeof prompt === 'number') runtime.metrics.tokens.inc({ model, kind: 'prompt' }, prompt);
-  if (typeof completion === 'number') runtime.metrics.tokens.inc({ model, kind: 'completion' }, completion);
+  if (typeof prompt === 'number') counter(model, 'prompt').inc(prompt);
+  if (typeof completion === 'number') counter(model, 'completion').inc(completion);
 }

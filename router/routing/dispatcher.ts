@@ -7,7 +7,7 @@ import type { BackendRequest, Endpoint, StreamChunk } from '../backends/contract
 import type { RetryConfig } from '../config/schema.ts';
 import type { SwitchyardError} from '../errors.ts';
 import { NoEligibleBackendError, UpstreamError, toSwitchyardError } from '../errors.ts';
-import type { RouterMetrics } from '../metrics.ts';
+import { labelCache, type RouterMetrics } from '../metrics.ts';
 import { retryDelayMs, sleep } from '../resilience/backoff.ts';
 import type { BackendEntry, BackendRegistry } from '../runtime/backend-registry.ts';
 import { estimateUncachedPromptTokens, type Scheduler, type SchedulingRequest } from '../adapters/scheduling.ts';
@@ -81,10 +81,13 @@ const ALIVE_EVIDENCE_MS = 10_000;
 export class Dispatcher {
   private readonly random: () => number;
   private readonly blockTokens: number;
+  /** Pre-bound counter children: a labels object per request would be hashed on every increment. */
+  private readonly attemptCounter: (backend: string, outcome: string) => { inc(): void };
 
   constructor(private readonly deps: DispatcherDeps) {
     this.random = deps.random ?? Math.random;
     this.blockTokens = deps.prefixBlockTokens ?? 16;
+    this.attemptCounter = labelCache((backend, outcome) => deps.metrics.attempts.labels({ backend, outcome }));
   }
 
   async dispatch(input: DispatchInput): Promise<DispatchResult> {
@@ -145,7 +148,7 @@ export class Dispatcher {
         }
         // A 4xx that is the caller's fault says nothing bad about the backend.
         lease.finish(typed.retryable ? 'failure' : 'success');
-        this.deps.metrics.attempts.inc({ backend: choice.entry.state.id, outcome: typed.retryable ? 'retryable' : 'fatal' });
+        this.attemptCounter(choice.entry.state.id, typed.retryable ? 'retryable' : 'fatal').inc();
         if (!typed.retryable) {
           if (escalated) return escalated;
           throw typed;
@@ -162,7 +165,7 @@ export class Dispatcher {
         failedAtStep = choice.stepIndex;
         continue;
       }
-      this.deps.metrics.attempts.inc({ backend: choice.entry.state.id, outcome: 'success' });
+      this.attemptCounter(choice.entry.state.id, 'success').inc();
       if (!result.streamed && input.endpoint !== 'embeddings' && plan.model.escalate) {
         const failed = failedQualityCheck(input.endpoint, input.body, result.body);
         const hasNext = choice.stepIndex + 1 < plan.steps.length;
