@@ -2,8 +2,11 @@
 // directly, through a bare undici pass-through proxy (the runtime's limit), and through the Switchyard router, in
 // alternating rounds. Each server runs in its own process so the router's CPU time is its own.
 //
-//   npx tsx benchmarks/router-overhead.ts [--quick] [--rounds 3] [--concurrency 1,16,64,256] [--modes json,stream] [--itl-ms 1]
+//   npx tsx benchmarks/router-overhead.ts [--quick] [--rounds 3] [--concurrency 1,16,64,256] [--rates 100,200]
+//                                         [--modes json,stream] [--itl-ms 1]
 //
+// Closed loop (per concurrency) measures throughput at saturation; open loop (per --rates, requests/s arriving on a
+// fixed schedule) measures the latency the router adds at moderate load, below saturation.
 // Prints per (mode, concurrency): p50/p99 latency of each target, the latency the proxy and the router add over the
 // direct path, throughput ratio router/proxy, the streaming inter-token-latency delta, the router's self-measured
 // overhead (x-switchyard-overhead-ms) and CPU time per 1000 requests of proxy and router.
@@ -143,53 +146,81 @@ const BODY = (stream: boolean): string =>
     stream,
   });
 
+async function oneRequest(pool: Pool, mode: Mode, body: string, sample: Sample): Promise<void> {
+  const begin = performance.now();
+  try {
+    const response = await pool.request({
+      path: '/v1/chat/completions',
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    const overhead = response.headers['x-switchyard-overhead-ms'];
+    if (typeof overhead === 'string') sample.overheads.push(Number(overhead));
+    if (mode === 'json') {
+      await response.body.text();
+    } else {
+      let first = 0;
+      let last = 0;
+      let events = 0;
+      for await (const piece of response.body) {
+        const now = performance.now();
+        const count = (piece.toString().match(/data: \{/g) ?? []).length;
+        if (count === 0) continue;
+        if (events === 0) first = now;
+        last = now;
+        events += count;
+      }
+      if (events > 2) sample.itls.push((last - first) / (events - 1));
+    }
+    if (response.statusCode !== 200) {
+      sample.errors++;
+      sample.firstError ??= `HTTP ${response.statusCode}`;
+    }
+    sample.latencies.push(performance.now() - begin);
+  } catch (error) {
+    sample.errors++;
+    sample.firstError ??= (error as Error).message;
+  }
+  sample.requests++;
+}
+
+const emptySample = (): Sample => ({ latencies: [], itls: [], overheads: [], elapsedMs: 0, requests: 0, errors: 0 });
+
+/** Closed loop: `concurrency` clients, each sending its next request when the previous one is answered. */
 async function runLoad(pool: Pool, mode: Mode, concurrency: number, total: number): Promise<Sample> {
   const body = BODY(mode === 'stream');
-  const sample: Sample = { latencies: [], itls: [], overheads: [], elapsedMs: 0, requests: 0, errors: 0 };
+  const sample = emptySample();
   let issued = 0;
   const started = performance.now();
   const worker = async (): Promise<void> => {
     while (issued < total) {
       issued++;
-      const begin = performance.now();
-      try {
-        const response = await pool.request({
-          path: '/v1/chat/completions',
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body,
-        });
-        const overhead = response.headers['x-switchyard-overhead-ms'];
-        if (typeof overhead === 'string') sample.overheads.push(Number(overhead));
-        if (mode === 'json') {
-          await response.body.text();
-        } else {
-          let first = 0;
-          let last = 0;
-          let events = 0;
-          for await (const piece of response.body) {
-            const now = performance.now();
-            const count = (piece.toString().match(/data: \{/g) ?? []).length;
-            if (count === 0) continue;
-            if (events === 0) first = now;
-            last = now;
-            events += count;
-          }
-          if (events > 2) sample.itls.push((last - first) / (events - 1));
-        }
-        if (response.statusCode !== 200) {
-          sample.errors++;
-          sample.firstError ??= `HTTP ${response.statusCode}`;
-        }
-        sample.latencies.push(performance.now() - begin);
-      } catch (error) {
-        sample.errors++;
-        sample.firstError ??= (error as Error).message;
-      }
-      sample.requests++;
+      await oneRequest(pool, mode, body, sample);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
+  sample.elapsedMs = performance.now() - started;
+  return sample;
+}
+
+/**
+ * Open loop: requests arrive at a fixed rate whatever the answers do — "moderate load" is a rate well below what the
+ * host can serve, where added latency is the router's own work and not queueing behind a saturated CPU.
+ */
+async function runOpenLoop(pool: Pool, mode: Mode, ratePerSecond: number, total: number): Promise<Sample> {
+  const body = BODY(mode === 'stream');
+  const sample = emptySample();
+  const started = performance.now();
+  const intervalMs = 1000 / ratePerSecond;
+  const pending: Promise<void>[] = [];
+  for (let index = 0; index < total; index++) {
+    const due = started + index * intervalMs;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    pending.push(oneRequest(pool, mode, body, sample));
+  }
+  await Promise.all(pending);
   sample.elapsedMs = performance.now() - started;
   return sample;
 }
@@ -287,8 +318,41 @@ async function main(): Promise<void> {
   );
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const row of rows) console.log(`| ${row} |`);
+  // Moderate load: open-loop arrivals at fixed rates, the same rounds in rotating order.
+  const rates = (argument('rates') ?? '100,200').split(',').map(Number).filter((rate) => rate > 0);
+  const openRows: string[] = [];
+  for (const mode of modes) {
+    for (const rate of rates) {
+      const total = Math.round(rate * (quick ? 1.5 : 4));
+      const samples: Record<Target, Sample[]> = { direct: [], proxy: [], router: [] };
+      for (let round = 0; round < rounds; round++) {
+        const order: Target[] = (['direct', 'proxy', 'router'] as Target[]).map((_, index, all) => all[(index + round) % 3]!);
+        for (const target of order) samples[target].push(await runOpenLoop(pools[target], mode, rate, total));
+      }
+      const [direct, bare, routed] = [merge(samples.direct), merge(samples.proxy), merge(samples.router)];
+      const added = (sample: Sample, p: number): string => (percentile(sample.latencies, p) - percentile(direct.latencies, p)).toFixed(3);
+      openRows.push(
+        [
+          mode,
+          `${rate}/s`,
+          `${percentile(direct.latencies, 50).toFixed(3)}/${percentile(direct.latencies, 99).toFixed(3)}`,
+          `${added(bare, 50)}/${added(bare, 99)}`,
+          `${added(routed, 50)}/${added(routed, 99)}`,
+          `${percentile(routed.overheads, 50).toFixed(3)}/${percentile(routed.overheads, 99).toFixed(3)}`,
+          `${direct.errors}/${bare.errors}/${routed.errors}`,
+        ].join(' | '),
+      );
+      console.log(`  done: ${mode} ${rate}/s open loop`);
+    }
+  }
+  if (openRows.length > 0) {
+    console.log('\nModerate load (open-loop arrivals at a fixed rate; target: router adds p50 ≤ 0.3 ms, p99 ≤ 1 ms)');
+    console.log('| mode | rate | direct p50/p99 ms | proxy adds p50/p99 | router adds p50/p99 | router self-measured overhead p50/p99 ms | errors direct/proxy/router |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- |');
+    for (const row of openRows) console.log(`| ${row} |`);
+  }
   for (const target of ['proxy', 'router'] as const) {
-    console.log(`${target} CPU time per 1000 requests: ${((cpu[target].ms / cpu[target].requests) * 1000).toFixed(1)} ms`);
+    console.log(`${target} CPU time per 1000 requests (closed-loop rounds): ${((cpu[target].ms / cpu[target].requests) * 1000).toFixed(1)} ms`);
   }
   console.log(`router/proxy CPU ratio: ${(cpu.router.ms / cpu.router.requests / (cpu.proxy.ms / cpu.proxy.requests)).toFixed(2)}`);
   await Promise.all(Object.values(pools).map((pool) => pool.close()));
