@@ -1,23 +1,41 @@
 // A minimal Server-Sent Events reader for OpenAI-style streams: yields each event's `data` payload as soon as its
 // blank-line terminator arrives (no buffering beyond one event). Comments and other fields are ignored.
 
+/**
+ * Splits SSE text into `data` payloads as pieces arrive: `push` returns the payloads of the events its piece
+ * completed (often one, sometimes none or several), `end` those of a final unterminated event. Synchronous, so a
+ * reader can parse every completed event of a network piece in one go.
+ */
+export class SseSplitter {
+  private readonly decoder = new TextDecoder();
+  private buffer = '';
+
+  push(piece: Uint8Array | string): string[] {
+    this.buffer += typeof piece === 'string' ? piece : this.decoder.decode(piece, { stream: true });
+    const payloads: string[] = [];
+    let boundary = findBoundary(this.buffer);
+    while (boundary) {
+      const data = dataOf(this.buffer.slice(0, boundary.index));
+      this.buffer = this.buffer.slice(boundary.index + boundary.length);
+      if (data !== null) payloads.push(data);
+      boundary = findBoundary(this.buffer);
+    }
+    return payloads;
+  }
+
+  end(): string[] {
+    this.buffer += this.decoder.decode();
+    const tail = this.buffer.trim() === '' ? null : dataOf(this.buffer);
+    this.buffer = '';
+    return tail === null ? [] : [tail];
+  }
+}
+
 /** Splits a byte stream into SSE `data` payloads; multi-line data is joined with "\n" as the spec says. */
 export async function* readSseData(source: AsyncIterable<Uint8Array | string>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffer = '';
-  for await (const piece of source) {
-    buffer += typeof piece === 'string' ? piece : decoder.decode(piece, { stream: true });
-    let boundary = findBoundary(buffer);
-    while (boundary) {
-      const data = dataOf(buffer.slice(0, boundary.index));
-      buffer = buffer.slice(boundary.index + boundary.length);
-      if (data !== null) yield data;
-      boundary = findBoundary(buffer);
-    }
-  }
-  buffer += decoder.decode();
-  const tail = buffer.trim() === '' ? null : dataOf(buffer);
-  if (tail !== null) yield tail;
+  const splitter = new SseSplitter();
+  for await (const piece of source) yield* splitter.push(piece);
+  yield* splitter.end();
 }
 
 function findBoundary(buffer: string): { index: number; length: number } | null {

@@ -3,7 +3,7 @@
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import { RAW_JSON, type BackendRequest, type BackendResponse, type ChatBackend, type Endpoint, type StreamChunk } from './contracts.ts';
-import { readSseData } from './sse.ts';
+import { SseSplitter } from './sse.ts';
 import { bufferedExchange, type BufferedExchange } from './buffered-exchange.ts';
 import { errorFromFailure, errorFromUpstreamStatus, readErrorBody } from './upstream-errors.ts';
 import { type SwitchyardError, UpstreamError, UpstreamTimeoutError } from '../errors.ts';
@@ -123,16 +123,26 @@ async function* streamChunks(
 ): AsyncGenerator<StreamChunk> {
   let finished = false;
   let ended = false;
+  // One generator over the body's pieces, splitting events synchronously (a nested event generator cost a promise
+  // and a microtask hop per event).
+  const splitter = new SseSplitter();
   try {
-    for await (const data of readSseData(body)) {
-      // After [DONE] keep reading to the end of the body (the server closes it at once): leaving the loop early
-      // would destroy the socket and throw away a keep-alive connection.
-      if (finished) continue;
-      if (data === '[DONE]') {
-        finished = true;
-        continue;
+    for await (const piece of body as AsyncIterable<Buffer>) {
+      for (const data of splitter.push(piece)) {
+        // After [DONE] keep reading to the end of the body (the server closes it at once): leaving the loop early
+        // would destroy the socket and throw away a keep-alive connection.
+        if (finished) continue;
+        if (data === '[DONE]') {
+          finished = true;
+          continue;
+        }
+        yield parseChunk(backendId, data);
       }
-      yield parseChunk(backendId, data);
+    }
+    for (const data of splitter.end()) {
+      if (finished) continue;
+      if (data === '[DONE]') finished = true;
+      else yield parseChunk(backendId, data);
     }
     ended = true;
     // The body ended without [DONE]: a dropped connection, not a finished stream.
