@@ -7,7 +7,7 @@ import type { StreamChunk } from '../backends/contracts.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
 import type { GovernanceConfig } from './config.ts';
 import { PricingCatalog, type PoolDescription } from './cost/pricing.ts';
-import { Governance, HEADER_CACHE_CONTROL, HEADER_COST, type Admission, type GovernedEndpoint } from './governance.ts';
+import { Governance, HEADER_CACHE_CONTROL, HEADER_COST, type Admission, type GovernedEndpoint, type SettleOutcome } from './governance.ts';
 import { addCostTrailer, adminRouter, authenticatedKey, declareCostTrailer, keyAuthMiddleware, serveCacheHit } from './http.ts';
 import { registerBackendGauges } from './observability/backend-metrics.ts';
 import { dashboardRouter, type BackendView } from './observability/dashboard.ts';
@@ -116,7 +116,7 @@ export function serveFromCache(
 export interface BufferedFinish {
   /** Headers for the answer: cost, cache, prompt, guardrails. */
   headers: Record<string, string>;
-  /** The bookkeeping (budget settle, TPM, spend row, cache fill, metrics, log line, span); never rejects. */
+  /** The bookkeeping (budget settle, TPM, spend row, cache fill, metrics, log line, span); never rejects. Call it as a method. */
   settle(): Promise<void>;
 }
 
@@ -143,14 +143,25 @@ export function finishBuffered(
     cacheAnswer: cacheable ? ({ kind: 'body', body: structuredClone(body) } as const) : undefined,
   };
   const priced = governance.price(admission, outcome);
-  return {
-    headers: { ...admission.headers, [HEADER_COST]: priced.costUsd.toFixed(8) },
-    settle: () =>
-      governance.settle(admission, outcome).then(
-        () => undefined,
-        (error: unknown) => governance.logger.error({ err: error, requestId: admission.requestId }, 'settling a request failed'),
-      ),
-  };
+  return new GovernedAnswer({ ...admission.headers, [HEADER_COST]: priced.costUsd.toFixed(8) }, governance, admission, outcome);
+}
+
+/** A class rather than closures per request (see StageTimer in governance.ts on closures under tsx); call as a method. */
+class GovernedAnswer implements BufferedFinish {
+  constructor(
+    readonly headers: Record<string, string>,
+    private readonly governance: Governance,
+    private readonly admission: Admission,
+    private readonly outcome: SettleOutcome,
+  ) {}
+
+  async settle(): Promise<void> {
+    try {
+      await this.governance.settle(this.admission, this.outcome);
+    } catch (error) {
+      this.governance.logger.error({ err: error, requestId: this.admission.requestId }, 'settling a request failed');
+    }
+  }
 }
 
 /** Hooks for the SSE relay: guard/observe each chunk, flush held text, put the cost in a trailer, settle. */

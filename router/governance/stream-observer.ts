@@ -4,14 +4,17 @@
 import { RAW_JSON, type StreamChunk } from '../backends/contracts.ts';
 import type { CachedAnswer } from './cache/response-cache.ts';
 import { ChunkGuard } from './guardrails/chunk-guard.ts';
-import { guardText } from './guardrails/stream-guard.ts';
+import { guardText, type GuardDecision } from './guardrails/stream-guard.ts';
 import type { Admission } from './governance.ts';
 import type { GovernanceMetrics } from './observability/metrics.ts';
 
 const MAX_CAPTURED_TEXT = 1 << 20;
 
 export class StreamObserver {
-  private readonly guard: ChunkGuard | undefined;
+  /** Created on first use: a non-streamed body is guarded with guardText and never needs it. */
+  private chunkGuard: ChunkGuard | undefined;
+  /** `record` bound to this observer (bind, not an arrow per request: see StageTimer in governance.ts). */
+  private recordDecision: ((decision: GuardDecision) => void) | undefined;
   private readonly captured: StreamChunk[] | undefined;
   private lastContentAt = 0;
   private text = '';
@@ -21,17 +24,21 @@ export class StreamObserver {
     private readonly admission: Admission,
     private readonly options: { guard: boolean; capture: boolean; metrics: GovernanceMetrics },
   ) {
-    this.guard = options.guard
-      ? new ChunkGuard({
-          policy: admission.policy.output,
-          systemPrompt: admission.systemPrompt,
-          onDecision: (decision) => {
-            options.metrics.guardrail.inc({ stage: 'output', rule: decision.rule, action: decision.action });
-            admission.outputRules.push(`${decision.action}:${decision.rule}`);
-          },
-        })
-      : undefined;
     this.captured = options.capture ? [] : undefined;
+  }
+
+  private get guard(): ChunkGuard | undefined {
+    if (this.chunkGuard || !this.options.guard) return this.chunkGuard;
+    const { admission } = this;
+    this.recordDecision ??= this.record.bind(this);
+    this.chunkGuard = new ChunkGuard({ policy: admission.policy.output, systemPrompt: admission.systemPrompt, onDecision: this.recordDecision });
+    return this.chunkGuard;
+  }
+
+  /** Each output guardrail decision: a metric and the admission's rules (log line). */
+  private record(decision: GuardDecision): void {
+    this.options.metrics.guardrail.inc({ stage: 'output', rule: decision.rule, action: decision.action });
+    this.admission.outputRules.push(`${decision.action}:${decision.rule}`);
   }
 
   /** True once every choice was blocked: the caller may stop reading the upstream. */
@@ -48,8 +55,9 @@ export class StreamObserver {
   transform(chunk: StreamChunk): StreamChunk | null {
     this.template ??= { id: chunk.id, created: chunk.created, model: chunk.model, object: chunk.object };
     // The guard may rewrite content in place: the upstream's raw JSON text must not be forwarded instead.
-    if (this.guard) delete (chunk as Record<symbol, unknown>)[RAW_JSON];
-    const out = this.guard ? this.guard.transform(chunk) : chunk;
+    const guard = this.guard;
+    if (guard) delete (chunk as Record<symbol, unknown>)[RAW_JSON];
+    const out = guard ? guard.transform(chunk) : chunk;
     if (out) this.sent(out);
     return out;
   }
@@ -101,14 +109,8 @@ export class StreamObserver {
       if (typeof content !== 'string' || content === '') continue;
       let text = content;
       if (this.options.guard) {
-        const result = guardText(content, {
-          policy: this.admission.policy.output,
-          systemPrompt: this.admission.systemPrompt,
-          onDecision: (decision) => {
-            this.options.metrics.guardrail.inc({ stage: 'output', rule: decision.rule, action: decision.action });
-            this.admission.outputRules.push(`${decision.action}:${decision.rule}`);
-          },
-        });
+        this.recordDecision ??= this.record.bind(this);
+        const result = guardText(content, { policy: this.admission.policy.output, systemPrompt: this.admission.systemPrompt, onDecision: this.recordDecision });
         text = result.text;
         if (result.blocked) choice.finish_reason = 'content_filter';
       }

@@ -18,14 +18,22 @@ export interface BudgetAlertOptions {
 export class BudgetAlerts {
   constructor(private readonly options: BudgetAlertOptions) {}
 
-  async check(key: KeyRecord, settled: SettledScope): Promise<void> {
-    const { ledger, metrics, logger, webhookUrl } = this.options;
+  /** Updates the remaining-budget gauge; a promise only when this settle crossed a threshold (alerting is async). */
+  check(key: KeyRecord, settled: SettledScope): Promise<void> | undefined {
     const { scope } = settled;
     const period = scope.id.includes(':day:') ? 'daily' : 'monthly';
-    metrics.budgetRemaining.set({ key: key.id, period }, Math.max(0, scope.limitNanos - settled.spentAfterNanos) / NANOS_PER_USD);
-    for (const threshold of this.options.thresholds) {
+    this.options.metrics.budgetRemaining.set({ key: key.id, period }, Math.max(0, scope.limitNanos - settled.spentAfterNanos) / NANOS_PER_USD);
+    const crossed = this.options.thresholds.filter((threshold) => {
       const line = threshold * scope.limitNanos;
-      if (settled.spentBeforeNanos >= line || settled.spentAfterNanos < line) continue;
+      return settled.spentBeforeNanos < line && settled.spentAfterNanos >= line;
+    });
+    return crossed.length === 0 ? undefined : this.alert(key, settled, period, crossed);
+  }
+
+  private async alert(key: KeyRecord, settled: SettledScope, period: string, thresholds: readonly number[]): Promise<void> {
+    const { ledger, metrics, logger, webhookUrl } = this.options;
+    const { scope } = settled;
+    for (const threshold of thresholds) {
       if (!(await ledger.markAlert(scope.id, threshold, scope.ttlSeconds))) continue;
       metrics.budgetAlerts.inc({ period, threshold: String(threshold) });
       const alert = {

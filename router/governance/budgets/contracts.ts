@@ -29,10 +29,14 @@ export interface SettledScope {
   spentAfterNanos: number;
 }
 
+/**
+ * `reserve` and `settle` may answer synchronously (the in-memory ledger) or with a promise (Redis): callers on the
+ * request path await only real promises, since every await is a microtask hop.
+ */
 export interface BudgetLedger {
-  reserve(scopes: readonly BudgetScope[], amountNanos: number): Promise<ReserveResult>;
+  reserve(scopes: readonly BudgetScope[], amountNanos: number): ReserveResult | Promise<ReserveResult>;
   /** Replaces the reservation by `actualNanos` (clamped to the reserved amount); returns spend before/after per scope. */
-  settle(reservation: Reservation, actualNanos: number): Promise<SettledScope[]>;
+  settle(reservation: Reservation, actualNanos: number): SettledScope[] | Promise<SettledScope[]>;
   release(reservation: Reservation): Promise<void>;
   state(scopeId: string): Promise<{ committedNanos: number; spentNanos: number }>;
   /** True only the first time an alert is marked for a scope and threshold (per replica set, for Redis). */

@@ -19,7 +19,7 @@ export class MemoryBudgetLedger implements BudgetLedger {
     return state;
   }
 
-  async reserve(scopes: readonly BudgetScope[], amountNanos: number): Promise<ReserveResult> {
+  reserve(scopes: readonly BudgetScope[], amountNanos: number): ReserveResult {
     const states = scopes.map((scope) => this.scope(scope));
     for (const [index, state] of states.entries()) {
       const scope = scopes[index] as BudgetScope;
@@ -29,7 +29,7 @@ export class MemoryBudgetLedger implements BudgetLedger {
     return { ok: true, reservation: { scopes, amountNanos } };
   }
 
-  async settle(reservation: Reservation, actualNanos: number): Promise<SettledScope[]> {
+  settle(reservation: Reservation, actualNanos: number): SettledScope[] {
     const actual = Math.max(0, Math.min(actualNanos, reservation.amountNanos));
     return reservation.scopes.map((scope) => {
       const state = this.scope(scope);

@@ -29,16 +29,17 @@ export interface InputGuardOutcome {
   topic: (TopicMatch & { onTopic: boolean }) | undefined;
 }
 
-export async function applyInputGuardrails(step: InputGuardStep): Promise<InputGuardOutcome> {
+/** Synchronous unless the allowed-topics check runs (it embeds): the request path awaits only a real promise. */
+export function applyInputGuardrails(step: InputGuardStep): InputGuardOutcome | Promise<InputGuardOutcome> {
   const { endpoint, body, policy, record } = step;
   const inputRules: string[] = [];
   let systemPrompt = '';
-  const messages =
-    endpoint === 'chat' && Array.isArray(body.messages)
-      ? (body.messages as Array<Record<string, unknown>>).filter((message) => message && typeof message === 'object')
-      : typeof body.prompt === 'string'
-        ? [{ role: 'user', content: body.prompt }]
-        : [];
+  const messages: Array<Record<string, unknown>> = [];
+  if (endpoint === 'chat' && Array.isArray(body.messages)) {
+    for (const message of body.messages as unknown[]) if (message && typeof message === 'object') messages.push(message as Record<string, unknown>);
+  } else if (typeof body.prompt === 'string') {
+    messages.push({ role: 'user', content: body.prompt });
+  }
   const result = guardInput(messages, policy.input);
   if (result.totalChars > policy.input.maxChars) {
     record('input_too_long', 'block');
@@ -63,9 +64,11 @@ export async function applyInputGuardrails(step: InputGuardStep): Promise<InputG
   for (const message of result.messages) {
     if (message.role === 'system' || message.role === 'developer') systemPrompt += `${textOf(message.content)}\n`;
   }
-  const topic = await checkTopic(step);
-  if (topic && !topic.onTopic) inputRules.push(OFF_TOPIC_RULE);
-  return { inputRules, systemPrompt, topic };
+  if (policy.input.topics === 'off') return { inputRules, systemPrompt, topic: undefined };
+  return checkTopic(step).then((topic) => {
+    if (topic && !topic.onTopic) inputRules.push(OFF_TOPIC_RULE);
+    return { inputRules, systemPrompt, topic };
+  });
 }
 
 /** The allowed-topics check on the (cleaned) last user message; nothing to judge without user text. */

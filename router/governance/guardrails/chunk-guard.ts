@@ -24,7 +24,10 @@ export class ChunkGuard {
 
   /** True when every choice seen so far was blocked: the caller may stop reading the upstream. */
   get blocked(): boolean {
-    return this.guards.size > 0 && [...this.guards.values()].every((guard) => guard.blocked !== undefined);
+    // Asked after every chunk: a loop, no array or callback per call.
+    if (this.guards.size === 0) return false;
+    for (const guard of this.guards.values()) if (guard.blocked === undefined) return false;
+    return true;
   }
 
   get decisions(): Array<{ rule: string; action: string }> {

@@ -15,6 +15,17 @@ describe('PII detectors', () => {
     expect(findPii('card 4111 1111 1111 1111 ok', ['credit_card'])).toEqual([{ type: 'credit_card', start: 5, end: 24 }]);
     expect(findPii('order 4111 1111 1111 1112', ['credit_card'])).toEqual([]);
   });
+  it('finds a card that a longer, invalid digit run swallowed (after a phone number, before more digits, back to back)', () => {
+    const cards = (text: string): string[] =>
+      findPii(text, ['credit_card']).map((finding) => text.slice(finding.start, finding.end));
+    // The greedy match runs from the phone number into the card and fails Luhn; the card must still be found.
+    expect(cards('call 5551234567 4111111111111111 now')).toEqual(['4111111111111111']);
+    // The card followed by more digits: the longest run fails, the card alone passes.
+    expect(cards('card 4111 1111 1111 1111 12 items')).toEqual(['4111 1111 1111 1111']);
+    expect(cards('4111111111111111 4012888888881881')).toEqual(['4111111111111111', '4012888888881881']);
+    // Nothing valid anywhere: nothing found.
+    expect(cards('call 5551234567 4111111111111112 now')).toEqual([]);
+  });
   it('finds SSN, e-mail, phone and IBAN (mod-97 checked)', () => {
     const text = 'ssn 123-45-6789, mail jane.doe@example.com, call +1 415-555-0132, iban GB82 WEST 1234 5698 7654 32';
     expect(findPii(text, ['ssn', 'email', 'phone', 'iban']).map((finding) => finding.type)).toEqual(['ssn', 'email', 'phone', 'iban']);

@@ -57,26 +57,46 @@ export interface InputGuardResult {
 // C0/C1 controls except \t \n \r, plus zero-width and bidi-override characters used to smuggle hidden text.
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u200B-\u200F\u202A-\u202E\u2060-\u2064\uFEFF]/g;
 
-function mapText(content: unknown, map: (text: string) => string): unknown {
-  if (typeof content === 'string') return map(content);
-  if (Array.isArray(content)) {
-    return content.map((part: unknown) => {
-      if (part && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string') {
-        return { ...(part as Record<string, unknown>), text: map((part as { text: string }).text) };
-      }
-      return part;
-    });
+export function textOf(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  let text = '';
+  for (const part of content as unknown[]) {
+    if (part && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string') {
+      text += (text ? '\n' : '') + (part as { text: string }).text;
+    }
   }
-  return content;
+  return text;
 }
 
-export function textOf(content: unknown): string {
-  let text = '';
-  mapText(content, (piece) => {
-    text += (text ? '\n' : '') + piece;
-    return piece;
-  });
-  return text;
+interface CharCounts {
+  removed: number;
+  total: number;
+}
+
+function cleanText(text: string, strip: boolean, counts: CharCounts): string {
+  let clean = text;
+  if (strip) {
+    clean = text.replace(CONTROL, '');
+    counts.removed += text.length - clean.length;
+  }
+  counts.total += clean.length;
+  return clean;
+}
+
+/** A message's content with control characters removed: the same string when nothing was removed, a new parts array otherwise. */
+function cleanContent(content: unknown, strip: boolean, counts: CharCounts): unknown {
+  if (typeof content === 'string') return cleanText(content, strip, counts);
+  if (!Array.isArray(content)) return content;
+  const parts: unknown[] = [];
+  for (const part of content as unknown[]) {
+    if (part && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string') {
+      parts.push({ ...(part as Record<string, unknown>), text: cleanText((part as { text: string }).text, strip, counts) });
+    } else {
+      parts.push(part);
+    }
+  }
+  return parts;
 }
 
 export function scoreInjection(text: string, threshold: number): InputGuardResult['injection'] {
@@ -93,22 +113,16 @@ export function scoreInjection(text: string, threshold: number): InputGuardResul
 
 /** Applies the input policy to chat messages (or a completion prompt wrapped as one user message). */
 export function guardInput(messages: ReadonlyArray<Record<string, unknown>>, policy: GuardrailPolicy['input']): InputGuardResult {
-  let removedChars = 0;
-  let totalChars = 0;
+  // Loops rather than callbacks: this runs on every request (see StageTimer in governance.ts on closures under tsx).
+  const counts: CharCounts = { removed: 0, total: 0 };
   const scanned: string[] = [];
-  const cleaned = messages.map((message) => {
-    const content = mapText(message.content, (text) => {
-      let clean = text;
-      if (policy.stripControlChars) {
-        clean = text.replace(CONTROL, '');
-        removedChars += text.length - clean.length;
-      }
-      totalChars += clean.length;
-      return clean;
-    });
+  const cleaned: Array<Record<string, unknown>> = [];
+  for (const message of messages) {
+    const content = cleanContent(message.content, policy.stripControlChars, counts);
     if (message.role !== 'system' && message.role !== 'developer') scanned.push(textOf(content));
-    return content === message.content ? { ...message } : { ...message, content };
-  });
+    cleaned.push(content === message.content ? { ...message } : { ...message, content });
+  }
+  const { removed: removedChars, total: totalChars } = counts;
   const injection =
     policy.injection === 'off' ? { rules: [], score: 0, detected: false } : scoreInjection(scanned.join('\n'), policy.injectionThreshold);
   // Many invisible characters in user text is itself a smuggling signal.

@@ -94,9 +94,9 @@ export class StreamGuard {
   private checkLeakage(final: boolean): boolean {
     const leakage = this.leakage as NgramIndex;
     const found = words(this.wordCarry);
-    const complete = final || /[^\p{L}\p{N}]$/u.test(this.wordCarry) ? found : found.slice(0, -1);
+    const complete = final || endsOutsideWord(this.wordCarry) ? found : found.slice(0, -1);
     // Keep only the trailing, possibly incomplete word for the next delta.
-    this.wordCarry = complete.length === found.length ? '' : (/[\p{L}\p{N}'’]*$/u.exec(this.wordCarry)?.[0] ?? '');
+    this.wordCarry = complete.length === found.length ? '' : trailingWord(this.wordCarry);
     if (complete.length === 0) return false;
     const sequence = [...this.wordTail, ...complete];
     this.wordTail = sequence.slice(-(leakage.n - 1));
@@ -172,6 +172,27 @@ export class StreamGuard {
     this.buffer = '';
     return safePrefix;
   }
+}
+
+const isAsciiWordChar = (code: number): boolean => (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
+
+/** The text ends with a character that is neither a letter nor a digit (ASCII checked directly, the rest by regex). */
+function endsOutsideWord(text: string): boolean {
+  const code = text.charCodeAt(text.length - 1);
+  if (code < 128) return !isAsciiWordChar(code);
+  return /[^\p{L}\p{N}]$/u.test(text);
+}
+
+/** The trailing run of letters, digits and apostrophes (the possibly incomplete last word). */
+function trailingWord(text: string): string {
+  let start = text.length;
+  while (start > 0) {
+    const code = text.charCodeAt(start - 1);
+    if (code >= 128) return /[\p{L}\p{N}'’]*$/u.exec(text)?.[0] ?? '';
+    if (!isAsciiWordChar(code) && code !== 39) break;
+    start--;
+  }
+  return text.slice(start);
 }
 
 /** Guards a whole (non-streamed) output text. */

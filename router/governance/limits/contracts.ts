@@ -13,6 +13,10 @@ export type LimitDecision =
   | { allowed: true }
   | { allowed: false; limit: 'requests' | 'tokens'; perMinute: number; retryAfterMs: number };
 
+/**
+ * Admission and charging may answer synchronously (the in-memory limiter) or with a promise (Redis): callers on the
+ * request path await only real promises, since every await is a microtask hop.
+ */
 export interface RateLimiter {
   /**
    * All or nothing: takes one request and `promptTokens` tokens when both buckets allow, else takes nothing and says
@@ -20,8 +24,8 @@ export interface RateLimiter {
    * continuously, and a request larger than the whole bucket is let through only when the bucket is full (it then
    * goes into debt, which delays the next ones).
    */
-  admit(keyId: string, limits: RateLimits, promptTokens: number): Promise<LimitDecision>;
+  admit(keyId: string, limits: RateLimits, promptTokens: number): LimitDecision | Promise<LimitDecision>;
   /** Takes (or, negative, gives back) tokens after the fact: completion tokens once known. May go into debt. */
-  charge(keyId: string, limits: RateLimits, tokens: number): Promise<void>;
+  charge(keyId: string, limits: RateLimits, tokens: number): void | Promise<void>;
   close(): Promise<void>;
 }

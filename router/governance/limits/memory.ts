@@ -35,7 +35,7 @@ export class MemoryRateLimiter implements RateLimiter {
     for (const [id, bucket] of this.buckets) if (now - bucket.at > MINUTE_MS) this.buckets.delete(id);
   }
 
-  async admit(keyId: string, limits: RateLimits, promptTokens: number): Promise<LimitDecision> {
+  admit(keyId: string, limits: RateLimits, promptTokens: number): LimitDecision {
     const now = this.clock();
     const requests = limits.rpm ? this.level(`${keyId}:r`, limits.rpm, now) : undefined;
     if (requests && limits.rpm && requests.level < 1) {
@@ -53,7 +53,7 @@ export class MemoryRateLimiter implements RateLimiter {
     return { allowed: true };
   }
 
-  async charge(keyId: string, limits: RateLimits, tokens: number): Promise<void> {
+  charge(keyId: string, limits: RateLimits, tokens: number): void {
     if (!limits.tpm || tokens === 0) return;
     const bucket = this.level(`${keyId}:t`, limits.tpm, this.clock());
     bucket.level = Math.min(limits.tpm, bucket.level - tokens);
