@@ -11,8 +11,9 @@
 //   --mode http               four real simulator replicas (startSimReplica) over HTTP with the real /metrics
 //                             scraper; timings then include host lag on a shared machine (noisy on 2 busy cores).
 //
-//   npx tsx benchmarks/routing-quality.ts [--mode virtual|http] [--requests 600] [--rates 4,5,6] [--seed 1]
-//        [--profiles round-robin,gpu-aware,llm-d] [--kv-blocks 8000] [--speed 2] [--json]
+//   npx tsx benchmarks/routing-quality.ts [--mode virtual|http] [--requests 600] [--rates 60,70,80] [--seed 1]
+//        [--profiles round-robin,gpu-aware,v1-default,llm-d,bounded-affinity] [--learn-at admit|served]
+//        [--kv-blocks 8000] [--speed 2] [--custom '{"name": <profile>}'] [--json]
 import { parseArgs } from 'node:util';
 import { Agent, request as undiciRequest } from 'undici';
 import { getModel } from '../models/catalog/models.ts';
@@ -37,7 +38,7 @@ const { values: args } = parseArgs({
     mode: { type: 'string', default: 'virtual' },
     requests: { type: 'string', default: '600' },
     /** Arrival rates to sweep, requests per simulated second. */
-    rates: { type: 'string', default: '4,5,6' },
+    rates: { type: 'string', default: '60,70,80' },
     seed: { type: 'string', default: '1' },
     replicas: { type: 'string', default: '4' },
     /** KV blocks per replica (16 tokens each): four copies of every system prompt plus the documents do not fit. */
@@ -46,9 +47,11 @@ const { values: args } = parseArgs({
     'system-prompts': { type: 'string', default: '48' },
     /** http mode only: simulated time runs this much faster than real time. */
     speed: { type: 'string', default: '2' },
-    profiles: { type: 'string', default: 'round-robin,gpu-aware,llm-d' },
+    profiles: { type: 'string', default: 'round-robin,gpu-aware,v1-default,llm-d' },
     /** Extra profiles to try, as JSON {"name": <scheduling profile>, ...}; list their names in --profiles. */
     custom: { type: 'string', default: '{}' },
+    /** When the dispatcher tells the scheduler where a prompt went: on admission (and success), or only on success. */
+    'learn-at': { type: 'string', default: 'admit' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -62,13 +65,13 @@ const REPLICAS = Number(args.replicas);
 const KV_BLOCKS = Number(args['kv-blocks']);
 const SPEED = Number(args.speed);
 const SYSTEM_PROMPTS = Number(args['system-prompts']);
+const LEARN_AT = args['learn-at'] === 'served' ? 'served' : 'admit';
 /** Hard stop for one http-mode run, real time. */
 const RUN_TIMEOUT_MS = 300_000;
 
-/** mulberry32: a small seeded PRNG, uniform in [0,1), so every profile sees the same workload. */
 const PROFILES: Record<string, SchedulingProfileConfig> = {
   'round-robin': ROUND_ROBIN_PROFILE,
-  /** The default: llm-d's weights + in-flight + prefill-backlog. */
+  /** The default: 3·prefix-affinity + 3·predicted-ttft + 1·in-flight. */
   'gpu-aware': DEFAULT_PROFILE,
   /** llm-d's endpoint-picker weights alone (2·queue + 2·(1−KV) + 3·prefix). */
   'llm-d': SchedulingProfileConfig.parse({
@@ -78,9 +81,24 @@ const PROFILES: Record<string, SchedulingProfileConfig> = {
       { type: 'prefix-affinity', weight: 3 },
     ],
   }),
-  /** The default without prefill-backlog (what the router gets if the core does not track pending prefill). */
-  'no-prefill': SchedulingProfileConfig.parse({
-    scorers: DEFAULT_PROFILE.scorers.filter((scorer) => scorer.type !== 'prefill-backlog'),
+  /** The previous default: llm-d's weights + in-flight (1) + min-max prefill-work (3), no pending-prefill limit. */
+  'v1-default': SchedulingProfileConfig.parse({
+    filters: ['healthy', 'serves-model', 'circuit-closed', { type: 'not-saturated', maxPendingPrefillTokens: 1_000_000_000 }],
+    scorers: [
+      { type: 'queue', weight: 2 },
+      { type: 'kv-cache', weight: 2 },
+      { type: 'prefix-affinity', weight: 3 },
+      { type: 'in-flight', weight: 1 },
+      { type: 'prefill-work', weight: 3 },
+    ],
+  }),
+  /** The default with affinity only within 2× of the fastest predicted TTFT (llm-d's "prefix-aware with load balancing"). */
+  'bounded-affinity': SchedulingProfileConfig.parse({
+    scorers: [
+      { type: 'bounded-prefix-affinity', weight: 3, maxTtftRatio: 2 },
+      { type: 'predicted-ttft', weight: 3 },
+      { type: 'in-flight', weight: 1 },
+    ],
   }),
 };
 
@@ -399,6 +417,9 @@ async function runProfile(name: string, rate: number, workload: readonly WorkIte
     state.inFlightTokens += tokens;
     state.pendingPrefillTokens! += prefill;
     const chosen = state;
+    // Learn where the prefix goes at admission, not only after the response: requests sharing it that arrive while
+    // this one is still running then follow it (what the router core does on admit; recordServed again on success).
+    if (LEARN_AT === 'admit') scheduler.recordServed(request, chosen.id);
     let prefillPending = true;
     const prefillDone = (): void => {
       if (!prefillPending) return;
@@ -491,7 +512,7 @@ function formatRow(result: ProfileResult): string {
   const ms = (value: number) => `${value.toFixed(0)} ms`.padStart(9);
   return [
     `${result.rate}/s`.padStart(5),
-    result.profile.padEnd(12),
+    result.profile.padEnd(16),
     ms(result.ttftP50),
     ms(result.ttftP99),
     ms(result.ttftP99Shared),
@@ -543,15 +564,15 @@ async function main(): Promise<void> {
       `Poisson arrivals, 80 % chat over ${SYSTEM_PROMPTS} shared system prompts (1–3K tokens, Zipf), 20 % unique documents (2–6K tokens), ` +
       `80 % of answers 20–150 tokens and 20 % 300–800; seed ${SEED}`,
   );
-  console.log('dispatch: in-benchmark dispatcher driving router/scheduling directly (not the full router)');
+  console.log(`dispatch: in-benchmark dispatcher driving router/scheduling directly (not the full router); prefixes learned on ${LEARN_AT === 'admit' ? 'admission and success' : 'success only'}`);
   console.log('times are simulated GPU time; TTFT = first output token');
   console.log('decide = CPU per routing decision (prefix hashing + schedule + recordServed), replayed outside the simulation');
-  console.log(' rate profile       TTFT p50  TTFT p99  p99 chat  p99 docs  throughput  prefix-hit completed preempt forced  decide');
+  console.log(' rate profile           TTFT p50  TTFT p99  p99 chat  p99 docs  throughput  prefix-hit completed preempt forced  decide');
   for (const result of results) console.log(formatRow(result));
   console.log('');
   for (const ratio of ratios) {
     console.log(
-      `${String(ratio.rate).padStart(3)}/s ${ratio.profile.padEnd(12)} vs round-robin: TTFT p99 ${ratio.ttftP99.toFixed(2)}× lower, ` +
+      `${String(ratio.rate).padStart(3)}/s ${ratio.profile.padEnd(16)} vs round-robin: TTFT p99 ${ratio.ttftP99.toFixed(2)}× lower, ` +
         `p50 ${ratio.ttftP50.toFixed(2)}× lower, throughput ${ratio.throughput.toFixed(2)}×, prefix-cache hit rate ` +
         `${ratio.prefixHitRate.toFixed(2)}×${ratio.profile === 'gpu-aware' ? (ratio.ttftP99 >= 2 ? '  (target ≥ 2× met)' : '  (target ≥ 2× NOT met)') : ''}`,
     );

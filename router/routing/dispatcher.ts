@@ -287,6 +287,9 @@ export class Dispatcher {
     const step = input.plan.steps[choice.stepIndex]!;
     registry.admit(entry, tokens);
     registry.addPendingPrefill(entry, choice.uncachedTokens);
+    // Learn the prompt's prefix blocks as soon as the request is sent (again on success below): a hot system prompt
+    // is otherwise routed blind until its first answer completes (benchmarks/routing-quality.ts --learn-at).
+    scheduler.recordServed({ ...input.scheduling, model: step.model.name }, entry.state.id);
     let finished = false;
     let prefilled = false;
     const firstToken = (): void => {

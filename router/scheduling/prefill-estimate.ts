@@ -13,7 +13,7 @@ export function estimateUncachedPromptTokens(
   picked: ScoredBackend | undefined,
   blockTokens: number = DEFAULT_PREFIX_BLOCK_TOKENS,
 ): number {
-  const share = picked?.perScorer['prefix-affinity'] ?? 0;
+  const share = picked?.perScorer['prefix-affinity'] ?? picked?.perScorer['bounded-prefix-affinity'] ?? 0;
   const matchedTokens = Math.round(share * request.prefixBlockHashes.length) * blockTokens;
   return Math.max(0, request.promptTokens - matchedTokens);
 }

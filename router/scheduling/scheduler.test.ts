@@ -23,13 +23,11 @@ function chatRequest(id: string, system: string, user: string): SchedulingReques
 }
 
 describe('default profile', () => {
-  it('is the llm-d weights plus the router-side in-flight and prefill-work signals', () => {
+  it('is prefix affinity plus predicted TTFT plus the router-side in-flight counters', () => {
     expect(DEFAULT_PROFILE.scorers.map((scorer) => [scorer.type, scorer.weight])).toEqual([
-      ['queue', 2],
-      ['kv-cache', 2],
       ['prefix-affinity', 3],
-      ['in-flight', 1],
-      ['prefill-work', 3],
+      ['predicted-ttft', 3],
+      ['in-flight', 0.5],
     ]);
     expect(DEFAULT_PROFILE.picker.type).toBe('max-score');
     expect(DEFAULT_PROFILE.scrapeIntervalMs).toBeLessThanOrEqual(100);
@@ -133,6 +131,20 @@ describe('filters and saturation', () => {
     });
   });
 
+  it('drops a replica whose router-side pending prefill is over the limit, before any scrape shows its queue', () => {
+    const scheduler = createScheduler(DEFAULT_PROFILE);
+    // The last scrape says 'burst' is the only replica under the KV limit; the router has since sent it 20K tokens.
+    const burst = makeBackend('burst', { pendingPrefillTokens: 20_000, metrics: makeMetrics({ kvCacheUsage: 0.9 }) });
+    const full = makeBackend('full', { pendingPrefillTokens: 0, metrics: makeMetrics({ kvCacheUsage: 0.97 }) });
+    const result = scheduler.schedule(makeRequest(), [burst, full]);
+    expect(result.droppedBy).toEqual({ burst: 'not-saturated', full: 'not-saturated' });
+    expect(result.allSaturated).toBe(true);
+    // Where to queue if there is no spill-over: by predicted TTFT, the replica with nothing queued ahead.
+    expect(result.bestSaturated?.backend.id).toBe('full');
+    const under = makeBackend('burst', { pendingPrefillTokens: 15_000, metrics: makeMetrics({ kvCacheUsage: 0.9 }) });
+    expect(scheduler.schedule(makeRequest(), [under, full]).picked?.backend.id).toBe('burst');
+  });
+
   it('does not report allSaturated when the pool is down or serves another model', () => {
     const scheduler = createScheduler(DEFAULT_PROFILE);
     const down = scheduler.schedule(makeRequest(), [makeBackend('a', { healthy: false }), makeBackend('b', { circuit: 'open' })]);
@@ -224,7 +236,7 @@ describe('other plugins through the scheduler', () => {
     const counts = await timedCounts(registry);
     // Calls 0, 16 and 32 are timed.
     expect(counts.get('filter/healthy')).toBe(3);
-    expect(counts.get('scorer/queue')).toBe(3);
+    expect(counts.get('scorer/predicted-ttft')).toBe(3);
     expect(counts.get('picker/max-score')).toBe(3);
   });
 });
@@ -237,7 +249,13 @@ describe('SchedulingProfileConfig', () => {
       picker: 'weighted-random',
       scrapeIntervalMs: 25,
     });
-    expect(profile.filters[1]).toEqual({ type: 'not-saturated', maxQueue: 4, maxKvCacheUsage: 0.95, requireMetrics: true });
+    expect(profile.filters[1]).toEqual({
+      type: 'not-saturated',
+      maxQueue: 4,
+      maxKvCacheUsage: 0.95,
+      maxPendingPrefillTokens: 16_000,
+      requireMetrics: true,
+    });
     expect(profile.scorers[0]).toEqual({ type: 'queue', weight: 1 });
     expect(profile.picker).toEqual({ type: 'weighted-random', sharpness: 4 });
   });

@@ -15,6 +15,8 @@ import { createSessionAffinityScorer } from './scorers/session-affinity/index.ts
 import { createCostScorer } from './scorers/cost/index.ts';
 import { createPrefillBacklogScorer } from './scorers/prefill-backlog/index.ts';
 import { createPrefillWorkScorer } from './scorers/prefill-work/index.ts';
+import { createPredictedTtftScorer } from './scorers/predicted-ttft/index.ts';
+import { createBoundedPrefixAffinityScorer } from './scorers/bounded-prefix-affinity/index.ts';
 import { createMaxScorePicker } from './pickers/max-score/index.ts';
 import { createWeightedRandomPicker } from './pickers/weighted-random/index.ts';
 import { createRoundRobinPicker } from './pickers/round-robin/index.ts';
@@ -40,6 +42,10 @@ export const SCORERS: {
   cost: () => createCostScorer(),
   'prefill-backlog': () => createPrefillBacklogScorer(),
   'prefill-work': (_config, context) => createPrefillWorkScorer(context.prefixIndex(), context.prefixBlockTokens),
+  'predicted-ttft': (config, context) =>
+    createPredictedTtftScorer(context.prefixIndex(), { ...config, blockTokens: context.prefixBlockTokens }),
+  'bounded-prefix-affinity': (config, context) =>
+    createBoundedPrefixAffinityScorer(context.prefixIndex(), { ...config, blockTokens: context.prefixBlockTokens }),
 };
 
 export const PICKERS: { [Type in PickerType]: (config: ConfigOf<PickerConfig, Type>, context: PluginContext) => PickerPlugin } = {

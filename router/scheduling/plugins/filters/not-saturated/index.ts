@@ -4,6 +4,8 @@ export interface NotSaturatedOptions {
   maxQueue: number;
   maxKvCacheUsage: number;
   maxInFlightRequests?: number | undefined;
+  /** Router-side prompt tokens admitted but not yet past their first token (no scrape lag); unset = no limit. */
+  maxPendingPrefillTokens?: number | undefined;
   requireMetrics: boolean;
 }
 
@@ -11,6 +13,11 @@ export interface NotSaturatedOptions {
 export function isSaturated(backend: BackendState, options: NotSaturatedOptions): boolean {
   if (options.maxInFlightRequests !== undefined && backend.inFlightRequests >= options.maxInFlightRequests) return true;
   if (backend.kind === 'openai') return false; // hosted APIs export no engine metrics; rate limits surface as 429s
+  // Zero-lag counterpart of maxQueue: between two scrapes a replica whose last scrape looked fine can be handed a
+  // whole burst while its neighbours read as KV-full; its own pending prefill says it is full before the next scrape.
+  if (options.maxPendingPrefillTokens !== undefined && (backend.pendingPrefillTokens ?? 0) > options.maxPendingPrefillTokens) {
+    return true;
+  }
   if (backend.metricsStale) return true;
   const metrics = backend.metrics;
   if (!metrics) return options.requireMetrics;
