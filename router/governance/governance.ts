@@ -11,9 +11,10 @@ import type { AdmitContext, Admission, Priced, SettleOutcome } from './contracts
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { InvalidRequestError, toSwitchyardError } from '../errors.ts';
-import type { BudgetLedger, BudgetScope, ReserveResult } from './budgets/contracts.ts';
+import type { BudgetLedger } from './budgets/contracts.ts';
 import { NANOS_PER_USD, usdToNanos } from './budgets/contracts.ts';
 import { BudgetAlerts } from './budgets/alerts.ts';
+import { AdmissionLimits, StageTimer } from './admission-limits.ts';
 import { MemoryBudgetLedger } from './budgets/memory.ts';
 import { RedisBudgetLedger } from './budgets/redis.ts';
 import { lookupCaches } from './cache/lookup.ts';
@@ -25,8 +26,6 @@ import {
   DisabledApiKeyError,
   GuardrailBlockedError,
   InvalidApiKeyError,
-  KeyBudgetExceededError,
-  KeyRateLimitError,
   MissingApiKeyError,
   ModelNotAllowedError,
 } from './errors.ts';
@@ -34,7 +33,7 @@ import { applyInputGuardrails } from './guardrails/admission.ts';
 import { embedderLoader, type EmbedderSource, type RetrievalEmbedderSettings } from './embedder-source.ts';
 import { SemanticFeatures, type SemanticCandidate } from './semantic-features.ts';
 import { KeyStore, periodsOf, type KeyRecord } from './keys/store.ts';
-import type { LimitDecision, RateLimiter, RateLimits } from './limits/contracts.ts';
+import type { RateLimiter } from './limits/contracts.ts';
 import { MemoryRateLimiter } from './limits/memory.ts';
 import { RedisRateLimiter } from './limits/redis.ts';
 import { ActivityTracker } from './observability/activity.ts';
@@ -51,7 +50,7 @@ import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 export type { AdmitContext, Admission, GovernedEndpoint, Priced, SettleOutcome } from './contracts.ts';
 
 export const HEADER_COST = 'x-switchyard-cost-usd';
-export const HEADER_COST_RESERVED = 'x-switchyard-cost-reserved-usd';
+export { HEADER_COST_RESERVED } from './admission-limits.ts';
 export const HEADER_CACHE = 'x-switchyard-cache';
 export const HEADER_PROMPT = 'x-switchyard-prompt';
 export const HEADER_GUARDRAILS = 'x-switchyard-guardrails';
@@ -81,22 +80,6 @@ export interface GovernanceDeps {
   retrieval?: RetrievalEmbedderSettings;
 }
 
-/**
- * Times admission's stages into the stage histogram. A class, not a closure per request: tsx (esbuild keepNames)
- * wraps every function created at run time in a naming helper, which costs about as much as the closure's body.
- */
-class StageTimer {
-  private mark = performance.now();
-  constructor(private readonly stages: GovernanceMetrics['stage']) {}
-
-  lap(name: keyof GovernanceMetrics['stage']): void {
-    const now = performance.now();
-    this.stages[name].observe((now - this.mark) / 1000);
-    this.mark = now;
-  }
-}
-
-type Lap = StageTimer;
 
 export class Governance {
   readonly config: GovernanceConfig;
@@ -117,7 +100,7 @@ export class Governance {
   /** Allowed topics and the semantic cache (undefined when neither is configured). */
   readonly semantic: SemanticFeatures | undefined;
   private readonly alerts: BudgetAlerts;
-  private readonly seeded = new Set<string>();
+  private readonly limits: AdmissionLimits;
   private readonly clock: () => number;
   private readonly flushTimer: NodeJS.Timeout | undefined;
   private readonly redis: RedisSource | undefined;
@@ -163,6 +146,16 @@ export class Governance {
       level: config.logging.level,
       ...(deps.logDestination ? { destination: deps.logDestination } : {}),
     }));
+    this.limits = new AdmissionLimits({
+      defaults: config.limits,
+      limiter: this.limiter,
+      ledger: this.ledger,
+      metrics: this.metrics,
+      costMeter: this.costMeter,
+      pricing: this.pricing,
+      keys: this.keys,
+      clock: this.clock,
+    });
     this.alerts = new BudgetAlerts({
       ledger: this.ledger,
       metrics: this.metrics,
@@ -365,7 +358,7 @@ export class Governance {
     };
     if (cache.hit) return admission;
     try {
-      const limited = this.takeLimits(admission, lap);
+      const limited = this.limits.take(admission, lap);
       if (limited) await limited;
     } catch (error) {
       this.finishSpan(admission, toSwitchyardError(error).status, {});
@@ -385,79 +378,6 @@ export class Governance {
     body[field] = value;
     return value;
   }
-
-  /**
-   * RPM/TPM, then the budget reservation. Synchronous with the in-memory limiter and ledger (undefined when done, a
-   * throw on refusal); a promise only when one of them answers with one (Redis).
-   */
-  private takeLimits(admission: Admission, lap: Lap): Promise<void> | undefined {
-    const key = admission.key;
-    if (!key) return undefined;
-    const limits = { rpm: key.rpm ?? this.config.limits.defaultRpm ?? null, tpm: key.tpm ?? this.config.limits.defaultTpm ?? null };
-    if (!limits.rpm && !limits.tpm) return this.reserveBudget(admission, key, limits, lap);
-    const decision = this.limiter.admit(key.id, limits, admission.promptTokens);
-    if (decision instanceof Promise) return decision.then((value) => this.afterRateLimit(admission, key, limits, value, lap));
-    return this.afterRateLimit(admission, key, limits, decision, lap);
-  }
-
-  private afterRateLimit(admission: Admission, key: KeyRecord, limits: RateLimits, decision: LimitDecision, lap: Lap): Promise<void> | undefined {
-    lap.lap('limits');
-    if (!decision.allowed) {
-      this.metrics.rateLimited.inc({ limit: decision.limit });
-      throw new KeyRateLimitError(decision.limit, decision.perMinute, decision.retryAfterMs);
-    }
-    return this.reserveBudget(admission, key, limits, lap);
-  }
-
-  private reserveBudget(admission: Admission, key: KeyRecord, limits: RateLimits, lap: Lap): Promise<void> | undefined {
-    const scopes = this.budgetScopes(key);
-    if (scopes.length === 0) return undefined;
-    const worstUsd = this.costMeter.worstCaseUsd(this.pricing.candidates(admission.model), admission.promptTokens, admission.maxTokens);
-    const amount = usdToNanos(worstUsd, 'up');
-    const result = this.ledger.reserve(scopes, amount);
-    if (result instanceof Promise) return result.then((value) => this.afterReserve(admission, key, limits, amount, value, lap));
-    return this.afterReserve(admission, key, limits, amount, result, lap);
-  }
-
-  private afterReserve(admission: Admission, key: KeyRecord, limits: RateLimits, amount: number, result: ReserveResult, lap: Lap): Promise<void> | undefined {
-    lap.lap('budget');
-    if (!result.ok) {
-      const period = result.scope.id.includes(':day:') ? 'daily' : 'monthly';
-      this.metrics.budgetRejections.inc({ period });
-      const refusal = new KeyBudgetExceededError(period, result.scope.limitNanos / NANOS_PER_USD);
-      // Give back the prompt tokens taken from the TPM bucket: the request never ran.
-      const given = limits.tpm ? this.limiter.charge(key.id, limits, -admission.promptTokens) : undefined;
-      if (given instanceof Promise) {
-        return given.then(() => {
-          throw refusal;
-        });
-      }
-      throw refusal;
-    }
-    Object.assign(admission, { reservation: result.reservation, reservedUsd: amount / NANOS_PER_USD });
-    admission.headers[HEADER_COST_RESERVED] = (amount / NANOS_PER_USD).toFixed(8);
-    return undefined;
-  }
-
-  private budgetScopes(key: KeyRecord): BudgetScope[] {
-    const { day, month } = periodsOf(this.clock());
-    const scopes: BudgetScope[] = [];
-    if (key.dailyBudgetUsd) scopes.push(this.budgetScope(key, `${key.id}:day:${day}`, key.dailyBudgetUsd, day, day, 2 * 86_400));
-    if (key.monthlyBudgetUsd) {
-      scopes.push(this.budgetScope(key, `${key.id}:month:${month}`, key.monthlyBudgetUsd, `${month}-01`, `${month}-31`, 32 * 86_400));
-    }
-    return scopes;
-  }
-
-  private budgetScope(key: KeyRecord, id: string, limitUsd: number, from: string, to: string, ttlSeconds: number): BudgetScope {
-    let seedNanos = 0;
-    if (!this.seeded.has(id) && this.keys) {
-      seedNanos = usdToNanos(this.keys.spentBetween(key.id, from, to));
-      this.seeded.add(id);
-    }
-    return { id, limitNanos: usdToNanos(limitUsd), seedNanos, ttlSeconds };
-  }
-
 
   /** Bound once (passed to the input guardrails on every request). */
   private readonly recordInput = (rule: string, action: string): void => {
