@@ -2,7 +2,7 @@
 // output guardrails + tiktoken counting + metrics + JSON logs + settle) adds per request, against the same request
 // path with governance off, measured in the same run in alternating rounds; and the streaming guard's cost per chunk.
 //
-//   npx tsx benchmarks/governance-overhead.ts [--requests 2000] [--rounds 5] [--chunks 20000] [--before DIR]
+//   npx tsx benchmarks/governance-overhead.ts [--requests 2000] [--rounds 5] [--chunks 20000] [--http-requests 1000] [--before DIR]
 //
 // --before DIR compares with another checkout of the repository in the same run (e.g. the last commit:
 // `mkdir DIR && git archive HEAD | tar -x -C DIR && ln -s $PWD/node_modules DIR/`): its governance chain runs in the
@@ -262,7 +262,10 @@ async function cpuMs(child: Child): Promise<number> {
 
 type RouterName = 'off' | 'on' | 'before';
 
-async function httpLevel(requests: number, beforeCheckout: string | undefined): Promise<{ times: Record<RouterName, number[]>; cpuUs: Record<RouterName, number> }> {
+async function httpLevel(
+  requests: number,
+  beforeCheckout: string | undefined,
+): Promise<{ times: Record<RouterName, number[]>; blockP50s: Record<RouterName, number[]>; cpuUs: Record<RouterName, number> }> {
   const upstream = await spawnRole('upstream');
   const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
   const routers: Partial<Record<RouterName, Child>> = { off: await spawnRole('off', upstreamUrl), on: await spawnRole('on', upstreamUrl) };
@@ -277,6 +280,9 @@ async function httpLevel(requests: number, beforeCheckout: string | undefined): 
   ) as Partial<Record<RouterName, OpenAI>>;
   const times: Record<RouterName, number[]> = { off: [], on: [], before: [] };
   const cpu: Record<RouterName, number> = { off: 0, on: 0, before: 0 };
+  // Each block's p50 per router: blocks of the same index ran back to back, so their difference is a paired sample
+  // that machine-load drift over the run does not bias.
+  const blockP50s: Record<RouterName, number[]> = { off: [], on: [], before: [] };
   const body = { ...REQUEST, model: 'llama-3.1-8b' } as OpenAI.ChatCompletionCreateParamsNonStreaming;
   for (let index = 0; index < 200; index++) for (const name of names) await clients[name]?.chat.completions.create(body);
   // Blocks of 50 per router (CPU is read per block), the order rotating from block to block.
@@ -286,17 +292,20 @@ async function httpLevel(requests: number, beforeCheckout: string | undefined): 
       const router = routers[which] as Child;
       const client = clients[which] as OpenAI;
       const before = await cpuMs(router);
+      const block: number[] = [];
       for (let index = 0; index < 50; index++) {
         const started = performance.now();
         await client.chat.completions.create(body);
-        times[which].push(performance.now() - started);
+        block.push(performance.now() - started);
       }
       cpu[which] += (await cpuMs(router)) - before;
+      times[which].push(...block);
+      blockP50s[which].push(percentile(block, 50));
     }
   }
   for (const child of [upstream, ...names.map((name) => routers[name] as Child)]) child.process.kill('SIGINT');
   const perRequest = (ms: number, count: number): number => (count === 0 ? 0 : (ms * 1000) / count);
-  return { times, cpuUs: { off: perRequest(cpu.off, times.off.length), on: perRequest(cpu.on, times.on.length), before: perRequest(cpu.before, times.before.length) } };
+  return { times, blockP50s, cpuUs: { off: perRequest(cpu.off, times.off.length), on: perRequest(cpu.on, times.on.length), before: perRequest(cpu.before, times.before.length) } };
 }
 
 const roleIndex = process.argv.indexOf('--role');
@@ -334,11 +343,16 @@ async function main(): Promise<void> {
     const beforeAdded = perChunk.before - perChunk.plain;
     console.log(`  --before checkout: guarded ${perChunk.before.toFixed(2)} µs/chunk, added ${beforeAdded.toFixed(2)} µs/chunk; this checkout adds ${((perChunk.guarded - perChunk.plain) / beforeAdded).toFixed(2)}× as much`);
   }
-  const http = await httpLevel(Math.min(requests, 1000), beforeCheckout);
+  const http = await httpLevel(argument('http-requests', 1000), beforeCheckout);
   const offP50 = percentile(http.times.off, 50);
   const onP50 = percentile(http.times.on, 50);
   console.log(`through the real router over HTTP (${before ? 'three' : 'two'} router processes, governance on vs off, same run, alternating blocks)`);
   console.log(`  off p50 ${offP50.toFixed(3)} ms, on p50 ${onP50.toFixed(3)} ms, added ${(onP50 - offP50).toFixed(3)} ms (${(onP50 / offP50).toFixed(3)}×)   (target ≤ 0.2 ms p50: ${onP50 - offP50 <= 0.2 ? 'MET' : 'MISSED'})`);
+  const paired = http.blockP50s.on.map((value, index) => value - (http.blockP50s.off[index] ?? Number.NaN)).filter(Number.isFinite);
+  console.log(
+    `  paired blocks (each governed block's p50 minus the ungoverned block run beside it, ${paired.length} pairs): median ${percentile(paired, 50).toFixed(3)} ms, ` +
+      `quartiles ${percentile(paired, 25).toFixed(3)}–${percentile(paired, 75).toFixed(3)} ms`,
+  );
   console.log(`  router CPU per request: off ${http.cpuUs.off.toFixed(0)} µs, on ${http.cpuUs.on.toFixed(0)} µs, added ${(http.cpuUs.on - http.cpuUs.off).toFixed(0)} µs`);
   if (before) {
     const beforeP50 = percentile(http.times.before, 50);
