@@ -1,7 +1,7 @@
 // One buffered HTTP exchange through undici's low-level dispatch API: status, headers and the whole body as text.
 // Non-streamed answers use it instead of `request()`, which builds a Readable body stream, its consumer and the
-// signal plumbing for every response: in one run (c=16, small JSON bodies) that path cost 389 µs of CPU per proxied
-// request against 167 µs for this one. Streams keep `request()`, whose body is what the SSE reader iterates.
+// signal plumbing for every response (benchmarks/router-overhead.ts shows the router's CPU per request). Streams keep
+// `request()`, whose body is what the SSE reader iterates.
 import type { Dispatcher } from 'undici';
 
 export interface BufferedExchange {
