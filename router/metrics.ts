@@ -1,6 +1,7 @@
 // The router's Prometheus metrics, on a registry owned by one router instance (tests run several side by side).
 // Stage durations are measured by the router itself, so "router overhead" is a number it reports, not a guess.
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { LeanCounter, LeanHistogram, type HistogramChild } from './lean-metrics.ts';
 
 export type Stage = 'validate' | 'route' | 'upstream_first_byte' | 'overhead';
 
@@ -24,16 +25,17 @@ export function labelCache<T>(create: (...values: string[]) => T): (...values: s
 
 export interface RouterMetrics {
   readonly registry: Registry;
-  readonly requests: Counter<'endpoint' | 'model' | 'route_reason' | 'status'>;
-  readonly requestDuration: Histogram<'endpoint' | 'route_reason' | 'stream'>;
-  readonly stageDuration: Histogram<'stage'>;
+  // Updated on every request: lean metrics (router/lean-metrics.ts); the rarer ones stay prom-client's.
+  readonly requests: LeanCounter<'endpoint' | 'model' | 'route_reason' | 'status'>;
+  readonly requestDuration: LeanHistogram<'endpoint' | 'route_reason' | 'stream'>;
+  readonly stageDuration: LeanHistogram<'stage'>;
   /** Pre-bound children of stageDuration: a labels lookup per observation is measurable on the hot path. */
-  readonly stage: Readonly<Record<Stage, { observe(seconds: number): void }>>;
+  readonly stage: Readonly<Record<Stage, HistogramChild>>;
   readonly spillovers: Counter<'model' | 'from_pool' | 'to_pool' | 'cause'>;
-  readonly attempts: Counter<'backend' | 'outcome'>;
+  readonly attempts: LeanCounter<'backend' | 'outcome'>;
   readonly escalations: Counter<'model' | 'check'>;
   readonly streamFailures: Counter<'action'>;
-  readonly tokens: Counter<'model' | 'kind'>;
+  readonly tokens: LeanCounter<'model' | 'kind'>;
 }
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -101,28 +103,30 @@ export function createRouterMetrics(
       backends.forEachBackend((id, pool, _inFlight, _circuit, stale) => this.set({ backend: id, pool }, stale ? 1 : 0));
     },
   });
-  const stageDuration = new Histogram({
+  const stageDuration = new LeanHistogram({
     name: 'switchyard_stage_duration_seconds',
     help: 'Duration of each router stage; `overhead` is the router’s own time per request (no upstream time).',
     labelNames: ['stage'],
     buckets: STAGE_BUCKETS,
     registers: [registry],
   });
-  const stages: Stage[] = ['validate', 'route', 'upstream_first_byte', 'overhead'];
-  const stage = Object.fromEntries(
-    stages.map((name) => [name, stageDuration.labels({ stage: name }) as { observe(seconds: number): void }]),
-  ) as Record<Stage, { observe(seconds: number): void }>;
+  const stage: Record<Stage, HistogramChild> = {
+    validate: stageDuration.labels({ stage: 'validate' }),
+    route: stageDuration.labels({ stage: 'route' }),
+    upstream_first_byte: stageDuration.labels({ stage: 'upstream_first_byte' }),
+    overhead: stageDuration.labels({ stage: 'overhead' }),
+  };
   return {
     registry,
     stageDuration,
     stage,
-    requests: new Counter({
+    requests: new LeanCounter({
       name: 'switchyard_requests_total',
       help: 'Requests by endpoint, requested model, route reason and response status.',
       labelNames: ['endpoint', 'model', 'route_reason', 'status'],
       registers: [registry],
     }),
-    requestDuration: new Histogram({
+    requestDuration: new LeanHistogram({
       name: 'switchyard_request_duration_seconds',
       help: 'End-to-end request latency by route reason.',
       labelNames: ['endpoint', 'route_reason', 'stream'],
@@ -135,7 +139,7 @@ export function createRouterMetrics(
       labelNames: ['model', 'from_pool', 'to_pool', 'cause'],
       registers: [registry],
     }),
-    attempts: new Counter({
+    attempts: new LeanCounter({
       name: 'switchyard_upstream_attempts_total',
       help: 'Upstream attempts by backend and outcome (success, retryable, fatal, aborted).',
       labelNames: ['backend', 'outcome'],
@@ -153,7 +157,7 @@ export function createRouterMetrics(
       labelNames: ['action'],
       registers: [registry],
     }),
-    tokens: new Counter({
+    tokens: new LeanCounter({
       name: 'switchyard_tokens_total',
       help: 'Prompt and completion tokens reported by upstream usage.',
       labelNames: ['model', 'kind'],

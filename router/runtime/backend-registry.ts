@@ -155,9 +155,10 @@ export class BackendRegistry {
     state.healthy = now >= entry.coolingUntil && !entry.draining;
     state.circuit = entry.breaker.schedulingState;
     if (state.kind === 'vllm' && this.scraper) {
-      const snapshot = this.scraper.snapshot(state.id);
-      if (snapshot.metrics) state.metrics = snapshot.metrics;
-      state.metricsStale = snapshot.stale;
+      // Two lookups instead of snapshot(): this runs for every candidate of every request.
+      const metrics = this.scraper.latestMetrics(state.id);
+      if (metrics) state.metrics = metrics;
+      state.metricsStale = this.scraper.isStale(state.id);
     } else if (state.kind === 'openai') {
       state.metricsStale = false;
     }

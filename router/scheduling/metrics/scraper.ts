@@ -51,6 +51,8 @@ export interface MetricsScraper {
   scrapeOnce(): Promise<void>;
   snapshot(backendId: string): ScrapeSnapshot;
   isStale(backendId: string): boolean;
+  /** The last scraped metrics (stale or not), without building a snapshot: read on every scheduling call. */
+  latestMetrics(backendId: string): EndpointMetrics | undefined;
   /** Replace the target list (pool registration/removal); known backends keep their state. */
   setBackends(targets: readonly ScrapeTarget[]): void;
   readonly intervalMs: number;
@@ -172,6 +174,9 @@ export function createMetricsScraper(options: MetricsScraperOptions): MetricsScr
     snapshot(backendId) {
       const state = states.get(backendId);
       return state ? snapshotOf(state) : { stale: true, consecutiveFailures: 0, lastError: 'unknown backend' };
+    },
+    latestMetrics(backendId) {
+      return states.get(backendId)?.metrics;
     },
     isStale(backendId) {
       const state = states.get(backendId);
