@@ -104,8 +104,12 @@ interface Child {
 
 async function spawnRole(role: Role, extra: string[]): Promise<Child> {
   const script = fileURLToPath(import.meta.url);
-  // ROUTER_BENCH_PROFILE=dir writes a CPU profile of the router process there (node --cpu-prof).
-  const profile = role === 'router' && process.env.ROUTER_BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ROUTER_BENCH_PROFILE}`] : [];
+  // ROUTER_BENCH_PROFILE=dir writes CPU profiles of the proxy and router processes (node --cpu-prof) into a folder
+  // per role, so the two can be compared; the busiest profile in each folder is the main thread's.
+  const profile =
+    role !== 'upstream' && process.env.ROUTER_BENCH_PROFILE
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ROUTER_BENCH_PROFILE}/${role}`]
+      : [];
   const child = fork(script, ['--role', role, ...extra], {
     execArgv: ['--import', 'tsx', ...profile],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -3,6 +3,7 @@
 // signal plumbing for every response (benchmarks/router-overhead.ts shows the router's CPU per request). Streams keep
 // `request()`, whose body is what the SSE reader iterates.
 import type { Dispatcher } from 'undici';
+import type { CancelSignal } from '../resilience/cancellation.ts';
 
 export interface BufferedExchange {
   statusCode: number;
@@ -18,50 +19,76 @@ export interface BufferedExchange {
 export function bufferedExchange(
   dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
-  signal: AbortSignal,
+  signal: CancelSignal,
 ): Promise<BufferedExchange> {
   return new Promise<BufferedExchange>((resolve, reject) => {
     if (signal.aborted) {
       reject(signal.reason);
       return;
     }
-    let controller: Dispatcher.DispatchController | undefined;
-    let settled = false;
-    let statusCode = 0;
-    let headers: BufferedExchange['headers'] = {};
-    const chunks: Buffer[] = [];
-    const abortReason = (): Error => (signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    const finish = (): boolean => {
-      if (settled) return false;
-      settled = true;
-      signal.removeEventListener('abort', onAbort);
-      return true;
-    };
-    function onAbort(): void {
-      controller?.abort(abortReason());
-      if (finish()) reject(signal.reason);
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-    dispatcher.dispatch(options, {
-      onRequestStart(started) {
-        controller = started;
-        if (signal.aborted) started.abort(abortReason());
-      },
-      onResponseStart(_controller, status, responseHeaders) {
-        statusCode = status;
-        headers = responseHeaders;
-      },
-      onResponseData(_controller, chunk) {
-        chunks.push(chunk);
-      },
-      onResponseEnd() {
-        if (!finish()) return;
-        const text = chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8');
-        resolve({ statusCode, headers, text });
-      },
-      onResponseError(_controller, error) {
-        if (finish()) reject(error);
-      },
-    });
+    dispatcher.dispatch(options, new ExchangeHandler(signal, resolve, reject));
   });
+}
+
+/**
+ * undici's dispatch handler for one exchange. A class rather than closures: this runs on every request, and the
+ * TypeScript loader (tsx, esbuild keepNames) wraps each named closure in a `defineProperty(fn, 'name')` call.
+ */
+class ExchangeHandler implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | undefined;
+  private settled = false;
+  private statusCode = 0;
+  private headers: BufferedExchange['headers'] = {};
+  private readonly chunks: Buffer[] = [];
+  private readonly abortListener: () => void;
+
+  constructor(
+    private readonly signal: CancelSignal,
+    private readonly resolve: (exchange: BufferedExchange) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {
+    this.abortListener = this.onAbort.bind(this);
+    signal.addEventListener('abort', this.abortListener, { once: true });
+  }
+
+  private abortReason(): Error {
+    return this.signal.reason instanceof Error ? this.signal.reason : new Error('aborted');
+  }
+
+  private finish(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.signal.removeEventListener('abort', this.abortListener);
+    return true;
+  }
+
+  private onAbort(): void {
+    this.controller?.abort(this.abortReason());
+    if (this.finish()) this.reject(this.signal.reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.signal.aborted) controller.abort(this.abortReason());
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: BufferedExchange['headers']): void {
+    this.statusCode = statusCode;
+    this.headers = headers;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (!this.finish()) return;
+    const chunks = this.chunks;
+    const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    this.resolve({ statusCode: this.statusCode, headers: this.headers, text });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.finish()) this.reject(error);
+  }
 }

@@ -2,6 +2,7 @@
 // `openai` SDK). Both pass router/backends/conformance.ts. Errors always come out as SwitchyardError subclasses
 // (UpstreamError, UpstreamTimeoutError, ClientClosedError), so retry and failover logic sees one vocabulary.
 import type { BackendKind } from '../scheduling/contracts.ts';
+import type { CancelSignal } from '../resilience/cancellation.ts';
 
 export type Endpoint = 'chat' | 'completions' | 'embeddings';
 
@@ -10,8 +11,11 @@ export interface BackendRequest {
   /** The JSON body to send; `model` is already the upstream model name. `stream` decides the response kind. */
   body: Readonly<Record<string, unknown>>;
   requestId: string;
-  /** Aborted by the router on client disconnect or deadline; `signal.reason` is the SwitchyardError to surface. */
-  signal: AbortSignal;
+  /**
+   * Aborted by the router on client disconnect or deadline; `signal.reason` is the SwitchyardError to surface.
+   * The router passes a lightweight Cancellation (router/resilience/cancellation.ts); an AbortSignal works too.
+   */
+  signal: CancelSignal;
   /** For streams: the first event must arrive within this many ms. */
   ttftMs: number;
 }

@@ -2,6 +2,7 @@
 // (a non-streamed answer must arrive whole within it), and the upstream request is aborted
 // with a precise reason (ttft timeout vs. the router's own abort) so failover sees the right error.
 import { UpstreamTimeoutError } from '../errors.ts';
+import type { CancelSignal } from '../resilience/cancellation.ts';
 
 export interface AttemptSignal {
   /** Aborts on the router's signal or on the TTFT timer. */
@@ -12,7 +13,7 @@ export interface AttemptSignal {
   dispose(): void;
 }
 
-export function attemptSignal(parent: AbortSignal, ttftMs: number | null): AttemptSignal {
+export function attemptSignal(parent: CancelSignal, ttftMs: number | null): AttemptSignal {
   const controller = new AbortController();
   const onParentAbort = (): void => controller.abort(parent.reason);
   if (parent.aborted) controller.abort(parent.reason);

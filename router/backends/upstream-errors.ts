@@ -1,6 +1,7 @@
 // Maps what an upstream said (HTTP status, headers, error body) or how it failed (socket errors, aborts) onto the
 // error tree, with openai-node's retry rules: x-should-retry wins; else 408, 409, 429 and 5xx are retryable.
 import { ClientClosedError, SwitchyardError, UpstreamError, UpstreamTimeoutError } from '../errors.ts';
+import type { CancelSignal } from '../resilience/cancellation.ts';
 
 export type HeaderLookup = (name: string) => string | null | undefined;
 
@@ -81,7 +82,7 @@ export function errorFromUpstreamStatus(
  * Anything thrown while talking to an upstream → SwitchyardError. An abort surfaces the reason the router gave
  * (ClientClosedError or a deadline UpstreamTimeoutError); socket failures are retryable UpstreamErrors.
  */
-export function errorFromFailure(backendId: string, error: unknown, signal: AbortSignal): SwitchyardError {
+export function errorFromFailure(backendId: string, error: unknown, signal: CancelSignal): SwitchyardError {
   if (error instanceof SwitchyardError) return error;
   if (signal.aborted) {
     const reason: unknown = signal.reason;

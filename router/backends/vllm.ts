@@ -41,7 +41,6 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
 
   async function send(request: BackendRequest): Promise<BackendResponse> {
     const streamed = request.body.stream === true;
-    const fail = (error: unknown): SwitchyardError => timeoutAware(options.id, error, request);
     // undici's own timers bound the attempt without an extra AbortController: vLLM sends a non-streamed answer's
     // headers only when it is complete (so headersTimeout bounds the whole attempt), and a stream's body must not
     // go quiet for longer than the TTFT limit (the first token, or a stall mid-stream).
@@ -54,19 +53,21 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
       headersTimeout: request.ttftMs,
       bodyTimeout: request.ttftMs,
     };
-    if (!streamed) return { streamed: false, body: await sendBuffered(dispatchOptions, request, fail) };
+    if (!streamed) return { streamed: false, body: await sendBuffered(dispatchOptions, request) };
     let response: Dispatcher.ResponseData;
     try {
-      response = await dispatcher.request({ ...dispatchOptions, signal: request.signal });
+      // undici takes any EventTarget-like signal (it only adds and removes an 'abort' listener); its type says
+      // AbortSignal.
+      response = await dispatcher.request({ ...dispatchOptions, signal: request.signal as AbortSignal });
     } catch (error) {
-      throw fail(error);
+      throw timeoutAware(options.id, error, request);
     }
     if (response.statusCode >= 400) {
       let text: string;
       try {
         text = await response.body.text();
       } catch (error) {
-        throw fail(error);
+        throw timeoutAware(options.id, error, request);
       }
       throw errorFromUpstreamStatus(options.id, response.statusCode, text, headerReader(response.headers));
     }
@@ -77,13 +78,12 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
   async function sendBuffered(
     dispatchOptions: Dispatcher.DispatchOptions,
     request: BackendRequest,
-    fail: (error: unknown) => SwitchyardError,
   ): Promise<Record<string, unknown>> {
     let exchange: BufferedExchange;
     try {
       exchange = await bufferedExchange(dispatcher, dispatchOptions, request.signal);
     } catch (error) {
-      throw fail(error);
+      throw timeoutAware(options.id, error, request);
     }
     if (exchange.statusCode >= 400) {
       throw errorFromUpstreamStatus(options.id, exchange.statusCode, exchange.text, headerReader(exchange.headers));

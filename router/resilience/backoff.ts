@@ -1,6 +1,7 @@
 // openai-node's retry timing: wait what the server asked for (retry-after-ms, then retry-after), else exponential
 // backoff from initialDelayMs doubling per retry, capped at maxDelayMs, minus up to 25 % jitter.
 import type { RetryConfig } from '../config/schema.ts';
+import type { CancelSignal } from './cancellation.ts';
 
 export function backoffDelayMs(retryNumber: number, config: RetryConfig, random: () => number = Math.random): number {
   const base = Math.min(config.initialDelayMs * 2 ** Math.max(0, retryNumber - 1), config.maxDelayMs);
@@ -19,7 +20,7 @@ export function retryDelayMs(
 }
 
 /** Sleeps, but wakes up (rejecting with the abort reason) as soon as `signal` aborts. */
-export function sleep(milliseconds: number, signal: AbortSignal): Promise<void> {
+export function sleep(milliseconds: number, signal: CancelSignal): Promise<void> {
   if (signal.aborted) return Promise.reject(signal.reason as Error);
   if (milliseconds <= 0) return Promise.resolve();
   return new Promise((resolve, reject) => {

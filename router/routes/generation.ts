@@ -19,6 +19,7 @@ import {
   serveFromCache,
 } from '../governance/router-adapter.ts';
 import { requestContext } from './context.ts';
+import { Cancellation, type CancelSignal } from '../resilience/cancellation.ts';
 import { attachCitations, prepareRetrievalChat, usesRetrievalExtensions, withCitationTrailer, type RetrievalChat } from '../rag/chat.ts';
 
 export const HEADER_BACKEND = 'x-switchyard-backend';
@@ -40,15 +41,15 @@ export function routeHeaders(lease: Lease, timer: RequestTimer, tier?: number): 
 }
 
 /** Aborts the request's upstream work when the client disconnects or the total deadline passes. */
-export function requestSignal(response: ServerResponse, totalMs: number): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const deadline = setTimeout(() => controller.abort(new UpstreamTimeoutError('total', totalMs)), totalMs);
-  const onClose = (): void => {
-    if (!response.writableFinished) controller.abort(new ClientClosedError());
-  };
-  response.on('close', onClose);
+export function requestSignal(response: ServerResponse, totalMs: number): { signal: CancelSignal; dispose(): void } {
+  const cancellation = new Cancellation();
+  const deadline = setTimeout(() => cancellation.abort(new UpstreamTimeoutError('total', totalMs)), totalMs);
+  // Inline listener: a named closure costs a defineProperty per request under tsx (esbuild keepNames).
+  response.on('close', () => {
+    if (!response.writableFinished) cancellation.abort(new ClientClosedError());
+  });
   return {
-    signal: controller.signal,
+    signal: cancellation,
     dispose() {
       clearTimeout(deadline);
     },

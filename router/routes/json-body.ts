@@ -20,60 +20,76 @@ export function readJsonBody(
   limitBytes: number,
   done: (error: Error | undefined, body?: unknown) => void,
 ): void {
-  const tooLarge = (): PayloadTooLargeError =>
-    new PayloadTooLargeError(`Request body is larger than the limit of ${limitBytes} bytes.`);
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > limitBytes) {
     // Do not read a body we will refuse; close the connection so the client stops sending.
     response.setHeader('connection', 'close');
     request.resume();
-    done(tooLarge());
+    done(tooLarge(limitBytes));
     return;
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let finished = false;
-  const finish = (error: Error | undefined, body?: unknown): void => {
-    if (finished) return;
-    finished = true;
-    request.off('data', onData);
-    request.off('end', onEnd);
-    request.off('error', onError);
-    done(error, body);
-  };
-  const onData = (chunk: Buffer): void => {
-    size += chunk.length;
-    if (size > limitBytes) {
-      response.setHeader('connection', 'close');
-      request.resume();
-      finish(tooLarge());
+  // Listeners are inline and stay attached after the reader finished (it ignores them then): every request runs
+  // this, and the TypeScript loader (tsx, esbuild keepNames) wraps each named closure in a defineProperty call.
+  const reader = new BodyReader(request, response, limitBytes, done);
+  request.on('data', (chunk: Buffer) => reader.data(chunk));
+  request.on('end', () => reader.end());
+  request.on('error', (error: Error) => reader.finish(new InvalidRequestError(`Could not read the request body: ${error.message}`)));
+}
+
+const tooLarge = (limitBytes: number): PayloadTooLargeError =>
+  new PayloadTooLargeError(`Request body is larger than the limit of ${limitBytes} bytes.`);
+
+class BodyReader {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private finished = false;
+
+  constructor(
+    private readonly request: IncomingMessage,
+    private readonly response: ServerResponse,
+    private readonly limitBytes: number,
+    private readonly done: (error: Error | undefined, body?: unknown) => void,
+  ) {}
+
+  finish(error: Error | undefined, body?: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.done(error, body);
+  }
+
+  data(chunk: Buffer): void {
+    if (this.finished) return;
+    this.size += chunk.length;
+    if (this.size > this.limitBytes) {
+      this.response.setHeader('connection', 'close');
+      this.request.resume();
+      this.finish(tooLarge(this.limitBytes));
       return;
     }
-    chunks.push(chunk);
-  };
-  const onEnd = (): void => {
+    this.chunks.push(chunk);
+  }
+
+  end(): void {
+    if (this.finished) return;
+    const chunks = this.chunks;
     const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
     if (text.trim() === '') {
-      finish(undefined, undefined);
+      this.finish(undefined, undefined);
       return;
     }
     let body: unknown;
     try {
       body = JSON.parse(text) as unknown;
     } catch (error) {
-      finish(
+      this.finish(
         new InvalidRequestError(`We could not parse the JSON body of your request: ${(error as Error).message}`, {
           code: 'invalid_json',
         }),
       );
       return;
     }
-    finish(undefined, body);
-  };
-  const onError = (error: Error): void => finish(new InvalidRequestError(`Could not read the request body: ${error.message}`));
-  request.on('data', onData);
-  request.on('end', onEnd);
-  request.on('error', onError);
+    this.finish(undefined, body);
+  }
 }
 
 /** Express middleware: `request.body` for POST/PUT/PATCH. */

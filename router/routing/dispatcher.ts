@@ -13,6 +13,7 @@ import type { BackendEntry, BackendRegistry } from '../runtime/backend-registry.
 import { estimateUncachedPromptTokens, type Scheduler, type SchedulingRequest } from '../adapters/scheduling.ts';
 import type { RoutePlan, RouteStep } from './plan.ts';
 import { failedQualityCheck } from './quality.ts';
+import type { CancelSignal } from '../resilience/cancellation.ts';
 import type { PoolTraffic } from '../runtime/pool-traffic.ts';
 import { type RequestTimer, upstreamBody } from './upstream-body.ts';
 
@@ -27,7 +28,7 @@ export interface DispatchInput {
   scheduling: Omit<SchedulingRequest, 'model'>;
   requestId: string;
   /** Aborts on client disconnect or the total deadline; its reason is the error to surface. */
-  signal: AbortSignal;
+  signal: CancelSignal;
   timer: RequestTimer;
   /** Streaming continuation: text already sent to the client and how many chunks it took. */
   continuation?: { prefix: string; emittedTokens: number };
@@ -121,12 +122,9 @@ export class Dispatcher {
         continue;
       }
       attempts++;
-      const note = (reason: RouteReason): void => {
-        if (reasons.at(-1) !== reason) reasons.push(reason);
-      };
-      if (failedAtStep !== null) note(choice.stepIndex > failedAtStep ? 'fallback' : 'retry');
-      if (choice.queued) note('queued');
-      else if (choice.skipCause) note(choice.skipCause);
+      if (failedAtStep !== null) noteReason(reasons, choice.stepIndex > failedAtStep ? 'fallback' : 'retry');
+      if (choice.queued) noteReason(reasons, 'queued');
+      else if (choice.skipCause) noteReason(reasons, choice.skipCause);
       if (choice.skipCause === 'spillover') {
         this.deps.traffic?.spill(plan.steps[stepFloor]?.pool.name ?? '');
         this.deps.metrics.spillovers.inc({
@@ -280,44 +278,11 @@ export class Dispatcher {
   }
 
   private lease(choice: Choice, input: DispatchInput, reasons: RouteReason[]): Lease {
-    const { registry, scheduler } = this.deps;
-    const entry = choice.entry;
     const limit = Number(input.body.max_tokens ?? input.body.max_completion_tokens ?? 256);
     const tokens = input.scheduling.promptTokens + (Number.isFinite(limit) ? limit : 256);
     const step = input.plan.steps[choice.stepIndex]!;
-    registry.admit(entry, tokens);
-    registry.addPendingPrefill(entry, choice.uncachedTokens);
-    // Learn the prompt's prefix blocks as soon as the request is sent (again on success below): a hot system prompt
-    // is otherwise routed blind until its first answer completes (benchmarks/routing-quality.ts --learn-at).
-    scheduler.recordServed({ ...input.scheduling, model: step.model.name }, entry.state.id);
-    let finished = false;
-    let prefilled = false;
-    const firstToken = (): void => {
-      if (prefilled) return;
-      prefilled = true;
-      registry.removePendingPrefill(entry, choice.uncachedTokens);
-    };
-    return {
-      entry,
-      step,
-      reasons,
-      firstToken,
-      finish(outcome) {
-        if (finished) return;
-        finished = true;
-        firstToken();
-        registry.release(entry, tokens);
-        if (outcome === 'success') {
-          registry.markSuccess(entry);
-          entry.breaker.recordSuccess();
-          scheduler.recordServed({ ...input.scheduling, model: step.model.name }, entry.state.id);
-        } else if (outcome === 'failure') {
-          entry.breaker.recordFailure();
-        } else {
-          entry.breaker.release();
-        }
-      },
-    };
+    const scheduling: SchedulingRequest = { ...input.scheduling, model: step.model.name };
+    return new BackendLease(this.deps.registry, this.deps.scheduler, choice.entry, step, reasons, scheduling, tokens, choice.uncachedTokens);
   }
 
   private async attempt(choice: Choice, input: DispatchInput, lease: Lease): Promise<DispatchResult> {
@@ -353,6 +318,59 @@ export class Dispatcher {
       }
     } finally {
       input.timer.upstreamMs += performance.now() - started;
+    }
+  }
+}
+
+function noteReason(reasons: RouteReason[], reason: RouteReason): void {
+  if (reasons.at(-1) !== reason) reasons.push(reason);
+}
+
+/**
+ * A backend slot held by one request. A class rather than closures: one is made per attempt, and under tsx
+ * (esbuild keepNames) every named closure costs a defineProperty call.
+ */
+class BackendLease implements Lease {
+  private finished = false;
+  private prefilled = false;
+
+  constructor(
+    private readonly registry: BackendRegistry,
+    private readonly scheduler: Scheduler,
+    readonly entry: BackendEntry,
+    readonly step: RouteStep,
+    readonly reasons: readonly RouteReason[],
+    private readonly scheduling: SchedulingRequest,
+    private readonly tokens: number,
+    private readonly uncachedTokens: number,
+  ) {
+    registry.admit(entry, tokens);
+    registry.addPendingPrefill(entry, uncachedTokens);
+    // Learn the prompt's prefix blocks as soon as the request is sent (again on success below): a hot system prompt
+    // is otherwise routed blind until its first answer completes (benchmarks/routing-quality.ts --learn-at).
+    scheduler.recordServed(scheduling, entry.state.id);
+  }
+
+  firstToken(): void {
+    if (this.prefilled) return;
+    this.prefilled = true;
+    this.registry.removePendingPrefill(this.entry, this.uncachedTokens);
+  }
+
+  finish(outcome: 'success' | 'failure' | 'aborted'): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.firstToken();
+    const { entry, registry } = this;
+    registry.release(entry, this.tokens);
+    if (outcome === 'success') {
+      registry.markSuccess(entry);
+      entry.breaker.recordSuccess();
+      this.scheduler.recordServed(this.scheduling, entry.state.id);
+    } else if (outcome === 'failure') {
+      entry.breaker.recordFailure();
+    } else {
+      entry.breaker.release();
     }
   }
 }
