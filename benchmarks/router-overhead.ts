@@ -3,7 +3,7 @@
 // alternating rounds. Each server runs in its own process so the router's CPU time is its own.
 //
 //   npx tsx benchmarks/router-overhead.ts [--quick] [--rounds 3] [--concurrency 1,16,64,256] [--rates 100,200]
-//                                         [--modes json,stream] [--itl-ms 1]
+//                                         [--modes json,stream] [--itl-ms 1] [--requests N per round]
 //
 // Closed loop (per concurrency) measures throughput at saturation; open loop (per --rates, requests/s arriving on a
 // fixed schedule) measures the latency the router adds at moderate load, below saturation.
@@ -280,20 +280,25 @@ async function main(): Promise<void> {
   const modes = (argument('modes') ?? 'json,stream').split(',') as Mode[];
   for (const mode of modes) {
     for (const concurrency of levels) {
-      const perRound = Math.max(quick ? 100 : 200, concurrency * (quick ? 3 : 6));
+      const perRound = Number(argument('requests') ?? 0) || Math.max(quick ? 200 : 1000, concurrency * (quick ? 3 : 8));
       const total = mode === 'stream' ? Math.ceil(perRound / 2) : perRound;
       const samples: Record<Target, Sample[]> = { direct: [], proxy: [], router: [] };
+      const levelCpu = { proxy: 0, router: 0 };
       for (let round = 0; round < rounds; round++) {
         const order: Target[] = (['direct', 'proxy', 'router'] as Target[]).map((_, index, all) => all[(index + round) % 3]!);
         for (const target of order) {
           const before = target === 'direct' ? 0 : await cpuOf(children[target]);
           samples[target].push(await runLoad(pools[target], mode, concurrency, total));
           if (target !== 'direct') {
-            cpu[target].ms += (await cpuOf(children[target])) - before;
+            const spent = (await cpuOf(children[target])) - before;
+            levelCpu[target] += spent;
+            cpu[target].ms += spent;
             cpu[target].requests += total;
           }
         }
       }
+      // CPU µs per request at this level: at saturation the throughput ratio follows the CPU ratio.
+      const cpuPerRequest = (target: 'proxy' | 'router'): string => ((levelCpu[target] / (rounds * total)) * 1000).toFixed(0);
       const direct = merge(samples.direct);
       const bare = merge(samples.proxy);
       const routed = merge(samples.router);
@@ -311,6 +316,7 @@ async function main(): Promise<void> {
           (rps(routed) / rps(bare)).toFixed(2),
           mode === 'stream' ? fmt(mean(routed.itls) - mean(direct.itls)) : '-',
           `${fmt(percentile(routed.overheads, 50))}/${fmt(percentile(routed.overheads, 99))}`,
+          `${cpuPerRequest('proxy')}/${cpuPerRequest('router')}`,
           `${direct.errors}/${bare.errors}/${routed.errors}${routed.firstError ? ` (${routed.firstError})` : ''}`,
         ].join(' | '),
       );
@@ -318,9 +324,9 @@ async function main(): Promise<void> {
     }
   }
   console.log(
-    '\n| mode | conc | direct p50/p99 ms | proxy adds p50/p99 | router adds p50/p99 | router vs proxy p50/p99 | rps direct/proxy/router | router/proxy rps | stream ITL delta ms | router self-measured overhead p50/p99 ms | errors direct/proxy/router |',
+    '\n| mode | conc | direct p50/p99 ms | proxy adds p50/p99 | router adds p50/p99 | router vs proxy p50/p99 | rps direct/proxy/router | router/proxy rps | stream ITL delta ms | router self-measured overhead p50/p99 ms | CPU µs/request proxy/router | errors direct/proxy/router |',
   );
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const row of rows) console.log(`| ${row} |`);
   // Moderate load: open-loop arrivals at fixed rates, the same rounds in rotating order.
   const rates = (argument('rates') ?? '100,200').split(',').map(Number).filter((rate) => rate > 0);

@@ -9,15 +9,28 @@ export interface BackendGaugeSource {
   forEachBackend(visit: (id: string, pool: string, inFlight: number, circuit: number, stale: boolean) => void): void;
 }
 
-/** Caches prom-client label children by their values: `labels()` hashes the label object on every call. */
+/**
+ * Caches label children by their values, in one nested map per label position: `labels()` builds and hashes a key
+ * on every call, and this runs several times per request.
+ */
 export function labelCache<T>(create: (...values: string[]) => T): (...values: string[]) => T {
-  const cache = new Map<string, T>();
+  const root = new Map<string, unknown>();
   return (...values) => {
-    const key = values.join('\u0000');
-    let child = cache.get(key);
+    let node = root;
+    const last = values.length - 1;
+    for (let index = 0; index < last; index++) {
+      let next = node.get(values[index]!) as Map<string, unknown> | undefined;
+      if (next === undefined) {
+        next = new Map<string, unknown>();
+        node.set(values[index]!, next);
+      }
+      node = next;
+    }
+    const key = values[last] ?? '';
+    let child = node.get(key) as T | undefined;
     if (child === undefined) {
       child = create(...values);
-      cache.set(key, child);
+      node.set(key, child);
     }
     return child;
   };

@@ -1,6 +1,12 @@
 // Request bodies of the OpenAI endpoints the router serves, as zod schemas. Loose objects: fields the router does
 // not know are passed on to the backend untouched (vLLM extras such as `top_k`, `guided_json`, new OpenAI fields).
 // Only what the router itself relies on, or what would otherwise reach an upstream as nonsense, is checked.
+//
+// zod is the one definition. On the hot path a body is first checked by the same schema compiled to plain code
+// (z.toJSONSchema → ajv, once per schema): a pass accepts the body as it is; a failure runs zod, whose first issue
+// becomes the error. In profiles of the router, zod's generic parse cost ~4 % of the CPU per request and the
+// compiled check a tenth of it. schemas.test.ts checks that both agree on a corpus of valid and broken bodies.
+import { Ajv, type ValidateFunction } from 'ajv';
 import { z } from 'zod';
 import { InvalidRequestError } from '../errors.ts';
 
@@ -87,7 +93,29 @@ function paramName(path: readonly PropertyKey[]): string {
   return text;
 }
 
-/** Validates a parsed JSON body; the first problem becomes a 400 naming the parameter. */
+const ajv = new Ajv({ strict: false, allErrors: false });
+const compiled = new WeakMap<z.ZodType, ValidateFunction>();
+/**
+ * The schemas whose parse changes nothing (no defaults, transforms or coercion, which a yes/no check would skip):
+ * only these take the compiled check. schemas.test.ts keeps it so (their input and output JSON Schemas are equal).
+ */
+export const PASS_THROUGH_SCHEMAS: ReadonlySet<z.ZodType> = new Set<z.ZodType>([ChatCompletionRequest, CompletionRequest, EmbeddingRequest]);
+
+/** The schema's compiled check (JSON Schema of its input side, compiled by ajv on first use). */
+export function compiledCheck(schema: z.ZodType): ValidateFunction {
+  let check = compiled.get(schema);
+  if (!check) {
+    check = ajv.compile(z.toJSONSchema(schema, { target: 'draft-7', io: 'input' }));
+    compiled.set(schema, check);
+  }
+  return check;
+}
+
+/**
+ * Validates a parsed JSON body; the first problem becomes a 400 naming the parameter. A body that passes a
+ * pass-through schema's compiled check is returned as it is (zod's output would be an equal copy); any other schema
+ * (with defaults, say) is parsed by zod.
+ */
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new InvalidRequestError(
@@ -95,6 +123,7 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
       { code: 'invalid_body' },
     );
   }
+  if (PASS_THROUGH_SCHEMAS.has(schema) && compiledCheck(schema)(body)) return body as T;
   const result = schema.safeParse(body);
   if (result.success) return result.data;
   const issue = result.error.issues[0];

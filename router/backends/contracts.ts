@@ -24,8 +24,9 @@ export interface BackendRequest {
 export type StreamChunk = Record<string, unknown>;
 
 /**
- * Backends that parsed the chunk from text may keep that text under this key, so a relay that changes nothing can
- * forward it without serialising again (JSON.stringify skips symbol keys).
+ * Backends that parsed a stream chunk or a non-streamed body from text may keep that text under this key, so a
+ * route that changes nothing can forward it without serialising again (JSON.stringify skips symbol keys). Whoever
+ * changes the object must delete the key.
  */
 export const RAW_JSON: unique symbol = Symbol('raw-json');
 

@@ -102,6 +102,8 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
         backendId: options.id,
       });
     }
+    // The text as it came, so an answer nobody changes is forwarded without serialising it again.
+    (body as Record<symbol, unknown>)[RAW_JSON] = exchange.text;
     return body as Record<string, unknown>;
   }
 

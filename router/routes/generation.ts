@@ -2,7 +2,7 @@
 // with the response headers that say what happened and the router's own overhead measured per stage.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ChatCompletionRequest, CompletionRequest, parseBody } from '../api/schemas.ts';
-import type { Endpoint } from '../backends/contracts.ts';
+import { RAW_JSON, type Endpoint } from '../backends/contracts.ts';
 import { ClientClosedError, UpstreamTimeoutError, toSwitchyardError } from '../errors.ts';
 import type { DispatchInput, DispatchResult, Lease } from '../routing/dispatcher.ts';
 import { chatPromptFeatures, completionPromptFeatures, type PromptFeatures } from '../routing/prompt.ts';
@@ -111,7 +111,9 @@ export function createGenerationHandler(
     metrics.stage.validate.observe((validatedAt - timer.startedAt) / 1000);
     const plan = planner.plan(body.model, body as Parameters<typeof planner.plan>[1]);
     context.model = plan.requested;
-    if (await serveFromCache(governance, admission, response, body)) return;
+    // Only a cache hit is a promise: awaiting the plain `false` would still cost a microtask hop per request.
+    const cached = serveFromCache(governance, admission, response, body);
+    if (cached !== false && (await cached)) return;
     const sessionHeader = request.headers['x-session-id'];
     const sessionKey = typeof sessionHeader === 'string' ? sessionHeader : (body.user ?? undefined);
     const { signal, dispose } = requestSignal(response, plan.timeouts.totalMs);
@@ -145,7 +147,9 @@ export function createGenerationHandler(
         // Output guardrails and the price (cost header) before the body is serialised; settle once it is sent.
         const governed = finishBuffered(governance, admission, result.body, served);
         attachCitations(result.body, rag);
-        const payload = JSON.stringify(result.body);
+        // Untouched answers (no governance, no citations) go out as the upstream's own text.
+        const raw = governance || rag ? undefined : (result.body as Record<symbol, unknown>)[RAW_JSON];
+        const payload = typeof raw === 'string' ? raw : JSON.stringify(result.body);
         result.lease.finish('success');
         recordUsage(runtime, result.lease.step.model.name, result.body.usage);
         const headers = routeHeaders(result.lease, timer, plan.tier);
@@ -157,7 +161,7 @@ export function createGenerationHandler(
           ...governed.headers,
         });
         response.end(payload);
-        await governed.settle();
+        if (governance) await governed.settle();
         return;
       }
       const headers = routeHeaders(result.lease, timer, plan.tier);

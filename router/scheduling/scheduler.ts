@@ -1,8 +1,8 @@
 // filter → score → pick, with every plugin call timed into one histogram. Built once per pool (or per profile) from
 // a validated SchedulingProfileConfig; holds only the plugins' own state (affinity tables, round-robin turn).
 import { performance } from 'node:perf_hooks';
-import { Histogram } from 'prom-client';
 import type { Registry } from 'prom-client';
+import { LeanHistogram } from '../lean-metrics.ts';
 import type {
   BackendState,
   FilterPlugin,
@@ -42,10 +42,10 @@ export interface ConfiguredScheduler extends Scheduler {
 
 type PluginKind = 'filter' | 'scorer' | 'picker';
 
-function durationHistogram(registry: Registry): Histogram<'plugin' | 'kind'> {
-  const existing = registry.getSingleMetric(PLUGIN_DURATION_METRIC);
-  if (existing) return existing as Histogram<'plugin' | 'kind'>;
-  return new Histogram({
+function durationHistogram(registry: Registry): LeanHistogram<'plugin' | 'kind'> {
+  const existing = registry.getSingleMetric(PLUGIN_DURATION_METRIC) as unknown;
+  if (existing instanceof LeanHistogram) return existing as LeanHistogram<'plugin' | 'kind'>;
+  return new LeanHistogram({
     name: PLUGIN_DURATION_METRIC,
     help: 'Time spent in each scheduling plugin call (filter, scorer, picker), sampled: one scheduling call in scheduling.timingSampleEvery',
     labelNames: ['plugin', 'kind'] as const,
@@ -146,13 +146,11 @@ export function createScheduler(
       const fresh = saturated.filter((backend) => !backend.metricsStale);
       bestSaturated = picker.pick(request, rank(request, fresh.length > 0 ? fresh : saturated, false));
     }
-    return {
-      ...(picked ? { picked } : {}),
-      ranked,
-      droppedBy,
-      allSaturated,
-      ...(bestSaturated ? { bestSaturated } : {}),
-    };
+    // Built field by field: spreading conditional objects allocates a temporary per field on every request.
+    const result: SchedulingResult = { ranked, droppedBy, allSaturated };
+    if (picked) result.picked = picked;
+    if (bestSaturated) result.bestSaturated = bestSaturated;
+    return result;
   }
 
   return {
