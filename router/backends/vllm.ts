@@ -5,6 +5,7 @@ import type { Dispatcher } from 'undici';
 import { RAW_JSON, type BackendRequest, type BackendResponse, type ChatBackend, type Endpoint, type StreamChunk } from './contracts.ts';
 import { SseSplitter } from './sse.ts';
 import { bufferedExchange, type BufferedExchange } from './buffered-exchange.ts';
+import { streamedExchange, type StreamedExchange } from './streamed-exchange.ts';
 import { errorFromFailure, errorFromUpstreamStatus, readErrorBody } from './upstream-errors.ts';
 import { type SwitchyardError, UpstreamError, UpstreamTimeoutError } from '../errors.ts';
 
@@ -39,8 +40,8 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
     });
   const extraHeaders = options.headers ?? {};
 
-  async function send(request: BackendRequest): Promise<BackendResponse> {
-    const streamed = request.body.stream === true;
+  // Not async itself: each async layer is a promise and microtask hops on every request.
+  function send(request: BackendRequest): Promise<BackendResponse> {
     // undici's own timers bound the attempt without an extra AbortController: vLLM sends a non-streamed answer's
     // headers only when it is complete (so headersTimeout bounds the whole attempt), and a stream's body must not
     // go quiet for longer than the TTFT limit (the first token, or a stall mid-stream).
@@ -53,32 +54,31 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
       headersTimeout: request.ttftMs,
       bodyTimeout: request.ttftMs,
     };
-    if (!streamed) return { streamed: false, body: await sendBuffered(dispatchOptions, request) };
-    let response: Dispatcher.ResponseData;
+    return request.body.stream === true ? sendStreamed(dispatchOptions, request) : sendBuffered(dispatchOptions, request);
+  }
+
+  /** A stream (see streamed-exchange.ts): an error status is read whole and thrown before any chunk is yielded. */
+  async function sendStreamed(dispatchOptions: Dispatcher.DispatchOptions, request: BackendRequest): Promise<BackendResponse> {
+    let exchange: StreamedExchange;
     try {
-      // undici takes any EventTarget-like signal (it only adds and removes an 'abort' listener); its type says
-      // AbortSignal.
-      response = await dispatcher.request({ ...dispatchOptions, signal: request.signal as AbortSignal });
+      exchange = await streamedExchange(dispatcher, dispatchOptions, request.signal);
     } catch (error) {
       throw timeoutAware(options.id, error, request);
     }
-    if (response.statusCode >= 400) {
-      let text: string;
+    if (exchange.statusCode >= 400) {
+      const pieces: Buffer[] = [];
       try {
-        text = await response.body.text();
+        for await (const piece of exchange.body) pieces.push(piece);
       } catch (error) {
         throw timeoutAware(options.id, error, request);
       }
-      throw errorFromUpstreamStatus(options.id, response.statusCode, text, headerReader(response.headers));
+      throw errorFromUpstreamStatus(options.id, exchange.statusCode, Buffer.concat(pieces).toString('utf8'), headerReader(exchange.headers));
     }
-    return { streamed: true, chunks: streamChunks(options.id, response.body, request) };
+    return { streamed: true, chunks: streamChunks(options.id, exchange.body, request) };
   }
 
   /** A non-streamed answer, read whole (see buffered-exchange.ts): the JSON object, or the error it maps to. */
-  async function sendBuffered(
-    dispatchOptions: Dispatcher.DispatchOptions,
-    request: BackendRequest,
-  ): Promise<Record<string, unknown>> {
+  async function sendBuffered(dispatchOptions: Dispatcher.DispatchOptions, request: BackendRequest): Promise<BackendResponse> {
     let exchange: BufferedExchange;
     try {
       exchange = await bufferedExchange(dispatcher, dispatchOptions, request.signal);
@@ -104,7 +104,7 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
     }
     // The text as it came, so an answer nobody changes is forwarded without serialising it again.
     (body as Record<symbol, unknown>)[RAW_JSON] = exchange.text;
-    return body as Record<string, unknown>;
+    return { streamed: false, body: body as Record<string, unknown> };
   }
 
   return {
@@ -120,7 +120,7 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
 
 async function* streamChunks(
   backendId: string,
-  body: Dispatcher.ResponseData['body'],
+  body: StreamedExchange['body'],
   request: BackendRequest,
 ): AsyncGenerator<StreamChunk> {
   let finished = false;
@@ -129,7 +129,7 @@ async function* streamChunks(
   // and a microtask hop per event).
   const splitter = new SseSplitter();
   try {
-    for await (const piece of body as AsyncIterable<Buffer>) {
+    for await (const piece of body) {
       for (const data of splitter.push(piece)) {
         // After [DONE] keep reading to the end of the body (the server closes it at once): leaving the loop early
         // would destroy the socket and throw away a keep-alive connection.
@@ -152,8 +152,8 @@ async function* streamChunks(
   } catch (error) {
     throw timeoutAware(backendId, error, request);
   } finally {
-    // Early exit (client gone, failover): destroying the body closes the socket, which makes vLLM abort the request.
-    if (!ended && !body.destroyed) body.destroy();
+    // Early exit (client gone, failover): aborting closes the socket, which makes vLLM abort the request.
+    if (!ended) void body.return?.();
   }
 }
 
