@@ -1,5 +1,6 @@
 // A minimal Server-Sent Events reader for OpenAI-style streams: yields each event's `data` payload as soon as its
 // blank-line terminator arrives (no buffering beyond one event). Comments and other fields are ignored.
+import { StringDecoder } from 'node:string_decoder';
 
 /**
  * Splits SSE text into `data` payloads as pieces arrive: `push` returns the payloads of the events its piece
@@ -7,11 +8,13 @@
  * reader can parse every completed event of a network piece in one go.
  */
 export class SseSplitter {
-  private readonly decoder = new TextDecoder();
+  // Node's StringDecoder: keeps a multi-byte character split across pieces, and is cheaper per call than
+  // TextDecoder's streaming mode (this runs once per network piece of every stream).
+  private readonly decoder = new StringDecoder('utf8');
   private buffer = '';
 
   push(piece: Uint8Array | string): string[] {
-    this.buffer += typeof piece === 'string' ? piece : this.decoder.decode(piece, { stream: true });
+    this.buffer += typeof piece === 'string' ? piece : this.decoder.write(piece);
     const payloads: string[] = [];
     let boundary = findBoundary(this.buffer);
     while (boundary) {
@@ -24,7 +27,7 @@ export class SseSplitter {
   }
 
   end(): string[] {
-    this.buffer += this.decoder.decode();
+    this.buffer += this.decoder.end();
     const tail = this.buffer.trim() === '' ? null : dataOf(this.buffer);
     this.buffer = '';
     return tail === null ? [] : [tail];
@@ -47,6 +50,8 @@ function findBoundary(buffer: string): { index: number; length: number } | null 
 }
 
 function dataOf(event: string): string | null {
+  // The usual event is one `data: …` line.
+  if (event.startsWith('data: ') && !event.includes('\n')) return event.endsWith('\r') ? event.slice(6, -1) : event.slice(6);
   let data: string | null = null;
   for (const rawLine of event.split('\n')) {
     const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;

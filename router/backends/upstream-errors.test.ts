@@ -52,4 +52,20 @@ describe('SSE reader', () => {
     }
     expect(events).toEqual(['{"a":1}', 'x', '[DONE]']);
   });
+
+  it('keeps a multi-byte character split between pieces, joins multi-line data, reads an unterminated last event', async () => {
+    const bytes = Buffer.from('data: {"t":"ä€😀"}\n\ndata: one\ndata: two\nid: 7\n\ndata:no-space\n\ndata: tail', 'utf8');
+    // Cut inside the 2-, 3- and 4-byte characters.
+    const cuts = [13, 15, 19, bytes.length];
+    let start = 0;
+    async function* byteChunks(): AsyncGenerator<Uint8Array> {
+      for (const cut of cuts) {
+        yield bytes.subarray(start, cut);
+        start = cut;
+      }
+    }
+    const events: string[] = [];
+    for await (const data of readSseData(byteChunks())) events.push(data);
+    expect(events).toEqual(['{"t":"ä€😀"}', 'one\ntwo', 'no-space', 'tail']);
+  });
 });
