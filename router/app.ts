@@ -5,6 +5,7 @@
 import type { ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { NotFoundError, renderError, toSwitchyardError } from './errors.ts';
+import { compilePassThroughChecks } from './api/schemas.ts';
 import { contextMiddleware, createContextAttacher } from './routes/context.ts';
 import { jsonBody, parseByteSize } from './routes/json-body.ts';
 import { createEmbeddingsHandler } from './routes/embeddings.ts';
@@ -52,6 +53,7 @@ export function sendError(error: unknown, response: ServerResponse, onServerErro
 }
 
 export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}): RouterApp {
+  compilePassThroughChecks();
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);

@@ -101,7 +101,10 @@ const compiled = new WeakMap<z.ZodType, ValidateFunction>();
  */
 export const PASS_THROUGH_SCHEMAS: ReadonlySet<z.ZodType> = new Set<z.ZodType>([ChatCompletionRequest, CompletionRequest, EmbeddingRequest]);
 
-/** The schema's compiled check (JSON Schema of its input side, compiled by ajv on first use). */
+/**
+ * The schema's compiled check (JSON Schema of its input side, compiled by ajv on first use; the router compiles its
+ * pass-through schemas at start-up, see `compilePassThroughChecks`, so no request pays the ~50 ms compile).
+ */
 export function compiledCheck(schema: z.ZodType): ValidateFunction {
   let check = compiled.get(schema);
   if (!check) {
@@ -109,6 +112,10 @@ export function compiledCheck(schema: z.ZodType): ValidateFunction {
     compiled.set(schema, check);
   }
   return check;
+}
+
+export function compilePassThroughChecks(): void {
+  for (const schema of PASS_THROUGH_SCHEMAS) compiledCheck(schema);
 }
 
 /**

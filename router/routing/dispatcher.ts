@@ -164,10 +164,11 @@ export class Dispatcher {
         continue;
       }
       this.attemptCounter(choice.entry.state.id, 'success').inc();
-      if (!result.streamed && input.endpoint !== 'embeddings' && plan.model.escalate) {
+      // Only checked when there is a next step to escalate to (the check reads the whole answer).
+      const canEscalate = choice.stepIndex + 1 < plan.steps.length && attempts < this.deps.retries.maxAttempts;
+      if (!result.streamed && input.endpoint !== 'embeddings' && plan.model.escalate && canEscalate) {
         const failed = failedQualityCheck(input.endpoint, input.body, result.body);
-        const hasNext = choice.stepIndex + 1 < plan.steps.length;
-        if (failed && hasNext && attempts < this.deps.retries.maxAttempts) {
+        if (failed) {
           this.deps.metrics.escalations.inc({ model: plan.model.name, check: failed });
           result.lease.finish('success');
           escalated = result;
