@@ -6,7 +6,7 @@ import type { ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { NotFoundError, renderError, toSwitchyardError } from './errors.ts';
 import { compilePassThroughChecks } from './api/schemas.ts';
-import { contextMiddleware, createContextAttacher } from './routes/context.ts';
+import { contextMiddleware, createContextAttacher, requestIdOf } from './routes/context.ts';
 import { jsonBody, parseByteSize } from './routes/json-body.ts';
 import { createEmbeddingsHandler } from './routes/embeddings.ts';
 import { createGenerationHandler, type GenerationHandler } from './routes/generation.ts';
@@ -44,7 +44,9 @@ export function sendError(error: unknown, response: ServerResponse, onServerErro
   }
   const rendered = renderError(typed);
   const payload = JSON.stringify(rendered.body);
+  const requestId = requestIdOf(response);
   response.writeHead(rendered.status, {
+    ...(requestId === undefined ? {} : { 'x-request-id': requestId }),
     ...rendered.headers,
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(payload),

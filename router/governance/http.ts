@@ -10,6 +10,7 @@ import { answerAsBody, answerAsChunks } from './cache/response-cache.ts';
 import { AdminAuthError } from './errors.ts';
 import type { Admission, Governance } from './governance.ts';
 import { HEADER_COST } from './governance.ts';
+import { requestIdOf } from '../routes/context.ts';
 import { KeySettings, type KeyRecord, type SpendGroup } from './keys/store.ts';
 
 // The authenticated key per request, keyed by the node response (shared by the Express routes and the router's hot
@@ -109,7 +110,13 @@ export async function serveCacheHit(
   if (!hit || admission.endpoint === 'embeddings') return false;
   const endpoint = admission.endpoint;
   const settled = await governance.settle(admission, { status: 200 });
-  const headers = { ...options.extraHeaders, ...admission.headers, ...settled.headers };
+  const requestId = requestIdOf(response);
+  const headers = {
+    ...(requestId === undefined ? {} : { 'x-request-id': requestId }),
+    ...options.extraHeaders,
+    ...admission.headers,
+    ...settled.headers,
+  };
   if (!options.stream) {
     const body = answerAsBody(hit, endpoint);
     if (!body) return false;

@@ -87,6 +87,9 @@ describe('semantic cache in the real router', () => {
     upstream.script = ['A different', ' answer.'];
     const paraphrase = await ask('how do I pay my invoice');
     expect(paraphrase.response.headers.get('x-switchyard-cache')).toBe('semantic-hit');
+    // A cache hit is answered by governance itself, which must still return the request id (the hot path leaves it
+    // to the writers).
+    expect(paraphrase.response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
     expect(Number(paraphrase.response.headers.get('x-switchyard-cache-similarity'))).toBeGreaterThanOrEqual(0.95);
     expect(paraphrase.response.headers.get('x-switchyard-cost-usd')).toBe('0.00000000');
     expect(paraphrase.data.choices[0]?.message.content).toBe('You can pay it from the billing page.');

@@ -29,7 +29,17 @@ export function requestContext(response: ServerResponse): RequestContext {
   return context;
 }
 
-export type ContextAttacher = (request: IncomingMessage, response: ServerResponse, path: string) => RequestContext;
+/** x-request-id of the response's request, for writers that put it in their writeHead (see the attacher). */
+export function requestIdOf(response: ServerResponse): string | undefined {
+  return contexts.get(response)?.requestId;
+}
+
+/**
+ * `setHeader: false` (the hot path) leaves x-request-id to the writers, which put it in their writeHead: a header
+ * set before writeHead sends every later one through setHeader's slower merge. The writers on the hot path are the
+ * generation route (routeHeaders), the SSE relay (the same headers), app.ts sendError and governance's cache hits.
+ */
+export type ContextAttacher = (request: IncomingMessage, response: ServerResponse, path: string, setHeader?: boolean) => RequestContext;
 
 /** Creates the request's context, sets x-request-id and counts the request when its response closes. */
 export function createContextAttacher(metrics: RouterMetrics): ContextAttacher {
@@ -39,7 +49,7 @@ export function createContextAttacher(metrics: RouterMetrics): ContextAttacher {
   const durationHistogram = labelCache((endpoint, routeReason, stream) =>
     metrics.requestDuration.labels({ endpoint, route_reason: routeReason, stream }),
   );
-  return function attachRequestContext(request, response, path) {
+  return function attachRequestContext(request, response, path, setHeader = true) {
     const incoming = request.headers['x-request-id'];
     const requestId = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     const context: RequestContext = {
@@ -50,7 +60,7 @@ export function createContextAttacher(metrics: RouterMetrics): ContextAttacher {
       routeReason: 'none',
     };
     contexts.set(response, context);
-    response.setHeader('x-request-id', requestId);
+    if (setHeader) response.setHeader('x-request-id', requestId);
     // 'close' fires for finished and abandoned responses alike, so client disconnects are counted too.
     response.once('close', () => {
       if (context.endpoint === '') return;

@@ -34,7 +34,7 @@ export function createEmbeddingsHandler(runtime: RouterRuntime) {
       response.writeHead(200, {
         'content-type': 'application/json; charset=utf-8',
         'content-length': Buffer.byteLength(payload),
-        ...routeHeaders(result.lease, timer),
+        ...routeHeaders(result.lease, timer, context.requestId),
       });
       response.end(payload);
     } finally {

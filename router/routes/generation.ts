@@ -29,8 +29,9 @@ export const HEADER_OVERHEAD = 'x-switchyard-overhead-ms';
 
 export const HEADER_TIER = 'x-switchyard-tier';
 
-export function routeHeaders(lease: Lease, timer: RequestTimer, tier?: number): Record<string, string> {
+export function routeHeaders(lease: Lease, timer: RequestTimer, requestId: string, tier?: number): Record<string, string> {
   const headers: Record<string, string> = {
+    'x-request-id': requestId,
     [HEADER_BACKEND]: lease.entry.state.id,
     [HEADER_ROUTE]: lease.reasons.join(','),
     [HEADER_MODEL]: lease.step.model.name,
@@ -152,7 +153,7 @@ export function createGenerationHandler(
         const payload = typeof raw === 'string' ? raw : JSON.stringify(result.body);
         result.lease.finish('success');
         recordUsage(runtime, result.lease.step.model.name, result.body.usage);
-        const headers = routeHeaders(result.lease, timer, plan.tier);
+        const headers = routeHeaders(result.lease, timer, context.requestId, plan.tier);
         metrics.stage.overhead.observe(Number(headers[HEADER_OVERHEAD]) / 1000);
         response.writeHead(200, {
           'content-type': 'application/json; charset=utf-8',
@@ -164,7 +165,7 @@ export function createGenerationHandler(
         if (governance) await governed.settle();
         return;
       }
-      const headers = routeHeaders(result.lease, timer, plan.tier);
+      const headers = routeHeaders(result.lease, timer, context.requestId, plan.tier);
       metrics.stage.overhead.observe(Number(headers[HEADER_OVERHEAD]) / 1000);
       const options = body.stream_options as { include_usage?: boolean | null } | null | undefined;
       const hooks = withCitationTrailer(relayHooks(governance, admission), rag);

@@ -71,6 +71,11 @@ describe('hot path and Express path agree', () => {
     }
   });
 
+  it.each(cases)('%s: without an incoming x-request-id, one is made and returned on the hot path', async (_name, path, body) => {
+    const hot = await postRaw(`${harness.baseURL}${path}`, body, { 'content-type': 'application/json' });
+    expect(hot.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
   it('counts hot-path requests in the request metrics like Express ones', async () => {
     await harness.client.chat.completions.create({ ...valid, messages: [{ role: 'user', content: 'count me' }] });
     const metrics = await (await fetch(`${harness.router.url}/metrics`)).text();

@@ -30,7 +30,7 @@ export function withHotPath(options: HotPathOptions, fallback: RequestListener):
       fallback(request, response);
       return;
     }
-    attachContext(request, response, path);
+    attachContext(request, response, path, false);
     readJsonBody(request, response, bodyLimitBytes, (error, body) => {
       if (error) {
         sendError(error, response);
