@@ -56,7 +56,8 @@ export interface FilterPlugin {
   readonly name: string;
   /** (added) A drop by this filter means "saturated or stale": counts toward SchedulingResult.allSaturated. */
   readonly dropsForSaturation?: boolean;
-  filter(request: SchedulingRequest, candidates: readonly BackendState[]): BackendState[];
+  /** The candidates that pass, in order; `candidates` itself when none is dropped (no allocation per request). */
+  filter(request: SchedulingRequest, candidates: readonly BackendState[]): readonly BackendState[];
 }
 
 export interface ScorerPlugin {

@@ -20,6 +20,9 @@ import { clamp01 } from './plugins/normalize.ts';
 import type { PluginContext } from './plugins/plugin-context.ts';
 import { PrefixBlockIndex } from './plugins/scorers/prefix-affinity/index.ts';
 
+/** droppedBy when every candidate passed (shared: most calls drop nothing). */
+const NO_DROPS: Readonly<Record<string, string>> = Object.freeze({});
+
 export const PLUGIN_DURATION_METRIC = 'switchyard_scheduling_plugin_duration_seconds';
 /** Plugin calls take microseconds: buckets from 1 µs to 10 ms. */
 const DURATION_BUCKETS = [1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 1e-2];
@@ -108,7 +111,7 @@ export function createScheduler(
   function schedule(request: SchedulingRequest, candidates: readonly BackendState[]): SchedulingResult {
     const timed = histogram !== undefined && untilTimed-- === 0;
     if (timed) untilTimed = parsed.timingSampleEvery - 1;
-    const droppedBy: Record<string, string> = {};
+    let droppedBy: Record<string, string> | undefined;
     // Backends dropped only for saturation, still put through the later filters: where to queue if the caller
     // has nowhere to spill over to.
     let saturated: BackendState[] = [];
@@ -116,7 +119,7 @@ export function createScheduler(
     for (let index = 0; index < filters.length && (remaining.length > 0 || saturated.length > 0); index++) {
       const filter = filters[index]!;
       const forSaturation = filter.dropsForSaturation === true;
-      if (!forSaturation && saturated.length > 0) saturated = filter.filter(request, saturated);
+      if (!forSaturation && saturated.length > 0) saturated = [...filter.filter(request, saturated)];
       if (remaining.length === 0) continue;
       const started = timed ? performance.now() : 0;
       const kept = filter.filter(request, remaining);
@@ -125,7 +128,7 @@ export function createScheduler(
         const keptSet = new Set(kept);
         for (const backend of remaining) {
           if (keptSet.has(backend)) continue;
-          droppedBy[backend.id] = filter.name;
+          (droppedBy ??= {})[backend.id] = filter.name;
           if (forSaturation) saturated.push(backend);
         }
       }
@@ -147,7 +150,7 @@ export function createScheduler(
       bestSaturated = picker.pick(request, rank(request, fresh.length > 0 ? fresh : saturated, false));
     }
     // Built field by field: spreading conditional objects allocates a temporary per field on every request.
-    const result: SchedulingResult = { ranked, droppedBy, allSaturated };
+    const result: SchedulingResult = { ranked, droppedBy: droppedBy ?? NO_DROPS, allSaturated };
     if (picked) result.picked = picked;
     if (bestSaturated) result.bestSaturated = bestSaturated;
     return result;

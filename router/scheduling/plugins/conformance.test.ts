@@ -88,6 +88,17 @@ describe.each(Object.keys(FILTERS))('filter conformance: %s', (type) => {
     expect(make().filter(makeRequest(), [backend])).toEqual([backend]);
   });
 
+  it('never changes its input, and hands it back as it is when it drops nothing', () => {
+    const filter = make();
+    for (const candidates of populations()) {
+      const before = [...candidates];
+      const kept = filter.filter(makeRequest(), candidates);
+      expect(candidates).toEqual(before);
+      if (kept.length === candidates.length) expect(kept).toBe(candidates);
+      else expect(kept).not.toBe(candidates);
+    }
+  });
+
   it('has a README next to it', async () => {
     const { existsSync } = await import('node:fs');
     expect(existsSync(new URL(`./filters/${type}/README.md`, import.meta.url))).toBe(true);

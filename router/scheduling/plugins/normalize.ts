@@ -1,4 +1,5 @@
-// Shared score helpers: every scorer maps its raw signal into [0,1] with 1 = best.
+// Shared score helpers: every scorer maps its raw signal into [0,1] with 1 = best; and the filters' keepWhere.
+import type { BackendState } from '../contracts.ts';
 
 /** Score given to a candidate whose signal is unknown (e.g. a hosted backend without vLLM metrics). */
 export const UNKNOWN_SCORE = 0.5;
@@ -34,4 +35,24 @@ export function hashPair(first: string, second: string): number {
   hash = Math.imul(hash ^ 0x1f, 0x01000193);
   for (let index = 0; index < second.length; index++) hash = Math.imul(hash ^ second.charCodeAt(index), 0x01000193);
   return hash >>> 0;
+}
+
+/**
+ * The candidates for which `passes` holds, in order — `candidates` itself when all of them do, which is the usual
+ * case on every request (filters run on every scheduling call; an array per filter per call is garbage).
+ */
+export function keepWhere<C>(
+  candidates: readonly BackendState[],
+  passes: (backend: BackendState, context: C) => boolean,
+  context: C,
+): readonly BackendState[] {
+  for (let index = 0; index < candidates.length; index++) {
+    if (passes(candidates[index]!, context)) continue;
+    const kept = candidates.slice(0, index);
+    for (let rest = index + 1; rest < candidates.length; rest++) {
+      if (passes(candidates[rest]!, context)) kept.push(candidates[rest]!);
+    }
+    return kept;
+  }
+  return candidates;
 }

@@ -1,4 +1,5 @@
 import type { BackendState, FilterPlugin, SchedulingRequest } from '../../../contracts.ts';
+import { keepWhere } from '../../normalize.ts';
 
 export interface NotSaturatedOptions {
   maxQueue: number;
@@ -24,12 +25,14 @@ export function isSaturated(backend: BackendState, options: NotSaturatedOptions)
   return metrics.requestsWaiting > options.maxQueue || metrics.kvCacheUsage > options.maxKvCacheUsage;
 }
 
+const hasRoom = (backend: BackendState, options: NotSaturatedOptions): boolean => !isSaturated(backend, options);
+
 export function createNotSaturatedFilter(options: NotSaturatedOptions): FilterPlugin & { dropsForSaturation: true } {
   return {
     name: 'not-saturated',
     dropsForSaturation: true,
-    filter(_request: SchedulingRequest, candidates: readonly BackendState[]): BackendState[] {
-      return candidates.filter((backend) => !isSaturated(backend, options));
+    filter(_request: SchedulingRequest, candidates: readonly BackendState[]): readonly BackendState[] {
+      return keepWhere(candidates, hasRoom, options);
     },
   };
 }
