@@ -3,7 +3,7 @@
 // alternating rounds. Each server runs in its own process so the router's CPU time is its own.
 //
 //   npx tsx benchmarks/router-overhead.ts [--quick] [--rounds 5] [--concurrency 1,16,64,256] [--rates 100,200]
-//                                         [--modes json,stream] [--itl-ms 1] [--requests N per round]
+//                                         [--modes json,stream] [--itl-ms 1] [--requests N per JSON round]
 //
 // Closed loop (per concurrency) measures throughput at saturation; open loop (per --rates, requests/s arriving on a
 // fixed schedule) measures the latency the router adds at moderate load, below saturation.
@@ -286,8 +286,15 @@ async function main(): Promise<void> {
   const modes = (argument('modes') ?? 'json,stream').split(',') as Mode[];
   for (const mode of modes) {
     for (const concurrency of levels) {
-      const perRound = Number(argument('requests') ?? 0) || Math.max(quick ? 200 : 1000, concurrency * (quick ? 3 : 8));
-      const total = mode === 'stream' ? Math.ceil(perRound / 2) : perRound;
+      // Rounds long enough that a short stall of the shared host does not decide a round (JSON rounds take ~0.3–2 s);
+      // a stream takes ≥ 16 upstream ITLs, so stream rounds are counted in fewer, longer requests.
+      const requested = Number(argument('requests') ?? 0);
+      const total =
+        requested > 0
+          ? (mode === 'stream' ? Math.ceil(requested / 2) : requested)
+          : mode === 'stream'
+            ? Math.max(quick ? 100 : 500, concurrency * (quick ? 2 : 4))
+            : Math.max(quick ? 200 : 3000, concurrency * (quick ? 3 : 12));
       const samples: Record<Target, Sample[]> = { direct: [], proxy: [], router: [] };
       const levelCpu = { proxy: 0, router: 0 };
       for (let round = 0; round < rounds; round++) {

@@ -1,13 +1,13 @@
 // One buffered HTTP exchange through undici's low-level dispatch API: status, headers and the whole body as text.
 // Non-streamed answers use it instead of `request()`, which builds a Readable body stream, its consumer and the
-// signal plumbing for every response (benchmarks/router-overhead.ts shows the router's CPU per request). Streams keep
-// `request()`, whose body is what the SSE reader iterates.
+// signal plumbing for every response (benchmarks/router-overhead.ts shows the router's CPU per request).
 import type { Dispatcher } from 'undici';
 import type { CancelSignal } from '../resilience/cancellation.ts';
+import { CancellableHandler, startExchange, type Headers } from './dispatch-exchange.ts';
 
 export interface BufferedExchange {
   statusCode: number;
-  headers: Readonly<Record<string, string | string[] | undefined>>;
+  headers: Headers;
   text: string;
 }
 
@@ -21,58 +21,24 @@ export function bufferedExchange(
   options: Dispatcher.DispatchOptions,
   signal: CancelSignal,
 ): Promise<BufferedExchange> {
-  return new Promise<BufferedExchange>((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    dispatcher.dispatch(options, new ExchangeHandler(signal, resolve, reject));
-  });
+  return startExchange<BufferedExchange>(dispatcher, options, signal, (resolve, reject) => new BufferedHandler(signal, resolve, reject));
 }
 
-/**
- * undici's dispatch handler for one exchange. A class rather than closures: this runs on every request, and the
- * TypeScript loader (tsx, esbuild keepNames) wraps each named closure in a `defineProperty(fn, 'name')` call.
- */
-class ExchangeHandler implements Dispatcher.DispatchHandler {
-  private controller: Dispatcher.DispatchController | undefined;
+class BufferedHandler extends CancellableHandler {
   private settled = false;
   private statusCode = 0;
-  private headers: BufferedExchange['headers'] = {};
+  private headers: Headers = {};
   private readonly chunks: Buffer[] = [];
-  private readonly abortListener: () => void;
 
   constructor(
-    private readonly signal: CancelSignal,
+    signal: CancelSignal,
     private readonly resolve: (exchange: BufferedExchange) => void,
     private readonly reject: (error: unknown) => void,
   ) {
-    this.abortListener = this.onAbort.bind(this);
-    signal.addEventListener('abort', this.abortListener, { once: true });
+    super(signal);
   }
 
-  private abortReason(): Error {
-    return this.signal.reason instanceof Error ? this.signal.reason : new Error('aborted');
-  }
-
-  private finish(): boolean {
-    if (this.settled) return false;
-    this.settled = true;
-    this.signal.removeEventListener('abort', this.abortListener);
-    return true;
-  }
-
-  private onAbort(): void {
-    this.controller?.abort(this.abortReason());
-    if (this.finish()) this.reject(this.signal.reason);
-  }
-
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.signal.aborted) controller.abort(this.abortReason());
-  }
-
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: BufferedExchange['headers']): void {
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Headers): void {
     this.statusCode = statusCode;
     this.headers = headers;
   }
@@ -82,13 +48,24 @@ class ExchangeHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
-    if (!this.finish()) return;
+    if (!this.settle()) return;
     const chunks = this.chunks;
     const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
     this.resolve({ statusCode: this.statusCode, headers: this.headers, text });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
-    if (this.finish()) this.reject(error);
+    if (this.settle()) this.reject(error);
+  }
+
+  protected cancelled(reason: unknown): void {
+    if (this.settle()) this.reject(reason);
+  }
+
+  private settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.detach();
+    return true;
   }
 }

@@ -6,10 +6,11 @@
 // while the consumer is more than HIGH_WATER pieces behind, and resumed once it has caught up.
 import type { Dispatcher } from 'undici';
 import type { CancelSignal } from '../resilience/cancellation.ts';
+import { CancellableHandler, startExchange, type Headers } from './dispatch-exchange.ts';
 
 export interface StreamedExchange {
   statusCode: number;
-  headers: Readonly<Record<string, string | string[] | undefined>>;
+  headers: Headers;
   /** The body's pieces; `return()` (leaving a for-await early) aborts the request, closing its connection. */
   body: AsyncIterableIterator<Buffer>;
 }
@@ -27,44 +28,30 @@ export function streamedExchange(
   options: Dispatcher.DispatchOptions,
   signal: CancelSignal,
 ): Promise<StreamedExchange> {
-  return new Promise<StreamedExchange>((resolve, reject) => {
-    if (signal.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    dispatcher.dispatch(options, new StreamHandler(signal, resolve, reject));
-  });
+  return startExchange<StreamedExchange>(dispatcher, options, signal, (resolve, reject) => new StreamHandler(signal, resolve, reject));
 }
 
 type Waiter = { resolve: (result: IteratorResult<Buffer>) => void; reject: (error: unknown) => void };
 
-/** undici's dispatch handler and the body iterator in one object (a class: no per-request closures, see vllm.ts). */
-class StreamHandler implements Dispatcher.DispatchHandler, AsyncIterableIterator<Buffer> {
-  private controller: Dispatcher.DispatchController | undefined;
+/** undici's dispatch handler and the body iterator in one object. */
+class StreamHandler extends CancellableHandler implements AsyncIterableIterator<Buffer> {
   private headSettled = false;
   private readonly pieces: Buffer[] = [];
   private head = 0;
   private waiter: Waiter | undefined;
   private ended = false;
   private failure: { error: unknown } | undefined;
-  private readonly abortListener: () => void;
 
   constructor(
-    private readonly signal: CancelSignal,
+    signal: CancelSignal,
     private readonly resolveHead: (exchange: StreamedExchange) => void,
     private readonly rejectHead: (error: unknown) => void,
   ) {
-    this.abortListener = this.onAbort.bind(this);
-    signal.addEventListener('abort', this.abortListener, { once: true });
+    super(signal);
   }
 
   // ---------------------------------------------------------------- undici's side
-  onRequestStart(controller: Dispatcher.DispatchController): void {
-    this.controller = controller;
-    if (this.signal.aborted) controller.abort(this.abortReason());
-  }
-
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: StreamedExchange['headers']): void {
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Headers): void {
     this.headSettled = true;
     this.resolveHead({ statusCode, headers, body: this });
   }
@@ -81,7 +68,7 @@ class StreamHandler implements Dispatcher.DispatchHandler, AsyncIterableIterator
   }
 
   onResponseEnd(): void {
-    this.finish();
+    this.detach();
     this.ended = true;
     this.wakeWaiter();
   }
@@ -113,7 +100,7 @@ class StreamHandler implements Dispatcher.DispatchHandler, AsyncIterableIterator
   /** The consumer stopped early: abort the request (undici closes the connection, so the engine stops too). */
   return(): Promise<IteratorResult<Buffer>> {
     if (!this.ended && !this.failure) {
-      this.finish();
+      this.detach();
       this.failure = { error: new Error('stream consumer stopped') };
       this.controller?.abort(new Error('stream consumer stopped'));
     }
@@ -128,18 +115,13 @@ class StreamHandler implements Dispatcher.DispatchHandler, AsyncIterableIterator
   }
 
   // ---------------------------------------------------------------- both
-  private abortReason(): Error {
-    return this.signal.reason instanceof Error ? this.signal.reason : new Error('aborted');
-  }
-
-  private onAbort(): void {
-    this.controller?.abort(this.abortReason());
-    this.fail(this.signal.reason);
+  protected cancelled(reason: unknown): void {
+    this.fail(reason);
   }
 
   private fail(error: unknown): void {
     if (this.ended || this.failure) return;
-    this.finish();
+    this.detach();
     this.failure = { error };
     if (!this.headSettled) {
       this.headSettled = true;
@@ -156,7 +138,4 @@ class StreamHandler implements Dispatcher.DispatchHandler, AsyncIterableIterator
     else waiter.resolve({ value: undefined, done: true });
   }
 
-  private finish(): void {
-    this.signal.removeEventListener('abort', this.abortListener);
-  }
 }
