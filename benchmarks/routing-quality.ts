@@ -34,6 +34,7 @@ import {
 } from '../router/scheduling/index.ts';
 import type { BackendState, EndpointMetrics, SchedulingRequest } from '../router/scheduling/index.ts';
 import { seededRandom } from '../models/random.ts';
+import { ttftFloor } from './routing-quality-floor.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -510,36 +511,6 @@ function measureDecisionCost(profile: SchedulingProfileConfig, workload: readonl
   return Math.min(once(), once());
 }
 
-/**
- * The TTFT floor: each request alone on an idle replica that already holds its system prompt if an earlier request
- * carried it (its best possible cache state; a prompt's first use is a miss anywhere), on the same simulated engine.
- * No scheduler can beat its p99, so round robin's p99 over it bounds the ratio any profile can reach at that rate.
- */
-function ttftFloor(workload: readonly WorkItem[]): number[] {
-  const stepTime = createStepTimeModel({ model: getModel(MODEL), gpu: GPUS.h100, tensorParallel: 1, dtype: 'bf16' });
-  const seenSystemPrompts = new Set<string>();
-  return workload.map((item, index) => {
-    const clock = new VirtualClock();
-    const engine = new SimEngine({ clock, stepTime, totalBlocks: KV_BLOCKS, maxNumSeqs: 256, maxNumBatchedTokens: 8_192 });
-    const firstToken = (messages: WorkItem['messages'], id: string): number => {
-      const submittedAt = clock.now();
-      let ttft = NaN;
-      engine.submit(
-        { id, promptTokens: chatPromptTokens(messages), outputTokens: 1 },
-        { onToken: (tokenIndex, atMs) => void (tokenIndex === 0 && (ttft = atMs - submittedAt)), onFinish: () => undefined },
-      );
-      clock.runAll(1_000_000);
-      return ttft;
-    };
-    const system = item.kind === 'shared-prefix' ? item.messages[0]!.content : undefined;
-    if (system !== undefined && seenSystemPrompts.has(system)) firstToken(item.messages.slice(0, 1), `warm-${index}`);
-    if (system !== undefined) seenSystemPrompts.add(system);
-    const ttft = firstToken(item.messages, `floor-${index}`);
-    engine.shutdown();
-    return ttft;
-  });
-}
-
 function formatRow(result: ProfileResult): string {
   const ms = (value: number) => `${value.toFixed(0)} ms`.padStart(9);
   return [
@@ -571,7 +542,7 @@ async function main(): Promise<void> {
   const floors = new Map<number, number>();
   for (const rate of RATES) {
     const workload = buildWorkload(SEED, rate);
-    if (MODE === 'virtual') floors.set(rate, percentile(ttftFloor(workload), 0.99));
+    if (MODE === 'virtual') floors.set(rate, percentile(ttftFloor(workload, MODEL, KV_BLOCKS), 0.99));
     for (const name of profileNames) results.push(await runProfile(name, rate, workload));
   }
   const ratios = results
