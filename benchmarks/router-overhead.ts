@@ -4,6 +4,10 @@
 //
 //   npx tsx benchmarks/router-overhead.ts [--quick] [--rounds 5] [--concurrency 1,16,64,256] [--rates 100,200]
 //                                         [--modes json,stream] [--itl-ms 1] [--requests N per JSON round]
+//                                         [--semi-space 64 (MB; 0 = V8's default)]
+//
+// The proxy and the router run with the same V8 young-generation size, the one `npm start` and the router image use
+// (--max-semi-space-size=64), so the comparison is between the two programs, not between their GC settings.
 //
 // Closed loop (per concurrency) measures throughput at saturation; open loop (per --rates, requests/s arriving on a
 // fixed schedule) measures the latency the router adds at moderate load, below saturation.
@@ -110,8 +114,10 @@ async function spawnRole(role: Role, extra: string[]): Promise<Child> {
     role !== 'upstream' && process.env.ROUTER_BENCH_PROFILE
       ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ROUTER_BENCH_PROFILE}/${role}`]
       : [];
+  const semiSpaceMb = Number(argument('semi-space') ?? 64);
+  const heap = role !== 'upstream' && semiSpaceMb > 0 ? [`--max-semi-space-size=${semiSpaceMb}`] : [];
   const child = fork(script, ['--role', role, ...extra], {
-    execArgv: ['--import', 'tsx', ...profile],
+    execArgv: ['--import', 'tsx', ...heap, ...profile],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -277,7 +283,11 @@ async function main(): Promise<void> {
   };
   const children: Record<'proxy' | 'router', Child> = { proxy, router };
 
-  console.log(`router overhead benchmark: rounds=${rounds}, concurrency=${levels.join('/')}, upstream ITL ${itlMs} ms`);
+  const semiSpace = Number(argument('semi-space') ?? 64);
+  console.log(
+    `router overhead benchmark: rounds=${rounds}, concurrency=${levels.join('/')}, upstream ITL ${itlMs} ms, ` +
+      `proxy and router with ${semiSpace > 0 ? `--max-semi-space-size=${semiSpace}` : "V8's default young generation"}`,
+  );
   for (const target of ['direct', 'proxy', 'router'] as Target[]) {
     await runLoad(pools[target], 'json', 16, quick ? 300 : 1000);
     await runLoad(pools[target], 'stream', 16, quick ? 100 : 300);
