@@ -4,10 +4,10 @@
 //
 //   npx tsx benchmarks/router-overhead.ts [--quick] [--rounds 5] [--concurrency 1,16,64,256] [--rates 100,200]
 //                                         [--modes json,stream] [--itl-ms 1] [--requests N per JSON round]
-//                                         [--semi-space 64 (MB; 0 = V8's default)]
+//                                         [--semi-space 32 (MiB; 0 = V8's default)]
 //
 // The proxy and the router run with the same V8 young-generation size, the one `npm start` and the router image use
-// (--max-semi-space-size=64), so the comparison is between the two programs, not between their GC settings.
+// (--max-semi-space-size=32), so the comparison is between the two programs, not between their GC settings.
 //
 // Closed loop (per concurrency) measures throughput at saturation; open loop (per --rates, requests/s arriving on a
 // fixed schedule) measures the latency the router adds at moderate load, below saturation.
@@ -33,6 +33,9 @@ function argument(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
   return index === -1 ? undefined : process.argv[index + 1];
 }
+
+/** V8 semi-space (MiB) for the proxy and the router processes, as `npm start` runs the router; 0 = V8's default. */
+const SEMI_SPACE_MB = Number(argument('semi-space') ?? 32);
 
 // ---------------------------------------------------------------- child processes
 async function runRole(role: Role): Promise<void> {
@@ -114,8 +117,7 @@ async function spawnRole(role: Role, extra: string[]): Promise<Child> {
     role !== 'upstream' && process.env.ROUTER_BENCH_PROFILE
       ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ROUTER_BENCH_PROFILE}/${role}`]
       : [];
-  const semiSpaceMb = Number(argument('semi-space') ?? 64);
-  const heap = role !== 'upstream' && semiSpaceMb > 0 ? [`--max-semi-space-size=${semiSpaceMb}`] : [];
+  const heap = role !== 'upstream' && SEMI_SPACE_MB > 0 ? [`--max-semi-space-size=${SEMI_SPACE_MB}`] : [];
   const child = fork(script, ['--role', role, ...extra], {
     execArgv: ['--import', 'tsx', ...heap, ...profile],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -283,10 +285,9 @@ async function main(): Promise<void> {
   };
   const children: Record<'proxy' | 'router', Child> = { proxy, router };
 
-  const semiSpace = Number(argument('semi-space') ?? 64);
   console.log(
     `router overhead benchmark: rounds=${rounds}, concurrency=${levels.join('/')}, upstream ITL ${itlMs} ms, ` +
-      `proxy and router with ${semiSpace > 0 ? `--max-semi-space-size=${semiSpace}` : "V8's default young generation"}`,
+      `proxy and router with ${SEMI_SPACE_MB > 0 ? `--max-semi-space-size=${SEMI_SPACE_MB}` : "V8's default young generation"}`,
   );
   for (const target of ['direct', 'proxy', 'router'] as Target[]) {
     await runLoad(pools[target], 'json', 16, quick ? 300 : 1000);

@@ -32,7 +32,7 @@ COPY --from=deps --chown=65532:65532 /app/node_modules ./node_modules
 COPY --from=source --chown=65532:65532 /app ./
 USER 65532:65532
 EXPOSE 8080
-# A larger V8 young generation (up to 64 MB per semi-space): every in-flight request keeps its state alive across
+# A larger V8 young generation (up to 32 MiB per semi-space): every in-flight request keeps its state alive across
 # minor GCs, so with the default size a busy router copies and promotes much of it (see router/README.md, "Tuning").
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=64", "bin/switchyard.js"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=32", "bin/switchyard.js"]
 CMD ["serve", "--host", "0.0.0.0", "--port", "8080"]
