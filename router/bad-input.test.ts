@@ -94,6 +94,9 @@ describe('bad input', () => {
   it('passes an upstream 400 (context too long) on as a 400, not a 500', async () => {
     const response = await postRaw(chatURL, JSON.stringify({ ...valid, max_tokens: 10_000_000 }));
     expect(response.status).toBe(400);
-    expect(parseError(response.text).error.type).toBe('BadRequestError');
+    // The simulator answers as vLLM does ("BadRequestError", code 400); the caller gets OpenAI's words.
+    const { error } = parseError(response.text);
+    expect(error.type).toBe('invalid_request_error');
+    expect(error.code).toBeNull();
   });
 });

@@ -25,14 +25,24 @@ describe('retry rules', () => {
 
 describe('upstream error mapping', () => {
   it('reads both the OpenAI and the old vLLM error shapes', () => {
-    expect(readErrorBody({ error: { message: 'm', type: 't', code: 400 } })).toMatchObject({ message: 'm', code: '400' });
-    expect(readErrorBody({ object: 'error', message: 'old', type: 'BadRequestError' })).toMatchObject({ message: 'old' });
+    expect(readErrorBody({ error: { message: 'm', type: 't', code: 'context_length_exceeded' } })).toMatchObject({
+      message: 'm',
+      type: 't',
+      code: 'context_length_exceeded',
+    });
+    // vLLM's words (a Python exception name, the status as a numeric code) become OpenAI's.
+    expect(readErrorBody({ object: 'error', message: 'old', type: 'BadRequestError', code: 400 })).toEqual({
+      message: 'old',
+      type: 'invalid_request_error',
+      code: null,
+      param: null,
+    });
     expect(readErrorBody('nope')).toBeNull();
   });
 
   it('keeps client faults as they are and turns server faults into retryable 502s', () => {
     const clientFault = errorFromUpstreamStatus('b', 400, '{"error":{"message":"too long","type":"BadRequestError","param":"messages"}}', headers({}));
-    expect(clientFault).toMatchObject({ status: 400, retryable: false, type: 'BadRequestError', param: 'messages' });
+    expect(clientFault).toMatchObject({ status: 400, retryable: false, type: 'invalid_request_error', param: 'messages' });
     const serverFault = errorFromUpstreamStatus('b', 503, 'upstream sad', headers({ 'retry-after': '2' }));
     expect(serverFault).toMatchObject({ status: 502, retryable: true, upstreamStatus: 503, retryAfterMs: 2000 });
     expect(serverFault.headers['retry-after']).toBe('2');

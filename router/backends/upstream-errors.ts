@@ -46,7 +46,16 @@ export function readErrorBody(value: unknown): UpstreamErrorBody | null {
     const item = inner[key];
     return typeof item === 'string' ? item : typeof item === 'number' ? String(item) : null;
   };
-  return { message: inner.message, type: text('type'), code: text('code'), param: text('param') };
+  const type = text('type');
+  const code = text('code');
+  return {
+    message: inner.message,
+    // vLLM names its error types after Python exceptions ("BadRequestError") and repeats the HTTP status as a numeric
+    // code; clients that switch on `error.type` / `error.code` expect OpenAI's words ("invalid_request_error") instead.
+    type: type !== null && /^[A-Z][A-Za-z]*Error$/.test(type) ? 'invalid_request_error' : type,
+    code: code !== null && /^\d{3}$/.test(code) ? null : code,
+    param: text('param'),
+  };
 }
 
 /** An HTTP error response from an upstream → UpstreamError keeping 4xx statuses (the caller's fault) as they are. */
