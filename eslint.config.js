@@ -3,7 +3,8 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '**/fixtures/**', 'benchmarks/results/**', '**/*.generated.*'] },
+  // Generated output is not linted: the build (dist/), CLI state (.switchyard/: indexes, deploy bundles), results.
+  { ignores: ['node_modules/**', 'dist/**', '**/.switchyard/**', '**/fixtures/**', 'benchmarks/results/**', 'eval-results/**', '**/*.generated.*'] },
   ...tseslint.configs.recommended,
   {
     rules: {

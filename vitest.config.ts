@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     reporters: ['default', './bin/vitest-summary-reporter.ts'],
+    // Processes the tests spawn through bin/switchyard.js run the current TypeScript sources, never a stale dist/.
+    env: { SWITCHYARD_FROM_SOURCE: '1' },
   },
 });

@@ -9,7 +9,9 @@ import type { Driver, ReplicaExit, ReplicaInfo, ReplicaSpec, StopOptions } from 
 import { ReplicaStartError } from '../errors.ts';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const STANDIN_ENTRY = fileURLToPath(new URL('../image/vllm-standin.ts', import.meta.url));
+// From the compiled build the stand-in is JavaScript for plain node; from the sources it is TypeScript run through tsx.
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const STANDIN_ENTRY = fileURLToPath(new URL(FROM_SOURCE ? '../image/vllm-standin.ts' : '../image/vllm-standin.js', import.meta.url));
 
 interface StateFile {
   replicaId: string;
@@ -32,7 +34,7 @@ export interface LocalDriverOptions {
   env?: Readonly<Record<string, string>>;
   /** How often adopted processes (not our children) are checked for liveness. */
   livenessPollMs?: number;
-  /** The stand-in bundle from image/bundle.ts (starts much faster); default: the TypeScript source through tsx. */
+  /** The stand-in bundle from image/bundle.ts (starts much faster than tsx); default: the stand-in entry as it is. */
   bundleFile?: string;
 }
 
@@ -66,7 +68,8 @@ export class LocalDriver implements Driver {
     const log = openSync(logFile, 'a');
     let child: ChildProcess;
     try {
-      const entry = this.options.bundleFile === undefined ? ['--import', 'tsx', STANDIN_ENTRY] : [this.options.bundleFile];
+      const standin = FROM_SOURCE ? ['--import', 'tsx', STANDIN_ENTRY] : [STANDIN_ENTRY];
+      const entry = this.options.bundleFile === undefined ? standin : [this.options.bundleFile];
       child = spawn(process.execPath, [...entry, ...spec.launchArgs], {
         cwd: REPO_ROOT,
         detached: true,

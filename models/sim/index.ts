@@ -14,7 +14,9 @@ export { SimEngine, type EngineStats, type GenerationEngine } from './engine.ts'
 export { RealClock, VirtualClock, type Clock } from './clock.ts';
 export { countTokens, encode, chatPromptTokens, pseudoText } from './tokenizer.ts';
 
-const CHILD_ENTRY = fileURLToPath(new URL('./child.ts', import.meta.url));
+// From the compiled build the child is JavaScript for plain node; from the sources it is TypeScript run through tsx.
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const CHILD_ENTRY = fileURLToPath(new URL(FROM_SOURCE ? './child.ts' : './child.js', import.meta.url));
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CHILD_START_TIMEOUT_MS = 30_000;
 
@@ -28,7 +30,7 @@ async function startChildReplica(options: SimReplicaOptions): Promise<SimReplica
   const resolved = SimReplicaOptions.parse(options);
   const child: ChildProcess = fork(CHILD_ENTRY, [], {
     cwd: REPO_ROOT,
-    execArgv: ['--import', 'tsx'],
+    execArgv: FROM_SOURCE ? ['--import', 'tsx'] : [],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const stopped = new Promise<void>((resolve) => child.once('exit', () => resolve()));
