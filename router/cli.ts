@@ -4,6 +4,7 @@ import { embeddedDefaultConfig } from './config/default.ts';
 import { ConfigError, loadConfigFile, validateConfig } from './config/load.ts';
 import type { RouterConfig } from './config/schema.ts';
 import { startRouter } from './server.ts';
+import { ensureDemoKey, type DemoKey } from './governance/keys/demo-key.ts';
 
 interface ServeOptions {
   config?: string;
@@ -21,6 +22,28 @@ function parsePort(text: string, source: string): number {
   const port = Number(text);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError(source, [`port: invalid "${text}"`]);
   return port;
+}
+
+/** The key keyless local requests are billed to (`governance.keys.loopbackKey`), created on first start. */
+function loopbackDemoKey(config: RouterConfig): DemoKey | undefined {
+  const keys = config.governance.enabled ? config.governance.keys : undefined;
+  return keys?.enabled && keys.loopbackKey !== undefined ? ensureDemoKey(keys.database, keys.loopbackKey) : undefined;
+}
+
+function governanceLines(config: RouterConfig, url: string, demoKey: DemoKey | undefined): string[] {
+  const { governance } = config;
+  if (!governance.enabled) return [];
+  const lines = governance.dashboard.enabled ? [`  dashboard: ${url}/dashboard`] : [];
+  if (demoKey) {
+    lines.push(
+      `  API key "${demoKey.record.name}": ${demoKey.key}  (kept in ${demoKey.file})`,
+      '    requests from this machine without a key are billed to it; others need a key (`switchyard keys create`);',
+      `    spend: npx switchyard keys spend --db ${governance.keys.database}; require keys: SWITCHYARD_REQUIRE_KEYS=1`,
+    );
+  } else if (governance.keys.enabled) {
+    lines.push(`  API keys required: npx switchyard keys create --name NAME --owner OWNER --db ${governance.keys.database}`);
+  }
+  return lines;
 }
 
 export function registerRouterCommands(program: Command): void {
@@ -47,6 +70,7 @@ export function registerRouterCommands(program: Command): void {
         : process.env.PORT
           ? parsePort(process.env.PORT, 'PORT')
           : config.server.port;
+      const demoKey = loopbackDemoKey(config);
       const router = await startRouter(config, { port, ...(options.host ? { host: options.host } : {}) });
       const lines = [`switchyard router listening on ${router.url}`, `  OpenAI base URL: ${router.url}/v1`];
       for (const [pool, replicas] of router.drivers.replicas) {
@@ -55,6 +79,7 @@ export function registerRouterCommands(program: Command): void {
       lines.push(
         `  models: ${router.runtime.planner.listModelNames().map((entry) => entry.id).join(', ')}`,
         `  health: ${router.url}/health  ready: ${router.url}/ready  metrics: ${router.url}/metrics`,
+        ...governanceLines(config, router.url, demoKey),
       );
       console.log(lines.join('\n'));
       const stop = (): void => {

@@ -18,7 +18,14 @@ describe('npm test preflight', () => {
     expect(run.status).toBe(1);
     const lines = run.stderr.trim().split('\n');
     expect(lines[0]).toMatch(/^npm test needs system tools that are missing here:$/);
-    for (const [tool, apt] of [['chromium', 'chromium'], ['docker (client)', 'docker.io'], ['docker-compose', 'docker-compose'], ['promtool', 'prometheus'], ['redis-server', 'redis-server']]) {
+    const expected: [tool: string, apt: string][] = [
+      ['chromium', 'chromium'],
+      ['docker (client)', 'docker.io'],
+      ['docker-compose', 'docker-compose'],
+      ['promtool', 'prometheus'],
+      ['redis-server', 'redis-server'],
+    ];
+    for (const [tool, apt] of expected) {
       expect(lines.some((line) => line.includes(tool) && line.includes(`(Debian package ${apt})`))).toBe(true);
     }
     expect(run.stderr).toContain('  npm run test:all\n');

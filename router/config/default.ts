@@ -15,10 +15,22 @@ export const DEFAULT_HOSTED_MODELS: Readonly<Record<string, string>> = {
 export const TINY_EMBEDDER_PATH = fileURLToPath(new URL('../../retrieval/models/fixtures/tiny-bert-embedder', import.meta.url));
 export const TINY_RERANKER_PATH = fileURLToPath(new URL('../../retrieval/models/fixtures/tiny-cross-encoder', import.meta.url));
 
+/** The key keyless local requests are billed to in the embedded default. */
+export const DEMO_KEY_NAME = 'demo';
+
 export function embeddedDefaultConfig(environment: Environment = process.env): RouterConfigInput {
   const realOpenAI = Boolean(environment.OPENAI_API_KEY);
   const hostedTiers = realOpenAI ? ['openai', 'hosted-sim'] : ['hosted-sim'];
   return {
+    // Governance on, keys optional on this machine: keyless loopback requests are billed to the demo key (printed at
+    // start), so spend, limits and /dashboard show real traffic; SWITCHYARD_REQUIRE_KEYS=1 makes every request need a key.
+    governance: {
+      enabled: true,
+      keys: {
+        database: '${SWITCHYARD_GOVERNANCE_DB:-.switchyard/governance.sqlite}',
+        ...(environment.SWITCHYARD_REQUIRE_KEYS === '1' ? {} : { loopbackKey: DEMO_KEY_NAME }),
+      },
+    },
     pools: [
       {
         name: 'llama-8b-a10g',

@@ -40,7 +40,13 @@ describe('switchyard keys', () => {
     expect(store.authenticate(created.key)?.disabled).toBe(true);
     store.recordSpend({ keyId: created.id, team: 'search', model: 'a', day: '2026-11-27', promptTokens: 3, completionTokens: 4, costUsd: 0.5, cached: false });
     store.close();
-    expect(await run(['keys', 'spend', '--group', 'team', '--db', db])).toContain('search\t1\t0\t3\t4\t0.500000');
+    expect((await run(['keys', 'spend', '--group', 'team', '--db', db])).split('\n')).toEqual([
+      'team    requests  cached  prompt tokens  completion tokens    cost $',
+      'search         1       0              3                  4  0.500000',
+    ]);
+    expect(JSON.parse(await run(['keys', 'spend', '--group', 'team', '--db', db, '--json']))).toEqual([
+      { group: 'search', requests: 1, cachedRequests: 0, promptTokens: 3, completionTokens: 4, costUsd: 0.5 },
+    ]);
     await expect(run(['keys', 'create', '--name', 'x', '--owner', 'y', '--rpm', '-1', '--db', db])).rejects.toThrow(/--rpm must be a positive integer/);
     rmSync(dir, { recursive: true, force: true });
   });

@@ -2,8 +2,9 @@
 // the router's `governance.keys.database` names). The plain key is printed once, at creation, and never stored.
 import type { Command } from 'commander';
 import { KeyStore, type KeyRecord } from './keys/store.ts';
+import { formatTable } from '../../bin/text-table.ts';
 
-const DEFAULT_DB = process.env.SWITCHYARD_GOVERNANCE_DB ?? 'switchyard-governance.sqlite';
+const DEFAULT_DB = process.env.SWITCHYARD_GOVERNANCE_DB ?? '.switchyard/governance.sqlite';
 
 interface CreateOptions {
   db: string;
@@ -119,7 +120,8 @@ export function registerGovernanceCommands(program: Command): void {
     .option('--from <day>', 'first UTC day (YYYY-MM-DD)')
     .option('--to <day>', 'last UTC day (YYYY-MM-DD)')
     .option('--db <file>', 'governance SQLite file', DEFAULT_DB)
-    .action((options: { group: string; from?: string; to?: string; db: string }) => {
+    .option('--json', 'print JSON')
+    .action((options: { group: string; from?: string; to?: string; db: string; json?: boolean }) => {
       if (!['key', 'team', 'model', 'day'].includes(options.group)) {
         console.error(`--group must be key, team, model or day (got "${options.group}")`);
         process.exitCode = 2;
@@ -128,7 +130,15 @@ export function registerGovernanceCommands(program: Command): void {
       const rows = withStore(options.db, (store) =>
         store.spend(options.group as 'key', { ...(options.from ? { from: options.from } : {}), ...(options.to ? { to: options.to } : {}) }),
       );
-      console.log(['group\trequests\tcached\tprompt_tokens\tcompletion_tokens\tcost_usd', ...rows.map((row) =>
-        [row.group, row.requests, row.cachedRequests, row.promptTokens, row.completionTokens, row.costUsd.toFixed(6)].join('\t'))].join('\n'));
+      if (options.json) {
+        console.log(JSON.stringify(rows, null, 2));
+        return;
+      }
+      const names = options.group === 'key' ? withStore(options.db, (store) => new Map(store.list().map((record) => [record.id, record.name]))) : undefined;
+      const table = formatTable(
+        [options.group, ...(names ? ['name'] : []), 'requests', 'cached', 'prompt tokens', 'completion tokens', 'cost $'],
+        rows.map((row) => [row.group, ...(names ? [names.get(row.group) ?? ''] : []), row.requests, row.cachedRequests, row.promptTokens, row.completionTokens, row.costUsd.toFixed(6)]),
+      );
+      console.log(rows.length > 0 ? table : `no spend recorded in ${options.db}`);
     });
 }

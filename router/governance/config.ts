@@ -91,7 +91,12 @@ export const GovernanceConfig = z
         /** With keys on, every /v1/* route needs a valid key. */
         enabled: z.boolean().default(true),
         /** SQLite file for keys and spend (relative to the working directory); `:memory:` for tests. */
-        database: z.string().min(1).default('switchyard-governance.sqlite'),
+        database: z.string().min(1).default('.switchyard/governance.sqlite'),
+        /**
+         * Name of a key that requests WITHOUT a key are served and billed as, when they come from loopback (127.0.0.0/8,
+         * ::1); other addresses still need a key. The embedded default sets it to its demo key; unset: keys required.
+         */
+        loopbackKey: z.string().min(1).optional(),
         /** Bearer token for /admin/* endpoints; admin endpoints are off when unset. */
         adminToken: z.string().min(16).optional(),
         /** Paths that stay open with keys on. */

@@ -12,6 +12,7 @@ import type { Admission, Governance } from './governance.ts';
 import { HEADER_COST } from './governance.ts';
 import { requestIdOf } from '../routes/context.ts';
 import { KeySettings, type KeyRecord, type SpendGroup } from './keys/store.ts';
+import { LoopbackKey, isLoopbackAddress } from './keys/loopback.ts';
 
 // The authenticated key per request, keyed by the node response (shared by the Express routes and the router's hot
 // path, which does not go through Express).
@@ -25,8 +26,24 @@ export function authenticatedKey(response: ServerResponse): KeyRecord | undefine
 export function authenticateRequest(governance: Governance, path: string, request: IncomingMessage, response: ServerResponse): void {
   if (path.startsWith('/v1/')) governance.noteRequest();
   if (governance.isOpenPath(path)) return;
-  const key = governance.authenticate(request.headers.authorization);
+  const key =
+    (request.headers.authorization === undefined ? keylessLoopbackKey(governance, request) : undefined) ??
+    governance.authenticate(request.headers.authorization);
   if (key) keys.set(response, key);
+}
+
+const loopbackKeys = new WeakMap<Governance, LoopbackKey>();
+
+/** The configured `keys.loopbackKey` for a keyless request from this machine; undefined otherwise (then: 401). */
+function keylessLoopbackKey(governance: Governance, request: IncomingMessage): KeyRecord | undefined {
+  const { loopbackKey, cacheMs } = governance.config.keys;
+  if (loopbackKey === undefined || !governance.keys || !isLoopbackAddress(request.socket.remoteAddress)) return undefined;
+  let lookup = loopbackKeys.get(governance);
+  if (!lookup) {
+    lookup = new LoopbackKey(governance.keys, loopbackKey, cacheMs);
+    loopbackKeys.set(governance, lookup);
+  }
+  return lookup.get();
 }
 
 export function keyAuthMiddleware(governance: Governance) {

@@ -2,6 +2,8 @@
 // key is shown once, at creation); a short hint (`sy-…abcd`) is kept for humans. Spend is aggregated per key, team,
 // model and UTC day, written in batches so the request path never waits for the disk.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 
@@ -124,6 +126,8 @@ export class KeyStore {
   private readonly statements;
 
   constructor(options: KeyStoreOptions) {
+    // The default file lives under .switchyard/, which a fresh checkout does not have yet.
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
