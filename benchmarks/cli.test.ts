@@ -61,7 +61,7 @@ describe('switchyard bench / breakeven CLI', () => {
     const out = join(directory, 'breakeven');
     const breakeven = await run(['breakeven', '--model', 'llama-3.1-8b', '--gpu', 'a100-80gb', '--from-bench', resultPath, '--out', out]);
     expect(breakeven.errors).toBe('');
-    expect(breakeven.output).toContain('check the seed:');
+    expect(breakeven.output).toContain('common cost claims, rechecked:');
     expect(breakeven.output).toMatch(/measured: .*run\.json/);
     expect((await readdir(out)).sort()).toEqual(['breakeven.html', 'breakeven.json', 'cost-vs-utilization.svg', 'monthly-vs-requests.svg']);
   });

@@ -87,7 +87,7 @@ interface BreakevenFlags {
   apiInputPrice?: string;
   apiOutputPrice?: string;
   prices?: string;
-  seedGpuPrice?: string[];
+  claimsGpuPrice?: string[];
   out?: string;
   json?: boolean;
 }
@@ -106,9 +106,9 @@ export function breakevenInputFromFlags(flags: BreakevenFlags): BreakevenInput {
         ? { source: 'given', tokensPerS: parseNumber(flags.throughput, '--throughput', { exclusiveMin: true }) }
         : { source: 'estimate', tpotMs, ...(flags.ttftSlo === undefined ? {} : { ttftMs: parseNumber(flags.ttftSlo, '--ttft-slo', { exclusiveMin: true }) }) };
   const seedGpuHourly: Record<string, number> = {};
-  for (const entry of flags.seedGpuPrice ?? []) {
+  for (const entry of flags.claimsGpuPrice ?? []) {
     const [gpu, price] = entry.split('=');
-    seedGpuHourly[gpu ?? ''] = parseNumber(price ?? '', `--seed-gpu-price ${entry}`, { exclusiveMin: true });
+    seedGpuHourly[gpu ?? ''] = parseNumber(price ?? '', `--claims-gpu-price ${entry}`, { exclusiveMin: true });
   }
   const optional = (text: string | undefined, flag: string, integer = false) =>
     text === undefined ? undefined : parseNumber(text, flag, { integer, exclusiveMin: true });
@@ -138,7 +138,7 @@ export function breakevenInputFromFlags(flags: BreakevenFlags): BreakevenInput {
     const issue = parsed.error.issues[0];
     const field = String(issue?.path[0] ?? '');
     if (field === 'model' || field === 'gpu' || field === 'seedGpuHourly') {
-      throw new InvalidInputError(`unknown ${field === 'seedGpuHourly' ? 'GPU in --seed-gpu-price' : field === 'model' ? `model "${flags.model}"` : `GPU "${flags.gpu}"`}: ${issue?.message ?? ''}`);
+      throw new InvalidInputError(`unknown ${field === 'seedGpuHourly' ? 'GPU in --claims-gpu-price' : field === 'model' ? `model "${flags.model}"` : `GPU "${flags.gpu}"`}: ${issue?.message ?? ''}`);
     }
     throw new InvalidInputError(describeZodIssues(parsed.error.issues));
   }
@@ -217,7 +217,7 @@ export function registerBenchmarkCommands(program: Command): void {
 
   program
     .command('breakeven')
-    .description('self-hosted vs API cost report: $/1M tokens, monthly cost, breakeven requests/day, seed check')
+    .description('self-hosted vs API cost report: $/1M tokens, monthly cost, breakeven requests/day, common claims rechecked')
     .option('--model <id>', 'catalog model (e.g. llama-3.1-8b); required except with --live')
     .option('--gpu <id>', 'catalog GPU (e.g. a100-80gb); required except with --live')
     .option('--gpus <n>', 'GPUs per replica (tensor parallel; default: smallest that fits)')
@@ -230,7 +230,7 @@ export function registerBenchmarkCommands(program: Command): void {
     .option('--window <duration>', `live: window, e.g. 60s, 5m, 1h (default ${DEFAULT_LIVE_WINDOW})`)
     .option('--scrapes <files...>', 'live: two saved scrapes of the router’s /metrics (start end) instead of --router; needs --window')
     .option('--prometheus <url>', 'live: a Prometheus server scraping the router, read at now − window and now, instead of --router')
-    .option('--tpot-slo <ms>', 'estimated capacity: TPOT SLO (also used by the seed check and the live capacity fallback)', '50')
+    .option('--tpot-slo <ms>', 'estimated capacity: TPOT SLO (also used by the claims check and the live capacity fallback)', '50')
     .option('--ttft-slo <ms>', 'estimated capacity: TTFT SLO')
     .option('--utilization <u>', 'average utilization, 0–1 or a percentage', '0.8')
     .option('--input-tokens <n>', 'input tokens per request (default: from the bench file, else 512)')
@@ -240,7 +240,7 @@ export function registerBenchmarkCommands(program: Command): void {
     .option('--api-input-price <usd>', '$ per 1M input tokens (overrides prices.yaml)')
     .option('--api-output-price <usd>', '$ per 1M output tokens (overrides prices.yaml)')
     .option('--prices <file>', 'price file (default: models/catalog/prices.yaml or $SWITCHYARD_PRICES)')
-    .option('--seed-gpu-price <gpu=usd>', 'seed check: $ per GPU-hour instead of the catalog (repeatable)', collect)
+    .option('--claims-gpu-price <gpu=usd>', 'claims check: $ per GPU-hour instead of the catalog (repeatable)', collect)
     .option('--out <dir>', `report folder (default ${DEFAULT_RESULTS_DIR}breakeven-<time>/)`)
     .option('--json', 'print the report as JSON')
     .option('--png', 'also save a PNG of the report (needs Chromium at /usr/bin/chromium)')

@@ -70,7 +70,7 @@ export function checkSeed(options: SeedCheckOptions): ClaimCheck[] {
     options.gpuHourly?.[gpu] !== undefined ? `${gpu} at ${money(hourly(gpu))}/GPU-h (given)` : `${gpu} at ${money(hourly(gpu))}/GPU-h (${prices.gpus[gpu]?.source ?? 'catalog'})`;
   const profileText = `${profile.inputTokens} input + ${profile.outputTokens} output tokens per request`;
   const sloText = `TPOT ≤ ${slo.tpotMs} ms${slo.ttftMs === undefined ? '' : `, TTFT ≤ ${slo.ttftMs} ms`}`;
-  const throughputMeaning = 'the seed\'s "tok/s" read as total (input + output) tokens/s of one replica, the unit its $/1M is per';
+  const throughputMeaning = 'the claim\'s "tok/s" read as total (input + output) tokens/s of one replica, the unit its $/1M is per';
   const checks: ClaimCheck[] = [];
   const estimates = new Map<string, ReturnType<typeof estimateCapacity>>();
 
@@ -146,7 +146,7 @@ export function checkSeed(options: SeedCheckOptions): ClaimCheck[] {
     detail: near(blended, SEED_API_AVERAGE.costPerMillion)
       ? 'The blended price for this profile is within tolerance.'
       : `$${SEED_API_AVERAGE.costPerMillion.toFixed(2)} is the output-token price; an average that high needs ${percent(Math.min(1, outputShareNeeded))} of the tokens to be output tokens. ` +
-        `For ${profileText} the blend is ${money(blended)}/1M, which makes self-hosting look ${(SEED_API_AVERAGE.costPerMillion / blended).toFixed(1)}× less attractive than the seed says.`,
+        `For ${profileText} the blend is ${money(blended)}/1M, which makes self-hosting look ${(SEED_API_AVERAGE.costPerMillion / blended).toFixed(1)}× less attractive than the claim says.`,
   });
 
   for (const row of [SEED_TABLE[0], SEED_TABLE[2]]) {
@@ -156,7 +156,7 @@ export function checkSeed(options: SeedCheckOptions): ClaimCheck[] {
     if (!estimate) continue;
     const variants = [
       { name: 'estimated capacity', tokensPerS: estimate.totalTokensPerS },
-      { name: `the seed's ${count(row.tokensPerS)} tok/s`, tokensPerS: row.tokensPerS },
+      { name: `the claimed ${count(row.tokensPerS)} tok/s`, tokensPerS: row.tokensPerS },
     ].map((variant) => {
       const deployment: SelfHostedDeployment = {
         gpuHourly: hourly(row.gpu),
@@ -198,7 +198,7 @@ export function checkSeed(options: SeedCheckOptions): ClaimCheck[] {
       verdict = 'holds-under-assumptions';
       const reasons: string[] = [];
       if (seedJudgement.cheaperAt80 && seedJudgement.loadAt80InBand) {
-        reasons.push(`with the seed's own ${count(row.tokensPerS)} tok/s, 80% utilization is ${count(seedVariant.atTarget)} requests/day and self-hosting is cheaper there (breakeven at ${percent(seedVariant.result.utilization)})`);
+        reasons.push(`with the claimed ${count(row.tokensPerS)} tok/s, 80% utilization is ${count(seedVariant.atTarget)} requests/day and self-hosting is cheaper there (breakeven at ${percent(seedVariant.result.utilization)})`);
       }
       if (mainJudgement.cheaperAt80) {
         reasons.push(`with the estimated ${count(main.tokensPerS)} tok/s the replica is cheaper from ${percent(main.result.utilization)} utilization, so "80%+" is more than needed, and 80% utilization is ${count(main.atTarget)} requests/day`);

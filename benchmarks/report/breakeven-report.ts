@@ -129,8 +129,8 @@ API monthly            = requests/day × 365/12 × API $/request = ${money(resul
 breakeven requests/day = replica $/h × 24 ÷ API $/request    (valid while one replica carries it at u)
 breakeven utilization  = self $/1M at 100% ÷ API $/1M
 </pre>
-<h2>Check the seed</h2>
-<p>The project seed's cost table and breakeven claim, recomputed with the catalog prices (prices.yaml) and the step-time model.</p>
+<h2>Common cost claims, rechecked</h2>
+<p>A widely quoted self-hosting cost table and breakeven claim (Llama 3.1 on A100/H100 vs GPT-4o-mini), recomputed with the catalog prices (prices.yaml) and the step-time model.</p>
 <table class="text">
 <tr><th>claim</th><th>recomputed</th><th>verdict</th><th>why / under which assumptions</th></tr>
 ${seedRows}
@@ -157,7 +157,7 @@ export function formatBreakeven(report: BreakevenReport): string {
     `breakeven:                ${results.breakeven.requestsPerDay === null ? 'never at this utilization' : `${count(results.breakeven.requestsPerDay)} requests/day`}; breakeven utilization ${percent(results.breakeven.utilization)}`,
     ...report.warnings.map((warning) => `warning: ${warning}`),
     '',
-    'check the seed:',
+    'common cost claims, rechecked:',
     ...report.seedCheck.map((check) => `  [${check.verdict}] ${check.claim}\n      → ${check.recomputed}\n      ${check.detail}`),
   ];
   return lines.join('\n');

@@ -1,6 +1,6 @@
 // `switchyard eval run`: load the suite, call the target (and judge) through the cache, write the JSON + HTML
 // reports, sample for human review, and apply the baseline / threshold gate. Returns the process exit code:
-// 0 ok, 1 gate failed, 2 bad input (suite, options, files).
+// 0 ok, 1 gate failed (with no baseline or pass-rate gate: any gated metric failed its threshold), 2 bad input.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -170,11 +170,24 @@ export async function evalRun(raw: RunCommandOptions, io: CommandIo = consoleIo)
       io.stdout(formatGate(gate));
       return gate.pass ? 0 : 1;
     }
+    // No baseline or pass-rate gate: every gated metric's own threshold is the gate, as a test runner's assertions are.
+    const failed = failedGatedMetrics(report);
+    if (failed.length > 0) {
+      io.stdout(`thresholds: ${failed.length} gated metric(s) failed (${failed.join(', ')}): exit 1; --baseline or --min-pass-rate gate on rates instead`);
+      return 1;
+    }
     return 0;
   } catch (error) {
     io.stderr(`eval run: ${error instanceof Error ? error.message : String(error)}`);
     return 2;
   }
+}
+
+/** `case:metric` for every failed metric that counts for the gate (`gate: false` ones are reported only). */
+function failedGatedMetrics(report: RunReport): string[] {
+  return report.results.flatMap((result) =>
+    result.metrics.filter((metric) => metric.gate && !metric.pass).map((metric) => `${result.caseId}:${metric.id}`),
+  );
 }
 
 export async function writeReports(report: RunReport, gate: GateResult | undefined, outDirectory: string): Promise<void> {

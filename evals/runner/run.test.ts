@@ -110,8 +110,10 @@ describe('eval run end to end', () => {
       JSON.stringify(body.messages).includes('Ada Lovelace') ? { status: 400, message: 'bad request' } : scriptedTarget()(body),
     );
     const judge = await serve(() => 'no JSON here at all');
-    const { code, report } = await run(target, judge, { judgeRetries: 1 });
-    expect(code).toBe(0);
+    const { code, report, out } = await run(target, judge, { judgeRetries: 1 });
+    // Failed metrics are failed thresholds: exit 1, naming them.
+    expect(code).toBe(1);
+    expect(out).toMatch(/thresholds: \d+ gated metric\(s\) failed \(.*user-json:json-schema.*\): exit 1/);
     const failed = report?.results.find((result) => result.caseId === 'user-json');
     expect(failed?.error).toMatch(/bad request/);
     expect(failed?.metrics.every((metric) => !metric.pass && metric.reason.startsWith('target error'))).toBe(true);

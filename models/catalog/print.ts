@@ -3,6 +3,7 @@ import { GPUS, GpuId } from './gpus.ts';
 import { Dtype, MODELS, type ModelSpec, getModel, kvBytesPerToken, weightBytes } from './models.ts';
 import { loadPrices } from './prices.ts';
 import { fits, smallestTensorParallel, kvCapacityTokens } from '../sizing.ts';
+import { formatTable } from '../../bin/text-table.ts';
 
 function sizingRows(model: ModelSpec) {
   return GpuId.options.flatMap((gpuId) =>
@@ -41,9 +42,27 @@ export function printCatalog(options: { model?: string; json?: boolean }): void 
   for (const model of report.models) {
     console.log(`${model.displayName} (${model.id}): ${(model.parameters / 1e9).toFixed(2)}B params, ${model.layers} layers, ` +
       `KV ${(model.kvBytesPerToken / 1024).toFixed(0)} KiB/token, weights bf16 ${model.weightGb.bf16} GB`);
-    console.table(model.sizing);
+    console.log(
+      formatTable(
+        ['GPU', 'dtype', 'GPUs (TP)', 'KV tokens', 'fits'],
+        model.sizing.map((row) => [row.gpu, row.dtype, row.tensorParallel, row.kvCapacityTokens.toLocaleString('en-US'), row.tensorParallel === null ? row.note : 'yes']),
+      ),
+    );
+    console.log('');
   }
-  console.table(report.gpus.map((gpu) => ({ id: gpu.id, memoryGB: gpu.memoryBytes / 1e9, bandwidthGBs: gpu.memoryBandwidth / 1e9,
-    bf16TFLOPs: gpu.bf16Flops / 1e12, hourly: gpu.price?.hourly ?? null })));
-  console.table(Object.entries(report.hosted).map(([id, price]) => ({ id, input: price.input, output: price.output, date: price.date })));
+  console.log('GPUs');
+  console.log(
+    formatTable(
+      ['GPU', 'memory GB', 'bandwidth GB/s', 'bf16 TFLOP/s', '$/GPU-hour'],
+      report.gpus.map((gpu) => [gpu.id, gpu.memoryBytes / 1e9, gpu.memoryBandwidth / 1e9, gpu.bf16Flops / 1e12, gpu.price ? gpu.price.hourly.toFixed(2) : null]),
+    ),
+  );
+  console.log('');
+  console.log('Hosted APIs ($ per 1M tokens)');
+  console.log(
+    formatTable(
+      ['model', 'input', 'output', 'price date'],
+      Object.entries(report.hosted).map(([id, price]) => [id, price.input, price.output, price.date]),
+    ),
+  );
 }

@@ -93,7 +93,9 @@ export function registerSimCommand(program: Command): void {
         const count = PositiveInt.parse(options.replicas);
         fleet = await startSimFleet(Array.from({ length: count }, (_, index) => replicaOptionsFromCli(options, index)));
       } catch (error) {
-        const message = error instanceof z.ZodError ? z.prettifyError(error) : error instanceof Error ? error.message : String(error);
+        // An invalid option value: the CLI's error handler prints it as one line and exits 2.
+        if (error instanceof z.ZodError) throw error;
+        const message = error instanceof Error ? error.message : String(error);
         console.error(`switchyard sim: ${message}`);
         process.exitCode = 1;
         return;

@@ -93,8 +93,9 @@ export const GovernanceConfig = z
         /** SQLite file for keys and spend (relative to the working directory); `:memory:` for tests. */
         database: z.string().min(1).default('.switchyard/governance.sqlite'),
         /**
-         * Name of a key that requests WITHOUT a key are served and billed as, when they come from loopback (127.0.0.0/8,
-         * ::1); other addresses still need a key. The embedded default sets it to its demo key; unset: keys required.
+         * Name of a key that requests without a known key (none, or one this database does not hold) are served and
+         * billed as when they come from loopback (127.0.0.0/8, ::1); disabled keys and other addresses are refused as
+         * usual. The embedded default sets it to its demo key; unset: keys required.
          */
         loopbackKey: z.string().min(1).optional(),
         /** Bearer token for /admin/* endpoints; admin endpoints are off when unset. */

@@ -40,7 +40,7 @@ async function serve(cwd: string, env: Record<string, string> = {}): Promise<{ u
 }
 
 describe('embedded default: keys optional on this machine, visible, billed', () => {
-  it('prints a demo key, serves keyless local requests as it, refuses wrong keys, fills keys spend and /dashboard', async () => {
+  it('prints a demo key, serves keyless local requests as it, fills keys spend and /dashboard', async () => {
     const cwd = mkdtempSync(join(work, 'open-'));
     const { url, output } = await serve(cwd);
     const printed = /API key "demo": (sy-\S+)/.exec(output())?.[1];
@@ -58,8 +58,9 @@ describe('embedded default: keys optional on this machine, visible, billed', () 
     const sdk = new OpenAI({ baseURL: `${url}/v1`, apiKey: printed ?? '', maxRetries: 0, timeout: 30_000 });
     const answer = await sdk.chat.completions.create({ model: 'small', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 });
     expect(answer.usage?.completion_tokens).toBeGreaterThan(0);
-    const wrong = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'sy-not-a-key', maxRetries: 0 });
-    await expect(wrong.models.list()).rejects.toMatchObject({ status: 401, code: 'invalid_api_key' });
+    // SDKs insist on some key: an unknown one from this machine is billed to the demo key too.
+    const placeholder = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'not-needed', maxRetries: 0, timeout: 30_000 });
+    expect((await placeholder.chat.completions.create({ model: 'small', messages: [{ role: 'user', content: 'hey' }], max_tokens: 8 })).choices).toHaveLength(1);
     const dashboard = await fetch(`${url}/dashboard`);
     expect(dashboard.status).toBe(200);
     expect(await dashboard.text()).toContain('Switchyard dashboard');
@@ -71,7 +72,7 @@ describe('embedded default: keys optional on this machine, visible, billed', () 
     const store = new KeyStore({ path: join(cwd, '.switchyard', 'governance.sqlite'), cacheMs: 0 });
     const demo = store.list().find((record) => record.name === 'demo');
     store.close();
-    expect(rows.find((row) => row.group === demo?.id)?.requests).toBe(2);
+    expect(rows.find((row) => row.group === demo?.id)?.requests).toBe(3);
   });
 
   it('SWITCHYARD_REQUIRE_KEYS=1: keyless requests get 401 and the banner says how to create a key', async () => {
@@ -104,7 +105,14 @@ describe('embedded default: keys optional on this machine, visible, billed', () 
       expect(() => authenticateRequest(governance, '/v1/models', request('127.0.0.1'), response)).not.toThrow();
       expect(() => authenticateRequest(governance, '/v1/models', request('10.0.0.5'), response)).toThrow(expect.objectContaining({ status: 401 }));
       expect(() => authenticateRequest(governance, '/v1/models', request('10.0.0.5', `Bearer ${first.key}`), response)).not.toThrow();
-      expect(() => authenticateRequest(governance, '/v1/models', request('127.0.0.1', 'Bearer sy-wrong'), response)).toThrow(expect.objectContaining({ status: 401 }));
+      expect(() => authenticateRequest(governance, '/v1/models', request('127.0.0.1', 'Bearer sy-unknown'), response)).not.toThrow();
+      expect(() => authenticateRequest(governance, '/v1/models', request('10.0.0.5', 'Bearer sy-unknown'), response)).toThrow(expect.objectContaining({ status: 401 }));
+      const store = new KeyStore({ path: database, cacheMs: 0 });
+      const other = store.create({ name: 'other', owner: 'tests' });
+      store.setDisabled(other.record.id, true);
+      store.close();
+      // A disabled key is refused from this machine too: it is not "no key".
+      expect(() => authenticateRequest(governance, '/v1/models', request('127.0.0.1', `Bearer ${other.key}`), response)).toThrow(expect.objectContaining({ status: 401, code: 'api_key_disabled' }));
     } finally {
       void governance.close();
     }

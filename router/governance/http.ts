@@ -26,18 +26,22 @@ export function authenticatedKey(response: ServerResponse): KeyRecord | undefine
 export function authenticateRequest(governance: Governance, path: string, request: IncomingMessage, response: ServerResponse): void {
   if (path.startsWith('/v1/')) governance.noteRequest();
   if (governance.isOpenPath(path)) return;
-  const key =
-    (request.headers.authorization === undefined ? keylessLoopbackKey(governance, request) : undefined) ??
-    governance.authenticate(request.headers.authorization);
+  const key = loopbackKeyFor(governance, request) ?? governance.authenticate(request.headers.authorization);
   if (key) keys.set(response, key);
 }
 
 const loopbackKeys = new WeakMap<Governance, LoopbackKey>();
 
-/** The configured `keys.loopbackKey` for a keyless request from this machine; undefined otherwise (then: 401). */
-function keylessLoopbackKey(governance: Governance, request: IncomingMessage): KeyRecord | undefined {
+/**
+ * The configured `keys.loopbackKey` for a request from this machine that carries no Switchyard key: none, or one the
+ * store does not know (OpenAI SDKs insist on sending some key, e.g. "not-needed"). A known key, even a disabled one,
+ * goes through normal authentication; so does every request from another address.
+ */
+function loopbackKeyFor(governance: Governance, request: IncomingMessage): KeyRecord | undefined {
   const { loopbackKey, cacheMs } = governance.config.keys;
   if (loopbackKey === undefined || !governance.keys || !isLoopbackAddress(request.socket.remoteAddress)) return undefined;
+  const presented = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
+  if (presented !== undefined && governance.keys.authenticate(presented) !== undefined) return undefined;
   let lookup = loopbackKeys.get(governance);
   if (!lookup) {
     lookup = new LoopbackKey(governance.keys, loopbackKey, cacheMs);

@@ -1,5 +1,5 @@
-// `governance.keys.loopbackKey`: the key a request without one is served and billed as when it comes from this
-// machine. It keeps the embedded default's demo open to local clients while still attributing every request to a key
+// `governance.keys.loopbackKey`: the key a request without a known key is served and billed as when it comes from
+// this machine. It keeps the embedded default's demo open to local clients while still attributing every request to a key
 // (spend, limits, dashboard); a request from any other address needs its own key.
 import type { KeyRecord, KeyStore } from './store.ts';
 
