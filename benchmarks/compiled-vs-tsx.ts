@@ -1,7 +1,8 @@
 // The compiled build (`npm run build`, `node dist/bin/main.js`: what `npm start` and the router image run) against the
 // TypeScript sources run through tsx (`bin/switchyard.js` with SWITCHYARD_FROM_SOURCE=1), the same `switchyard serve`
 // command line in its own process, alternating in one run:
-//   - start: spawn → first 200 from /v1/models; idle RSS 3 s later (the embedded default, and a one-pool config);
+//   - start: spawn → first 200 from /v1/models (wall time, and the process's CPU time until then, which a busy
+//     machine stretches far less); idle RSS 3 s later (the embedded default, and a one-pool config);
 //   - load: non-streaming chat completions through the one-pool router to a fast fake upstream (its own process),
 //     closed loop at a fixed concurrency: peak RSS while loaded and router CPU (user + system) per request.
 // Ratios are compiled / tsx (below 1: the build is cheaper). Linux only (/proc).
@@ -39,6 +40,8 @@ interface Running {
   child: ChildProcess;
   url: string;
   startMs: number;
+  /** CPU the process used until it answered: the start cost, independent of how busy the machine is. */
+  startCpuMs: number;
 }
 
 function freePort(): Promise<number> {
@@ -83,7 +86,7 @@ async function startServe(mode: Mode, args: readonly string[], cwd: string): Pro
       (response) => response.ok,
       () => false,
     );
-    if (ok) return { child, url, startMs: performance.now() - started };
+    if (ok) return { child, url, startMs: performance.now() - started, startCpuMs: cpuMs(child.pid!) };
     await sleep(20);
   }
   child.kill('SIGKILL');
@@ -178,7 +181,16 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
-  const metrics = ['embedded start ms', 'embedded idle RSS MB', 'one-pool start ms', 'one-pool idle RSS MB', 'RSS under load MB', 'CPU ms per request'] as const;
+  const metrics = [
+    'embedded start ms',
+    'embedded start CPU ms',
+    'embedded idle RSS MB',
+    'one-pool start ms',
+    'one-pool start CPU ms',
+    'one-pool idle RSS MB',
+    'RSS under load MB',
+    'CPU ms per request',
+  ] as const;
   const samples: Record<Mode, Record<(typeof metrics)[number], number[]>> = {
     compiled: Object.fromEntries(metrics.map((metric) => [metric, []])) as unknown as Record<(typeof metrics)[number], number[]>,
     tsx: Object.fromEntries(metrics.map((metric) => [metric, []])) as unknown as Record<(typeof metrics)[number], number[]>,
@@ -191,12 +203,14 @@ async function main(): Promise<void> {
         const embedded = await startServe(mode, [], cwd);
         await sleep(3_000);
         samples[mode]['embedded start ms'].push(embedded.startMs);
+        samples[mode]['embedded start CPU ms'].push(embedded.startCpuMs);
         samples[mode]['embedded idle RSS MB'].push(rssMb(embedded.child.pid!));
         await stop(embedded);
 
         const onePool = await startServe(mode, ['--config', config], cwd);
         await sleep(3_000);
         samples[mode]['one-pool start ms'].push(onePool.startMs);
+        samples[mode]['one-pool start CPU ms'].push(onePool.startCpuMs);
         samples[mode]['one-pool idle RSS MB'].push(rssMb(onePool.child.pid!));
         const loaded = await load(onePool, REQUESTS);
         if (loaded.failures > 0) throw new Error(`${mode}: ${loaded.failures} of ${REQUESTS} requests failed (first: ${loaded.firstFailure})`);

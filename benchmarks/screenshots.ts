@@ -42,7 +42,7 @@ try {
   page.on('console', (message) => void (message.type() === 'error' && !message.text().includes('404') && errors.push(message.text())));
   page.on('pageerror', (error) => errors.push(error.message));
   await page.goto(`${router.url}/dashboard`);
-  await page.waitForFunction(() => document.getElementById('status')?.textContent?.startsWith('updated'), undefined, { timeout: 30_000 });
+  await page.waitForFunction("document.getElementById('status')?.textContent?.startsWith('updated')", undefined, { timeout: 30_000 });
   const spend = await page.textContent('#spend');
   const backends = await page.$$eval('#backends tr', (rows) => rows.length);
   const errorRows = await page.$$eval('#errors tr', (rows) => rows.length);

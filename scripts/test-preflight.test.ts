@@ -29,11 +29,11 @@ describe('npm test preflight', () => {
       expect(lines.some((line) => line.includes(tool) && line.includes(`(Debian package ${apt})`))).toBe(true);
     }
     expect(run.stderr).toContain('  npm run test:all\n');
-  });
+  }, 60_000);
 
   it('passes quietly where the tools are installed and Docker Engine runs (as on CI after test:deps)', () => {
     const run = spawnSync(process.execPath, [TSX, SCRIPT], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-  });
+  }, 60_000);
 });

@@ -56,5 +56,5 @@ describe('the sample suite on the embedded default', () => {
     expect(err.join('\n')).toMatch(/judge metrics but no --judge-model/);
     expect(code).toBe(1);
     expect(out.join('\n')).toMatch(/thresholds: \d+ gated metric\(s\) failed \(.*capital-france:contains.*\): exit 1/);
-  });
+  }, 180_000);
 });

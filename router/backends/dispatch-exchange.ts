@@ -1,8 +1,7 @@
 // What the two undici dispatch handlers (buffered-exchange.ts, streamed-exchange.ts) share: starting the exchange
 // unless the request is already cancelled, and tying the dispatch to the request's Cancellation — an abort while
 // queued for a connection cancels it before anything is sent; an abort later aborts it, and the handler settles
-// with the cancellation's reason. Classes rather than closures: one handler per request, and the TypeScript loader
-// (tsx, esbuild keepNames) wraps every named closure in a `defineProperty(fn, 'name')` call.
+// with the cancellation's reason. Classes rather than closures: one handler object per request.
 import type { Dispatcher } from 'undici';
 import type { CancelSignal } from '../resilience/cancellation.ts';
 

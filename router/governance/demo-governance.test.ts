@@ -35,7 +35,8 @@ async function serve(cwd: string, env: Record<string, string> = {}): Promise<{ u
   let output = '';
   child.stdout?.on('data', (piece: Buffer) => (output += piece.toString()));
   child.stderr?.on('data', (piece: Buffer) => (output += piece.toString()));
-  expect(await waitForOutput(child, /require keys:|API keys required/, 60_000)).toBe(true);
+  // Process start plus four simulated replicas: generous, for a loaded machine.
+  expect(await waitForOutput(child, /require keys:|API keys required/, 150_000)).toBe(true);
   return { url: `http://127.0.0.1:${port}`, output: () => output };
 }
 
@@ -73,7 +74,7 @@ describe('embedded default: keys optional on this machine, visible, billed', () 
     const demo = store.list().find((record) => record.name === 'demo');
     store.close();
     expect(rows.find((row) => row.group === demo?.id)?.requests).toBe(3);
-  });
+  }, 240_000);
 
   it('SWITCHYARD_REQUIRE_KEYS=1: keyless requests get 401 and the banner says how to create a key', async () => {
     const cwd = mkdtempSync(join(work, 'closed-'));
@@ -83,7 +84,7 @@ describe('embedded default: keys optional on this machine, visible, billed', () 
     const keyless = await fetch(`${url}/v1/models`);
     expect(keyless.status).toBe(401);
     expect(((await keyless.json()) as { error: { code: string } }).error.code).toBe('missing_api_key');
-  });
+  }, 180_000);
 
   it('keyless from another address is refused; the demo key is kept across starts and replaced when disabled', () => {
     expect(['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1'].map(isLoopbackAddress)).toEqual([true, true, true, true]);

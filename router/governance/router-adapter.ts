@@ -146,7 +146,7 @@ export function finishBuffered(
   return new GovernedAnswer({ ...admission.headers, [HEADER_COST]: priced.costUsd.toFixed(8) }, governance, admission, outcome);
 }
 
-/** A class rather than closures per request (see StageTimer in governance.ts on closures under tsx); call as a method. */
+/** A class rather than closures per request (one object instead of a function per callback); call as a method. */
 class GovernedAnswer implements BufferedFinish {
   constructor(
     readonly headers: Record<string, string>,

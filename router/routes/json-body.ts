@@ -28,8 +28,7 @@ export function readJsonBody(
     done(tooLarge(limitBytes));
     return;
   }
-  // Listeners are inline and stay attached after the reader finished (it ignores them then): every request runs
-  // this, and the TypeScript loader (tsx, esbuild keepNames) wraps each named closure in a defineProperty call.
+  // Listeners are inline and stay attached after the reader finished (it ignores them then): every request runs this.
   const reader = new BodyReader(request, response, limitBytes, done);
   request.on('data', (chunk: Buffer) => reader.data(chunk));
   request.on('end', () => reader.end());

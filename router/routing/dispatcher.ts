@@ -328,8 +328,7 @@ function noteReason(reasons: RouteReason[], reason: RouteReason): void {
 }
 
 /**
- * A backend slot held by one request. A class rather than closures: one is made per attempt, and under tsx
- * (esbuild keepNames) every named closure costs a defineProperty call.
+ * A backend slot held by one request. A class rather than closures: one object is made per attempt.
  */
 class BackendLease implements Lease {
   private finished = false;

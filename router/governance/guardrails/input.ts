@@ -113,7 +113,7 @@ export function scoreInjection(text: string, threshold: number): InputGuardResul
 
 /** Applies the input policy to chat messages (or a completion prompt wrapped as one user message). */
 export function guardInput(messages: ReadonlyArray<Record<string, unknown>>, policy: GuardrailPolicy['input']): InputGuardResult {
-  // Loops rather than callbacks: this runs on every request (see StageTimer in governance.ts on closures under tsx).
+  // Loops rather than callbacks: this runs on every request.
   const counts: CharCounts = { removed: 0, total: 0 };
   const scanned: string[] = [];
   const cleaned: Array<Record<string, unknown>> = [];
