@@ -4,7 +4,7 @@
 import { ZodError } from 'zod';
 
 /** Error class names that mean "bad input" though they carry no HTTP status. */
-const INPUT_ERROR_NAMES = new Set(['ConfigError', 'InvalidInputError', 'FaultSpecError', 'CalibrationInputError', 'InvalidArgumentError']);
+const INPUT_ERROR_NAMES = new Set(['ConfigError', 'InvalidInputError', 'FaultSpecError', 'CalibrationInputError']);
 
 export interface CliErrorText {
   message: string;

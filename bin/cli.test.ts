@@ -10,7 +10,7 @@ describe('switchyard CLI', () => {
       const only = await buildProgram(name);
       expect(only.commands.map((command) => command.name())).toContain(name);
     }
-  });
+  }, 120_000); // imports every folder (ONNX runtime, Docker client, SQLite) eleven times: slow on a loaded machine
 
   it('loads only the owning folder for a known command', async () => {
     const program = await buildProgram('catalog');

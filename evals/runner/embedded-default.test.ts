@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embeddedDefaultConfig } from '../../router/config/default.ts';
 import { validateConfig } from '../../router/config/load.ts';
+import { ensureDemoKey } from '../../router/governance/keys/demo-key.ts';
 import { startRouter, type RunningRouter } from '../../router/server.ts';
 import { evalRun } from '../commands/run.ts';
 import type { RunReport } from '../report/types.ts';
@@ -22,10 +23,17 @@ beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'switchyard-evals-embedded-'));
   const environment = { SWITCHYARD_GOVERNANCE_DB: join(directory, 'governance.sqlite'), SWITCHYARD_INDEX_DIR: join(directory, 'indexes') };
   const config = validateConfig(embeddedDefaultConfig(environment), '(embedded default)', environment);
+  // `switchyard serve` creates the demo key that keyless local requests are billed to before it starts the router.
+  ensureDemoKey(config.governance.keys.database, config.governance.keys.loopbackKey ?? 'demo');
   router = await startRouter(
     { ...config, governance: { ...config.governance, logging: { ...config.governance.logging, level: 'silent' } } },
     { host: '127.0.0.1', port: 0, processMetrics: false },
   );
+  // Scheduling needs the replicas' first metrics scrape: wait for /ready as a user's script would.
+  const deadline = Date.now() + 60_000;
+  while ((await fetch(`${router.url}/ready`).then((response) => response.status, () => 0)) !== 200 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }, 120_000);
 afterAll(async () => {
   await router?.close();
@@ -41,7 +49,7 @@ describe('the sample suite on the embedded default', () => {
       { stdout: (text) => out.push(text), stderr: (text) => err.push(text), progress: silentProgress },
     );
     const report = JSON.parse(await readFile(join(directory, 'out', 'report.json'), 'utf8')) as RunReport;
-    expect(report.summary.errors).toBe(0);
+    expect(report.summary.errors, report.results[0]?.error).toBe(0);
     const passRate = Object.fromEntries(report.summary.metrics.map((metric) => [metric.id, metric.passRate]));
     // Any answering model: a non-empty English answer of bounded length, no "As an AI" boilerplate.
     for (const id of ['non-empty', 'token-length', 'language', 'not-contains']) expect(passRate[id], id).toBe(1);

@@ -1,6 +1,7 @@
 // `switchyard keys create|list|disable|enable|spend`: admin commands on the governance SQLite database (the same file
 // the router's `governance.keys.database` names). The plain key is printed once, at creation, and never stored.
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
+import { InvalidRequestError } from '../errors.ts';
 import { KeyStore, type KeyRecord } from './keys/store.ts';
 import { formatTable } from '../../bin/text-table.ts';
 
@@ -26,7 +27,7 @@ function positive(text: string | undefined, flag: string, integer = true): numbe
   if (text === undefined) return null;
   const value = Number(text);
   if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-    throw new InvalidArgumentError(`${flag} must be a positive ${integer ? 'integer' : 'number'}, got "${text}"`);
+    throw new InvalidRequestError(`${flag} must be a positive ${integer ? 'integer' : 'number'}, got "${text}"`);
   }
   return value;
 }
@@ -123,7 +124,7 @@ export function registerGovernanceCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action((options: { group: string; from?: string; to?: string; db: string; json?: boolean }) => {
       if (!['key', 'team', 'model', 'day'].includes(options.group)) {
-        throw new InvalidArgumentError(`--group must be key, team, model or day (got "${options.group}")`);
+        throw new InvalidRequestError(`--group must be key, team, model or day (got "${options.group}")`);
       }
       const rows = withStore(options.db, (store) =>
         store.spend(options.group as 'key', { ...(options.from ? { from: options.from } : {}), ...(options.to ? { to: options.to } : {}) }),
