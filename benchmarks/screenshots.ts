@@ -26,8 +26,20 @@ const router = await startRouter(
   { ...config, governance: { ...config.governance, logging: { ...config.governance.logging, level: 'warn' } } },
   { host: '127.0.0.1', port: 0, processMetrics: false },
 );
+/** Waits until every backend reports healthy with fresh metrics (a loaded machine can delay the first scrapes). */
+async function allBackendsHealthy(url: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const data = (await (await fetch(`${url}/dashboard/data`)).json()) as { backends: { healthy: boolean }[] };
+    if (data.backends.length > 0 && data.backends.every((backend) => backend.healthy)) return;
+    if (Date.now() > deadline) throw new Error('backends did not all report healthy within 120 s');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 const browser = await launchChromium();
 try {
+  await allBackendsHealthy(router.url);
   // Demo traffic through the real SDK, keyless as a local user sends it; then an unknown model for one error row.
   const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'not-needed', maxRetries: 0, timeout: 60_000 });
   await Promise.all(
@@ -37,6 +49,7 @@ try {
   );
   await client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }).catch(() => undefined);
 
+  await allBackendsHealthy(router.url);
   const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
   const errors: string[] = [];
   page.on('console', (message) => void (message.type() === 'error' && !message.text().includes('404') && errors.push(message.text())));
@@ -45,6 +58,8 @@ try {
   await page.waitForFunction("document.getElementById('status')?.textContent?.startsWith('updated')", undefined, { timeout: 30_000 });
   const spend = await page.textContent('#spend');
   const backends = await page.$$eval('#backends tr', (rows) => rows.length);
+  const healthy = await page.textContent('#healthy');
+  if (healthy !== `${backends} / ${backends}`) throw new Error(`dashboard shows ${healthy} backends healthy`);
   const errorRows = await page.$$eval('#errors tr', (rows) => rows.length);
   if (!spend || Number(spend.replace('$', '')) <= 0) throw new Error(`dashboard shows no spend (${spend})`);
   if (backends < 4) throw new Error(`dashboard lists ${backends} backends, expected the embedded default's 4`);

@@ -65,6 +65,14 @@ describe('embedded default: keys optional on this machine, visible, billed', () 
     const dashboard = await fetch(`${url}/dashboard`);
     expect(dashboard.status).toBe(200);
     expect(await dashboard.text()).toContain('Switchyard dashboard');
+    // The dashboard shows current health (scrapes refresh it), not what the last routed request saw.
+    let healthy: boolean[] = [];
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 200))) {
+      const data = (await (await fetch(`${url}/dashboard/data`)).json()) as { backends: { healthy: boolean }[] };
+      healthy = data.backends.map((backend) => backend.healthy);
+      if (healthy.length === 4 && healthy.every(Boolean)) break;
+    }
+    expect(healthy).toEqual([true, true, true, true]);
 
     await new Promise((resolve) => setTimeout(resolve, 1_500)); // spend rows are written in batches (flushMs 1 s)
     const spend = spawnSync(process.execPath, [CLI, 'keys', 'spend', '--json'], { cwd, encoding: 'utf8' });

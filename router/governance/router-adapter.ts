@@ -56,7 +56,9 @@ export function installGovernanceRoutes(app: Express, governance: Governance | u
 }
 
 function dashboardData(governance: Governance, runtime: RouterRuntime): Parameters<typeof dashboardRouter>[0] extends () => infer T ? T : never {
-  const backends: BackendView[] = runtime.registry.all().map((entry) => {
+  // registry.pool() refreshes health and scrape staleness; all() holds whatever the last routed request saw.
+  const pools = [...new Set(runtime.registry.all().map((entry) => entry.state.pool))];
+  const backends: BackendView[] = pools.flatMap((pool) => runtime.registry.pool(pool)).map((entry) => {
     const metrics = entry.state.metrics;
     return {
       id: entry.state.id,
