@@ -68,6 +68,8 @@ function cpuMs(pid: number): number {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Every serve process not yet stopped: killed in main's finally, so a failed round leaves nothing running. */
+const live = new Set<ChildProcess>();
 
 async function startServe(mode: Mode, args: readonly string[], cwd: string): Promise<Running> {
   const port = await freePort();
@@ -78,6 +80,8 @@ async function startServe(mode: Mode, args: readonly string[], cwd: string): Pro
     env: { ...process.env, SWITCHYARD_FROM_SOURCE: mode === 'tsx' ? '1' : '0' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
@@ -221,6 +225,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
+    for (const child of live) child.kill('SIGKILL');
     upstream.child.kill('SIGTERM');
     rmSync(work, { recursive: true, force: true });
   }
