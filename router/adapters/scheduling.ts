@@ -19,6 +19,7 @@ export type {
   ConfiguredScheduler,
   EndpointMetrics,
   MetricsScraper,
+  MetricsScraperOptions,
   ScrapeTarget,
   Scheduler,
   SchedulingRequest,
