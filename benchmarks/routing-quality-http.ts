@@ -14,7 +14,7 @@ import { summarize, type Outcome, type RunSummary, type WorkItem } from './routi
 
 const CLI = fileURLToPath(new URL('../bin/switchyard.js', import.meta.url));
 /** A process that has not printed its URL by then is reported as failed to start. */
-const START_TIMEOUT_MS = 60_000;
+const START_TIMEOUT_MS = 180_000;
 
 export interface HttpRunOptions {
   model: string;
@@ -142,10 +142,13 @@ async function runProfile(
   try {
     const simArgs = ['sim', '--model', options.model, '--gpu', 'h100', '--port', '0', '--speed', String(options.speed)];
     if (Number.isFinite(options.kvBlocks)) simArgs.push('--kv-blocks', String(options.kvBlocks));
-    const replicas = await Promise.all(
+    const started = await Promise.allSettled(
       Array.from({ length: options.replicas }, () => startProcess(simArgs, /(http:\/\/127\.0\.0\.1:\d+\/v1)/)),
     );
+    const replicas = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
     processes.push(...replicas.map((replica) => replica.child));
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
     const configPath = join(directory, 'switchyard.json');
     writeFileSync(
       configPath,
