@@ -56,9 +56,9 @@ function startProcess(args: readonly string[], pattern: RegExp): Promise<{ child
 
 async function stopProcess(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // The start-up listener treats any exit as a failed start: drop it before asking the process to stop.
   child.removeAllListeners('exit');
-  child.once('exit', () => undefined);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
   const forced = setTimeout(() => child.kill('SIGKILL'), 5_000);
   await exited;

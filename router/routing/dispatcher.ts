@@ -361,7 +361,7 @@ class BackendLease implements Lease {
     registry.admit(entry, tokens);
     registry.addPendingPrefill(entry, uncachedTokens);
     // Learn the prompt's prefix blocks as soon as the request is sent (again on success below): a hot system prompt
-    // is otherwise routed blind until its first answer completes (benchmarks/routing-quality.ts --learn-at).
+    // is otherwise routed blind until its first answer completes.
     scheduler.recordServed(scheduling, entry.state.id);
   }
 
