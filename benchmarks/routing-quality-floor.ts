@@ -7,7 +7,7 @@ import { SimEngine, VirtualClock, chatPromptTokens } from '../models/sim/index.t
 export interface FloorItem {
   kind: 'shared-prefix' | 'long-document';
   /** For shared-prefix items the first message is the shared system prompt. */
-  messages: ReadonlyArray<{ role: 'system' | 'user'; content: string }>;
+  messages: ReadonlyArray<{ role: 'system' | 'user' | 'assistant'; content: string }>;
 }
 
 /**

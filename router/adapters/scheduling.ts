@@ -9,6 +9,8 @@ export {
   createMetricsScraper,
   createScheduler,
   estimateUncachedPromptTokens,
+  millisecondCostModel,
+  predictTtft,
 } from '../scheduling/index.ts';
 export type {
   BackendKind,
@@ -17,11 +19,13 @@ export type {
   ConfiguredScheduler,
   EndpointMetrics,
   MetricsScraper,
+  MetricsScraperOptions,
   ScrapeTarget,
   Scheduler,
   SchedulingRequest,
   SchedulingResult,
   ScoredBackend,
+  TtftCostModel,
 } from '../scheduling/index.ts';
 export { TierClassifierConfig, DEFAULT_TIER_CONFIG, classifyComplexity } from '../tiers/index.ts';
 export type { TierConfig, ComplexityRequest } from '../tiers/index.ts';

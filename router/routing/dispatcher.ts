@@ -10,7 +10,17 @@ import { NoEligibleBackendError, UpstreamError, toSwitchyardError } from '../err
 import { labelCache, type RouterMetrics } from '../metrics.ts';
 import { retryDelayMs, sleep } from '../resilience/backoff.ts';
 import type { BackendEntry, BackendRegistry } from '../runtime/backend-registry.ts';
-import { estimateUncachedPromptTokens, type Scheduler, type SchedulingRequest } from '../adapters/scheduling.ts';
+import {
+  estimateUncachedPromptTokens,
+  millisecondCostModel,
+  predictTtft,
+  type BackendState,
+  type Scheduler,
+  type SchedulingRequest,
+  type SchedulingResult,
+  type TtftCostModel,
+} from '../adapters/scheduling.ts';
+import type { StepTimeModel } from '../../models/step-time.ts';
 import type { RoutePlan, RouteStep } from './plan.ts';
 import { failedQualityCheck } from './quality.ts';
 import type { CancelSignal } from '../resilience/cancellation.ts';
@@ -73,15 +83,14 @@ export interface DispatcherDeps {
   random?: () => number;
 }
 
-/** vLLM's default chunked-prefill budget per engine step. */
-const PREFILL_TOKENS_PER_STEP = 8192;
-const ASSUMED_DECODE_CONTEXT = 512;
 /** A backend that answered within this window counts as alive even when its metrics went stale. */
 const ALIVE_EVIDENCE_MS = 10_000;
 
 export class Dispatcher {
   private readonly random: () => number;
   private readonly blockTokens: number;
+  /** One millisecond TTFT cost model per pool step-time model. */
+  private readonly costModels = new WeakMap<StepTimeModel, TtftCostModel>();
   /** Pre-bound counter children: a labels object per request would be hashed on every increment. */
   private readonly attemptCounter: (backend: string, outcome: string) => { inc(): void };
 
@@ -181,7 +190,11 @@ export class Dispatcher {
     }
   }
 
-  /** Walks the route from `stepFloor`, returning the first backend worth sending to. */
+  /**
+   * Walks the route from `stepFloor`, returning the first backend worth sending to. Within a pool the scheduler's
+   * picker decides: its `ranked` list is the picker's order, walked only past backends that cannot take the request
+   * (breaker probe taken, over the TTFT SLO, replicas starting while hosted capacity is preferred).
+   */
   private choose(input: DispatchInput, stepFloor: number, exclude: ReadonlySet<string>): Choice | null {
     const { plan } = input;
     let skipCause: Choice['skipCause'] = null;
@@ -189,12 +202,13 @@ export class Dispatcher {
     for (let stepIndex = stepFloor; stepIndex < plan.steps.length; stepIndex++) {
       const step = plan.steps[stepIndex]!;
       const entries = this.deps.registry.pool(step.pool.name);
-      const candidates = [];
-      let hostedFull = false;
+      const candidates: BackendState[] = [];
+      let hostedFull: BackendState[] | undefined;
       for (const entry of entries) {
         if (exclude.has(entry.state.id)) continue;
+        // A hosted API's concurrency cap is a rate-limit guard, not a load signal: full means saturated.
         if (entry.pool.kind === 'openai' && entry.state.inFlightRequests >= entry.pool.maxConcurrency) {
-          hostedFull = true;
+          (hostedFull ??= []).push(entry.state);
           continue;
         }
         candidates.push(entry.state);
@@ -214,7 +228,7 @@ export class Dispatcher {
           continue;
         }
         if (slo !== undefined && spillAllowed) {
-          const predicted = this.predictTtftMs(entry, uncachedTokens);
+          const predicted = this.predictTtftMs(entry, uncachedTokens, request.promptTokens);
           if (predicted !== null && predicted > slo) {
             lastResort ??= { entry, stepIndex, uncachedTokens };
             continue;
@@ -224,11 +238,8 @@ export class Dispatcher {
         return { entry, stepIndex, skipCause, queued: false, uncachedTokens };
       }
       if (result.ranked.length > 0 || result.allSaturated || hostedFull) {
-        // Saturated (or over the SLO): spill to the next pool; remember the least-loaded live one as a last resort.
-        if (!lastResort) {
-          const fallback = this.leastLoadedSaturated(entries, exclude);
-          if (fallback) lastResort = { entry: fallback, stepIndex, uncachedTokens: input.scheduling.promptTokens };
-        }
+        // Saturated (or over the SLO): spill to the next pool; remember where this pool would queue as a last resort.
+        lastResort ??= this.saturatedFallback(request, result, hostedFull, stepIndex);
         if (!spillAllowed && lastResort && lastResort.entry.breaker.tryAcquire()) {
           return { ...lastResort, skipCause, queued: true };
         }
@@ -243,39 +254,41 @@ export class Dispatcher {
     return null;
   }
 
-  /** A backend that is only saturated (healthy, closed circuit, fresh metrics): where to queue if nothing else. */
-  private leastLoadedSaturated(entries: readonly BackendEntry[], exclude: ReadonlySet<string>): BackendEntry | null {
-    let best: BackendEntry | null = null;
-    const now = this.deps.registry.now();
-    for (const entry of entries) {
-      const state = entry.state;
-      if (exclude.has(state.id) || !state.healthy || state.circuit === 'open') continue;
-      // Stale metrics are only forgiven with fresh router-side proof of life (a CPU-starved router scrapes late;
-      // failing every request closed would turn its own overload into an outage).
-      if (state.metricsStale && now - entry.lastSuccessAt > ALIVE_EVIDENCE_MS) continue;
-      if (state.kind === 'vllm' && !state.metrics) continue;
-      if (!best || state.inFlightRequests < best.state.inFlightRequests) best = entry;
+  /**
+   * Where to queue when a pool is saturated: the scheduler's `bestSaturated` (same scorers and picker, busy before
+   * stale), or among full hosted backends the scheduler's pick. A backend picked on stale metrics only counts with
+   * fresh router-side proof of life (a CPU-starved router scrapes late; failing every request closed would turn its
+   * own overload into an outage) — a replica never scraped and never answered does not.
+   */
+  private saturatedFallback(
+    request: SchedulingRequest,
+    result: SchedulingResult,
+    hostedFull: readonly BackendState[] | undefined,
+    stepIndex: number,
+  ): { entry: BackendEntry; stepIndex: number; uncachedTokens: number } | null {
+    let best = result.bestSaturated;
+    if (!best && hostedFull) {
+      const full = this.deps.scheduler.schedule(request, hostedFull);
+      best = full.picked ?? full.bestSaturated;
     }
-    return best;
+    if (!best) return null;
+    const entry = this.deps.registry.get(best.backend.id);
+    if (!entry) return null;
+    const state = entry.state;
+    if (state.metricsStale && this.deps.registry.now() - entry.lastSuccessAt > ALIVE_EVIDENCE_MS) return null;
+    return { entry, stepIndex, uncachedTokens: estimateUncachedPromptTokens(request, best, this.blockTokens) };
   }
 
-  /**
-   * Predicted time to first token on a vLLM replica: the prefill backlog ahead of this request (the router's own
-   * count of admitted prompt tokens not yet past their first token — no scrape lag — or, if larger, the scraped
-   * waiting queue times this prompt) plus this prompt, prefilled in chunked steps that each also carry one decode
-   * step of the running batch.
-   */
-  predictTtftMs(entry: BackendEntry, uncachedTokens: number): number | null {
+  /** Predicted time to first token on a vLLM replica in ms (router/scheduling's one predictor, the pool's step times). */
+  predictTtftMs(entry: BackendEntry, uncachedTokens: number, promptTokens: number = uncachedTokens): number | null {
     const model = entry.stepModel;
     if (!model) return null;
-    const metrics = entry.state.metrics;
-    const running = metrics?.requestsRunning ?? 0;
-    const waitingTokens = (metrics?.requestsWaiting ?? 0) * Math.max(1, uncachedTokens);
-    const backlog = Math.max(entry.state.pendingPrefillTokens ?? 0, waitingTokens);
-    const tokens = Math.max(1, backlog + uncachedTokens);
-    const steps = Math.ceil(tokens / PREFILL_TOKENS_PER_STEP);
-    const decode = running > 0 ? model.decodeStepMs(running, ASSUMED_DECODE_CONTEXT) : 0;
-    return model.prefillMs(tokens) + steps * decode;
+    let cost = this.costModels.get(model);
+    if (!cost) {
+      cost = millisecondCostModel(model);
+      this.costModels.set(model, cost);
+    }
+    return predictTtft(entry.state, uncachedTokens, promptTokens, cost) ?? null;
   }
 
   private lease(choice: Choice, input: DispatchInput, reasons: RouteReason[]): Lease {
@@ -347,7 +360,7 @@ class BackendLease implements Lease {
     registry.admit(entry, tokens);
     registry.addPendingPrefill(entry, uncachedTokens);
     // Learn the prompt's prefix blocks as soon as the request is sent (again on success below): a hot system prompt
-    // is otherwise routed blind until its first answer completes (benchmarks/routing-quality.ts --learn-at).
+    // is otherwise routed blind until its first answer completes.
     scheduler.recordServed(scheduling, entry.state.id);
   }
 

@@ -167,6 +167,8 @@ export class BackendRegistry {
   admit(entry: BackendEntry, tokens: number): void {
     entry.state.inFlightRequests++;
     entry.state.inFlightTokens += tokens;
+    // Traffic changes what the replica reports: scrape it at the base interval while it has some.
+    if (entry.state.kind === 'vllm') this.scraper?.noteActivity(entry.state.id);
   }
 
   /** Prompt tokens admitted to the backend that have not reached their first token yet (prefill backlog). */
@@ -181,6 +183,7 @@ export class BackendRegistry {
   release(entry: BackendEntry, tokens: number): void {
     entry.state.inFlightRequests = Math.max(0, entry.state.inFlightRequests - 1);
     entry.state.inFlightTokens = Math.max(0, entry.state.inFlightTokens - tokens);
+    if (entry.state.kind === 'vllm') this.scraper?.noteActivity(entry.state.id);
     if (entry.state.inFlightRequests === 0 && this.idleWaiters.has(entry.state.id)) this.notifyIdle(entry.state.id);
   }
 

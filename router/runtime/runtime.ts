@@ -9,8 +9,10 @@ import {
   createScheduler,
   type ConfiguredScheduler,
   type MetricsScraper,
+  type MetricsScraperOptions,
   type ScrapeTarget,
 } from '../adapters/scheduling.ts';
+import type { ChatBackend } from '../backends/contracts.ts';
 import { createRouterMetrics, type RouterMetrics } from '../metrics.ts';
 import { Dispatcher } from '../routing/dispatcher.ts';
 import { RoutePlanner } from '../routing/plan.ts';
@@ -40,6 +42,10 @@ export interface RuntimeDeps {
   random?: () => number;
   /** Register process metrics (CPU, memory, event loop) on the router's registry. */
   processMetrics?: boolean;
+  /** Transport to each configured vLLM replica (default: HTTP); benchmarks inject simulated engines on a virtual clock. */
+  vllmBackend?: (options: { id: string; url: string }) => ChatBackend;
+  /** The metrics scraper's transport and timers (default: undici and real timers). */
+  scrape?: Pick<MetricsScraperOptions, 'fetch' | 'timers'>;
 }
 
 /** Step-time model for a vLLM pool; a simulator running `speed`× faster makes every step that much shorter. */
@@ -79,7 +85,7 @@ export async function createRouterRuntime(config: RouterConfig, deps: RuntimeDep
       const stepModel = stepModelFor(pool);
       pool.backends.forEach((backendConfig, index) => {
         const id = backendConfig.id ?? `${pool.name}-${index}`;
-        const backend = createVllmBackend({
+        const backend = deps.vllmBackend?.({ id, url: backendConfig.url }) ?? createVllmBackend({
           id,
           url: backendConfig.url,
           connectTimeoutMs: config.timeouts.connectMs,
@@ -99,6 +105,7 @@ export async function createRouterRuntime(config: RouterConfig, deps: RuntimeDep
     intervalMs: config.scheduling.scrapeIntervalMs,
     staleAfterMs: config.scheduling.staleAfterMs,
     clock,
+    ...deps.scrape,
   });
   registry.setScraper(scraper);
   await scraper.start();

@@ -78,11 +78,17 @@ export interface ScoredBackend {
 export interface PickerPlugin {
   readonly name: string;
   pick(request: SchedulingRequest, scored: readonly ScoredBackend[]): ScoredBackend | undefined;
+  /**
+   * Every candidate, in the order this picker would take them: the first is its pick, each next one is its pick
+   * among those left. The router walks this list when it cannot use a backend (open breaker, over the TTFT SLO).
+   */
+  order(request: SchedulingRequest, scored: readonly ScoredBackend[]): ScoredBackend[];
 }
 
 export interface SchedulingResult {
+  /** The picker's choice: `ranked[0]`. */
   picked?: ScoredBackend;
-  /** Candidates that passed every filter, best first. */
+  /** Candidates that passed every filter, in the picker's order (`PickerPlugin.order`): the router tries them in turn. */
   ranked: readonly ScoredBackend[];
   /** Which filter removed each dropped backend id. */
   droppedBy: Readonly<Record<string, string>>;

@@ -29,3 +29,5 @@ export type { PromptMessage, PrefixHashOptions } from './prefix-hash.ts';
 export { isSaturated } from './plugins/filters/not-saturated/index.ts';
 export { FILTERS, SCORERS, PICKERS } from './plugins/registry.ts';
 export { estimateUncachedPromptTokens } from './prefill-estimate.ts';
+export { predictTtft, tokenCostModel, millisecondCostModel, DEFAULT_CHUNK_TOKENS } from './ttft-predictor.ts';
+export type { TtftCostModel, StepTimes } from './ttft-predictor.ts';

@@ -313,3 +313,53 @@ describe('bestSaturated', () => {
     expect(scheduler.schedule(makeRequest(), [makeBackend('down', { healthy: false })]).bestSaturated).toBeUndefined();
   });
 });
+
+describe('ranked is the picker order', () => {
+  const ids = (result: { ranked: ReadonlyArray<{ backend: BackendState }> }) => result.ranked.map((entry) => entry.backend.id);
+
+  it('round robin: the rotation starting at this turn, so a skipped backend passes the turn on', () => {
+    const scheduler = createScheduler(ROUND_ROBIN_PROFILE);
+    const candidates = [makeBackend('c'), makeBackend('a'), makeBackend('b')];
+    expect(ids(scheduler.schedule(makeRequest(), candidates))).toEqual(['a', 'b', 'c']);
+    expect(ids(scheduler.schedule(makeRequest(), candidates))).toEqual(['b', 'c', 'a']);
+    const third = scheduler.schedule(makeRequest(), candidates);
+    expect(ids(third)).toEqual(['c', 'a', 'b']);
+    expect(third.picked).toBe(third.ranked[0]);
+  });
+
+  it('max-score: best score first, ties by fewer in-flight, then at random (not by id)', () => {
+    const scheduler = createScheduler({ scorers: [{ type: 'cost', weight: 1 }] }, { random: seededRandom(3) });
+    const candidates = [
+      makeBackend('a', { relativeCost: 2, inFlightRequests: 1 }),
+      makeBackend('b', { relativeCost: 2, inFlightRequests: 0 }),
+      makeBackend('c', { relativeCost: 1, inFlightRequests: 9 }),
+    ];
+    expect(ids(scheduler.schedule(makeRequest(), candidates))).toEqual(['c', 'b', 'a']);
+    const idle = ['a', 'b', 'c', 'd'].map((id) => makeBackend(id));
+    const firsts = new Map<string, number>();
+    for (let index = 0; index < 400; index++) {
+      const first = scheduler.schedule(makeRequest({ requestId: 'same-id' }), idle).picked!.backend.id;
+      firsts.set(first, (firsts.get(first) ?? 0) + 1);
+    }
+    expect(firsts.size).toBe(4);
+    for (const count of firsts.values()) expect(count).toBeGreaterThan(60);
+  });
+
+  it('weighted random: the first of the order is drawn in proportion to score^sharpness', () => {
+    const scheduler = createScheduler(
+      { scorers: [{ type: 'cost', weight: 1 }], picker: { type: 'weighted-random', sharpness: 1 } },
+      { random: seededRandom(12) },
+    );
+    const candidates = [makeBackend('cheap', { relativeCost: 1 }), makeBackend('mid', { relativeCost: 2 }), makeBackend('dear', { relativeCost: 3 })];
+    const counts: Record<string, number> = { cheap: 0, mid: 0, dear: 0 };
+    for (let index = 0; index < 2_000; index++) {
+      const result = scheduler.schedule(makeRequest(), candidates);
+      expect(result.ranked).toHaveLength(3);
+      expect(result.ranked.at(-1)!.backend.id).toBe('dear'); // weight 0 always last
+      counts[result.ranked[0]!.backend.id]!++;
+    }
+    expect(counts.dear).toBe(0);
+    expect(counts.cheap! / counts.mid!).toBeGreaterThan(1.6);
+    expect(counts.cheap! / counts.mid!).toBeLessThan(2.5);
+  });
+});

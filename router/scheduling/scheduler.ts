@@ -88,7 +88,7 @@ export function createScheduler(
   const scorerTimers = scorers.map((scorer) => observer(scorer.plugin.name, 'scorer'));
   const pickerTimer = observer(picker.name, 'picker');
 
-  function rank(request: SchedulingRequest, backends: readonly BackendState[], timed: boolean): ScoredBackend[] {
+  function scoreAll(request: SchedulingRequest, backends: readonly BackendState[], timed: boolean): ScoredBackend[] {
     const ranked: ScoredBackend[] = backends.map((backend) => ({ backend, score: 0, perScorer: {} }));
     if (ranked.length === 0 || totalWeight === 0) return ranked;
     for (let index = 0; index < scorers.length; index++) {
@@ -103,7 +103,7 @@ export function createScheduler(
         entry.score += (weight * value) / totalWeight;
       }
     }
-    return ranked.sort((a, b) => b.score - a.score || (a.backend.id < b.backend.id ? -1 : a.backend.id > b.backend.id ? 1 : 0));
+    return ranked;
   }
 
   // The first call is timed, then one in `timingSampleEvery` (see config.ts).
@@ -135,11 +135,13 @@ export function createScheduler(
       remaining = kept;
     }
 
-    const ranked = rank(request, remaining, timed);
+    const scored = scoreAll(request, remaining, timed);
+    let ranked: ScoredBackend[] = scored;
     let picked: ScoredBackend | undefined;
-    if (ranked.length > 0) {
+    if (scored.length > 0) {
       const started = timed ? performance.now() : 0;
-      picked = picker.pick(request, ranked);
+      ranked = picker.order(request, scored);
+      picked = ranked[0];
       if (timed) pickerTimer((performance.now() - started) / 1000);
     }
     const allSaturated = ranked.length === 0 && saturated.length > 0;
@@ -147,7 +149,7 @@ export function createScheduler(
     if (allSaturated) {
       // Prefer a backend that is merely busy over one whose metrics went stale (it may be gone).
       const fresh = saturated.filter((backend) => !backend.metricsStale);
-      bestSaturated = picker.pick(request, rank(request, fresh.length > 0 ? fresh : saturated, false));
+      bestSaturated = picker.pick(request, scoreAll(request, fresh.length > 0 ? fresh : saturated, false));
     }
     // Built field by field: spreading conditional objects allocates a temporary per field on every request.
     const result: SchedulingResult = { ranked, droppedBy: droppedBy ?? NO_DROPS, allSaturated };

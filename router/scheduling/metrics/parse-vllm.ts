@@ -4,35 +4,174 @@
 //   queues:       vllm:num_requests_running, vllm:num_requests_waiting (same in both)
 // When a server exports both generations (the deprecation period), the newer name wins. Series from several engines
 // (data parallel, `engine="0"`, `engine="1"`…) are summed, except KV usage, which is averaged (each engine owns an
-// equal share of the cache). A line scan, not a general parser: only `vllm:` lines are looked at.
+// equal share of the cache). A byte scan over the response body as it arrived: no string per line, no label
+// objects; the only allocations are the result object and, for a value that is not a plain decimal, its text.
 import type { EndpointMetrics } from '../contracts.ts';
 
 export class VllmMetricsParseError extends Error {
   override readonly name = 'VllmMetricsParseError';
 }
 
-type Field = 'running' | 'waiting' | 'kvNew' | 'kvOld' | 'queriesNew' | 'queriesOld' | 'hitsNew' | 'hitsOld';
+const RUNNING = 0;
+const WAITING = 1;
+const KV_NEW = 2;
+const KV_OLD = 3;
+const QUERIES_NEW = 4;
+const QUERIES_OLD = 5;
+const HITS_NEW = 6;
+const HITS_OLD = 7;
+const FIELDS = 8;
 
-/** Series name (without `{`) → field; `_total` suffix is how prometheus_client exposes counters. */
-const SERIES: ReadonlyMap<string, Field> = new Map<string, Field>([
-  ['vllm:num_requests_running', 'running'],
-  ['vllm:num_requests_waiting', 'waiting'],
-  ['vllm:kv_cache_usage_perc', 'kvNew'],
-  ['vllm:gpu_cache_usage_perc', 'kvOld'],
-  ['vllm:prefix_cache_queries_total', 'queriesNew'],
-  ['vllm:prefix_cache_hits_total', 'hitsNew'],
-  ['vllm:gpu_prefix_cache_queries_total', 'queriesOld'],
-  ['vllm:gpu_prefix_cache_hits_total', 'hitsOld'],
-  // Some exporters (and the first v1 releases) drop the `_total` suffix on the sample line.
-  ['vllm:prefix_cache_queries', 'queriesNew'],
-  ['vllm:prefix_cache_hits', 'hitsNew'],
-  ['vllm:gpu_prefix_cache_queries', 'queriesOld'],
-  ['vllm:gpu_prefix_cache_hits', 'hitsOld'],
-]);
+/** Series name → field; `_total` is how prometheus_client exposes counters, some exporters drop it. */
+const SERIES: ReadonlyArray<readonly [Uint8Array, number]> = (
+  [
+    ['vllm:num_requests_running', RUNNING],
+    ['vllm:num_requests_waiting', WAITING],
+    ['vllm:kv_cache_usage_perc', KV_NEW],
+    ['vllm:gpu_cache_usage_perc', KV_OLD],
+    ['vllm:prefix_cache_queries_total', QUERIES_NEW],
+    ['vllm:prefix_cache_hits_total', HITS_NEW],
+    ['vllm:gpu_prefix_cache_queries_total', QUERIES_OLD],
+    ['vllm:gpu_prefix_cache_hits_total', HITS_OLD],
+    ['vllm:prefix_cache_queries', QUERIES_NEW],
+    ['vllm:prefix_cache_hits', HITS_NEW],
+    ['vllm:gpu_prefix_cache_queries', QUERIES_OLD],
+    ['vllm:gpu_prefix_cache_hits', HITS_OLD],
+  ] as const
+).map(([name, field]) => [Buffer.from(name, 'latin1'), field] as const);
 
-interface Accumulator {
-  sum: number;
-  count: number;
+const MODEL_NAME_KEY = Buffer.from('model_name', 'latin1');
+/** Exact powers of ten (doubles represent 10^0…10^22 exactly): the fast path of decimal parsing. */
+const POW10 = Array.from({ length: 23 }, (_, exponent) => 10 ** exponent);
+
+const CH_NEWLINE = 0x0a;
+const CH_RETURN = 0x0d;
+const CH_SPACE = 0x20;
+const CH_TAB = 0x09;
+const CH_QUOTE = 0x22;
+const CH_BACKSLASH = 0x5c;
+const CH_OPEN = 0x7b;
+const CH_CLOSE = 0x7d;
+const CH_COMMA = 0x2c;
+const CH_EQUALS = 0x3d;
+
+/**
+ * A reusable parser for one backend's page: the model name is encoded once, the accumulators are preallocated, and
+ * `parse` can write into the caller's EndpointMetrics instead of making a new one.
+ */
+export class VllmMetricsReader {
+  private readonly model: Uint8Array | undefined;
+  private readonly sums = new Float64Array(FIELDS);
+  private readonly counts = new Uint32Array(FIELDS);
+  private otherModelStart = -1;
+  private otherModelEnd = -1;
+
+  constructor(readonly modelName?: string) {
+    this.model = modelName === undefined ? undefined : Buffer.from(modelName, 'utf8');
+  }
+
+  /** Parses `bytes[0, length)`; throws VllmMetricsParseError when the queue or KV-usage series are missing. */
+  parse(bytes: Uint8Array, length: number, scrapedAt: number, into?: EndpointMetrics): EndpointMetrics {
+    const { sums, counts } = this;
+    sums.fill(0);
+    counts.fill(0);
+    this.otherModelStart = -1;
+    let lineStart = 0;
+    while (lineStart < length) {
+      let lineEnd = bytes.indexOf(CH_NEWLINE, lineStart);
+      if (lineEnd === -1 || lineEnd > length) lineEnd = length;
+      // Only vllm:n… vllm:k… vllm:g… vllm:p… can matter; histograms (time_…, e2e_…, request_…, iteration_…) are
+      // most of a real page and are skipped on one byte.
+      const sixth = bytes[lineStart + 5];
+      if (
+        (sixth === 0x6e || sixth === 0x6b || sixth === 0x67 || sixth === 0x70) &&
+        bytes[lineStart] === 0x76 &&
+        bytes[lineStart + 4] === 0x3a
+      ) {
+        this.sample(bytes, lineStart, lineEnd);
+      }
+      lineStart = lineEnd + 1;
+    }
+    return this.result(bytes, scrapedAt, into);
+  }
+
+  private sample(bytes: Uint8Array, start: number, end: number): void {
+    let cursor = start;
+    while (cursor < end) {
+      const code = bytes[cursor]!;
+      if (code === CH_OPEN || code === CH_SPACE || code === CH_TAB) break;
+      cursor++;
+    }
+    const field = seriesField(bytes, start, cursor);
+    if (field < 0) return;
+    let modelMatches = true;
+    if (bytes[cursor] === CH_OPEN) {
+      cursor++;
+      // Labels: key="value" pairs; values may contain escaped quotes, commas and braces.
+      while (cursor < end && bytes[cursor] !== CH_CLOSE) {
+        const equals = bytes.indexOf(CH_EQUALS, cursor);
+        if (equals === -1 || equals >= end || bytes[equals + 1] !== CH_QUOTE) return;
+        const valueStart = equals + 2;
+        let valueEnd = valueStart;
+        while (valueEnd < end && bytes[valueEnd] !== CH_QUOTE) valueEnd += bytes[valueEnd] === CH_BACKSLASH ? 2 : 1;
+        if (valueEnd >= end) return;
+        if (this.model !== undefined && isKey(bytes, cursor, equals, MODEL_NAME_KEY)) {
+          modelMatches = escapedEquals(bytes, valueStart, valueEnd, this.model);
+          if (!modelMatches) {
+            this.otherModelStart = valueStart;
+            this.otherModelEnd = valueEnd;
+          }
+        }
+        cursor = valueEnd + 1;
+        if (bytes[cursor] === CH_COMMA) cursor++;
+      }
+      cursor++;
+    }
+    if (!modelMatches) return;
+    while (cursor < end && (bytes[cursor] === CH_SPACE || bytes[cursor] === CH_TAB)) cursor++;
+    let valueEnd = cursor;
+    while (valueEnd < end) {
+      const code = bytes[valueEnd]!;
+      if (code === CH_SPACE || code === CH_TAB || code === CH_RETURN) break;
+      valueEnd++;
+    }
+    const value = parseNumber(bytes, cursor, valueEnd);
+    if (Number.isNaN(value)) return;
+    this.sums[field]! += value;
+    this.counts[field]!++;
+  }
+
+  private result(bytes: Uint8Array, scrapedAt: number, into: EndpointMetrics | undefined): EndpointMetrics {
+    const { sums, counts } = this;
+    const kv = counts[KV_NEW]! > 0 ? KV_NEW : KV_OLD;
+    if (counts[RUNNING] === 0 || counts[WAITING] === 0 || counts[kv] === 0) {
+      const missing = [
+        counts[RUNNING] === 0 && 'num_requests_running',
+        counts[WAITING] === 0 && 'num_requests_waiting',
+        counts[kv] === 0 && 'kv_cache_usage_perc',
+      ]
+        .filter(Boolean)
+        .join(', ');
+      const other =
+        this.otherModelStart >= 0
+          ? unescapeLabel(Buffer.from(bytes.buffer, bytes.byteOffset + this.otherModelStart, this.otherModelEnd - this.otherModelStart))
+          : undefined;
+      const hint = other !== undefined ? ` (found series for model_name="${other}" instead)` : '';
+      throw new VllmMetricsParseError(
+        `vLLM metrics missing ${missing}${this.modelName !== undefined ? ` for model_name="${this.modelName}"` : ''}${hint}`,
+      );
+    }
+    const queries = counts[QUERIES_NEW]! > 0 ? QUERIES_NEW : QUERIES_OLD;
+    const hits = counts[HITS_NEW]! > 0 ? HITS_NEW : HITS_OLD;
+    const target = into ?? ({} as EndpointMetrics);
+    target.requestsRunning = sums[RUNNING]!;
+    target.requestsWaiting = sums[WAITING]!;
+    target.kvCacheUsage = clamp01(sums[kv]! / counts[kv]!);
+    target.prefixCacheQueries = sums[queries]!;
+    target.prefixCacheHits = sums[hits]!;
+    target.scrapedAt = scrapedAt;
+    return target;
+  }
 }
 
 /**
@@ -41,124 +180,113 @@ interface Accumulator {
  * queue or KV-usage series (not a vLLM server, or the wrong model name).
  */
 export function parseVllmMetrics(text: string, modelName?: string, scrapedAt: number = Date.now()): EndpointMetrics {
-  const found = new Map<Field, Accumulator>();
-  let seenOtherModel: string | undefined;
-  let lineStart = 0;
-  const length = text.length;
-  while (lineStart < length) {
-    let lineEnd = text.indexOf('\n', lineStart);
-    if (lineEnd === -1) lineEnd = length;
-    // 'v' 'l' 'l' 'm' ':' — cheap prefix test before anything else.
-    // Only series starting vllm:n… vllm:k… vllm:g… vllm:p… can matter; histograms (time_…, e2e_…, request_…,
-    // iteration_…) are most of a real page and are skipped on one character.
-    const first = text.charCodeAt(lineStart + 5);
-    if ((first === 0x6e || first === 0x6b || first === 0x67 || first === 0x70) && text.startsWith('vllm:', lineStart)) {
-      const sample = parseSampleLine(text, lineStart, lineEnd);
-      if (sample) {
-        const field = SERIES.get(sample.name);
-        if (field !== undefined) {
-          if (modelName !== undefined && sample.model !== undefined && sample.model !== modelName) {
-            seenOtherModel = sample.model;
-          } else {
-            const accumulator = found.get(field);
-            if (accumulator) {
-              accumulator.sum += sample.value;
-              accumulator.count++;
-            } else {
-              found.set(field, { sum: sample.value, count: 1 });
-            }
-          }
-        }
-      }
+  const bytes = Buffer.from(text, 'utf8');
+  return new VllmMetricsReader(modelName).parse(bytes, bytes.length, scrapedAt);
+}
+
+function seriesField(bytes: Uint8Array, start: number, end: number): number {
+  const length = end - start;
+  outer: for (const [name, field] of SERIES) {
+    if (name.length !== length) continue;
+    // 'vllm:' is already known to match; compare from the end, where the names differ.
+    for (let index = length - 1; index >= 5; index--) if (bytes[start + index] !== name[index]) continue outer;
+    return field;
+  }
+  return -1;
+}
+
+function isKey(bytes: Uint8Array, start: number, end: number, key: Uint8Array): boolean {
+  while (start < end && (bytes[start] === CH_SPACE || bytes[start] === CH_TAB)) start++;
+  while (end > start && (bytes[end - 1] === CH_SPACE || bytes[end - 1] === CH_TAB)) end--;
+  if (end - start !== key.length) return false;
+  for (let index = 0; index < key.length; index++) if (bytes[start + index] !== key[index]) return false;
+  return true;
+}
+
+/** Whether the escaped label value bytes[start, end) decodes to `expected` (\n, \" and \\ escapes). */
+function escapedEquals(bytes: Uint8Array, start: number, end: number, expected: Uint8Array): boolean {
+  let position = 0;
+  for (let cursor = start; cursor < end; cursor++) {
+    let code = bytes[cursor]!;
+    if (code === CH_BACKSLASH && cursor + 1 < end) {
+      cursor++;
+      code = bytes[cursor] === 0x6e ? CH_NEWLINE : bytes[cursor]!;
     }
-    lineStart = lineEnd + 1;
+    if (position >= expected.length || expected[position] !== code) return false;
+    position++;
   }
-
-  const running = found.get('running');
-  const waiting = found.get('waiting');
-  const kv = found.get('kvNew') ?? found.get('kvOld');
-  if (!running || !waiting || !kv) {
-    const missing = [!running && 'num_requests_running', !waiting && 'num_requests_waiting', !kv && 'kv_cache_usage_perc']
-      .filter(Boolean)
-      .join(', ');
-    const hint = seenOtherModel !== undefined ? ` (found series for model_name="${seenOtherModel}" instead)` : '';
-    throw new VllmMetricsParseError(
-      `vLLM metrics missing ${missing}${modelName !== undefined ? ` for model_name="${modelName}"` : ''}${hint}`,
-    );
-  }
-  const queries = found.get('queriesNew') ?? found.get('queriesOld');
-  const hits = found.get('hitsNew') ?? found.get('hitsOld');
-  return {
-    requestsRunning: running.sum,
-    requestsWaiting: waiting.sum,
-    kvCacheUsage: clamp01(kv.sum / kv.count),
-    prefixCacheQueries: queries?.sum ?? 0,
-    prefixCacheHits: hits?.sum ?? 0,
-    scrapedAt,
-  };
+  return position === expected.length;
 }
 
-interface Sample {
-  name: string;
-  model: string | undefined;
-  value: number;
+function unescapeLabel(raw: Buffer): string {
+  return raw.toString('utf8').replace(/\\(.)/g, (_match, escaped: string) => (escaped === 'n' ? '\n' : escaped));
 }
 
-/** `name{label="v",...} value [timestamp]` → name, model_name label, value; undefined for malformed lines. */
-function parseSampleLine(text: string, start: number, end: number): Sample | undefined {
+/**
+ * A Prometheus sample value. Plain decimals with ≤ 15 significant digits and a small exponent are computed exactly
+ * (one correctly rounded multiply or divide of exact doubles, the same result as Number()); anything else (+Inf,
+ * long mantissas) goes through Number() on its text. NaN for an empty or malformed value (and for `NaN`).
+ */
+function parseNumber(bytes: Uint8Array, start: number, end: number): number {
+  if (start >= end) return NaN;
   let cursor = start;
-  while (cursor < end) {
-    const code = text.charCodeAt(cursor);
-    if (code === 0x7b /* { */ || code === 0x20 /* space */ || code === 0x09) break;
+  let negative = false;
+  if (bytes[cursor] === 0x2d || bytes[cursor] === 0x2b) {
+    negative = bytes[cursor] === 0x2d;
     cursor++;
   }
-  const name = text.slice(start, cursor);
-  if (!SERIES.has(name)) return undefined;
-  let model: string | undefined;
-  if (text.charCodeAt(cursor) === 0x7b) {
+  let mantissa = 0;
+  let digits = 0;
+  let fraction = 0;
+  let seenDigit = false;
+  let seenPoint = false;
+  for (; cursor < end; cursor++) {
+    const code = bytes[cursor]!;
+    if (code >= 0x30 && code <= 0x39) {
+      seenDigit = true;
+      if (mantissa === 0 && code === 0x30 && !seenPoint) continue;
+      if (digits >= 15) return slowNumber(bytes, start, end);
+      mantissa = mantissa * 10 + (code - 0x30);
+      if (mantissa > 0) digits++;
+      if (seenPoint) fraction++;
+    } else if (code === 0x2e && !seenPoint) {
+      seenPoint = true;
+    } else break;
+  }
+  if (!seenDigit) return slowNumber(bytes, start, end);
+  let exponent = 0;
+  if (cursor < end) {
+    if (bytes[cursor] !== 0x65 && bytes[cursor] !== 0x45) return slowNumber(bytes, start, end);
     cursor++;
-    // Labels: key="value" pairs; values may contain escaped quotes, commas and braces.
-    while (cursor < end && text.charCodeAt(cursor) !== 0x7d /* } */) {
-      const equals = text.indexOf('=', cursor);
-      if (equals === -1 || equals >= end) return undefined;
-      const key = text.slice(cursor, equals).trim();
-      if (text.charCodeAt(equals + 1) !== 0x22 /* " */) return undefined;
-      let valueEnd = equals + 2;
-      let value = '';
-      let chunkStart = valueEnd;
-      while (valueEnd < end && text.charCodeAt(valueEnd) !== 0x22) {
-        if (text.charCodeAt(valueEnd) === 0x5c /* \ */) {
-          value += text.slice(chunkStart, valueEnd);
-          const escaped = text[valueEnd + 1];
-          value += escaped === 'n' ? '\n' : (escaped ?? '');
-          valueEnd += 2;
-          chunkStart = valueEnd;
-        } else {
-          valueEnd++;
-        }
-      }
-      if (valueEnd >= end) return undefined;
-      value += text.slice(chunkStart, valueEnd);
-      if (key === 'model_name') model = value;
-      cursor = valueEnd + 1;
-      if (text.charCodeAt(cursor) === 0x2c /* , */) cursor++;
+    let exponentNegative = false;
+    if (bytes[cursor] === 0x2d || bytes[cursor] === 0x2b) {
+      exponentNegative = bytes[cursor] === 0x2d;
+      cursor++;
     }
-    cursor++;
+    if (cursor >= end) return NaN;
+    for (; cursor < end; cursor++) {
+      const code = bytes[cursor]!;
+      if (code < 0x30 || code > 0x39) return NaN;
+      exponent = exponent * 10 + (code - 0x30);
+      if (exponent > 400) return slowNumber(bytes, start, end);
+    }
+    if (exponentNegative) exponent = -exponent;
   }
-  const rest = text.slice(cursor, end).trim();
-  const space = rest.indexOf(' ');
-  const value = parsePromNumber(space === -1 ? rest : rest.slice(0, space));
-  if (value === undefined) return undefined;
-  return { name, model, value };
+  const scale = exponent - fraction;
+  let value: number;
+  if (scale === 0) value = mantissa;
+  else if (scale > 0 && scale <= 22) value = mantissa * POW10[scale]!;
+  else if (scale < 0 && scale >= -22) value = mantissa / POW10[-scale]!;
+  else return slowNumber(bytes, start, end);
+  return negative ? -value : value;
 }
 
-function parsePromNumber(raw: string): number | undefined {
-  if (raw === '') return undefined;
-  if (raw === '+Inf') return Infinity;
-  if (raw === '-Inf') return -Infinity;
-  if (raw === 'NaN') return undefined;
-  const value = Number(raw);
-  return Number.isNaN(value) ? undefined : value;
+function slowNumber(bytes: Uint8Array, start: number, end: number): number {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
+  if (text === '+Inf') return Infinity;
+  if (text === '-Inf') return -Infinity;
+  if (text === '' || text === 'NaN') return NaN;
+  return Number(text);
 }
 
 function clamp01(value: number): number {

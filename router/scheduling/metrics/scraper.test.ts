@@ -142,4 +142,52 @@ describe('createMetricsScraper', () => {
     scraper.setBackends([{ id: 'b', url: 'http://replica-b:8000/v1' }]);
     expect(scraper.snapshot('a').lastError).toBe('unknown backend');
   });
+
+  it('scrapes an unchanging idle replica less often, and at the base interval again once the router sends it work', async () => {
+    let now = 0;
+    const due: Array<{ at: number; run: () => void }> = [];
+    let page = LEGACY;
+    const fetchedAt: number[] = [];
+    const scraper = createMetricsScraper({
+      backends: [{ id: 'r', url: 'http://replica:8000' }],
+      intervalMs: 50,
+      staleAfterMs: 500,
+      clock: () => now,
+      timers: {
+        setTimer(delayMs, run) {
+          const timer = { at: now + delayMs, run };
+          due.push(timer);
+          return { cancel: () => due.splice(due.indexOf(timer), 1) };
+        },
+      },
+      fetch: async () => {
+        fetchedAt.push(now);
+        return { ok: true, status: 200, text: async () => page };
+      },
+    });
+    await scraper.start();
+    const advanceTo = async (end: number): Promise<void> => {
+      while (due.length > 0 && due[0]!.at <= end) {
+        const timer = due.shift()!;
+        now = timer.at;
+        timer.run();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      now = end;
+    };
+    await advanceTo(2_000);
+    const gaps = fetchedAt.slice(1).map((at, index) => at - fetchedAt[index]!);
+    expect(gaps.slice(0, 3)).toEqual([50, 100, 200]); // doubling while the page stays the same
+    expect(Math.max(...gaps)).toBe(200); // capped at staleAfterMs / 2.5: never stale
+    expect(scraper.isStale('r')).toBe(false);
+    scraper.noteActivity('r');
+    const before = fetchedAt.length;
+    await advanceTo(2_300);
+    expect(fetchedAt[before]! - 2_000).toBeLessThanOrEqual(50); // next tick, not after the backed-off gap
+    expect(fetchedAt[before + 1]! - fetchedAt[before]!).toBe(50); // one base interval, then backing off again
+    page = LEGACY.replace('vllm:num_requests_running{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 4.0', 'vllm:num_requests_running{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 9.0');
+    await advanceTo(3_000);
+    expect(scraper.latestMetrics('r')?.requestsRunning).toBe(9);
+    scraper.stop();
+  });
 });

@@ -1,11 +1,18 @@
-// Polls each vLLM replica's `/metrics` on a fixed interval and keeps the latest EndpointMetrics per backend. A
-// backend whose last good scrape is older than `staleAfterMs` (or that was never scraped) reads as stale; the
-// not-saturated filter then drops it (fail closed), so a silent replica is never picked blind.
-import { request as undiciRequest } from 'undici';
+// Polls each vLLM replica's `/metrics` and keeps the latest EndpointMetrics per backend. A backend whose last good
+// scrape is older than `staleAfterMs` (or that was never scraped) reads as stale; the not-saturated filter then drops
+// it (fail closed), so a silent replica is never picked blind.
+//
+// Cost per backend is what limits a router in front of hundreds of replicas, so: one timer for all backends (not one
+// per backend); each scrape is an undici `dispatch` with the backend's own reusable handler object (no promise, no
+// stream, no AbortSignal per scrape: the tick aborts a scrape that outlived its timeout); the body is parsed as the
+// bytes arrived (parse-vllm.ts) into the backend's one EndpointMetrics object; and a replica whose page did not
+// change and that the router sent nothing to is scraped less often (up to `maxIntervalMs`, below the stale limit),
+// back to `intervalMs` as soon as the router sends it a request (`noteActivity`) or its page changes.
+import { getGlobalDispatcher } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { EndpointMetrics } from '../contracts.ts';
 import { DEFAULT_SCRAPE_INTERVAL_MS, DEFAULT_STALE_AFTER_MS } from '../config.ts';
-import { parseVllmMetrics } from './parse-vllm.ts';
+import { VllmMetricsReader } from './parse-vllm.ts';
 
 export interface ScrapeTarget {
   id: string;
@@ -29,22 +36,33 @@ export interface ScrapeSnapshot {
 /** The slice of WHATWG fetch the scraper uses (global fetch fits). */
 export type FetchLike = (url: string, init: { signal: AbortSignal }) => Promise<{ ok: boolean; status: number; text(): Promise<string> }>;
 
+/** Where the scraper's one timer comes from (real timers by default; a virtual clock in benchmarks). */
+export interface ScrapeTimers {
+  setTimer(delayMs: number, callback: () => void): { cancel(): void };
+}
+
 export interface MetricsScraperOptions {
   backends: readonly ScrapeTarget[];
   intervalMs?: number;
   staleAfterMs?: number;
+  /**
+   * Longest gap between scrapes of a replica whose page did not change and that the router sent nothing to.
+   * Default min(8 × intervalMs, staleAfterMs / 2.5): such a replica still never goes stale.
+   */
+  maxIntervalMs?: number;
   /** Per-scrape timeout; defaults to staleAfterMs so a hung replica goes stale rather than piling up requests. */
   timeoutMs?: number;
-  /** Use this fetch; otherwise undici's `request` with `dispatcher` (or undici's global dispatcher). */
+  /** Use this fetch; otherwise undici's `dispatch` on `dispatcher` (or undici's global dispatcher). */
   fetch?: FetchLike;
   dispatcher?: Dispatcher;
   clock?: () => number;
+  timers?: ScrapeTimers;
   /** Called after every scrape attempt (success or failure), e.g. to update gauges. */
   onScrape?: (backendId: string, snapshot: ScrapeSnapshot) => void;
 }
 
 export interface MetricsScraper {
-  /** Scrape every backend once (awaited), then keep polling every intervalMs until stop(). */
+  /** Scrape every backend once (awaited), then keep polling until stop(). */
   start(): Promise<void>;
   stop(): void;
   /** One round over every backend; resolves when all finished (failures are recorded, never thrown). */
@@ -53,20 +71,22 @@ export interface MetricsScraper {
   isStale(backendId: string): boolean;
   /** The last scraped metrics (stale or not), without building a snapshot: read on every scheduling call. */
   latestMetrics(backendId: string): EndpointMetrics | undefined;
+  /** The router sent this backend a request or got an answer: scrape it at the base interval again. */
+  noteActivity(backendId: string): void;
   /** Replace the target list (pool registration/removal); known backends keep their state. */
   setBackends(targets: readonly ScrapeTarget[]): void;
   readonly intervalMs: number;
   readonly staleAfterMs: number;
 }
 
-interface TargetState {
-  target: ScrapeTarget;
-  metricsUrl: string;
-  metrics?: EndpointMetrics;
-  lastSuccessAt?: number;
-  lastError?: string;
-  consecutiveFailures: number;
-  inFlight?: Promise<void>;
+function sameReadings(a: EndpointMetrics, b: EndpointMetrics): boolean {
+  return (
+    a.requestsRunning === b.requestsRunning &&
+    a.requestsWaiting === b.requestsWaiting &&
+    a.kvCacheUsage === b.kvCacheUsage &&
+    a.prefixCacheQueries === b.prefixCacheQueries &&
+    a.prefixCacheHits === b.prefixCacheHits
+  );
 }
 
 export function metricsUrlFor(target: ScrapeTarget): string {
@@ -75,32 +95,206 @@ export function metricsUrlFor(target: ScrapeTarget): string {
   return `${base}/metrics`;
 }
 
+const INITIAL_BODY_BYTES = 16_384;
+
+/** One backend's scrape state; it is also the undici dispatch handler of its own scrapes (one object, reused). */
+class TargetState implements Dispatcher.DispatchHandler {
+  readonly reader: VllmMetricsReader;
+  readonly origin: string;
+  readonly path: string;
+  metrics: EndpointMetrics | undefined;
+  lastSuccessAt: number | undefined;
+  lastError: string | undefined;
+  consecutiveFailures = 0;
+  /** Clock ms the scrape in flight started, or -1. */
+  startedAt = -1;
+  /** Clock ms this backend is next due. */
+  dueAt = 0;
+  /** Current gap between scrapes, ms (intervalMs … maxIntervalMs). */
+  gapMs: number;
+  active = false;
+  private body: Buffer = Buffer.allocUnsafe(INITIAL_BODY_BYTES);
+  private bodyLength = 0;
+  private status = 0;
+  private controller: Dispatcher.DispatchController | undefined;
+  private waiters: Array<() => void> | undefined;
+
+  constructor(
+    public target: ScrapeTarget,
+    readonly metricsUrl: string,
+    private readonly owner: ScraperCore,
+  ) {
+    this.reader = new VllmMetricsReader(target.modelName);
+    const url = new URL(metricsUrl);
+    this.origin = url.origin;
+    this.path = `${url.pathname}${url.search}`;
+    this.gapMs = owner.intervalMs;
+  }
+
+  get inFlight(): boolean {
+    return this.startedAt >= 0;
+  }
+
+  /** Resolves when the scrape in flight (or the next one) finishes. */
+  whenDone(): Promise<void> {
+    return new Promise((resolve) => (this.waiters ??= []).push(resolve));
+  }
+
+  begin(now: number): void {
+    this.startedAt = now;
+    this.bodyLength = 0;
+    this.status = 0;
+  }
+
+  abort(reason: Error): void {
+    this.controller?.abort(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
+    this.status = statusCode;
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.status !== 200) return;
+    const needed = this.bodyLength + chunk.length;
+    if (needed > this.body.length) {
+      const grown = Buffer.allocUnsafe(Math.max(needed, this.body.length * 2));
+      this.body.copy(grown, 0, 0, this.bodyLength);
+      this.body = grown;
+    }
+    chunk.copy(this.body, this.bodyLength);
+    this.bodyLength = needed;
+  }
+
+  onResponseEnd(): void {
+    this.controller = undefined;
+    if (this.status !== 200) this.finish(`HTTP ${this.status}`);
+    else this.finishBytes(this.body, this.bodyLength);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.controller = undefined;
+    this.finish(error.message);
+  }
+
+  finishText(text: string): void {
+    const bytes = Buffer.from(text, 'utf8');
+    this.finishBytes(bytes, bytes.length);
+  }
+
+  finishBytes(bytes: Uint8Array, length: number): void {
+    const now = this.owner.clock();
+    let parsed: EndpointMetrics;
+    try {
+      parsed = this.reader.parse(bytes, length, now, this.owner.scratch);
+    } catch (caught) {
+      this.finish(caught instanceof Error ? caught.message : String(caught));
+      return;
+    }
+    // The backend's one metrics object is updated in place (the registry holds it); a first scrape makes it.
+    const previous = this.metrics;
+    const unchanged = previous !== undefined && sameReadings(previous, parsed);
+    if (previous === undefined) this.metrics = { ...parsed };
+    else if (!unchanged) Object.assign(previous, parsed);
+    this.metrics!.scrapedAt = now;
+    this.lastSuccessAt = now;
+    this.finish(undefined, unchanged);
+  }
+
+  finish(error: string | undefined, unchanged = false): void {
+    if (error === undefined) {
+      this.consecutiveFailures = 0;
+      this.lastError = undefined;
+    } else {
+      this.consecutiveFailures++;
+      this.lastError = error;
+    }
+    this.owner.settle(this, error === undefined && unchanged);
+    const waiters = this.waiters;
+    this.waiters = undefined;
+    if (waiters) for (const resolve of waiters) resolve();
+  }
+}
+
+/** The parts of the scraper a TargetState calls back into. */
+interface ScraperCore {
+  readonly intervalMs: number;
+  readonly scratch: EndpointMetrics;
+  clock(): number;
+  settle(state: TargetState, unchanged: boolean): void;
+}
+
 export function createMetricsScraper(options: MetricsScraperOptions): MetricsScraper {
   const intervalMs = options.intervalMs ?? DEFAULT_SCRAPE_INTERVAL_MS;
   const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
+  const maxIntervalMs = Math.max(intervalMs, options.maxIntervalMs ?? Math.min(8 * intervalMs, Math.floor(staleAfterMs / 2.5)));
   const timeoutMs = options.timeoutMs ?? staleAfterMs;
   const clock = options.clock ?? Date.now;
+  const timers: ScrapeTimers = options.timers ?? {
+    setTimer(delayMs, callback) {
+      const handle = setTimeout(callback, delayMs);
+      handle.unref();
+      return { cancel: () => clearTimeout(handle) };
+    },
+  };
   const states = new Map<string, TargetState>();
-  let timer: NodeJS.Timeout | undefined;
+  let list: TargetState[] = [];
+  let timer: { cancel(): void } | undefined;
+  let running = false;
 
-  const fetchText = options.fetch
-    ? async (url: string, signal: AbortSignal): Promise<string> => {
-        const response = await options.fetch!(url, { signal });
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
-        return response.text();
+  const core: ScraperCore = {
+    intervalMs,
+    scratch: { requestsRunning: 0, requestsWaiting: 0, kvCacheUsage: 0, prefixCacheQueries: 0, prefixCacheHits: 0, scrapedAt: 0 },
+    clock,
+    settle(state, unchanged) {
+      const now = clock();
+      // Back off only while nothing moves: same page, no router traffic since the scrape started.
+      state.gapMs = unchanged && !state.active ? Math.min(maxIntervalMs, state.gapMs * 2) : intervalMs;
+      state.active = false;
+      state.dueAt = state.startedAt + state.gapMs;
+      state.startedAt = -1;
+      if (states.get(state.target.id) === state) options.onScrape?.(state.target.id, snapshotOf(state, now));
+    },
+  };
+
+  const dispatcher = options.fetch ? undefined : (options.dispatcher ?? getGlobalDispatcher());
+  const begin = (state: TargetState, now: number): void => {
+    state.begin(now);
+    if (dispatcher) {
+      try {
+        dispatcher.dispatch({ origin: state.origin, path: state.path, method: 'GET' }, state);
+      } catch (error) {
+        state.finish(error instanceof Error ? error.message : String(error));
       }
-    : async (url: string, signal: AbortSignal): Promise<string> => {
-        const response = await undiciRequest(url, {
-          method: 'GET',
-          signal,
-          ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
-        });
-        if (response.statusCode !== 200) {
-          await response.body.dump();
-          throw new Error(`HTTP ${response.statusCode}`);
-        }
-        return response.body.text();
-      };
+      return;
+    }
+    const controller = new AbortController();
+    const timeout = setTimeout(() => controller.abort(new Error('scrape timed out')), timeoutMs);
+    options
+      .fetch!(state.metricsUrl, { signal: controller.signal })
+      .then(async (response) => {
+        if (!response.ok) return state.finish(`HTTP ${response.status}`);
+        state.finishText(await response.text());
+      })
+      .catch((error: unknown) => state.finish(error instanceof Error ? error.message : String(error)))
+      .finally(() => clearTimeout(timeout));
+  };
+
+  function tick(): void {
+    timer = undefined;
+    if (!running) return;
+    const now = clock();
+    for (const state of list) {
+      if (state.inFlight) {
+        if (now - state.startedAt > timeoutMs) state.abort(new Error(`scrape timed out after ${timeoutMs} ms`));
+      } else if (now >= state.dueAt) begin(state, now);
+    }
+    timer = timers.setTimer(intervalMs, tick);
+  }
 
   function setBackends(targets: readonly ScrapeTarget[]): void {
     const keep = new Set<string>();
@@ -111,48 +305,35 @@ export function createMetricsScraper(options: MetricsScraperOptions): MetricsScr
       if (existing && existing.metricsUrl === metricsUrl && existing.target.modelName === target.modelName) {
         existing.target = target;
       } else {
-        states.set(target.id, { target, metricsUrl, consecutiveFailures: 0 });
+        states.set(target.id, new TargetState(target, metricsUrl, core));
       }
     }
     for (const id of [...states.keys()]) if (!keep.has(id)) states.delete(id);
+    list = [...states.values()];
   }
 
-  function scrapeTarget(state: TargetState): Promise<void> {
-    // Never stack scrapes of one slow replica: the one in flight stands for this round too.
-    if (state.inFlight) return state.inFlight;
-    const signal = AbortSignal.timeout(timeoutMs);
-    const run = (async () => {
-      try {
-        const text = await fetchText(state.metricsUrl, signal);
-        state.metrics = parseVllmMetrics(text, state.target.modelName, clock());
-        state.lastSuccessAt = state.metrics.scrapedAt;
-        state.consecutiveFailures = 0;
-        delete state.lastError;
-      } catch (error) {
-        state.consecutiveFailures++;
-        state.lastError = error instanceof Error ? error.message : String(error);
-      } finally {
-        delete state.inFlight;
-      }
-      if (states.get(state.target.id) === state) options.onScrape?.(state.target.id, snapshotOf(state));
-    })();
-    state.inFlight = run;
-    return run;
+  function snapshotOf(state: TargetState, now: number): ScrapeSnapshot {
+    const snapshot: ScrapeSnapshot = { stale: isStaleState(state, now), consecutiveFailures: state.consecutiveFailures };
+    if (state.metrics) snapshot.metrics = { ...state.metrics };
+    if (state.lastSuccessAt !== undefined) snapshot.lastSuccessAt = state.lastSuccessAt;
+    if (state.lastError !== undefined) snapshot.lastError = state.lastError;
+    return snapshot;
   }
 
-  function snapshotOf(state: TargetState): ScrapeSnapshot {
-    const stale = state.lastSuccessAt === undefined || clock() - state.lastSuccessAt > staleAfterMs;
-    return {
-      ...(state.metrics ? { metrics: state.metrics } : {}),
-      stale,
-      ...(state.lastSuccessAt !== undefined ? { lastSuccessAt: state.lastSuccessAt } : {}),
-      ...(state.lastError !== undefined ? { lastError: state.lastError } : {}),
-      consecutiveFailures: state.consecutiveFailures,
-    };
+  function isStaleState(state: TargetState, now: number): boolean {
+    return state.lastSuccessAt === undefined || now - state.lastSuccessAt > staleAfterMs;
   }
 
   async function scrapeOnce(): Promise<void> {
-    await Promise.all([...states.values()].map(scrapeTarget));
+    const now = clock();
+    const done: Array<Promise<void>> = [];
+    for (const state of list) {
+      // Never stack scrapes of one slow replica: the one in flight stands for this round too.
+      const finished = state.whenDone();
+      if (!state.inFlight) begin(state, now);
+      done.push(finished);
+    }
+    await Promise.all(done);
   }
 
   setBackends(options.backends);
@@ -161,26 +342,36 @@ export function createMetricsScraper(options: MetricsScraperOptions): MetricsScr
     intervalMs,
     staleAfterMs,
     async start() {
-      if (timer) return;
-      timer = setInterval(() => void scrapeOnce(), intervalMs);
-      timer.unref();
+      if (running) return;
+      running = true;
       await scrapeOnce();
+      if (running && !timer) timer = timers.setTimer(intervalMs, tick);
     },
     stop() {
-      if (timer) clearInterval(timer);
+      running = false;
+      timer?.cancel();
       timer = undefined;
     },
     scrapeOnce,
     snapshot(backendId) {
       const state = states.get(backendId);
-      return state ? snapshotOf(state) : { stale: true, consecutiveFailures: 0, lastError: 'unknown backend' };
+      return state ? snapshotOf(state, clock()) : { stale: true, consecutiveFailures: 0, lastError: 'unknown backend' };
     },
     latestMetrics(backendId) {
       return states.get(backendId)?.metrics;
     },
+    noteActivity(backendId) {
+      const state = states.get(backendId);
+      if (!state) return;
+      state.active = true;
+      if (state.gapMs !== intervalMs) {
+        state.gapMs = intervalMs;
+        if (!state.inFlight) state.dueAt = Math.min(state.dueAt, clock());
+      }
+    },
     isStale(backendId) {
       const state = states.get(backendId);
-      return !state || state.lastSuccessAt === undefined || clock() - state.lastSuccessAt > staleAfterMs;
+      return !state || isStaleState(state, clock());
     },
     setBackends,
   };

@@ -122,6 +122,18 @@ describe.each(Object.keys(PICKERS))('picker conformance: %s', (type) => {
     }
   });
 
+  it('orders every candidate exactly once (the list the router walks)', () => {
+    const picker = make();
+    expect(picker.order(makeRequest(), [])).toEqual([]);
+    const random = seededRandom(4);
+    for (const candidates of populations()) {
+      const scored = scoredOf(candidates, random);
+      const ordered = picker.order(makeRequest(), scored);
+      expect(ordered).toHaveLength(scored.length);
+      expect(new Set(ordered)).toEqual(new Set(scored));
+    }
+  });
+
   it('is deterministic for the same request, inputs and random source', () => {
     const random = seededRandom(5);
     for (const candidates of populations()) {
@@ -129,6 +141,8 @@ describe.each(Object.keys(PICKERS))('picker conformance: %s', (type) => {
       const first = createPicker(PickerConfig.parse(type), context());
       const second = createPicker(PickerConfig.parse(type), context());
       expect(first.pick(makeRequest(), scored)?.backend.id).toBe(second.pick(makeRequest(), scored)?.backend.id);
+      const ids = (picker: typeof first) => picker.order(makeRequest(), scored).map((entry) => entry.backend.id);
+      expect(ids(first)).toEqual(ids(second));
     }
   });
 

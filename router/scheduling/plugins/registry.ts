@@ -49,7 +49,7 @@ export const SCORERS: {
 };
 
 export const PICKERS: { [Type in PickerType]: (config: ConfigOf<PickerConfig, Type>, context: PluginContext) => PickerPlugin } = {
-  'max-score': () => createMaxScorePicker(),
+  'max-score': (_config, context) => createMaxScorePicker({ random: context.random }),
   'weighted-random': (config, context) => createWeightedRandomPicker({ sharpness: config.sharpness, random: context.random }),
   'round-robin': () => createRoundRobinPicker(),
 };

@@ -1,38 +1,47 @@
 import type { PickerPlugin, SchedulingRequest, ScoredBackend } from '../../../contracts.ts';
-import { hashPair } from '../../normalize.ts';
 
 /** Scores closer than this are a tie (float noise from weighted sums). */
 export const TIE_EPSILON = 1e-9;
 
 /**
- * Highest score wins. Ties go to fewer router-side in-flight requests, then to the smallest hash of
- * (requestId, backendId): deterministic for a given request, yet idle replicas share the load instead of the
- * alphabetically first one taking everything.
+ * Highest score first. Ties go to fewer router-side in-flight requests, then at random (injected source), as the
+ * Gateway API inference extension's picker does: equal idle replicas share the load instead of the alphabetically
+ * first one taking everything.
  */
-export function createMaxScorePicker(): PickerPlugin {
+export function createMaxScorePicker(options: { random: () => number }): PickerPlugin {
+  const order = (_request: SchedulingRequest, scored: readonly ScoredBackend[]): ScoredBackend[] => {
+    if (scored.length <= 1) return [...scored];
+    const keys = new Map<ScoredBackend, number>();
+    for (const candidate of scored) keys.set(candidate, options.random());
+    return [...scored].sort((a, b) => {
+      const difference = b.score - a.score;
+      if (difference > TIE_EPSILON || difference < -TIE_EPSILON) return difference;
+      const inFlight = a.backend.inFlightRequests - b.backend.inFlightRequests;
+      return inFlight !== 0 ? inFlight : keys.get(a)! - keys.get(b)!;
+    });
+  };
   return {
     name: 'max-score',
-    pick(request: SchedulingRequest, scored: readonly ScoredBackend[]): ScoredBackend | undefined {
+    order,
+    pick(request, scored) {
+      if (scored.length <= 1) return scored[0];
+      // One pass for the common call: the best, ties broken by in-flight then by reservoir sampling.
       let best: ScoredBackend | undefined;
-      let bestHash = 0;
+      let ties = 0;
       for (const candidate of scored) {
         if (!best) {
           best = candidate;
-          bestHash = hashPair(request.requestId, candidate.backend.id);
+          ties = 1;
           continue;
         }
         const difference = candidate.score - best.score;
-        if (difference > TIE_EPSILON) {
+        const inFlight = candidate.backend.inFlightRequests - best.backend.inFlightRequests;
+        if (difference > TIE_EPSILON || (difference >= -TIE_EPSILON && inFlight < 0)) {
           best = candidate;
-          bestHash = hashPair(request.requestId, candidate.backend.id);
-        } else if (difference >= -TIE_EPSILON) {
-          const inFlight = candidate.backend.inFlightRequests - best.backend.inFlightRequests;
-          if (inFlight > 0) continue;
-          const hash = hashPair(request.requestId, candidate.backend.id);
-          if (inFlight < 0 || hash < bestHash || (hash === bestHash && candidate.backend.id < best.backend.id)) {
-            best = candidate;
-            bestHash = hash;
-          }
+          ties = 1;
+        } else if (difference >= -TIE_EPSILON && inFlight === 0) {
+          ties++;
+          if (options.random() * ties < 1) best = candidate;
         }
       }
       return best;

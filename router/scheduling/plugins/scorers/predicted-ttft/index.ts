@@ -3,6 +3,7 @@
 // tokens of difference do not swing the whole [0,1] range and a few thousand do not get flattened by it.
 import type { BackendState, SchedulingRequest, ScorerPlugin } from '../../../contracts.ts';
 import { UNKNOWN_SCORE } from '../../normalize.ts';
+import { predictTtft, tokenCostModel } from '../../../ttft-predictor.ts';
 import type { PrefixBlockIndex } from '../prefix-affinity/index.ts';
 
 export interface PredictedTtftOptions {
@@ -20,8 +21,8 @@ export interface PredictedTtftScorer extends ScorerPlugin {
 }
 
 /**
- * Predicted TTFT per candidate in prefill-token units; undefined for a backend without engine signals (hosted).
- * backlog + own uncached prompt, plus one step overhead (fixed + per running sequence) per chunk of that prefill.
+ * Predicted TTFT per candidate in prefill-token units (router/scheduling/ttft-predictor.ts); undefined for a backend
+ * without engine signals (hosted). The uncached part of the prompt comes from the shared prefix index.
  */
 export function predictedTtftTokens(
   request: SchedulingRequest,
@@ -30,16 +31,10 @@ export function predictedTtftTokens(
   options: PredictedTtftOptions,
 ): Array<number | undefined> {
   const matched = index.matchAll(request.prefixBlockHashes, candidates.map((backend) => backend.id));
+  const cost = tokenCostModel(options);
   return candidates.map((backend, position) => {
-    if (backend.kind !== 'vllm') return undefined;
     const cached = Math.min(request.promptTokens, (matched[position] ?? 0) * options.blockTokens);
-    const own = Math.max(1, request.promptTokens - cached);
-    // Router-side backlog has no scrape lag; without it, guess each scraped waiting request costs a prompt like this one.
-    const backlog = backend.pendingPrefillTokens ?? (backend.metrics?.requestsWaiting ?? 0) * request.promptTokens;
-    const prefill = backlog + own;
-    const steps = Math.ceil(prefill / options.chunkTokens);
-    const running = backend.metrics?.requestsRunning ?? 0;
-    return prefill + steps * (options.stepOverheadTokens + options.decodeTokensPerRunning * running);
+    return predictTtft(backend, request.promptTokens - cached, request.promptTokens, cost);
   });
 }
 
