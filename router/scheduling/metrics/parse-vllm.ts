@@ -6,6 +6,7 @@
 // (data parallel, `engine="0"`, `engine="1"`…) are summed, except KV usage, which is averaged (each engine owns an
 // equal share of the cache). A line scan, not a general parser: only `vllm:` lines are looked at.
 import type { EndpointMetrics } from '../contracts.ts';
+import { parseLoraRequestsInfo } from './parse-lora.ts';
 
 export class VllmMetricsParseError extends Error {
   override readonly name = 'VllmMetricsParseError';
@@ -88,7 +89,9 @@ export function parseVllmMetrics(text: string, modelName?: string, scrapedAt: nu
   }
   const queries = found.get('queriesNew') ?? found.get('queriesOld');
   const hits = found.get('hitsNew') ?? found.get('hitsOld');
+  const lora = parseLoraRequestsInfo(text);
   return {
+    ...(lora ? { lora } : {}),
     requestsRunning: running.sum,
     requestsWaiting: waiting.sum,
     kvCacheUsage: clamp01(kv.sum / kv.count),
