@@ -162,6 +162,8 @@ export class SimMetrics implements EngineObserver {
       // newest. Labels are comma-joined adapter names with running / waiting requests.
       const maxLora = String(options.maxLoras);
       const recent: string[] = [];
+      // Strictly increasing, so two scrapes within one millisecond still tell which label set is newer.
+      let lastSetAt = 0;
       new Gauge({
         name: 'vllm:lora_requests_info',
         help: 'Running stats on lora requests.',
@@ -182,7 +184,8 @@ export class SimMetrics implements EngineObserver {
             const [waiting, running] = recent.shift()!.split('\u0000');
             this.remove({ max_lora: maxLora, waiting_lora_adapters: waiting ?? '', running_lora_adapters: running ?? '' });
           }
-          this.set(labels, Date.now() / 1000);
+          lastSetAt = Math.max(Date.now() / 1000, lastSetAt + 1e-6);
+          this.set(labels, lastSetAt);
         },
       });
     }
