@@ -1,6 +1,12 @@
 // LoRA pools in deploy/: the catalog's `vllm serve` line carries vLLM's LoRA flags, the docker driver's container gets
 // the runtime-loading switch and the adapter folder, and the stand-in reads the same command line back.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { parseConfigText } from '../router/config/load.ts';
 import { DockerConfig, PoolConfig, launchArgsFor, replicaExtrasFor, resolvePool } from './config.ts';
 import type { ReplicaSpec } from './contracts.ts';
 import { containerSpec } from './drivers/container-spec.ts';
@@ -73,5 +79,32 @@ describe('LoRA pools', () => {
       maxCpuLoras: 16,
     });
     expect(options.port).toBe(8001);
+  });
+});
+
+describe('the compose LoRA example (deploy/compose/lora.override.yml)', () => {
+  const root = fileURLToPath(new URL('../', import.meta.url));
+
+  it('renders with docker-compose over docker-compose.gpu.yml, with the catalog’s LoRA command line', () => {
+    const rendered = execFileSync('docker-compose', ['-f', 'docker-compose.gpu.yml', '-f', 'deploy/compose/lora.override.yml', 'config'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    const services = (parseYaml(rendered) as { services: Record<string, { command: string[]; environment: Record<string, string>; volumes: string[] }> }).services;
+    const small = services['vllm-llama-8b']!;
+    const lora = { maxLoras: 4, modules: [{ name: 'sql-lora', path: '/adapters/sql-lora' }, { name: 'support-lora', path: '/adapters/support-lora' }] };
+    expect(small.command).toEqual(launchArgsFor(resolvePool(PoolConfig.parse({ name: 'x', model: 'llama-3.1-8b', gpu: 'a100-80gb', lora })), 8000, '0.0.0.0'));
+    expect(small.environment.VLLM_ALLOW_RUNTIME_LORA_UPDATING).toBe('True');
+    expect(small.volumes.some((volume) => volume.endsWith(':/adapters:ro'))).toBe(true);
+    expect(services.router!.volumes.some((volume) => volume.includes('switchyard-lora.yaml:/etc/switchyard/switchyard.yaml'))).toBe(true);
+  });
+
+  it('mounts a router config that is valid and routes the adapters to the 8B pool with lora-affinity', () => {
+    const config = parseConfigText(readFileSync(join(root, 'deploy/compose/switchyard-lora.yaml'), 'utf8'), 'switchyard-lora.yaml', {});
+    expect(config.lora?.adapters.map((adapter) => [adapter.name, adapter.base])).toEqual([
+      ['sql-lora', 'llama-3.1-8b'],
+      ['support-lora', 'llama-3.1-8b'],
+    ]);
+    expect(config.scheduling.scorers.map((scorer) => scorer.type)).toContain('lora-affinity');
   });
 });
