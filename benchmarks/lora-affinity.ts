@@ -9,7 +9,7 @@
 // in-process transports into those engines (the only stand-in: HTTP), so the run is deterministic and immune to the
 // shared machine's load. TTFT = first token − arrival at the dispatcher (adapter loads and slot waits included).
 //
-//   npx tsx benchmarks/lora-affinity.ts [--rates 20,40] [--requests 3000] [--seed 1] [--weight 3] [--json]
+//   npx tsx benchmarks/lora-affinity.ts [--rates 10,20] [--requests 1500] [--seed 1] [--weight 3] [--json]
 import { parseArgs } from 'node:util';
 import { Registry } from 'prom-client';
 import { MODELS } from '../models/catalog/models.ts';
@@ -35,8 +35,8 @@ import { createMetricsScraper, createScheduler, DEFAULT_PROFILE, type Scheduling
 
 const { values: args } = parseArgs({
   options: {
-    rates: { type: 'string', default: '20,40' },
-    requests: { type: 'string', default: '3000' },
+    rates: { type: 'string', default: '10,20' },
+    requests: { type: 'string', default: '1500' },
     seed: { type: 'string', default: '1' },
     adapters: { type: 'string', default: '32' },
     replicas: { type: 'string', default: '4' },
