@@ -213,3 +213,35 @@ describe('LoRA in the engine', () => {
     expect(() => parseLoraModule('sql')).toThrow(/name=path/);
   });
 });
+
+describe('switchyard sim LoRA flags', () => {
+  it('map --enable-lora, --lora-modules, --max-loras, --max-lora-rank, --max-cpu-loras, --lora-load-ms and runtime updating', async () => {
+    const { replicaOptionsFromCli } = await import('./cli.ts');
+    const base = { model: 'llama-3.1-8b', gpu: 'h100', replicas: '1', port: '0', host: '127.0.0.1', dtype: 'bf16', speed: '1', profile: 'vllm', mode: 'generate' };
+    const options = replicaOptionsFromCli(
+      {
+        ...base,
+        enableLora: true,
+        loraModules: ['sql=/a/sql', '{"name":"chat","path":"/a/chat"}'],
+        maxLoras: '4',
+        maxLoraRank: '32',
+        maxCpuLoras: '8',
+        loraLoadMs: '150',
+        allowRuntimeLoraUpdating: true,
+      },
+      0,
+    );
+    expect(options.lora).toEqual({
+      modules: [
+        { name: 'sql', path: '/a/sql' },
+        { name: 'chat', path: '/a/chat' },
+      ],
+      runtimeUpdating: true,
+      maxLoras: 4,
+      maxLoraRank: 32,
+      maxCpuLoras: 8,
+      loadMs: 150,
+    });
+    expect(replicaOptionsFromCli(base, 0).lora).toBeUndefined();
+  });
+});
