@@ -271,10 +271,12 @@ async function run(profileName: string, profile: SchedulingProfileInput, rate: n
   const metrics = createRouterMetrics(registry, { processMetrics: false, pools: config.pools });
   const catalog = new AdapterCatalog(config.lora!.adapters, new Set([BASE]));
   // The replica side of POST /v1/load_lora_adapter: register, stall the engine for the disk read, answer when done.
+  let routerLoads = 0;
   const transport: LoraTransport = (replicaUrl, _path, body) => {
     const replica = byUrl.get(replicaUrl)!;
     const name = String(body.lora_name);
     if (replica.lora.has(name)) return Promise.resolve({ status: 400, text: `The lora adapter '${name}' has already been loaded.` });
+    routerLoads++;
     const readMs = replica.lora.register(name, String(body.lora_path));
     const doneAt = replica.engine.stall(readMs);
     return new Promise((resolve) => clock.setTimer(doneAt - clock.now(), () => resolve({ status: 200, text: 'Success' })));
@@ -287,16 +289,8 @@ async function run(profileName: string, profile: SchedulingProfileInput, rate: n
     loadTimeoutMs: 30_000,
     clock: now,
   });
-  let routerLoads = 0;
-  const countingLoader = {
-    send: (...call: Parameters<AdapterLoader['send']>) => {
-      const [entry, adapter] = call;
-      if (!entry.state.registeredAdapters?.has(adapter)) routerLoads++;
-      return loader.send(...call);
-    },
-  };
   const scheduler = createScheduler(config.scheduling, { clock: now, registry: new Registry(), random: seededRandom(7) });
-  const dispatcher = new Dispatcher({ registry, scheduler, metrics, retries: config.retries, adapters: countingLoader, random: seededRandom(9) });
+  const dispatcher = new Dispatcher({ registry, scheduler, metrics, retries: config.retries, adapters: loader, random: seededRandom(9) });
   const planner = new RoutePlanner(config, catalog);
 
   const outcomes: Outcome[] = [];

@@ -76,7 +76,8 @@ describe('loading, affinity and eviction through the router', () => {
             { name: 'broken-lora', base: 'llama-3.1-8b', path: '/no/such/adapter' },
           ],
         },
-        scheduling: { ...FAST_SCHEDULING, scorers: [...DEFAULT_PROFILE.scorers, { type: 'lora-affinity', weight: 3 }] },
+        // A generous staleness limit: on a loaded machine late scrapes would otherwise turn routing into a fallback.
+        scheduling: { ...FAST_SCHEDULING, staleAfterMs: 30_000, scorers: [...DEFAULT_PROFILE.scorers, { type: 'lora-affinity', weight: 3 }] },
       },
       {},
       replicas,
