@@ -27,7 +27,12 @@ describe('the embedded default serves two example adapters', () => {
   beforeAll(async () => {
     const config = validateConfig(embeddedDefaultConfig({}), 'default', {});
     router = await startRouter(config, { host: '127.0.0.1', port: 0, processMetrics: false });
-    client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 30_000 });
+    // As a deployment would: wait for /ready, and let the SDK retry a 503 (late scrapes on a loaded machine read as
+    // stale metrics, and an adapter has no hosted tier to spill to).
+    for (let attempt = 0; attempt < 100 && (await fetch(`${router.url}/ready`)).status !== 200; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 3, timeout: 30_000 });
   }, 60_000);
   afterAll(async () => {
     await router?.close();
