@@ -7,6 +7,20 @@ import { fits, smallestTensorParallel, vllmLaunchArgs } from '../models/sizing.t
 import { DeployConfigError } from './errors.ts';
 import { AutoscalerPolicy } from './autoscaler/policy.ts';
 
+export const LoraPoolConfig = z.strictObject({
+  maxLoras: z.number().int().min(1).default(1),
+  maxLoraRank: z.number().int().min(1).default(16),
+  maxCpuLoras: z.number().int().min(1).optional(),
+  /** Registered at start-up; `path` as the replica sees it (inside the container: under `containerDir`). */
+  modules: z.array(z.strictObject({ name: z.string().min(1), path: z.string().min(1) })).default([]),
+  /** Serve /v1/load_lora_adapter so the router can load adapters on demand. */
+  runtimeUpdating: z.boolean().default(true),
+  /** Host folder of adapters, mounted read-only at `containerDir` by the docker driver. */
+  hostDir: z.string().min(1).optional(),
+  containerDir: z.string().min(1).default('/adapters'),
+});
+export type LoraPoolConfig = z.output<typeof LoraPoolConfig>;
+
 export const PoolConfig = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, 'lower-case letters, digits and dashes'),
   model: ModelId,
@@ -20,6 +34,8 @@ export const PoolConfig = z.strictObject({
   maxNumSeqs: z.number().int().positive().optional(),
   maxModelLen: z.number().int().positive().optional(),
   gpuMemoryUtilization: z.number().gt(0).max(1).optional(),
+  /** LoRA adapters (`--enable-lora …`); runtime loading sets VLLM_ALLOW_RUNTIME_LORA_UPDATING=True for the router. */
+  lora: LoraPoolConfig.optional(),
   /** Appended to the catalog's `vllm serve` arguments (e.g. `--enforce-eager`, `--num-gpu-blocks-override 64`). */
   extraArgs: z.array(z.string()).default([]),
   /** Bound on waiting for in-flight requests when a replica is removed. */
@@ -123,6 +139,17 @@ export function launchArgsFor(pool: ResolvedPool, port: number, host: string): s
     port,
     ...(pool.maxNumSeqs === undefined ? {} : { maxNumSeqs: pool.maxNumSeqs }),
     ...(pool.maxModelLen === undefined ? {} : { maxModelLen: pool.maxModelLen }),
+    ...(pool.lora ? { lora: pool.lora } : {}),
   };
   return [...vllmLaunchArgs(deployment, options), '--host', host, ...pool.extraArgs];
+}
+
+/** Environment and read-only mounts a replica of `pool` needs besides its command line (LoRA). */
+export function replicaExtrasFor(pool: PoolConfig): { env: Record<string, string>; mounts: string[] } {
+  const lora = pool.lora;
+  if (!lora) return { env: {}, mounts: [] };
+  return {
+    env: lora.runtimeUpdating ? { VLLM_ALLOW_RUNTIME_LORA_UPDATING: 'True' } : {},
+    mounts: lora.hostDir ? [`${lora.hostDir}:${lora.containerDir}:ro`] : [],
+  };
 }

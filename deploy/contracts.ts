@@ -35,6 +35,10 @@ export interface ReplicaSpec {
   port: number;
   /** `vllm serve` arguments from models/sizing.ts `vllmLaunchArgs` (port included). */
   launchArgs: readonly string[];
+  /** Extra environment of this replica (e.g. VLLM_ALLOW_RUNTIME_LORA_UPDATING for LoRA pools). */
+  env?: Readonly<Record<string, string>>;
+  /** Read-only bind mounts `host:container:ro` (docker driver; e.g. the pool's LoRA adapter folder). */
+  mounts?: readonly string[];
 }
 
 export type ReplicaPhase = 'starting' | 'running' | 'exited';

@@ -3,7 +3,7 @@
 // existing replicas of this pool instead of starting duplicates, and a replica that dies is deregistered and replaced.
 import { randomBytes } from 'node:crypto';
 import type { Driver, PoolRegistry, ReplicaExit, ReplicaInfo } from './contracts.ts';
-import { type ResolvedPool, launchArgsFor } from './config.ts';
+import { type ResolvedPool, launchArgsFor, replicaExtrasFor } from './config.ts';
 import { ReplicaStartError } from './errors.ts';
 import { type HealthProbe, freePort, waitHealthy } from './health.ts';
 import type { GpuInventory } from './inventory.ts';
@@ -271,6 +271,7 @@ export class PoolController implements ScaleTarget {
         host,
         port,
         launchArgs: launchArgsFor(pool, port, host),
+        ...replicaExtrasFor(pool),
       });
       this.emit({ type: 'started', replicaId: managed.replicaId, pool: pool.name, elapsedMs: Date.now() - managed.requestedAt });
       if (managed.abort.signal.aborted && !this.closed) {

@@ -93,6 +93,27 @@ export interface LaunchOptions {
   port?: number;
   maxNumSeqs?: number;
   maxModelLen?: number;
+  /** LoRA serving: `--enable-lora` and its settings (vLLM's defaults when unset: max_loras 1, rank 16). */
+  lora?: LoraLaunchOptions;
+}
+
+export interface LoraLaunchOptions {
+  maxLoras?: number | undefined;
+  maxLoraRank?: number | undefined;
+  maxCpuLoras?: number | undefined;
+  /** Adapters registered at start-up (`--lora-modules name=path …`), paths as the server sees them. */
+  modules?: ReadonlyArray<{ name: string; path: string }>;
+}
+
+/** vLLM's LoRA flags; `--lora-modules` takes several values, so the caller puts another flag after it. */
+export function loraLaunchArgs(lora: LoraLaunchOptions): string[] {
+  return [
+    '--enable-lora',
+    ...(lora.maxLoras === undefined ? [] : ['--max-loras', String(lora.maxLoras)]),
+    ...(lora.maxLoraRank === undefined ? [] : ['--max-lora-rank', String(lora.maxLoraRank)]),
+    ...(lora.maxCpuLoras === undefined ? [] : ['--max-cpu-loras', String(lora.maxCpuLoras)]),
+    ...(lora.modules && lora.modules.length > 0 ? ['--lora-modules', ...lora.modules.map((module) => `${module.name}=${module.path}`)] : []),
+  ];
 }
 
 const QUANTIZATION_FLAG: Readonly<Record<Dtype, string[]>> = {
@@ -124,6 +145,7 @@ export function vllmLaunchArgs(deployment: Deployment, options: LaunchOptions = 
     '--max-num-seqs', String(options.maxNumSeqs ?? DEFAULT_MAX_NUM_SEQS),
     '--enable-prefix-caching',
     ...QUANTIZATION_FLAG[deployment.dtype],
+    ...(options.lora ? loraLaunchArgs(options.lora) : []),
     '--port', String(options.port ?? 8000),
   ];
 }

@@ -30,6 +30,7 @@ export function containerSpec(spec: ReplicaSpec, docker: DockerConfig, environme
     // Read by the simulator stand-in only; real vLLM ignores it.
     `SWITCHYARD_SIM_GPU=${spec.gpu}`,
     ...Object.entries(docker.env).map(([key, value]) => `${key}=${value}`),
+    ...Object.entries(spec.env ?? {}).map(([key, value]) => `${key}=${value}`),
     ...(token === undefined || token === '' ? [] : [`HF_TOKEN=${token}`]),
   ];
   return {
@@ -49,7 +50,7 @@ export function containerSpec(spec: ReplicaSpec, docker: DockerConfig, environme
     HostConfig: {
       NetworkMode: 'host',
       ShmSize: docker.shmSizeBytes,
-      Binds: [`${docker.hfCacheDir}:${HF_CACHE_IN_CONTAINER}`],
+      Binds: [`${docker.hfCacheDir}:${HF_CACHE_IN_CONTAINER}`, ...(spec.mounts ?? [])],
       RestartPolicy:
         docker.restartPolicy === 'on-failure'
           ? { Name: 'on-failure', MaximumRetryCount: docker.restartMaxRetries }

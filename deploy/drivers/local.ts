@@ -77,6 +77,7 @@ export class LocalDriver implements Driver {
         env: {
           ...process.env,
           ...this.options.env,
+          ...spec.env,
           CUDA_VISIBLE_DEVICES: spec.gpuIds.join(','),
           SWITCHYARD_SIM_GPU: spec.gpu,
           SWITCHYARD_SIM_SPEED: String(this.options.simSpeed ?? 1),

@@ -3,6 +3,7 @@
 import { MODELS, ModelId } from '../../models/catalog/models.ts';
 import { GpuId } from '../../models/catalog/gpus.ts';
 import type { SimReplicaOptions } from '../../models/sim/options.ts';
+import { parseLoraModule } from '../../models/sim/lora.ts';
 
 const VALUE_FLAGS = new Set([
   '--model',
@@ -18,6 +19,9 @@ const VALUE_FLAGS = new Set([
   '--host',
   '--download-dir',
   '--num-gpu-blocks-override',
+  '--max-loras',
+  '--max-lora-rank',
+  '--max-cpu-loras',
 ]);
 
 /** `--flag value` and `--flag=value` pairs; boolean flags map to 'true'. Unknown flags are kept (vLLM has hundreds). */
@@ -89,7 +93,31 @@ export function simOptionsFromVllmArgs(args: readonly string[], env: NodeJS.Proc
   if (flags.has('--no-enable-prefix-caching')) options.enablePrefixCaching = false;
   const kvBlocks = integer(flags, '--num-gpu-blocks-override');
   if (kvBlocks !== undefined) options.kvBlocks = kvBlocks;
+  if (flags.has('--enable-lora')) {
+    const maxLoras = integer(flags, '--max-loras');
+    const maxLoraRank = integer(flags, '--max-lora-rank');
+    const maxCpuLoras = integer(flags, '--max-cpu-loras');
+    options.lora = {
+      modules: loraModules(args).map(parseLoraModule),
+      runtimeUpdating: /^(1|true)$/i.test(env.VLLM_ALLOW_RUNTIME_LORA_UPDATING ?? ''),
+      ...(maxLoras === undefined ? {} : { maxLoras }),
+      ...(maxLoraRank === undefined ? {} : { maxLoraRank }),
+      ...(maxCpuLoras === undefined ? {} : { maxCpuLoras }),
+    };
+  }
   const loadingMs = env.SWITCHYARD_SIM_LOADING_MS === undefined ? undefined : Number(env.SWITCHYARD_SIM_LOADING_MS);
   if (loadingMs !== undefined) options.loadingMs = loadingMs;
   return options;
+}
+
+/** `--lora-modules a=/p b=/q` (vLLM takes one or more values, up to the next flag). */
+export function loraModules(args: readonly string[]): string[] {
+  const modules: string[] = [];
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index]!;
+    if (arg.startsWith('--lora-modules=')) modules.push(arg.slice('--lora-modules='.length));
+    if (arg !== '--lora-modules') continue;
+    while (index + 1 < args.length && !args[index + 1]!.startsWith('--')) modules.push(args[++index]!);
+  }
+  return modules;
 }

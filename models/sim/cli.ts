@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { faultConfigFromSpec } from './faults.ts';
 import { type SimReplicaOptions, startSimFleet } from './index.ts';
+import { parseLoraModule } from './lora.ts';
 
 interface SimCommandOptions {
   model: string;
@@ -26,6 +27,13 @@ interface SimCommandOptions {
   processes?: boolean;
   mode: string;
   script?: string;
+  enableLora?: boolean;
+  loraModules?: string[];
+  maxLoras?: string;
+  maxLoraRank?: string;
+  maxCpuLoras?: string;
+  loraLoadMs?: string;
+  allowRuntimeLoraUpdating?: boolean;
 }
 
 const PositiveInt = z.coerce.number().int().min(1);
@@ -55,6 +63,16 @@ export function replicaOptionsFromCli(options: SimCommandOptions, index: number)
   if (options.maxModelLen !== undefined) replica.maxModelLen = PositiveInt.parse(options.maxModelLen);
   if (options.kvBlocks !== undefined) replica.kvBlocks = PositiveInt.parse(options.kvBlocks);
   if (options.loadingMs !== undefined) replica.loadingMs = z.coerce.number().min(0).parse(options.loadingMs);
+  if (options.enableLora || options.loraModules !== undefined) {
+    replica.lora = {
+      modules: (options.loraModules ?? []).map(parseLoraModule),
+      runtimeUpdating: options.allowRuntimeLoraUpdating === true || /^(1|true)$/i.test(process.env.VLLM_ALLOW_RUNTIME_LORA_UPDATING ?? ''),
+      ...(options.maxLoras !== undefined ? { maxLoras: PositiveInt.parse(options.maxLoras) } : {}),
+      ...(options.maxLoraRank !== undefined ? { maxLoraRank: PositiveInt.parse(options.maxLoraRank) } : {}),
+      ...(options.maxCpuLoras !== undefined ? { maxCpuLoras: PositiveInt.parse(options.maxCpuLoras) } : {}),
+      ...(options.loraLoadMs !== undefined ? { loadMs: z.coerce.number().min(0).parse(options.loraLoadMs) } : {}),
+    };
+  }
   if (options.script !== undefined) {
     replica.scriptedText = options.script;
     replica.responseMode = 'script';
@@ -87,6 +105,13 @@ export function registerSimCommand(program: Command): void {
     .option('--processes', 'run each replica in its own process')
     .option('--mode <mode>', 'generate | echo | script', 'generate')
     .option('--script <text>', 'answer every request with exactly this text')
+    .option('--enable-lora', 'serve LoRA adapters (vLLM --enable-lora)')
+    .option('--lora-modules <specs...>', 'adapters at start-up: name=path or JSON {"name","path","base_model_name"}')
+    .option('--max-loras <n>', 'distinct adapters per engine step (vLLM default 1)')
+    .option('--max-lora-rank <n>', 'largest adapter rank accepted (vLLM default 16)')
+    .option('--max-cpu-loras <n>', 'adapters kept in host memory (default: --max-loras)')
+    .option('--lora-load-ms <ms>', 'simulated ms to read one adapter from disk (default 300)')
+    .option('--allow-runtime-lora-updating', 'serve /v1/load_lora_adapter and /v1/unload_lora_adapter (also VLLM_ALLOW_RUNTIME_LORA_UPDATING=True)')
     .action(async (options: SimCommandOptions) => {
       let fleet;
       try {

@@ -11,6 +11,8 @@ export interface EngineRequestInput {
   outputTokens: number;
   /** Hash salt: requests only share prefix blocks with the same salt (vLLM's cache_salt). */
   cacheSalt?: string;
+  /** LoRA adapter the request runs with (a registered adapter name); absent = the base model. */
+  lora?: string;
 }
 
 export type FinishCause = 'completed' | 'aborted';
@@ -62,6 +64,8 @@ export interface EngineStats {
   /** Sum of those delays over all steps (÷ steps = mean lag). */
   lagMs: number;
   nowMs: number;
+  /** LoRA engines only: adapters with running / waiting requests (request counts), and adapter reads from disk. */
+  lora?: { running: Record<string, number>; waiting: Record<string, number>; diskLoads: number };
 }
 
 export interface RequestHandle {

@@ -21,6 +21,7 @@ import type {
 import type { StepShape, StepTimeModel } from '../step-time.ts';
 import { KV_BLOCK_TOKENS } from '../sizing.ts';
 import { type KvBlock, KvCacheManager, blockHashes } from './kv-cache.ts';
+import type { LoraManager } from './lora.ts';
 
 export type * from './contracts.ts';
 
@@ -31,6 +32,8 @@ export interface EngineConfig {
   maxNumSeqs: number;
   maxNumBatchedTokens: number;
   enablePrefixCaching?: boolean;
+  /** LoRA serving (`--enable-lora`): adapter slots per step and the adapter costs. */
+  lora?: LoraManager;
 }
 
 
@@ -59,7 +62,7 @@ interface ScheduledWork {
 }
 
 export class SimEngine implements GenerationEngine {
-  private readonly config: Required<EngineConfig>;
+  private readonly config: Required<Omit<EngineConfig, 'lora'>> & Pick<EngineConfig, 'lora'>;
   readonly kv: KvCacheManager;
   private readonly waiting: SequenceState[] = [];
   private running: SequenceState[] = [];
@@ -82,6 +85,9 @@ export class SimEngine implements GenerationEngine {
     busyMs: 0,
     lagMs: 0,
   };
+
+  /** Simulated time until which the engine is busy with something other than a step (an adapter read from disk). */
+  private stalledUntil = 0;
 
   constructor(config: EngineConfig) {
     this.config = { enablePrefixCaching: true, ...config };
@@ -141,8 +147,20 @@ export class SimEngine implements GenerationEngine {
     return this.stepping ? Math.min(now, this.engineTime) : now;
   }
 
+  /**
+   * Stall the engine for `ms` simulated ms after the step in flight (vLLM reads an adapter from disk between steps:
+   * nothing else runs meanwhile). Returns the simulated time the stall ends.
+   */
+  stall(ms: number): number {
+    const start = Math.max(this.config.clock.now(), this.engineTime, this.stalledUntil);
+    this.stalledUntil = start + ms;
+    return this.stalledUntil;
+  }
+
   stats(): EngineStats {
+    const lora = this.config.lora ? this.loraStats(this.config.lora) : undefined;
     return {
+      ...(lora ? { lora } : {}),
       running: this.running.length,
       waiting: this.waiting.length,
       totalBlocks: this.kv.totalBlocks,
@@ -152,6 +170,15 @@ export class SimEngine implements GenerationEngine {
       maxLagMs: this.maxLagMs,
       nowMs: this.config.clock.now(),
     };
+  }
+
+  private loraStats(manager: LoraManager): NonNullable<EngineStats['lora']> {
+    const count = (sequences: readonly SequenceState[]): Record<string, number> => {
+      const counts: Record<string, number> = {};
+      for (const { input } of sequences) if (input.lora !== undefined) counts[input.lora] = (counts[input.lora] ?? 0) + 1;
+      return counts;
+    };
+    return { running: count(this.running), waiting: count(this.waiting), diskLoads: manager.diskLoads };
   }
 
   /** Stop stepping; in-flight requests are aborted. */
@@ -184,7 +211,7 @@ export class SimEngine implements GenerationEngine {
     if (this.stepping) return;
     if (this.running.length === 0 && this.waiting.length === 0) return;
     const now = this.config.clock.now();
-    let start = continuing ? this.engineTime : Math.max(this.engineTime, arrivalMs ?? now);
+    let start = Math.max(continuing ? this.engineTime : Math.max(this.engineTime, arrivalMs ?? now), this.stalledUntil);
     let work = this.schedule(start);
     if (work.length === 0) {
       // Only requests that arrive after `start` are left (the engine runs behind real time): idle until the first.
@@ -195,7 +222,8 @@ export class SimEngine implements GenerationEngine {
       if (work.length === 0) return;
     }
     const shape = stepShape(work);
-    const durationMs = this.config.stepTime.stepMs(shape);
+    const lora = this.config.lora;
+    const durationMs = this.config.stepTime.stepMs(shape) + (lora ? lora.stepExtraMs(adaptersOf(work)) : 0);
     const scheduledTokens = work.reduce((sum, item) => sum + item.tokens, 0);
     this.stepping = true;
     this.engineTime = start + durationMs;
@@ -248,14 +276,23 @@ export class SimEngine implements GenerationEngine {
       index++;
     }
 
-    while (!preempted && budget > 0 && this.running.length < this.config.maxNumSeqs && this.waiting.length > 0) {
-      const sequence = this.waiting[0];
+    // With LoRA, a waiting request whose adapter would exceed max_loras in this step is skipped (it keeps its place),
+    // as vLLM v1's scheduler does; the adapters of running requests count first.
+    const lora = this.config.lora;
+    const inStep = lora ? adaptersOf(work) : undefined;
+    for (let index = 0; !preempted && budget > 0 && this.running.length < this.config.maxNumSeqs && index < this.waiting.length; ) {
+      const sequence = this.waiting[index];
       if (!sequence || sequence.arrivalMs > startMs) break;
+      if (lora && inStep && !lora.fits(inStep, sequence.input.lora)) {
+        index++;
+        continue;
+      }
       const admitted = this.admit(sequence, budget, startMs);
       if (!admitted) break;
-      this.waiting.shift();
+      this.waiting.splice(index, 1);
       this.running.push(sequence);
       work.push({ sequence, tokens: admitted });
+      if (inStep && sequence.input.lora !== undefined) inStep.add(sequence.input.lora);
       budget -= admitted;
     }
     return work;
@@ -384,6 +421,12 @@ export function safely(callback: () => void): void {
   } catch (error) {
     console.error('simulator: a request listener threw; the engine carries on:', error);
   }
+}
+
+function adaptersOf(work: readonly ScheduledWork[]): Set<string> {
+  const adapters = new Set<string>();
+  for (const { sequence } of work) if (sequence.input.lora !== undefined) adapters.add(sequence.input.lora);
+  return adapters;
 }
 
 function stepShape(work: readonly ScheduledWork[]): StepShape {

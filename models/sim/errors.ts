@@ -5,6 +5,7 @@ export type Profile = 'vllm' | 'hosted';
 
 export type SimErrorKind =
   | 'bad_request'
+  | 'invalid_user_input'
   | 'context_length'
   | 'unauthorized'
   | 'not_found'
@@ -15,6 +16,7 @@ export type SimErrorKind =
 
 const STATUS: Readonly<Record<SimErrorKind, number>> = {
   bad_request: 400,
+  invalid_user_input: 400,
   context_length: 400,
   unauthorized: 401,
   not_found: 404,
@@ -27,6 +29,8 @@ const STATUS: Readonly<Record<SimErrorKind, number>> = {
 /** vLLM names error types after its Python exceptions / HTTP phrases. */
 const VLLM_TYPE: Readonly<Record<SimErrorKind, string>> = {
   bad_request: 'BadRequestError',
+  // vLLM's LoRA load/unload checks.
+  invalid_user_input: 'InvalidUserInput',
   context_length: 'BadRequestError',
   unauthorized: 'Unauthorized',
   not_found: 'NotFoundError',
@@ -38,6 +42,7 @@ const VLLM_TYPE: Readonly<Record<SimErrorKind, string>> = {
 
 const OPENAI_TYPE_AND_CODE: Readonly<Record<SimErrorKind, [string, string | null]>> = {
   bad_request: ['invalid_request_error', null],
+  invalid_user_input: ['invalid_request_error', null],
   context_length: ['invalid_request_error', 'context_length_exceeded'],
   unauthorized: ['invalid_request_error', 'invalid_api_key'],
   not_found: ['invalid_request_error', 'model_not_found'],

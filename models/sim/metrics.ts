@@ -39,7 +39,12 @@ export interface SimMetricsOptions {
   cacheConfig: CacheConfigInfo;
   /** Read at scrape time for the gauges. */
   stats: () => EngineStats;
+  /** With LoRA: `--max-loras`, exported as the `max_lora` label of vllm:lora_requests_info. */
+  maxLoras?: number;
 }
+
+/** Label sets of vllm:lora_requests_info kept (vLLM keeps every one it ever set; a bound keeps the page small). */
+const LORA_INFO_SERIES = 16;
 
 const LABELS = ['model_name', 'engine'] as const;
 
@@ -152,6 +157,38 @@ export class SimMetrics implements EngineObserver {
     this.prefillTime = histogram('vllm:request_prefill_time_seconds', 'Histogram of time spent in PREFILL phase for request.', REQUEST_LATENCY_BUCKETS);
     this.decodeTime = histogram('vllm:request_decode_time_seconds', 'Histogram of time spent in DECODE phase for request.', REQUEST_LATENCY_BUCKETS);
 
+    if (options.maxLoras !== undefined) {
+      // vLLM v1: one series per label combination, its value the wall-clock time it was last set; readers take the
+      // newest. Labels are comma-joined adapter names with running / waiting requests.
+      const maxLora = String(options.maxLoras);
+      const recent: string[] = [];
+      // Strictly increasing, so two scrapes within one millisecond still tell which label set is newer.
+      let lastSetAt = 0;
+      new Gauge({
+        name: 'vllm:lora_requests_info',
+        help: 'Running stats on lora requests.',
+        labelNames: ['max_lora', 'waiting_lora_adapters', 'running_lora_adapters'],
+        registers,
+        collect() {
+          const lora = options.stats().lora;
+          const labels = {
+            max_lora: maxLora,
+            waiting_lora_adapters: Object.keys(lora?.waiting ?? {}).join(','),
+            running_lora_adapters: Object.keys(lora?.running ?? {}).join(','),
+          };
+          const key = `${labels.waiting_lora_adapters}\u0000${labels.running_lora_adapters}`;
+          const at = recent.indexOf(key);
+          if (at >= 0) recent.splice(at, 1);
+          recent.push(key);
+          while (recent.length > LORA_INFO_SERIES) {
+            const [waiting, running] = recent.shift()!.split('\u0000');
+            this.remove({ max_lora: maxLora, waiting_lora_adapters: waiting ?? '', running_lora_adapters: running ?? '' });
+          }
+          lastSetAt = Math.max(Date.now() / 1000, lastSetAt + 1e-6);
+          this.set(labels, lastSetAt);
+        },
+      });
+    }
     const cache = options.cacheConfig;
     new Gauge({
       name: 'vllm:cache_config_info',

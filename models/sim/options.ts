@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { Dtype } from '../catalog/models.ts';
 import { GpuId } from '../catalog/gpus.ts';
 import { FaultConfig } from './faults.ts';
+import { LoraOptions } from './lora.ts';
 
 export const SimReplicaOptions = z.strictObject({
   /** Catalog model id (vLLM profile) or any API model name (hosted profile). */
@@ -41,6 +42,8 @@ export const SimReplicaOptions = z.strictObject({
       models: z.array(z.string().min(1)).min(1).optional(),
     })
     .optional(),
+  /** `--enable-lora` and its settings (adapters, max_loras, max_lora_rank, load cost); absent = no LoRA. */
+  lora: LoraOptions.optional(),
   /** Seeds fault sampling. */
   seed: z.number().int().default(0),
 });

@@ -40,6 +40,8 @@ export interface PreparedGeneration {
   logprobs?: { top: number; seed: number };
   /** Opt-in (`x-sim-timings: 1`): SSE comment lines carrying simulated timestamps, for benchmarks. */
   simTimings?: boolean;
+  /** The LoRA adapter named by `model` (set by the server when the name is a registered adapter). */
+  lora?: string;
 }
 
 export function hexId(): string {

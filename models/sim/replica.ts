@@ -13,6 +13,8 @@ import { HostedEngine } from './hosted-engine.ts';
 import { SimMetrics } from './metrics.ts';
 import { type ResolvedSimReplicaOptions, SimReplicaOptions } from './options.ts';
 import { createSimApp } from './server.ts';
+import { LoraManager, createLoraCostModel } from './lora.ts';
+import type { LoraServing } from './lora-routes.ts';
 
 export type SimEngineStats = EngineStats & { loading?: boolean };
 
@@ -41,6 +43,7 @@ interface EngineSetup {
   maxModelLen: number;
   modelNames: string[];
   rootModel: string;
+  lora?: LoraServing;
 }
 
 function setupEngine(options: ResolvedSimReplicaOptions, clock: RealClock): EngineSetup {
@@ -60,7 +63,12 @@ function setupEngine(options: ResolvedSimReplicaOptions, clock: RealClock): Engi
   if (totalBlocks <= 0) throw new Error(`${model.id} (${options.dtype}) does not fit on ${tensorParallel}× ${gpu.id}: no room for a KV cache`);
   // vLLM refuses a max_model_len the cache cannot hold; the simulator clamps instead.
   const maxModelLen = Math.min(options.maxModelLen ?? sizingMaxModelLen(deployment), totalBlocks * KV_BLOCK_TOKENS, model.maxContext);
+  const servedName = options.servedModelName ?? model.id;
+  const lora = options.lora ? new LoraManager(options.lora, servedName, createLoraCostModel(model, gpu, tensorParallel)) : undefined;
+  // Static adapters are read at start-up, before the server answers (vLLM fails to start on a bad one).
+  for (const module of options.lora?.modules ?? []) lora?.register(module.name, module.path, module.base);
   const engine = new SimEngine({
+    ...(lora ? { lora } : {}),
     clock,
     stepTime: createStepTimeModel({ model, gpu, tensorParallel, dtype: options.dtype }),
     totalBlocks,
@@ -80,9 +88,19 @@ function setupEngine(options: ResolvedSimReplicaOptions, clock: RealClock): Engi
       enablePrefixCaching: options.enablePrefixCaching,
     },
     stats: () => engine.stats(),
+    ...(options.lora ? { maxLoras: options.lora.maxLoras } : {}),
   });
   engine.addObserver(metrics);
-  return { engine, metrics, totalBlocks, maxModelLen, modelNames: [servedModelName], rootModel: model.huggingFaceId };
+  const loraServing = lora ? { manager: lora, stall: (ms: number) => engine.stall(ms), clock } : undefined;
+  return {
+    engine,
+    metrics,
+    totalBlocks,
+    maxModelLen,
+    modelNames: [servedModelName],
+    rootModel: model.huggingFaceId,
+    ...(loraServing ? { lora: loraServing } : {}),
+  };
 }
 
 /**
@@ -126,6 +144,7 @@ export async function startInProcessReplica(input: SimReplicaOptions, onCrash?: 
     apiKey: options.apiKey,
     readyAtMs,
     crash: onCrash ?? (() => void close()),
+    ...(setup.lora ? { lora: setup.lora } : {}),
   });
   server.on('request', app);
   // Long streams and idle keep-alive clients must not be cut by Node's default timeouts.

@@ -169,7 +169,7 @@ export function runGeneration(
     if (closed) return;
     try {
       handle = context.engine.submit(
-        { id: prepared.id, promptTokens: prepared.promptTokens, outputTokens },
+        { id: prepared.id, promptTokens: prepared.promptTokens, outputTokens, ...(prepared.lora ? { lora: prepared.lora } : {}) },
         { onToken, onFinish },
       );
       arrivalMs = handle.arrivalMs;

@@ -9,6 +9,7 @@ import type { SimMetrics } from './metrics.ts';
 import type { ResponseMode } from './output.ts';
 import { type PrepareContext, prepareChat, prepareCompletion } from './prepare.ts';
 import { runGeneration } from './respond.ts';
+import { type LoraServing, loraModelCards, mountLoraRoutes } from './lora-routes.ts';
 
 export interface SimServerContext {
   profile: Profile;
@@ -26,6 +27,8 @@ export interface SimServerContext {
   /** Simulated time at which loading ends (0 = ready at once). */
   readyAtMs: number;
   crash(): void;
+  /** LoRA serving (`--enable-lora`): adapters, the dynamic load/unload routes, adapter cards in /v1/models. */
+  lora?: LoraServing;
 }
 
 const VLLM_VERSION = '0.11.0';
@@ -35,8 +38,12 @@ export function createSimApp(context: SimServerContext): express.Express {
   app.disable('x-powered-by');
   app.disable('etag');
   const created = Math.floor(Date.now() / 1000);
+  const lora = context.lora;
   const prepareContext: PrepareContext = {
-    modelNames: context.modelNames,
+    // Registered adapters are valid `model` names too (vLLM: the adapter is chosen per request by name).
+    get modelNames() {
+      return lora ? [...context.modelNames, ...lora.manager.names()] : context.modelNames;
+    },
     maxModelLen: context.maxModelLen,
     responseMode: context.responseMode,
     scriptedText: context.scriptedText,
@@ -144,8 +151,13 @@ export function createSimApp(context: SimServerContext): express.Express {
             ],
           },
     );
-    response.json({ object: 'list', data });
+    response.json({ object: 'list', data: [...data, ...(isHosted ? [] : loraModelCards(lora, created))] });
   });
+  if (lora && !isHosted) {
+    mountLoraRoutes(app, lora, () => {
+      if (loading()) throw new SimError('unavailable', 'The model is still loading.', { retryAfterSeconds: 1 });
+    });
+  }
 
   app.use(express.json({ limit: '64mb', type: () => true }));
 
@@ -161,6 +173,7 @@ export function createSimApp(context: SimServerContext): express.Express {
     }
     const prepared = prepare(request.body as unknown, request.headers, prepareContext);
     if (request.headers['x-sim-timings'] === '1') prepared.simTimings = true;
+    if (lora?.manager.has(prepared.model)) prepared.lora = prepared.model;
     if (faults.error) {
       const { status, retryAfterSeconds } = faults.error;
       throw SimError.forStatus(status, `Simulated failure (HTTP ${status}).`, status === 500 ? undefined : retryAfterSeconds);

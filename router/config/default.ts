@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Environment } from './load.ts';
 import type { RouterConfigInput } from './schema.ts';
+import { DEFAULT_PROFILE } from '../scheduling/config.ts';
 
 export const DEFAULT_HOSTED_MODELS: Readonly<Record<string, string>> = {
   'llama-3.1-8b': 'gpt-4o-mini',
@@ -17,6 +18,12 @@ export const TINY_RERANKER_PATH = fileURLToPath(new URL('../../retrieval/models/
 
 /** The key keyless local requests are billed to in the embedded default. */
 export const DEMO_KEY_NAME = 'demo';
+
+/** Two example LoRA adapters of Llama 3.1 8B (folders with only adapter_config.json: the simulator reads the rank). */
+export const EXAMPLE_ADAPTERS: ReadonlyArray<{ name: string; path: string }> = [
+  { name: 'sql-lora', path: fileURLToPath(new URL('../../models/fixtures/lora/sql-lora', import.meta.url)) },
+  { name: 'support-lora', path: fileURLToPath(new URL('../../models/fixtures/lora/support-lora', import.meta.url)) },
+];
 
 export function embeddedDefaultConfig(environment: Environment = process.env): RouterConfigInput {
   const realOpenAI = Boolean(environment.OPENAI_API_KEY);
@@ -38,7 +45,13 @@ export function embeddedDefaultConfig(environment: Environment = process.env): R
         model: 'llama-3.1-8b',
         gpu: 'a10g',
         tensorParallel: 1,
-        driver: { type: 'simulator', replicas: 2 },
+        // vLLM with --enable-lora --max-loras 2 and runtime loading on: sql-lora is registered at start-up,
+        // support-lora is loaded by the router on the replica it picks, on first use.
+        driver: {
+          type: 'simulator',
+          replicas: 2,
+          options: { lora: { modules: [EXAMPLE_ADAPTERS[0]!], maxLoras: 2, runtimeUpdating: true } },
+        },
       },
       {
         name: 'llama-70b-a100',
@@ -83,6 +96,9 @@ export function embeddedDefaultConfig(environment: Environment = process.env): R
       },
     ],
     auto: { name: 'auto', tiers: ['llama-3.1-8b', 'llama-3.1-70b'] },
+    lora: { adapters: EXAMPLE_ADAPTERS.map((adapter) => ({ ...adapter, base: 'llama-3.1-8b' })) },
+    // The default profile plus LoRA affinity (neutral for requests that name no adapter).
+    scheduling: { scorers: [...DEFAULT_PROFILE.scorers, { type: 'lora-affinity', weight: 3, recentMs: 500 }] },
     // Retrieval offline on the generated tiny models; indexes from `switchyard ingest` (same default folder).
     retrieval: {
       enabled: true,

@@ -8,6 +8,7 @@ import { SchedulingProfileConfig, CircuitBreakerConfig, TierClassifierConfig } f
 import { BatchSectionConfig } from '../batch/config.ts';
 import { GovernanceConfig } from '../governance/config.ts';
 import { RetrievalSectionConfig } from '../rag/config.ts';
+import { LoraSectionConfig, checkLoraSection } from '../lora/config.ts';
 
 const Milliseconds = z.number().int().positive();
 const Name = z.string().min(1).regex(/^[A-Za-z0-9._:/-]+$/, 'use letters, digits and . _ : / - only');
@@ -150,6 +151,8 @@ export const RouterConfig = z
      * deploy pool registers its replicas into the router's vLLM pool of the same name.
      */
     deploy: DeployConfig.optional(),
+    /** LoRA adapters: names → base model, discovery from the replicas, on-demand loading (router/lora). */
+    lora: LoraSectionConfig.optional(),
   })
   .superRefine((config, context) => {
     config.deploy?.pools.forEach((deployPool, index) => {
@@ -189,6 +192,7 @@ export const RouterConfig = z
         }
       });
     });
+    if (config.lora) checkLoraSection(config.lora, config.models, context);
     if (config.auto) {
       if (names.has(config.auto.name)) {
         context.addIssue({ code: 'custom', path: ['auto', 'name'], message: `"${config.auto.name}" is already used` });

@@ -7,19 +7,30 @@ const STARTED = Math.floor(Date.now() / 1000);
 
 /** `localEmbeddingModels`: the router's own embedding model (retrieval), served on /v1/embeddings in-process. */
 export function createInfoHandlers(runtime: RouterRuntime, localEmbeddingModels: readonly string[] = []) {
-  const routed = runtime.planner.listModelNames().map((entry) => ({
-    id: entry.id,
-    object: 'model' as const,
-    created: STARTED,
-    owned_by: entry.ownedBy,
-  }));
-  const models = [
-    ...routed,
-    ...localEmbeddingModels
-      .filter((id) => !routed.some((model) => model.id === id))
-      .map((id) => ({ id, object: 'model' as const, created: STARTED, owned_by: 'switchyard-local' })),
-  ];
-  const modelList = JSON.stringify({ object: 'list', data: models });
+  const listAll = () => {
+    const routed = runtime.planner.listModelNames().map((entry) => ({
+      id: entry.id,
+      object: 'model' as const,
+      created: STARTED,
+      owned_by: entry.ownedBy,
+      // LoRA adapters name their base model, as vLLM's /v1/models does.
+      ...(entry.parent !== undefined ? { parent: entry.parent } : {}),
+    }));
+    return [
+      ...routed,
+      ...localEmbeddingModels
+        .filter((id) => !routed.some((model) => model.id === id))
+        .map((id) => ({ id, object: 'model' as const, created: STARTED, owned_by: 'switchyard-local' })),
+    ];
+  };
+  let models = listAll();
+  let modelList = JSON.stringify({ object: 'list', data: models });
+  /** Discovered adapters come and go: with LoRA on, the list is rebuilt per call. */
+  const refresh = (): void => {
+    if (!runtime.lora) return;
+    models = listAll();
+    modelList = JSON.stringify({ object: 'list', data: models });
+  };
 
   /** Per model: can at least one backend of its route take a request right now? */
   function readiness(): Record<string, { ready: boolean; backends: string[] }> {
@@ -39,9 +50,11 @@ export function createInfoHandlers(runtime: RouterRuntime, localEmbeddingModels:
 
   return {
     listModels(_request: Request, response: Response): void {
+      refresh();
       response.type('application/json').send(modelList);
     },
     getModel(request: Request, response: Response): void {
+      refresh();
       const found = models.find((model) => model.id === request.params.model);
       if (!found) {
         throw new NotFoundError(`The model \`${String(request.params.model)}\` does not exist.`, {

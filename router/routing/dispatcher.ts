@@ -26,6 +26,7 @@ import { failedQualityCheck } from './quality.ts';
 import type { CancelSignal } from '../resilience/cancellation.ts';
 import type { PoolTraffic } from '../runtime/pool-traffic.ts';
 import { type RequestTimer, upstreamBody } from './upstream-body.ts';
+import type { AdapterSender } from '../lora/loader.ts';
 
 export type RouteReason = 'primary' | 'tier' | 'fallback' | 'spillover' | 'escalation' | 'retry' | 'queued';
 
@@ -81,6 +82,8 @@ export interface DispatcherDeps {
   /** Per-pool arrival and spill-over rates (deploy/'s autoscaler signals). */
   traffic?: PoolTraffic;
   random?: () => number;
+  /** LoRA: sends adapter requests (loads the adapter on the replica first when needed; router/lora). */
+  adapters?: AdapterSender;
 }
 
 /** A backend that answered within this window counts as alive even when its metrics went stale. */
@@ -101,6 +104,10 @@ export class Dispatcher {
   }
 
   async dispatch(input: DispatchInput): Promise<DispatchResult> {
+    // LoRA: the scheduler sees the adapter (lora-affinity); the plan already holds only the base model's vLLM pools.
+    if (input.plan.adapter !== undefined && input.scheduling.adapter === undefined) {
+      input = { ...input, scheduling: { ...input.scheduling, adapter: input.plan.adapter } };
+    }
     const { plan, signal } = input;
     const exclude = new Set(input.exclude ?? []);
     const reasons: RouteReason[] = [plan.tier === undefined ? 'primary' : 'tier'];
@@ -313,7 +320,10 @@ export class Dispatcher {
     const started = performance.now();
     input.timer.dispatchedAt ??= started;
     try {
-      const response = await choice.entry.backend.send(request);
+      const adapter = input.plan.adapter;
+      const response = await (adapter !== undefined && this.deps.adapters
+        ? this.deps.adapters.send(choice.entry, adapter, request)
+        : choice.entry.backend.send(request));
       if (!response.streamed) {
         if (request.body.stream === true) {
           throw new UpstreamError(`Backend ${choice.entry.state.id} did not stream`, 200, true);

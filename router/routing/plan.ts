@@ -19,6 +19,14 @@ export interface RoutePlan {
   /** Tier index chosen by the classifier, for `auto`. */
   tier?: number;
   timeouts: TimeoutsConfig;
+  /** The LoRA adapter the client named: `model` is its base, `steps` the base's vLLM pools only. */
+  adapter?: string;
+}
+
+/** Where adapter names are looked up (router/lora's catalog: configured and discovered adapters). */
+export interface AdapterLookup {
+  lookup(name: string): { name: string; base: string } | undefined;
+  list(): ReadonlyArray<{ name: string; base: string }>;
 }
 
 export class RoutePlanner {
@@ -29,7 +37,12 @@ export class RoutePlanner {
   private readonly tierSteps: RouteStep[][] = [];
   private readonly classifier: TierConfig;
 
-  constructor(private readonly config: RouterConfig) {
+  private readonly adapterPlans = new Map<string, RoutePlan>();
+
+  constructor(
+    private readonly config: RouterConfig,
+    private readonly adapters?: AdapterLookup,
+  ) {
     for (const pool of config.pools) this.pools.set(pool.name, pool);
     for (const model of config.models) {
       const steps = model.route.map((poolName) => ({ model, pool: this.pools.get(poolName)! }));
@@ -59,13 +72,16 @@ export class RoutePlanner {
   }
 
   /** Names served on /v1/models: every model, every alias, and `auto` when configured. */
-  listModelNames(): Array<{ id: string; ownedBy: string }> {
-    const names: Array<{ id: string; ownedBy: string }> = [];
+  listModelNames(): Array<{ id: string; ownedBy: string; parent?: string }> {
+    const names: Array<{ id: string; ownedBy: string; parent?: string }> = [];
     for (const model of this.config.models) {
       names.push({ id: model.name, ownedBy: 'switchyard' });
       for (const alias of model.aliases) names.push({ id: alias, ownedBy: `switchyard (alias of ${model.name})` });
     }
     if (this.config.auto) names.push({ id: this.config.auto.name, ownedBy: 'switchyard (complexity tiers)' });
+    for (const adapter of this.adapters?.list() ?? []) {
+      if (this.plansByName.has(adapter.base)) names.push({ id: adapter.name, ownedBy: 'switchyard', parent: adapter.base });
+    }
     return names;
   }
 
@@ -84,10 +100,25 @@ export class RoutePlanner {
       const model = this.models.get(this.config.auto.tiers[tier]!)!;
       return { requested: name, model, steps: this.tierSteps[tier]!, tier, timeouts: this.timeoutsFor(model) };
     }
+    const adapterPlan = this.adapterPlan(name);
+    if (adapterPlan) return adapterPlan;
     throw new NotFoundError(`The model \`${name}\` does not exist or you do not have access to it.`, {
       code: 'model_not_found',
       param: 'model',
     });
+  }
+
+  /** A LoRA adapter runs on its base model's vLLM pools only (a hosted tier does not have the adapter). */
+  private adapterPlan(name: string): RoutePlan | undefined {
+    const adapter = this.adapters?.lookup(name);
+    if (!adapter) return undefined;
+    const cached = this.adapterPlans.get(name);
+    if (cached?.model.name === adapter.base) return cached;
+    const base = this.plansByName.get(adapter.base);
+    if (!base) return undefined;
+    const plan: RoutePlan = { ...base, requested: name, adapter: name, steps: base.steps.filter((step) => step.pool.kind === 'vllm') };
+    this.adapterPlans.set(name, plan);
+    return plan;
   }
 
   private timeoutsFor(model: ModelRouteConfig): TimeoutsConfig {

@@ -23,6 +23,7 @@ import { createStepTimeModel, type StepTimeModel } from '../../models/step-time.
 import { MODELS } from '../../models/catalog/models.ts';
 import { GPUS } from '../../models/catalog/gpus.ts';
 import { gpuHourlyPrice, loadPrices } from '../../models/catalog/prices.ts';
+import { createLoraRouting, type LoraRouting } from '../lora/index.ts';
 
 export interface RouterRuntime {
   readonly config: RouterConfig;
@@ -34,6 +35,8 @@ export interface RouterRuntime {
   readonly scraper: MetricsScraper;
   /** deploy/'s PoolRegistry + PoolSignalSource + SpillOverAdvisor, for `createDeployment(config, { router })`. */
   readonly pools: RouterPoolRegistry;
+  /** LoRA adapter catalog, loader and discovery, when the config has a `lora` section. */
+  readonly lora: LoraRouting | undefined;
   close(): Promise<void>;
 }
 
@@ -116,7 +119,17 @@ export async function createRouterRuntime(config: RouterConfig, deps: RuntimeDep
     ...(deps.random ? { random: deps.random } : {}),
   });
   const traffic = new PoolTraffic(clock);
+  const lora = config.lora
+    ? createLoraRouting(config.lora, {
+        registry,
+        metricsRegistry: metrics.registry,
+        reservedNames: new Set(config.models.flatMap((model) => [model.name, ...model.aliases])),
+        clock,
+      })
+    : undefined;
+  await lora?.start();
   const dispatcher = new Dispatcher({
+    ...(lora ? { adapters: lora.loader } : {}),
     traffic,
     registry,
     scheduler,
@@ -137,12 +150,16 @@ export async function createRouterRuntime(config: RouterConfig, deps: RuntimeDep
   return {
     config,
     pools,
-    planner: new RoutePlanner(config),
+    planner: new RoutePlanner(config, lora?.catalog),
+    lora,
     registry,
     scheduler,
     dispatcher,
     metrics,
     scraper,
-    close: () => registry.close(),
+    close: () => {
+      lora?.stop();
+      return registry.close();
+    },
   };
 }

@@ -77,6 +77,14 @@ export const ScorerConfig = z.preprocess(
     z.object({ type: z.literal('predicted-ttft'), weight: weight.default(1), ...ttftModel }).strict(),
     z
       .object({
+        type: z.literal('lora-affinity'),
+        weight: weight.default(1),
+        /** A replica the router sent the adapter to this recently counts as running it (scrape lag). */
+        recentMs: z.number().int().min(0).max(60_000).default(500),
+      })
+      .strict(),
+    z
+      .object({
         type: z.literal('bounded-prefix-affinity'),
         weight: weight.default(1),
         /** Affinity counts only on replicas predicted at most this many times slower (TTFT) than the fastest. */

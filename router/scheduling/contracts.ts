@@ -11,6 +11,15 @@ export interface EndpointMetrics {
   prefixCacheHits: number;
   /** Clock time (ms) of the scrape that produced these values. */
   scrapedAt: number;
+  /** From `vllm:lora_requests_info` (servers started with --enable-lora); absent otherwise. */
+  lora?: LoraMetrics;
+}
+
+/** Which LoRA adapters a vLLM replica runs: adapters with running / waiting requests and its `--max-loras`. */
+export interface LoraMetrics {
+  running: readonly string[];
+  waiting: readonly string[];
+  maxLoras: number;
 }
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
@@ -40,6 +49,8 @@ export interface BackendState {
   metricsStale: boolean;
   /** $ per hour of the GPUs behind this backend, or $ per 1M tokens blended for hosted; lower is cheaper. */
   relativeCost: number;
+  /** LoRA adapters the router knows are registered on this replica (its /v1/models, or loaded by the router). */
+  registeredAdapters?: ReadonlySet<string>;
 }
 
 export interface SchedulingRequest {
@@ -50,6 +61,8 @@ export interface SchedulingRequest {
   prefixBlockHashes: readonly string[];
   /** Session key (x-session-id header or the `user` field) for session affinity. */
   sessionKey?: string;
+  /** The LoRA adapter the request names (`model` is then its base model), for lora-affinity. */
+  adapter?: string;
 }
 
 export interface FilterPlugin {

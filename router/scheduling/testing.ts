@@ -64,6 +64,8 @@ export function randomBackends(random: () => number, count: number): BackendStat
               requestsRunning: Math.floor(random() * 64),
               requestsWaiting: Math.floor(random() * 30),
               kvCacheUsage: random(),
+              // LoRA state derived from the index (no extra draws, so the other fields keep their values).
+              ...(index % 3 === 0 ? {} : { lora: { running: index % 2 ? ['x'] : ['y', 'z'], waiting: index % 4 ? [] : ['x'], maxLoras: 1 + (index % 3) } }),
             }),
           }),
     });

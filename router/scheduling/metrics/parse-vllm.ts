@@ -7,6 +7,7 @@
 // equal share of the cache). A byte scan over the response body as it arrived: no string per line, no label
 // objects; the only allocations are the result object and, for a value that is not a plain decimal, its text.
 import type { EndpointMetrics } from '../contracts.ts';
+import { parseLoraRequestsInfo } from './parse-lora.ts';
 
 export class VllmMetricsParseError extends Error {
   override readonly name = 'VllmMetricsParseError';
@@ -92,7 +93,7 @@ export class VllmMetricsReader {
       }
       lineStart = lineEnd + 1;
     }
-    return this.result(bytes, scrapedAt, into);
+    return this.result(bytes, length, scrapedAt, into);
   }
 
   private sample(bytes: Uint8Array, start: number, end: number): void {
@@ -141,7 +142,7 @@ export class VllmMetricsReader {
     this.counts[field]!++;
   }
 
-  private result(bytes: Uint8Array, scrapedAt: number, into: EndpointMetrics | undefined): EndpointMetrics {
+  private result(bytes: Uint8Array, length: number, scrapedAt: number, into: EndpointMetrics | undefined): EndpointMetrics {
     const { sums, counts } = this;
     const kv = counts[KV_NEW]! > 0 ? KV_NEW : KV_OLD;
     if (counts[RUNNING] === 0 || counts[WAITING] === 0 || counts[kv] === 0) {
@@ -170,6 +171,9 @@ export class VllmMetricsReader {
     target.prefixCacheQueries = sums[queries]!;
     target.prefixCacheHits = sums[hits]!;
     target.scrapedAt = scrapedAt;
+    const lora = loraInfo(bytes, length);
+    if (lora) target.lora = lora;
+    else delete target.lora;
     return target;
   }
 }
@@ -182,6 +186,15 @@ export class VllmMetricsReader {
 export function parseVllmMetrics(text: string, modelName?: string, scrapedAt: number = Date.now()): EndpointMetrics {
   const bytes = Buffer.from(text, 'utf8');
   return new VllmMetricsReader(modelName).parse(bytes, bytes.length, scrapedAt);
+}
+
+const LORA_SERIES = Buffer.from('vllm:lora_requests_info{', 'utf8');
+
+/** The LoRA gauge, decoded only on pages that carry it (servers started with --enable-lora). */
+function loraInfo(bytes: Uint8Array, length: number): EndpointMetrics['lora'] {
+  const page = Buffer.from(bytes.buffer, bytes.byteOffset, length);
+  const at = page.indexOf(LORA_SERIES);
+  return at === -1 ? undefined : parseLoraRequestsInfo(page.toString('utf8', at));
 }
 
 function seriesField(bytes: Uint8Array, start: number, end: number): number {

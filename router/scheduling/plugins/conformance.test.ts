@@ -23,7 +23,7 @@ describe.each(Object.keys(SCORERS))('scorer conformance: %s', (type) => {
   it('returns one finite score in [0,1] per candidate, in order', () => {
     const scorer = make();
     for (const candidates of populations()) {
-      const scores = scorer.score(makeRequest({ prefixBlockHashes: ['a', 'b'], sessionKey: 's' }), candidates);
+      const scores = scorer.score(makeRequest({ prefixBlockHashes: ['a', 'b'], sessionKey: 's', adapter: 'x' }), candidates);
       expect(scores).toHaveLength(candidates.length);
       for (const score of scores) {
         expect(Number.isFinite(score)).toBe(true);
@@ -46,7 +46,7 @@ describe.each(Object.keys(SCORERS))('scorer conformance: %s', (type) => {
     const scorer = make();
     for (const candidates of populations()) {
       const before = JSON.stringify(candidates);
-      const request = makeRequest({ prefixBlockHashes: ['a'], sessionKey: 's' });
+      const request = makeRequest({ prefixBlockHashes: ['a'], sessionKey: 's', adapter: 'x' });
       expect(scorer.score(request, candidates)).toEqual(scorer.score(request, candidates));
       expect(JSON.stringify(candidates)).toBe(before);
     }

@@ -17,6 +17,7 @@ import { createPrefillBacklogScorer } from './scorers/prefill-backlog/index.ts';
 import { createPrefillWorkScorer } from './scorers/prefill-work/index.ts';
 import { createPredictedTtftScorer } from './scorers/predicted-ttft/index.ts';
 import { createBoundedPrefixAffinityScorer } from './scorers/bounded-prefix-affinity/index.ts';
+import { createLoraAffinityScorer } from './scorers/lora-affinity/index.ts';
 import { createMaxScorePicker } from './pickers/max-score/index.ts';
 import { createWeightedRandomPicker } from './pickers/weighted-random/index.ts';
 import { createRoundRobinPicker } from './pickers/round-robin/index.ts';
@@ -46,6 +47,8 @@ export const SCORERS: {
     createPredictedTtftScorer(context.prefixIndex(), { ...config, blockTokens: context.prefixBlockTokens }),
   'bounded-prefix-affinity': (config, context) =>
     createBoundedPrefixAffinityScorer(context.prefixIndex(), { ...config, blockTokens: context.prefixBlockTokens }),
+  'lora-affinity': (config, context) =>
+    createLoraAffinityScorer({ recentMs: config.recentMs, clock: context.clock, capacity: context.prefixLruSize }),
 };
 
 export const PICKERS: { [Type in PickerType]: (config: ConfigOf<PickerConfig, Type>, context: PluginContext) => PickerPlugin } = {
