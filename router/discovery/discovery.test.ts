@@ -97,7 +97,7 @@ describe('a router pool fed by discovery (real router, real simulator replicas)'
       }
     };
     try {
-      expect(ids()).toEqual([`sim@127.0.0.1:${r0.port}`]);
+      expect(ids()).toEqual([`sim/127.0.0.1:${r0.port}`]);
       const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 30_000 });
 
       // A long stream on r0, the only replica, is under way when discovery stops returning r0.
@@ -107,12 +107,12 @@ describe('a router pool fed by discovery (real router, real simulator replicas)'
       expect(first.done).toBe(false);
 
       records = [{ name: '127.0.0.1', port: r1.port }, { name: '127.0.0.1', port: r2.port }, { name: '127.0.0.1', port: deadPort }];
-      const routable = (port: number): boolean => ids().includes(`sim@127.0.0.1:${port}`) && !router.runtime.scraper.isStale(`sim@127.0.0.1:${port}`);
+      const routable = (port: number): boolean => ids().includes(`sim/127.0.0.1:${port}`) && !router.runtime.scraper.isStale(`sim/127.0.0.1:${port}`);
       await until(() => routable(r1.port) && routable(r2.port), 'r1 and r2 to join and be scraped');
-      await until(() => events.some((event) => event.type === 'unhealthy' && event.replicaId === `sim@127.0.0.1:${deadPort}`), 'the dead endpoint to be reported');
-      expect(ids()).not.toContain(`sim@127.0.0.1:${deadPort}`);
+      await until(() => events.some((event) => event.type === 'unhealthy' && event.replicaId === `sim/127.0.0.1:${deadPort}`), 'the dead endpoint to be reported');
+      expect(ids()).not.toContain(`sim/127.0.0.1:${deadPort}`);
       // r0 is draining: still known (its stream runs) but gets no new request.
-      expect(router.runtime.registry.get(`sim@127.0.0.1:${r0.port}`)?.draining).toBe(true);
+      expect(router.runtime.registry.get(`sim/127.0.0.1:${r0.port}`)?.draining).toBe(true);
 
       const answers = await Promise.all(
         Array.from({ length: 6 }, (_, index) => client.chat.completions.create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: `question ${index}` }], max_tokens: 4 })),
@@ -127,8 +127,8 @@ describe('a router pool fed by discovery (real router, real simulator replicas)'
       for (let next = await iterator.next(); !next.done; next = await iterator.next()) finishReason ??= next.value.choices[0]?.finish_reason;
       expect(['stop', 'length']).toContain(finishReason);
       expect(await r0.stats()).toMatchObject({ requestsFinished: 1, requestsAborted: 0 });
-      await until(() => !ids().includes(`sim@127.0.0.1:${r0.port}`), 'r0 to be deregistered');
-      expect(events.find((event) => event.type === 'drained')).toMatchObject({ replicaId: `sim@127.0.0.1:${r0.port}` });
+      await until(() => !ids().includes(`sim/127.0.0.1:${r0.port}`), 'r0 to be deregistered');
+      expect(events.find((event) => event.type === 'drained')).toMatchObject({ replicaId: `sim/127.0.0.1:${r0.port}` });
 
       // A DNS outage keeps the current endpoints.
       const before = ids();

@@ -1,6 +1,6 @@
 // Keeps one vLLM pool's backends equal to what discovery resolves: a new endpoint is registered once its health
 // check passes (until then it is retried every round), a vanished one is drained (no new requests, in-flight ones
-// finish, bounded) and then deregistered. A failed lookup changes nothing. Replica ids are `<pool>@<host>:<port>`,
+// finish, bounded) and then deregistered. A failed lookup changes nothing. Replica ids are `<pool>/<host>:<port>`,
 // the same on every router replica, which consistent-hash affinity relies on.
 import type { PoolRegistry } from '../runtime/pool-contracts.ts';
 import type { DiscoveryConfig } from './config.ts';
@@ -42,7 +42,7 @@ export const httpHealthCheck: HealthCheck = async (url, timeoutMs) => {
 };
 
 export function replicaIdOf(pool: string, endpoint: Endpoint): string {
-  return `${pool}@${endpoint.host}:${endpoint.port}`;
+  return `${pool}/${endpoint.host}:${endpoint.port}`;
 }
 
 export class PoolDiscovery {

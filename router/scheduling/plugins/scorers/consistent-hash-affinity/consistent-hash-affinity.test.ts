@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { makeBackend, makeRequest } from '../../../testing.ts';
 import { affinityKey, createConsistentHashAffinityScorer, rendezvousOrder } from './index.ts';
 
-const ids = ['sim@10.0.0.1:8000', 'sim@10.0.0.2:8000', 'sim@10.0.0.3:8000', 'sim@10.0.0.4:8000'];
+const ids = ['sim/10.0.0.1:8000', 'sim/10.0.0.2:8000', 'sim/10.0.0.3:8000', 'sim/10.0.0.4:8000'];
 const blocks = (prefix: string, count = 10): string[] => Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
 
 describe('consistent-hash-affinity', () => {
