@@ -1,6 +1,9 @@
 // The client host of the multi-host test (multihost.netns.test.ts): runs inside its own network namespace and talks
-// only to the routers' and simulators' namespace addresses, with the openai SDK. One phase per run; the result is one
-// JSON line on stdout (progress lines start with `#`). Every loop is bounded by a request count and a deadline.
+// only to the routers' and simulators' namespace addresses, with the openai SDK. It reads phase files (JSON), one path
+// per stdin line, and answers each with one JSON line on stdout (progress lines start with `#`); one process serves
+// every phase, so its start-up is paid once. Every loop is bounded by a request count and a deadline.
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import OpenAI from 'openai';
 
 export interface TraceRequest {
@@ -125,6 +128,15 @@ async function runBurst(phase: Extract<Phase, { phase: 'burst' }>): Promise<obje
  * a client behind a load balancer sees). Prints `# load-started` after `announceAfter` answers so the test can kill a
  * router while requests are in flight on it.
  */
+/** Every `code` and message along the error's cause chain (fetch wraps the socket error twice). */
+function causeCodes(error: unknown): string {
+  const parts: string[] = [];
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
+    parts.push(String((current as { code?: unknown }).code ?? ''), current.message);
+  }
+  return parts.join(' ');
+}
+
 async function runKill(phase: Extract<Phase, { phase: 'kill' }>): Promise<object> {
   let next = 0;
   let ok = 0;
@@ -143,7 +155,7 @@ async function runKill(phase: Extract<Phase, { phase: 'kill' }>): Promise<object
           ok++;
           break;
         } catch (error) {
-          const cause = String((error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message);
+          const cause = causeCodes(error);
           if (!(error instanceof OpenAI.APIConnectionError)) {
             otherErrors.push(`${router}: ${(error as Error).message}`);
             break;
@@ -163,11 +175,19 @@ async function runKill(phase: Extract<Phase, { phase: 'kill' }>): Promise<object
   return { requests: next, ok, lostInFlight, refused, otherErrors };
 }
 
-async function main(): Promise<void> {
-  const phase = JSON.parse(process.argv[2] ?? '{}') as Phase;
-  const result =
-    phase.phase === 'trace' ? await runTrace(phase) : phase.phase === 'sessions' ? await runSessions(phase) : phase.phase === 'burst' ? await runBurst(phase) : await runKill(phase);
-  console.log(JSON.stringify(result));
+async function runPhase(phase: Phase): Promise<object> {
+  if (phase.phase === 'trace') return runTrace(phase);
+  if (phase.phase === 'sessions') return runSessions(phase);
+  if (phase.phase === 'burst') return runBurst(phase);
+  return runKill(phase);
 }
 
-await main();
+console.log('# client ready');
+for await (const line of createInterface({ input: process.stdin })) {
+  if (line.trim() === '') continue;
+  try {
+    console.log(JSON.stringify(await runPhase(JSON.parse(readFileSync(line.trim(), 'utf8')) as Phase)));
+  } catch (error) {
+    console.log(JSON.stringify({ error: (error as Error).message }));
+  }
+}

@@ -50,11 +50,20 @@ describe.skipIf(unavailable !== null)('N routers behave as one (network namespac
   const routerUrls = (): string[] => ROUTERS.map((name) => url(name, PORT));
   const figures: string[] = [];
 
+  let clientHost: ReturnType<NamespaceCluster['run']>;
+  let phases = 0;
+  /** Hands one phase to the client host and waits for its JSON answer (`# …` progress lines go to `onProgress`). */
+  function send(phase: Phase): void {
+    const file = join(dir, `phase-${phases++}.json`);
+    writeFileSync(file, JSON.stringify(phase));
+    clientHost.send(file);
+  }
   async function client<T>(phase: Phase, timeoutMs = 120_000): Promise<T> {
-    const run = cluster.run('client', process.execPath, ['--import', 'tsx', CLIENT, JSON.stringify(phase)], { cwd: ROOT });
-    const line = await run.waitFor(/^\{/, timeoutMs);
-    await run.exited;
-    return JSON.parse(line) as T;
+    const answer = clientHost.next(/^\{/, timeoutMs);
+    send(phase);
+    const parsed = JSON.parse(await answer) as T & { error?: string };
+    if (parsed.error !== undefined) throw new Error(`client: ${parsed.error}`);
+    return parsed;
   }
 
   beforeAll(async () => {
@@ -108,7 +117,9 @@ describe.skipIf(unavailable !== null)('N routers behave as one (network namespac
     for (const name of ROUTERS) {
       routerProcesses.set(name, cluster.run(name, process.execPath, [CLI, 'serve', '--config', configFile, '--host', cluster.host(name).address, '--port', String(PORT)], { cwd: ROOT }));
     }
+    clientHost = cluster.run('client', process.execPath, ['--import', 'tsx', CLIENT], { cwd: ROOT, stdin: true });
     await Promise.all([...routerProcesses.values()].map((router) => router.waitFor(/listening on/, 90_000)));
+    await clientHost.waitFor(/^# client ready/, 60_000);
   }, 240_000);
 
   afterAll(async () => {
@@ -181,13 +192,14 @@ describe.skipIf(unavailable !== null)('N routers behave as one (network namespac
   it('killing one router mid-load loses only the requests in flight on it; clients retry on the others', async () => {
     type Kill = { requests: number; ok: number; lostInFlight: Record<string, number>; refused: Record<string, number>; otherErrors: string[] };
     const phase: Phase = { phase: 'kill', routers: routerUrls(), key: openKey, model: MODEL, deadlineMs: 90_000, requests: 150, concurrency: 6, announceAfter: 20 };
-    const run = cluster.run('client', process.execPath, ['--import', 'tsx', CLIENT, JSON.stringify(phase)], { cwd: ROOT });
-    await run.waitFor(/^# load-started/, 90_000);
+    const started = clientHost.next(/^# load-started/, 90_000);
+    const answer = clientHost.next(/^\{/, 150_000);
+    send(phase);
+    await started;
     const victim = routerProcesses.get('r3')!;
     victim.kill('SIGKILL');
     await victim.exited;
-    const result = JSON.parse(await run.waitFor(/^\{/, 120_000)) as Kill;
-    await run.exited;
+    const result = JSON.parse(await answer) as Kill;
     const victimUrl = url('r3', PORT);
     const lost = Object.values(result.lostInFlight).reduce((sum, count) => sum + count, 0);
     figures.push(`router r3 killed after 20 answers: ${result.ok}/${result.requests} served, ${lost} lost in flight (retried elsewhere), ${result.refused[victimUrl] ?? 0} refused then retried`);

@@ -14,6 +14,10 @@ export interface Host {
 
 export interface HostProcess {
   readonly child: ChildProcess;
+  /** Writes one line to the process's stdin (processes started with `stdin: true`). */
+  send(line: string): void;
+  /** Waits for the next stdout line matching `pattern` written after this call. */
+  next(pattern: RegExp, timeoutMs: number): Promise<string>;
   /** Everything written to stdout and stderr so far. */
   output(): string;
   /** Resolves with the first stdout line matching `pattern`; rejects on exit or after `timeoutMs`. */
@@ -77,54 +81,59 @@ export class NamespaceCluster {
   }
 
   /** Runs `command args…` inside the host's namespace. */
-  run(hostName: string, command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): HostProcess {
+  run(hostName: string, command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: boolean } = {}): HostProcess {
     const host = this.host(hostName);
     const child = spawn('ip', ['netns', 'exec', host.namespace, command, ...args], {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
     let text = '';
     let pendingLine = '';
     const lineWaiters = new Set<(line: string) => void>();
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
       text += chunk.toString('utf8');
       pendingLine += chunk.toString('utf8');
       const lines = pendingLine.split('\n');
       pendingLine = lines.pop() ?? '';
       for (const line of lines) for (const waiter of lineWaiters) waiter(line);
     });
-    child.stderr.on('data', (chunk: Buffer) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
       text += chunk.toString('utf8');
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const nextLine = (pattern: RegExp, timeoutMs: number, existing?: string): Promise<string> =>
+      new Promise<string>((resolve, reject) => {
+        if (existing !== undefined) {
+          resolve(existing);
+          return;
+        }
+        const done = (error?: Error, line?: string): void => {
+          clearTimeout(timer);
+          lineWaiters.delete(onLine);
+          if (error) reject(error);
+          else resolve(line!);
+        };
+        const onLine = (line: string): void => {
+          if (pattern.test(line)) done(undefined, line);
+        };
+        const timer = setTimeout(() => done(new Error(`${hostName}: no line matching ${pattern} within ${timeoutMs} ms; output:\n${text.slice(-2_000)}`)), timeoutMs);
+        lineWaiters.add(onLine);
+        void exited.then((code) => done(new Error(`${hostName}: exited (${code}) before ${pattern}; output:\n${text.slice(-2_000)}`)));
+      });
     const process_: HostProcess = {
       child,
+      send: (line) => {
+        child.stdin?.write(`${line}\n`);
+      },
+      next: (pattern, timeoutMs) => nextLine(pattern, timeoutMs),
       output: () => text,
       exited,
       kill: (signal = 'SIGTERM') => {
+        child.stdin?.end();
         if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       },
-      waitFor: (pattern, timeoutMs) =>
-        new Promise<string>((resolve, reject) => {
-          const existing = text.split('\n').find((line) => pattern.test(line));
-          if (existing !== undefined) {
-            resolve(existing);
-            return;
-          }
-          const done = (error?: Error, line?: string): void => {
-            clearTimeout(timer);
-            lineWaiters.delete(onLine);
-            if (error) reject(error);
-            else resolve(line!);
-          };
-          const onLine = (line: string): void => {
-            if (pattern.test(line)) done(undefined, line);
-          };
-          const timer = setTimeout(() => done(new Error(`${hostName}: no line matching ${pattern} within ${timeoutMs} ms; output:\n${text.slice(-2_000)}`)), timeoutMs);
-          lineWaiters.add(onLine);
-          void exited.then((code) => done(new Error(`${hostName}: exited (${code}) before ${pattern}; output:\n${text.slice(-2_000)}`)));
-        }),
+      waitFor: (pattern, timeoutMs) => nextLine(pattern, timeoutMs, text.split('\n').find((line) => pattern.test(line))),
     };
     this.processes.push(process_);
     return process_;
