@@ -1,7 +1,7 @@
 // Prefix-cache hit rate with 1 vs 3 router replicas on the same trace, for learned affinity (the default profile's
 // `prefix-affinity`, per router process) and for `consistent-hash-affinity` (every router computes the same owner).
 // Real routers (startRouter, HTTP on loopback) in front of the same 4 simulated vLLM replicas; requests go to the
-// routers in turn (a load balancer). Each run salts the prompts, so every run starts from a cold prefix cache.
+// routers as a load balancer would spread them. Each run salts the prompts, so every run starts from a cold prefix cache.
 //
 //   npx tsx benchmarks/multi-router-affinity.ts [--prompts 12] [--questions 8] [--concurrency 4]
 //
@@ -67,7 +67,9 @@ async function run(sims: readonly SimReplica[], scheduling: object | undefined, 
       while (next < items.length) {
         const index = next++;
         const item = items[index]!;
-        await clients[index % clients.length]!.chat.completions.create({
+        // A load balancer's choice, uncorrelated with the trace order (index % 3 would pin a prompt to one router
+        // whenever the number of prompts is a multiple of 3).
+        await clients[(Math.imul(index + 1, 2_654_435_761) >>> 0) % clients.length]!.chat.completions.create({
           model: 'llama-3.1-8b',
           messages: [
             { role: 'system', content: item.system },
