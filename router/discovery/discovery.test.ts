@@ -127,7 +127,7 @@ describe('a router pool fed by discovery (real router, real simulator replicas)'
       for (let next = await iterator.next(); !next.done; next = await iterator.next()) finishReason ??= next.value.choices[0]?.finish_reason;
       expect(['stop', 'length']).toContain(finishReason);
       expect(await r0.stats()).toMatchObject({ requestsFinished: 1, requestsAborted: 0 });
-      await until(() => !ids().includes(`sim/127.0.0.1:${r0.port}`), 'r0 to be deregistered');
+      await until(() => !ids().includes(`sim/127.0.0.1:${r0.port}`) && events.some((event) => event.type === 'drained'), 'r0 to be drained and deregistered');
       expect(events.find((event) => event.type === 'drained')).toMatchObject({ replicaId: `sim/127.0.0.1:${r0.port}` });
 
       // A DNS outage keeps the current endpoints.
