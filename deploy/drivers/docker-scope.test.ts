@@ -2,7 +2,7 @@
 // about and removes only its own containers. Deployments are built the way `switchyard deploy` builds them
 // (createDeployment from a DeployConfig), their ids derived from their state directories.
 // No dockerd → this FAILS with the command to start it; it is never skipped.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
@@ -67,7 +67,10 @@ beforeAll(async () => {
   configs = [configFor('a', built), configFor('b', built)];
 }, 180_000);
 
-afterAll(removeAll, 60_000);
+afterAll(async () => {
+  await removeAll();
+  rmSync(root, { recursive: true, force: true });
+}, 60_000);
 
 describe('docker driver scoped to its deployment', () => {
   it('derives distinct, stable deployment ids from the state directories', () => {
