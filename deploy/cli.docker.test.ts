@@ -9,12 +9,13 @@ import Docker from 'dockerode';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliIo, registerDeployCommands } from './cli.ts';
-import { LABELS } from './drivers/container-spec.ts';
+import { LABELS, deploymentLabelFilter } from './drivers/container-spec.ts';
 import { ensureStandinImage } from './image/build.ts';
 import type { DeploymentStatus } from './manager.ts';
 
 const SOCKET = process.env.DOCKER_SOCKET ?? '/var/run/docker.sock';
 const POOL = 'clidocker';
+const DEPLOYMENT = 'test-cli-docker';
 const docker = new Docker({ socketPath: SOCKET });
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-deploy-cli-docker-'));
 const configFile = join(dir, 'deploy.yaml');
@@ -30,7 +31,7 @@ async function run(...args: string[]): Promise<{ out: string[]; err: string[] }>
 }
 
 async function poolContainers(): Promise<Docker.ContainerInfo[]> {
-  const containers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.managed}=true`] } });
+  const containers = await docker.listContainers({ all: true, filters: { label: deploymentLabelFilter(DEPLOYMENT) } });
   return containers.filter((container) => container.Labels[LABELS.pool] === POOL);
 }
 
@@ -48,6 +49,7 @@ beforeAll(async () => {
     configFile,
     [
       'driver: docker',
+      `deploymentId: ${DEPLOYMENT}`,
       'gpus: 2',
       `stateDir: ${join(dir, 'state')}`,
       'docker:',

@@ -74,6 +74,15 @@ export const DeployConfig = z.strictObject({
   /** GPU ids of this host; 'auto' asks nvidia-smi; a number makes that many virtual ids (simulator pools). */
   gpus: z.union([z.literal('auto'), z.number().int().min(0).max(64), z.array(z.string().min(1))]).default(4),
   stateDir: z.string().default('.switchyard/deploy'),
+  /**
+   * Names this deployment on a shared engine (docker label `io.switchyard.deployment`). Default: derived from the
+   * resolved stateDir, so every command run with the same config finds the same containers and two configs with
+   * different state directories never touch each other's.
+   */
+  deploymentId: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,40}$/, 'lower-case letters, digits and dashes')
+    .optional(),
   simSpeed: z.number().positive().default(1),
   docker: DockerConfig.default(DockerConfig.parse({})),
   telemetry: z

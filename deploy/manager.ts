@@ -1,6 +1,7 @@
 // Builds a running deployment from a DeployConfig: driver, GPU inventory, registry, one PoolController per pool,
 // telemetry and the autoscaler, plus a small HTTP endpoint for /metrics and /status. The CLI (cli.ts) is a thin shell
 // over this; the router will pass its own PoolRegistry (see README) instead of the in-memory one.
+import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
@@ -83,9 +84,15 @@ export async function resolveGpuIds(config: DeployConfig): Promise<string[]> {
   return reading.samples.map((sample) => sample.index);
 }
 
+/** The configured deployment id, or one derived from the resolved state directory (stable across commands). */
+export function deploymentIdOf(config: DeployConfig): string {
+  if (config.deploymentId !== undefined) return config.deploymentId;
+  return `d-${createHash('sha256').update(resolve(config.stateDir)).digest('hex').slice(0, 12)}`;
+}
+
 async function createDriver(config: DeployConfig): Promise<Driver> {
   if (config.driver === 'docker') {
-    const driver = new DockerDriver({ config: config.docker });
+    const driver = new DockerDriver({ config: config.docker, deploymentId: deploymentIdOf(config) });
     await driver.ping();
     return driver;
   }

@@ -7,10 +7,13 @@ import type { RouterConfig } from './config/schema.ts';
 import { startDrivers, type StartedDrivers } from './drivers/simulator.ts';
 import { createRouterRuntime, type RouterRuntime, type RuntimeDeps } from './runtime/runtime.ts';
 import type { Deployment } from '../deploy/manager.ts';
+import { startPoolDiscovery, type DiscoveryDeps, type RunningDiscovery } from './discovery/index.ts';
 
 export interface StartRouterOptions extends AppOptions, RuntimeDeps {
   host?: string;
   port?: number;
+  /** Resolver and health check of pool endpoint discovery (tests inject them). */
+  discovery?: DiscoveryDeps;
 }
 
 export interface RunningRouter {
@@ -57,6 +60,7 @@ export async function startRouter(config: RouterConfig, options: StartRouterOpti
     throw error;
   }
   let deployment: Deployment | undefined;
+  let discovery: RunningDiscovery | undefined;
   try {
     deployment = await startDeployment(drivers.config, runtime);
   } catch (error) {
@@ -69,7 +73,10 @@ export async function startRouter(config: RouterConfig, options: StartRouterOpti
     app = createRouterApp(runtime, options);
     // Governance's embedding model (allowed topics / semantic cache), when configured, must load before serving.
     await governanceReady(runtime);
+    // Last before listening: discovered replicas are scraped as they join, so they are routable at once.
+    discovery = await startPoolDiscovery(drivers.config, runtime.pools, { afterJoin: () => runtime.scraper.scrapeOnce(), ...options.discovery });
   } catch (error) {
+    await discovery?.close();
     await deployment?.close();
     await runtime.close();
     await drivers.close();
@@ -102,6 +109,7 @@ export async function startRouter(config: RouterConfig, options: StartRouterOpti
           server.close(() => resolve());
           server.closeAllConnections();
         });
+        await discovery.close();
         // Managed replicas keep running (as after `switchyard deploy up --detach`); the next start adopts them.
         await deployment?.close();
         await runtime.close();

@@ -5,8 +5,9 @@ set -euo pipefail
 
 export DEBIAN_FRONTEND=noninteractive
 # chromium: HTML reports and /dashboard tests (playwright-core drives it); docker.io + docker-compose: the docker
-# driver and the compose-file check; prometheus: promtool and a real scrape; redis-server: shared limits and budgets.
-APT_PACKAGES=(chromium docker.io docker-compose prometheus redis-server)
+# driver and the compose-file check; prometheus: promtool and a real scrape; redis-server: shared limits and budgets;
+# iproute2: `ip netns` for the multi-host test.
+APT_PACKAGES=(chromium docker.io docker-compose prometheus redis-server iproute2)
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")

@@ -14,16 +14,32 @@ export const LABELS = {
   port: 'io.switchyard.port',
   gpus: 'io.switchyard.gpus',
   host: 'io.switchyard.host',
+  /** Which deployment owns the container: every list, event filter and adoption matches on it. */
+  deployment: 'io.switchyard.deployment',
 } as const;
+
+/** The deployment id of drivers given none (one deployment per engine). */
+export const DEFAULT_DEPLOYMENT_ID = 'default';
 
 /** Where vLLM (huggingface_hub) looks for weights inside the official image. */
 export const HF_CACHE_IN_CONTAINER = '/root/.cache/huggingface';
 
-export function containerName(replicaId: string): string {
-  return `switchyard-${replicaId}`;
+/** Container names are engine-wide, so the deployment id is part of them: two deployments never collide. */
+export function containerName(replicaId: string, deploymentId: string = DEFAULT_DEPLOYMENT_ID): string {
+  return `switchyard-${deploymentId}-${replicaId}`;
 }
 
-export function containerSpec(spec: ReplicaSpec, docker: DockerConfig, environment: NodeJS.ProcessEnv): ContainerCreateOptions {
+/** Docker label filters (ANDed by the engine) that match this deployment's containers and nothing else. */
+export function deploymentLabelFilter(deploymentId: string): string[] {
+  return [`${LABELS.managed}=true`, `${LABELS.deployment}=${deploymentId}`];
+}
+
+export function containerSpec(
+  spec: ReplicaSpec,
+  docker: DockerConfig,
+  environment: NodeJS.ProcessEnv,
+  deploymentId: string = DEFAULT_DEPLOYMENT_ID,
+): ContainerCreateOptions {
   const token = environment[docker.hfTokenEnv];
   const env = [
     `HF_HOME=${HF_CACHE_IN_CONTAINER}`,
@@ -34,12 +50,13 @@ export function containerSpec(spec: ReplicaSpec, docker: DockerConfig, environme
     ...(token === undefined || token === '' ? [] : [`HF_TOKEN=${token}`]),
   ];
   return {
-    name: containerName(spec.replicaId),
+    name: containerName(spec.replicaId, deploymentId),
     Image: `${docker.image}:${docker.tag}`,
     Cmd: [...spec.launchArgs],
     Env: env,
     Labels: {
       [LABELS.managed]: 'true',
+      [LABELS.deployment]: deploymentId,
       [LABELS.pool]: spec.pool,
       [LABELS.replica]: spec.replicaId,
       [LABELS.model]: spec.model,

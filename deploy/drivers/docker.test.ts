@@ -15,12 +15,14 @@ import { GpuInventory } from '../inventory.ts';
 import { type BuiltImage, ensureStandinImage, STANDIN_REPOSITORY } from '../image/build.ts';
 import { PoolController, type PoolEvent } from '../pool-controller.ts';
 import { InMemoryPoolRegistry } from '../registry/memory.ts';
-import { LABELS, containerName } from './container-spec.ts';
+import { LABELS, containerName, deploymentLabelFilter } from './container-spec.ts';
 import { describeDriverConformance } from './conformance.ts';
 import { DockerDriver } from './docker.ts';
 import type { ReplicaExit } from '../contracts.ts';
 
 const SOCKET = process.env.DOCKER_SOCKET ?? '/var/run/docker.sock';
+/** This file's own deployment: other test files (and operators' deployments) on the engine are left alone. */
+const DEPLOYMENT = 'test-docker-driver';
 const docker = new Docker({ socketPath: SOCKET });
 let image: BuiltImage | undefined;
 let imagePromise: Promise<BuiltImage> | undefined;
@@ -61,7 +63,7 @@ function dockerConfig(built: BuiltImage): DockerConfig {
 }
 
 async function removeLeftovers(): Promise<void> {
-  const containers = await docker.listContainers({ all: true, filters: { label: [`${LABELS.managed}=true`] } }).catch(() => []);
+  const containers = await docker.listContainers({ all: true, filters: { label: deploymentLabelFilter(DEPLOYMENT) } }).catch(() => []);
   for (const container of containers) {
     if (container.Labels[LABELS.pool]?.startsWith('dk') || container.Labels[LABELS.pool] === 'conf') {
       await docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
@@ -81,9 +83,9 @@ describeDriverConformance('docker (dockerode, FROM-scratch stand-in image)', asy
   return {
     host: '127.0.0.1',
     healthTimeoutMs: 20_000,
-    makeDriver: () => new DockerDriver({ config, docker }),
+    makeDriver: () => new DockerDriver({ config, docker, deploymentId: DEPLOYMENT }),
     killExternally: async (replicaId: string) => {
-      await docker.getContainer(containerName(replicaId)).kill();
+      await docker.getContainer(containerName(replicaId, DEPLOYMENT)).kill();
     },
   };
 });
@@ -91,7 +93,7 @@ describeDriverConformance('docker (dockerode, FROM-scratch stand-in image)', asy
 describe('docker driver under load', () => {
   it('scales 1 → 3 → 1 while a bounded load runs, with zero failed requests (drained scale-down)', async () => {
     const built = await prepare();
-    const driver = new DockerDriver({ config: dockerConfig(built), docker });
+    const driver = new DockerDriver({ config: dockerConfig(built), docker, deploymentId: DEPLOYMENT });
     const registry = new InMemoryPoolRegistry({ clock: new RealClock() });
     const inventory = new GpuInventory(['0', '1', '2', '3']);
     const pool = resolvePool(PoolConfig.parse({ name: 'dkload', model: 'llama-3.1-8b', gpu: 'a10g', replicas: 1, maxReplicas: 3, maxNumSeqs: 32, healthTimeoutMs: 20_000, drainTimeoutMs: 15_000, stopGraceMs: 3_000 }));
@@ -203,7 +205,7 @@ describe('docker driver and the engine restart policy', () => {
   it('does not report a crash the restart policy is handling; reports it once the retries are spent', async () => {
     const built = await prepare();
     const config = { ...dockerConfig(built), restartPolicy: 'on-failure' as const, restartMaxRetries: 2 };
-    const driver = new DockerDriver({ config, docker });
+    const driver = new DockerDriver({ config, docker, deploymentId: DEPLOYMENT });
     const exits: ReplicaExit[] = [];
     driver.onExit((exit) => exits.push(exit));
     const replicaId = `dkcrash-${Date.now().toString(36)}`;
@@ -221,7 +223,7 @@ describe('docker driver and the engine restart policy', () => {
         port: 9,
         launchArgs: ['--model', 'no/such-model', '--port', '9'],
       });
-      const container = docker.getContainer(containerName(replicaId));
+      const container = docker.getContainer(containerName(replicaId, DEPLOYMENT));
       const deadline = Date.now() + 20_000;
       let state = await container.inspect();
       while (Date.now() < deadline && (state.State.Running || state.State.Restarting || exits.length === 0)) {

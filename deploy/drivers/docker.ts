@@ -1,12 +1,14 @@
 // The `docker` driver: one container per replica through the Docker Engine API (dockerode). Containers carry
-// Switchyard labels, so `list()` finds what any earlier driver started (adoption), and container `die` events from the
-// engine's event stream tell the pool controller a replica died (unless the restart policy is already restarting it).
+// Switchyard labels, so `list()` finds what an earlier driver of the same deployment started (adoption), and container
+// `die` events from the engine's event stream tell the pool controller a replica died (unless the restart policy is
+// already restarting it). Every list, event filter and container name includes the deployment id, so two deployments
+// on one engine never see, adopt or replace each other's containers.
 import Docker from 'dockerode';
 import type { DockerConfig } from '../config.ts';
 import type { Driver, ReplicaExit, ReplicaInfo, ReplicaPhase, ReplicaSpec, StopOptions } from '../contracts.ts';
 import { DriverUnavailableError, ReplicaStartError } from '../errors.ts';
 import { ModelId } from '../../models/catalog/models.ts';
-import { LABELS, containerName, containerSpec } from './container-spec.ts';
+import { DEFAULT_DEPLOYMENT_ID, LABELS, containerName, containerSpec, deploymentLabelFilter } from './container-spec.ts';
 import { demuxDockerLogs } from './docker-logs.ts';
 
 export interface DockerDriverOptions {
@@ -15,6 +17,8 @@ export interface DockerDriverOptions {
   docker?: Docker;
   /** Where HF_TOKEN is read from (process.env by default). */
   environment?: NodeJS.ProcessEnv;
+  /** The deployment this driver manages; containers of other deployments are invisible to it. */
+  deploymentId?: string;
 }
 
 function statusCode(error: unknown): number | undefined {
@@ -33,6 +37,7 @@ export class DockerDriver implements Driver {
   private readonly docker: Docker;
   private readonly config: DockerConfig;
   private readonly environment: NodeJS.ProcessEnv;
+  readonly deploymentId: string;
   private readonly listeners = new Set<(exit: ReplicaExit) => void>();
   private readonly stopping = new Set<string>();
   /** Replicas whose death was reported (a container dies once for good; late duplicate events are dropped). */
@@ -45,6 +50,7 @@ export class DockerDriver implements Driver {
     this.config = options.config;
     this.docker = options.docker ?? new Docker({ socketPath: options.config.socketPath });
     this.environment = options.environment ?? process.env;
+    this.deploymentId = options.deploymentId ?? DEFAULT_DEPLOYMENT_ID;
   }
 
   /** Fails with a clear message when dockerd is not reachable. */
@@ -62,7 +68,7 @@ export class DockerDriver implements Driver {
 
   async start(spec: ReplicaSpec): Promise<ReplicaInfo> {
     await this.watchEvents();
-    const options = containerSpec(spec, this.config, this.environment);
+    const options = containerSpec(spec, this.config, this.environment, this.deploymentId);
     let container: Docker.Container;
     try {
       container = await this.docker.createContainer(options);
@@ -83,7 +89,7 @@ export class DockerDriver implements Driver {
   }
 
   async stop(replicaId: string, options: StopOptions = {}): Promise<void> {
-    const container = this.docker.getContainer(containerName(replicaId));
+    const container = this.docker.getContainer(containerName(replicaId, this.deploymentId));
     this.stopping.add(replicaId);
     try {
       const seconds = Math.ceil((options.graceMs ?? 10_000) / 1000);
@@ -104,13 +110,13 @@ export class DockerDriver implements Driver {
   }
 
   async list(): Promise<ReplicaInfo[]> {
-    const containers = await this.docker.listContainers({ all: true, filters: { label: [`${LABELS.managed}=true`] } });
+    const containers = await this.docker.listContainers({ all: true, filters: { label: deploymentLabelFilter(this.deploymentId) } });
     return containers.map((container) => this.info(container.Labels, container.Id, container.State, container.Created * 1000));
   }
 
   async logs(replicaId: string, tailLines = 50): Promise<string> {
     try {
-      const buffer = await this.docker.getContainer(containerName(replicaId)).logs({ stdout: true, stderr: true, tail: tailLines, follow: false });
+      const buffer = await this.docker.getContainer(containerName(replicaId, this.deploymentId)).logs({ stdout: true, stderr: true, tail: tailLines, follow: false });
       const { stdout, stderr } = demuxDockerLogs(buffer);
       return [stdout, stderr].filter((text) => text !== '').join('\n');
     } catch (error) {
@@ -157,7 +163,7 @@ export class DockerDriver implements Driver {
     if (this.closed) return Promise.resolve();
     this.eventsStarting ??= (async () => {
       const stream = (await this.docker.getEvents({
-        filters: { type: ['container'], event: ['die'], label: [`${LABELS.managed}=true`] },
+        filters: { type: ['container'], event: ['die'], label: deploymentLabelFilter(this.deploymentId) },
       })) as NodeJS.ReadableStream;
       if (this.closed) {
         (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
@@ -185,10 +191,12 @@ export class DockerDriver implements Driver {
     }
     const attributes = event.Actor?.Attributes ?? {};
     const replicaId = attributes[LABELS.replica];
+    // The engine already filters on the label; checked again so a filter-less stream (older engines) stays scoped.
+    if (attributes[LABELS.deployment] !== this.deploymentId) return;
     if (replicaId === undefined || this.stopping.has(replicaId)) return;
     // The engine sets Restarting before it emits `die` when its restart policy will bring the container back.
     try {
-      const inspected = await this.docker.getContainer(event.id ?? containerName(replicaId)).inspect();
+      const inspected = await this.docker.getContainer(event.id ?? containerName(replicaId, this.deploymentId)).inspect();
       if (inspected.State.Restarting || inspected.State.Running) return;
     } catch (error) {
       if (statusCode(error) !== 404) return;

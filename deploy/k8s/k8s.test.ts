@@ -1,5 +1,6 @@
-// Schema check of the Kubernetes manifests: every document parses and has the fields its kind requires (zod schemas
-// of the parts Switchyard relies on), and the cross-references hold — Services select existing pods, the HPA and KEDA
+// Schema check of the Kubernetes manifests: every document validates against the Kubernetes OpenAPI schemas (and
+// KEDA's CRD schema) shipped by `kubernetes-models` / `@kubernetes-models/keda`, has the fields Switchyard relies on
+// (zod schemas of those parts), and the cross-references hold — Services select existing pods, the HPA and KEDA
 // target existing Deployments, KEDA queries recording rules that exist, vLLM pods run the catalog's command line with
 // as many GPUs as their tensor-parallel size, and the router ConfigMap is a valid router config.
 import { readFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { parseConfigText } from '../../router/config/load.ts';
+import { validateAgainstKubernetesSchema } from './kubernetes-schema.ts';
 import { PoolConfig, launchArgsFor, resolvePool } from '../config.ts';
 
 const DIR = fileURLToPath(new URL('./', import.meta.url));
@@ -120,6 +122,35 @@ describe('Kubernetes manifests (schema check)', () => {
   const documents = loadManifests();
   const of = <T,>(kind: string): T[] => documents.filter((document) => document.kind === kind).map((document) => document.value as T);
 
+  it('every document validates against the real Kubernetes (and KEDA CRD) schema of its apiVersion and kind', () => {
+    for (const document of documents) {
+      expect(validateAgainstKubernetesSchema(document.value), `${document.file} ${document.kind}`).toEqual([]);
+    }
+    // The Secret kustomize generates from governance.env (kept out of git), built as kustomize would.
+    const kustomization = parseYaml(readFileSync(join(DIR, 'kustomization.yaml'), 'utf8')) as { secretGenerator: { name: string; envs: string[] }[] };
+    const generator = kustomization.secretGenerator.find((entry) => entry.name === 'switchyard-governance')!;
+    const example = readFileSync(join(DIR, `${generator.envs[0]!}.example`), 'utf8');
+    const data = Object.fromEntries(
+      example
+        .split('\n')
+        .filter((line) => line.trim() !== '' && !line.startsWith('#'))
+        .map((line) => [line.slice(0, line.indexOf('=')), Buffer.from(line.slice(line.indexOf('=') + 1)).toString('base64')]),
+    );
+    expect(Object.keys(data).sort()).toEqual(['admin-token', 'key-pepper']);
+    expect(validateAgainstKubernetesSchema({ apiVersion: 'v1', kind: 'Secret', metadata: { name: generator.name, namespace: 'switchyard' }, type: 'Opaque', data })).toEqual([]);
+  });
+
+  it('the schema check catches what a hand-written field check would miss', () => {
+    const broken = documents.find((document) => document.kind === 'Deployment')!.value as { spec: { template: { spec: { containers: { ports: { containerPort: unknown }[]; resources: unknown }[] } } } };
+    const copy = structuredClone(broken);
+    copy.spec.template.spec.containers[0]!.ports[0]!.containerPort = 'http';
+    expect(validateAgainstKubernetesSchema(copy).join('\n')).toMatch(/containerPort must be integer/);
+    const scaled = structuredClone(documents.find((document) => document.kind === 'ScaledObject')!.value as { spec: { triggers: { metadata: Record<string, unknown> }[] } });
+    scaled.spec.triggers[0]!.metadata.threshold = 0.75;
+    expect(validateAgainstKubernetesSchema(scaled).join('\n')).toMatch(/threshold must be string/);
+    expect(validateAgainstKubernetesSchema({ apiVersion: 'example.com/v1', kind: 'Widget' })).toEqual(['no schema for example.com/v1 Widget']);
+  });
+
   it('every document listed in kustomization.yaml parses and matches the schema of its kind', () => {
     expect(documents.length).toBeGreaterThanOrEqual(12);
     for (const document of documents) {
@@ -180,9 +211,28 @@ describe('Kubernetes manifests (schema check)', () => {
       expect(Number(container.resources.limits?.['nvidia.com/gpu'])).toBe(gpus);
     }
     const router = deployments.find((deployment) => deployment.metadata.name === 'switchyard-router')!;
-    expect(router.spec.template.spec.containers[0]!.env?.map((entry) => entry.name)).toContain('REDIS_URL');
+    expect(router.spec.template.spec.containers[0]!.env?.map((entry) => entry.name)).toEqual(
+      expect.arrayContaining(['REDIS_URL', 'SWITCHYARD_ADMIN_TOKEN', 'SWITCHYARD_KEY_PEPPER']),
+    );
     const configMap = of<z.infer<typeof ConfigMap>>('ConfigMap').find((map) => map.metadata.name === 'switchyard-router-config')!;
-    const config = parseConfigText(configMap.data['switchyard.yaml']!, 'router ConfigMap', {});
+    const environment = { REDIS_URL: 'redis://switchyard-redis:6379', SWITCHYARD_ADMIN_TOKEN: 'a'.repeat(64) };
+    const config = parseConfigText(configMap.data['switchyard.yaml']!, 'router ConfigMap', environment);
     expect(config.pools.map((pool) => pool.name)).toEqual(['llama-8b', 'llama-70b', 'openai']);
+    // Governance on, with keys, limits and budgets in the Redis of REDIS_URL, the admin token from the Secret.
+    expect(config.governance).toMatchObject({ enabled: true, keys: { enabled: true, adminToken: 'a'.repeat(64) }, limits: { backend: 'redis', redisUrl: 'redis://switchyard-redis:6379' } });
+    expect(() => parseConfigText(configMap.data['switchyard.yaml']!, 'router ConfigMap', { ...environment, SWITCHYARD_ADMIN_TOKEN: '' })).toThrow(/adminToken/);
+    // Every vLLM pool discovers its pods through its headless Service's SRV records; affinity is a consistent hash.
+    const services = new Map(of<z.infer<typeof Service>>('Service').map((service) => [service.metadata.name, service]));
+    for (const pool of config.pools) {
+      if (pool.kind !== 'vllm') continue;
+      expect(pool.backends).toEqual([]);
+      const name = pool.discovery?.dns.name ?? '';
+      const [, portName, serviceName] = /^_([a-z0-9-]+)\._tcp\.([a-z0-9-]+)\.switchyard\.svc\.cluster\.local$/.exec(name) ?? [];
+      const service = services.get(serviceName ?? '') as (z.infer<typeof Service> & { spec: { clusterIP?: string; ports: { name?: string }[] } }) | undefined;
+      expect(service?.spec.clusterIP, `${pool.name}: ${name} must name a headless Service`).toBe('None');
+      expect(service?.spec.ports.map((port) => port.name)).toContain(portName);
+      expect(pool.discovery?.dns.record).toBe('SRV');
+    }
+    expect(config.scheduling.scorers.map((scorer) => scorer.type)).toContain('consistent-hash-affinity');
   });
 });

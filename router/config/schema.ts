@@ -9,6 +9,7 @@ import { BatchSectionConfig } from '../batch/config.ts';
 import { GovernanceConfig } from '../governance/config.ts';
 import { RetrievalSectionConfig } from '../rag/config.ts';
 import { LoraSectionConfig, checkLoraSection } from '../lora/config.ts';
+import { DiscoveryConfig } from '../discovery/config.ts';
 
 const Milliseconds = z.number().int().positive();
 const Name = z.string().min(1).regex(/^[A-Za-z0-9._:/-]+$/, 'use letters, digits and . _ : / - only');
@@ -55,6 +56,8 @@ export const VllmPoolConfig = z.strictObject({
   /** Model name the vLLM server was launched with; defaults to the router model name of the request. */
   servedModel: z.string().optional(),
   backends: z.array(BackendEntry).default([]),
+  /** Backends found at run time (headless Service DNS, re-resolved), in addition to `backends` (router/discovery). */
+  discovery: DiscoveryConfig.optional(),
   driver: SimulatorDriverConfig.optional(),
   headers: z.record(z.string(), z.string()).default({}),
 });

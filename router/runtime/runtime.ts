@@ -19,6 +19,7 @@ import { RoutePlanner } from '../routing/plan.ts';
 import { BackendRegistry } from './backend-registry.ts';
 import { RouterPoolRegistry } from './pool-registry.ts';
 import { PoolTraffic } from './pool-traffic.ts';
+import { registerPoolSaturation } from './pool-saturation.ts';
 import { createStepTimeModel, type StepTimeModel } from '../../models/step-time.ts';
 import { MODELS } from '../../models/catalog/models.ts';
 import { GPUS } from '../../models/catalog/gpus.ts';
@@ -147,6 +148,7 @@ export async function createRouterRuntime(config: RouterConfig, deps: RuntimeDep
     relativeCostFor: relativeCost,
     clock,
   });
+  registerPoolSaturation(metrics.registry, config, (pool) => pools.read(pool));
   return {
     config,
     pools,

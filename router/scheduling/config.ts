@@ -71,6 +71,14 @@ export const ScorerConfig = z.preprocess(
         ttlMs: z.number().int().min(1).default(600_000),
       })
       .strict(),
+    z
+      .object({
+        type: z.literal('consistent-hash-affinity'),
+        weight: weight.default(1),
+        /** The prefix key covers this many leading blocks; shorter prompts have no key (neutral). */
+        keyBlocks: z.number().int().min(1).max(128).default(8),
+      })
+      .strict(),
     z.object({ type: z.literal('cost'), weight: weight.default(1) }).strict(),
     z.object({ type: z.literal('prefill-backlog'), weight: weight.default(1) }).strict(),
     z.object({ type: z.literal('prefill-work'), weight: weight.default(1) }).strict(),

@@ -13,6 +13,7 @@ import { createInFlightScorer } from './scorers/in-flight/index.ts';
 import { createPrefixAffinityScorer } from './scorers/prefix-affinity/index.ts';
 import { createSessionAffinityScorer } from './scorers/session-affinity/index.ts';
 import { createCostScorer } from './scorers/cost/index.ts';
+import { createConsistentHashAffinityScorer } from './scorers/consistent-hash-affinity/index.ts';
 import { createPrefillBacklogScorer } from './scorers/prefill-backlog/index.ts';
 import { createPrefillWorkScorer } from './scorers/prefill-work/index.ts';
 import { createPredictedTtftScorer } from './scorers/predicted-ttft/index.ts';
@@ -40,6 +41,7 @@ export const SCORERS: {
   'prefix-affinity': (_config, context) => createPrefixAffinityScorer(context.prefixIndex()),
   'session-affinity': (config, context) =>
     createSessionAffinityScorer({ ttlMs: config.ttlMs, capacity: context.prefixLruSize, clock: context.clock }),
+  'consistent-hash-affinity': (config) => createConsistentHashAffinityScorer({ keyBlocks: config.keyBlocks }),
   cost: () => createCostScorer(),
   'prefill-backlog': () => createPrefillBacklogScorer(),
   'prefill-work': (_config, context) => createPrefillWorkScorer(context.prefixIndex(), context.prefixBlockTokens),
