@@ -8,6 +8,7 @@ import { SchedulingProfileConfig, CircuitBreakerConfig, TierClassifierConfig } f
 import { BatchSectionConfig } from '../batch/config.ts';
 import { GovernanceConfig } from '../governance/config.ts';
 import { RetrievalSectionConfig } from '../rag/config.ts';
+import { ModelChainConfig, PromptsSectionConfig, RequestLogSectionConfig } from '../chain/config.ts';
 
 const Milliseconds = z.number().int().positive();
 const Name = z.string().min(1).regex(/^[A-Za-z0-9._:/-]+$/, 'use letters, digits and . _ : / - only');
@@ -92,6 +93,8 @@ export const ModelRouteConfig = z.strictObject({
   /** Non-streamed responses failing a quality check move on to the next pool. */
   escalate: z.boolean().default(true),
   timeouts: TimeoutOverrides.optional(),
+  /** Run every chat request to this model through the verified chain (router/chain) unless it sends `chain: false`. */
+  chain: ModelChainConfig.optional(),
 });
 export type ModelRouteConfig = z.infer<typeof ModelRouteConfig>;
 
@@ -150,6 +153,10 @@ export const RouterConfig = z
      * deploy pool registers its replicas into the router's vLLM pool of the same name.
      */
     deploy: DeployConfig.optional(),
+    /** Prompt folders and the rollout file (active versions, A/B weights, rollback history; router/chain). */
+    prompts: PromptsSectionConfig.prefault({}),
+    /** JSONL log of chained requests and feedback, read by `POST /v1/feedback` and `eval add-case` (router/chain). */
+    requestLog: RequestLogSectionConfig.prefault({}),
   })
   .superRefine((config, context) => {
     config.deploy?.pools.forEach((deployPool, index) => {

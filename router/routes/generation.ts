@@ -20,6 +20,7 @@ import {
 } from '../governance/router-adapter.ts';
 import { requestContext } from './context.ts';
 import { Cancellation, type CancelSignal } from '../resilience/cancellation.ts';
+import type { ChainHook } from '../chain/mount.ts';
 import { attachCitations, prepareRetrievalChat, usesRetrievalExtensions, withCitationTrailer, type RetrievalChat } from '../rag/chat.ts';
 
 export const HEADER_BACKEND = 'x-switchyard-backend';
@@ -64,6 +65,7 @@ export function createGenerationHandler(
   runtime: RouterRuntime,
   governance?: Governance,
   retrieval?: RetrievalChat,
+  chain?: ChainHook,
 ): GenerationHandler {
   const { planner, dispatcher, metrics, config } = runtime;
   const blockTokens = config.scheduling.prefixBlockTokens;
@@ -95,6 +97,13 @@ export function createGenerationHandler(
     // Retrieval (router/rag): the `rag` / `few_shot` extensions rewrite the messages before validation and routing.
     // Awaited only when the body uses an extension: each await is a microtask hop on every request.
     const extended = admission?.body ?? requestBody;
+    // The verified chain (router/chain): `chain` on the request or a model default; runs its own steps.
+    const chained = chain?.plan(extended);
+    if (chained !== undefined) {
+      const { requestId, startedAt } = context;
+      await chain!.serve(request, response, extended as Record<string, unknown>, chained, { requestId, startedAt, governance, admission });
+      return;
+    }
     const rag = usesRetrievalExtensions(extended) ? await prepareRetrievalChat(retrieval, endpoint, extended) : undefined;
     const rawBody: unknown = rag?.body ?? admission?.body ?? requestBody;
     let body: ChatCompletionRequest | CompletionRequest;
