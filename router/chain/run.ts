@@ -15,7 +15,7 @@ import type { admitGeneration } from '../governance/router-adapter.ts';
 import { prepareRetrievalChat, type PreparedRagChat, type RetrievalChat } from '../rag/chat.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
 import { findingsText } from './claims.ts';
-import { ChainRequest, type ChainPlan, type ModelChainConfig, type StepPlan } from './config.ts';
+import { ChainRequest, ChainRequestObject, type ChainPlan, type ModelChainConfig, type StepPlan } from './config.ts';
 import type { ChainMetrics } from './metrics.ts';
 import type { PromptStore, RenderedStepPrompt } from './prompt-store.ts';
 import type { RequestLog } from './request-log.ts';
@@ -63,7 +63,9 @@ export function resolveChainPlan(config: RouterConfig, body: unknown): ChainPlan
   const model = modelConfig(config, record.model);
   const defaults = chainDefaults(model);
   if (!('chain' in record) && defaults?.enabled !== true) return undefined;
-  const parsed = ChainRequest.safeParse(record.chain ?? true);
+  const raw = record.chain ?? true;
+  // Objects are parsed by the object schema alone, so an error names the field (`chain.on_fail`), not the union.
+  const parsed = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? ChainRequestObject.safeParse(raw) : ChainRequest.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = ['chain', ...(issue?.path ?? [])].join('.');

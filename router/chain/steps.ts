@@ -170,7 +170,9 @@ export async function dispatchChat(
   rawBody: Record<string, unknown>,
 ): Promise<{ result: DispatchResult; dispose(): void }> {
   const { runtime } = context;
-  const body = parseBody(ChatCompletionRequest, { ...rawBody, model });
+  const { stream_options: streamOptions, ...rest } = rawBody;
+  // A buffered step of a streamed request must not carry the caller's stream options (vLLM rejects them).
+  const body = parseBody(ChatCompletionRequest, rest.stream === true ? { ...rest, stream_options: streamOptions, model } : { ...rest, model });
   const features = chatPromptFeatures(body.messages, body.tools, runtime.config.scheduling.prefixBlockTokens);
   const plan = runtime.planner.plan(body.model, body as Parameters<typeof runtime.planner.plan>[1]);
   const { signal, dispose } = requestSignal(context.response, plan.timeouts.totalMs);
