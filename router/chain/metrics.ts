@@ -10,7 +10,7 @@ export interface ChainMetrics {
   promptDuration: Histogram<'prompt' | 'version'>;
   promptCost: Counter<'prompt' | 'version'>;
   feedback: Counter<'prompt' | 'version' | 'model' | 'rating'>;
-  feedbackScore: Counter<'prompt' | 'version' | 'model'>;
+  feedbackScore: Gauge<'prompt' | 'version' | 'model'>;
   evalPassRate: Gauge<'prompt' | 'version' | 'source'>;
   activeVersion: Gauge<'prompt' | 'version'>;
   reloads: Counter<'outcome'>;
@@ -47,7 +47,8 @@ export function chainMetrics(registry: Registry): ChainMetrics {
       labelNames: ['prompt', 'version', 'model', 'rating'],
       registers,
     }),
-    feedbackScore: new Counter({ name: 'switchyard_prompt_version_feedback_score_sum', help: 'Sum of feedback scores per prompt version and model', labelNames: ['prompt', 'version', 'model'], registers }),
+    // A gauge: scores are negative too (mean score = this / the feedback count).
+    feedbackScore: new Gauge({ name: 'switchyard_prompt_version_feedback_score_sum', help: 'Sum of feedback scores per prompt version and model', labelNames: ['prompt', 'version', 'model'], registers }),
     evalPassRate: new Gauge({
       name: 'switchyard_prompt_version_eval_pass_rate',
       help: 'Eval pass rate per prompt version: the accepted baseline (source=baseline) and the latest pushed run (source=eval)',

@@ -15,6 +15,7 @@ import { requestLogPath, rolloutFilePath, type ChainPlan, type PromptsSectionCon
 import { chainMetrics, type ChainMetrics } from './metrics.ts';
 import { PromptStore, rolloutEdits, type RolloutState } from './prompt-store.ts';
 import { JsonlRequestLog, type RequestLog } from './request-log.ts';
+import { TrafficOverrides } from './traffic.ts';
 import { resolveChainPlan, serveChain, type Admission, type ChainDeps } from './run.ts';
 
 export interface ChainMountOptions {
@@ -54,6 +55,9 @@ const FeedbackBody = z.strictObject({
 const EvalBody = z.strictObject({ version: z.string().min(1), pass_rate: z.number().min(0).max(1) });
 const ActivateBody = z.strictObject({ version: z.union([z.string(), z.number()]).transform(String) });
 const SplitBody = z.strictObject({ weights: z.record(z.string(), z.number().positive()) });
+const PinBody = z.strictObject({ model: z.string().min(1), target: z.string().min(1) });
+const UnpinBody = z.strictObject({ model: z.string().min(1) });
+const ShiftBody = z.strictObject({ pool: z.string().min(1), on: z.boolean().default(true) });
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body ?? {});
@@ -214,6 +218,27 @@ export function mountChain(
     store.registry.get(String(request.params.name), body.version);
     metrics.evalPassRate.labels({ prompt: String(request.params.name), version: body.version, source: 'eval' }).set(body.pass_rate);
     response.json({ prompt: request.params.name, version: body.version, pass_rate: body.pass_rate });
+  });
+
+  const traffic = new TrafficOverrides(runtime);
+  router.get('/admin/traffic', requireAdmin, (_request: Request, response: Response) => {
+    response.json(traffic.state());
+  });
+  router.post('/admin/traffic/pin', requireAdmin, (request: Request, response: Response) => {
+    const body = parse(PinBody, request.body);
+    traffic.pin(body.model, body.target);
+    logger.warn({ model: body.model, target: body.target }, 'traffic_pinned');
+    response.json(traffic.state());
+  });
+  router.post('/admin/traffic/unpin', requireAdmin, (request: Request, response: Response) => {
+    traffic.unpin(parse(UnpinBody, request.body).model);
+    response.json(traffic.state());
+  });
+  router.post('/admin/traffic/shift', requireAdmin, (request: Request, response: Response) => {
+    const body = parse(ShiftBody, request.body);
+    traffic.shiftAway(body.pool, body.on);
+    logger.warn({ pool: body.pool, on: body.on }, 'traffic_shifted');
+    response.json(traffic.state());
   });
 
   const hook: ChainHook = {

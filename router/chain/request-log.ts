@@ -7,7 +7,10 @@ import { dirname } from 'node:path';
 
 export interface LoggedRequest {
   type: 'request';
+  /** The router's request id (`x-request-id`). */
   id: string;
+  /** The completion's own id (`chatcmpl-…`), which clients see first; feedback accepts either. */
+  response_id?: string;
   timestamp: string;
   /** Router model that answered. */
   model: string | null;
@@ -55,11 +58,14 @@ export class JsonlRequestLog implements RequestLog {
     appendFileSync(this.path, `${JSON.stringify(entry)}\n`);
     if (entry.type !== 'request') return;
     this.recent.set(entry.id, entry);
-    if (this.recent.size > this.keepRecent) this.recent.delete(this.recent.keys().next().value as string);
+    if (entry.response_id !== undefined) this.recent.set(entry.response_id, entry);
+    while (this.recent.size > this.keepRecent) this.recent.delete(this.recent.keys().next().value as string);
   }
 
   findRequest(id: string): LoggedRequest | undefined {
-    return this.recent.get(id) ?? this.scan((entry) => entry.type === 'request' && entry.id === id).at(-1) as LoggedRequest | undefined;
+    const recent = this.recent.get(id);
+    if (recent) return recent;
+    return this.scan((entry) => entry.type === 'request' && (entry.id === id || entry.response_id === id)).at(-1) as LoggedRequest | undefined;
   }
 
   feedbackFor(id: string): LoggedFeedback[] {

@@ -47,7 +47,7 @@ function chainSummary(finish: Finish, startedAt: number): Record<string, unknown
   };
 }
 
-function recordOutcome(finish: Finish, text: string, model: string, verification: Verification | null): void {
+function recordOutcome(finish: Finish, text: string, model: string, verification: Verification | null, responseId: unknown): void {
   const { deps, args, context, outcome } = finish;
   if (verification !== null) {
     const result = verification.error !== undefined ? 'error' : verification.status === 'verified' ? (verification.regenerated ? 'regenerated_verified' : 'verified') : 'flagged';
@@ -58,6 +58,7 @@ function recordOutcome(finish: Finish, text: string, model: string, verification
   deps.requestLog?.append({
     type: 'request',
     id: args.requestId,
+    ...(typeof responseId === 'string' ? { response_id: responseId } : {}),
     timestamp: new Date().toISOString(),
     model,
     prompts: outcome.prompts,
@@ -96,7 +97,7 @@ export async function respondJson(finish: Finish): Promise<void> {
     ...governed.headers,
   });
   args.response.end(payload);
-  recordOutcome(finish, text, lease.step.model.name, outcome.verification);
+  recordOutcome(finish, text, lease.step.model.name, outcome.verification, body.id);
   if (args.governance) await governed.settle();
 }
 
@@ -201,7 +202,7 @@ export async function respondStream(
       writeEvent(response, renderError(toSwitchyardError(error)).body);
       response.end('data: [DONE]\n\n');
       await hooks?.finalize(usage, { pool: lease.entry.state.pool, backendId: lease.entry.state.id }, 'error_event');
-      recordOutcome(finish, seen.text, lease.step.model.name, null);
+      recordOutcome(finish, seen.text, lease.step.model.name, null, seen.id);
       return;
     }
     dispose();
@@ -223,5 +224,5 @@ export async function respondStream(
   hooks?.beforeDone(response, usage, served);
   response.end('data: [DONE]\n\n');
   await hooks?.finalize(usage, served, 'done');
-  recordOutcome(finish, seen.text, lease.step.model.name, verification);
+  recordOutcome(finish, seen.text, lease.step.model.name, verification, seen.id);
 }

@@ -59,7 +59,7 @@ export async function startChainFixture(change: (config: RouterConfigInput) => v
       callback();
     },
   });
-  const router = await startRouter(validateConfig(config, '(test)', {}), { host: '127.0.0.1', port: 0, processMetrics: false, chainLogDestination: destination });
+  const router = await startRouter(validateConfig(config, '(test)', {}), { host: '127.0.0.1', port: 0, processMetrics: false, chainLogDestination: destination, onServerError: (error) => console.error(error) });
   const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 60_000 });
   return {
     router,
