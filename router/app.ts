@@ -108,7 +108,7 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
   app.use(chain.router);
   const closeBeforeChain = runtime.close.bind(runtime);
   runtime.close = async () => {
-    chain.close();
+    await chain.close();
     await closeBeforeChain();
   };
 

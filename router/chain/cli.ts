@@ -157,7 +157,7 @@ export function registerPromptCommands(program: Command, io: CliIo = consoleIo):
   prompts
     .command('reload')
     .description('make a running router re-read its prompt folders and rollout file now')
-    .option('--url <url>', "router's base URL", 'http://127.0.0.1:8080')
+    .option('--url <url>', "router's base URL", (process.env.SWITCHYARD_URL ?? 'http://127.0.0.1:8080').replace(/\/v1\/?$/, ''))
     .action(async (options: { url: string }) => {
       try {
         const json = await admin(options.url, '/admin/prompts/reload', {});
@@ -178,7 +178,8 @@ export function registerPromptCommands(program: Command, io: CliIo = consoleIo):
     }
   };
   const url = '--url <url>';
-  const defaultUrl = 'http://127.0.0.1:8080';
+  // $SWITCHYARD_URL as evals use it (with or without /v1), else the default listen address.
+  const defaultUrl = (process.env.SWITCHYARD_URL ?? 'http://127.0.0.1:8080').replace(/\/v1\/?$/, '');
   traffic.command('status').option(url, "router's base URL", defaultUrl).action((options: { url: string }) => run(options.url, '/admin/traffic'));
   traffic
     .command('pin')
@@ -187,6 +188,13 @@ export function registerPromptCommands(program: Command, io: CliIo = consoleIo):
     .argument('<target>')
     .option(url, "router's base URL", defaultUrl)
     .action((model: string, target: string, options: { url: string }) => run(options.url, '/admin/traffic/pin', { model, target }));
+  traffic
+    .command('scale')
+    .description('set the serving replicas of a simulator-driven pool (real fleets: switchyard deploy scale)')
+    .argument('<pool>')
+    .argument('<replicas>')
+    .option(url, "router's base URL", defaultUrl)
+    .action((pool: string, replicas: string, options: { url: string }) => run(options.url, '/admin/traffic/scale', { pool, replicas: Number(replicas) }));
   traffic
     .command('unpin')
     .argument('<model>')

@@ -41,7 +41,7 @@ export interface MountedChain {
   hook: ChainHook;
   store: PromptStore;
   requestLog: RequestLog | undefined;
-  close(): void;
+  close(): Promise<void>;
 }
 
 const FeedbackBody = z.strictObject({
@@ -58,6 +58,7 @@ const SplitBody = z.strictObject({ weights: z.record(z.string(), z.number().posi
 const PinBody = z.strictObject({ model: z.string().min(1), target: z.string().min(1) });
 const UnpinBody = z.strictObject({ model: z.string().min(1) });
 const ShiftBody = z.strictObject({ pool: z.string().min(1), on: z.boolean().default(true) });
+const ScaleBody = z.strictObject({ pool: z.string().min(1), replicas: z.number().int().min(1).max(64) });
 
 function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body ?? {});
@@ -241,6 +242,13 @@ export function mountChain(
     response.json(traffic.state());
   });
 
+  router.post('/admin/traffic/scale', requireAdmin, async (request: Request, response: Response) => {
+    const body = parse(ScaleBody, request.body);
+    const scaled = await traffic.scale(body.pool, body.replicas);
+    logger.warn(scaled, 'pool_scaled');
+    response.json({ ...traffic.state(), scaled });
+  });
+
   const hook: ChainHook = {
     plan: (body) => resolveChainPlan(runtime.config, body),
     serve: (request, response, body, plan, context) =>
@@ -251,8 +259,9 @@ export function mountChain(
     hook,
     store,
     requestLog,
-    close() {
+    async close() {
       store.close();
+      await traffic.close();
       logger.flush();
     },
   };
