@@ -249,8 +249,16 @@ export function mountChain(
     response.json({ ...traffic.state(), scaled });
   });
 
+  // Names (and aliases) of models that chain by default: requests without `chain` to other models return at once.
+  const chainedByDefault = new Set(
+    runtime.config.models.filter((model) => model.chain?.enabled === true).flatMap((model) => [model.name, ...model.aliases]),
+  );
   const hook: ChainHook = {
-    plan: (body) => resolveChainPlan(runtime.config, body),
+    plan(body) {
+      if (typeof body !== 'object' || body === null) return undefined;
+      if (!('chain' in body) && !chainedByDefault.has((body as { model?: unknown }).model as string)) return undefined;
+      return resolveChainPlan(runtime.config, body);
+    },
     serve: (request, response, body, plan, context) =>
       serveChain(deps, { request, response, body, plan, ...context }),
   };

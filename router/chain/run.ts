@@ -53,7 +53,7 @@ function modelConfig(config: RouterConfig, name: unknown): ModelRouteConfig | un
 }
 
 function chainDefaults(model: ModelRouteConfig | undefined): ModelChainConfig | undefined {
-  return (model as (ModelRouteConfig & { chain?: ModelChainConfig }) | undefined)?.chain;
+  return model?.chain;
 }
 
 /** The chain this request runs, or undefined (no `chain`, `chain: false`, or no enabled model default). */
