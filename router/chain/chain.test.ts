@@ -137,6 +137,11 @@ describe('chain (non-streamed)', () => {
     expect((missing as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('index_not_found');
     const many = await fixture.client.chat.completions.create(chatBody({ n: 2, chain: true })).catch((error: unknown) => error);
     expect((many as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('n');
+    const legacy = await fixture.client.completions
+      .create({ model: 'small', prompt: 'Hi', chain: true } as OpenAI.Completions.CompletionCreateParamsNonStreaming)
+      .catch((error: unknown) => error);
+    expect(legacy).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((legacy as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('chain');
   });
 
   it('each step is traced under one chain span, logged, and counted on /metrics', async () => {
