@@ -24,6 +24,7 @@ const FOLDERS: readonly CommandFolder[] = [
     },
   },
   { commands: ['bench', 'breakeven'], load: async () => (await import('../benchmarks/cli.ts')).registerBenchmarkCommands },
+  { commands: ['prompts', 'traffic', 'feedback'], load: async () => (await import('../router/chain/cli.ts')).registerPromptCommands },
   { commands: ['eval'], load: async () => (await import('../evals/cli.ts')).registerEvalCommands },
   {
     commands: ['deploy'],

@@ -85,7 +85,10 @@ describe('Prometheus config and rules', () => {
 
   it('passes promtool check config (rule_files pointed at the repo copy) and check rules', () => {
     const dir = mkdtempSync(join(tmpdir(), 'switchyard-prom-'));
-    const config = read('deploy/prometheus/prometheus.yml').replace('/etc/prometheus/rules.yml', rulesPath);
+    const config = read('deploy/prometheus/prometheus.yml')
+      .replace('/etc/prometheus/rules.yml', rulesPath)
+      .replace('/etc/prometheus/runbook-rules.yml', join(DEPLOY, 'prometheus/runbook-rules.yml'))
+      .replace('/etc/prometheus/switchyard-rules.yml', join(DEPLOY, '../router/governance/observability/alerts/switchyard-rules.yml'));
     writeFileSync(join(dir, 'prometheus.yml'), config);
     expect(tool('promtool', ['check', 'config', join(dir, 'prometheus.yml')], 'prometheus')).toMatch(/SUCCESS/);
     expect(tool('promtool', ['check', 'rules', rulesPath], 'prometheus')).toMatch(/SUCCESS: \d+ rules found/);
@@ -147,7 +150,7 @@ describe('Grafana dashboards', () => {
     const memory = new InMemoryPoolRegistry({ clock });
     new Autoscaler({ policy: AutoscalerPolicy.parse({}), clock, targets: [], signals: memory, logger: { info: () => undefined, debug: () => undefined, warn: () => undefined }, registry });
     const deployMetrics = new Set((await registry.getMetricsAsJSON()).map((metric) => metric.name));
-    const routerSource = read('router/metrics.ts');
+    const routerSource = read('router/metrics.ts') + read('router/chain/metrics.ts');
 
     const files = readdirSync(join(DEPLOY, 'grafana/dashboards')).filter((name) => name.endsWith('.json'));
     expect(files.length).toBeGreaterThanOrEqual(3);

@@ -42,6 +42,10 @@ export function registerEvalCommands(program: Command): void {
     .option('--no-progress', 'no progress bar')
     .addOption(new Option('--embedder <choice>', 'semantic-stage embedder (default auto: retrieval, else hashed fallback)').choices(['auto', 'retrieval', 'hashed']))
     .option('--embedding-model <id|dir>', "retrieval embedder to load, offline (default: retrieval's default model)")
+    .option('--prompt <name@version>', "registry prompt version to evaluate (overrides the suite's `prompt`); its eval_baseline gates")
+    .option('--prompt-dir <dir>', 'prompt folder besides the shipped chain prompts (repeatable)', collect)
+    .option('--rollout-file <file>', 'rollout file for the active version of a bare prompt name')
+    .option('--push-to <url>', 'router to report the pass rate to (switchyard_prompt_version_eval_pass_rate)')
     .action(async (options: RunCommandOptions) => {
       process.exitCode = await evalRun(options);
     });

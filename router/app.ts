@@ -17,10 +17,14 @@ import { authenticateRequest } from './governance/http.ts';
 import type { RouterRuntime } from './runtime/runtime.ts';
 import { isBatchUpload, mountBatchApi } from './batch/mount.ts';
 import { mountRetrieval } from './rag/mount.ts';
+import { mountChain } from './chain/mount.ts';
+import type { DestinationStream } from 'pino';
 
 export interface AppOptions {
   /** Called with errors that rendered as 5xx (bugs and upstream failures), e.g. to log them. */
   onServerError?: (error: unknown) => void;
+  /** Where the chain's and feedback's log lines go (default: stdout). */
+  chainLogDestination?: DestinationStream;
 }
 
 export interface RouterApp {
@@ -99,10 +103,19 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
     await closeBeforeRetrieval();
   };
 
+  // The verified chain, prompt rollout and feedback (router/chain): /v1/feedback, /admin/prompts*, the chat hook.
+  const chain = mountChain(runtime, retrieval.chat, governance, options.chainLogDestination ? { logDestination: options.chainLogDestination } : {});
+  app.use(chain.router);
+  const closeBeforeChain = runtime.close.bind(runtime);
+  runtime.close = async () => {
+    await chain.close();
+    await closeBeforeChain();
+  };
+
   const info = createInfoHandlers(runtime, retrieval.embeddingModels);
   const handlers = new Map<string, GenerationHandler>([
-    ['/v1/chat/completions', createGenerationHandler('chat', runtime, governance, retrieval.chat)],
-    ['/v1/completions', createGenerationHandler('completions', runtime, governance)],
+    ['/v1/chat/completions', createGenerationHandler('chat', runtime, governance, retrieval.chat, chain.hook)],
+    ['/v1/completions', createGenerationHandler('completions', runtime, governance, undefined, chain.hook)],
   ]);
   for (const [path, handler] of handlers) {
     app.post(path, (request: Request, response: Response) => handler(request, response, request.body));

@@ -9,6 +9,8 @@ import type { ProgressReporter, ResponseCache } from '../contracts.ts';
 import { loadSuite } from '../dataset/load.ts';
 import { selectEmbedder } from '../embedders/select.ts';
 import { evaluateGate, readBaseline, type GateResult } from '../gate/baseline.ts';
+import { baselineCheck, openPromptStore, promptPrefix, registryPromptResolver, resolvePromptReference } from '../dataset/registry-prompts.ts';
+import type { EvalCase } from '../dataset/schema.ts';
 import { LlmJudge } from '../judge/judge.ts';
 import { renderHtmlReport } from '../report/html.ts';
 import { formatGate, formatSummary } from '../report/terminal.ts';
@@ -53,6 +55,12 @@ export const RunCommandSchema = z.object({
   embeddingModel: z.string().min(1).optional(),
   timeoutMs: z.coerce.number().int().positive().default(120_000),
   retries: z.coerce.number().int().min(0).max(10).default(2),
+  /** Registry prompt version to evaluate (`name@version`); overrides the suite's `prompt`. */
+  prompt: z.string().min(1).optional(),
+  promptDir: z.array(z.string()).optional(),
+  rolloutFile: z.string().optional(),
+  /** A router to tell the eval pass rate of the prompt version (switchyard_prompt_version_eval_pass_rate). */
+  pushTo: z.string().url().optional(),
 });
 export type RunCommandOptions = z.input<typeof RunCommandSchema>;
 
@@ -129,8 +137,28 @@ export async function evalRun(raw: RunCommandOptions, io: CommandIo = consoleIo)
     const selected = await selectEmbedder(options.embedder, options.embeddingModel);
     if (selected.note) io.stderr(`eval run: note: ${selected.note}`);
 
+    const promptReference = options.prompt ?? suite.prompt;
+    const store =
+      promptReference !== undefined || suite.cases.some((loaded) => 'promptRef' in loaded.case.input)
+        ? openPromptStore({
+            dirs: (options.promptDir ?? []).map((dir) => resolve(dir)),
+            rolloutFile: resolve(options.rolloutFile ?? process.env.SWITCHYARD_PROMPT_ROLLOUT ?? '.switchyard/prompt-rollout.yaml'),
+          })
+        : undefined;
+    const prompt = store && promptReference !== undefined ? resolvePromptReference(store, promptReference) : undefined;
+    if (prompt) io.stdout(`prompt: ${prompt.name}@${prompt.version}`);
+
     const report = await runSuite({
       suite,
+      ...(store ? { promptResolver: registryPromptResolver(store) } : {}),
+      ...(prompt
+        ? {
+            promptPrefix: (evalCase: EvalCase) => {
+              const own = 'variables' in evalCase.input ? (evalCase.input.variables ?? {}) : {};
+              return promptPrefix(prompt, { ...suite.variables, ...own }, evalCase.id);
+            },
+          }
+        : {}),
       target,
       ...(compare ? { compare } : {}),
       judge,
@@ -150,6 +178,23 @@ export async function evalRun(raw: RunCommandOptions, io: CommandIo = consoleIo)
         ...(options.minPassRate === undefined ? {} : { minPassRate: options.minPassRate }),
         ...(options.gateMetrics ? { metrics: options.gateMetrics.split(',').map((id) => id.trim()) } : {}),
       });
+    }
+    // The prompt file's eval_baseline gates too (the score the version was accepted with).
+    const accepted = prompt ? baselineCheck(prompt, report, options.tolerance) : undefined;
+    if (accepted) {
+      gate ??= { pass: true, checks: [], warnings: [] };
+      gate.checks.push(accepted.check);
+      if (accepted.warning) gate.warnings.push(accepted.warning);
+      gate.pass = gate.checks.every((check) => check.pass);
+    }
+    if (prompt && options.pushTo) {
+      const passRate = accepted?.check.candidate ?? report.summary.casePassRate;
+      const pushed = await fetch(`${options.pushTo.replace(/\/(v1\/?)?$/, '')}/admin/prompts/${encodeURIComponent(prompt.name)}/eval`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(process.env.SWITCHYARD_ADMIN_TOKEN ? { authorization: `Bearer ${process.env.SWITCHYARD_ADMIN_TOKEN}` } : {}) },
+        body: JSON.stringify({ version: prompt.version, pass_rate: passRate }),
+      });
+      if (!pushed.ok) io.stderr(`eval run: warning: pushing the pass rate to ${options.pushTo} failed (HTTP ${pushed.status})`);
     }
     await writeReports(report, gate, options.out);
     io.stdout(formatSummary(report));

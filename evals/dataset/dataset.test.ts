@@ -71,7 +71,7 @@ describe('suite loading', () => {
       { role: 'user', content: 'x' },
     ]);
     const ref = EvalCaseSchema.parse({ id: 'c', input: { promptRef: { name: 'support-answer', version: '3' } } });
-    await expect(renderInput(ref)).rejects.toThrow(/no prompt registry is available yet/);
+    await expect(renderInput(ref)).rejects.toThrow(/no prompt registry was given/);
   });
 });
 

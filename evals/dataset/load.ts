@@ -24,6 +24,10 @@ export interface LoadedSuite {
   hash: string;
   request: SuiteFile['defaults']['request'];
   cases: LoadedCase[];
+  /** The suite's registry prompt (`name@version`), if it names one. */
+  prompt?: string;
+  /** Default values of the suite prompt's variables. */
+  variables?: Readonly<Record<string, string>>;
 }
 
 function describeIssues(error: z.ZodError, where: string): string {
@@ -110,5 +114,8 @@ export async function loadSuite(path: string): Promise<LoadedSuite> {
       `suite ${path}: cannot read cases ${parsed.data.cases}: ${error instanceof Error ? error.message : String(error)}`,
     );
   });
-  return buildSuite(parsed.data.name, absolute, casesPath, parseCases(casesText, parsed.data.cases), parsed.data.defaults);
+  const suite = buildSuite(parsed.data.name, absolute, casesPath, parseCases(casesText, parsed.data.cases), parsed.data.defaults);
+  if (parsed.data.prompt !== undefined) suite.prompt = parsed.data.prompt;
+  if (parsed.data.defaults.variables !== undefined) suite.variables = parsed.data.defaults.variables;
+  return suite;
 }

@@ -1,6 +1,6 @@
 // Turns a case input into chat messages. Templates use {{name}} placeholders; a missing variable is an error, not
-// an empty string. Prompt-registry references go through a PromptResolver; the router's registry does not exist
-// yet, so the default resolver explains that instead of guessing.
+// an empty string. Prompt-registry references go through a PromptResolver (registry-prompts.ts: the router's prompt
+// registry); without one the default resolver explains that instead of guessing.
 import { InvalidRequestError } from '../../router/errors.ts';
 import type { ChatMessage } from '../contracts.ts';
 import type { CaseInput, EvalCase } from './schema.ts';
@@ -13,8 +13,8 @@ export const unavailablePromptRegistry: PromptResolver = {
   resolve(name) {
     return Promise.reject(
       new InvalidRequestError(
-        `case input references prompt "${name}" but no prompt registry is available yet; inline the prompt as ` +
-          '{ "prompt": ..., "variables": ... } for now',
+        `case input references prompt "${name}" but no prompt registry was given ('switchyard eval run' resolves them from the router's registry); or inline the prompt as ` +
+          '{ "prompt": ..., "variables": ... }',
         { code: 'prompt_registry_unavailable' },
       ),
     );

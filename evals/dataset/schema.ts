@@ -59,10 +59,14 @@ export const SuiteFileSchema = z.strictObject({
   /** Path of the JSONL cases, relative to the suite file. */
   cases: z.string().min(1),
   description: z.string().optional(),
+  /** A registry prompt version (`name@version`, or `name` for the active one) evaluated over the cases. */
+  prompt: z.string().regex(/^[\w.-]+(@[\w.-]+)?$/, 'use name or name@version').optional(),
   defaults: z
     .strictObject({
       assertions: z.array(RawAssertionSchema).default([]),
       request: RequestDefaultsSchema.default({}),
+      /** Values for the suite prompt's variables where a case gives none. */
+      variables: z.record(z.string(), z.string()).optional(),
     })
     .default({ assertions: [], request: {} }),
 });

@@ -3,7 +3,8 @@
 // Units run with bounded concurrency (p-limit); a failing target call or metric is recorded, never thrown.
 import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
-import type { ChatClient, Embedder, JudgeService, MetricInput, MetricServices, ProgressReporter } from '../contracts.ts';
+import type { ChatClient, ChatMessage, Embedder, JudgeService, MetricInput, MetricServices, ProgressReporter } from '../contracts.ts';
+import type { EvalCase } from '../dataset/schema.ts';
 import { questionText, renderInput, type PromptResolver } from '../dataset/render.ts';
 import type { LoadedCase, LoadedSuite } from '../dataset/load.ts';
 import { MemoizingEmbedder } from '../embedders/hashed.ts';
@@ -31,6 +32,8 @@ export interface RunOptions {
   repeat?: number;
   progress?: ProgressReporter;
   promptResolver?: PromptResolver;
+  /** Messages put before each case's own (the suite's registry prompt, rendered for the case). */
+  promptPrefix?: (evalCase: EvalCase) => ChatMessage[];
   now?: () => Date;
   runId?: string;
 }
@@ -57,7 +60,7 @@ async function evaluateUnit(
   let latencyMs: number;
   let compareOutput: string | undefined;
   try {
-    const messages = await renderInput(evalCase, options.promptResolver);
+    const messages = [...(options.promptPrefix?.(evalCase) ?? []), ...(await renderInput(evalCase, options.promptResolver))];
     const request = { model: options.target.model, messages, ...options.suite.request };
     const response = await options.target.client.complete(request, { repeat });
     output = response.text;

@@ -77,8 +77,14 @@ function checkContext(promptLength: number, maxTokens: number | undefined, maxMo
   return maxTokens;
 }
 
-/** The answer text requested by header (`x-sim-response`, `x-sim-mode`) or config. */
-function responseSource(headers: IncomingHttpHeaders, context: PrepareContext): { mode: ResponseMode; text?: string } {
+/**
+ * The answer text requested by header (`x-sim-response`, `x-sim-mode`), by body (`vllm_xargs.sim_response`: vLLM's
+ * own field for extension arguments, so a script survives a router that forwards bodies but not headers) or config.
+ */
+function responseSource(headers: IncomingHttpHeaders, context: PrepareContext, body?: unknown): { mode: ResponseMode; text?: string } {
+  const xargs = typeof body === 'object' && body !== null ? (body as { vllm_xargs?: unknown }).vllm_xargs : undefined;
+  const bodyScript = typeof xargs === 'object' && xargs !== null ? (xargs as { sim_response?: unknown }).sim_response : undefined;
+  if (typeof bodyScript === 'string') return { mode: 'script', text: bodyScript };
   const scripted = headers['x-sim-response'];
   if (typeof scripted === 'string') {
     try {
@@ -147,7 +153,7 @@ export function prepareChat(body: unknown, headers: IncomingHttpHeaders, context
   const promptTokens = chatPromptTokens(messages, useTools ? JSON.stringify(request.tools) : undefined);
   const requestedMax = request.max_completion_tokens ?? request.max_tokens ?? undefined;
   const maxTokens = checkContext(promptTokens.length, requestedMax, context.maxModelLen);
-  const source = responseSource(headers, context);
+  const source = responseSource(headers, context, body);
   const lastUser = [...request.messages].reverse().find((message) => message.role === 'user');
   const outputRequest: OutputRequest = {
     seed: hashString(`${model}\u0000${JSON.stringify(request.messages)}\u0000${request.seed ?? ''}`),
@@ -194,7 +200,7 @@ export function prepareCompletion(body: unknown, headers: IncomingHttpHeaders, c
   const { promptText, promptTokens } = completionPrompt(request.prompt);
   // OpenAI's completions API (and vLLM's) default to 16 tokens.
   const maxTokens = checkContext(promptTokens.length, request.max_tokens ?? 16, context.maxModelLen);
-  const source = responseSource(headers, context);
+  const source = responseSource(headers, context, body);
   const outputRequest: OutputRequest = {
     seed: hashString(`${model}\u0000${JSON.stringify(request.prompt)}\u0000${request.seed ?? ''}`),
     maxTokens,

@@ -10,6 +10,7 @@ import { GovernanceConfig } from '../governance/config.ts';
 import { RetrievalSectionConfig } from '../rag/config.ts';
 import { LoraSectionConfig, checkLoraSection } from '../lora/config.ts';
 import { DiscoveryConfig } from '../discovery/config.ts';
+import { ModelChainConfig, PromptsSectionConfig, RequestLogSectionConfig } from '../chain/config.ts';
 
 const Milliseconds = z.number().int().positive();
 const Name = z.string().min(1).regex(/^[A-Za-z0-9._:/-]+$/, 'use letters, digits and . _ : / - only');
@@ -96,6 +97,8 @@ export const ModelRouteConfig = z.strictObject({
   /** Non-streamed responses failing a quality check move on to the next pool. */
   escalate: z.boolean().default(true),
   timeouts: TimeoutOverrides.optional(),
+  /** Run every chat request to this model through the verified chain (router/chain) unless it sends `chain: false`. */
+  chain: ModelChainConfig.optional(),
 });
 export type ModelRouteConfig = z.infer<typeof ModelRouteConfig>;
 
@@ -156,6 +159,10 @@ export const RouterConfig = z
     deploy: DeployConfig.optional(),
     /** LoRA adapters: names → base model, discovery from the replicas, on-demand loading (router/lora). */
     lora: LoraSectionConfig.optional(),
+    /** Prompt folders and the rollout file (active versions, A/B weights, rollback history; router/chain). */
+    prompts: PromptsSectionConfig.prefault({}),
+    /** JSONL log of chained requests and feedback, read by `POST /v1/feedback` and `eval add-case` (router/chain). */
+    requestLog: RequestLogSectionConfig.prefault({}),
   })
   .superRefine((config, context) => {
     config.deploy?.pools.forEach((deployPool, index) => {

@@ -11,7 +11,7 @@ export interface StartedDrivers {
   close(): Promise<void>;
 }
 
-function replicaOptions(pool: PoolConfig, index: number): SimReplicaOptions {
+export function replicaOptions(pool: PoolConfig, index: number): SimReplicaOptions {
   const driver = pool.driver!;
   const extra = driver.options as Partial<SimReplicaOptions>;
   if (pool.kind === 'vllm') {

@@ -29,6 +29,8 @@ export interface PreparedRagChat {
   /** The body to validate and route: messages rewritten, `rag` / `few_shot` removed. */
   body: Record<string, unknown>;
   citations(answer: string | null): CitationsPayload;
+  /** The numbered sources put into the prompt (marker and text), for checks that read them (router/chain). */
+  sources?: ReadonlyArray<{ marker: string; text: string }>;
 }
 
 /** Implemented by the mounted retrieval service (mount.ts). */

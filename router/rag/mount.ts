@@ -124,6 +124,7 @@ export function mountRetrieval(section: RetrievalSectionConfig | undefined, conf
             ...citationsPayload(answer, prepared.citations),
             few_shot: prepared.fewShot.map((example) => example.id),
           }),
+          sources: prepared.citations.map((source) => ({ marker: source.marker, text: source.text })),
         };
       },
     },

@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ChatCompletionRequest, CompletionRequest, parseBody } from '../api/schemas.ts';
 import { RAW_JSON, type Endpoint } from '../backends/contracts.ts';
-import { ClientClosedError, UpstreamTimeoutError, toSwitchyardError } from '../errors.ts';
+import { ClientClosedError, InvalidRequestError, UpstreamTimeoutError, toSwitchyardError } from '../errors.ts';
 import type { DispatchInput, DispatchResult, Lease } from '../routing/dispatcher.ts';
 import { chatPromptFeatures, completionPromptFeatures, type PromptFeatures } from '../routing/prompt.ts';
 import { createRequestTimer, overheadMs, type RequestTimer } from '../routing/upstream-body.ts';
@@ -20,6 +20,7 @@ import {
 } from '../governance/router-adapter.ts';
 import { requestContext } from './context.ts';
 import { Cancellation, type CancelSignal } from '../resilience/cancellation.ts';
+import type { ChainHook } from '../chain/mount.ts';
 import { attachCitations, prepareRetrievalChat, usesRetrievalExtensions, withCitationTrailer, type RetrievalChat } from '../rag/chat.ts';
 
 export const HEADER_BACKEND = 'x-switchyard-backend';
@@ -64,6 +65,7 @@ export function createGenerationHandler(
   runtime: RouterRuntime,
   governance?: Governance,
   retrieval?: RetrievalChat,
+  chain?: ChainHook,
 ): GenerationHandler {
   const { planner, dispatcher, metrics, config } = runtime;
   const blockTokens = config.scheduling.prefixBlockTokens;
@@ -92,9 +94,20 @@ export function createGenerationHandler(
   ): Promise<void> {
     const context = requestContext(response);
     const timer = createRequestTimer(context.startedAt);
+    const extended = admission?.body ?? requestBody;
+    // The verified chain (router/chain): `chain` on the request or a model default; runs its own steps.
+    const chained = chain?.plan(extended);
+    // A model's chain default applies to chat only; an explicit `chain` elsewhere is the caller's mistake.
+    if (chained !== undefined && endpoint !== 'chat' && 'chain' in (extended as object)) {
+      throw new InvalidRequestError("'chain' is only supported on /v1/chat/completions.", { param: 'chain', code: 'unsupported_parameter' });
+    }
+    if (chained !== undefined && endpoint === 'chat') {
+      const { requestId, startedAt } = context;
+      await chain!.serve(request, response, extended as Record<string, unknown>, chained, { requestId, startedAt, governance, admission });
+      return;
+    }
     // Retrieval (router/rag): the `rag` / `few_shot` extensions rewrite the messages before validation and routing.
     // Awaited only when the body uses an extension: each await is a microtask hop on every request.
-    const extended = admission?.body ?? requestBody;
     const rag = usesRetrievalExtensions(extended) ? await prepareRetrievalChat(retrieval, endpoint, extended) : undefined;
     const rawBody: unknown = rag?.body ?? admission?.body ?? requestBody;
     let body: ChatCompletionRequest | CompletionRequest;

@@ -1,0 +1,102 @@
+// Config and request shapes of the verified chain (`chain` on chat requests, `models[].chain` defaults), the prompt
+// rollout (`prompts:`) and the request log (`requestLog:`). The request shape is strict: a typo is a 400 naming it.
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** The chain's own prompt files (chain-analyze, chain-hyde, chain-answer, chain-verify, chain-regenerate). */
+export const SHIPPED_PROMPTS_DIR = fileURLToPath(new URL('./prompts', import.meta.url));
+
+export const OnFail = z.enum(['regenerate', 'flag']);
+export type OnFail = z.infer<typeof OnFail>;
+
+const ExtraBody = z.record(z.string(), z.unknown());
+
+/** Per-model defaults (`models[].chain`): every request to the model runs the chain unless it sends `chain: false`. */
+export const ModelChainConfig = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Retrieval index searched by the `retrieve` step. */
+  index: z.string().min(1).default('default'),
+  topK: z.number().int().min(1).max(50).default(5),
+  analyze: z.boolean().default(true),
+  /** HyDE: a hypothetical answer is generated and searched for together with the rewritten query. */
+  hyde: z.boolean().default(false),
+  verify: z.boolean().default(true),
+  /** Router model (or alias) that verifies; default: the first `auto` tier, else the answering model. */
+  verifierModel: z.string().optional(),
+  /** Router model for analyze / HyDE; default: the verifier's. */
+  analyzeModel: z.string().optional(),
+  onFail: OnFail.default('regenerate'),
+  /** Verifier calls per verification when its output is not valid (the first included). */
+  maxVerifyAttempts: z.number().int().min(1).max(5).default(2),
+});
+export type ModelChainConfig = z.infer<typeof ModelChainConfig>;
+
+const StepOverride = z.strictObject({
+  model: z.string().min(1).optional(),
+  /** Merged into this step's upstream body (vendor parameters such as vLLM's `vllm_xargs`). */
+  extra_body: ExtraBody.optional(),
+});
+
+/** `chain` on a chat request as an object of overrides (`true` = model defaults or built-in ones, `false` = off). */
+export const ChainRequestObject = z.strictObject({
+    index: z.string().min(1).optional(),
+    top_k: z.number().int().min(1).max(50).optional(),
+    mode: z.enum(['lexical', 'vector', 'hybrid', 'rerank']).optional(),
+    analyze: z.union([z.boolean(), StepOverride]).optional(),
+    hyde: z.union([z.boolean(), StepOverride]).optional(),
+    verify: z.union([z.boolean(), StepOverride.extend({ max_attempts: z.number().int().min(1).max(5).optional() })]).optional(),
+    regenerate: StepOverride.optional(),
+    on_fail: OnFail.optional(),
+});
+export const ChainRequest = z.union([z.boolean(), ChainRequestObject]);
+export type ChainRequest = z.infer<typeof ChainRequest>;
+
+export interface StepPlan {
+  enabled: boolean;
+  model: string | undefined;
+  extraBody: Record<string, unknown>;
+}
+
+/** What one chained request will do, after merging request overrides over model defaults. */
+export interface ChainPlan {
+  index: string;
+  topK: number;
+  mode: 'lexical' | 'vector' | 'hybrid' | 'rerank' | undefined;
+  analyze: StepPlan;
+  hyde: StepPlan;
+  verify: StepPlan & { maxAttempts: number };
+  regenerate: StepPlan;
+  onFail: OnFail;
+}
+
+/** `prompts:` — where prompt files live and how versions roll out. */
+export const PromptsSectionConfig = z.strictObject({
+  /** Prompt folders; the chain's shipped prompts are always loaded first. */
+  dirs: z.array(z.string()).default([]),
+  /**
+   * Active-version pointers, A/B weights and rollback history (written by `switchyard prompts`, watched); default
+   * `$SWITCHYARD_PROMPT_ROLLOUT`, else `.switchyard/prompt-rollout.yaml`.
+   */
+  rolloutFile: z.string().optional(),
+  /** Reload prompt files and the rollout file when they change (no restart). */
+  watch: z.boolean().default(true),
+});
+export type PromptsSectionConfig = z.infer<typeof PromptsSectionConfig>;
+
+/** `requestLog:` — one JSON line per chained request and per feedback, read by feedback and `eval add-case`. */
+export const RequestLogSectionConfig = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Default `$SWITCHYARD_REQUEST_LOG`, else `.switchyard/requests.jsonl` (where `eval add-case` looks). */
+  path: z.string().optional(),
+  /** Keep request messages and answers (needed by `eval add-case`); off keeps ids, prompts, models, scores only. */
+  bodies: z.boolean().default(true),
+});
+export type RequestLogSectionConfig = z.infer<typeof RequestLogSectionConfig>;
+
+export function rolloutFilePath(section: PromptsSectionConfig, environment: NodeJS.ProcessEnv = process.env): string {
+  return section.rolloutFile ?? environment.SWITCHYARD_PROMPT_ROLLOUT ?? '.switchyard/prompt-rollout.yaml';
+}
+
+export function requestLogPath(section: RequestLogSectionConfig, environment: NodeJS.ProcessEnv = process.env): string {
+  return section.path ?? environment.SWITCHYARD_REQUEST_LOG ?? '.switchyard/requests.jsonl';
+}

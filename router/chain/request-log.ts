@@ -1,0 +1,95 @@
+// The request log: one JSON line per logged request and per feedback, appended to a file that `eval add-case
+// --from-request` reads (evals/dataset/add-case.ts: `{id, timestamp, model, request, response}`). Readers and writers
+// go through the small `RequestLog` interface, so another sink (the router's per-request JSON log lines, a database)
+// can take its place without touching feedback or evals.
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface LoggedRequest {
+  type: 'request';
+  /** The router's request id (`x-request-id`). */
+  id: string;
+  /** The completion's own id (`chatcmpl-…`), which clients see first; feedback accepts either. */
+  response_id?: string;
+  timestamp: string;
+  /** Router model that answered. */
+  model: string | null;
+  /** Prompt versions used, per step (`chain-answer@2`). */
+  prompts: Record<string, string>;
+  request?: Record<string, unknown>;
+  response?: { choices: Array<{ message: { content: string } }> };
+  verification?: { status: string; regenerated: boolean };
+  cost_usd?: number;
+  latency_ms?: number;
+}
+
+export interface LoggedFeedback {
+  type: 'feedback';
+  id: string;
+  request_id: string;
+  timestamp: string;
+  score: number;
+  comment?: string;
+  tags?: string[];
+  model: string | null;
+  prompts: Record<string, string>;
+}
+
+export type RequestLogEntry = LoggedRequest | LoggedFeedback;
+
+export interface RequestLog {
+  append(entry: RequestLogEntry): void;
+  findRequest(id: string): LoggedRequest | undefined;
+  feedbackFor(id: string): LoggedFeedback[];
+}
+
+/** JSONL file; recent requests are also kept in memory (bounded) so feedback does not rescan the file. */
+export class JsonlRequestLog implements RequestLog {
+  private readonly recent = new Map<string, LoggedRequest>();
+
+  constructor(
+    readonly path: string,
+    private readonly keepRecent = 10_000,
+  ) {
+    mkdirSync(dirname(path), { recursive: true });
+  }
+
+  append(entry: RequestLogEntry): void {
+    appendFileSync(this.path, `${JSON.stringify(entry)}\n`);
+    if (entry.type !== 'request') return;
+    this.recent.set(entry.id, entry);
+    if (entry.response_id !== undefined) this.recent.set(entry.response_id, entry);
+    while (this.recent.size > this.keepRecent) this.recent.delete(this.recent.keys().next().value as string);
+  }
+
+  findRequest(id: string): LoggedRequest | undefined {
+    const recent = this.recent.get(id);
+    if (recent) return recent;
+    return this.scan((entry) => entry.type === 'request' && (entry.id === id || entry.response_id === id)).at(-1) as LoggedRequest | undefined;
+  }
+
+  feedbackFor(id: string): LoggedFeedback[] {
+    return this.scan((entry) => entry.type === 'feedback' && entry.request_id === id) as LoggedFeedback[];
+  }
+
+  /** Torn or foreign lines are skipped: the file is append-only and may be shared. */
+  private scan(match: (entry: RequestLogEntry) => boolean): RequestLogEntry[] {
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch {
+      return [];
+    }
+    const found: RequestLogEntry[] = [];
+    for (const line of text.split('\n')) {
+      if (line.length === 0) continue;
+      try {
+        const entry = JSON.parse(line) as RequestLogEntry;
+        if (match(entry)) found.push(entry);
+      } catch {
+        continue;
+      }
+    }
+    return found;
+  }
+}
