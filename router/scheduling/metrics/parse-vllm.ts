@@ -4,8 +4,8 @@
 //   queues:       vllm:num_requests_running, vllm:num_requests_waiting (same in both)
 // When a server exports both generations (the deprecation period), the newer name wins. Series from several engines
 // (data parallel, `engine="0"`, `engine="1"`…) are summed, except KV usage, which is averaged (each engine owns an
-// equal share of the cache). A byte scan over the response body as it arrived: no string per line, no label
-// objects; the only allocations are the result object and, for a value that is not a plain decimal, its text.
+// equal share of the cache). A character scan over the body (decoded once, latin1: one string per page): no string
+// per line, no label objects; the only other allocation is the text of a value that is not a plain decimal.
 import type { EndpointMetrics } from '../contracts.ts';
 import { parseLoraRequestsInfo } from './parse-lora.ts';
 
@@ -24,7 +24,7 @@ const HITS_OLD = 7;
 const FIELDS = 8;
 
 /** Series name → field; `_total` is how prometheus_client exposes counters, some exporters drop it. */
-const SERIES: ReadonlyArray<readonly [Uint8Array, number]> = (
+const SERIES: ReadonlyArray<readonly [string, number]> = (
   [
     ['vllm:num_requests_running', RUNNING],
     ['vllm:num_requests_waiting', WAITING],
@@ -39,9 +39,9 @@ const SERIES: ReadonlyArray<readonly [Uint8Array, number]> = (
     ['vllm:gpu_prefix_cache_queries', QUERIES_OLD],
     ['vllm:gpu_prefix_cache_hits', HITS_OLD],
   ] as const
-).map(([name, field]) => [Buffer.from(name, 'latin1'), field] as const);
+)
 
-const MODEL_NAME_KEY = Buffer.from('model_name', 'latin1');
+const MODEL_NAME_KEY = 'model_name';
 /** Exact powers of ten (doubles represent 10^0…10^22 exactly): the fast path of decimal parsing. */
 const POW10 = Array.from({ length: 23 }, (_, exponent) => 10 ** exponent);
 
@@ -54,95 +54,104 @@ const CH_BACKSLASH = 0x5c;
 const CH_OPEN = 0x7b;
 const CH_CLOSE = 0x7d;
 const CH_COMMA = 0x2c;
-const CH_EQUALS = 0x3d;
 
 /**
  * A reusable parser for one backend's page: the model name is encoded once, the accumulators are preallocated, and
  * `parse` can write into the caller's EndpointMetrics instead of making a new one.
  */
 export class VllmMetricsReader {
-  private readonly model: Uint8Array | undefined;
+  /** The model name as the page's characters spell it: its UTF-8 bytes as latin1 (bodies are decoded as latin1). */
+  private readonly modelBytes: string | undefined;
   private readonly sums = new Float64Array(FIELDS);
   private readonly counts = new Uint32Array(FIELDS);
-  private otherModelStart = -1;
-  private otherModelEnd = -1;
+  /** A model_name seen instead of the wanted one (for the error message). */
+  private otherModel: string | undefined;
 
   constructor(readonly modelName?: string) {
-    this.model = modelName === undefined ? undefined : Buffer.from(modelName, 'utf8');
+    this.modelBytes = modelName === undefined ? undefined : Buffer.from(modelName, 'utf8').toString('latin1');
   }
 
-  /** Parses `bytes[0, length)`; throws VllmMetricsParseError when the queue or KV-usage series are missing. */
+  /** Parses `text.charCodeAt(0, length)` (a response body as it arrived); throws VllmMetricsParseError when the queue or KV-usage series are missing. */
   parse(bytes: Uint8Array, length: number, scrapedAt: number, into?: EndpointMetrics): EndpointMetrics {
+    const text = Buffer.from(bytes.buffer, bytes.byteOffset, length).toString('latin1');
+    return this.parseText(text, this.modelBytes, scrapedAt, into);
+  }
+
+  /** Parses a page already decoded as a JS string; `model` is matched against label values as they are. */
+  parseText(text: string, model: string | undefined, scrapedAt: number, into?: EndpointMetrics): EndpointMetrics {
     const { sums, counts } = this;
     sums.fill(0);
     counts.fill(0);
-    this.otherModelStart = -1;
+    this.otherModel = undefined;
+    const length = text.length;
     let lineStart = 0;
     while (lineStart < length) {
-      let lineEnd = bytes.indexOf(CH_NEWLINE, lineStart);
-      if (lineEnd === -1 || lineEnd > length) lineEnd = length;
+      let lineEnd = text.indexOf('\n', lineStart);
+      if (lineEnd === -1) lineEnd = length;
       // Only vllm:n… vllm:k… vllm:g… vllm:p… can matter; histograms (time_…, e2e_…, request_…, iteration_…) are
-      // most of a real page and are skipped on one byte.
-      const sixth = bytes[lineStart + 5];
+      // most of a real page and are skipped on one character.
+      const sixth = text.charCodeAt(lineStart + 5);
       if (
         (sixth === 0x6e || sixth === 0x6b || sixth === 0x67 || sixth === 0x70) &&
-        bytes[lineStart] === 0x76 &&
-        bytes[lineStart + 4] === 0x3a
+        text.charCodeAt(lineStart) === 0x76 &&
+        text.charCodeAt(lineStart + 4) === 0x3a
       ) {
-        this.sample(bytes, lineStart, lineEnd);
+        this.sample(text, lineStart, lineEnd, model);
       }
       lineStart = lineEnd + 1;
     }
-    return this.result(bytes, length, scrapedAt, into);
+    const target = this.result(scrapedAt, into);
+    // The LoRA gauge is decoded only on pages that carry it (servers started with --enable-lora).
+    const lora = text.includes(LORA_SERIES) ? parseLoraRequestsInfo(text) : undefined;
+    if (lora) target.lora = lora;
+    else delete target.lora;
+    return target;
   }
 
-  private sample(bytes: Uint8Array, start: number, end: number): void {
+  private sample(text: string, start: number, end: number, model: string | undefined): void {
     let cursor = start;
     while (cursor < end) {
-      const code = bytes[cursor]!;
+      const code = text.charCodeAt(cursor);
       if (code === CH_OPEN || code === CH_SPACE || code === CH_TAB) break;
       cursor++;
     }
-    const field = seriesField(bytes, start, cursor);
+    const field = seriesField(text, start, cursor);
     if (field < 0) return;
     let modelMatches = true;
-    if (bytes[cursor] === CH_OPEN) {
+    if (text.charCodeAt(cursor) === CH_OPEN) {
       cursor++;
       // Labels: key="value" pairs; values may contain escaped quotes, commas and braces.
-      while (cursor < end && bytes[cursor] !== CH_CLOSE) {
-        const equals = bytes.indexOf(CH_EQUALS, cursor);
-        if (equals === -1 || equals >= end || bytes[equals + 1] !== CH_QUOTE) return;
+      while (cursor < end && text.charCodeAt(cursor) !== CH_CLOSE) {
+        const equals = text.indexOf('=', cursor);
+        if (equals === -1 || equals >= end || text.charCodeAt(equals + 1) !== CH_QUOTE) return;
         const valueStart = equals + 2;
         let valueEnd = valueStart;
-        while (valueEnd < end && bytes[valueEnd] !== CH_QUOTE) valueEnd += bytes[valueEnd] === CH_BACKSLASH ? 2 : 1;
+        while (valueEnd < end && text.charCodeAt(valueEnd) !== CH_QUOTE) valueEnd += text.charCodeAt(valueEnd) === CH_BACKSLASH ? 2 : 1;
         if (valueEnd >= end) return;
-        if (this.model !== undefined && isKey(bytes, cursor, equals, MODEL_NAME_KEY)) {
-          modelMatches = escapedEquals(bytes, valueStart, valueEnd, this.model);
-          if (!modelMatches) {
-            this.otherModelStart = valueStart;
-            this.otherModelEnd = valueEnd;
-          }
+        if (model !== undefined && isKey(text, cursor, equals, MODEL_NAME_KEY)) {
+          modelMatches = escapedEquals(text, valueStart, valueEnd, model);
+          if (!modelMatches) this.otherModel ??= text.slice(valueStart, valueEnd);
         }
         cursor = valueEnd + 1;
-        if (bytes[cursor] === CH_COMMA) cursor++;
+        if (text.charCodeAt(cursor) === CH_COMMA) cursor++;
       }
       cursor++;
     }
     if (!modelMatches) return;
-    while (cursor < end && (bytes[cursor] === CH_SPACE || bytes[cursor] === CH_TAB)) cursor++;
+    while (cursor < end && (text.charCodeAt(cursor) === CH_SPACE || text.charCodeAt(cursor) === CH_TAB)) cursor++;
     let valueEnd = cursor;
     while (valueEnd < end) {
-      const code = bytes[valueEnd]!;
+      const code = text.charCodeAt(valueEnd);
       if (code === CH_SPACE || code === CH_TAB || code === CH_RETURN) break;
       valueEnd++;
     }
-    const value = parseNumber(bytes, cursor, valueEnd);
+    const value = parseNumber(text, cursor, valueEnd);
     if (Number.isNaN(value)) return;
     this.sums[field]! += value;
     this.counts[field]!++;
   }
 
-  private result(bytes: Uint8Array, length: number, scrapedAt: number, into: EndpointMetrics | undefined): EndpointMetrics {
+  private result(scrapedAt: number, into: EndpointMetrics | undefined): EndpointMetrics {
     const { sums, counts } = this;
     const kv = counts[KV_NEW]! > 0 ? KV_NEW : KV_OLD;
     if (counts[RUNNING] === 0 || counts[WAITING] === 0 || counts[kv] === 0) {
@@ -153,10 +162,7 @@ export class VllmMetricsReader {
       ]
         .filter(Boolean)
         .join(', ');
-      const other =
-        this.otherModelStart >= 0
-          ? unescapeLabel(Buffer.from(bytes.buffer, bytes.byteOffset + this.otherModelStart, this.otherModelEnd - this.otherModelStart))
-          : undefined;
+      const other = this.otherModel === undefined ? undefined : unescapeLabel(this.otherModel);
       const hint = other !== undefined ? ` (found series for model_name="${other}" instead)` : '';
       throw new VllmMetricsParseError(
         `vLLM metrics missing ${missing}${this.modelName !== undefined ? ` for model_name="${this.modelName}"` : ''}${hint}`,
@@ -171,9 +177,6 @@ export class VllmMetricsReader {
     target.prefixCacheQueries = sums[queries]!;
     target.prefixCacheHits = sums[hits]!;
     target.scrapedAt = scrapedAt;
-    const lora = loraInfo(bytes, length);
-    if (lora) target.lora = lora;
-    else delete target.lora;
     return target;
   }
 }
@@ -184,55 +187,47 @@ export class VllmMetricsReader {
  * queue or KV-usage series (not a vLLM server, or the wrong model name).
  */
 export function parseVllmMetrics(text: string, modelName?: string, scrapedAt: number = Date.now()): EndpointMetrics {
-  const bytes = Buffer.from(text, 'utf8');
-  return new VllmMetricsReader(modelName).parse(bytes, bytes.length, scrapedAt);
+  return new VllmMetricsReader(modelName).parseText(text, modelName, scrapedAt);
 }
 
-const LORA_SERIES = Buffer.from('vllm:lora_requests_info{', 'utf8');
+const LORA_SERIES = 'vllm:lora_requests_info{';
 
-/** The LoRA gauge, decoded only on pages that carry it (servers started with --enable-lora). */
-function loraInfo(bytes: Uint8Array, length: number): EndpointMetrics['lora'] {
-  const page = Buffer.from(bytes.buffer, bytes.byteOffset, length);
-  const at = page.indexOf(LORA_SERIES);
-  return at === -1 ? undefined : parseLoraRequestsInfo(page.toString('utf8', at));
-}
-
-function seriesField(bytes: Uint8Array, start: number, end: number): number {
+function seriesField(text: string, start: number, end: number): number {
   const length = end - start;
   outer: for (const [name, field] of SERIES) {
     if (name.length !== length) continue;
     // 'vllm:' is already known to match; compare from the end, where the names differ.
-    for (let index = length - 1; index >= 5; index--) if (bytes[start + index] !== name[index]) continue outer;
+    for (let index = length - 1; index >= 5; index--) if (text.charCodeAt(start + index) !== name.charCodeAt(index)) continue outer;
     return field;
   }
   return -1;
 }
 
-function isKey(bytes: Uint8Array, start: number, end: number, key: Uint8Array): boolean {
-  while (start < end && (bytes[start] === CH_SPACE || bytes[start] === CH_TAB)) start++;
-  while (end > start && (bytes[end - 1] === CH_SPACE || bytes[end - 1] === CH_TAB)) end--;
+function isKey(text: string, start: number, end: number, key: string): boolean {
+  while (start < end && (text.charCodeAt(start) === CH_SPACE || text.charCodeAt(start) === CH_TAB)) start++;
+  while (end > start && (text.charCodeAt(end - 1) === CH_SPACE || text.charCodeAt(end - 1) === CH_TAB)) end--;
   if (end - start !== key.length) return false;
-  for (let index = 0; index < key.length; index++) if (bytes[start + index] !== key[index]) return false;
+  for (let index = 0; index < key.length; index++) if (text.charCodeAt(start + index) !== key.charCodeAt(index)) return false;
   return true;
 }
 
-/** Whether the escaped label value bytes[start, end) decodes to `expected` (\n, \" and \\ escapes). */
-function escapedEquals(bytes: Uint8Array, start: number, end: number, expected: Uint8Array): boolean {
+/** Whether the escaped label value text.charCodeAt(start, end) decodes to `expected` (\n, \" and \\ escapes). */
+function escapedEquals(text: string, start: number, end: number, expected: string): boolean {
   let position = 0;
   for (let cursor = start; cursor < end; cursor++) {
-    let code = bytes[cursor]!;
+    let code = text.charCodeAt(cursor);
     if (code === CH_BACKSLASH && cursor + 1 < end) {
       cursor++;
-      code = bytes[cursor] === 0x6e ? CH_NEWLINE : bytes[cursor]!;
+      code = text.charCodeAt(cursor) === 0x6e ? CH_NEWLINE : text.charCodeAt(cursor);
     }
-    if (position >= expected.length || expected[position] !== code) return false;
+    if (position >= expected.length || expected.charCodeAt(position) !== code) return false;
     position++;
   }
   return position === expected.length;
 }
 
-function unescapeLabel(raw: Buffer): string {
-  return raw.toString('utf8').replace(/\\(.)/g, (_match, escaped: string) => (escaped === 'n' ? '\n' : escaped));
+function unescapeLabel(raw: string): string {
+  return raw.replace(/\\(.)/g, (_match, escaped: string) => (escaped === 'n' ? '\n' : escaped));
 }
 
 /**
@@ -240,12 +235,12 @@ function unescapeLabel(raw: Buffer): string {
  * (one correctly rounded multiply or divide of exact doubles, the same result as Number()); anything else (+Inf,
  * long mantissas) goes through Number() on its text. NaN for an empty or malformed value (and for `NaN`).
  */
-function parseNumber(bytes: Uint8Array, start: number, end: number): number {
+function parseNumber(text: string, start: number, end: number): number {
   if (start >= end) return NaN;
   let cursor = start;
   let negative = false;
-  if (bytes[cursor] === 0x2d || bytes[cursor] === 0x2b) {
-    negative = bytes[cursor] === 0x2d;
+  if (text.charCodeAt(cursor) === 0x2d || text.charCodeAt(cursor) === 0x2b) {
+    negative = text.charCodeAt(cursor) === 0x2d;
     cursor++;
   }
   let mantissa = 0;
@@ -254,11 +249,11 @@ function parseNumber(bytes: Uint8Array, start: number, end: number): number {
   let seenDigit = false;
   let seenPoint = false;
   for (; cursor < end; cursor++) {
-    const code = bytes[cursor]!;
+    const code = text.charCodeAt(cursor);
     if (code >= 0x30 && code <= 0x39) {
       seenDigit = true;
       if (mantissa === 0 && code === 0x30 && !seenPoint) continue;
-      if (digits >= 15) return slowNumber(bytes, start, end);
+      if (digits >= 15) return slowNumber(text, start, end);
       mantissa = mantissa * 10 + (code - 0x30);
       if (mantissa > 0) digits++;
       if (seenPoint) fraction++;
@@ -266,22 +261,22 @@ function parseNumber(bytes: Uint8Array, start: number, end: number): number {
       seenPoint = true;
     } else break;
   }
-  if (!seenDigit) return slowNumber(bytes, start, end);
+  if (!seenDigit) return slowNumber(text, start, end);
   let exponent = 0;
   if (cursor < end) {
-    if (bytes[cursor] !== 0x65 && bytes[cursor] !== 0x45) return slowNumber(bytes, start, end);
+    if (text.charCodeAt(cursor) !== 0x65 && text.charCodeAt(cursor) !== 0x45) return slowNumber(text, start, end);
     cursor++;
     let exponentNegative = false;
-    if (bytes[cursor] === 0x2d || bytes[cursor] === 0x2b) {
-      exponentNegative = bytes[cursor] === 0x2d;
+    if (text.charCodeAt(cursor) === 0x2d || text.charCodeAt(cursor) === 0x2b) {
+      exponentNegative = text.charCodeAt(cursor) === 0x2d;
       cursor++;
     }
     if (cursor >= end) return NaN;
     for (; cursor < end; cursor++) {
-      const code = bytes[cursor]!;
+      const code = text.charCodeAt(cursor);
       if (code < 0x30 || code > 0x39) return NaN;
       exponent = exponent * 10 + (code - 0x30);
-      if (exponent > 400) return slowNumber(bytes, start, end);
+      if (exponent > 400) return slowNumber(text, start, end);
     }
     if (exponentNegative) exponent = -exponent;
   }
@@ -290,12 +285,12 @@ function parseNumber(bytes: Uint8Array, start: number, end: number): number {
   if (scale === 0) value = mantissa;
   else if (scale > 0 && scale <= 22) value = mantissa * POW10[scale]!;
   else if (scale < 0 && scale >= -22) value = mantissa / POW10[-scale]!;
-  else return slowNumber(bytes, start, end);
+  else return slowNumber(text, start, end);
   return negative ? -value : value;
 }
 
-function slowNumber(bytes: Uint8Array, start: number, end: number): number {
-  const text = Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('latin1');
+function slowNumber(source: string, start: number, end: number): number {
+  const text = source.slice(start, end);
   if (text === '+Inf') return Infinity;
   if (text === '-Inf') return -Infinity;
   if (text === '' || text === 'NaN') return NaN;
