@@ -58,6 +58,19 @@ export function readErrorBody(value: unknown): UpstreamErrorBody | null {
   };
 }
 
+/**
+ * An upstream's own words about the caller's request, without what would name the deployment: the backend id, URLs
+ * and host:port pairs. What is left (vLLM's "maximum context length is 8192 tokens", a parameter's name) stays.
+ */
+export function withoutInternalNames(message: string, backendId: string): string {
+  let text = message.slice(0, 2_000);
+  if (backendId !== '') text = text.split(backendId).join('the model server');
+  return text
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"`)]+/gi, '(url)')
+    .replace(/\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b/g, '(host)')
+    .replace(/\blocalhost(?::\d+)?\b/gi, '(host)');
+}
+
 /** An HTTP error response from an upstream → UpstreamError keeping 4xx statuses (the caller's fault) as they are. */
 export function errorFromUpstreamStatus(
   backendId: string,
@@ -67,7 +80,11 @@ export function errorFromUpstreamStatus(
 ): UpstreamError {
   let parsed: UpstreamErrorBody | null = null;
   try {
-    parsed = readErrorBody(JSON.parse(bodyText));
+    const json: unknown = JSON.parse(bodyText);
+    parsed = readErrorBody(json);
+    // FastAPI's own answers (vLLM's unknown routes): {"detail": "Not Found"}.
+    const detail = (json as { detail?: unknown } | null)?.detail;
+    if (!parsed && typeof detail === 'string') parsed = { message: detail, type: null, code: null, param: null };
   } catch {
     parsed = null;
   }
@@ -78,6 +95,11 @@ export function errorFromUpstreamStatus(
   const clientFault = status >= 400 && status < 500 && !retryable;
   return new UpstreamError(`Backend ${backendId} returned ${status}: ${message}`, status, retryable, {
     backendId,
+    publicMessage: clientFault
+      ? withoutInternalNames(message, backendId)
+      : status === 429
+        ? 'The model server is rate limited; retry later.'
+        : `The model server failed to answer (HTTP ${status}).`,
     retryAfterMs,
     status: clientFault ? status : status === 429 ? 429 : 502,
     type: clientFault ? (parsed?.type ?? 'invalid_request_error') : status === 429 ? 'rate_limit_error' : 'upstream_error',

@@ -2,6 +2,7 @@
 // that serves embeddings; the answer is passed back as it came.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EmbeddingRequest, parseBody } from '../api/schemas.ts';
+import { InvalidRequestError, UpstreamError } from '../errors.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
 import { requestContext } from './context.ts';
 import { requestSignal, routeHeaders } from './generation.ts';
@@ -26,6 +27,8 @@ export function createEmbeddingsHandler(runtime: RouterRuntime) {
         requestId: context.requestId,
         signal,
         timer,
+      }).catch((error: unknown) => {
+        throw notAnEmbeddingModel(error) ? new NotEmbeddingModelError(plan.requested, error) : error;
       });
       if (result.streamed) throw new Error('embeddings cannot stream');
       result.lease.finish('success');
@@ -41,4 +44,24 @@ export function createEmbeddingsHandler(runtime: RouterRuntime) {
       dispose();
     }
   };
+}
+
+/**
+ * A generative model's server has no /v1/embeddings (vLLM: 404 `{"detail":"Not Found"}` or 400 naming the
+ * Embeddings API): the caller asked the wrong model, so it is a 400 about `model`, not an upstream failure.
+ */
+function notAnEmbeddingModel(error: unknown): boolean {
+  if (!(error instanceof UpstreamError)) return false;
+  const status = error.upstreamStatus;
+  return status === 404 || status === 405 || status === 501 || (status === 400 && /embedding/i.test(error.message));
+}
+
+class NotEmbeddingModelError extends InvalidRequestError {
+  constructor(model: string, cause: unknown) {
+    super(`The model \`${model}\` does not serve embeddings; use an embedding model with /v1/embeddings.`, {
+      param: 'model',
+      code: 'model_not_supported',
+      cause,
+    });
+  }
 }
