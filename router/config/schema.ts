@@ -123,6 +123,8 @@ export const RouterConfig = z
           .string()
           .regex(/^\s*\d+(\.\d+)?\s*(b|kb|mb|gb)?\s*$/i, 'use a size such as 512kb or 4mb')
           .default('4mb'),
+        /** On SIGTERM/SIGINT: how long in-flight requests may take to finish before their connections are closed. */
+        shutdownGraceMs: z.number().int().min(0).max(600_000).default(10_000),
       })
       .prefault({}),
     pools: z.array(PoolConfig).min(1),
