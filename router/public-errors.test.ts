@@ -58,6 +58,17 @@ describe('upstream refusals reach the caller without internal names', () => {
     expectNoInternalNames((failure as Error).message);
   });
 
+  it('a ~200k-token prompt on an 8B pool → 400 context_length_exceeded', async () => {
+    const failure = await harness.client.chat.completions
+      .create({ model: 'small', messages: [{ role: 'user', content: 'ab '.repeat(200_000) }] })
+      .catch((caught: unknown) => caught);
+    expect(failure).toBeInstanceOf(OpenAI.BadRequestError);
+    const typed = failure as InstanceType<typeof OpenAI.BadRequestError>;
+    expect(typed.code).toBe('context_length_exceeded');
+    expect(typed.message).toMatch(/maximum context length/);
+    expectNoInternalNames(typed.message);
+  });
+
   it('embeddings asked of a chat model: 400 about `model` with a clear message', async () => {
     const failure = await harness.client.embeddings.create({ model: 'small', input: 'hello' }).catch((caught: unknown) => caught);
     expect(failure).toBeInstanceOf(OpenAI.BadRequestError);

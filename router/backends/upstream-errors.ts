@@ -58,6 +58,11 @@ export function readErrorBody(value: unknown): UpstreamErrorBody | null {
   };
 }
 
+/** vLLM words a prompt over the context as a bare 400 ("maximum context length is N tokens"); OpenAI names it. */
+function contextTooLong(status: number, message: string): boolean {
+  return status === 400 && /maximum context length/i.test(message) && !/max_tokens|max_completion_tokens/.test(message);
+}
+
 /**
  * An upstream's own words about the caller's request, without what would name the deployment: the backend id, URLs
  * and host:port pairs. What is left (vLLM's "maximum context length is 8192 tokens", a parameter's name) stays.
@@ -103,7 +108,7 @@ export function errorFromUpstreamStatus(
     retryAfterMs,
     status: clientFault ? status : status === 429 ? 429 : 502,
     type: clientFault ? (parsed?.type ?? 'invalid_request_error') : status === 429 ? 'rate_limit_error' : 'upstream_error',
-    code: clientFault ? parsed?.code ?? null : status === 429 ? 'rate_limit_exceeded' : 'upstream_error',
+    code: clientFault ? (contextTooLong(status, message) ? 'context_length_exceeded' : (parsed?.code ?? null)) : status === 429 ? 'rate_limit_exceeded' : 'upstream_error',
     param: clientFault ? parsed?.param ?? null : null,
     ...(retryAfterMs !== null ? { headers: { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) } } : {}),
   });

@@ -17,8 +17,8 @@ export const TimeoutsConfig = z.strictObject({
   connectMs: Milliseconds.default(5_000),
   /** Until the first token (first SSE event for streams, response headers otherwise). */
   ttftMs: Milliseconds.default(30_000),
-  /** Whole request, across retries. */
-  totalMs: Milliseconds.default(30_000),
+  /** Whole request, across retries: long enough for a 70B answer of a few thousand tokens (openai-node's 10 min). */
+  totalMs: Milliseconds.default(600_000),
 });
 export type TimeoutsConfig = z.infer<typeof TimeoutsConfig>;
 
