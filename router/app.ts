@@ -17,10 +17,14 @@ import { authenticateRequest } from './governance/http.ts';
 import type { RouterRuntime } from './runtime/runtime.ts';
 import { isBatchUpload, mountBatchApi } from './batch/mount.ts';
 import { mountRetrieval } from './rag/mount.ts';
+import { createRequestLog } from './observability/request-log.ts';
+import type { DestinationStream } from 'pino';
 
 export interface AppOptions {
   /** Called with errors that rendered as 5xx (bugs and upstream failures), e.g. to log them. */
   onServerError?: (error: unknown) => void;
+  /** Where the request log goes (default stdout), when `server.requestLog` is on and governance is off. */
+  requestLogDestination?: DestinationStream;
 }
 
 export interface RouterApp {
@@ -59,7 +63,10 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const attachContext = createContextAttacher(runtime.metrics);
+  // One JSON line per request; with governance on, governance writes its own line instead.
+  const requestLog =
+    runtime.config.server.requestLog && !runtime.config.governance?.enabled ? createRequestLog(options.requestLogDestination) : undefined;
+  const attachContext = createContextAttacher(runtime.metrics, requestLog);
   app.use(contextMiddleware(attachContext));
   // Every POST body is read as JSON whatever its content type (curl's default is form-encoded), so a wrong type
   // produces a clear JSON error instead of an empty body.

@@ -125,6 +125,8 @@ export const RouterConfig = z
           .default('4mb'),
         /** On SIGTERM/SIGINT: how long in-flight requests may take to finish before their connections are closed. */
         shutdownGraceMs: z.number().int().min(0).max(600_000).default(10_000),
+        /** One JSON line per request on stdout (ids, trace, route, backend, tokens, latency); governance writes its own. */
+        requestLog: z.boolean().default(true),
       })
       .prefault({}),
     pools: z.array(PoolConfig).min(1),

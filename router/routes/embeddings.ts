@@ -5,6 +5,7 @@ import { EmbeddingRequest, parseBody } from '../api/schemas.ts';
 import { InvalidRequestError, UpstreamError } from '../errors.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
 import { requestContext } from './context.ts';
+import { traceparentOf } from '../observability/trace-context.ts';
 import { requestSignal, routeHeaders } from './generation.ts';
 import { createRequestTimer } from '../routing/upstream-body.ts';
 import { completionPromptFeatures } from '../routing/prompt.ts';
@@ -25,6 +26,7 @@ export function createEmbeddingsHandler(runtime: RouterRuntime) {
         plan,
         scheduling: { requestId: context.requestId, promptTokens: features.promptTokens, prefixBlockHashes: [] },
         requestId: context.requestId,
+        traceparent: traceparentOf(context.trace),
         signal,
         timer,
       }).catch((error: unknown) => {
@@ -33,6 +35,7 @@ export function createEmbeddingsHandler(runtime: RouterRuntime) {
       if (result.streamed) throw new Error('embeddings cannot stream');
       result.lease.finish('success');
       context.routeReason = result.lease.reasons.at(-1) ?? 'primary';
+      context.backend = result.lease.entry.state.id;
       const payload = JSON.stringify(result.body);
       response.writeHead(200, {
         'content-type': 'application/json; charset=utf-8',

@@ -32,9 +32,17 @@ export async function startServeProcess(
     env: { ...process.env, SWITCHYARD_INDEX_DIR: indexDir, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let text = '';
-  child.stdout.on('data', (piece: Buffer) => (text += piece.toString()));
-  child.stderr.on('data', (piece: Buffer) => (text += piece.toString()));
+  // The first 64 KiB (start-up lines) and the last 64 KiB (shutdown lines): the request log may print far more.
+  let head = '';
+  let tail = '';
+  const keep = (piece: Buffer): void => {
+    const value = piece.toString();
+    if (head.length < 65_536) head += value;
+    else tail = (tail + value).slice(-65_536);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const text = (): string => head + tail;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => {
       rmSync(indexDir, { recursive: true, force: true });
@@ -44,10 +52,10 @@ export async function startServeProcess(
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`switchyard serve did not start:\n${text}`));
+      reject(new Error(`switchyard serve did not start:\n${text()}`));
     }, options.startTimeoutMs ?? 90_000);
     const check = (): void => {
-      const match = /listening on (http:\/\/\S+)/.exec(text);
+      const match = /listening on (http:\/\/\S+)/.exec(text());
       if (match) {
         clearTimeout(timer);
         resolve(match[1]!);
@@ -56,13 +64,13 @@ export async function startServeProcess(
     child.stdout.on('data', check);
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`switchyard serve exited (${code ?? signal}) before listening:\n${text}`));
+      reject(new Error(`switchyard serve exited (${code ?? signal}) before listening:\n${text()}`));
     });
   });
   return {
     child,
     url,
-    output: () => text,
+    output: text,
     exited,
     async kill() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
