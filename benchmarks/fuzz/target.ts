@@ -19,6 +19,7 @@ export interface FuzzTarget {
 export async function startFuzzTarget(options: { speed?: number } = {}): Promise<FuzzTarget> {
   const indexDir = mkdtempSync(join(tmpdir(), 'fuzz-indexes-'));
   const input = embeddedDefaultConfig({ SWITCHYARD_INDEX_DIR: indexDir });
+  input.server = { ...input.server, requestLog: false };
   for (const pool of input.pools ?? []) {
     if (pool.driver) pool.driver = { ...pool.driver, speed: options.speed ?? 50 };
   }

@@ -70,8 +70,10 @@ export function createContextAttacher(metrics: RouterMetrics, requestLog?: Reque
     contexts.set(response, context);
     if (setHeader) response.setHeader('x-request-id', requestId);
     // 'close' fires for finished and abandoned responses alike, so client disconnects are counted too.
+    // Express routers rewrite request.url under a mount point: the path is taken as it arrived.
+    const arrived = requestLog ? { method: request.method, url: request.url } : undefined;
     response.once('close', () => {
-      requestLog?.(context, request, response);
+      if (arrived) requestLog!(context, arrived, response);
       if (context.endpoint === '') return;
       const status = response.writableFinished
         ? (context.statusOverride ?? String(response.statusCode))
