@@ -85,13 +85,14 @@ describe('switchyard serve on SIGTERM / SIGINT', () => {
   it('SIGTERM under load: in-flight JSON and streams finish, new connections are refused, exit 0', async () => {
     const serve = await startServeProcess();
     started.push(serve);
-    // The embedded default at real time: 8B on A10G answers 48 tokens in well under the 10 s default grace.
+    // The embedded default at real time: 8B on A10G answers 16 tokens far inside the 10 s default grace, even on a
+    // loaded machine.
     const inFlight = [
-      ...Array.from({ length: 12 }, () => post(serve.url, ask(false, 48))),
-      ...Array.from({ length: 6 }, () => post(serve.url, ask(true, 48))),
+      ...Array.from({ length: 8 }, () => post(serve.url, ask(false, 16))),
+      ...Array.from({ length: 4 }, () => post(serve.url, ask(true, 16))),
     ];
     // Every request is being served (a connection not yet accepted when the signal lands is refused, as it should be).
-    expect(await waitFor(async () => (await inFlightRequests(serve.url)) >= 18, 30_000)).toBe(true);
+    expect(await waitFor(async () => (await inFlightRequests(serve.url)) >= 12, 30_000)).toBe(true);
     const signalledAt = Date.now();
     serve.child.kill('SIGTERM');
     await waitFor(() => serve.output().includes('draining'), 5_000);
@@ -100,12 +101,12 @@ describe('switchyard serve on SIGTERM / SIGINT', () => {
     const exit = await serve.exited;
 
     expect(late.error).toMatch(/ECONNREFUSED|ECONNRESET|socket hang up/);
-    for (const outcome of outcomes.slice(0, 12)) {
+    for (const outcome of outcomes.slice(0, 8)) {
       expect(outcome.error).toBeUndefined();
       expect(outcome.status).toBe(200);
       expect((JSON.parse(outcome.text) as { object: string }).object).toBe('chat.completion');
     }
-    for (const outcome of outcomes.slice(12)) {
+    for (const outcome of outcomes.slice(8)) {
       expect(outcome.status).toBe(200);
       expect(outcome.text.trimEnd().endsWith('data: [DONE]')).toBe(true);
     }
