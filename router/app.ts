@@ -18,6 +18,7 @@ import type { RouterRuntime } from './runtime/runtime.ts';
 import { isBatchUpload, mountBatchApi } from './batch/mount.ts';
 import { mountRetrieval } from './rag/mount.ts';
 import { mountChain } from './chain/mount.ts';
+import { createRequestLog } from './observability/request-log.ts';
 import type { DestinationStream } from 'pino';
 
 export interface AppOptions {
@@ -25,6 +26,8 @@ export interface AppOptions {
   onServerError?: (error: unknown) => void;
   /** Where the chain's and feedback's log lines go (default: stdout). */
   chainLogDestination?: DestinationStream;
+  /** Where the request log goes (default stdout), when `server.requestLog` is on and governance is off. */
+  requestLogDestination?: DestinationStream;
 }
 
 export interface RouterApp {
@@ -63,7 +66,10 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  const attachContext = createContextAttacher(runtime.metrics);
+  // One JSON line per request; with governance on, governance writes its own line instead.
+  const requestLog =
+    runtime.config.server.requestLog && !runtime.config.governance?.enabled ? createRequestLog(options.requestLogDestination) : undefined;
+  const attachContext = createContextAttacher(runtime.metrics, requestLog);
   app.use(contextMiddleware(attachContext));
   // Every POST body is read as JSON whatever its content type (curl's default is form-encoded), so a wrong type
   // produces a clear JSON error instead of an empty body.

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { embeddedDefaultConfig } from './config/default.ts';
 import { ConfigError, loadConfigFile, validateConfig } from './config/load.ts';
 import type { RouterConfig } from './config/schema.ts';
-import { startRouter } from './server.ts';
+import { startRouter, type RunningRouter } from './server.ts';
 import { ensureDemoKey, type DemoKey } from './governance/keys/demo-key.ts';
 
 interface ServeOptions {
@@ -71,6 +71,8 @@ export function registerRouterCommands(program: Command): void {
           ? parsePort(process.env.PORT, 'PORT')
           : config.server.port;
       const demoKey = loopbackDemoKey(config);
+      // Signals are handled from before the start: a SIGTERM while pools start must not kill the process half-way.
+      const shutdown = handleShutdownSignals(config.server.shutdownGraceMs);
       const router = await startRouter(config, { port, ...(options.host ? { host: options.host } : {}) });
       const lines = [`switchyard router listening on ${router.url}`, `  OpenAI base URL: ${router.url}/v1`];
       for (const [pool, replicas] of router.drivers.replicas) {
@@ -82,10 +84,49 @@ export function registerRouterCommands(program: Command): void {
         ...governanceLines(config, router.url, demoKey),
       );
       console.log(lines.join('\n'));
-      const stop = (): void => {
-        void router.close().then(() => process.exit(0));
-      };
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
+      shutdown.attach(router);
     });
+}
+
+/**
+ * SIGTERM / SIGINT: stop accepting, let in-flight requests finish within the grace period, cut the rest, close the
+ * pools and exit 0. A second signal exits at once (1); a close that hangs is cut short 5 s after the grace period.
+ */
+export function handleShutdownSignals(graceMs: number): { attach(router: RunningRouter): void } {
+  let router: RunningRouter | undefined;
+  let signalled: NodeJS.Signals | undefined;
+  const stop = (): void => {
+    if (!router || !signalled) return;
+    console.log(`switchyard: ${signalled}, draining ${router.inFlight} in-flight request(s) (grace ${graceMs} ms)`);
+    setTimeout(() => {
+      console.error('switchyard: shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, graceMs + 5_000).unref();
+    router.shutdown(graceMs).then(
+      ({ finished, cut }) => {
+        console.log(`switchyard: stopped (${finished} finished, ${cut} cut)`);
+        process.exit(0);
+      },
+      (error: unknown) => {
+        console.error('switchyard: shutdown failed:', error);
+        process.exit(1);
+      },
+    );
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) {
+      console.error(`switchyard: second ${signal}; exiting now`);
+      process.exit(1);
+    }
+    signalled = signal;
+    stop();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  return {
+    attach(started) {
+      router = started;
+      stop();
+    },
+  };
 }

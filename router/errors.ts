@@ -81,18 +81,27 @@ export class BudgetExceededError extends SwitchyardError {
 /**
  * An upstream backend failed (5xx, connection refused or reset, malformed reply). `upstreamStatus` is what the
  * backend said (0 when it never answered); the client sees 502 unless the upstream status is more precise.
+ * `message` names the backend (for logs); clients see `publicMessage`, which never does: the backend id goes out in
+ * the `x-switchyard-backend` header instead.
  */
 export class UpstreamError extends SwitchyardError {
   readonly upstreamStatus: number;
   readonly backendId: string | null;
   /** From retry-after-ms / retry-after, when the upstream sent one. */
   readonly retryAfterMs: number | null;
+  readonly publicMessage: string;
 
   constructor(
     message: string,
     upstreamStatus: number,
     retryable: boolean,
-    options: ErrorOptions & { backendId?: string; retryAfterMs?: number | null; status?: number; type?: string } = {},
+    options: ErrorOptions & {
+      backendId?: string;
+      retryAfterMs?: number | null;
+      status?: number;
+      type?: string;
+      publicMessage?: string;
+    } = {},
   ) {
     super(options.status ?? 502, options.type ?? 'upstream_error', message, retryable, {
       code: 'upstream_error',
@@ -101,6 +110,13 @@ export class UpstreamError extends SwitchyardError {
     this.upstreamStatus = upstreamStatus;
     this.backendId = options.backendId ?? null;
     this.retryAfterMs = options.retryAfterMs ?? null;
+    this.publicMessage =
+      options.publicMessage ??
+      (upstreamStatus === 0
+        ? 'The model server could not be reached.'
+        : upstreamStatus === 200
+          ? 'The model server sent a broken answer.'
+          : `The model server failed to answer (HTTP ${upstreamStatus}).`);
   }
 }
 
@@ -169,6 +185,13 @@ export function renderError(error: unknown): {
   body: OpenAIErrorBody;
 } {
   const typed = toSwitchyardError(error);
+  if (typed instanceof UpstreamError) {
+    return {
+      status: typed.status,
+      headers: typed.backendId === null ? typed.headers : { ...typed.headers, 'x-switchyard-backend': typed.backendId },
+      body: { error: { message: typed.publicMessage, type: typed.type, param: typed.param, code: typed.code } },
+    };
+  }
   return {
     status: typed.status,
     headers: typed.headers,

@@ -1,5 +1,5 @@
 // Starting and stopping a whole router: drivers (simulated backends) → runtime → Express app → HTTP server.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRouterApp, type AppOptions, type RouterApp } from './app.ts';
 import { governanceReady } from './governance/router-adapter.ts';
@@ -25,7 +25,14 @@ export interface RunningRouter {
   readonly server: Server;
   /** The replicas this router manages itself (config `deploy`), if any. */
   readonly deployment: Deployment | undefined;
+  /** Requests being served right now. */
+  readonly inFlight: number;
   close(): Promise<void>;
+  /**
+   * Graceful stop: no new connections, in-flight requests get up to `graceMs` to finish (idle keep-alive connections
+   * are closed as they free up), then whatever is left is cut and everything is closed as in `close()`.
+   */
+  shutdown(graceMs: number): Promise<{ finished: number; cut: number }>;
 }
 
 /**
@@ -83,6 +90,7 @@ export async function startRouter(config: RouterConfig, options: StartRouterOpti
     throw error;
   }
   const server = createServer(app.listener);
+  const inFlight = trackInFlight(server);
   // Longer than typical client/load-balancer idle timeouts, so the router is never the side that races a reuse.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -96,13 +104,29 @@ export async function startRouter(config: RouterConfig, options: StartRouterOpti
   });
   const port = (server.address() as AddressInfo).port;
   let closing: Promise<void> | undefined;
-  return {
+  const running: RunningRouter = {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     runtime,
     drivers,
     server,
     deployment,
+    get inFlight() {
+      return inFlight.count;
+    },
+    async shutdown(graceMs: number) {
+      const started = inFlight.count;
+      inFlight.draining = true;
+      server.close();
+      const deadline = Date.now() + graceMs;
+      while (inFlight.count > 0 && Date.now() < deadline) {
+        server.closeIdleConnections();
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      const cut = inFlight.count;
+      await running.close();
+      return { finished: Math.max(0, started - cut), cut };
+    },
     close() {
       closing ??= (async () => {
         await new Promise<void>((resolve) => {
@@ -118,4 +142,32 @@ export async function startRouter(config: RouterConfig, options: StartRouterOpti
       return closing;
     },
   };
+  return running;
+}
+
+/** The responses being served; while draining, each asks its client to close the connection (keep-alive frees up). */
+class InFlight {
+  readonly responses = new Set<ServerResponse>();
+  private drainingNow = false;
+
+  get count(): number {
+    return this.responses.size;
+  }
+
+  set draining(value: boolean) {
+    this.drainingNow = value;
+    if (value) for (const response of this.responses) if (!response.headersSent) response.setHeader('connection', 'close');
+  }
+
+  add(response: ServerResponse): void {
+    this.responses.add(response);
+    if (this.drainingNow) response.setHeader('connection', 'close');
+    response.once('close', () => this.responses.delete(response));
+  }
+}
+
+function trackInFlight(server: Server): InFlight {
+  const state = new InFlight();
+  server.on('request', (_request: IncomingMessage, response: ServerResponse) => state.add(response));
+  return state;
 }

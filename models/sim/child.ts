@@ -16,6 +16,10 @@ export interface ChildFailed {
   message: string;
 }
 
+// The parent went away (exit, crash or signal: the IPC channel closes with it): never outlive it, even while starting.
+let stopReplica: (() => void) | undefined;
+process.once('disconnect', () => (stopReplica ? stopReplica() : process.exit(0)));
+
 process.once('message', (message: unknown) => {
   const options = message as SimReplicaOptions;
   startInProcessReplica({ ...options, isolation: 'in-process' }, () => process.kill(process.pid, 'SIGKILL')).then(
@@ -30,12 +34,14 @@ process.once('message', (message: unknown) => {
       };
       process.send?.(ready);
       const stop = (): void => {
+        // Open streams are cut by close(); a close that still hangs does not keep the process.
+        setTimeout(() => process.exit(0), 5_000).unref();
         void replica.close().then(() => process.exit(0));
       };
+      stopReplica = stop;
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
-      // The parent went away: do not outlive it.
-      process.once('disconnect', stop);
+      if (!process.connected) stop();
     },
     (error: unknown) => {
       const failed: ChildFailed = { type: 'failed', message: error instanceof Error ? error.message : String(error) };

@@ -113,6 +113,11 @@ export function registerSimCommand(program: Command): void {
     .option('--lora-load-ms <ms>', 'simulated ms to read one adapter from disk (default 300)')
     .option('--allow-runtime-lora-updating', 'serve /v1/load_lora_adapter and /v1/unload_lora_adapter (also VLLM_ALLOW_RUNTIME_LORA_UPDATING=True)')
     .action(async (options: SimCommandOptions) => {
+      // Signals are caught from the start: one that arrives while replicas start stops them once they are up.
+      const signalled = new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
       let fleet;
       try {
         const count = PositiveInt.parse(options.replicas);
@@ -131,10 +136,10 @@ export function registerSimCommand(program: Command): void {
         console.log(`${replica.options.profile} ${replica.servedModelName}${where}: ${replica.url}/v1${sizing}`);
       }
       console.log(`speed ${options.speed}×; Ctrl-C to stop`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await signalled;
+      // Child replicas also stop on their own when this process goes (IPC disconnect); a hung close is cut short.
+      setTimeout(() => process.exit(0), 5_000).unref();
       await fleet.close();
+      process.exit(0);
     });
 }

@@ -335,7 +335,7 @@ export class SimEngine implements GenerationEngine {
     if (needed <= 0) return true;
     const fresh = this.kv.allocate(needed);
     if (!fresh) return false;
-    sequence.blocks.push(...fresh);
+    for (const block of fresh) sequence.blocks.push(block); // a long prompt's blocks overflow a spread's argument limit
     return true;
   }
 

@@ -42,12 +42,23 @@ export interface TemplateMessage {
  */
 export function chatPromptTokens(messages: readonly TemplateMessage[], toolsJson?: string): number[] {
   const tokens: number[] = [SPECIAL.beginOfText];
+  // Appended one by one: spreading a long prompt's ids into push() overflows the call stack (~100k arguments).
+  const append = (ids: readonly number[]): void => {
+    for (const id of ids) tokens.push(id);
+  };
   const pushMessage = (role: string, content: string): void => {
-    tokens.push(SPECIAL.startHeader, ...encode(role), SPECIAL.endHeader, ...encode(`\n\n${content}`), SPECIAL.endOfTurn);
+    tokens.push(SPECIAL.startHeader);
+    append(encode(role));
+    tokens.push(SPECIAL.endHeader);
+    append(encode(`\n\n${content}`));
+    tokens.push(SPECIAL.endOfTurn);
   };
   if (toolsJson !== undefined) pushMessage('system', `Tools available:\n${toolsJson}`);
   for (const message of messages) pushMessage(message.role, message.content);
-  tokens.push(SPECIAL.startHeader, ...encode('assistant'), SPECIAL.endHeader, ...encode('\n\n'));
+  tokens.push(SPECIAL.startHeader);
+  append(encode('assistant'));
+  tokens.push(SPECIAL.endHeader);
+  append(encode('\n\n'));
   return tokens;
 }
 

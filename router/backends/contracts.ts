@@ -11,6 +11,8 @@ export interface BackendRequest {
   /** The JSON body to send; `model` is already the upstream model name. `stream` decides the response kind. */
   body: Readonly<Record<string, unknown>>;
   requestId: string;
+  /** W3C traceparent for the upstream request (router/observability/trace-context.ts). */
+  traceparent?: string;
   /**
    * Aborted by the router on client disconnect or deadline; `signal.reason` is the SwitchyardError to surface.
    * The router passes a lightweight Cancellation (router/resilience/cancellation.ts); an AbortSignal works too.

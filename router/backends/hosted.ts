@@ -34,7 +34,10 @@ export function createHostedBackend(options: HostedBackendOptions): ChatBackend 
     const streamed = request.body.stream === true;
     // Non-streamed answers arrive whole, so for them the TTFT limit bounds the whole attempt.
     const attempt = attemptSignal(request.signal, request.ttftMs);
-    const requestOptions = { signal: attempt.signal, headers: { 'x-request-id': request.requestId } };
+    const requestOptions = {
+      signal: attempt.signal,
+      headers: { 'x-request-id': request.requestId, ...(request.traceparent ? { traceparent: request.traceparent } : {}) },
+    };
     // The body is passed through as the caller sent it (unknown fields included); the SDK only serialises it.
     try {
       let result: unknown;

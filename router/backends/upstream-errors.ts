@@ -58,6 +58,24 @@ export function readErrorBody(value: unknown): UpstreamErrorBody | null {
   };
 }
 
+/** vLLM words a prompt over the context as a bare 400 ("maximum context length is N tokens"); OpenAI names it. */
+function contextTooLong(status: number, message: string): boolean {
+  return status === 400 && /maximum context length/i.test(message) && !/max_tokens|max_completion_tokens/.test(message);
+}
+
+/**
+ * An upstream's own words about the caller's request, without what would name the deployment: the backend id, URLs
+ * and host:port pairs. What is left (vLLM's "maximum context length is 8192 tokens", a parameter's name) stays.
+ */
+export function withoutInternalNames(message: string, backendId: string): string {
+  let text = message.slice(0, 2_000);
+  if (backendId !== '') text = text.split(backendId).join('the model server');
+  return text
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s'"`)]+/gi, '(url)')
+    .replace(/\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b/g, '(host)')
+    .replace(/\blocalhost(?::\d+)?\b/gi, '(host)');
+}
+
 /** An HTTP error response from an upstream → UpstreamError keeping 4xx statuses (the caller's fault) as they are. */
 export function errorFromUpstreamStatus(
   backendId: string,
@@ -67,7 +85,11 @@ export function errorFromUpstreamStatus(
 ): UpstreamError {
   let parsed: UpstreamErrorBody | null = null;
   try {
-    parsed = readErrorBody(JSON.parse(bodyText));
+    const json: unknown = JSON.parse(bodyText);
+    parsed = readErrorBody(json);
+    // FastAPI's own answers (vLLM's unknown routes): {"detail": "Not Found"}.
+    const detail = (json as { detail?: unknown } | null)?.detail;
+    if (!parsed && typeof detail === 'string') parsed = { message: detail, type: null, code: null, param: null };
   } catch {
     parsed = null;
   }
@@ -78,10 +100,15 @@ export function errorFromUpstreamStatus(
   const clientFault = status >= 400 && status < 500 && !retryable;
   return new UpstreamError(`Backend ${backendId} returned ${status}: ${message}`, status, retryable, {
     backendId,
+    publicMessage: clientFault
+      ? withoutInternalNames(message, backendId)
+      : status === 429
+        ? 'The model server is rate limited; retry later.'
+        : `The model server failed to answer (HTTP ${status}).`,
     retryAfterMs,
     status: clientFault ? status : status === 429 ? 429 : 502,
     type: clientFault ? (parsed?.type ?? 'invalid_request_error') : status === 429 ? 'rate_limit_error' : 'upstream_error',
-    code: clientFault ? parsed?.code ?? null : status === 429 ? 'rate_limit_exceeded' : 'upstream_error',
+    code: clientFault ? (contextTooLong(status, message) ? 'context_length_exceeded' : (parsed?.code ?? null)) : status === 429 ? 'rate_limit_exceeded' : 'upstream_error',
     param: clientFault ? parsed?.param ?? null : null,
     ...(retryAfterMs !== null ? { headers: { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) } } : {}),
   });

@@ -49,7 +49,12 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
       origin: origin.origin,
       path: basePath + ENDPOINT_PATHS[request.endpoint],
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-request-id': request.requestId, ...extraHeaders },
+      headers: {
+        'content-type': 'application/json',
+        'x-request-id': request.requestId,
+        ...(request.traceparent ? { traceparent: request.traceparent } : {}),
+        ...extraHeaders,
+      },
       body: JSON.stringify(request.body),
       headersTimeout: request.ttftMs,
       bodyTimeout: request.ttftMs,

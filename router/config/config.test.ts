@@ -4,6 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { embeddedDefaultConfig } from './default.ts';
+import { getGpu } from '../../models/catalog/gpus.ts';
+import { getModel } from '../../models/catalog/models.ts';
+import { createStepTimeModel } from '../../models/step-time.ts';
 import { ConfigError, loadConfigFile, parseConfigText, validateConfig } from './load.ts';
 
 const MINIMAL = `
@@ -52,7 +55,7 @@ describe('config loading', () => {
     expect(openai?.kind === 'openai' && openai.apiKey).toBe('sk-test');
     expect(config.server.port).toBe(9090);
     expect(config.server.host).toBe('127.0.0.1');
-    expect(config.timeouts.totalMs).toBe(30_000);
+    expect(config.timeouts.totalMs).toBe(600_000);
     expect(config.models[0]?.timeouts).toEqual({ totalMs: 60_000 });
     expect(config.retries.maxAttempts).toBeGreaterThan(1);
     expect(config.scheduling.scorers.length).toBeGreaterThan(0);
@@ -115,5 +118,15 @@ describe('config loading', () => {
     const openai = online.pools.find((pool) => pool.name === 'openai');
     expect(openai?.kind === 'openai' && openai.apiKey).toBe('sk-x');
     expect(online.models[0]?.route).toEqual(['llama-8b-a10g', 'openai', 'hosted-sim']);
+  });
+});
+
+describe('default total timeout', () => {
+  it('lets the embedded default 70B (4×A100 80GB) write a 4096-token answer in a busy batch, with room to spare', () => {
+    const stepTime = createStepTimeModel({ model: getModel('llama-3.1-70b'), gpu: getGpu('a100-80gb'), tensorParallel: 4 });
+    let decodeMs = stepTime.prefillMs(2_000);
+    for (let token = 0; token < 4_096; token++) decodeMs += stepTime.decodeStepMs(32, 2_000 + token);
+    const defaults = validateConfig(embeddedDefaultConfig({}), '(embedded default)', {});
+    expect(decodeMs * 2).toBeLessThan(defaults.timeouts.totalMs);
   });
 });

@@ -20,8 +20,8 @@ export const TimeoutsConfig = z.strictObject({
   connectMs: Milliseconds.default(5_000),
   /** Until the first token (first SSE event for streams, response headers otherwise). */
   ttftMs: Milliseconds.default(30_000),
-  /** Whole request, across retries. */
-  totalMs: Milliseconds.default(30_000),
+  /** Whole request, across retries: long enough for a 70B answer of a few thousand tokens (openai-node's 10 min). */
+  totalMs: Milliseconds.default(600_000),
 });
 export type TimeoutsConfig = z.infer<typeof TimeoutsConfig>;
 
@@ -130,6 +130,10 @@ export const RouterConfig = z
           .string()
           .regex(/^\s*\d+(\.\d+)?\s*(b|kb|mb|gb)?\s*$/i, 'use a size such as 512kb or 4mb')
           .default('4mb'),
+        /** On SIGTERM/SIGINT: how long in-flight requests may take to finish before their connections are closed. */
+        shutdownGraceMs: z.number().int().min(0).max(600_000).default(10_000),
+        /** One JSON line per request on stdout (ids, trace, route, backend, tokens, latency); governance writes its own. */
+        requestLog: z.boolean().default(true),
       })
       .prefault({}),
     pools: z.array(PoolConfig).min(1),

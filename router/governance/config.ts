@@ -156,6 +156,8 @@ export const GovernanceConfig = z
         enabled: z.boolean().default(false),
         maxBytes: z.number().int().positive().default(64 * 1024 * 1024),
         ttlSeconds: z.number().positive().default(300),
+        /** Who shares cached answers: each key alone (default), a key's team, or every caller (`shared`, opt-in). */
+        scope: z.enum(['key', 'team', 'shared']).default('key'),
         /** Semantic cache: on an exact miss, the nearest cached prompt (HNSW, cosine) with the same everything-else. */
         semantic: z
           .strictObject({

@@ -19,6 +19,7 @@ import { MemoryBudgetLedger } from './budgets/memory.ts';
 import { RedisBudgetLedger } from './budgets/redis.ts';
 import { lookupCaches } from './cache/lookup.ts';
 import { ResponseCache } from './cache/response-cache.ts';
+import { cacheScope } from './cache/scope.ts';
 import { embedderNeeded, mergePolicy, type GovernanceConfig, type GuardrailPolicy } from './config.ts';
 import { CostMeter } from './cost/cost.ts';
 import type { PricingCatalog } from './cost/pricing.ts';
@@ -78,6 +79,8 @@ export interface GovernanceDeps {
   embedder?: EmbedderSource;
   /** The router's `retrieval` section: the default embedding model. */
   retrieval?: RetrievalEmbedderSettings;
+  /** The pools a router model's route goes through (part of the cache scope); default: the model name alone. */
+  routeOf?: (model: string) => string;
 }
 
 
@@ -106,6 +109,7 @@ export class Governance {
   private readonly redis: RedisSource | undefined;
   private readonly ownsRedis: boolean;
   private readonly fetchImpl: typeof fetch;
+  private readonly routeOf: (model: string) => string;
 
   /**
    * Synchronous construction (the router builds its app synchronously); a Redis backend connects in the background
@@ -125,6 +129,7 @@ export class Governance {
     this.clock = deps.clock ?? Date.now;
     this.pricing = deps.pricing;
     this.fetchImpl = deps.fetch ?? fetch;
+    this.routeOf = deps.routeOf ?? ((model) => model);
     this.redis = redis;
     this.ownsRedis = redis !== undefined && deps.redis === undefined;
     this.keys = config.keys.enabled
@@ -315,7 +320,14 @@ export class Governance {
     let cache: Admission['cache'] = { key: undefined, hit: undefined, result: 'bypass' };
     let semantic: SemanticCandidate | undefined;
     if (this.cache && context.endpoint !== 'embeddings' && context.cacheControl !== 'off') {
-      const found = await lookupCaches({ exact: this.cache, semantic: this.semantic, embed, endpoint: context.endpoint, body, cacheControl: context.cacheControl });
+      const scope = cacheScope({
+        sharing: this.config.cache.scope,
+        key: key ? { id: key.id, team: key.team } : undefined,
+        policy,
+        prompt,
+        route: this.routeOf(model),
+      });
+      const found = await lookupCaches({ exact: this.cache, semantic: this.semantic, embed, endpoint: context.endpoint, body, scope, cacheControl: context.cacheControl });
       ({ cache, candidate: semantic } = found);
       if (found.similarity !== undefined) headers[HEADER_CACHE_SIMILARITY] = found.similarity.toFixed(4);
       this.metrics.cache.inc({ result: cache.result });

@@ -27,6 +27,10 @@ export function createRouterGovernance(config: GovernanceConfig | undefined, run
     pricing: new PricingCatalog(pools, runtime.config.models, { gpuHourly: config.cost.gpuHourly }),
     // The retrieval section names the default embedder for allowed topics and the semantic cache.
     ...(runtime.config.retrieval ? { retrieval: runtime.config.retrieval } : {}),
+    routeOf: (model) => {
+      const entry = runtime.config.models.find((candidate) => candidate.name === model || candidate.aliases.includes(model));
+      return entry ? `${entry.name}:${entry.route.join('>')}` : model;
+    },
   });
   for (const entry of runtime.registry.all()) governance.registerBackend(entry.state.id, entry.state.pool);
   if (governance.semantic) readiness.set(runtime, governance.semantic.ready);

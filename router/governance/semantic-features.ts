@@ -119,8 +119,14 @@ export class SemanticFeatures {
   }
 
   /** Nearest cached prompt of the same partition (see cache/semantic-cache.ts); a miss keeps what settle indexes. */
-  async lookup(endpoint: string, body: Readonly<Record<string, unknown>>, exact: ResponseCache, embed: EmbedOnce): Promise<SemanticLookup> {
-    const request = semanticRequest(endpoint, body);
+  async lookup(
+    endpoint: string,
+    body: Readonly<Record<string, unknown>>,
+    exact: ResponseCache,
+    embed: EmbedOnce,
+    scope = '',
+  ): Promise<SemanticLookup> {
+    const request = semanticRequest(endpoint, body, scope);
     if (!request || request.text.length > this.deps.config.cache.semantic.maxChars || request.text.trim() === '') {
       return { kind: 'miss', candidate: undefined };
     }

@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { labelCache, type RouterMetrics } from '../metrics.ts';
+import { continueTrace, type TraceContext } from '../observability/trace-context.ts';
+import type { RequestLogWriter } from '../observability/request-log.ts';
 
 export interface RequestContext {
   requestId: string;
@@ -16,6 +18,11 @@ export interface RequestContext {
   model: string;
   /** Set when a 200 stream ended badly, so metrics do not count it as a plain success. */
   statusOverride?: string;
+  /** W3C trace context: the caller's trace continued, or a new one. */
+  trace: TraceContext;
+  /** The answer's usage and the backend that gave it, for the request log. */
+  usage?: unknown;
+  backend?: string;
 }
 
 /** Only these paths become metric labels (a client must not be able to mint label values). */
@@ -42,7 +49,7 @@ export function requestIdOf(response: ServerResponse): string | undefined {
 export type ContextAttacher = (request: IncomingMessage, response: ServerResponse, path: string, setHeader?: boolean) => RequestContext;
 
 /** Creates the request's context, sets x-request-id and counts the request when its response closes. */
-export function createContextAttacher(metrics: RouterMetrics): ContextAttacher {
+export function createContextAttacher(metrics: RouterMetrics, requestLog?: RequestLogWriter): ContextAttacher {
   const requestCounter = labelCache((endpoint, model, routeReason, status) =>
     metrics.requests.labels({ endpoint, model, route_reason: routeReason, status }),
   );
@@ -58,11 +65,15 @@ export function createContextAttacher(metrics: RouterMetrics): ContextAttacher {
       endpoint: COUNTED_ENDPOINTS.has(path) ? path : '',
       model: '',
       routeReason: 'none',
+      trace: continueTrace(request.headers.traceparent),
     };
     contexts.set(response, context);
     if (setHeader) response.setHeader('x-request-id', requestId);
     // 'close' fires for finished and abandoned responses alike, so client disconnects are counted too.
+    // Express routers rewrite request.url under a mount point: the path is taken as it arrived.
+    const arrived = requestLog ? { method: request.method, url: request.url } : undefined;
     response.once('close', () => {
+      if (arrived) requestLog!(context, arrived, response);
       if (context.endpoint === '') return;
       const status = response.writableFinished
         ? (context.statusOverride ?? String(response.statusCode))

@@ -2,8 +2,10 @@
 // that serves embeddings; the answer is passed back as it came.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EmbeddingRequest, parseBody } from '../api/schemas.ts';
+import { InvalidRequestError, UpstreamError } from '../errors.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
 import { requestContext } from './context.ts';
+import { traceparentOf } from '../observability/trace-context.ts';
 import { requestSignal, routeHeaders } from './generation.ts';
 import { createRequestTimer } from '../routing/upstream-body.ts';
 import { completionPromptFeatures } from '../routing/prompt.ts';
@@ -24,12 +26,16 @@ export function createEmbeddingsHandler(runtime: RouterRuntime) {
         plan,
         scheduling: { requestId: context.requestId, promptTokens: features.promptTokens, prefixBlockHashes: [] },
         requestId: context.requestId,
+        traceparent: traceparentOf(context.trace),
         signal,
         timer,
+      }).catch((error: unknown) => {
+        throw notAnEmbeddingModel(error) ? new NotEmbeddingModelError(plan.requested, error) : error;
       });
       if (result.streamed) throw new Error('embeddings cannot stream');
       result.lease.finish('success');
       context.routeReason = result.lease.reasons.at(-1) ?? 'primary';
+      context.backend = result.lease.entry.state.id;
       const payload = JSON.stringify(result.body);
       response.writeHead(200, {
         'content-type': 'application/json; charset=utf-8',
@@ -41,4 +47,24 @@ export function createEmbeddingsHandler(runtime: RouterRuntime) {
       dispose();
     }
   };
+}
+
+/**
+ * A generative model's server has no /v1/embeddings (vLLM: 404 `{"detail":"Not Found"}` or 400 naming the
+ * Embeddings API): the caller asked the wrong model, so it is a 400 about `model`, not an upstream failure.
+ */
+function notAnEmbeddingModel(error: unknown): boolean {
+  if (!(error instanceof UpstreamError)) return false;
+  const status = error.upstreamStatus;
+  return status === 404 || status === 405 || status === 501 || (status === 400 && /embedding/i.test(error.message));
+}
+
+class NotEmbeddingModelError extends InvalidRequestError {
+  constructor(model: string, cause: unknown) {
+    super(`The model \`${model}\` does not serve embeddings; use an embedding model with /v1/embeddings.`, {
+      param: 'model',
+      code: 'model_not_supported',
+      cause,
+    });
+  }
 }

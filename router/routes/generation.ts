@@ -19,6 +19,7 @@ import {
   serveFromCache,
 } from '../governance/router-adapter.ts';
 import { requestContext } from './context.ts';
+import { traceparentOf } from '../observability/trace-context.ts';
 import { Cancellation, type CancelSignal } from '../resilience/cancellation.ts';
 import type { ChainHook } from '../chain/mount.ts';
 import { attachCitations, prepareRetrievalChat, usesRetrievalExtensions, withCitationTrailer, type RetrievalChat } from '../rag/chat.ts';
@@ -142,6 +143,7 @@ export function createGenerationHandler(
         ...(sessionKey ? { sessionKey } : {}),
       },
       requestId: context.requestId,
+      traceparent: traceparentOf(context.trace),
       signal,
       timer,
     };
@@ -166,6 +168,8 @@ export function createGenerationHandler(
         const payload = typeof raw === 'string' ? raw : JSON.stringify(result.body);
         result.lease.finish('success');
         recordUsage(runtime, result.lease.step.model.name, result.body.usage);
+        context.usage = result.body.usage;
+        context.backend = result.lease.entry.state.id;
         const headers = routeHeaders(result.lease, timer, context.requestId, plan.tier);
         metrics.stage.overhead.observe(Number(headers[HEADER_OVERHEAD]) / 1000);
         response.writeHead(200, {
@@ -198,6 +202,8 @@ export function createGenerationHandler(
       if (outcome.ending === 'error_event') context.statusOverride = 'stream_error';
       if (outcome.ending === 'client_closed') context.statusOverride = 'client_closed';
       recordUsage(runtime, outcome.lease.step.model.name, outcome.usage);
+      context.usage = outcome.usage;
+      context.backend = outcome.lease.entry.state.id;
       await hooks?.finalize(outcome.usage, { pool: outcome.lease.entry.state.pool, backendId: outcome.lease.entry.state.id }, outcome.ending);
     } finally {
       dispose();

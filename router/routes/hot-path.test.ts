@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { FAST_SCHEDULING, postRaw, startReplicas, startTestRouter, vllmPool, type TestRouter } from '../testing/harness.ts';
 import { withHotPath } from './hot-path.ts';
 import type { GenerationHandler } from './generation.ts';
+import { continueTrace } from '../observability/trace-context.ts';
 
 let harness: TestRouter;
 
@@ -92,7 +93,7 @@ describe('withHotPath', () => {
     };
     const listener = withHotPath(
       {
-        attachContext: () => ({ requestId: 'x', startedAt: 0, endpoint: '', routeReason: 'none', model: '' }),
+        attachContext: () => ({ requestId: 'x', startedAt: 0, endpoint: '', routeReason: 'none', model: '', trace: continueTrace(undefined) }),
         bodyLimitBytes: 1024,
         handlers: new Map([['/v1/chat/completions', handler]]),
         sendError: () => {},

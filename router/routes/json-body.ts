@@ -22,10 +22,7 @@ export function readJsonBody(
 ): void {
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > limitBytes) {
-    // Do not read a body we will refuse; close the connection so the client stops sending.
-    response.setHeader('connection', 'close');
-    request.resume();
-    done(tooLarge(limitBytes));
+    refuseTooLarge(request, response, limitBytes, 0, done);
     return;
   }
   // Listeners are inline and stay attached after the reader finished (it ignores them then): every request runs this.
@@ -37,6 +34,48 @@ export function readJsonBody(
 
 const tooLarge = (limitBytes: number): PayloadTooLargeError =>
   new PayloadTooLargeError(`Request body is larger than the limit of ${limitBytes} bytes.`);
+
+/** Bytes of a refused body read and discarded before the 413 goes out anyway: 4× the limit, at least 16 MiB. */
+export function discardBound(limitBytes: number): number {
+  return Math.max(4 * limitBytes, 16 * 1024 * 1024);
+}
+
+/**
+ * The 413 for a body over the limit. Answering while the client is still writing and then closing makes the client
+ * see EPIPE/ECONNRESET instead of the 413 (and SDKs retry a connection error), so the rest of the body is read and
+ * discarded first, up to `discardBound`; past that the 413 is sent and the connection closed (a client that sends
+ * that much more may miss it; its bytes are not worth reading). The connection closes after the 413 either way.
+ */
+function refuseTooLarge(
+  request: IncomingMessage,
+  response: ServerResponse,
+  limitBytes: number,
+  alreadyRead: number,
+  done: (error: Error | undefined, body?: unknown) => void,
+): void {
+  response.setHeader('connection', 'close');
+  const bound = discardBound(limitBytes);
+  let discarded = alreadyRead;
+  let answered = false;
+  const answer = (): void => {
+    if (answered) return;
+    answered = true;
+    request.off('data', onData);
+    done(tooLarge(limitBytes));
+  };
+  const onData = (chunk: Buffer): void => {
+    discarded += chunk.length;
+    if (discarded > bound) answer();
+  };
+  if (request.readableEnded || request.complete) {
+    answer();
+    return;
+  }
+  request.on('data', onData);
+  request.once('end', answer);
+  request.once('close', answer);
+  request.resume();
+}
 
 class BodyReader {
   private readonly chunks: Buffer[] = [];
@@ -60,9 +99,9 @@ class BodyReader {
     if (this.finished) return;
     this.size += chunk.length;
     if (this.size > this.limitBytes) {
-      this.response.setHeader('connection', 'close');
-      this.request.resume();
-      this.finish(tooLarge(this.limitBytes));
+      this.finished = true;
+      this.chunks.length = 0;
+      refuseTooLarge(this.request, this.response, this.limitBytes, this.size, this.done);
       return;
     }
     this.chunks.push(chunk);

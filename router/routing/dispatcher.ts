@@ -38,6 +38,8 @@ export interface DispatchInput {
   /** Base scheduling request; `model` is set per route step. */
   scheduling: Omit<SchedulingRequest, 'model'>;
   requestId: string;
+  /** W3C traceparent for upstream requests (the router's span of this request). */
+  traceparent?: string;
   /** Aborts on client disconnect or the total deadline; its reason is the error to surface. */
   signal: CancelSignal;
   timer: RequestTimer;
@@ -314,6 +316,7 @@ export class Dispatcher {
       endpoint: input.endpoint,
       body,
       requestId: input.requestId,
+      ...(input.traceparent ? { traceparent: input.traceparent } : {}),
       signal: input.signal,
       ttftMs: input.plan.timeouts.ttftMs,
     };

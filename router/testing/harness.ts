@@ -25,7 +25,9 @@ export async function startTestRouter(
   options: StartRouterOptions = {},
   owned: readonly SimReplica[] = [],
 ): Promise<TestRouter> {
-  const router = await startRouter(validateConfig(config, '(test)', {}), {
+  // Tests read the request log through `requestLogDestination` when they need it; off otherwise (no stdout noise).
+  const quiet = { ...config, server: { requestLog: options.requestLogDestination !== undefined, ...config.server } };
+  const router = await startRouter(validateConfig(quiet, '(test)', {}), {
     host: '127.0.0.1',
     port: 0,
     processMetrics: false,

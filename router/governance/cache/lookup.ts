@@ -18,6 +18,8 @@ export async function lookupCaches(step: {
   embed: EmbedOnce | undefined;
   endpoint: string;
   body: Readonly<Record<string, unknown>>;
+  /** Everything outside the body that can change the answer a caller sees (cache/scope.ts). */
+  scope: string;
   /** The x-switchyard-cache request header: `on` opts in, `exact` skips the semantic cache (`off` never gets here). */
   cacheControl: string | undefined;
 }): Promise<CacheLookup> {
@@ -25,11 +27,11 @@ export async function lookupCaches(step: {
   if (!isCacheable(body, step.cacheControl === 'on')) {
     return { cache: { key: undefined, hit: undefined, result: 'bypass' }, candidate: undefined, similarity: undefined };
   }
-  const key = cacheKey(endpoint, body);
+  const key = cacheKey(endpoint, body, step.scope);
   const hit = exact.get(key);
   if (hit) return { cache: { key, hit, result: 'hit' }, candidate: undefined, similarity: undefined };
   if (semantic?.semanticCacheOn && embed && step.cacheControl !== 'exact') {
-    const found = await semantic.lookup(endpoint, body, exact, embed);
+    const found = await semantic.lookup(endpoint, body, exact, embed, step.scope);
     if (found.kind === 'hit') {
       return { cache: { key, hit: found.answer, result: 'semantic-hit' }, candidate: undefined, similarity: found.similarity };
     }

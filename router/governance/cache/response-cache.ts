@@ -1,5 +1,6 @@
 // Exact response cache. Key = SHA-256 of the normalised request: endpoint, model and every generation parameter
-// (messages/prompt, tools, sampling params; not `stream`, `stream_options` or `user`), with object keys sorted.
+// (messages/prompt, tools, sampling params; not `stream`, `stream_options` or `user`), with object keys sorted, plus
+// the cache scope (cache/scope.ts: tenant, guardrail policy, prompt version, model route), so no answer crosses them.
 // Only deterministic requests are cached (temperature 0, or the caller opts in with `x-switchyard-cache: on`).
 // Entries are LRU-evicted by size in bytes and expire after a TTL. A cached answer serves both stream and non-stream
 // requests: a stored body is replayed as SSE chunks, stored chunks are assembled into a body (text content only;
@@ -29,10 +30,10 @@ function canonical(value: unknown): string {
   return JSON.stringify(value ?? null);
 }
 
-export function cacheKey(endpoint: string, body: Readonly<Record<string, unknown>>): string {
+export function cacheKey(endpoint: string, body: Readonly<Record<string, unknown>>, scope = ''): string {
   const normalised: Record<string, unknown> = { endpoint };
   for (const [key, value] of Object.entries(body)) if (!EXCLUDED.has(key) && value !== null) normalised[key] = value;
-  return createHash('sha256').update(canonical(normalised)).digest('hex');
+  return createHash('sha256').update(scope).update('\u0000').update(canonical(normalised)).digest('hex');
 }
 
 /** Deterministic enough to cache: temperature 0 (or explicit opt-in), one choice. */

@@ -1,6 +1,6 @@
 // Semantic cache index: on an exact-cache miss, the request's last user message is embedded and the nearest cached
 // prompt is looked up in an HNSW index (cosine). Only the last user message is compared semantically; everything
-// else — endpoint, model, system prompt, earlier turns, tools and every sampling parameter — must match exactly, so it
+// else — cache scope, endpoint, model, system prompt, earlier turns, tools and every sampling parameter — must match exactly, so it
 // goes into a `partition` hash and the search only admits entries of the same partition. Entries point at an answer
 // stored in the exact cache (by its exact key), so answers are stored once, inside the exact cache's byte budget; an
 // entry whose answer was evicted there is dropped when found. Bounded in entries (oldest first, HNSW markDelete) and
@@ -24,16 +24,16 @@ export interface SemanticRequest {
  * The partition and compared text of a request, or undefined when it cannot be compared semantically: the final
  * chat message must be the user's with text-only content; a completion needs one string prompt.
  */
-export function semanticRequest(endpoint: string, body: Readonly<Record<string, unknown>>): SemanticRequest | undefined {
+export function semanticRequest(endpoint: string, body: Readonly<Record<string, unknown>>, scope = ''): SemanticRequest | undefined {
   if (endpoint === 'completions') {
     if (typeof body.prompt !== 'string') return undefined;
-    return { partition: cacheKey(endpoint, { ...body, prompt: COMPARED_TEXT }), text: body.prompt };
+    return { partition: cacheKey(endpoint, { ...body, prompt: COMPARED_TEXT }, scope), text: body.prompt };
   }
   if (endpoint !== 'chat' || !Array.isArray(body.messages) || body.messages.length === 0) return undefined;
   const messages = body.messages as unknown[];
   const last = messages[messages.length - 1] as Record<string, unknown> | null | undefined;
   if (!last || typeof last !== 'object' || last.role !== 'user' || !isTextOnly(last.content)) return undefined;
-  const partition = cacheKey(endpoint, { ...body, messages: [...messages.slice(0, -1), { ...last, content: COMPARED_TEXT }] });
+  const partition = cacheKey(endpoint, { ...body, messages: [...messages.slice(0, -1), { ...last, content: COMPARED_TEXT }] }, scope);
   return { partition, text: textOf(last.content) };
 }
 
