@@ -109,12 +109,43 @@ export class Bm25Index implements LexicalIndex {
     return Math.log(1 + (this.liveCount - df + 0.5) / (df + 0.5));
   }
 
+  /** The analysed terms of a text (what search and add see). */
+  analyze(text: string): string[] {
+    return this.analyzer.terms(text);
+  }
+
+  /** Term frequencies and length of an indexed document (for pseudo-relevance feedback); null when unknown. */
+  termVector(key: number): { length: number; terms: Map<string, number> } | null {
+    const slotIndex = this.slotOfKey.get(key);
+    if (slotIndex === undefined) return null;
+    const slot = this.slots[slotIndex] as DocumentSlot;
+    const terms = new Map<string, number>();
+    for (let i = 0; i < slot.termFrequencies.length; i += 2) {
+      terms.set(this.terms[slot.termFrequencies[i] as number] as string, slot.termFrequencies[i + 1] as number);
+    }
+    return { length: slot.length, terms };
+  }
+
+  /** Live documents containing an analysed term. */
+  documentFrequency(term: string): number {
+    const termId = this.termIds.get(term);
+    return termId === undefined ? 0 : (this.postings[termId] as Postings).df;
+  }
+
+  /** A query term counts once per occurrence (as in Lucene and rank_bm25): "cat cat dog" weighs cat twice. */
   search(query: string, k: number, filter?: KeyFilter): SearchHit[] {
+    const weights = new Map<string, number>();
+    for (const term of this.analyzer.terms(query)) weights.set(term, (weights.get(term) ?? 0) + 1);
+    return this.searchWeighted(weights, k, filter);
+  }
+
+  /** BM25 with a weight per analysed query term (the query-term count, or an expansion weight). */
+  searchWeighted(termWeights: ReadonlyMap<string, number>, k: number, filter?: KeyFilter): SearchHit[] {
     if (this.liveCount === 0 || k <= 0) return [];
     const queryTerms = new Map<number, number>();
-    for (const term of this.analyzer.terms(query)) {
+    for (const [term, weight] of termWeights) {
       const termId = this.termIds.get(term);
-      if (termId !== undefined) queryTerms.set(termId, (queryTerms.get(termId) ?? 0) + 1);
+      if (termId !== undefined && weight > 0) queryTerms.set(termId, (queryTerms.get(termId) ?? 0) + weight);
     }
     if (queryTerms.size === 0) return [];
     if (this.scores.length < this.slots.length) this.scores = new Float64Array(this.slots.length * 2);
