@@ -16,10 +16,11 @@ import { cacmQrels } from '../evals/retrieval/cacm.ts';
 import type { SearchHit } from '../retrieval/contracts.ts';
 import { createAnalyzer, type AnalyzerOptions } from '../retrieval/indexes/analyzer.ts';
 import { BruteForceIndex } from '../retrieval/indexes/brute-force.ts';
-import { Bm25Index } from '../retrieval/indexes/bm25.ts';
+import { Bm25ConfigSchema, Bm25Index } from '../retrieval/indexes/bm25.ts';
 import { deriveWordVectorTable } from '../retrieval/models/word-vectors/derive.ts';
 import { WordVectorEmbedder } from '../retrieval/models/word-vectors/embedder.ts';
 import { readTable } from '../retrieval/models/word-vectors/table.ts';
+import { withTitle } from '../retrieval/retrieval-index.ts';
 import { searchWithFeedback, type PrfConfig } from '../retrieval/search/prf.ts';
 import { reciprocalRankFusion } from '../retrieval/search/rrf.ts';
 
@@ -69,7 +70,8 @@ const FIELD_VARIANTS: Record<string, (i: number) => string> = {
   '2×title + abstract + keywords + authors': (i) => `${documents[i]?.title}\n${documents[i]?.title}\n${documents[i]?.text}`,
 };
 
-function bm25(text: (i: number) => string, k1 = 1.2, b = 0.75, analyzer: AnalyzerOptions = {}): Bm25Index {
+const DEFAULTS = Bm25ConfigSchema.parse({});
+function bm25(text: (i: number) => string, k1 = DEFAULTS.k1, b = DEFAULTS.b, analyzer: AnalyzerOptions = {}): Bm25Index {
   const index = new Bm25Index({ k1, b }, createAnalyzer(analyzer));
   index.add(documents.map((_document, i) => ({ key: i, text: text(i) })));
   return index;
@@ -79,7 +81,8 @@ for (const [name, text] of Object.entries(FIELD_VARIANTS)) {
   const index = bm25(text);
   report('fields', name, score((query) => index.search(query, DEPTH)));
 }
-const productText = FIELD_VARIANTS['title + abstract + keywords + authors'] as (i: number) => string;
+// What RetrievalIndex gives BM25 for a CACM document converted by `eval convert-cacm`.
+const productText = FIELD_VARIANTS['2×title + abstract + keywords + authors'] as (i: number) => string;
 for (const [name, analyzer] of Object.entries<AnalyzerOptions>({
   'porter, natural stop words': {},
   'porter, Lucene stop words': { stopWords: 'lucene' },
@@ -123,7 +126,7 @@ try {
     const table = readTable(path);
     for (const rankOffset of words === tableSizes.at(-1) || words === 100_000 ? [1, 10, 100, 1000, 1e9] : [100]) {
       const embedder = WordVectorEmbedder.fromTable(table, { rankOffset });
-      const vectors = await embedder.embed(documents.map((document) => `${document.title}\n${document.text}`), 'document');
+      const vectors = await embedder.embed(documents.map((document) => withTitle(document.title, document.text)), 'document');
       const index = new BruteForceIndex(embedder.dimensions);
       index.add(vectors.map((vector, key) => ({ key, vector })));
       const queryVectors = new Map((await embedder.embed(judged.map((query) => query.text), 'query')).map((vector, i) => [judged[i]?.text ?? '', vector]));

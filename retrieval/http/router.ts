@@ -50,7 +50,7 @@ export function createRetrievalRouter(deps: RetrievalRouterDeps): Router {
       topK: body.top_k,
       candidates: body.candidates,
       rerankCandidates: body.rerank_candidates,
-      rrfK: body.rrf_k,
+      ...(body.rrf_k === undefined ? {} : { rrfK: body.rrf_k }),
       ...(body.weights === undefined ? {} : { weights: body.weights }),
       ...(body.filters === undefined ? {} : { filters: body.filters }),
     });

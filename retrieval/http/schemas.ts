@@ -15,7 +15,8 @@ export const RetrieveRequestSchema = z.object({
   candidates: z.number().int().min(1).max(1000).default(50),
   rerank_candidates: z.number().int().min(1).max(200).default(20),
   weights: z.object({ lexical: z.number().min(0).default(1), vector: z.number().min(0).default(1) }).optional(),
-  rrf_k: z.number().positive().max(10_000).default(60),
+  /** Unset: the index embedder's measured default (retrieval/README.md), else 60. */
+  rrf_k: z.number().positive().max(10_000).optional(),
 });
 
 const RerankDocument = z.union([z.string(), z.object({ text: z.string() })]);

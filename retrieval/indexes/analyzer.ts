@@ -15,6 +15,8 @@ const PorterStemmer = require('natural/lib/natural/stemmers/porter_stemmer.js') 
 const { words: STOP_WORD_LIST } = require('natural/lib/natural/util/stopwords.js') as { words: string[] };
 
 const STOP_WORDS = new Set(STOP_WORD_LIST);
+/** natural's English stop words (~170), shared with the word-vector embedder. */
+export const ENGLISH_STOP_WORDS: ReadonlySet<string> = STOP_WORDS;
 const tokenizer = new WordTokenizer();
 
 /** Lucene's EnglishAnalyzer stop set (33 words). */
