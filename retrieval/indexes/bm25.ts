@@ -1,5 +1,5 @@
-// BM25 with Lucene's formula over postings lists, scored term-at-a-time (only documents containing a query term are
-// touched). Score of a document d for query q:
+// BM25 with Lucene's formula over postings lists: single-term queries are scored term-at-a-time (only documents
+// containing a query term are touched), multi-term queries document-at-a-time with MaxScore pruning (exact). Score of a document d for query q:
 //   sum over query terms t: idf(t) * tf / (tf + k1 * (1 - b + b * |d| / avgdl))
 //   idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))
 // This is Lucene's BM25Similarity (which dropped the constant (k1 + 1) numerator factor) with exact document lengths
@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { KeyFilter, LexicalIndex, SearchHit, TextItem } from '../contracts.ts';
 import { TopK } from '../search/top-k.ts';
 import { englishAnalyzer, type Analyzer } from './analyzer.ts';
+import { maxScoreSearch, type ScoringTerm } from './bm25-maxscore.ts';
 
 // k1 = 1.5, b = 0.5: the best of a k1 × b grid on CACM (a plateau with k1 2 / b 0.3–0.5; Lucene's 1.2 / 0.75 is
 // 0.025 nDCG@10 lower there; retrieval/README.md).
@@ -34,6 +35,9 @@ interface Postings {
   tfs: number[];
   /** Live documents containing the term. */
   df: number;
+  /** Largest tf and shortest document in the postings (never lowered by deletes: still valid bounds). */
+  maxTf: number;
+  minLength: number;
 }
 
 const SavedSchema = z.object({
@@ -63,6 +67,9 @@ export class Bm25Index implements LexicalIndex {
   private deadCount = 0;
   private totalLength = 0;
   private scores = new Float64Array(0);
+
+  /** MaxScore pruning for multi-term queries (exact; false: exhaustive term-at-a-time, the benchmark baseline). */
+  pruning = true;
 
   constructor(config: Partial<Bm25Config> = {}, analyzer: Analyzer = englishAnalyzer) {
     const parsed = Bm25ConfigSchema.parse(config);
@@ -150,6 +157,7 @@ export class Bm25Index implements LexicalIndex {
       if (termId !== undefined && weight > 0) queryTerms.set(termId, (queryTerms.get(termId) ?? 0) + weight);
     }
     if (queryTerms.size === 0) return [];
+    if (this.pruning && queryTerms.size > 1) return this.searchMaxScore(queryTerms, k, filter);
     if (this.scores.length < this.slots.length) this.scores = new Float64Array(this.slots.length * 2);
     const scores = this.scores;
     const touched: number[] = [];
@@ -179,6 +187,23 @@ export class Bm25Index implements LexicalIndex {
       scores[slotIndex] = 0;
     }
     return top.result();
+  }
+
+  /** Document-at-a-time with MaxScore pruning (bm25-maxscore.ts); same hits as exhaustive scoring. */
+  private searchMaxScore(queryTerms: ReadonlyMap<number, number>, k: number, filter?: KeyFilter): SearchHit[] {
+    const averageLength = this.totalLength / this.liveCount;
+    const base = this.k1 * (1 - this.b);
+    const perToken = (this.k1 * this.b) / averageLength;
+    const terms: ScoringTerm[] = [];
+    for (const [termId, queryWeight] of queryTerms) {
+      const postings = this.postings[termId] as Postings;
+      if (postings.df === 0) continue;
+      const weight = queryWeight * Math.log(1 + (this.liveCount - postings.df + 0.5) / (postings.df + 0.5));
+      // tf / (tf + norm) grows with tf and shrinks with |d|: the largest tf over the shortest document bounds it.
+      const upperBound = (weight * postings.maxTf) / (postings.maxTf + base + perToken * postings.minLength);
+      terms.push({ slots: postings.slots, tfs: postings.tfs, weight, upperBound });
+    }
+    return maxScoreSearch(terms, { keys: this.slotKeys, lengths: this.slotLengths, live: this.slotLive, base, perToken }, k, filter);
   }
 
   save(path: string): void {
@@ -214,7 +239,7 @@ export class Bm25Index implements LexicalIndex {
       termId = this.terms.length;
       this.termIds.set(term, termId);
       this.terms.push(term);
-      this.postings.push({ slots: [], tfs: [], df: 0 });
+      this.postings.push({ slots: [], tfs: [], df: 0, maxTf: 0, minLength: Number.POSITIVE_INFINITY });
     }
     return termId;
   }
@@ -240,9 +265,12 @@ export class Bm25Index implements LexicalIndex {
     this.slotOfKey.set(key, slotIndex);
     for (let i = 0; i < termFrequencies.length; i += 2) {
       const postings = this.postings[termFrequencies[i] as number] as Postings;
+      const tf = termFrequencies[i + 1] as number;
       postings.slots.push(slotIndex);
-      postings.tfs.push(termFrequencies[i + 1] as number);
+      postings.tfs.push(tf);
       postings.df += 1;
+      if (tf > postings.maxTf) postings.maxTf = tf;
+      if (length < postings.minLength) postings.minLength = length;
     }
     this.liveCount += 1;
     this.totalLength += length;
@@ -260,6 +288,8 @@ export class Bm25Index implements LexicalIndex {
       postings.slots = [];
       postings.tfs = [];
       postings.df = 0;
+      postings.maxTf = 0;
+      postings.minLength = Number.POSITIVE_INFINITY;
     }
     this.liveCount = 0;
     this.deadCount = 0;
