@@ -8,9 +8,9 @@ export const RetrieveRequestSchema = z.object({
   index: z.string().min(1).default('default'),
   top_k: z.number().int().min(1).max(100).default(5),
   filters: FiltersSchema.optional(),
-  /** lexical | vector | hybrid (| rerank, same as hybrid with rerank: true). */
+  /** lexical | lexical-prf (BM25 + RM3) | vector | hybrid (| rerank, same as hybrid with rerank: true). */
   mode: SearchModeSchema.default('hybrid'),
-  /** Cross-encoder over the fused candidates; default on for hybrid. */
+  /** Cross-encoder over the fused candidates; default on for hybrid when a reranker is configured. */
   rerank: z.boolean().optional(),
   candidates: z.number().int().min(1).max(1000).default(50),
   rerank_candidates: z.number().int().min(1).max(200).default(20),
