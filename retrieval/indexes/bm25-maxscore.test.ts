@@ -28,7 +28,6 @@ function both(index: Bm25Index, query: string, k: number, filter?: (key: number)
   const pruned = index.search(query, k, filter);
   index.pruning = false;
   const exhaustive = index.search(query, k, filter);
-  index.pruning = true;
   return { pruned, exhaustive };
 }
 
