@@ -17,7 +17,7 @@ const FOLDERS: readonly CommandFolder[] = [
   { commands: ['calibrate'], load: async () => (await import('../router/tiers/cli.ts')).registerTierCommands },
   { commands: ['keys'], load: async () => (await import('../router/governance/cli.ts')).registerGovernanceCommands },
   {
-    commands: ['ingest', 'query'],
+    commands: ['ingest', 'query', 'embeddings'],
     load: async () => {
       const { registerRetrievalCommands } = await import('../retrieval/cli.ts');
       return (program) => registerRetrievalCommands(program);

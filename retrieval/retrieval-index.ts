@@ -31,6 +31,11 @@ export interface OpenIndexOptions {
   clock?: () => number;
 }
 
+/** The text a chunk is embedded from: its document's title first, unless the chunk already starts with it. */
+export function withTitle(title: string, text: string): string {
+  return title === '' || text.startsWith(title) ? text : `${title}\n${text}`;
+}
+
 export type UpsertStatus = 'added' | 'updated' | 'unchanged';
 
 export class RetrievalIndex {
@@ -145,7 +150,7 @@ export class RetrievalIndex {
     const vectors =
       this.embedder === null || drafts.length === 0
         ? []
-        : await this.embedder.embed(drafts.map((draft) => draft.text), 'document');
+        : await this.embedder.embed(drafts.map((draft) => withTitle(document.title, draft.text)), 'document');
     const { removed, chunks } = this.store.replaceDocument(document, drafts, {
       chunker: chunker.name,
       sourceRoot: options.sourceRoot ?? null,
@@ -153,7 +158,8 @@ export class RetrievalIndex {
     });
     this.bm25.delete(removed);
     this.hnsw?.delete(removed);
-    this.bm25.add(chunks.map((chunk) => ({ key: chunk.key, text: `${chunk.metadata.title}\n${chunk.text}` })));
+    // The title counts twice for BM25 (title weight 2 measured on CACM: +0.015 nDCG@10 over once; retrieval/README.md).
+    this.bm25.add(chunks.map((chunk) => ({ key: chunk.key, text: `${chunk.metadata.title}\n${chunk.metadata.title}\n${chunk.text}` })));
     this.hnsw?.add(chunks.map((chunk, i) => ({ key: chunk.key, vector: vectors[i] as Float32Array })));
     return { status: existing === null ? 'added' : 'updated', chunks: chunks.length };
   }

@@ -8,7 +8,8 @@ import { addCaseFromRequest } from '../dataset/add-case.ts';
 import { baselineFromReport } from '../gate/baseline.ts';
 import type { RunReport } from '../report/types.ts';
 import { openRetrievalBackend } from '../retrieval/backend.ts';
-import { evaluateRetrieval, formatRetrievalTable, parseQueries, type ModeResult } from '../retrieval/evaluate.ts';
+import { evaluateRetrieval, formatRetrievalTable, parseQueries, RECALL_CUTOFF, type ModeResult } from '../retrieval/evaluate.ts';
+import { convertCacm } from '../retrieval/cacm.ts';
 import { measureRun } from '../retrieval/measures.ts';
 import { formatRun, parseQrels, parseRun } from '../retrieval/trec.ts';
 import { computeAgreement, readAnnotations } from '../review/agreement.ts';
@@ -107,7 +108,7 @@ export async function evalReviewAgreement(
   }
 }
 
-const MODES = ['lexical', 'vector', 'hybrid', 'rerank'] as const satisfies readonly SearchMode[];
+const MODES = ['lexical', 'lexical-prf', 'vector', 'hybrid', 'rerank'] as const satisfies readonly SearchMode[];
 
 export const RetrievalCommandSchema = z.object({
   index: z.string().optional(),
@@ -115,9 +116,9 @@ export const RetrievalCommandSchema = z.object({
   queries: z.string().optional(),
   qrels: z.string(),
   run: z.string().optional(),
-  mode: z.string().default('lexical,vector,hybrid,rerank'),
+  mode: z.string().default('lexical,lexical-prf,vector,hybrid'),
   k: z.coerce.number().int().positive().default(10),
-  depth: z.coerce.number().int().positive().default(100),
+  depth: z.coerce.number().int().positive().max(1000).default(1000),
   relevanceLevel: z.coerce.number().int().default(1),
   complete: z.boolean().default(false),
   runOut: z.string().optional(),
@@ -133,7 +134,7 @@ export async function evalRetrieval(raw: z.input<typeof RetrievalCommandSchema>,
   try {
     const options = RetrievalCommandSchema.parse(raw);
     const qrels = parseQrels(await readFile(options.qrels, 'utf8'), options.qrels);
-    const cutoffs = cutoffsUpTo(options.k);
+    const cutoffs = [...new Set([...cutoffsUpTo(options.k), RECALL_CUTOFF])].sort((a, b) => a - b);
     const measure = { cutoffs, relevanceLevel: options.relevanceLevel, complete: options.complete };
     let results: ModeResult[];
     if (options.run) {
@@ -161,6 +162,20 @@ export async function evalRetrieval(raw: z.input<typeof RetrievalCommandSchema>,
     return 0;
   } catch (error) {
     io.stderr(`eval retrieval: ${message(error)}`);
+    return 2;
+  }
+}
+
+export async function evalConvertCacm(folder: string, out: string, io: CommandIo = consoleIo): Promise<number> {
+  try {
+    const converted = convertCacm(folder, out);
+    io.stdout(
+      `CACM: ${converted.documents} documents, ${converted.queries} queries (${converted.judgedQueries} judged) → ` +
+        `${converted.files.documents}, ${converted.files.queries}, ${converted.files.qrels}`,
+    );
+    return 0;
+  } catch (error) {
+    io.stderr(`eval convert-cacm: ${message(error)}`);
     return 2;
   }
 }

@@ -35,6 +35,7 @@ describe('eval retrieval --index (retrieval stack)', () => {
         qrels: join(collection, 'qrels.txt'),
         k: '5',
         depth: '10',
+        mode: 'lexical,lexical-prf,vector,hybrid,rerank',
         runOut: join(workspace, 'run.txt'),
       },
       { stdout: (text) => lines.push(text), stderr: (text) => lines.push(text) },
@@ -43,7 +44,7 @@ describe('eval retrieval --index (retrieval stack)', () => {
     expect(code, output).toBe(0);
     // Every mode ran as asked (a degraded mode would print "warning: rerank ran as hybrid: …").
     expect(output).not.toMatch(/warning/);
-    for (const mode of ['lexical', 'vector', 'hybrid', 'rerank']) {
+    for (const mode of ['lexical', 'lexical-prf', 'vector', 'hybrid', 'rerank']) {
       expect(output).toMatch(new RegExp(`^${mode}\\s+5\\s`, 'm'));
       const run = parseRun(readFileSync(join(workspace, `run.txt.${mode}`), 'utf8'));
       expect([...run.keys()].sort()).toEqual(['q1', 'q2', 'q3', 'q4', 'q5']);

@@ -46,7 +46,7 @@ export async function openRetrievalBackend(index: string, options: OpenRetrieval
   });
   const warnings = new Set<string>();
   const backend: SearchBackend = {
-    modes: ['lexical', 'vector', 'hybrid', 'rerank'],
+    modes: ['lexical', 'lexical-prf', 'vector', 'hybrid', 'rerank'],
     async search(query: string, mode: SearchMode, k: number): Promise<SearchHit[]> {
       const topK = Math.min(k, 1000);
       const response = await opened.search({ query, mode, topK, candidates: Math.max(50, topK) });

@@ -55,7 +55,7 @@ describe('eval retrieval', () => {
     } finally {
       await rm(directory, { recursive: true, force: true });
     }
-    expect(formatRetrievalTable(results, [5])).toMatch(/^mode\s+queries\s+MAP\s+MRR\s+P@5/);
+    expect(formatRetrievalTable(results, [5, 100])).toMatch(/^mode\s+queries\s+nDCG@5\s+MAP\s+P@5\s+R@100\s+MRR\n/);
   });
 
   it('rejects modes the backend does not have, and bad query files', async () => {

@@ -144,6 +144,37 @@ describe('POST /v1/retrieve', () => {
     expect(error.message.length).toBeGreaterThan(5);
   });
 
+  it('without a configured reranker, hybrid is the default and effective_mode says what ran', async () => {
+    const { embedder } = await tinyModels();
+    const plain = new IndexRegistry({
+      root: join(workspace, 'indexes'),
+      embedderFor: async (model) => (model === embedder.modelId ? { embedder, error: null } : { embedder: null, error: `unknown model ${model}` }),
+      reranker: null,
+    });
+    const app = express();
+    app.use(createRetrievalRouter({ indexes: plain, embedder, reranker: null }));
+    const local = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => local.once('listening', resolve));
+    const retrieve = async (body: object) => {
+      const response = await fetch(`http://127.0.0.1:${(local.address() as AddressInfo).port}/v1/retrieve`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: 'ERR_CONN_REFUSED_443', index: 'docs', ...body }),
+      });
+      return (await response.json()) as { mode: string; effective_mode: string; warnings: string[] };
+    };
+    try {
+      expect(await retrieve({})).toMatchObject({ mode: 'hybrid', effective_mode: 'hybrid', warnings: [] });
+      const asked = await retrieve({ rerank: true });
+      expect(asked).toMatchObject({ mode: 'rerank', effective_mode: 'hybrid' });
+      expect(asked.warnings.join(' ')).toMatch(/Reranker unavailable \(no reranker configured\)/);
+      expect(await retrieve({ mode: 'lexical-prf' })).toMatchObject({ effective_mode: 'lexical-prf', warnings: [] });
+    } finally {
+      await new Promise((resolve) => local.close(resolve));
+      plain.close();
+    }
+  });
+
   it('rejects malformed JSON with OpenAI error JSON, and can leave /v1/embeddings to the app', async () => {
     const app = express();
     app.use(createRetrievalRouter({ indexes: registry, embedder: null, reranker: null, serveEmbeddings: false }));

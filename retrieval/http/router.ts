@@ -42,7 +42,15 @@ export function createRetrievalRouter(deps: RetrievalRouterDeps): Router {
     if (body.rerank === true && (body.mode === 'lexical' || body.mode === 'vector')) {
       throw new InvalidRequestError(`rerank applies to hybrid retrieval; mode is '${body.mode}'.`, { param: 'rerank' });
     }
-    const mode = body.mode === 'hybrid' && body.rerank !== false ? 'rerank' : body.mode === 'rerank' && body.rerank === false ? 'hybrid' : body.mode;
+    // Hybrid reranks by default only when a cross-encoder is configured; asking for it without one reports
+    // effective_mode hybrid with a warning.
+    const rerankByDefault = deps.reranker !== null;
+    const mode =
+      body.mode === 'hybrid' && (body.rerank === true || (body.rerank === undefined && rerankByDefault))
+        ? 'rerank'
+        : body.mode === 'rerank' && body.rerank === false
+          ? 'hybrid'
+          : body.mode;
     const index = await deps.indexes.get(body.index);
     const result = await index.search({
       query: body.query,
@@ -50,7 +58,7 @@ export function createRetrievalRouter(deps: RetrievalRouterDeps): Router {
       topK: body.top_k,
       candidates: body.candidates,
       rerankCandidates: body.rerank_candidates,
-      rrfK: body.rrf_k,
+      ...(body.rrf_k === undefined ? {} : { rrfK: body.rrf_k }),
       ...(body.weights === undefined ? {} : { weights: body.weights }),
       ...(body.filters === undefined ? {} : { filters: body.filters }),
     });

@@ -8,14 +8,15 @@ export const RetrieveRequestSchema = z.object({
   index: z.string().min(1).default('default'),
   top_k: z.number().int().min(1).max(100).default(5),
   filters: FiltersSchema.optional(),
-  /** lexical | vector | hybrid (| rerank, same as hybrid with rerank: true). */
+  /** lexical | lexical-prf (BM25 + RM3) | vector | hybrid (| rerank, same as hybrid with rerank: true). */
   mode: SearchModeSchema.default('hybrid'),
-  /** Cross-encoder over the fused candidates; default on for hybrid. */
+  /** Cross-encoder over the fused candidates; default on for hybrid when a reranker is configured. */
   rerank: z.boolean().optional(),
   candidates: z.number().int().min(1).max(1000).default(50),
   rerank_candidates: z.number().int().min(1).max(200).default(20),
   weights: z.object({ lexical: z.number().min(0).default(1), vector: z.number().min(0).default(1) }).optional(),
-  rrf_k: z.number().positive().max(10_000).default(60),
+  /** Unset: the index embedder's measured default (retrieval/README.md), else 60. */
+  rrf_k: z.number().positive().max(10_000).optional(),
 });
 
 const RerankDocument = z.union([z.string(), z.object({ text: z.string() })]);

@@ -6,6 +6,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { env } from '@huggingface/transformers';
 import { z } from 'zod';
 import { ModelUnavailableError } from '../errors.ts';
+import { defaultCacheDir } from './cache-dir.ts';
 
 export const ModelSourceSchema = z.object({
   /** A hub id (`Xenova/all-MiniLM-L6-v2`) or a path to a local model folder. */
@@ -28,9 +29,7 @@ export interface ResolvedModel {
   onnxFile: string;
 }
 
-export function defaultCacheDir(): string {
-  return process.env.SWITCHYARD_MODEL_CACHE ?? join(process.env.HOME ?? '.', '.cache', 'switchyard', 'models');
-}
+export { defaultCacheDir };
 
 export function isLocalFolder(model: string): boolean {
   return isAbsolute(model) || model.startsWith('./') || model.startsWith('../') || existsSync(model);

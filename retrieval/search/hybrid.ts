@@ -1,4 +1,5 @@
 // Query pipeline: filters → (lexical ∥ query embedding → vector) → weighted RRF → cross-encoder → top k.
+// `lexical-prf` is BM25 with RM3 pseudo-relevance feedback (prf.ts), lexical only.
 // The BM25 search runs while the query embedding is computed (the model call is asynchronous). Each stage's scores
 // keep their honest names: BM25 score, cosine similarity, RRF score, cross-encoder logit. Without an embedder the
 // vector stages degrade to BM25 with a warning; without a reranker, rerank mode degrades to hybrid.
@@ -9,9 +10,10 @@ import type { Bm25Index } from '../indexes/bm25.ts';
 import type { HnswIndex } from '../indexes/hnsw.ts';
 import type { ChunkStore } from '../store/chunk-store.ts';
 import { FiltersSchema } from '../store/filters.ts';
+import { searchWithFeedback } from './prf.ts';
 import { reciprocalRankFusion } from './rrf.ts';
 
-export const SearchModeSchema = z.enum(['lexical', 'vector', 'hybrid', 'rerank']);
+export const SearchModeSchema = z.enum(['lexical', 'lexical-prf', 'vector', 'hybrid', 'rerank']);
 export type SearchMode = z.infer<typeof SearchModeSchema>;
 
 export const SearchRequestSchema = z.object({
@@ -22,8 +24,10 @@ export const SearchRequestSchema = z.object({
   candidates: z.number().int().min(1).max(10_000).default(50),
   /** Fused hits sent to the cross-encoder. */
   rerankCandidates: z.number().int().min(1).max(1000).default(20),
-  weights: z.object({ lexical: z.number().min(0).default(1), vector: z.number().min(0).default(1) }).default({ lexical: 1, vector: 1 }),
-  rrfK: z.number().positive().default(60),
+  /** Unset: the embedder's measured fusion defaults (Embedder.fusion), else 1 / 1. */
+  weights: z.object({ lexical: z.number().min(0).default(1), vector: z.number().min(0).default(1) }).optional(),
+  /** Unset: the embedder's measured default, else 60. */
+  rrfK: z.number().positive().optional(),
   filters: FiltersSchema.optional(),
 });
 export type SearchRequest = z.infer<typeof SearchRequestSchema>;
@@ -85,7 +89,7 @@ export async function searchIndex(index: SearchableIndex, input: z.input<typeof 
   const warnings: string[] = [];
   let mode = request.mode;
   const vectorsAvailable = index.hnsw !== null && index.embedder !== null;
-  if (mode !== 'lexical' && !vectorsAvailable) {
+  if (mode !== 'lexical' && mode !== 'lexical-prf' && !vectorsAvailable) {
     warnings.push(`Embedder unavailable (${index.notes.embedderError ?? 'unknown reason'}); using BM25 only.`);
     mode = 'lexical';
   }
@@ -103,7 +107,7 @@ export async function searchIndex(index: SearchableIndex, input: z.input<typeof 
   }
 
   const useLexical = mode !== 'vector';
-  const useVector = mode !== 'lexical';
+  const useVector = mode === 'vector' || mode === 'hybrid' || mode === 'rerank';
   const fused = mode === 'hybrid' || mode === 'rerank';
   const perRetriever = fused ? Math.max(request.candidates, request.topK) : request.topK;
 
@@ -119,7 +123,10 @@ export async function searchIndex(index: SearchableIndex, input: z.input<typeof 
   let lexicalHits: SearchHit[] = [];
   if (useLexical) {
     const stage = performance.now();
-    lexicalHits = index.bm25.search(request.query, perRetriever, filter);
+    lexicalHits =
+      mode === 'lexical-prf'
+        ? searchWithFeedback(index.bm25, request.query, perRetriever, {}, filter)
+        : index.bm25.search(request.query, perRetriever, filter);
     timings.lexicalMs = elapsed(stage);
   }
   let vectorHits: SearchHit[] = [];
@@ -145,12 +152,14 @@ export async function searchIndex(index: SearchableIndex, input: z.input<typeof 
   let ranked: SearchHit[];
   if (fused) {
     const stage = performance.now();
+    const fusion = index.embedder?.fusion;
+    const weights = request.weights ?? { lexical: 1, vector: fusion?.vectorWeight ?? 1 };
     const fusedHits = reciprocalRankFusion(
       [
-        { name: 'lexical', weight: request.weights.lexical, hits: lexicalHits },
-        { name: 'vector', weight: request.weights.vector, hits: vectorHits },
+        { name: 'lexical', weight: weights.lexical, hits: lexicalHits },
+        { name: 'vector', weight: weights.vector, hits: vectorHits },
       ],
-      request.rrfK,
+      request.rrfK ?? fusion?.rrfK ?? 60,
     );
     fusedHits.forEach((hit, i) => (scoresOf(hit.key).fused = { rank: i + 1, score: hit.score }));
     ranked = fusedHits.map((hit) => ({ key: hit.key, score: hit.score }));

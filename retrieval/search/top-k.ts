@@ -26,6 +26,11 @@ export class TopK {
     this.siftDown(0);
   }
 
+  /** The score a candidate must reach to enter (−∞ until k hits are held). */
+  get threshold(): number {
+    return this.heap.length < this.k ? Number.NEGATIVE_INFINITY : (this.heap[0] as SearchHit).score;
+  }
+
   /** Best first. */
   result(): SearchHit[] {
     return [...this.heap].sort(compareHits);

