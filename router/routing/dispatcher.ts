@@ -253,7 +253,7 @@ export class Dispatcher {
       // Stale metrics are only forgiven with fresh router-side proof of life (a CPU-starved router scrapes late;
       // failing every request closed would turn its own overload into an outage).
       if (state.metricsStale && now - entry.lastSuccessAt > ALIVE_EVIDENCE_MS) continue;
-      if (state.kind === 'vllm' && !state.metrics) continue;
+      if (state.kind !== 'openai' && !state.metrics) continue;
       if (!best || state.inFlightRequests < best.state.inFlightRequests) best = entry;
     }
     return best;

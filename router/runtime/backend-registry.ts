@@ -7,6 +7,7 @@ import {
   CircuitBreaker,
   type BackendState,
   type CircuitBreakerConfig,
+  type EndpointMetrics,
   type MetricsScraper,
 } from '../adapters/scheduling.ts';
 import type { PoolConfig } from '../config/schema.ts';
@@ -83,7 +84,7 @@ export class BackendRegistry {
         inFlightRequests: 0,
         inFlightTokens: 0,
         pendingPrefillTokens: 0,
-        metricsStale: backend.kind === 'vllm',
+        metricsStale: backend.kind !== 'openai',
         relativeCost,
       },
     };
@@ -154,7 +155,7 @@ export class BackendRegistry {
     const state = entry.state;
     state.healthy = now >= entry.coolingUntil && !entry.draining;
     state.circuit = entry.breaker.schedulingState;
-    if (state.kind === 'vllm' && this.scraper) {
+    if (state.kind !== 'openai' && this.scraper) {
       // Two lookups instead of snapshot(): this runs for every candidate of every request.
       const metrics = this.scraper.latestMetrics(state.id);
       if (metrics) state.metrics = metrics;
@@ -202,6 +203,13 @@ export class BackendRegistry {
     for (const entry of this.entries) {
       this.refresh(entry, now);
       visit(entry.state.id, entry.state.pool, entry.state.inFlightRequests, CIRCUIT_STATE_VALUE[entry.breaker.state], entry.state.metricsStale);
+    }
+  }
+
+  forEachScraped(visit: (id: string, pool: string, metrics: EndpointMetrics) => void): void {
+    for (const entry of this.entries) {
+      const metrics = entry.state.kind === 'openai' ? undefined : this.scraper?.latestMetrics(entry.state.id);
+      if (metrics) visit(entry.state.id, entry.state.pool, metrics);
     }
   }
 

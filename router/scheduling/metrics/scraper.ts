@@ -1,4 +1,4 @@
-// Polls each vLLM replica's `/metrics` on a fixed interval and keeps the latest EndpointMetrics per backend. A
+// Polls each engine replica's `/metrics` (vLLM; llama-server: `/metrics` + `/slots`) on a fixed interval and keeps the latest EndpointMetrics per backend. A
 // backend whose last good scrape is older than `staleAfterMs` (or that was never scraped) reads as stale; the
 // not-saturated filter then drops it (fail closed), so a silent replica is never picked blind.
 import { request as undiciRequest } from 'undici';
@@ -6,6 +6,7 @@ import type { Dispatcher } from 'undici';
 import type { EndpointMetrics } from '../contracts.ts';
 import { DEFAULT_SCRAPE_INTERVAL_MS, DEFAULT_STALE_AFTER_MS } from '../config.ts';
 import { parseVllmMetrics } from './parse-vllm.ts';
+import { parseLlamaCppMetrics } from './parse-llamacpp.ts';
 
 export interface ScrapeTarget {
   id: string;
@@ -15,6 +16,8 @@ export interface ScrapeTarget {
   metricsUrl?: string;
   /** Only count series labelled with this `model_name` (the engine's served model name). */
   modelName?: string;
+  /** Which engine's metrics to read (default vllm). */
+  engine?: 'vllm' | 'llamacpp';
 }
 
 export interface ScrapeSnapshot {
@@ -86,7 +89,7 @@ export function createMetricsScraper(options: MetricsScraperOptions): MetricsScr
   const fetchText = options.fetch
     ? async (url: string, signal: AbortSignal): Promise<string> => {
         const response = await options.fetch!(url, { signal });
-        if (!response.ok) throw new Error(`HTTP ${response.status}`);
+        if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
         return response.text();
       }
     : async (url: string, signal: AbortSignal): Promise<string> => {
@@ -97,7 +100,7 @@ export function createMetricsScraper(options: MetricsScraperOptions): MetricsScr
         });
         if (response.statusCode !== 200) {
           await response.body.dump();
-          throw new Error(`HTTP ${response.statusCode}`);
+          throw new Error(`GET ${url}: HTTP ${response.statusCode}`);
         }
         return response.body.text();
       };
@@ -108,7 +111,12 @@ export function createMetricsScraper(options: MetricsScraperOptions): MetricsScr
       keep.add(target.id);
       const existing = states.get(target.id);
       const metricsUrl = metricsUrlFor(target);
-      if (existing && existing.metricsUrl === metricsUrl && existing.target.modelName === target.modelName) {
+      if (
+        existing &&
+        existing.metricsUrl === metricsUrl &&
+        existing.target.modelName === target.modelName &&
+        existing.target.engine === target.engine
+      ) {
         existing.target = target;
       } else {
         states.set(target.id, { target, metricsUrl, consecutiveFailures: 0 });
@@ -117,14 +125,27 @@ export function createMetricsScraper(options: MetricsScraperOptions): MetricsScr
     for (const id of [...states.keys()]) if (!keep.has(id)) states.delete(id);
   }
 
+  async function readMetrics(state: TargetState, signal: AbortSignal): Promise<EndpointMetrics> {
+    if (state.target.engine !== 'llamacpp') return parseVllmMetrics(await fetchText(state.metricsUrl, signal), state.target.modelName, clock());
+    // llama-server keeps per-slot context use out of /metrics: KV usage comes from /slots (see parse-llamacpp.ts).
+    const slotsUrl = state.metricsUrl.replace(/\/metrics$/, '/slots');
+    const [text, slots] = await Promise.all([fetchText(state.metricsUrl, signal), fetchText(slotsUrl, signal)]);
+    let slotsBody: unknown;
+    try {
+      slotsBody = JSON.parse(slots);
+    } catch {
+      throw new Error(`GET ${slotsUrl}: not JSON`);
+    }
+    return parseLlamaCppMetrics(text, slotsBody, clock());
+  }
+
   function scrapeTarget(state: TargetState): Promise<void> {
     // Never stack scrapes of one slow replica: the one in flight stands for this round too.
     if (state.inFlight) return state.inFlight;
     const signal = AbortSignal.timeout(timeoutMs);
     const run = (async () => {
       try {
-        const text = await fetchText(state.metricsUrl, signal);
-        state.metrics = parseVllmMetrics(text, state.target.modelName, clock());
+        state.metrics = await readMetrics(state, signal);
         state.lastSuccessAt = state.metrics.scrapedAt;
         state.consecutiveFailures = 0;
         delete state.lastError;
