@@ -5,7 +5,7 @@ describe('switchyard CLI', () => {
   it('registers every folder for help, and each command name maps to the folder that owns it', async () => {
     const all = await buildProgram();
     const names = all.commands.map((command) => command.name());
-    for (const name of ['catalog', 'sim', 'serve', 'calibrate', 'keys', 'ingest', 'query', 'bench', 'breakeven', 'eval', 'deploy']) {
+    for (const name of ['catalog', 'sim', 'serve', 'calibrate', 'keys', 'ingest', 'query', 'bench', 'breakeven', 'eval', 'deploy', 'engine']) {
       expect(names).toContain(name);
       const only = await buildProgram(name);
       expect(only.commands.map((command) => command.name())).toContain(name);
