@@ -236,3 +236,17 @@ export function float32ToFloat16(value: number): number {
   const remainder = mantissa & 0x1fff;
   return sign | (remainder > 0x1000 || (remainder === 0x1000 && (rounded & 1) === 1) ? rounded + 1 : rounded);
 }
+
+/** The strings of an array-of-strings KV (e.g. `tokenizer.ggml.tokens`). */
+export function readKvStringArray(kv: RawKv | undefined): string[] | undefined {
+  if (kv?.type !== ValueType.Array || kv.raw.readUInt32LE(0) !== ValueType.String) return undefined;
+  const count = Number(kv.raw.readBigUInt64LE(4));
+  const values: string[] = [];
+  let offset = 12;
+  for (let index = 0; index < count; index++) {
+    const length = Number(kv.raw.readBigUInt64LE(offset));
+    values.push(kv.raw.toString('utf8', offset + 8, offset + 8 + length));
+    offset += 8 + length;
+  }
+  return values;
+}

@@ -11,6 +11,13 @@ import type { ReplicaInfo } from '../../contracts.ts';
 import { prepareLlamaCppPool, replicaEngine } from './prepare.ts';
 import { locateLlamaServer, missingEngineMessage, type LlamaServerInstall } from './paths.ts';
 import type { LlamaCppServerOptions } from './config.ts';
+import { TINY_MODEL_SHAPE, generateTinyModel, tinyModelFileName } from './tiny-model.ts';
+
+/** The tiny model without clean-text steering: its random output trips llama-server's chat parser now and then. */
+export function rawTinyModelFile(install: LlamaServerInstall): string {
+  const shape = { ...TINY_MODEL_SHAPE, cleanText: false };
+  return generateTinyModel(install.vocab, join(install.modelsDir, tinyModelFileName(shape)), shape);
+}
 
 /** The install, or undefined after a loud warning (outside CI). Throws in CI. */
 export function llamaServerForTests(): LlamaServerInstall | undefined {

@@ -57,10 +57,9 @@ export function readSlotUsage(body: unknown): SlotUsage {
     totalContext += context;
     if (record.is_processing !== true) continue;
     busySlots++;
-    const prompt = typeof record.n_prompt_tokens === 'number' ? record.n_prompt_tokens : 0;
-    const next = Array.isArray(record.next_token) ? (record.next_token[0] as Record<string, unknown> | undefined) : undefined;
-    const decoded = typeof next?.n_decoded === 'number' ? next.n_decoded : 0;
-    busyTokens += Math.min(context, prompt + decoded);
+    // The slot's token list: the prompt and every token generated so far (llama-server appends each one to it).
+    const held = typeof record.n_prompt_tokens === 'number' ? record.n_prompt_tokens : 0;
+    busyTokens += Math.min(context, held);
   }
   return { busyTokens, totalContext, slots: body.length, busySlots };
 }
