@@ -89,7 +89,7 @@ export function createMetricsScraper(options: MetricsScraperOptions): MetricsScr
   const fetchText = options.fetch
     ? async (url: string, signal: AbortSignal): Promise<string> => {
         const response = await options.fetch!(url, { signal });
-        if (!response.ok) throw new Error(`GET ${url}: HTTP ${response.status}`);
+        if (!response.ok) throw new Error(`HTTP ${response.status}`);
         return response.text();
       }
     : async (url: string, signal: AbortSignal): Promise<string> => {
@@ -100,7 +100,7 @@ export function createMetricsScraper(options: MetricsScraperOptions): MetricsScr
         });
         if (response.statusCode !== 200) {
           await response.body.dump();
-          throw new Error(`GET ${url}: HTTP ${response.statusCode}`);
+          throw new Error(`HTTP ${response.statusCode}`);
         }
         return response.body.text();
       };
@@ -129,7 +129,12 @@ export function createMetricsScraper(options: MetricsScraperOptions): MetricsScr
     if (state.target.engine !== 'llamacpp') return parseVllmMetrics(await fetchText(state.metricsUrl, signal), state.target.modelName, clock());
     // llama-server keeps per-slot context use out of /metrics: KV usage comes from /slots (see parse-llamacpp.ts).
     const slotsUrl = state.metricsUrl.replace(/\/metrics$/, '/slots');
-    const [text, slots] = await Promise.all([fetchText(state.metricsUrl, signal), fetchText(slotsUrl, signal)]);
+    const [text, slots] = await Promise.all([
+      fetchText(state.metricsUrl, signal),
+      fetchText(slotsUrl, signal).catch((error: unknown) => {
+        throw new Error(`GET ${slotsUrl}: ${error instanceof Error ? error.message : String(error)} (llama-server needs --slots)`);
+      }),
+    ]);
     let slotsBody: unknown;
     try {
       slotsBody = JSON.parse(slots);
