@@ -70,11 +70,16 @@ async function runRound(origin: string, stream: boolean, concurrency: number): P
       while (next < REQUESTS) {
         next++;
         const t0 = performance.now();
-        const response = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body });
-        const text = await response.body.text();
-        // A stream must end with [DONE]; random weights can end one with an engine error event instead.
-        if (response.statusCode !== 200 || (stream && !text.includes('data: [DONE]')) || text.includes('"error"')) failures++;
-        latencies.push(performance.now() - t0);
+        try {
+          const response = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body });
+          const text = await response.body.text();
+          // A stream must end with [DONE]; an engine error event or any error status counts as a failure.
+          if (response.statusCode !== 200 || (stream && !text.includes('data: [DONE]')) || text.includes('"error"')) failures++;
+          latencies.push(performance.now() - t0);
+        } catch {
+          // llama-server closes kept-alive connections on its own schedule; a request caught by that fails here.
+          failures++;
+        }
       }
     }),
   );
