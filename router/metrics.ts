@@ -2,14 +2,11 @@
 // Stage durations are measured by the router itself, so "router overhead" is a number it reports, not a guess.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { LeanCounter, LeanHistogram, type HistogramChild } from './lean-metrics.ts';
-import type { EndpointMetrics } from './adapters/scheduling.ts';
 
 export type Stage = 'validate' | 'route' | 'upstream_first_byte' | 'overhead';
 
 export interface BackendGaugeSource {
   forEachBackend(visit: (id: string, pool: string, inFlight: number, circuit: number, stale: boolean) => void): void;
-  /** The engine metrics last scraped from each self-hosted backend (vLLM, llama-server), as the scheduler reads them. */
-  forEachScraped?(visit: (id: string, pool: string, metrics: EndpointMetrics) => void): void;
 }
 
 /**
@@ -119,21 +116,6 @@ export function createRouterMetrics(
       backends.forEachBackend((id, pool, _inFlight, _circuit, stale) => this.set({ backend: id, pool }, stale ? 1 : 0));
     },
   });
-  const scraped = (name: string, help: string, read: (metrics: EndpointMetrics) => number): void => {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['backend', 'pool'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        backends.forEachScraped?.((id, pool, metrics) => this.set({ backend: id, pool }, read(metrics)));
-      },
-    });
-  };
-  scraped('switchyard_backend_requests_running', 'Requests the engine reports running (vllm:num_requests_running, llamacpp:requests_processing).', (m) => m.requestsRunning);
-  scraped('switchyard_backend_requests_waiting', 'Requests the engine reports queued (vllm:num_requests_waiting, llamacpp:requests_deferred).', (m) => m.requestsWaiting);
-  scraped('switchyard_backend_kv_cache_usage', 'KV-cache use in [0,1] as scraped (llama-server: busy slots’ context ÷ total context).', (m) => m.kvCacheUsage);
   const stageDuration = new LeanHistogram({
     name: 'switchyard_stage_duration_seconds',
     help: 'Duration of each router stage; `overhead` is the router’s own time per request (no upstream time).',

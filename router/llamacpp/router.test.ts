@@ -181,13 +181,13 @@ describe.skipIf(!install)('router → llama-server', () => {
     try {
       const loaded = await until(async () => {
         const text = await (await fetch(`${test.router.url}/metrics`)).text();
-        return /switchyard_backend_requests_waiting\{backend="llama-0",pool="llama"\} [1-9]/.test(text);
-      }, 10_000);
-      expect(loaded).toBe(true);
+        return /switchyard_backend_queue_requests\{backend="llama-0",pool="llama"\} [1-9]/.test(text);
+      }, 20_000);
+      expect(loaded, (await (await fetch(`${test.router.url}/metrics`)).text()).split("\n").filter((line) => line.startsWith("switchyard_backend")).join("\n")).toBe(true);
       const metrics = await (await fetch(`${test.router.url}/metrics`)).text();
-      const kv = Number(/switchyard_backend_kv_cache_usage\{backend="llama-0",pool="llama"\} (\S+)/.exec(metrics)?.[1]);
+      const kv = Number(/switchyard_backend_kv_cache_usage_ratio\{backend="llama-0",pool="llama"\} (\S+)/.exec(metrics)?.[1]);
       expect(kv).toBeGreaterThan(0);
-      expect(metrics).toMatch(/switchyard_backend_requests_running\{backend="llama-0",pool="llama"\} 2/);
+      expect(metrics).toMatch(/switchyard_backend_running_requests\{backend="llama-0",pool="llama"\} 2/);
       const picked: string[] = [];
       for (let index = 0; index < 6; index++) {
         const { response } = await test.client.chat.completions
@@ -200,5 +200,5 @@ describe.skipIf(!install)('router → llama-server', () => {
       controller.abort();
       await Promise.all(load);
     }
-  });
+  }, 60_000);
 });

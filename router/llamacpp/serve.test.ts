@@ -47,8 +47,8 @@ describe.skipIf(!install)('deploy/examples/llamacpp.yaml', () => {
     expect(seen.size).toBeGreaterThanOrEqual(1);
     const metrics = await (await fetch(`${router.url}/metrics`)).text();
     for (const replica of status.pools[0]!.replicas) {
-      expect(metrics).toMatch(new RegExp(`switchyard_backend_kv_cache_usage\\{backend="${replica.replicaId}",pool="llamacpp"\\} [0-9.e-]+`));
-      expect(metrics).toMatch(new RegExp(`switchyard_backend_requests_waiting\\{backend="${replica.replicaId}",pool="llamacpp"\\} 0`));
+      expect(metrics).toMatch(new RegExp(`switchyard_backend_kv_cache_usage_ratio\\{backend="${replica.replicaId}",pool="llamacpp"\\} [0-9.e-]+`));
+      expect(metrics).toMatch(new RegExp(`switchyard_backend_queue_requests\\{backend="${replica.replicaId}",pool="llamacpp"\\} 0`));
       expect(metrics).toMatch(new RegExp(`switchyard_backend_metrics_stale\\{backend="${replica.replicaId}",pool="llamacpp"\\} 0`));
     }
   });

@@ -7,7 +7,6 @@ import {
   CircuitBreaker,
   type BackendState,
   type CircuitBreakerConfig,
-  type EndpointMetrics,
   type MetricsScraper,
 } from '../adapters/scheduling.ts';
 import type { PoolConfig } from '../config/schema.ts';
@@ -203,13 +202,6 @@ export class BackendRegistry {
     for (const entry of this.entries) {
       this.refresh(entry, now);
       visit(entry.state.id, entry.state.pool, entry.state.inFlightRequests, CIRCUIT_STATE_VALUE[entry.breaker.state], entry.state.metricsStale);
-    }
-  }
-
-  forEachScraped(visit: (id: string, pool: string, metrics: EndpointMetrics) => void): void {
-    for (const entry of this.entries) {
-      const metrics = entry.state.kind === 'openai' ? undefined : this.scraper?.latestMetrics(entry.state.id);
-      if (metrics) visit(entry.state.id, entry.state.pool, metrics);
     }
   }
 
