@@ -26,6 +26,7 @@ const FOLDERS: readonly CommandFolder[] = [
   { commands: ['bench', 'breakeven'], load: async () => (await import('../benchmarks/cli.ts')).registerBenchmarkCommands },
   { commands: ['prompts', 'traffic', 'feedback'], load: async () => (await import('../router/chain/cli.ts')).registerPromptCommands },
   { commands: ['eval'], load: async () => (await import('../evals/cli.ts')).registerEvalCommands },
+  { commands: ['engine'], load: async () => (await import('../deploy/engines/cli.ts')).registerEngineCommands },
   {
     commands: ['deploy'],
     load: async () => {

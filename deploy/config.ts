@@ -6,6 +6,7 @@ import { GPUS, GpuId } from '../models/catalog/gpus.ts';
 import { fits, smallestTensorParallel, vllmLaunchArgs } from '../models/sizing.ts';
 import { DeployConfigError } from './errors.ts';
 import { AutoscalerPolicy } from './autoscaler/policy.ts';
+import { LlamaCppServerOptions, llamaServerArgs } from './engines/llamacpp/config.ts';
 
 export const LoraPoolConfig = z.strictObject({
   maxLoras: z.number().int().min(1).default(1),
@@ -23,8 +24,9 @@ export type LoraPoolConfig = z.output<typeof LoraPoolConfig>;
 
 export const PoolConfig = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, 'lower-case letters, digits and dashes'),
-  model: ModelId,
-  gpu: GpuId,
+  /** Catalog model and GPU of a vLLM pool (required there); a llama.cpp pool names its GGUF under `llamacpp`. */
+  model: ModelId.optional(),
+  gpu: GpuId.optional(),
   dtype: Dtype.default('bf16'),
   /** Default: the smallest TP at which the model fits on `gpu` (models/sizing.ts). */
   tensorParallel: z.number().int().positive().optional(),
@@ -45,6 +47,8 @@ export const PoolConfig = z.strictObject({
   stopGraceMs: z.number().int().min(0).default(10_000),
   /** How long a new replica waits for free GPUs before its start fails (no retry until the next scale request). */
   gpuWaitTimeoutMs: z.number().int().positive().default(600_000),
+  /** Run llama.cpp's llama-server instead of vLLM (CPU by default; no GPUs are taken from the inventory). */
+  llamacpp: LlamaCppServerOptions.optional(),
 });
 export type PoolConfig = z.output<typeof PoolConfig>;
 
@@ -118,12 +122,37 @@ export function parseDeployConfig(input: unknown): DeployConfig {
   return result.data;
 }
 
-export interface ResolvedPool extends PoolConfig {
+export interface ResolvedVllmPool extends PoolConfig {
+  engine: 'vllm';
+  model: ModelId;
+  gpu: GpuId;
   tensorParallel: number;
 }
 
+/** A llama-server pool: `model` is the name it serves, no GPUs are granted (`tensorParallel` 0). */
+export interface ResolvedLlamaCppPool extends Omit<PoolConfig, 'model' | 'gpu'> {
+  engine: 'llamacpp';
+  model: string;
+  gpu: 'cpu';
+  tensorParallel: 0;
+  llamacpp: LlamaCppServerOptions;
+  /** Filled by deploy/engines/llamacpp/prepare.ts before replicas start: the binary and the GGUF on this host. */
+  runtime?: { binary: string; env: Readonly<Record<string, string>>; modelFile: string };
+}
+
+export type ResolvedPool = ResolvedVllmPool | ResolvedLlamaCppPool;
+
 /** Fix the tensor-parallel size from the catalog and check that the deployment fits. */
 export function resolvePool(pool: PoolConfig, path = 'pool'): ResolvedPool {
+  if (pool.llamacpp) {
+    const { model: _model, gpu: _gpu, ...rest } = pool;
+    const name = pool.llamacpp.alias ?? (pool.llamacpp.model === 'tiny' ? 'tiny-llama' : pool.llamacpp.model.split('/').pop()!.replace(/\.gguf$/i, ''));
+    return { ...rest, engine: 'llamacpp', model: name, gpu: 'cpu', tensorParallel: 0, llamacpp: pool.llamacpp };
+  }
+  if (pool.model === undefined || pool.gpu === undefined) {
+    const missing = pool.model === undefined ? 'model' : 'gpu';
+    throw new DeployConfigError(`${path}.${missing}: a vLLM pool needs a catalog ${missing} (or set llamacpp for a llama-server pool)`, `${path}.${missing}`);
+  }
   const model = MODELS[pool.model];
   const gpu = GPUS[pool.gpu];
   const tensorParallel = pool.tensorParallel ?? smallestTensorParallel({ model, gpu, dtype: pool.dtype });
@@ -132,11 +161,15 @@ export function resolvePool(pool: PoolConfig, path = 'pool'): ResolvedPool {
   }
   const fit = fits({ model, gpu, dtype: pool.dtype, tensorParallel });
   if (!fit.fits) throw new DeployConfigError(`${path}: ${pool.model} on ${tensorParallel}× ${pool.gpu}: ${fit.reason}`, path);
-  return { ...pool, tensorParallel };
+  return { ...pool, engine: 'vllm', model: pool.model, gpu: pool.gpu, tensorParallel };
 }
 
-/** The `vllm serve` command line of one replica of `pool` on `port`, plus the bind host. */
+/** The server command line (`vllm serve` or llama-server arguments) of one replica of `pool` on `port`. */
 export function launchArgsFor(pool: ResolvedPool, port: number, host: string): string[] {
+  if (pool.engine === 'llamacpp') {
+    if (!pool.runtime) throw new DeployConfigError(`pool ${pool.name}: llama-server not prepared (no binary or model file)`, pool.name);
+    return llamaServerArgs(pool.llamacpp, pool.runtime.modelFile, port, host);
+  }
   const deployment = {
     model: MODELS[pool.model],
     gpu: GPUS[pool.gpu],

@@ -24,8 +24,10 @@ export interface ReplicaSpec {
   /** Unique across the host: `<pool>-<random>`. */
   replicaId: string;
   pool: string;
-  model: ModelId;
-  gpu: GpuId;
+  /** Catalog model id (vLLM) or the name a llama-server replica serves (its `--alias`). */
+  model: ModelId | (string & {});
+  /** Catalog GPU id, or `cpu` for a llama-server replica without GPUs. */
+  gpu: GpuId | 'cpu';
   dtype: Dtype;
   tensorParallel: number;
   /** Physical GPU ids (nvidia-smi index) granted by the inventory, `tensorParallel` of them. */
@@ -33,12 +35,28 @@ export interface ReplicaSpec {
   /** Interface the server binds (127.0.0.1 here; 0.0.0.0 behind host networking in production). */
   host: string;
   port: number;
-  /** `vllm serve` arguments from models/sizing.ts `vllmLaunchArgs` (port included). */
+  /** `vllm serve` arguments from models/sizing.ts `vllmLaunchArgs`, or llama-server's (port included). */
   launchArgs: readonly string[];
   /** Extra environment of this replica (e.g. VLLM_ALLOW_RUNTIME_LORA_UPDATING for LoRA pools). */
   env?: Readonly<Record<string, string>>;
   /** Read-only bind mounts `host:container:ro` (docker driver; e.g. the pool's LoRA adapter folder). */
   mounts?: readonly string[];
+  /** Set for llama-server replicas: what runs instead of vLLM (or the stand-in) and where its GGUF is. */
+  engine?: LlamaCppReplicaEngine;
+}
+
+/** How a driver runs a llama-server replica: the host binary (local driver) or the image (docker driver). */
+export interface LlamaCppReplicaEngine {
+  kind: 'llamacpp';
+  /** llama-server on this host and the environment it needs (shared-library path). */
+  binary: string;
+  env: Readonly<Record<string, string>>;
+  /** The GGUF on this host; the docker driver mounts its directory read-only. */
+  modelFile: string;
+  /** `image:tag` for the docker driver. */
+  image: string;
+  /** The command line with a different model path (inside a container). */
+  argsFor(modelFile: string): string[];
 }
 
 export type ReplicaPhase = 'starting' | 'running' | 'exited';
@@ -47,7 +65,7 @@ export type ReplicaPhase = 'starting' | 'running' | 'exited';
 export interface ReplicaInfo {
   replicaId: string;
   pool: string;
-  model: ModelId;
+  model: ModelId | (string & {});
   gpuIds: readonly string[];
   port: number;
   /** Base URL of the OpenAI-compatible server, no trailing slash. */

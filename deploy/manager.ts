@@ -33,6 +33,10 @@ export interface DeploymentOptions {
   router?: RouterHooks;
   /** Override the driver (tests). */
   driver?: Driver;
+  /** llama-server pools: build the engine when it is missing (default true; minutes, once per machine). */
+  buildEngine?: boolean;
+  /** Directory relative GGUF paths are resolved against (the config file's). */
+  baseDir?: string;
 }
 
 export interface Deployment {
@@ -123,10 +127,21 @@ export async function createDeployment(config: DeployConfig, options: Deployment
       return lastReading;
     },
   };
-  const controllers = config.pools.map(
-    (pool, index) =>
+  const resolved = config.pools.map((pool, index) => resolvePool(pool, `pools[${index}]`));
+  for (const pool of resolved) {
+    if (pool.engine !== 'llamacpp') continue;
+    // Loaded on demand: only llama-server pools need the engine cache and the GGUF writer.
+    const { prepareLlamaCppPool } = await import('./engines/llamacpp/prepare.ts');
+    await prepareLlamaCppPool(pool, {
+      build: options.buildEngine ?? true,
+      ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
+      log: (line) => logger.info({ pool: pool.name }, line),
+    });
+  }
+  const controllers = resolved.map(
+    (pool) =>
       new PoolController({
-        pool: resolvePool(pool, `pools[${index}]`),
+        pool,
         driver,
         inventory,
         registry: router.registry,

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Driver, PoolRegistry, ReplicaExit, ReplicaInfo } from './contracts.ts';
 import { type ResolvedPool, launchArgsFor, replicaExtrasFor } from './config.ts';
+import { replicaEngine } from './engines/llamacpp/prepare.ts';
 import { ReplicaStartError } from './errors.ts';
 import { type HealthProbe, freePort, waitHealthy } from './health.ts';
 import type { GpuInventory } from './inventory.ts';
@@ -272,6 +273,7 @@ export class PoolController implements ScaleTarget {
         port,
         launchArgs: launchArgsFor(pool, port, host),
         ...replicaExtrasFor(pool),
+        ...(pool.engine === 'llamacpp' ? { engine: replicaEngine(pool, port, host) } : {}),
       });
       this.emit({ type: 'started', replicaId: managed.replicaId, pool: pool.name, elapsedMs: Date.now() - managed.requestedAt });
       if (managed.abort.signal.aborted && !this.closed) {

@@ -8,12 +8,15 @@ import { startDrivers, type StartedDrivers } from './drivers/simulator.ts';
 import { createRouterRuntime, type RouterRuntime, type RuntimeDeps } from './runtime/runtime.ts';
 import type { Deployment } from '../deploy/manager.ts';
 import { startPoolDiscovery, type DiscoveryDeps, type RunningDiscovery } from './discovery/index.ts';
+import type { Logger } from 'pino';
 
 export interface StartRouterOptions extends AppOptions, RuntimeDeps {
   host?: string;
   port?: number;
   /** Resolver and health check of pool endpoint discovery (tests inject them). */
   discovery?: DiscoveryDeps;
+  /** Logger of the config's deploy section (replica starts, drains, autoscaler decisions); default pino at info. */
+  deployLogger?: Logger;
 }
 
 export interface RunningRouter {
@@ -40,11 +43,12 @@ export interface RunningRouter {
  * when healthy, drain through it, and the autoscaler reads the router's signals and advises its spill-over.
  * deploy/ is imported only when configured, so a plain router never loads Docker or process drivers.
  */
-async function startDeployment(config: RouterConfig, runtime: RouterRuntime): Promise<Deployment | undefined> {
+async function startDeployment(config: RouterConfig, runtime: RouterRuntime, logger?: Logger): Promise<Deployment | undefined> {
   if (config.deploy === undefined) return undefined;
   const { createDeployment } = await import('../deploy/manager.ts');
   const deployment = await createDeployment(config.deploy, {
     router: { registry: runtime.pools, signals: runtime.pools, spillOver: runtime.pools },
+    ...(logger ? { logger } : {}),
   });
   try {
     for (const controller of deployment.controllers) await controller.adopt();
@@ -69,7 +73,7 @@ export async function startRouter(config: RouterConfig, options: StartRouterOpti
   let deployment: Deployment | undefined;
   let discovery: RunningDiscovery | undefined;
   try {
-    deployment = await startDeployment(drivers.config, runtime);
+    deployment = await startDeployment(drivers.config, runtime, options.deployLogger);
   } catch (error) {
     await runtime.close();
     await drivers.close();

@@ -6,8 +6,9 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 # chromium: HTML reports and /dashboard tests (playwright-core drives it); docker.io + docker-compose: the docker
 # driver and the compose-file check; prometheus: promtool and a real scrape; redis-server: shared limits and budgets;
-# iproute2: `ip netns` for the multi-host test.
-APT_PACKAGES=(chromium docker.io docker-compose prometheus redis-server iproute2)
+# iproute2: `ip netns` for the multi-host test; cmake + g++ + make + git: building llama.cpp's llama-server for the
+# real-engine suites.
+APT_PACKAGES=(chromium docker.io docker-compose prometheus redis-server iproute2 cmake g++ make git)
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
@@ -31,4 +32,7 @@ if ! docker info >/dev/null 2>&1; then
   for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
   docker info >/dev/null 2>&1 || { echo "dockerd did not start:"; tail -n 30 /tmp/switchyard-dockerd.log; exit 1; }
 fi
-echo "test-deps: chromium, Docker Engine, docker-compose, promtool and redis-server are ready"
+# llama.cpp's llama-server from the source node-llama-cpp ships (7–9 min on 2 idle cores the first time; the
+# machine-level engine cache makes later runs reuse it). Under CI=true the real-engine suites fail when it is missing.
+node bin/switchyard.js engine build llamacpp
+echo "test-deps: chromium, Docker Engine, docker-compose, promtool, redis-server and llama-server are ready"

@@ -29,6 +29,9 @@ export function containerName(replicaId: string, deploymentId: string = DEFAULT_
   return `switchyard-${deploymentId}-${replicaId}`;
 }
 
+/** Where a llama-server container finds the GGUF's host directory (mounted read-only). */
+export const MODELS_IN_CONTAINER = '/models';
+
 /** Docker label filters (ANDed by the engine) that match this deployment's containers and nothing else. */
 export function deploymentLabelFilter(deploymentId: string): string[] {
   return [`${LABELS.managed}=true`, `${LABELS.deployment}=${deploymentId}`];
@@ -40,6 +43,7 @@ export function containerSpec(
   environment: NodeJS.ProcessEnv,
   deploymentId: string = DEFAULT_DEPLOYMENT_ID,
 ): ContainerCreateOptions {
+  if (spec.engine) return llamaCppContainerSpec(spec, spec.engine, docker, deploymentId);
   const token = environment[docker.hfTokenEnv];
   const env = [
     `HF_HOME=${HF_CACHE_IN_CONTAINER}`,
@@ -68,6 +72,49 @@ export function containerSpec(
       NetworkMode: 'host',
       ShmSize: docker.shmSizeBytes,
       Binds: [`${docker.hfCacheDir}:${HF_CACHE_IN_CONTAINER}`, ...(spec.mounts ?? [])],
+      RestartPolicy:
+        docker.restartPolicy === 'on-failure'
+          ? { Name: 'on-failure', MaximumRetryCount: docker.restartMaxRetries }
+          : { Name: docker.restartPolicy },
+      ...(docker.requestGpus && spec.gpuIds.length > 0
+        ? { DeviceRequests: [{ Driver: 'nvidia', DeviceIDs: [...spec.gpuIds], Capabilities: [['gpu']] }] }
+        : {}),
+    },
+  };
+}
+
+/**
+ * llama.cpp's server image runs llama-server as its entrypoint, so the command is llama-server's arguments with the
+ * model path as seen inside the container. No GPUs are requested for a CPU pool (`gpuLayers` 0); the image tag picks
+ * the build (`server` for CPU, `server-cuda` with DeviceRequests for GPU offload).
+ */
+function llamaCppContainerSpec(
+  spec: ReplicaSpec,
+  engine: NonNullable<ReplicaSpec['engine']>,
+  docker: DockerConfig,
+  deploymentId: string,
+): ContainerCreateOptions {
+  const slash = engine.modelFile.lastIndexOf('/');
+  const hostDir = slash > 0 ? engine.modelFile.slice(0, slash) : '.';
+  const fileName = engine.modelFile.slice(slash + 1);
+  return {
+    name: containerName(spec.replicaId, deploymentId),
+    Image: engine.image,
+    Cmd: engine.argsFor(`${MODELS_IN_CONTAINER}/${fileName}`),
+    Env: Object.entries(docker.env).map(([key, value]) => `${key}=${value}`),
+    Labels: {
+      [LABELS.managed]: 'true',
+      [LABELS.deployment]: deploymentId,
+      [LABELS.pool]: spec.pool,
+      [LABELS.replica]: spec.replicaId,
+      [LABELS.model]: spec.model,
+      [LABELS.port]: String(spec.port),
+      [LABELS.gpus]: spec.gpuIds.join(','),
+      [LABELS.host]: spec.host,
+    },
+    HostConfig: {
+      NetworkMode: 'host',
+      Binds: [`${hostDir}:${MODELS_IN_CONTAINER}:ro`],
       RestartPolicy:
         docker.restartPolicy === 'on-failure'
           ? { Name: 'on-failure', MaximumRetryCount: docker.restartMaxRetries }

@@ -7,7 +7,6 @@ import Docker from 'dockerode';
 import type { DockerConfig } from '../config.ts';
 import type { Driver, ReplicaExit, ReplicaInfo, ReplicaPhase, ReplicaSpec, StopOptions } from '../contracts.ts';
 import { DriverUnavailableError, ReplicaStartError } from '../errors.ts';
-import { ModelId } from '../../models/catalog/models.ts';
 import { DEFAULT_DEPLOYMENT_ID, LABELS, containerName, containerSpec, deploymentLabelFilter } from './container-spec.ts';
 import { demuxDockerLogs } from './docker-logs.ts';
 
@@ -143,12 +142,12 @@ export class DockerDriver implements Driver {
   private info(labels: Readonly<Record<string, string>>, id: string, state: string, startedAt: number): ReplicaInfo {
     const port = Number(labels[LABELS.port] ?? 0);
     const host = labels[LABELS.host] ?? '127.0.0.1';
-    const model = ModelId.safeParse(labels[LABELS.model]);
+    const model = labels[LABELS.model];
     const gpus = labels[LABELS.gpus] ?? '';
     return {
       replicaId: labels[LABELS.replica] ?? id,
       pool: labels[LABELS.pool] ?? '',
-      model: model.success ? model.data : 'llama-3.1-8b',
+      model: model !== undefined && model !== '' ? model : 'llama-3.1-8b',
       gpuIds: gpus === '' ? [] : gpus.split(','),
       port,
       url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,

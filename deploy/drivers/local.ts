@@ -1,5 +1,5 @@
 // The `local` driver: each replica is a detached child process running the vLLM stand-in (the simulator behind
-// vLLM's command line). A JSON state file per replica in `stateDir` lets a later driver instance adopt processes an
+// vLLM's command line), or llama.cpp's llama-server when the spec carries a llama.cpp engine. A JSON state file per replica in `stateDir` lets a later driver instance adopt processes an
 // earlier one started, the way the docker driver adopts labelled containers.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -70,7 +70,9 @@ export class LocalDriver implements Driver {
     try {
       const standin = FROM_SOURCE ? ['--import', 'tsx', STANDIN_ENTRY] : [STANDIN_ENTRY];
       const entry = this.options.bundleFile === undefined ? standin : [this.options.bundleFile];
-      child = spawn(process.execPath, [...entry, ...spec.launchArgs], {
+      const engine = spec.engine;
+      const [file, args] = engine ? [engine.binary, [...spec.launchArgs]] : [process.execPath, [...entry, ...spec.launchArgs]];
+      child = spawn(file, args, {
         cwd: REPO_ROOT,
         detached: true,
         stdio: ['ignore', log, log],
@@ -78,6 +80,7 @@ export class LocalDriver implements Driver {
           ...process.env,
           ...this.options.env,
           ...spec.env,
+          ...engine?.env,
           CUDA_VISIBLE_DEVICES: spec.gpuIds.join(','),
           SWITCHYARD_SIM_GPU: spec.gpu,
           SWITCHYARD_SIM_SPEED: String(this.options.simSpeed ?? 1),

@@ -48,6 +48,11 @@ export function readErrorBody(value: unknown): UpstreamErrorBody | null {
   };
   const type = text('type');
   const code = text('code');
+  // llama-server names a prompt beyond the slot's context `exceed_context_size_error`; OpenAI calls the same thing
+  // an invalid_request_error with code context_length_exceeded, which is what SDK users match on.
+  if (type === 'exceed_context_size_error') {
+    return { message: inner.message, type: 'invalid_request_error', code: 'context_length_exceeded', param: 'messages' };
+  }
   return {
     message: inner.message,
     // vLLM names its error types after Python exceptions ("BadRequestError") and repeats the HTTP status as a numeric

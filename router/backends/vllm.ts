@@ -24,6 +24,8 @@ export interface VllmBackendOptions {
   connections?: number;
   /** Injected for tests; defaults to an undici Pool on the replica's origin. */
   dispatcher?: Dispatcher;
+  /** The engine behind the URL: llama-server speaks the same OpenAI protocol but exports other metrics. */
+  kind?: 'vllm' | 'llamacpp';
 }
 
 export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
@@ -114,7 +116,7 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
 
   return {
     id: options.id,
-    kind: 'vllm',
+    kind: options.kind ?? 'vllm',
     url: options.url,
     send,
     async close() {
@@ -191,9 +193,18 @@ export function parseChunk(backendId: string, data: string): StreamChunk {
   const record = parsed as Record<string, unknown>;
   (record as Record<symbol, unknown>)[RAW_JSON] = data;
   if ('error' in record && record.error) {
+    // The engine answered with an error event (llama-server ends a stream whose output its parser rejects this way):
+    // the replica is alive and said what went wrong, so the client gets that error, not a retry elsewhere.
+    // Continuation is for a dropped connection or a dead replica.
     const error = readErrorBody(record);
-    throw new UpstreamError(`Backend ${backendId} stream error: ${error?.message ?? 'unknown'}`, 200, true, {
+    const inner = record.error as Record<string, unknown>;
+    const code = typeof inner.code === 'number' ? inner.code : Number(error?.code ?? NaN);
+    const clientFault = code >= 400 && code < 500;
+    throw new UpstreamError(`Backend ${backendId} stream error: ${error?.message ?? 'unknown'}`, 200, false, {
       backendId,
+      status: clientFault ? code : 502,
+      type: clientFault ? (error?.type ?? 'invalid_request_error') : 'upstream_error',
+      code: 'engine_stream_error',
     });
   }
   return record;

@@ -101,6 +101,11 @@ export function routerBatchAdapters(runtime: RouterRuntime): RouterBatchAdapters
           const hourly = prices ? safeHourly(prices, entry.pool.gpu) : 0;
           return { status: 200, body: result.body, backendId: entry.state.id, hosted: false, gpuSeconds, costUsd: (gpuSeconds * hourly) / 3600 };
         }
+        if (entry.pool.kind === 'llamacpp') {
+          // A llama-server replica holds no GPUs here: its cost is the machine share per hour, split like GPU time.
+          const seconds = timer.upstreamMs / 1000 / concurrency;
+          return { status: 200, body: result.body, backendId: entry.state.id, hosted: false, gpuSeconds: 0, costUsd: (seconds * entry.pool.costPerHour) / 3600 };
+        }
         const tokens = (usage.prompt_tokens ?? 0) + (usage.completion_tokens ?? 0);
         return { status: 200, body: result.body, backendId: entry.state.id, hosted: true, costUsd: (tokens * entry.pool.costPer1MTokens) / 1e6 };
       } catch (error) {

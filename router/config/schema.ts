@@ -64,6 +64,23 @@ export const VllmPoolConfig = z.strictObject({
 });
 export type VllmPoolConfig = z.infer<typeof VllmPoolConfig>;
 
+/**
+ * llama.cpp's `llama-server` replicas (CPU or small GPUs): OpenAI-compatible requests as for vLLM, queue and
+ * per-slot context use scraped from `/metrics` (`--metrics`) and `/slots`. Replicas come from `backends` or from a
+ * `deploy` pool of the same name (deploy/engines/llamacpp starts them).
+ */
+export const LlamaCppPoolConfig = z.strictObject({
+  name: Name,
+  kind: z.literal('llamacpp'),
+  /** Model name sent upstream (llama-server answers to any name; its `--alias` shows in responses). */
+  servedModel: z.string().optional(),
+  backends: z.array(BackendEntry).default([]),
+  /** $ per hour of one replica's machine share, for the cost scorer (lower is cheaper). */
+  costPerHour: z.number().nonnegative().default(0.1),
+  headers: z.record(z.string(), z.string()).default({}),
+});
+export type LlamaCppPoolConfig = z.infer<typeof LlamaCppPoolConfig>;
+
 export const OpenAIPoolConfig = z.strictObject({
   name: Name,
   kind: z.literal('openai'),
@@ -83,7 +100,7 @@ export const OpenAIPoolConfig = z.strictObject({
 });
 export type OpenAIPoolConfig = z.infer<typeof OpenAIPoolConfig>;
 
-export const PoolConfig = z.discriminatedUnion('kind', [VllmPoolConfig, OpenAIPoolConfig]);
+export const PoolConfig = z.discriminatedUnion('kind', [VllmPoolConfig, LlamaCppPoolConfig, OpenAIPoolConfig]);
 export type PoolConfig = z.infer<typeof PoolConfig>;
 
 export const ModelRouteConfig = z.strictObject({
@@ -158,7 +175,7 @@ export const RouterConfig = z
     retrieval: RetrievalSectionConfig.optional(),
     /**
      * Replicas this router starts and scales itself (deploy/: local simulator processes or Docker containers); each
-     * deploy pool registers its replicas into the router's vLLM pool of the same name.
+     * deploy pool registers its replicas into the router's vLLM (or llama.cpp) pool of the same name.
      */
     deploy: DeployConfig.optional(),
     /** LoRA adapters: names → base model, discovery from the replicas, on-demand loading (router/lora). */
@@ -171,11 +188,12 @@ export const RouterConfig = z
   .superRefine((config, context) => {
     config.deploy?.pools.forEach((deployPool, index) => {
       const routerPool = config.pools.find((pool) => pool.name === deployPool.name);
-      if (routerPool?.kind !== 'vllm') {
+      const wanted = deployPool.llamacpp ? 'llamacpp' : 'vllm';
+      if (routerPool?.kind !== wanted) {
         context.addIssue({
           code: 'custom',
           path: ['deploy', 'pools', index, 'name'],
-          message: `deploy pool "${deployPool.name}" needs a vllm pool of the same name in pools`,
+          message: `deploy pool "${deployPool.name}" needs a ${wanted} pool of the same name in pools`,
         });
       }
     });

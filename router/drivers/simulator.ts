@@ -2,7 +2,7 @@
 // backend URLs (vLLM pools) or baseURL (`hosted` profile, for openai pools) with theirs. The config that comes out
 // is an ordinary one with URLs, so the rest of the router never knows the backends are simulated.
 import { startSimReplica, type SimReplica, type SimReplicaOptions } from '../../models/sim/index.ts';
-import type { PoolConfig, RouterConfig } from '../config/schema.ts';
+import type { OpenAIPoolConfig, PoolConfig, RouterConfig, VllmPoolConfig } from '../config/schema.ts';
 
 export interface StartedDrivers {
   config: RouterConfig;
@@ -11,7 +11,7 @@ export interface StartedDrivers {
   close(): Promise<void>;
 }
 
-export function replicaOptions(pool: PoolConfig, index: number): SimReplicaOptions {
+export function replicaOptions(pool: VllmPoolConfig | OpenAIPoolConfig, index: number): SimReplicaOptions {
   const driver = pool.driver!;
   const extra = driver.options as Partial<SimReplicaOptions>;
   if (pool.kind === 'vllm') {
@@ -48,7 +48,8 @@ export async function startDrivers(config: RouterConfig): Promise<StartedDrivers
   try {
     const pools: PoolConfig[] = [];
     for (const pool of config.pools) {
-      if (!pool.driver) {
+      // llama.cpp pools get real llama-server replicas from deploy/, never simulated ones.
+      if (pool.kind === 'llamacpp' || !pool.driver) {
         pools.push(pool);
         continue;
       }

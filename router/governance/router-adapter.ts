@@ -19,7 +19,10 @@ export function createRouterGovernance(config: GovernanceConfig | undefined, run
   const pools: PoolDescription[] = runtime.config.pools.map((pool) =>
     pool.kind === 'vllm'
       ? { name: pool.name, kind: 'vllm', gpu: pool.gpu, tensorParallel: pool.tensorParallel }
-      : { name: pool.name, kind: 'openai', model: pool.model, modelMap: pool.modelMap, costPer1MTokens: pool.costPer1MTokens },
+      : pool.kind === 'llamacpp'
+        ? // Self-hosted without GPUs: no per-token price to meter (its hourly cost is in the batch and breakeven reports).
+          { name: pool.name, kind: 'openai', modelMap: {}, costPer1MTokens: 0 }
+        : { name: pool.name, kind: 'openai', model: pool.model, modelMap: pool.modelMap, costPer1MTokens: pool.costPer1MTokens },
   );
   const governance = new Governance({
     config,

@@ -23,7 +23,7 @@ export function overheadMs(timer: RequestTimer, now: number = performance.now())
 
 export function upstreamModelName(step: RouteStep): string {
   const pool = step.pool;
-  if (pool.kind === 'vllm') return pool.servedModel ?? step.model.name;
+  if (pool.kind === 'vllm' || pool.kind === 'llamacpp') return pool.servedModel ?? step.model.name;
   return pool.modelMap[step.model.name] ?? pool.model ?? step.model.name;
 }
 

@@ -83,7 +83,7 @@ export class BackendRegistry {
         inFlightRequests: 0,
         inFlightTokens: 0,
         pendingPrefillTokens: 0,
-        metricsStale: backend.kind === 'vllm',
+        metricsStale: backend.kind !== 'openai',
         relativeCost,
       },
     };
@@ -154,7 +154,7 @@ export class BackendRegistry {
     const state = entry.state;
     state.healthy = now >= entry.coolingUntil && !entry.draining;
     state.circuit = entry.breaker.schedulingState;
-    if (state.kind === 'vllm' && this.scraper) {
+    if (state.kind !== 'openai' && this.scraper) {
       // Two lookups instead of snapshot(): this runs for every candidate of every request.
       const metrics = this.scraper.latestMetrics(state.id);
       if (metrics) state.metrics = metrics;
@@ -168,7 +168,7 @@ export class BackendRegistry {
     entry.state.inFlightRequests++;
     entry.state.inFlightTokens += tokens;
     // Traffic changes what the replica reports: scrape it at the base interval while it has some.
-    if (entry.state.kind === 'vllm') this.scraper?.noteActivity(entry.state.id);
+    if (entry.state.kind !== 'openai') this.scraper?.noteActivity(entry.state.id);
   }
 
   /** Prompt tokens admitted to the backend that have not reached their first token yet (prefill backlog). */
@@ -183,7 +183,7 @@ export class BackendRegistry {
   release(entry: BackendEntry, tokens: number): void {
     entry.state.inFlightRequests = Math.max(0, entry.state.inFlightRequests - 1);
     entry.state.inFlightTokens = Math.max(0, entry.state.inFlightTokens - tokens);
-    if (entry.state.kind === 'vllm') this.scraper?.noteActivity(entry.state.id);
+    if (entry.state.kind !== 'openai') this.scraper?.noteActivity(entry.state.id);
     if (entry.state.inFlightRequests === 0 && this.idleWaiters.has(entry.state.id)) this.notifyIdle(entry.state.id);
   }
 

@@ -1,8 +1,8 @@
 // The router's pool API (pool-contracts.ts: PoolRegistry, PoolSignalSource, SpillOverAdvisor; deploy/ drives it):
-// replicas registered at run time become vLLM backends of a configured pool (scraped like the others), drains stop scheduling at once and wait for the router-side
+// replicas registered at run time become vLLM (or llama-server) backends of a configured pool (scraped like the others), drains stop scheduling at once and wait for the router-side
 // in-flight count to reach zero, and the autoscaler's spill-over advice feeds the same spill-over path as saturation.
 import { createVllmBackend } from '../backends/vllm.ts';
-import type { RouterConfig, VllmPoolConfig } from '../config/schema.ts';
+import type { LlamaCppPoolConfig, RouterConfig, VllmPoolConfig } from '../config/schema.ts';
 import { InvalidRequestError } from '../errors.ts';
 import type { MetricsScraper, ScrapeTarget } from '../adapters/scheduling.ts';
 import type { BackendRegistry } from './backend-registry.ts';
@@ -18,8 +18,8 @@ export interface PoolRegistryDeps {
   scraper: MetricsScraper;
   traffic: PoolTraffic;
   /** Step-time model and cost per pool, as the runtime built them for the configured backends. */
-  stepModelFor(pool: VllmPoolConfig): StepTimeModel | undefined;
-  relativeCostFor(pool: VllmPoolConfig): number;
+  stepModelFor(pool: VllmPoolConfig | LlamaCppPoolConfig): StepTimeModel | undefined;
+  relativeCostFor(pool: VllmPoolConfig | LlamaCppPoolConfig): number;
   clock?: () => number;
 }
 
@@ -34,8 +34,8 @@ export class RouterPoolRegistry {
   // ---------------------------------------------------------------- PoolRegistry
   register(replica: ReplicaEndpoint): void {
     const pool = this.deps.config.pools.find((candidate) => candidate.name === replica.pool);
-    if (!pool || pool.kind !== 'vllm') {
-      throw new InvalidRequestError(`Cannot register replica ${replica.replicaId}: no vLLM pool "${replica.pool}" in the router config.`);
+    if (!pool || pool.kind === 'openai') {
+      throw new InvalidRequestError(`Cannot register replica ${replica.replicaId}: no vLLM or llama.cpp pool "${replica.pool}" in the router config.`);
     }
     if (this.registered.has(replica.replicaId)) this.remove(replica.replicaId);
     const models = this.deps.config.models.filter((model) => model.route.includes(pool.name)).map((model) => model.name);
@@ -44,6 +44,8 @@ export class RouterPoolRegistry {
       url: replica.url,
       connectTimeoutMs: this.deps.config.timeouts.connectMs,
       headers: pool.headers,
+      kind: pool.kind,
+      ...(pool.kind === 'llamacpp' ? { connections: 64 } : {}),
     });
     this.deps.registry.add(
       backend,
@@ -117,6 +119,10 @@ export class RouterPoolRegistry {
   private syncScrapeTargets(): void {
     const targets: ScrapeTarget[] = [];
     for (const entry of this.deps.registry.all()) {
+      if (entry.state.kind === 'llamacpp') {
+        targets.push({ id: entry.state.id, url: entry.state.url, engine: 'llamacpp' });
+        continue;
+      }
       if (entry.state.kind !== 'vllm') continue;
       const modelName = entry.servedModel ?? (entry.pool.kind === 'vllm' ? entry.pool.servedModel : undefined);
       targets.push({ id: entry.state.id, url: entry.state.url, ...(modelName ? { modelName } : {}) });

@@ -67,6 +67,7 @@ function stepModelFor(pool: PoolConfig): StepTimeModel | undefined {
 
 function relativeCost(pool: PoolConfig): number {
   if (pool.kind === 'openai') return pool.costPer1MTokens;
+  if (pool.kind === 'llamacpp') return pool.costPerHour;
   try {
     return gpuHourlyPrice(loadPrices(), pool.gpu, pool.tensorParallel);
   } catch {
@@ -97,6 +98,21 @@ export async function createRouterRuntime(config: RouterConfig, deps: RuntimeDep
         });
         registry.add(backend, pool, models, config.circuitBreaker, stepModel, cost);
         scrapeTargets.push({ id, url: backendConfig.url, ...(pool.servedModel ? { modelName: pool.servedModel } : {}) });
+      });
+    } else if (pool.kind === 'llamacpp') {
+      pool.backends.forEach((backendConfig, index) => {
+        const id = backendConfig.id ?? `${pool.name}-${index}`;
+        const backend = createVllmBackend({
+          id,
+          url: backendConfig.url,
+          connectTimeoutMs: config.timeouts.connectMs,
+          headers: pool.headers,
+          kind: 'llamacpp',
+          // One request per slot is decoded at a time; a few more connections queue inside llama-server.
+          connections: 64,
+        });
+        registry.add(backend, pool, models, config.circuitBreaker, undefined, cost);
+        scrapeTargets.push({ id, url: backendConfig.url, engine: 'llamacpp' });
       });
     } else {
       if (!pool.baseURL) throw new Error(`pool ${pool.name}: no baseURL (driver not started?)`);

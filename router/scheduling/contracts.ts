@@ -23,7 +23,8 @@ export interface LoraMetrics {
 }
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
-export type BackendKind = 'vllm' | 'openai';
+/** `vllm` and `llamacpp` are self-hosted engines with scraped metrics; `openai` is a hosted API without them. */
+export type BackendKind = 'vllm' | 'llamacpp' | 'openai';
 
 /** One backend (a vLLM replica or a hosted API) as the scheduler sees it at decision time. */
 export interface BackendState {

@@ -5,7 +5,7 @@
 // `data: [DONE]` — the client always sees a well-formed end, never a truncated 200.
 import type { ServerResponse } from 'node:http';
 import { RAW_JSON, type StreamChunk } from '../backends/contracts.ts';
-import { ClientClosedError, renderError, toSwitchyardError, type SwitchyardError } from '../errors.ts';
+import { ClientClosedError, NoEligibleBackendError, renderError, toSwitchyardError, type SwitchyardError } from '../errors.ts';
 import type { RouterMetrics } from '../metrics.ts';
 import type { DispatchInput, Dispatcher, Lease } from '../routing/dispatcher.ts';
 import type { RelayGovernanceHooks } from '../governance/router-adapter.ts';
@@ -157,7 +157,9 @@ export async function relayStream(options: RelayOptions): Promise<RelayOutcome> 
             continuing = true;
             continue;
           } catch (continuationError) {
-            return endWithError(options, lease, state, toSwitchyardError(continuationError), continuations);
+            // Nowhere to continue: the client learns why the stream broke, not that no backend was left.
+            const reported = continuationError instanceof NoEligibleBackendError ? typed : toSwitchyardError(continuationError);
+            return endWithError(options, lease, state, reported, continuations);
           }
         }
         return endWithError(options, lease, state, typed, continuations);

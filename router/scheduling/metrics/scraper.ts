@@ -1,4 +1,4 @@
-// Polls each vLLM replica's `/metrics` and keeps the latest EndpointMetrics per backend. A backend whose last good
+// Polls each engine replica's `/metrics` (vLLM; llama-server: `/metrics` + `/slots`) and keeps the latest EndpointMetrics per backend. A backend whose last good
 // scrape is older than `staleAfterMs` (or that was never scraped) reads as stale; the not-saturated filter then drops
 // it (fail closed), so a silent replica is never picked blind.
 //
@@ -8,11 +8,12 @@
 // bytes arrived (parse-vllm.ts) into the backend's one EndpointMetrics object; and a replica whose page did not
 // change and that the router sent nothing to is scraped less often (up to `maxIntervalMs`, below the stale limit),
 // back to `intervalMs` as soon as the router sends it a request (`noteActivity`) or its page changes.
-import { getGlobalDispatcher } from 'undici';
+import { Agent, request as undiciRequest } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { EndpointMetrics } from '../contracts.ts';
 import { DEFAULT_SCRAPE_INTERVAL_MS, DEFAULT_STALE_AFTER_MS } from '../config.ts';
 import { VllmMetricsReader } from './parse-vllm.ts';
+import { parseLlamaCppMetrics } from './parse-llamacpp.ts';
 
 export interface ScrapeTarget {
   id: string;
@@ -22,6 +23,8 @@ export interface ScrapeTarget {
   metricsUrl?: string;
   /** Only count series labelled with this `model_name` (the engine's served model name). */
   modelName?: string;
+  /** Which engine's metrics to read (default vllm). */
+  engine?: 'vllm' | 'llamacpp';
 }
 
 export interface ScrapeSnapshot {
@@ -96,6 +99,11 @@ export function metricsUrlFor(target: ScrapeTarget): string {
 }
 
 const INITIAL_BODY_BYTES = 16_384;
+
+let sharedAgent: Agent | undefined;
+function scrapeAgent(): Agent {
+  return (sharedAgent ??= new Agent({ keepAliveTimeout: 60_000, connections: 2 }));
+}
 
 /** One backend's scrape state; it is also the undici dispatch handler of its own scrapes (one object, reused). */
 class TargetState implements Dispatcher.DispatchHandler {
@@ -195,6 +203,11 @@ class TargetState implements Dispatcher.DispatchHandler {
       this.finish(caught instanceof Error ? caught.message : String(caught));
       return;
     }
+    this.accept(parsed, now);
+  }
+
+  /** A good reading: update the backend's one metrics object in place. */
+  accept(parsed: EndpointMetrics, now: number): void {
     // The backend's one metrics object is updated in place (the registry holds it); a first scrape makes it.
     const previous = this.metrics;
     const unchanged = previous !== undefined && sameReadings(previous, parsed);
@@ -261,9 +274,53 @@ export function createMetricsScraper(options: MetricsScraperOptions): MetricsScr
     },
   };
 
-  const dispatcher = options.fetch ? undefined : (options.dispatcher ?? getGlobalDispatcher());
+  // Its own keep-alive agent, shared by every scraper of the process, not undici's global dispatcher: that one may be
+  // replaced by other code (tracing, proxies) with a dispatcher that does not take raw dispatch handlers.
+  const dispatcher = options.fetch ? undefined : (options.dispatcher ?? scrapeAgent());
+  const fetchText = async (url: string, signal: AbortSignal): Promise<string> => {
+    if (options.fetch) {
+      const response = await options.fetch(url, { signal });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      return response.text();
+    }
+    const response = await undiciRequest(url, { method: 'GET', signal, dispatcher: dispatcher ?? scrapeAgent() });
+    if (response.statusCode !== 200) {
+      await response.body.dump();
+      throw new Error(`HTTP ${response.statusCode}`);
+    }
+    return response.body.text();
+  };
+
+  // llama-server keeps per-slot context use out of /metrics: KV usage comes from /slots (see parse-llamacpp.ts). Two
+  // small JSON/text pages per scrape; these pools are a few CPU replicas, so the plain promise path is fine here.
+  const beginLlamaCpp = (state: TargetState): void => {
+    const signal = AbortSignal.timeout(timeoutMs);
+    const slotsUrl = state.metricsUrl.replace(/\/metrics$/, '/slots');
+    Promise.all([
+      fetchText(state.metricsUrl, signal),
+      fetchText(slotsUrl, signal).catch((error: unknown) => {
+        throw new Error(`GET ${slotsUrl}: ${error instanceof Error ? error.message : String(error)} (llama-server needs --slots)`);
+      }),
+    ])
+      .then(([text, slots]) => {
+        let slotsBody: unknown;
+        try {
+          slotsBody = JSON.parse(slots);
+        } catch {
+          throw new Error(`GET ${slotsUrl}: not JSON`);
+        }
+        const now = clock();
+        state.accept(parseLlamaCppMetrics(text, slotsBody, now), now);
+      })
+      .catch((error: unknown) => state.finish(error instanceof Error ? error.message : String(error)));
+  };
+
   const begin = (state: TargetState, now: number): void => {
     state.begin(now);
+    if (state.target.engine === 'llamacpp') {
+      beginLlamaCpp(state);
+      return;
+    }
     if (dispatcher) {
       try {
         dispatcher.dispatch({ origin: state.origin, path: state.path, method: 'GET' }, state);
@@ -302,7 +359,12 @@ export function createMetricsScraper(options: MetricsScraperOptions): MetricsScr
       keep.add(target.id);
       const existing = states.get(target.id);
       const metricsUrl = metricsUrlFor(target);
-      if (existing && existing.metricsUrl === metricsUrl && existing.target.modelName === target.modelName) {
+      if (
+        existing &&
+        existing.metricsUrl === metricsUrl &&
+        existing.target.modelName === target.modelName &&
+        existing.target.engine === target.engine
+      ) {
         existing.target = target;
       } else {
         states.set(target.id, new TargetState(target, metricsUrl, core));
