@@ -187,7 +187,7 @@ export function launchArgsFor(pool: ResolvedPool, port: number, host: string): s
 }
 
 /** Environment and read-only mounts a replica of `pool` needs besides its command line (LoRA). */
-export function replicaExtrasFor(pool: PoolConfig): { env: Record<string, string>; mounts: string[] } {
+export function replicaExtrasFor(pool: Pick<PoolConfig, 'lora'>): { env: Record<string, string>; mounts: string[] } {
   const lora = pool.lora;
   if (!lora) return { env: {}, mounts: [] };
   return {

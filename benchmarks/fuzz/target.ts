@@ -21,7 +21,7 @@ export async function startFuzzTarget(options: { speed?: number } = {}): Promise
   const input = embeddedDefaultConfig({ SWITCHYARD_INDEX_DIR: indexDir });
   input.server = { ...input.server, requestLog: false };
   for (const pool of input.pools ?? []) {
-    if (pool.driver) pool.driver = { ...pool.driver, speed: options.speed ?? 50 };
+    if (pool.kind !== 'llamacpp' && pool.driver) pool.driver = { ...pool.driver, speed: options.speed ?? 50 };
   }
   const config = validateConfig(input, '(embedded default)', { SWITCHYARD_INDEX_DIR: indexDir });
   const serverErrors: unknown[] = [];

@@ -56,6 +56,7 @@ function priceFile(): PriceFile | null {
 export function stepCostUsd(pool: PoolConfig | undefined, usage: Usage, ms: number): number {
   if (pool === undefined) return 0;
   if (pool.kind === 'openai') return ((usage.prompt_tokens + usage.completion_tokens) * pool.costPer1MTokens) / 1e6;
+  if (pool.kind === 'llamacpp') return (pool.costPerHour * ms) / 3_600_000;
   const file = priceFile();
   if (file === null) return 0;
   try {

@@ -45,7 +45,7 @@ export async function startChainFixture(change: (config: RouterConfigInput) => v
   mkdirSync(promptsDir);
   await ingestDocs(indexRoot);
   const config = embeddedDefaultConfig({});
-  for (const pool of config.pools) if (pool.driver) pool.driver.speed = 40;
+  for (const pool of config.pools) if (pool.kind !== 'llamacpp' && pool.driver) pool.driver.speed = 40;
   config.retrieval = { ...config.retrieval, indexRoot };
   const requestLog = join(workspace, 'requests.jsonl');
   const rolloutFile = join(workspace, 'prompt-rollout.yaml');
