@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{router,retrieval,deploy,models,benchmarks,evals,bin,scripts}/**/*.test.ts'],
+    include: ['{core,router,retrieval,deploy,models,benchmarks,evals,bin,scripts}/**/*.test.ts'],
     // Servers bind real loopback ports; two cores cannot run many suites at once without skewing timing-based engines.
     pool: 'forks',
     maxWorkers: 2,

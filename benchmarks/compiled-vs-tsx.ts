@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { formatTable } from '../bin/text-table.ts';
+import { formatTable } from '../core/text-table.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const COMPILED_ENTRY = join(ROOT, 'dist', 'bin', 'main.js');

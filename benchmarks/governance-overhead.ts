@@ -19,7 +19,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import OpenAI from 'openai';
 import { Registry } from 'prom-client';
-import { ChatCompletionRequest, parseBody } from '../router/api/schemas.ts';
+import { ChatCompletionRequest, parseBody } from '../core/openai-schemas.ts';
 import { GovernanceConfig } from '../router/governance/config.ts';
 import { PricingCatalog } from '../router/governance/cost/pricing.ts';
 import { ChunkGuard } from '../router/governance/guardrails/chunk-guard.ts';

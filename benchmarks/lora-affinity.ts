@@ -22,7 +22,7 @@ import { LoraManager, LoraOptions, createLoraCostModel } from '../models/sim/lor
 import type { BackendRequest, BackendResponse, ChatBackend, StreamChunk } from '../router/backends/contracts.ts';
 import { validateConfig } from '../router/config/load.ts';
 import type { RouterConfig, VllmPoolConfig } from '../router/config/schema.ts';
-import { UpstreamError } from '../router/errors.ts';
+import { UpstreamError } from '../core/errors.ts';
 import { AdapterCatalog, AdapterLoader, type LoraTransport } from '../router/lora/index.ts';
 import { createLoraMetrics } from '../router/lora/metrics.ts';
 import { createRouterMetrics } from '../router/metrics.ts';

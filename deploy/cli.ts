@@ -8,7 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import { type DeployConfig, parseDeployConfig } from './config.ts';
 import { DeployConfigError } from './errors.ts';
 import { createDeployment, type Deployment, type DeploymentStatus } from './manager.ts';
-import { SwitchyardError } from '../router/errors.ts';
+import { SwitchyardError } from '../core/errors.ts';
 
 export const DEFAULT_DEPLOY_CONFIG = {
   driver: 'local',

@@ -126,7 +126,7 @@ export type {
   PoolSignalSource,
   SpillOverAdvice,
   SpillOverAdvisor,
-} from '../router/runtime/pool-contracts.ts';
+} from '../core/pool-contracts.ts';
 
 // ───────────────────────────── GPU telemetry ─────────────────────────────
 

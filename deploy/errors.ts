@@ -1,5 +1,5 @@
 // deploy/'s branch of the one error tree (router/errors.ts): failures carry an HTTP status and whether retrying can help.
-import { InvalidRequestError, SwitchyardError } from '../router/errors.ts';
+import { InvalidRequestError, SwitchyardError } from '../core/errors.ts';
 
 /** Bad deploy configuration or CLI input: a 400 that names what is wrong. */
 export class DeployConfigError extends InvalidRequestError {

@@ -1,6 +1,6 @@
 // Retrieval's errors, as members of the project's one error tree (router/errors.ts), so the HTTP layer renders them
 // as OpenAI error JSON with the right status.
-import { InvalidRequestError, NotFoundError, SwitchyardError, type ErrorOptions } from '../router/errors.ts';
+import { InvalidRequestError, NotFoundError, SwitchyardError, type ErrorOptions } from '../core/errors.ts';
 
 export { InvalidRequestError, NotFoundError, SwitchyardError };
 

@@ -4,8 +4,8 @@
 // Express app handles everything else and the same generation routes when they arrive in another shape.
 import type { ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { NotFoundError, renderError, toSwitchyardError } from './errors.ts';
-import { compilePassThroughChecks } from './api/schemas.ts';
+import { NotFoundError, renderError, toSwitchyardError } from '../core/errors.ts';
+import { compilePassThroughChecks } from '../core/openai-schemas.ts';
 import { contextMiddleware, createContextAttacher, requestIdOf } from './routes/context.ts';
 import { jsonBody, parseByteSize } from './routes/json-body.ts';
 import { createEmbeddingsHandler } from './routes/embeddings.ts';

@@ -3,7 +3,7 @@
 // `model`, not the upstream's `{"detail":"Not Found"}`. Real router, simulator replicas, the official openai SDK.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UpstreamError, renderError } from './errors.ts';
+import { UpstreamError, renderError } from '../core/errors.ts';
 import { errorFromUpstreamStatus, withoutInternalNames } from './backends/upstream-errors.ts';
 import { FAST_SCHEDULING, postRaw, startReplicas, startTestRouter, vllmPool, type TestRouter } from './testing/harness.ts';
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const OUT = join(ROOT, 'dist');
-const SOURCE_FOLDERS = ['bin', 'router', 'retrieval', 'deploy', 'models', 'benchmarks', 'evals'];
+const SOURCE_FOLDERS = ['bin', 'core', 'router', 'retrieval', 'deploy', 'models', 'benchmarks', 'evals'];
 // Compiled by tsc (or the bin/ launcher), documentation, generators and screenshots: not read by the running code.
 const SKIPPED_EXTENSIONS = new Set(['.ts', '.js', '.md', '.py', '.png']);
 const SKIPPED_DIRECTORIES = new Set(['node_modules', 'results', '.switchyard']);

@@ -4,7 +4,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { InvalidRequestError } from '../../router/errors.ts';
+import { InvalidRequestError } from '../../core/errors.ts';
 import type { ProgressReporter, ResponseCache } from '../contracts.ts';
 import { loadSuite } from '../dataset/load.ts';
 import { selectEmbedder } from '../embedders/select.ts';

@@ -4,7 +4,7 @@
 // response?: {choices: [{message: {content}}]} | {text}, output?}.
 import { appendFile, readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { InvalidRequestError, NotFoundError } from '../../router/errors.ts';
+import { InvalidRequestError, NotFoundError } from '../../core/errors.ts';
 import { ChatMessageSchema, EvalCaseSchema, type EvalCase } from './schema.ts';
 
 const LoggedRequestSchema = z.object({

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
 import YAML from 'yaml';
 import type { z } from 'zod';
-import { InvalidRequestError } from '../../router/errors.ts';
+import { InvalidRequestError } from '../../core/errors.ts';
 import { contentHash } from '../canonical.ts';
 import type { PreparedAssertion } from '../metrics/define.ts';
 import { prepareAssertion } from '../metrics/registry.ts';

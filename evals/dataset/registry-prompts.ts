@@ -3,7 +3,7 @@
 // version: its system messages go before every case's messages, and its file's `eval_baseline` becomes a gate check
 // (the suite's pass rate on that metric must not fall more than the tolerance under the accepted score). Case inputs
 // `{promptRef: {name, version?}}` resolve through the same registry.
-import { InvalidRequestError } from '../../router/errors.ts';
+import { InvalidRequestError } from '../../core/errors.ts';
 import type { PromptFile } from '../../router/governance/prompts/registry.ts';
 import { PromptStore } from '../../router/chain/prompt-store.ts';
 import type { ChatMessage } from '../contracts.ts';

@@ -1,7 +1,7 @@
 // Turns a case input into chat messages. Templates use {{name}} placeholders; a missing variable is an error, not
 // an empty string. Prompt-registry references go through a PromptResolver (registry-prompts.ts: the router's prompt
 // registry); without one the default resolver explains that instead of guessing.
-import { InvalidRequestError } from '../../router/errors.ts';
+import { InvalidRequestError } from '../../core/errors.ts';
 import type { ChatMessage } from '../contracts.ts';
 import type { CaseInput, EvalCase } from './schema.ts';
 

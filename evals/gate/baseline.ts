@@ -3,7 +3,7 @@
 // (--min-pass-rate) needs no baseline: every gated metric must reach the given pass rate.
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { InvalidRequestError } from '../../router/errors.ts';
+import { InvalidRequestError } from '../../core/errors.ts';
 import type { RunReport } from '../report/types.ts';
 
 export const BaselineSchema = z.object({

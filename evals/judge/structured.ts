@@ -2,7 +2,7 @@
 // valid is first repaired locally (code fences, prose around the object, trailing commas, smart quotes, value
 // coercions), and if still invalid the judge is asked again with the validation error, a bounded number of times.
 // After that the call fails with a JudgeOutputError that says what was wrong: never a crash, never a guess.
-import { SwitchyardError } from '../../router/errors.ts';
+import { SwitchyardError } from '../../core/errors.ts';
 import type { ChatClient, ChatMessage, ChatRequest } from '../contracts.ts';
 import { compileSchema, describeAjvErrors } from '../metrics/deterministic.ts';
 

@@ -2,7 +2,7 @@
 // of the assertion in the error), and evaluation is guarded so a metric can never crash a run or report a score
 // outside [0,1].
 import { z } from 'zod';
-import { InvalidRequestError } from '../../router/errors.ts';
+import { InvalidRequestError } from '../../core/errors.ts';
 import type { EvalMetric, MetricInput, MetricResult, MetricServices, Stage } from '../contracts.ts';
 import type { RawAssertion } from '../dataset/schema.ts';
 

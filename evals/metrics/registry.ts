@@ -2,7 +2,7 @@
 // one import and one line here; MetricName is derived from this object, and the conformance suite runs every entry.
 import type { Stage } from '../contracts.ts';
 import type { RawAssertion } from '../dataset/schema.ts';
-import { InvalidRequestError } from '../../router/errors.ts';
+import { InvalidRequestError } from '../../core/errors.ts';
 import { registerMetric, type PreparedAssertion, type RegisteredMetric } from './define.ts';
 import {
   containsMetric,

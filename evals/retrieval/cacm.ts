@@ -5,7 +5,7 @@
 // `switchyard ingest` and `switchyard eval retrieval` read.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidRequestError } from '../../router/errors.ts';
+import { InvalidRequestError } from '../../core/errors.ts';
 
 export interface SmartRecord {
   id: string;

@@ -1,7 +1,7 @@
 // `eval retrieval`: run JSONL queries through a SearchBackend in each mode, rank documents (a document scores as
 // its best chunk), measure against qrels with trec_eval's definitions, and write standard TREC run files.
 import { z } from 'zod';
-import { InvalidRequestError } from '../../router/errors.ts';
+import { InvalidRequestError } from '../../core/errors.ts';
 import type { SearchBackend, SearchMode } from '../contracts.ts';
 import { measureRun, type MeasureOptions, type RunMeasures } from './measures.ts';
 import type { Qrels, Run, RunEntry } from './trec.ts';

@@ -2,7 +2,7 @@
 //   qrels: `qid iter docno rel`            (rel an integer; negative = in pool but unjudged)
 //   run:   `qid Q0 docno rank score tag`   (rank is ignored by trec_eval: documents are ordered by score)
 // Duplicate documents for one query are an error in both files, as in trec_eval.
-import { InvalidRequestError } from '../../router/errors.ts';
+import { InvalidRequestError } from '../../core/errors.ts';
 
 /** qid → docno → relevance grade. */
 export type Qrels = Map<string, Map<string, number>>;

@@ -3,7 +3,7 @@
 // canonical JSON {namespace (the base URL unless set), model, full request, scope}; scope carries the repeat index and, for judge calls, the
 // judge prompt hash, order and attempt, so a repeated run with the same inputs makes no model calls.
 import OpenAI from 'openai';
-import { UpstreamError, type SwitchyardError } from '../../router/errors.ts';
+import { UpstreamError, type SwitchyardError } from '../../core/errors.ts';
 import { canonicalJson, sha256 } from '../canonical.ts';
 import type { ChatClient, ChatRequest, ChatResponse, ResponseCache } from '../contracts.ts';
 

@@ -3,7 +3,7 @@ import { GPUS, GpuId } from './gpus.ts';
 import { Dtype, MODELS, type ModelSpec, getModel, kvBytesPerToken, weightBytes } from './models.ts';
 import { loadPrices } from './prices.ts';
 import { fits, smallestTensorParallel, kvCapacityTokens } from '../sizing.ts';
-import { formatTable } from '../../bin/text-table.ts';
+import { formatTable } from '../../core/text-table.ts';
 
 function sizingRows(model: ModelSpec) {
   return GpuId.options.flatMap((gpuId) =>

@@ -69,7 +69,7 @@ beforeAll(async () => {
         citations: citationsPayload(answer, prepared.citations),
       });
     } catch (error) {
-      const { renderError } = await import('../../router/errors.ts');
+      const { renderError } = await import('../../core/errors.ts');
       const rendered = renderError(error);
       response.status(rendered.status).json(rendered.body);
     }

@@ -9,7 +9,7 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { Embedder, Reranker } from '../contracts.ts';
 import { InvalidRequestError, ModelUnavailableError, NotFoundError } from '../errors.ts';
 import { normalise } from '../indexes/vector-math.ts';
-import { renderError } from '../../router/errors.ts';
+import { renderError } from '../../core/errors.ts';
 import { getTokenizer } from '../tokens.ts';
 import type { IndexProvider } from './index-registry.ts';
 import type { FewShotProvider } from './rag.ts';

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimReplica, SimReplicaOptions } from '../../models/sim/index.ts';
 import { startSimReplica } from '../../models/sim/index.ts';
-import { ClientClosedError, UpstreamError, UpstreamTimeoutError } from '../errors.ts';
+import { ClientClosedError, UpstreamError, UpstreamTimeoutError } from '../../core/errors.ts';
 import type { BackendRequest, ChatBackend, StreamChunk } from './contracts.ts';
 
 export interface ConformanceTarget {

@@ -1,7 +1,7 @@
 // Used by the hosted backend (the SDK needs an AbortSignal): a stream must deliver its first chunk within ttftMs
 // (a non-streamed answer must arrive whole within it), and the upstream request is aborted
 // with a precise reason (ttft timeout vs. the router's own abort) so failover sees the right error.
-import { UpstreamTimeoutError } from '../errors.ts';
+import { UpstreamTimeoutError } from '../../core/errors.ts';
 import type { CancelSignal } from '../resilience/cancellation.ts';
 
 export interface AttemptSignal {

@@ -5,7 +5,7 @@ import type { BackendRequest, BackendResponse, ChatBackend, StreamChunk } from '
 import { attemptSignal } from './first-chunk-timeout.ts';
 import type { AttemptSignal } from './first-chunk-timeout.ts';
 import { errorFromFailure, errorFromUpstreamStatus } from './upstream-errors.ts';
-import { type SwitchyardError, UpstreamError, UpstreamTimeoutError } from '../errors.ts';
+import { type SwitchyardError, UpstreamError, UpstreamTimeoutError } from '../../core/errors.ts';
 
 export interface HostedBackendOptions {
   id: string;

@@ -1,6 +1,6 @@
 // Maps what an upstream said (HTTP status, headers, error body) or how it failed (socket errors, aborts) onto the
 // error tree, with openai-node's retry rules: x-should-retry wins; else 408, 409, 429 and 5xx are retryable.
-import { ClientClosedError, SwitchyardError, UpstreamError, UpstreamTimeoutError } from '../errors.ts';
+import { ClientClosedError, SwitchyardError, UpstreamError, UpstreamTimeoutError } from '../../core/errors.ts';
 import type { CancelSignal } from '../resilience/cancellation.ts';
 
 export type HeaderLookup = (name: string) => string | null | undefined;

@@ -7,7 +7,7 @@ import { SseSplitter } from './sse.ts';
 import { bufferedExchange, type BufferedExchange } from './buffered-exchange.ts';
 import { streamedExchange, type StreamedExchange } from './streamed-exchange.ts';
 import { errorFromFailure, errorFromUpstreamStatus, readErrorBody } from './upstream-errors.ts';
-import { type SwitchyardError, UpstreamError, UpstreamTimeoutError } from '../errors.ts';
+import { type SwitchyardError, UpstreamError, UpstreamTimeoutError } from '../../core/errors.ts';
 
 export const ENDPOINT_PATHS: Readonly<Record<Endpoint, string>> = {
   chat: '/v1/chat/completions',

@@ -2,9 +2,9 @@
 // validation, route planning, scheduling, retries across backends and circuit breakers as interactive traffic, but
 // restricted to self-hosted vLLM pools unless hosted spill-over is allowed), and PoolLoad over the BackendRegistry's
 // live states (scraped KV usage and queue, router-side in-flight counters minus the batch's own).
-import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest, parseBody } from '../api/schemas.ts';
+import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest, parseBody } from '../../core/openai-schemas.ts';
 import type { Endpoint } from '../backends/contracts.ts';
-import { SwitchyardError, UpstreamTimeoutError } from '../errors.ts';
+import { SwitchyardError, UpstreamTimeoutError } from '../../core/errors.ts';
 import { chatPromptFeatures, completionPromptFeatures, type PromptFeatures } from '../routing/prompt.ts';
 import type { RoutePlan } from '../routing/plan.ts';
 import { createRequestTimer } from '../routing/upstream-body.ts';

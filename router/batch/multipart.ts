@@ -3,7 +3,7 @@
 // refused with 413 without being buffered whole.
 import { Readable } from 'node:stream';
 import type { Request } from 'express';
-import { InvalidRequestError, PayloadTooLargeError } from '../errors.ts';
+import { InvalidRequestError, PayloadTooLargeError } from '../../core/errors.ts';
 
 export interface UploadedFile {
   filename: string;

@@ -3,7 +3,7 @@
 // touches is injected: storage root, dispatcher, pool load, clock, config, metrics registry.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
-import { InvalidRequestError, NotFoundError, SwitchyardError, renderError, toSwitchyardError } from '../errors.ts';
+import { InvalidRequestError, NotFoundError, SwitchyardError, renderError, toSwitchyardError } from '../../core/errors.ts';
 import { jsonBody } from '../routes/json-body.ts';
 import { BatchConfig, type BatchConfigInput } from './config.ts';
 import type { BatchDispatcher, BatchEndpoint, Clock, PoolLoad } from './contracts.ts';

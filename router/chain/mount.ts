@@ -7,7 +7,7 @@ import { trace } from '@opentelemetry/api';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { z } from 'zod';
-import { AuthenticationError, InvalidRequestError, NotFoundError, PermissionDeniedError } from '../errors.ts';
+import { AuthenticationError, InvalidRequestError, NotFoundError, PermissionDeniedError } from '../../core/errors.ts';
 import type { Governance } from '../governance/governance.ts';
 import type { RetrievalChat } from '../rag/chat.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';

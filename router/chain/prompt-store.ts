@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, renameSync, watch, writeFileSync, type FSWatch
 import { basename, dirname, resolve } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { z } from 'zod';
-import { InvalidRequestError } from '../errors.ts';
+import { InvalidRequestError } from '../../core/errors.ts';
 import { PromptRegistry, type PromptFile } from '../governance/prompts/registry.ts';
 import { SHIPPED_PROMPTS_DIR } from './config.ts';
 

@@ -4,7 +4,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Span } from '@opentelemetry/api';
 import type { StreamChunk } from '../backends/contracts.ts';
-import { renderError, toSwitchyardError } from '../errors.ts';
+import { renderError, toSwitchyardError } from '../../core/errors.ts';
 import { finishBuffered, relayHooks } from '../governance/router-adapter.ts';
 import type { Lease } from '../routing/dispatcher.ts';
 import { createRequestTimer } from '../routing/upstream-body.ts';

@@ -3,9 +3,9 @@
 import type { ServerResponse } from 'node:http';
 import { context as otelContext, trace, SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import { ChatCompletionRequest, parseBody } from '../api/schemas.ts';
+import { ChatCompletionRequest, parseBody } from '../../core/openai-schemas.ts';
 import type { PoolConfig } from '../config/schema.ts';
-import { toSwitchyardError } from '../errors.ts';
+import { toSwitchyardError } from '../../core/errors.ts';
 import type { DispatchResult, Lease } from '../routing/dispatcher.ts';
 import { chatPromptFeatures } from '../routing/prompt.ts';
 import { createRequestTimer } from '../routing/upstream-body.ts';

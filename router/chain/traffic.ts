@@ -5,7 +5,7 @@
 import { startSimReplica, type SimReplica } from '../../models/sim/index.ts';
 import { replicaOptions } from '../drivers/simulator.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
-import { InvalidRequestError, NotFoundError } from '../errors.ts';
+import { InvalidRequestError, NotFoundError } from '../../core/errors.ts';
 
 export interface TrafficState {
   pins: Record<string, string>;

@@ -1,6 +1,6 @@
 // The verify step: claims of an answer judged against the sources they cite by the verifier model, with a bounded
 // number of verifier calls when its output is not valid (each retry tells the model what was wrong).
-import { toSwitchyardError } from '../errors.ts';
+import { toSwitchyardError } from '../../core/errors.ts';
 import { claimsForPrompt, parseVerifierOutput, splitClaims, triageClaims, verifierJsonSchema, type ClaimVerdict, type SourceText } from './claims.ts';
 import type { StepPlan } from './config.ts';
 import type { PromptStore } from './prompt-store.ts';

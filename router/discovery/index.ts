@@ -1,7 +1,7 @@
 // Starts endpoint discovery for every vLLM pool that configures it, registering into the router's pool registry.
 // The first round is awaited, so a router starts with the replicas that are already healthy.
 import type { RouterConfig } from '../config/schema.ts';
-import type { PoolRegistry } from '../runtime/pool-contracts.ts';
+import type { PoolRegistry } from '../../core/pool-contracts.ts';
 import type { DnsResolver } from './dns.ts';
 import { type DiscoveryEvent, type HealthCheck, PoolDiscovery } from './pool-discovery.ts';
 

@@ -2,7 +2,7 @@
 // check passes (until then it is retried every round), a vanished one is drained (no new requests, in-flight ones
 // finish, bounded) and then deregistered. A failed lookup changes nothing. Replica ids are `<pool>/<host>:<port>`,
 // the same on every router replica, which consistent-hash affinity relies on.
-import type { PoolRegistry } from '../runtime/pool-contracts.ts';
+import type { PoolRegistry } from '../../core/pool-contracts.ts';
 import type { DiscoveryConfig } from './config.ts';
 import { type DnsResolver, type Endpoint, resolveEndpoints, systemResolver } from './dns.ts';
 

@@ -1,9 +1,9 @@
 // `switchyard keys create|list|disable|enable|spend`: admin commands on the governance SQLite database (the same file
 // the router's `governance.keys.database` names). The plain key is printed once, at creation, and never stored.
 import type { Command } from 'commander';
-import { InvalidRequestError } from '../errors.ts';
+import { InvalidRequestError } from '../../core/errors.ts';
 import { KeyStore, type KeyRecord } from './keys/store.ts';
-import { formatTable } from '../../bin/text-table.ts';
+import { formatTable } from '../../core/text-table.ts';
 
 const DEFAULT_DB = process.env.SWITCHYARD_GOVERNANCE_DB ?? '.switchyard/governance.sqlite';
 

@@ -9,7 +9,7 @@ import {
   RateLimitError,
   SwitchyardError,
   type ErrorOptions,
-} from '../errors.ts';
+} from '../../core/errors.ts';
 
 export class MissingApiKeyError extends AuthenticationError {
   constructor() {

@@ -10,7 +10,7 @@
 import type { AdmitContext, Admission, Priced, SettleOutcome } from './contracts.ts';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { InvalidRequestError, toSwitchyardError } from '../errors.ts';
+import { InvalidRequestError, toSwitchyardError } from '../../core/errors.ts';
 import type { BudgetLedger } from './budgets/contracts.ts';
 import { NANOS_PER_USD, usdToNanos } from './budgets/contracts.ts';
 import { BudgetAlerts } from './budgets/alerts.ts';

@@ -5,7 +5,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { z } from 'zod';
-import { InvalidRequestError, NotFoundError } from '../errors.ts';
+import { InvalidRequestError, NotFoundError } from '../../core/errors.ts';
 import { answerAsBody, answerAsChunks } from './cache/response-cache.ts';
 import { AdminAuthError } from './errors.ts';
 import type { Admission, Governance } from './governance.ts';

@@ -5,7 +5,7 @@
 // A load that fails is a retryable error: the dispatcher moves on to another replica.
 import { request as undiciRequest } from 'undici';
 import type { BackendRequest, BackendResponse } from '../backends/contracts.ts';
-import { type SwitchyardError, UpstreamError, toSwitchyardError } from '../errors.ts';
+import { type SwitchyardError, UpstreamError, toSwitchyardError } from '../../core/errors.ts';
 import type { CancelSignal } from '../resilience/cancellation.ts';
 import type { BackendEntry } from '../runtime/backend-registry.ts';
 import type { AdapterCatalog, AdapterInfo } from './catalog.ts';

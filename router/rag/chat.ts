@@ -7,7 +7,7 @@
 // Only `import type` from retrieval/ here: this file is loaded with every router, retrieval's models are not.
 import type { ServerResponse } from 'node:http';
 import type { StreamChunk } from '../backends/contracts.ts';
-import { InvalidRequestError } from '../errors.ts';
+import { InvalidRequestError } from '../../core/errors.ts';
 import type { RelayGovernanceHooks } from '../governance/router-adapter.ts';
 
 /** What the client gets back under `citations`. */

@@ -10,7 +10,7 @@ import { MODELS } from '../../models/catalog/models.ts';
 import type { citationsPayload as retrievalCitationsPayload } from '../../retrieval/http/rag.ts';
 import type { RetrievalService } from '../../retrieval/http/service.ts';
 import type { RouterConfig } from '../config/schema.ts';
-import { NotFoundError } from '../errors.ts';
+import { NotFoundError } from '../../core/errors.ts';
 import type { CitationsPayload, PreparedRagChat, RetrievalChat } from './chat.ts';
 import type { RetrievalSectionConfig } from './config.ts';
 

@@ -1,8 +1,8 @@
 // POST /v1/embeddings: validated and forwarded along the model's route (retries and failover included) to a backend
 // that serves embeddings; the answer is passed back as it came.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EmbeddingRequest, parseBody } from '../api/schemas.ts';
-import { InvalidRequestError, UpstreamError } from '../errors.ts';
+import { EmbeddingRequest, parseBody } from '../../core/openai-schemas.ts';
+import { InvalidRequestError, UpstreamError } from '../../core/errors.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
 import { requestContext } from './context.ts';
 import { traceparentOf } from '../observability/trace-context.ts';

@@ -1,9 +1,9 @@
 // POST /v1/chat/completions and /v1/completions: validate → plan the route → dispatch → answer (JSON or SSE relay),
 // with the response headers that say what happened and the router's own overhead measured per stage.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ChatCompletionRequest, CompletionRequest, parseBody } from '../api/schemas.ts';
+import { ChatCompletionRequest, CompletionRequest, parseBody } from '../../core/openai-schemas.ts';
 import { RAW_JSON, type Endpoint } from '../backends/contracts.ts';
-import { ClientClosedError, InvalidRequestError, UpstreamTimeoutError, toSwitchyardError } from '../errors.ts';
+import { ClientClosedError, InvalidRequestError, UpstreamTimeoutError, toSwitchyardError } from '../../core/errors.ts';
 import type { DispatchInput, DispatchResult, Lease } from '../routing/dispatcher.ts';
 import { chatPromptFeatures, completionPromptFeatures, type PromptFeatures } from '../routing/prompt.ts';
 import { createRequestTimer, overheadMs, type RequestTimer } from '../routing/upstream-body.ts';

@@ -1,6 +1,6 @@
 // GET /v1/models, /health, /ready and /metrics.
 import type { Request, Response } from 'express';
-import { NotFoundError } from '../errors.ts';
+import { NotFoundError } from '../../core/errors.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
 
 const STARTED = Math.floor(Date.now() / 1000);

@@ -2,7 +2,7 @@
 // per request in profiles): collects the bytes up to the limit, parses once, and reports problems as the error tree.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
-import { InvalidRequestError, PayloadTooLargeError } from '../errors.ts';
+import { InvalidRequestError, PayloadTooLargeError } from '../../core/errors.ts';
 
 const UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
 

@@ -5,8 +5,8 @@
 // their first chunk arrived, so a failure before the first byte reaches the client is retried transparently.
 import type { BackendRequest, Endpoint, StreamChunk } from '../backends/contracts.ts';
 import type { RetryConfig } from '../config/schema.ts';
-import type { SwitchyardError} from '../errors.ts';
-import { NoEligibleBackendError, UpstreamError, toSwitchyardError } from '../errors.ts';
+import type { SwitchyardError} from '../../core/errors.ts';
+import { NoEligibleBackendError, UpstreamError, toSwitchyardError } from '../../core/errors.ts';
 import { labelCache, type RouterMetrics } from '../metrics.ts';
 import { retryDelayMs, sleep } from '../resilience/backoff.ts';
 import type { BackendEntry, BackendRegistry } from '../runtime/backend-registry.ts';

@@ -3,7 +3,7 @@
 // spill-over continue up the tiers and then along each tier's fallback pools.
 import { classifyComplexity, type ComplexityRequest, type TierConfig, DEFAULT_TIER_CONFIG } from '../adapters/scheduling.ts';
 import type { ModelRouteConfig, PoolConfig, RouterConfig, TimeoutsConfig } from '../config/schema.ts';
-import { NotFoundError } from '../errors.ts';
+import { NotFoundError } from '../../core/errors.ts';
 
 export interface RouteStep {
   model: ModelRouteConfig;

@@ -1,7 +1,7 @@
 // What the router derives from a prompt before picking a backend: an approximate token count (characters / 4: a
 // tokenizer would cost more than the whole routing budget) and the prefix block hashes for prefix affinity.
 import { computePrefixBlockHashes } from '../adapters/scheduling.ts';
-import type { ChatMessage } from '../api/schemas.ts';
+import type { ChatMessage } from '../../core/openai-schemas.ts';
 
 const CHARS_PER_TOKEN = 4;
 /** Per-message chat-template overhead in tokens (role header + separators), as Llama 3's template adds. */

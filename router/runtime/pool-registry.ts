@@ -3,12 +3,12 @@
 // in-flight count to reach zero, and the autoscaler's spill-over advice feeds the same spill-over path as saturation.
 import { createVllmBackend } from '../backends/vllm.ts';
 import type { LlamaCppPoolConfig, RouterConfig, VllmPoolConfig } from '../config/schema.ts';
-import { InvalidRequestError } from '../errors.ts';
+import { InvalidRequestError } from '../../core/errors.ts';
 import type { MetricsScraper, ScrapeTarget } from '../adapters/scheduling.ts';
 import type { BackendRegistry } from './backend-registry.ts';
 import type { PoolTraffic } from './pool-traffic.ts';
 import type { StepTimeModel } from '../../models/step-time.ts';
-import type { DrainResult, PoolSignals, ReplicaEndpoint, ReplicaSignals, SpillOverAdvice } from './pool-contracts.ts';
+import type { DrainResult, PoolSignals, ReplicaEndpoint, ReplicaSignals, SpillOverAdvice } from '../../core/pool-contracts.ts';
 
 export type { DrainResult, PoolSignals, ReplicaEndpoint, ReplicaSignals, SpillOverAdvice };
 

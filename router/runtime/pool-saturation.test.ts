@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../config/load.ts';
-import type { PoolSignals, ReplicaSignals } from './pool-contracts.ts';
+import type { PoolSignals, ReplicaSignals } from '../../core/pool-contracts.ts';
 import { poolSaturation, registerPoolSaturation } from './pool-saturation.ts';
 
 function replica(overrides: Partial<ReplicaSignals>): ReplicaSignals {

@@ -4,7 +4,7 @@
 // over 4), whichever is larger; the same formula as the recording rule's fallback on vLLM's own metrics.
 import { Gauge, type Registry } from 'prom-client';
 import type { RouterConfig } from '../config/schema.ts';
-import type { PoolSignals } from './pool-contracts.ts';
+import type { PoolSignals } from '../../core/pool-contracts.ts';
 
 /** Waiting requests per replica that count as a full queue (the recording rule divides by the same 4). */
 export const QUEUE_PER_REPLICA_AT_SATURATION = 4;

@@ -7,7 +7,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import { InvalidRequestError } from '../../errors.ts';
+import { InvalidRequestError } from '../../../core/errors.ts';
 import { PromptNotFoundError } from '../errors.ts';
 
 export const PromptFile = z.strictObject({

@@ -8,7 +8,7 @@
 // compiled check a tenth of it. schemas.test.ts checks that both agree on a corpus of valid and broken bodies.
 import { Ajv, type ValidateFunction } from 'ajv';
 import { z } from 'zod';
-import { InvalidRequestError } from '../errors.ts';
+import { InvalidRequestError } from './errors.ts';
 
 const ContentPart = z.looseObject({ type: z.string(), text: z.string().optional() });
 

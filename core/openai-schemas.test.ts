@@ -2,9 +2,9 @@
 // zod entirely. Every body below is run through both; single-field mutations of a valid body cover each rule, and
 // seeded random combinations cover interactions.
 import { describe, expect, it } from 'vitest';
-import { InvalidRequestError } from '../errors.ts';
+import { InvalidRequestError } from './errors.ts';
 import { z as zod } from 'zod';
-import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest, PASS_THROUGH_SCHEMAS, compiledCheck, parseBody } from './schemas.ts';
+import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest, PASS_THROUGH_SCHEMAS, compiledCheck, parseBody } from './openai-schemas.ts';
 
 const SCALARS: unknown[] = [
   null, true, false, 0, 1, -1, 1.5, 2, 2.5, -2.5, 16, 128, 129, 2 ** 53, 1e20, -1e20, 0.5,
