@@ -104,6 +104,7 @@ async function runSessions(phase: Extract<Phase, { phase: 'sessions' }>): Promis
 async function runBurst(phase: Extract<Phase, { phase: 'burst' }>): Promise<object> {
   const statuses: Record<string, number> = {};
   let chargedUsd = 0;
+  let reservedUsd = 0;
   const started = Date.now();
   await Promise.all(
     Array.from({ length: phase.requests }, async (_, index) => {
@@ -113,6 +114,7 @@ async function runBurst(phase: Extract<Phase, { phase: 'burst' }>): Promise<obje
           .create({ model: phase.model, messages: [{ role: 'user', content: `burst request ${index}` }], max_tokens: 16 })
           .withResponse();
         chargedUsd += Number(response.headers.get('x-switchyard-cost-usd') ?? 0);
+        reservedUsd = Math.max(reservedUsd, Number(response.headers.get('x-switchyard-cost-reserved-usd') ?? 0));
         statuses['200'] = (statuses['200'] ?? 0) + 1;
       } catch (error) {
         const status = error instanceof OpenAI.APIError ? `${error.status ?? 'network'}:${error.code ?? ''}` : 'network';
@@ -120,7 +122,7 @@ async function runBurst(phase: Extract<Phase, { phase: 'burst' }>): Promise<obje
       }
     }),
   );
-  return { statuses, chargedUsd, elapsedMs: Date.now() - started };
+  return { statuses, chargedUsd, reservedUsd, elapsedMs: Date.now() - started };
 }
 
 /**

@@ -164,7 +164,7 @@ describe.skipIf(unavailable !== null)('N routers behave as one (network namespac
   }, 120_000);
 
   it('a rate limit and a budget hold across the three routers (shared Redis, no overshoot)', async () => {
-    type Burst = { statuses: Record<string, number>; chargedUsd: number; elapsedMs: number };
+    type Burst = { statuses: Record<string, number>; chargedUsd: number; reservedUsd: number; elapsedMs: number };
     const common = { routers: routerUrls(), model: MODEL, deadlineMs: 60_000 };
     const limited = await client<Burst>({ phase: 'burst', key: rpmKey, requests: 36, ...common });
     // 12 per minute, refilled continuously: a burst of elapsed seconds gets at most 12 + elapsed/5 (+1 for rounding).
@@ -174,10 +174,12 @@ describe.skipIf(unavailable !== null)('N routers behave as one (network namespac
     expect(limited.statuses['200'] ?? 0).toBeLessThanOrEqual(allowed);
     expect((limited.statuses['200'] ?? 0) + (limited.statuses['429:rate_limit_exceeded'] ?? 0)).toBe(36);
 
-    // A budget of ~6 requests' worth, from what a request costs here.
-    const probe = await client<Burst>({ phase: 'burst', key: openKey, requests: 6, ...common });
-    const perRequest = probe.chargedUsd / 6;
-    expect(perRequest).toBeGreaterThan(0);
+    // A budget of ~6 requests' worth: each request reserves its worst case before it runs (returned in
+    // x-switchyard-cost-reserved-usd) and is charged what it cost, so a request counts as the larger of the two.
+    const probeKey = budgetStore.create({ name: 'budget-probe', owner: 'test', dailyBudgetUsd: 1_000 }).key;
+    const probe = await client<Burst>({ phase: 'burst', key: probeKey, requests: 6, ...common });
+    expect(probe.chargedUsd).toBeGreaterThan(0);
+    const perRequest = Math.max(probe.chargedUsd / 6, probe.reservedUsd);
     const budget = perRequest * 6;
     const budgetKey = budgetStore.create({ name: 'budget', owner: 'test', dailyBudgetUsd: budget }).key;
     const spent = await client<Burst>({ phase: 'burst', key: budgetKey, requests: 30, ...common });
