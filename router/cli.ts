@@ -3,8 +3,8 @@ import type { Command } from 'commander';
 import { embeddedDefaultConfig } from './config/default.ts';
 import { ConfigError, loadConfigFile, validateConfig } from './config/load.ts';
 import type { RouterConfig } from './config/schema.ts';
-import { startRouter, type RunningRouter } from './server.ts';
-import { ensureDemoKey, type DemoKey } from './governance/keys/demo-key.ts';
+import { loopbackDemoKey, startRouter, type RunningRouter } from './server.ts';
+import type { DemoKey } from './governance/keys/demo-key.ts';
 
 interface ServeOptions {
   config?: string;
@@ -22,12 +22,6 @@ function parsePort(text: string, source: string): number {
   const port = Number(text);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new ConfigError(source, [`port: invalid "${text}"`]);
   return port;
-}
-
-/** The key keyless local requests are billed to (`governance.keys.loopbackKey`), created on first start. */
-function loopbackDemoKey(config: RouterConfig): DemoKey | undefined {
-  const keys = config.governance.enabled ? config.governance.keys : undefined;
-  return keys?.enabled && keys.loopbackKey !== undefined ? ensureDemoKey(keys.database, keys.loopbackKey) : undefined;
 }
 
 function governanceLines(config: RouterConfig, url: string, demoKey: DemoKey | undefined): string[] {

@@ -8,6 +8,7 @@ import { startDrivers, type StartedDrivers } from './drivers/simulator.ts';
 import { createRouterRuntime, type RouterRuntime, type RuntimeDeps } from './runtime/runtime.ts';
 import type { Deployment } from '../deploy/manager.ts';
 import { startPoolDiscovery, type DiscoveryDeps, type RunningDiscovery } from './discovery/index.ts';
+import { ensureDemoKey, type DemoKey } from './governance/keys/demo-key.ts';
 import type { Logger } from 'pino';
 
 export interface StartRouterOptions extends AppOptions, RuntimeDeps {
@@ -61,7 +62,15 @@ async function startDeployment(config: RouterConfig, runtime: RouterRuntime, log
   return deployment;
 }
 
+/** The key keyless local requests are billed to (`governance.keys.loopbackKey`), created on first start. */
+export function loopbackDemoKey(config: RouterConfig): DemoKey | undefined {
+  const keys = config.governance.enabled ? config.governance.keys : undefined;
+  return keys?.enabled && keys.loopbackKey !== undefined ? ensureDemoKey(keys.database, keys.loopbackKey) : undefined;
+}
+
 export async function startRouter(config: RouterConfig, options: StartRouterOptions = {}): Promise<RunningRouter> {
+  // Every start, not only `switchyard serve`'s: without the key, keyless local requests would get 401.
+  loopbackDemoKey(config);
   const drivers = await startDrivers(config);
   let runtime: RouterRuntime;
   try {

@@ -95,7 +95,14 @@ export function createRetrievalRouter(deps: RetrievalRouterDeps): Router {
     const body = parseBody(RerankRequestSchema, request.body);
     const reranker = deps.reranker;
     if (reranker === null) {
-      throw new ModelUnavailableError(`No reranker is loaded (${deps.rerankerError ?? 'none configured'}).`);
+      // Not configured is the server's set-up, not a passing outage: 404, as for any model the server does not serve.
+      if (deps.rerankerError === undefined || deps.rerankerError === 'no reranker configured') {
+        throw new NotFoundError('No reranker is configured on this server (set `retrieval.reranker` to a cross-encoder model).', {
+          code: 'model_not_found',
+          param: 'model',
+        });
+      }
+      throw new ModelUnavailableError(`No reranker is loaded (${deps.rerankerError}).`);
     }
     if (body.model !== undefined && !matchesModel(body.model, reranker.modelId, [])) {
       throw new NotFoundError(`The model '${body.model}' does not exist; this server reranks with '${reranker.modelId}'.`, {

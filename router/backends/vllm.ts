@@ -205,6 +205,8 @@ export function parseChunk(backendId: string, data: string): StreamChunk {
       status: clientFault ? code : 502,
       type: clientFault ? (error?.type ?? 'invalid_request_error') : 'upstream_error',
       code: 'engine_stream_error',
+      // The engine's own words about the answer it refused (no backend id or address in them).
+      publicMessage: error?.message ?? 'The model server ended the stream with an error.',
     });
   }
   return record;

@@ -44,7 +44,8 @@ export async function startChainFixture(change: (config: RouterConfigInput) => v
   const promptsDir = join(workspace, 'prompts');
   mkdirSync(promptsDir);
   await ingestDocs(indexRoot);
-  const config = embeddedDefaultConfig({});
+  const environment = { SWITCHYARD_GOVERNANCE_DB: join(workspace, 'governance.sqlite') };
+  const config = embeddedDefaultConfig(environment);
   for (const pool of config.pools) if (pool.kind !== 'llamacpp' && pool.driver) pool.driver.speed = 40;
   config.retrieval = { ...config.retrieval, indexRoot };
   const requestLog = join(workspace, 'requests.jsonl');
@@ -59,7 +60,7 @@ export async function startChainFixture(change: (config: RouterConfigInput) => v
       callback();
     },
   });
-  const router = await startRouter(validateConfig(config, '(test)', {}), { host: '127.0.0.1', port: 0, processMetrics: false, chainLogDestination: destination, onServerError: (error) => console.error(error) });
+  const router = await startRouter(validateConfig(config, '(test)', environment), { host: '127.0.0.1', port: 0, processMetrics: false, chainLogDestination: destination, onServerError: (error) => console.error(error) });
   const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 60_000 });
   return {
     router,

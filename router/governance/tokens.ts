@@ -85,6 +85,8 @@ export function estimateTokens(text: string): number {
 export function countChatTokens(messages: ReadonlyArray<Record<string, unknown>>, tools?: unknown, exact = true): number {
   let total = PER_REQUEST;
   for (const message of messages) {
+    // Admission counts before the body is validated: a malformed entry is left for validation to reject (400).
+    if (message === null || typeof message !== 'object') continue;
     const text = textOf(message.content);
     const system = message.role === 'system' || message.role === 'developer';
     total += PER_MESSAGE + (!exact ? estimateTokens(text) : system ? countSystem(text) : countTokens(text));

@@ -8,6 +8,7 @@ import { PricingCatalog } from './cost/pricing.ts';
 import { KeyStore } from './keys/store.ts';
 import { PromptRegistry } from './prompts/registry.ts';
 import { TEST_POOLS, TEST_ROUTES } from './testing/chain-app.ts';
+import { countChatTokens } from './tokens.ts';
 
 describe('key store', () => {
   it('creates, authenticates, disables and aggregates spend', () => {
@@ -165,5 +166,13 @@ describe('config', () => {
     expect(merged.output).toMatchObject({ pii: 'block', leakage: 'flag', holdBackChars: 48 });
     expect(merged.input.injection).toBe('block');
     expect(() => GovernanceConfig.parse({ limits: { backend: 'etcd' } })).toThrow();
+  });
+});
+
+describe('token counting at admission (before the body is validated)', () => {
+  it('passes over malformed message entries instead of throwing', () => {
+    const messages = [null, 'text', { role: 'user', content: 'Say hi.' }] as unknown as ReadonlyArray<Record<string, unknown>>;
+    const wellFormed = countChatTokens([{ role: 'user', content: 'Say hi.' }]);
+    expect(countChatTokens(messages)).toBe(wellFormed);
   });
 });

@@ -101,12 +101,19 @@ export class AdapterLoader implements AdapterSender {
         throw new UpstreamError(`The adapter \`${adapter.name}\` could not be loaded: ${errorMessage(answer.text)}`, answer.status, true, {
           status: 503,
           backendId: entry.state.id,
+          // The engine's words may carry the adapter's path on the replica: they stay in the logs.
+          publicMessage: `The adapter \`${adapter.name}\` could not be loaded (the model server answered ${answer.status}).`,
         });
       }
       this.options.catalog.registeredOn(entry.state).add(adapter.name);
     } catch (error) {
       if (error instanceof UpstreamError) throw error;
-      throw new UpstreamError(`The adapter \`${adapter.name}\` could not be loaded.`, 502, true, { status: 503, backendId: entry.state.id, cause: error });
+      throw new UpstreamError(`The adapter \`${adapter.name}\` could not be loaded.`, 502, true, {
+        status: 503,
+        backendId: entry.state.id,
+        cause: error,
+        publicMessage: `The adapter \`${adapter.name}\` could not be loaded.`,
+      });
     } finally {
       metrics.loads(adapter.name, outcome).inc();
       if (outcome !== 'failed') metrics.loadSeconds.observe((this.clock() - started) / 1000);

@@ -2,6 +2,9 @@
 // embedded default serves its two example adapters by name; the router loads an adapter on the replica it picks once
 // (not once per request), keeps an adapter's requests where it runs, reloads after a replica lost it, and turns a load
 // that cannot succeed into a clear retryable error.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { embeddedDefaultConfig } from '../config/default.ts';
@@ -25,7 +28,8 @@ describe('the embedded default serves two example adapters', () => {
   let client: OpenAI;
 
   beforeAll(async () => {
-    const config = validateConfig(embeddedDefaultConfig({}), 'default', {});
+    const environment = { SWITCHYARD_GOVERNANCE_DB: join(mkdtempSync(join(tmpdir(), 'switchyard-lora-')), 'governance.sqlite') };
+    const config = validateConfig(embeddedDefaultConfig(environment), 'default', environment);
     router = await startRouter(config, { host: '127.0.0.1', port: 0, processMetrics: false });
     // As a deployment would: wait for /ready, and let the SDK retry a 503 (late scrapes on a loaded machine read as
     // stale metrics, and an adapter has no hosted tier to spill to).
@@ -136,7 +140,7 @@ describe('loading, affinity and eviction through the router', () => {
     );
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
-    expect((error as InstanceType<typeof OpenAI.APIError>).message).toContain('The adapter `broken-lora` could not be loaded: Loading lora broken-lora failed: No adapter found');
+    expect((error as InstanceType<typeof OpenAI.APIError>).message).toContain('The adapter `broken-lora` could not be loaded (the model server answered 404).');
   });
 
   it('does not route adapters that are not configured or discovered', async () => {

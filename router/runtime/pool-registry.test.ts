@@ -81,7 +81,7 @@ describe('router pool signals and spill-over advice', () => {
   it('refuses replicas for pools the router does not have', () => {
     const { pools } = build();
     expect(() => pools.register({ replicaId: 'x', pool: 'nope', model: 'm', url: 'http://127.0.0.1:1', gpuIds: [] })).toThrow(
-      /no vLLM pool "nope"/,
+      /no vLLM or llama.cpp pool "nope"/,
     );
   });
 
