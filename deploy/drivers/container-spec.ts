@@ -58,16 +58,7 @@ export function containerSpec(
     Image: `${docker.image}:${docker.tag}`,
     Cmd: [...spec.launchArgs],
     Env: env,
-    Labels: {
-      [LABELS.managed]: 'true',
-      [LABELS.deployment]: deploymentId,
-      [LABELS.pool]: spec.pool,
-      [LABELS.replica]: spec.replicaId,
-      [LABELS.model]: spec.model,
-      [LABELS.port]: String(spec.port),
-      [LABELS.gpus]: spec.gpuIds.join(','),
-      [LABELS.host]: spec.host,
-    },
+    Labels: replicaLabels(spec, deploymentId),
     HostConfig: {
       NetworkMode: 'host',
       ShmSize: docker.shmSizeBytes,
@@ -102,16 +93,7 @@ function llamaCppContainerSpec(
     Image: engine.image,
     Cmd: engine.argsFor(`${MODELS_IN_CONTAINER}/${fileName}`),
     Env: Object.entries(docker.env).map(([key, value]) => `${key}=${value}`),
-    Labels: {
-      [LABELS.managed]: 'true',
-      [LABELS.deployment]: deploymentId,
-      [LABELS.pool]: spec.pool,
-      [LABELS.replica]: spec.replicaId,
-      [LABELS.model]: spec.model,
-      [LABELS.port]: String(spec.port),
-      [LABELS.gpus]: spec.gpuIds.join(','),
-      [LABELS.host]: spec.host,
-    },
+    Labels: replicaLabels(spec, deploymentId),
     HostConfig: {
       NetworkMode: 'host',
       Binds: [`${hostDir}:${MODELS_IN_CONTAINER}:ro`],
@@ -123,6 +105,20 @@ function llamaCppContainerSpec(
         ? { DeviceRequests: [{ Driver: 'nvidia', DeviceIDs: [...spec.gpuIds], Capabilities: [['gpu']] }] }
         : {}),
     },
+  };
+}
+
+/** The labels every list, event filter and adoption reads back (the deployment id scopes them to one deployment). */
+function replicaLabels(spec: ReplicaSpec, deploymentId: string): Record<string, string> {
+  return {
+    [LABELS.managed]: 'true',
+    [LABELS.deployment]: deploymentId,
+    [LABELS.pool]: spec.pool,
+    [LABELS.replica]: spec.replicaId,
+    [LABELS.model]: spec.model,
+    [LABELS.port]: String(spec.port),
+    [LABELS.gpus]: spec.gpuIds.join(','),
+    [LABELS.host]: spec.host,
   };
 }
 
