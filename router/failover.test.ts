@@ -121,8 +121,13 @@ describe('failures before the first byte are retried on another backend', () => 
       { model: 'llama-3.1-8b', faults: { errorRate: 1, errorStatuses: [500] } },
       { circuitBreaker: { consecutiveFailures: 2, cooldownMs: 60_000 } },
     );
-    for (let index = 0; index < 6; index++) await chat(harness);
-    const metrics = await (await fetch(`${harness.router.url}/metrics`)).text();
+    // The picker breaks ties at random, so how many requests try pool-0 first varies: send until its circuit opens
+    // (two failures), at most 40 requests; every request still succeeds on pool-1.
+    let metrics = '';
+    for (let index = 0; index < 40 && !metrics.includes('switchyard_backend_circuit_state{backend="pool-0",pool="pool"} 2'); index++) {
+      await chat(harness);
+      metrics = await (await fetch(`${harness.router.url}/metrics`)).text();
+    }
     expect(metrics).toContain('switchyard_backend_circuit_state{backend="pool-0",pool="pool"} 2');
     expect(metrics).toContain('switchyard_backend_circuit_state{backend="pool-1",pool="pool"} 0');
   });
