@@ -8,7 +8,7 @@
 // bytes arrived (parse-vllm.ts) into the backend's one EndpointMetrics object; and a replica whose page did not
 // change and that the router sent nothing to is scraped less often (up to `maxIntervalMs`, below the stale limit),
 // back to `intervalMs` as soon as the router sends it a request (`noteActivity`) or its page changes.
-import { getGlobalDispatcher } from 'undici';
+import { Agent } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { EndpointMetrics } from '../contracts.ts';
 import { DEFAULT_SCRAPE_INTERVAL_MS, DEFAULT_STALE_AFTER_MS } from '../config.ts';
@@ -96,6 +96,11 @@ export function metricsUrlFor(target: ScrapeTarget): string {
 }
 
 const INITIAL_BODY_BYTES = 16_384;
+
+let sharedAgent: Agent | undefined;
+function scrapeAgent(): Agent {
+  return (sharedAgent ??= new Agent({ keepAliveTimeout: 60_000, connections: 2 }));
+}
 
 /** One backend's scrape state; it is also the undici dispatch handler of its own scrapes (one object, reused). */
 class TargetState implements Dispatcher.DispatchHandler {
@@ -261,7 +266,9 @@ export function createMetricsScraper(options: MetricsScraperOptions): MetricsScr
     },
   };
 
-  const dispatcher = options.fetch ? undefined : (options.dispatcher ?? getGlobalDispatcher());
+  // Its own keep-alive agent, shared by every scraper of the process, not undici's global dispatcher: that one may be
+  // replaced by other code (tracing, proxies) with a dispatcher that does not take raw dispatch handlers.
+  const dispatcher = options.fetch ? undefined : (options.dispatcher ?? scrapeAgent());
   const begin = (state: TargetState, now: number): void => {
     state.begin(now);
     if (dispatcher) {
