@@ -41,12 +41,8 @@ export function registerEngineCommands(program: Command): void {
     .argument('<engine>', 'engine: llamacpp', engineName)
     .description('Print the installed llama-server binary (exit 1 when it is not built)')
     .action(() => {
-      const install = locateLlamaServer();
-      if (!install) {
-        process.stderr.write(`${missingEngineMessage()}\n`);
-        process.exitCode = 1;
-        return;
-      }
+      const install = installedOrExplain();
+      if (!install) return;
       process.stdout.write(`${install.binary}\n`);
     });
   engine
@@ -54,12 +50,18 @@ export function registerEngineCommands(program: Command): void {
     .argument('<engine>', 'engine: llamacpp', engineName)
     .description('Write the tiny random-weight Llama GGUF (Llama 3 tokenizer) into the engine cache and print its path')
     .action(() => {
-      const install = locateLlamaServer();
-      if (!install) {
-        process.stderr.write(`${missingEngineMessage()}\n`);
-        process.exitCode = 1;
-        return;
-      }
+      const install = installedOrExplain();
+      if (!install) return;
       process.stdout.write(`${generateTinyModel(install.vocab, join(install.modelsDir, tinyModelFileName()))}\n`);
     });
+}
+
+/** The installed llama-server, or undefined after saying how to build it (exit code 1). */
+function installedOrExplain(): ReturnType<typeof locateLlamaServer> {
+  const install = locateLlamaServer();
+  if (!install) {
+    process.stderr.write(`${missingEngineMessage()}\n`);
+    process.exitCode = 1;
+  }
+  return install;
 }

@@ -60,21 +60,24 @@ export function loraModelCards(lora: LoraServing | undefined, created: number): 
     root: adapter.path,
     parent: adapter.parent,
     max_model_len: null,
-    permission: [
-      {
-        id: `modelperm-${adapter.name}`,
-        object: 'model_permission',
-        created,
-        allow_create_engine: false,
-        allow_sampling: true,
-        allow_logprobs: true,
-        allow_search_indices: false,
-        allow_view: true,
-        allow_fine_tuning: false,
-        organization: '*',
-        group: null,
-        is_blocking: false,
-      },
-    ],
+    permission: [modelPermission(adapter.name, created)],
   }));
+}
+
+/** The permission entry vLLM puts on every model card, base models and adapters alike. */
+export function modelPermission(id: string, created: number): Record<string, unknown> {
+  return {
+    id: `modelperm-${id}`,
+    object: 'model_permission',
+    created,
+    allow_create_engine: false,
+    allow_sampling: true,
+    allow_logprobs: true,
+    allow_search_indices: false,
+    allow_view: true,
+    allow_fine_tuning: false,
+    organization: '*',
+    group: null,
+    is_blocking: false,
+  };
 }

@@ -9,7 +9,7 @@ import type { SimMetrics } from './metrics.ts';
 import type { ResponseMode } from './output.ts';
 import { type PrepareContext, prepareChat, prepareCompletion } from './prepare.ts';
 import { runGeneration } from './respond.ts';
-import { type LoraServing, loraModelCards, mountLoraRoutes } from './lora-routes.ts';
+import { type LoraServing, loraModelCards, modelPermission, mountLoraRoutes } from './lora-routes.ts';
 
 export interface SimServerContext {
   profile: Profile;
@@ -133,22 +133,7 @@ export function createSimApp(context: SimServerContext): express.Express {
             root: context.rootModel,
             parent: null,
             max_model_len: context.maxModelLen,
-            permission: [
-              {
-                id: `modelperm-${id}`,
-                object: 'model_permission',
-                created,
-                allow_create_engine: false,
-                allow_sampling: true,
-                allow_logprobs: true,
-                allow_search_indices: false,
-                allow_view: true,
-                allow_fine_tuning: false,
-                organization: '*',
-                group: null,
-                is_blocking: false,
-              },
-            ],
+            permission: [modelPermission(id, created)],
           },
     );
     response.json({ object: 'list', data: [...data, ...(isHosted ? [] : loraModelCards(lora, created))] });
