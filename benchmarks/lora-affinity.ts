@@ -25,7 +25,7 @@ import type { RouterConfig, VllmPoolConfig } from '../router/config/schema.ts';
 import { UpstreamError } from '../core/errors.ts';
 import { AdapterCatalog, AdapterLoader, type LoraTransport } from '../router/lora/index.ts';
 import { createLoraMetrics } from '../router/lora/metrics.ts';
-import { createRouterMetrics } from '../router/metrics.ts';
+import { createRouterMetrics } from '../router/observability/metrics.ts';
 import { Cancellation } from '../router/resilience/cancellation.ts';
 import { Dispatcher } from '../router/routing/dispatcher.ts';
 import { RoutePlanner } from '../router/routing/plan.ts';

@@ -150,7 +150,7 @@ describe('Grafana dashboards', () => {
     const memory = new InMemoryPoolRegistry({ clock });
     new Autoscaler({ policy: AutoscalerPolicy.parse({}), clock, targets: [], signals: memory, logger: { info: () => undefined, debug: () => undefined, warn: () => undefined }, registry });
     const deployMetrics = new Set((await registry.getMetricsAsJSON()).map((metric) => metric.name));
-    const routerSource = read('router/metrics.ts') + read('router/chain/metrics.ts');
+    const routerSource = read('router/observability/metrics.ts') + read('router/chain/metrics.ts');
 
     const files = readdirSync(join(DEPLOY, 'grafana/dashboards')).filter((name) => name.endsWith('.json'));
     expect(files.length).toBeGreaterThanOrEqual(3);
@@ -169,7 +169,7 @@ describe('Grafana dashboards', () => {
           for (const name of target.expr.match(/\b(switchyard[:_][a-z0-9_:]+|vllm:[a-z_]+|DCGM_FI_[A-Z_]+)/g) ?? []) {
             if (name.startsWith('switchyard:')) expect(recorded, `${file}: ${name}`).toContain(name);
             else if (name.startsWith('switchyard_autoscaler_') || name.startsWith('switchyard_gpu_')) expect(deployMetrics, `${file}: ${name}`).toContain(name);
-            else if (name.startsWith('switchyard_')) expect(routerSource, `${file}: ${name} (router/metrics.ts)`).toContain(`'${name.replace(/_(bucket|sum|count)$/, '')}'`);
+            else if (name.startsWith('switchyard_')) expect(routerSource, `${file}: ${name} (router/observability/metrics.ts)`).toContain(`'${name.replace(/_(bucket|sum|count)$/, '')}'`);
           }
         }
       }

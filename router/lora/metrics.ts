@@ -2,7 +2,7 @@
 // their duration, and (read at scrape time) on how many replicas each adapter is registered / running.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { BackendRegistry } from '../runtime/backend-registry.ts';
-import { labelCache } from '../metrics.ts';
+import { labelCache } from '../observability/metrics.ts';
 import type { AdapterCatalog } from './catalog.ts';
 
 export interface LoraMetrics {

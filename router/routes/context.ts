@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
-import { labelCache, type RouterMetrics } from '../metrics.ts';
+import { labelCache, type RouterMetrics } from '../observability/metrics.ts';
 import { continueTrace, type TraceContext } from '../observability/trace-context.ts';
 import type { RequestLogWriter } from '../observability/request-log.ts';
 

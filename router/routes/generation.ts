@@ -8,7 +8,7 @@ import type { DispatchInput, DispatchResult, Lease } from '../routing/dispatcher
 import { chatPromptFeatures, completionPromptFeatures, type PromptFeatures } from '../routing/prompt.ts';
 import { createRequestTimer, overheadMs, type RequestTimer } from '../routing/upstream-body.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
-import { labelCache } from '../metrics.ts';
+import { labelCache } from '../observability/metrics.ts';
 import { relayStream } from '../streaming/relay.ts';
 import type { Governance } from '../governance/governance.ts';
 import {

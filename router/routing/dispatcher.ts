@@ -7,7 +7,7 @@ import type { BackendRequest, Endpoint, StreamChunk } from '../backends/contract
 import type { RetryConfig } from '../config/schema.ts';
 import type { SwitchyardError} from '../../core/errors.ts';
 import { NoEligibleBackendError, UpstreamError, toSwitchyardError } from '../../core/errors.ts';
-import { labelCache, type RouterMetrics } from '../metrics.ts';
+import { labelCache, type RouterMetrics } from '../observability/metrics.ts';
 import { retryDelayMs, sleep } from '../resilience/backoff.ts';
 import type { BackendEntry, BackendRegistry } from '../runtime/backend-registry.ts';
 import {

@@ -13,7 +13,7 @@ import {
   type ScrapeTarget,
 } from '../adapters/scheduling.ts';
 import type { ChatBackend } from '../backends/contracts.ts';
-import { createRouterMetrics, type RouterMetrics } from '../metrics.ts';
+import { createRouterMetrics, type RouterMetrics } from '../observability/metrics.ts';
 import { Dispatcher } from '../routing/dispatcher.ts';
 import { RoutePlanner } from '../routing/plan.ts';
 import { BackendRegistry } from './backend-registry.ts';

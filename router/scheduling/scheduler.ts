@@ -2,7 +2,7 @@
 // a validated SchedulingProfileConfig; holds only the plugins' own state (affinity tables, round-robin turn).
 import { performance } from 'node:perf_hooks';
 import type { Registry } from 'prom-client';
-import { LeanHistogram } from '../lean-metrics.ts';
+import { LeanHistogram } from '../observability/lean-metrics.ts';
 import type {
   BackendState,
   FilterPlugin,

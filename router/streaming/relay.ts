@@ -6,7 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import { RAW_JSON, type StreamChunk } from '../backends/contracts.ts';
 import { ClientClosedError, NoEligibleBackendError, renderError, toSwitchyardError, type SwitchyardError } from '../../core/errors.ts';
-import type { RouterMetrics } from '../metrics.ts';
+import type { RouterMetrics } from '../observability/metrics.ts';
 import type { DispatchInput, Dispatcher, Lease } from '../routing/dispatcher.ts';
 import type { RelayGovernanceHooks } from '../governance/router-adapter.ts';
 

@@ -38,7 +38,7 @@ export function labelCache<T>(create: (...values: string[]) => T): (...values: s
 
 export interface RouterMetrics {
   readonly registry: Registry;
-  // Updated on every request: lean metrics (router/lean-metrics.ts); the rarer ones stay prom-client's.
+  // Updated on every request: lean metrics (router/observability/lean-metrics.ts); the rarer ones stay prom-client's.
   readonly requests: LeanCounter<'endpoint' | 'model' | 'route_reason' | 'status'>;
   readonly requestDuration: LeanHistogram<'endpoint' | 'route_reason' | 'stream'>;
   readonly stageDuration: LeanHistogram<'stage'>;

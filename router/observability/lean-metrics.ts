@@ -2,7 +2,7 @@
 // still rebuild and validate the label object, hash it into a string and look the bucket up by a stringified bound on
 // every `inc`/`observe`; these keep one plain record per label set, so an update is a few field writes. They
 // register in the same prom-client Registry (which only needs `name`, `help`, `type` and `get()`), and `/metrics`
-// prints them exactly as prom-client prints its own (router/lean-metrics.test.ts compares the two).
+// prints them exactly as prom-client prints its own (router/observability/lean-metrics.test.ts compares the two).
 import type { Metric, Registry } from 'prom-client';
 
 type Labels<L extends string> = Readonly<Record<L, string | number>>;
