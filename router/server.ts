@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createRouterApp, type AppOptions, type RouterApp } from './app.ts';
 import { governanceReady } from './governance/router-adapter.ts';
 import type { RouterConfig } from './config/schema.ts';
-import { startDrivers, type StartedDrivers } from './drivers/simulator.ts';
+import { startDrivers, type StartedDrivers } from './simulated-pools/simulator.ts';
 import { createRouterRuntime, type RouterRuntime, type RuntimeDeps } from './runtime/runtime.ts';
 import type { Deployment } from '../deploy/manager.ts';
 import { startPoolDiscovery, type DiscoveryDeps, type RunningDiscovery } from './discovery/index.ts';

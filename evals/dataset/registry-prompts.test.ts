@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startChainFixture, type ChainFixture } from '../../router/chain/testing.ts';
+import { startChainFixture, type ChainFixture } from '../../router/testing/chain-fixture.ts';
 import { evalRun } from '../commands/run.ts';
 import { silentProgress } from '../runner/progress.ts';
 import { openPromptStore, promptPrefix, resolvePromptReference } from './registry-prompts.ts';

@@ -7,7 +7,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClaimVerdict } from './claims.ts';
-import { scripted, startChainFixture, type ChainFixture } from './testing.ts';
+import { scripted, startChainFixture, type ChainFixture } from '../testing/chain-fixture.ts';
 import type { Verification } from './verify.ts';
 import type { StepRecord } from './steps.ts';
 

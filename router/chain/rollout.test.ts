@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scripted, startChainFixture, type ChainFixture } from './testing.ts';
+import { scripted, startChainFixture, type ChainFixture } from '../testing/chain-fixture.ts';
 
 const run = promisify(execFile);
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'switchyard.js');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { startChainFixture, type ChainFixture } from './testing.ts';
+import { startChainFixture, type ChainFixture } from '../testing/chain-fixture.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const RUNBOOK = readFileSync(join(ROOT, 'docs', 'runbook.md'), 'utf8');

@@ -3,7 +3,7 @@
 // default) by marking its backends draining — the same flag deploy/ uses, so in-flight requests finish and new ones
 // take the route's next step. Overrides live in memory: a restart returns to the config.
 import { startSimReplica, type SimReplica } from '../../models/sim/index.ts';
-import { replicaOptions } from '../drivers/simulator.ts';
+import { replicaOptions } from '../simulated-pools/simulator.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
 import { InvalidRequestError, NotFoundError } from '../../core/errors.ts';
 

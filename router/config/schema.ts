@@ -4,7 +4,7 @@ import { DeployConfig } from '../../deploy/config.ts';
 import { z } from 'zod';
 import { ModelId } from '../../models/catalog/models.ts';
 import { GpuId } from '../../models/catalog/gpus.ts';
-import { SchedulingProfileConfig, CircuitBreakerConfig, TierClassifierConfig } from '../adapters/scheduling.ts';
+import { SchedulingProfileConfig, CircuitBreakerConfig, TierClassifierConfig } from '../scheduling-facade/index.ts';
 import { BatchSectionConfig } from '../batch/config.ts';
 import { GovernanceConfig } from '../governance/config.ts';
 import { RetrievalSectionConfig } from '../rag/config.ts';

@@ -19,7 +19,7 @@ import {
   type SchedulingRequest,
   type SchedulingResult,
   type TtftCostModel,
-} from '../adapters/scheduling.ts';
+} from '../scheduling-facade/index.ts';
 import type { StepTimeModel } from '../../models/step-time.ts';
 import type { RoutePlan, RouteStep } from './plan.ts';
 import { failedQualityCheck } from './quality.ts';

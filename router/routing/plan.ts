@@ -1,7 +1,7 @@
 // Model name → route plan: which router model(s) and pools a request may use, in order. A plain model (or alias)
 // yields its own route; `auto` runs the complexity classifier and starts at the chosen tier, so escalation and
 // spill-over continue up the tiers and then along each tier's fallback pools.
-import { classifyComplexity, type ComplexityRequest, type TierConfig, DEFAULT_TIER_CONFIG } from '../adapters/scheduling.ts';
+import { classifyComplexity, type ComplexityRequest, type TierConfig, DEFAULT_TIER_CONFIG } from '../scheduling-facade/index.ts';
 import type { ModelRouteConfig, PoolConfig, RouterConfig, TimeoutsConfig } from '../config/schema.ts';
 import { NotFoundError } from '../../core/errors.ts';
 

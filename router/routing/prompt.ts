@@ -1,6 +1,6 @@
 // What the router derives from a prompt before picking a backend: an approximate token count (characters / 4: a
 // tokenizer would cost more than the whole routing budget) and the prefix block hashes for prefix affinity.
-import { computePrefixBlockHashes } from '../adapters/scheduling.ts';
+import { computePrefixBlockHashes } from '../scheduling-facade/index.ts';
 import type { ChatMessage } from '../../core/openai-schemas.ts';
 
 const CHARS_PER_TOKEN = 4;

@@ -8,7 +8,7 @@ import {
   type BackendState,
   type CircuitBreakerConfig,
   type MetricsScraper,
-} from '../adapters/scheduling.ts';
+} from '../scheduling-facade/index.ts';
 import type { PoolConfig } from '../config/schema.ts';
 import type { StepTimeModel } from '../../models/step-time.ts';
 

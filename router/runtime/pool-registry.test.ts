@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { describePoolRegistryConformance } from '../../deploy/registry/conformance.ts';
 import { validateConfig } from '../config/load.ts';
-import { createMetricsScraper, createScheduler } from '../adapters/scheduling.ts';
+import { createMetricsScraper, createScheduler } from '../scheduling-facade/index.ts';
 import { BackendRegistry } from './backend-registry.ts';
 import { RouterPoolRegistry } from './pool-registry.ts';
 import { PoolTraffic } from './pool-traffic.ts';

@@ -4,7 +4,7 @@
 import { createVllmBackend } from '../backends/vllm.ts';
 import type { LlamaCppPoolConfig, RouterConfig, VllmPoolConfig } from '../config/schema.ts';
 import { InvalidRequestError } from '../../core/errors.ts';
-import type { MetricsScraper, ScrapeTarget } from '../adapters/scheduling.ts';
+import type { MetricsScraper, ScrapeTarget } from '../scheduling-facade/index.ts';
 import type { BackendRegistry } from './backend-registry.ts';
 import type { PoolTraffic } from './pool-traffic.ts';
 import type { StepTimeModel } from '../../models/step-time.ts';

@@ -11,7 +11,7 @@ import {
   type MetricsScraper,
   type MetricsScraperOptions,
   type ScrapeTarget,
-} from '../adapters/scheduling.ts';
+} from '../scheduling-facade/index.ts';
 import type { ChatBackend } from '../backends/contracts.ts';
 import { createRouterMetrics, type RouterMetrics } from '../observability/metrics.ts';
 import { Dispatcher } from '../routing/dispatcher.ts';
