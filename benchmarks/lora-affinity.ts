@@ -30,7 +30,7 @@ import { Cancellation } from '../router/resilience/cancellation.ts';
 import { Dispatcher } from '../router/routing/dispatcher.ts';
 import { RoutePlanner } from '../router/routing/plan.ts';
 import { createRequestTimer } from '../router/routing/upstream-body.ts';
-import { BackendRegistry } from '../router/runtime/backend-registry.ts';
+import { BackendRegistry } from '../router/pools/backend-registry.ts';
 import { createMetricsScraper, createScheduler, DEFAULT_PROFILE, type SchedulingProfileInput } from '../router/scheduling/index.ts';
 
 const { values: args } = parseArgs({

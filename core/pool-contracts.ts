@@ -1,5 +1,5 @@
 // Types-only contract between the router and whatever manages its replicas (deploy/'s drivers and autoscaler):
-// the router implements PoolRegistry, PoolSignalSource and SpillOverAdvisor (runtime/pool-registry.ts); deploy/
+// the router implements PoolRegistry, PoolSignalSource and SpillOverAdvisor (router/pools/pool-registry.ts); deploy/
 // drives them. It lives with the router because it is the router's API; deploy/ re-exports it.
 
 /** What the router needs to route to a replica. */

@@ -2,7 +2,7 @@
 // path as `root`). Each round records which adapters each replica has registered and adds adapters the config does
 // not list, mapped to the router model the replica's pool serves (the one named like `parent`, else the pool's first).
 import { request as undiciRequest } from 'undici';
-import type { BackendRegistry } from '../runtime/backend-registry.ts';
+import type { BackendRegistry } from '../pools/backend-registry.ts';
 import type { AdapterCatalog } from './catalog.ts';
 
 /** GET `${replicaUrl}/v1/models` → parsed JSON. */

@@ -1,7 +1,7 @@
 // LoRA routing for one router instance: the adapter catalog (config + discovery), the loader the dispatcher sends
 // adapter requests through, and the per-adapter metrics. Built by the runtime when the config has a `lora` section.
 import type { Registry } from 'prom-client';
-import type { BackendRegistry } from '../runtime/backend-registry.ts';
+import type { BackendRegistry } from '../pools/backend-registry.ts';
 import { AdapterCatalog } from './catalog.ts';
 import type { LoraSectionConfig } from './config.ts';
 import { AdapterDiscovery, type ModelsFetcher } from './discovery.ts';

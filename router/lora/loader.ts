@@ -7,7 +7,7 @@ import { request as undiciRequest } from 'undici';
 import type { BackendRequest, BackendResponse } from '../backends/contracts.ts';
 import { type SwitchyardError, UpstreamError, toSwitchyardError } from '../../core/errors.ts';
 import type { CancelSignal } from '../resilience/cancellation.ts';
-import type { BackendEntry } from '../runtime/backend-registry.ts';
+import type { BackendEntry } from '../pools/backend-registry.ts';
 import type { AdapterCatalog, AdapterInfo } from './catalog.ts';
 import type { LoraMetrics } from './metrics.ts';
 

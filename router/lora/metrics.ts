@@ -1,7 +1,7 @@
 // Per-adapter router metrics on the router's own registry: requests sent per adapter, adapter loads by outcome and
 // their duration, and (read at scrape time) on how many replicas each adapter is registered / running.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { BackendRegistry } from '../runtime/backend-registry.ts';
+import type { BackendRegistry } from '../pools/backend-registry.ts';
 import { labelCache } from '../observability/metrics.ts';
 import type { AdapterCatalog } from './catalog.ts';
 

@@ -9,7 +9,7 @@ import type { SwitchyardError} from '../../core/errors.ts';
 import { NoEligibleBackendError, UpstreamError, toSwitchyardError } from '../../core/errors.ts';
 import { labelCache, type RouterMetrics } from '../observability/metrics.ts';
 import { retryDelayMs, sleep } from '../resilience/backoff.ts';
-import type { BackendEntry, BackendRegistry } from '../runtime/backend-registry.ts';
+import type { BackendEntry, BackendRegistry } from '../pools/backend-registry.ts';
 import {
   estimateUncachedPromptTokens,
   millisecondCostModel,
@@ -24,7 +24,7 @@ import type { StepTimeModel } from '../../models/step-time.ts';
 import type { RoutePlan, RouteStep } from './plan.ts';
 import { failedQualityCheck } from './quality.ts';
 import type { CancelSignal } from '../resilience/cancellation.ts';
-import type { PoolTraffic } from '../runtime/pool-traffic.ts';
+import type { PoolTraffic } from '../pools/pool-traffic.ts';
 import { type RequestTimer, upstreamBody } from './upstream-body.ts';
 import type { AdapterSender } from '../lora/loader.ts';
 
