@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { startSimReplica, type SimReplica } from '../models/sim/index.ts';
 import { pseudoText } from '../models/sim/tokenizer.ts';
-import type { BatchConfigInput } from '../router/batch/config.ts';
+import type { BatchConfigInput } from '../router/config/batch.ts';
 import { replicaPool, serveBatchApi } from '../router/batch/testing.ts';
 import { seededRandom as mulberry32 } from '../models/random.ts';
 

@@ -14,13 +14,14 @@
 // CPU time per request (each server in its own process, so no other component's work lands in a router's numbers).
 // Target: ≤ 0.2 ms added p50 per request.
 import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import OpenAI from 'openai';
 import { Registry } from 'prom-client';
 import { ChatCompletionRequest, parseBody } from '../core/openai-schemas.ts';
-import { GovernanceConfig } from '../router/governance/config.ts';
+import { GovernanceConfig } from '../router/config/governance.ts';
 import { PricingCatalog } from '../router/governance/cost/pricing.ts';
 import { ChunkGuard } from '../router/governance/guardrails/chunk-guard.ts';
 import { Governance } from '../router/governance/governance.ts';
@@ -46,7 +47,8 @@ async function modulesFrom(checkout: string): Promise<GovernanceModules> {
   // The other checkout's classes have the same shape (that is what is being compared); their types are this one's.
   const [governance, config, pricing, chunkGuard] = await Promise.all([
     load('router/governance/governance.ts'),
-    load('router/governance/config.ts'),
+    // The section schema lives in router/config/ (router/governance/config.ts in older checkouts).
+    load(existsSync(resolve(checkout, 'router/config/governance.ts')) ? 'router/config/governance.ts' : 'router/governance/config.ts'),
     load('router/governance/cost/pricing.ts'),
     load('router/governance/guardrails/chunk-guard.ts'),
   ]);

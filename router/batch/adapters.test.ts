@@ -13,7 +13,7 @@ import { validateConfig } from '../config/load.ts';
 import type { RouterConfigInput } from '../config/schema.ts';
 import { createRouterRuntime } from '../runtime/runtime.ts';
 import { routerBatchAdapters } from './adapters.ts';
-import type { BatchConfigInput } from './config.ts';
+import type { BatchConfigInput } from '../config/batch.ts';
 import { createBatchRouter } from './router.ts';
 import { chatBatchLines } from './testing.ts';
 

@@ -8,7 +8,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { authenticatedKey } from '../governance/http.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
 import { routerBatchAdapters } from './adapters.ts';
-import type { BatchSectionConfig } from './config.ts';
+import type { BatchSectionConfig } from '../config/batch.ts';
 import { createBatchRouter, type BatchApi } from './router.ts';
 
 export interface MountedBatchApi {

@@ -5,7 +5,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Registry } from 'prom-client';
 import { InvalidRequestError, NotFoundError, SwitchyardError, renderError, toSwitchyardError } from '../../core/errors.ts';
 import { jsonBody } from '../routes/json-body.ts';
-import { BatchConfig, type BatchConfigInput } from './config.ts';
+import { BatchConfig, type BatchConfigInput } from '../config/batch.ts';
 import type { BatchDispatcher, BatchEndpoint, Clock, PoolLoad } from './contracts.ts';
 import { FileBlobStore } from './files.ts';
 import { createBatchMetrics } from './metrics.ts';

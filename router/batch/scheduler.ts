@@ -7,7 +7,7 @@
 // window is at risk. All state lives in the store, so a restart resumes exactly where the database says.
 import { randomBytes } from 'node:crypto';
 import { SwitchyardError, renderError } from '../../core/errors.ts';
-import { ALLOW_HOSTED_METADATA_KEY, type BatchConfig } from './config.ts';
+import { ALLOW_HOSTED_METADATA_KEY, type BatchConfig } from '../config/batch.ts';
 import type { BatchDispatcher, Clock, LoadSnapshot, PoolLoad } from './contracts.ts';
 import type { FileBlobStore } from './files.ts';
 import { NO_METRICS, type BatchMetrics } from './metrics.ts';

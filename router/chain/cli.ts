@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfigFile } from '../config/load.ts';
-import { rolloutFilePath } from './config.ts';
+import { rolloutFilePath } from '../config/chain.ts';
 import { loadRegistry, RolloutFileStore, rolloutEdits, type RolloutState } from './prompt-store.ts';
 
 export interface CliIo {

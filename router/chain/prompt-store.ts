@@ -10,7 +10,7 @@ import { parse, stringify } from 'yaml';
 import { z } from 'zod';
 import { InvalidRequestError } from '../../core/errors.ts';
 import { PromptRegistry, type PromptFile } from '../governance/prompts/registry.ts';
-import { SHIPPED_PROMPTS_DIR } from './config.ts';
+import { SHIPPED_PROMPTS_DIR } from '../config/chain.ts';
 
 const RolloutEntry = z.strictObject({
   active: z.string().optional(),

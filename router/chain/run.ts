@@ -15,7 +15,7 @@ import type { admitGeneration } from '../governance/router-adapter.ts';
 import { prepareRetrievalChat, type PreparedRagChat, type RetrievalChat } from '../rag/chat.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
 import { findingsText } from './claims.ts';
-import { ChainRequest, ChainRequestObject, type ChainPlan, type ModelChainConfig, type StepPlan } from './config.ts';
+import { ChainRequest, ChainRequestObject, type ChainPlan, type ModelChainConfig, type StepPlan } from '../config/chain.ts';
 import type { ChainMetrics } from './metrics.ts';
 import type { PromptStore, RenderedStepPrompt } from './prompt-store.ts';
 import type { RequestLog } from './request-log.ts';

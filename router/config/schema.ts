@@ -5,12 +5,12 @@ import { z } from 'zod';
 import { ModelId } from '../../models/catalog/models.ts';
 import { GpuId } from '../../models/catalog/gpus.ts';
 import { SchedulingProfileConfig, CircuitBreakerConfig, TierClassifierConfig } from '../scheduling-facade/index.ts';
-import { BatchSectionConfig } from '../batch/config.ts';
-import { GovernanceConfig } from '../governance/config.ts';
-import { RetrievalSectionConfig } from '../rag/config.ts';
-import { LoraSectionConfig, checkLoraSection } from '../lora/config.ts';
-import { DiscoveryConfig } from '../discovery/config.ts';
-import { ModelChainConfig, PromptsSectionConfig, RequestLogSectionConfig } from '../chain/config.ts';
+import { BatchSectionConfig } from './batch.ts';
+import { GovernanceConfig } from './governance.ts';
+import { RetrievalSectionConfig } from './retrieval.ts';
+import { LoraSectionConfig, checkLoraSection } from './lora.ts';
+import { DiscoveryConfig } from './discovery.ts';
+import { ModelChainConfig, PromptsSectionConfig, RequestLogSectionConfig } from './chain.ts';
 
 const Milliseconds = z.number().int().positive();
 const Name = z.string().min(1).regex(/^[A-Za-z0-9._:/-]+$/, 'use letters, digits and . _ : / - only');

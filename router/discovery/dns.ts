@@ -1,7 +1,7 @@
 // DNS endpoint source: A records (headless Service → one address per ready pod) or SRV records (target + port per
 // pod). The resolver is injected so tests answer from a table; production uses node:dns with optional servers.
 import { Resolver } from 'node:dns/promises';
-import type { DnsDiscoveryConfig } from './config.ts';
+import type { DnsDiscoveryConfig } from '../config/discovery.ts';
 
 export interface SrvAnswer {
   name: string;

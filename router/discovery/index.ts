@@ -5,7 +5,7 @@ import type { PoolRegistry } from '../../core/pool-contracts.ts';
 import type { DnsResolver } from './dns.ts';
 import { type DiscoveryEvent, type HealthCheck, PoolDiscovery } from './pool-discovery.ts';
 
-export { DiscoveryConfig, DnsDiscoveryConfig } from './config.ts';
+export { DiscoveryConfig, DnsDiscoveryConfig } from '../config/discovery.ts';
 export { PoolDiscovery, replicaIdOf, type DiscoveryEvent, type HealthCheck } from './pool-discovery.ts';
 export { resolveEndpoints, systemResolver, type DnsResolver, type Endpoint } from './dns.ts';
 

@@ -3,7 +3,7 @@
 // finish, bounded) and then deregistered. A failed lookup changes nothing. Replica ids are `<pool>/<host>:<port>`,
 // the same on every router replica, which consistent-hash affinity relies on.
 import type { PoolRegistry } from '../../core/pool-contracts.ts';
-import type { DiscoveryConfig } from './config.ts';
+import type { DiscoveryConfig } from '../config/discovery.ts';
 import { type DnsResolver, type Endpoint, resolveEndpoints, systemResolver } from './dns.ts';
 
 export type HealthCheck = (url: string, timeoutMs: number) => Promise<boolean>;

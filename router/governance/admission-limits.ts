@@ -5,7 +5,7 @@
 import type { Admission } from './contracts.ts';
 import type { BudgetLedger, BudgetScope, ReserveResult } from './budgets/contracts.ts';
 import { NANOS_PER_USD, usdToNanos } from './budgets/contracts.ts';
-import type { GovernanceConfig } from './config.ts';
+import type { GovernanceConfig } from '../config/governance.ts';
 import type { CostMeter } from './cost/cost.ts';
 import type { PricingCatalog } from './cost/pricing.ts';
 import { KeyBudgetExceededError, KeyRateLimitError } from './errors.ts';

@@ -1,7 +1,7 @@
 // The types the request path exchanges with Governance: what admission gets, what it returns, what settle needs.
 import type { Span } from '@opentelemetry/api';
 import type { CachedAnswer } from './cache/response-cache.ts';
-import type { GuardrailPolicy } from './config.ts';
+import type { GuardrailPolicy } from '../config/governance.ts';
 import type { Reservation } from './budgets/contracts.ts';
 import type { KeyRecord } from './keys/store.ts';
 import type { TopicMatch } from './guardrails/topics.ts';

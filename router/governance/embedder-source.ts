@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Embedder } from '../../retrieval/contracts.ts';
-import type { GovernanceConfig } from './config.ts';
+import type { GovernanceConfig } from '../config/governance.ts';
 
 /** retrieval's DEFAULT_EMBEDDING_MODEL (not imported: that module loads the model libraries). */
 export const FALLBACK_EMBEDDER = 'Xenova/all-MiniLM-L6-v2';

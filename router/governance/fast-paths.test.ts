@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { GovernanceConfig } from './config.ts';
+import { GovernanceConfig } from '../config/governance.ts';
 import { CostMeter } from './cost/cost.ts';
 import { NgramIndex, words } from './guardrails/leakage.ts';
 import { findPii } from './guardrails/pii.ts';

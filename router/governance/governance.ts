@@ -20,7 +20,7 @@ import { RedisBudgetLedger } from './budgets/redis.ts';
 import { lookupCaches } from './cache/lookup.ts';
 import { ResponseCache } from './cache/response-cache.ts';
 import { cacheScope } from './cache/scope.ts';
-import { embedderNeeded, mergePolicy, type GovernanceConfig, type GuardrailPolicy } from './config.ts';
+import { embedderNeeded, mergePolicy, type GovernanceConfig, type GuardrailPolicy } from '../config/governance.ts';
 import { CostMeter } from './cost/cost.ts';
 import type { PricingCatalog } from './cost/pricing.ts';
 import {

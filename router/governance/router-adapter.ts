@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Express } from 'express';
 import type { StreamChunk } from '../backends/contracts.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
-import type { GovernanceConfig } from './config.ts';
+import type { GovernanceConfig } from '../config/governance.ts';
 import { PricingCatalog, type PoolDescription } from './cost/pricing.ts';
 import { Governance, HEADER_CACHE_CONTROL, HEADER_COST, type Admission, type GovernedEndpoint, type SettleOutcome } from './governance.ts';
 import { addCostTrailer, adminRouter, authenticatedKey, declareCostTrailer, keyAuthMiddleware, serveCacheHit } from './http.ts';

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Embedder } from '../../retrieval/contracts.ts';
 import type { ResponseCache, CachedAnswer } from './cache/response-cache.ts';
 import { SemanticCache, semanticRequest } from './cache/semantic-cache.ts';
-import { topicsConfigured, type GovernanceConfig } from './config.ts';
+import { topicsConfigured, type GovernanceConfig } from '../config/governance.ts';
 import { fromSource, type EmbedderSource } from './embedder-source.ts';
 import { GuardrailUnavailableError } from './errors.ts';
 import { TopicGuard, type TopicMatch } from './guardrails/topics.ts';

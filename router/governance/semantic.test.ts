@@ -11,7 +11,7 @@ import type { Embedder } from '../../retrieval/contracts.ts';
 import { HnswIndex } from '../../retrieval/indexes/hnsw.ts';
 import { TINY_EMBEDDER_PATH } from '../config/default.ts';
 import { SemanticCache, semanticRequest } from './cache/semantic-cache.ts';
-import { GovernanceConfig, type GovernanceConfigInput } from './config.ts';
+import { GovernanceConfig, type GovernanceConfigInput } from '../config/governance.ts';
 import { PricingCatalog } from './cost/pricing.ts';
 import { assertEmbedderFiles, loadEmbedder, resolveEmbedderReference } from './embedder-source.ts';
 import { Governance } from './governance.ts';

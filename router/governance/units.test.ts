@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadPrices } from '../../models/catalog/prices.ts';
 import { ResponseCache, answerAsBody, answerAsChunks, cacheKey, isCacheable } from './cache/response-cache.ts';
-import { GovernanceConfig, mergePolicy } from './config.ts';
+import { GovernanceConfig, mergePolicy } from '../config/governance.ts';
 import { CostMeter } from './cost/cost.ts';
 import { PricingCatalog } from './cost/pricing.ts';
 import { KeyStore } from './keys/store.ts';

@@ -2,7 +2,7 @@
 // Static entries come from config; discovery adds what the replicas' /v1/models list. The per-replica sets are the
 // same Set objects the scheduler sees as BackendState.registeredAdapters.
 import type { BackendState } from '../scheduling/contracts.ts';
-import type { LoraAdapterConfig } from './config.ts';
+import type { LoraAdapterConfig } from '../config/lora.ts';
 
 export interface AdapterInfo {
   name: string;

@@ -3,13 +3,13 @@
 import type { Registry } from 'prom-client';
 import type { BackendRegistry } from '../pools/backend-registry.ts';
 import { AdapterCatalog } from './catalog.ts';
-import type { LoraSectionConfig } from './config.ts';
+import type { LoraSectionConfig } from '../config/lora.ts';
 import { AdapterDiscovery, type ModelsFetcher } from './discovery.ts';
 import { AdapterLoader, type LoraTransport } from './loader.ts';
 import { createLoraMetrics } from './metrics.ts';
 
-export { LoraSectionConfig, LoraAdapterConfig, checkLoraSection } from './config.ts';
-export type { LoraSectionInput } from './config.ts';
+export { LoraSectionConfig, LoraAdapterConfig, checkLoraSection } from '../config/lora.ts';
+export type { LoraSectionInput } from '../config/lora.ts';
 export { AdapterCatalog, type AdapterInfo } from './catalog.ts';
 export { AdapterLoader, type AdapterSender, type LoraTransport } from './loader.ts';
 export { AdapterDiscovery, type ModelsFetcher } from './discovery.ts';

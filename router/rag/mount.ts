@@ -12,7 +12,7 @@ import type { RetrievalService } from '../../retrieval/http/service.ts';
 import type { RouterConfig } from '../config/schema.ts';
 import { NotFoundError } from '../../core/errors.ts';
 import type { CitationsPayload, PreparedRagChat, RetrievalChat } from './chat.ts';
-import type { RetrievalSectionConfig } from './config.ts';
+import type { RetrievalSectionConfig } from '../config/retrieval.ts';
 
 export interface MountedRetrieval {
   /** Mount after auth, before the router's own /v1/embeddings handler. */

@@ -3,7 +3,7 @@
 // recorded (metric) and returned (log field, `x-switchyard-guardrails` header); `block` throws the guardrail error
 // naming the rule.
 import type { GovernedEndpoint } from '../contracts.ts';
-import type { GuardrailPolicy } from '../config.ts';
+import type { GuardrailPolicy } from '../../config/governance.ts';
 import { GuardrailBlockedError, GuardrailUnavailableError } from '../errors.ts';
 import type { EmbedOnce, SemanticFeatures } from '../semantic-features.ts';
 import { guardInput, textOf } from './input.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GuardrailPolicy } from '../config.ts';
+import { GuardrailPolicy } from '../../config/governance.ts';
 import { ChunkGuard } from './chunk-guard.ts';
 import { guardInput } from './input.ts';
 import { findPii, ibanValid, luhnValid } from './pii.ts';

@@ -1,7 +1,7 @@
 // Input guardrails on the request's messages: a length limit, removal of control and invisible characters, and
 // prompt-injection detection by weighted rules. Every rule that fires is reported by id, so a block (400) or a flag
 // (metric + log) says exactly why. System/developer messages are the operator's and are not scanned for injection.
-import type { GuardrailPolicy } from '../config.ts';
+import type { GuardrailPolicy } from '../../config/governance.ts';
 
 export interface InjectionRule {
   id: string;

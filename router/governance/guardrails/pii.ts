@@ -1,7 +1,7 @@
 // PII detectors: credit cards (13–19 digits, Luhn-checked), US SSNs, e-mail addresses, phone numbers and IBANs
 // (ISO 13616 mod-97 checked). Each detector also states the longest text it can match, which the stream guard's
 // hold-back window must cover for a split secret to be caught.
-import type { PiiType } from '../config.ts';
+import type { PiiType } from '../../config/governance.ts';
 
 export interface Finding {
   type: string;

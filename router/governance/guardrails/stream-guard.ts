@@ -7,7 +7,7 @@
 // Leakage is checked on words: released + held words form a sliding sequence matched against the system prompt's
 // n-grams. `block` (PII or leakage) stops the stream: the text before the offending match is released and the caller
 // ends the choice with finish_reason `content_filter`.
-import type { GuardrailAction, GuardrailPolicy } from '../config.ts';
+import type { GuardrailAction, GuardrailPolicy } from '../../config/governance.ts';
 import { ngramIndexFor, words, type NgramIndex } from './leakage.ts';
 import { findPii, longestPii, redactionFor, type Finding } from './pii.ts';
 

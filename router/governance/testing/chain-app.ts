@@ -9,7 +9,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { Registry } from 'prom-client';
 import { ChatCompletionRequest, parseBody } from '../../../core/openai-schemas.ts';
 import { UpstreamError, renderError, toSwitchyardError } from '../../../core/errors.ts';
-import { GovernanceConfig, type GovernanceConfigInput } from '../config.ts';
+import { GovernanceConfig, type GovernanceConfigInput } from '../../config/governance.ts';
 import { PricingCatalog } from '../cost/pricing.ts';
 import { Governance, type GovernanceDeps } from '../governance.ts';
 import { addCostTrailer, adminRouter, authenticatedKey, declareCostTrailer, keyAuthMiddleware, serveCacheHit } from '../http.ts';

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
 /** The chain's own prompt files (chain-analyze, chain-hyde, chain-answer, chain-verify, chain-regenerate). */
-export const SHIPPED_PROMPTS_DIR = fileURLToPath(new URL('./prompts', import.meta.url));
+export const SHIPPED_PROMPTS_DIR = fileURLToPath(new URL('../chain/prompts', import.meta.url));
 
 export const OnFail = z.enum(['regenerate', 'flag']);
 export type OnFail = z.infer<typeof OnFail>;
