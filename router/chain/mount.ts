@@ -11,7 +11,8 @@ import { AuthenticationError, InvalidRequestError, NotFoundError, PermissionDeni
 import type { Governance } from '../governance/governance.ts';
 import type { RetrievalChat } from '../rag/chat.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
-import { requestLogPath, rolloutFilePath, type ChainPlan, type PromptsSectionConfig, type RequestLogSectionConfig } from '../config/chain.ts';
+import { requestLogPath, rolloutFilePath, type PromptsSectionConfig, type RequestLogSectionConfig } from '../config/chain.ts';
+import type { ChainPlan } from './request.ts';
 import { chainMetrics, type ChainMetrics } from './metrics.ts';
 import { PromptStore, rolloutEdits, type RolloutState } from './prompt-store.ts';
 import { JsonlRequestLog, type RequestLog } from './request-log.ts';

@@ -6,11 +6,14 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { z } from 'zod';
 import { InvalidRequestError } from '../../core/errors.ts';
 import { PromptRegistry, type PromptFile } from '../governance/prompts/registry.ts';
-import { SHIPPED_PROMPTS_DIR } from '../config/chain.ts';
+
+/** The chain's own prompt files (chain-analyze, chain-hyde, chain-answer, chain-verify, chain-regenerate). */
+export const SHIPPED_PROMPTS_DIR = fileURLToPath(new URL('./prompts', import.meta.url));
 
 const RolloutEntry = z.strictObject({
   active: z.string().optional(),

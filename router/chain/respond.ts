@@ -8,7 +8,7 @@ import { renderError, toSwitchyardError } from '../../core/errors.ts';
 import { finishBuffered, relayHooks } from '../governance/router-adapter.ts';
 import type { Lease } from '../routing/dispatcher.ts';
 import { createRequestTimer } from '../routing/upstream-body.ts';
-import { routeHeaders } from '../routes/generation.ts';
+import { routeHeaders } from '../routing/response-headers.ts';
 import type { ChainDeps, ChainOutcome, ChainServeArgs } from './run.ts';
 import { answerText, dispatchChat, StepRun, usageOf, type ChainCallContext, type ModelCall, type StepRecord, type Usage } from './steps.ts';
 import type { Verification } from './verify.ts';

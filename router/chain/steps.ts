@@ -10,7 +10,7 @@ import type { DispatchResult, Lease } from '../routing/dispatcher.ts';
 import { chatPromptFeatures } from '../routing/prompt.ts';
 import { createRequestTimer } from '../routing/upstream-body.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
-import { requestSignal } from '../routes/generation.ts';
+import { requestSignal } from '../resilience/request-signal.ts';
 import { gpuHourlyPrice, loadPrices, type PriceFile } from '../../models/catalog/prices.ts';
 import type { ChainMetrics } from './metrics.ts';
 import type { RenderedStepPrompt } from './prompt-store.ts';

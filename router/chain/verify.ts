@@ -2,7 +2,7 @@
 // number of verifier calls when its output is not valid (each retry tells the model what was wrong).
 import { toSwitchyardError } from '../../core/errors.ts';
 import { claimsForPrompt, parseVerifierOutput, splitClaims, triageClaims, verifierJsonSchema, type ClaimVerdict, type SourceText } from './claims.ts';
-import type { StepPlan } from '../config/chain.ts';
+import type { StepPlan } from './request.ts';
 import type { PromptStore } from './prompt-store.ts';
 import { answerText, callModel, type ChainCallContext } from './steps.ts';
 

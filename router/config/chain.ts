@@ -1,15 +1,9 @@
-// Config and request shapes of the verified chain (`chain` on chat requests, `models[].chain` defaults), the prompt
-// rollout (`prompts:`) and the request log (`requestLog:`). The request shape is strict: a typo is a 400 naming it.
-import { fileURLToPath } from 'node:url';
+// Config sections of the verified chain: `models[].chain` defaults, the prompt rollout (`prompts:`) and the request
+// log (`requestLog:`). The request's own `chain` field is parsed in router/chain/request.ts.
 import { z } from 'zod';
-
-/** The chain's own prompt files (chain-analyze, chain-hyde, chain-answer, chain-verify, chain-regenerate). */
-export const SHIPPED_PROMPTS_DIR = fileURLToPath(new URL('../chain/prompts', import.meta.url));
 
 export const OnFail = z.enum(['regenerate', 'flag']);
 export type OnFail = z.infer<typeof OnFail>;
-
-const ExtraBody = z.record(z.string(), z.unknown());
 
 /** Per-model defaults (`models[].chain`): every request to the model runs the chain unless it sends `chain: false`. */
 export const ModelChainConfig = z.strictObject({
@@ -30,44 +24,6 @@ export const ModelChainConfig = z.strictObject({
   maxVerifyAttempts: z.number().int().min(1).max(5).default(2),
 });
 export type ModelChainConfig = z.infer<typeof ModelChainConfig>;
-
-const StepOverride = z.strictObject({
-  model: z.string().min(1).optional(),
-  /** Merged into this step's upstream body (vendor parameters such as vLLM's `vllm_xargs`). */
-  extra_body: ExtraBody.optional(),
-});
-
-/** `chain` on a chat request as an object of overrides (`true` = model defaults or built-in ones, `false` = off). */
-export const ChainRequestObject = z.strictObject({
-    index: z.string().min(1).optional(),
-    top_k: z.number().int().min(1).max(50).optional(),
-    mode: z.enum(['lexical', 'vector', 'hybrid', 'rerank']).optional(),
-    analyze: z.union([z.boolean(), StepOverride]).optional(),
-    hyde: z.union([z.boolean(), StepOverride]).optional(),
-    verify: z.union([z.boolean(), StepOverride.extend({ max_attempts: z.number().int().min(1).max(5).optional() })]).optional(),
-    regenerate: StepOverride.optional(),
-    on_fail: OnFail.optional(),
-});
-export const ChainRequest = z.union([z.boolean(), ChainRequestObject]);
-export type ChainRequest = z.infer<typeof ChainRequest>;
-
-export interface StepPlan {
-  enabled: boolean;
-  model: string | undefined;
-  extraBody: Record<string, unknown>;
-}
-
-/** What one chained request will do, after merging request overrides over model defaults. */
-export interface ChainPlan {
-  index: string;
-  topK: number;
-  mode: 'lexical' | 'vector' | 'hybrid' | 'rerank' | undefined;
-  analyze: StepPlan;
-  hyde: StepPlan;
-  verify: StepPlan & { maxAttempts: number };
-  regenerate: StepPlan;
-  onFail: OnFail;
-}
 
 /** `prompts:` — where prompt files live and how versions roll out. */
 export const PromptsSectionConfig = z.strictObject({

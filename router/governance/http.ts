@@ -10,7 +10,6 @@ import { answerAsBody, answerAsChunks } from './cache/response-cache.ts';
 import { AdminAuthError } from './errors.ts';
 import type { Admission, Governance } from './governance.ts';
 import { HEADER_COST } from './governance.ts';
-import { requestIdOf } from '../routes/context.ts';
 import { KeySettings, type KeyRecord, type SpendGroup } from './keys/store.ts';
 import { LoopbackKey, isLoopbackAddress } from './keys/loopback.ts';
 
@@ -131,9 +130,8 @@ export async function serveCacheHit(
   if (!hit || admission.endpoint === 'embeddings') return false;
   const endpoint = admission.endpoint;
   const settled = await governance.settle(admission, { status: 200 });
-  const requestId = requestIdOf(response);
   const headers = {
-    ...(requestId === undefined ? {} : { 'x-request-id': requestId }),
+    'x-request-id': admission.requestId,
     ...options.extraHeaders,
     ...admission.headers,
     ...settled.headers,

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { llamaServerForTests, rawTinyModelFile, startLlamaCppReplicas, type LlamaCppReplicas } from '../../deploy/engines/llamacpp/testing.ts';
 import type { RouterConfigInput } from '../config/schema.ts';
-import { HEADER_BACKEND } from '../routes/generation.ts';
+import { HEADER_BACKEND } from '../routing/response-headers.ts';
 import { startTestRouter, type TestRouter } from '../testing/harness.ts';
 
 const install = llamaServerForTests();

@@ -3,9 +3,21 @@
 // one is for the router without governance; `server.requestLog: false` turns it off.
 import type { ServerResponse } from 'node:http';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import type { RequestContext } from '../routes/context.ts';
+import type { TraceContext } from './trace-context.ts';
 
-export type RequestLogWriter = (context: RequestContext, request: { method?: string | undefined; url?: string | undefined }, response: ServerResponse) => void;
+/** What the log line reads from a request's context (router/routes/context.ts's RequestContext has these fields). */
+export interface LoggedRequest {
+  readonly requestId: string;
+  readonly startedAt: number;
+  readonly trace: TraceContext;
+  readonly model: string;
+  readonly routeReason: string;
+  readonly statusOverride?: string | undefined;
+  readonly usage?: unknown;
+  readonly backend?: string | undefined;
+}
+
+export type RequestLogWriter = (context: LoggedRequest, request: { method?: string | undefined; url?: string | undefined }, response: ServerResponse) => void;
 
 export function createRequestLog(destination?: DestinationStream): RequestLogWriter {
   const logger: Logger = pino({ base: null, timestamp: pino.stdTimeFunctions.isoTime }, destination ?? pino.destination({ dest: 1, sync: false }));

@@ -6,7 +6,8 @@ import { InvalidRequestError, UpstreamError } from '../../core/errors.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
 import { requestContext } from './context.ts';
 import { traceparentOf } from '../observability/trace-context.ts';
-import { requestSignal, routeHeaders } from './generation.ts';
+import { requestSignal } from '../resilience/request-signal.ts';
+import { routeHeaders } from '../routing/response-headers.ts';
 import { createRequestTimer } from '../routing/upstream-body.ts';
 import { completionPromptFeatures } from '../routing/prompt.ts';
 

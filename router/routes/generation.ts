@@ -3,10 +3,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ChatCompletionRequest, CompletionRequest, parseBody } from '../../core/openai-schemas.ts';
 import { RAW_JSON, type Endpoint } from '../backends/contracts.ts';
-import { ClientClosedError, InvalidRequestError, UpstreamTimeoutError, toSwitchyardError } from '../../core/errors.ts';
-import type { DispatchInput, DispatchResult, Lease } from '../routing/dispatcher.ts';
+import { InvalidRequestError, toSwitchyardError } from '../../core/errors.ts';
+import type { DispatchInput, DispatchResult } from '../routing/dispatcher.ts';
 import { chatPromptFeatures, completionPromptFeatures, type PromptFeatures } from '../routing/prompt.ts';
-import { createRequestTimer, overheadMs, type RequestTimer } from '../routing/upstream-body.ts';
+import { createRequestTimer } from '../routing/upstream-body.ts';
+import { HEADER_OVERHEAD, routeHeaders } from '../routing/response-headers.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
 import { labelCache } from '../observability/metrics.ts';
 import { relayStream } from '../streaming/relay.ts';
@@ -20,44 +21,9 @@ import {
 } from '../governance/router-adapter.ts';
 import { requestContext } from './context.ts';
 import { traceparentOf } from '../observability/trace-context.ts';
-import { Cancellation, type CancelSignal } from '../resilience/cancellation.ts';
+import { requestSignal } from '../resilience/request-signal.ts';
 import type { ChainHook } from '../chain/mount.ts';
 import { attachCitations, prepareRetrievalChat, usesRetrievalExtensions, withCitationTrailer, type RetrievalChat } from '../rag/chat.ts';
-
-export const HEADER_BACKEND = 'x-switchyard-backend';
-export const HEADER_ROUTE = 'x-switchyard-route';
-export const HEADER_MODEL = 'x-switchyard-model';
-export const HEADER_OVERHEAD = 'x-switchyard-overhead-ms';
-
-export const HEADER_TIER = 'x-switchyard-tier';
-
-export function routeHeaders(lease: Lease, timer: RequestTimer, requestId: string, tier?: number): Record<string, string> {
-  const headers: Record<string, string> = {
-    'x-request-id': requestId,
-    [HEADER_BACKEND]: lease.entry.state.id,
-    [HEADER_ROUTE]: lease.reasons.join(','),
-    [HEADER_MODEL]: lease.step.model.name,
-    [HEADER_OVERHEAD]: overheadMs(timer).toFixed(3),
-  };
-  if (tier !== undefined) headers[HEADER_TIER] = String(tier);
-  return headers;
-}
-
-/** Aborts the request's upstream work when the client disconnects or the total deadline passes. */
-export function requestSignal(response: ServerResponse, totalMs: number): { signal: CancelSignal; dispose(): void } {
-  const cancellation = new Cancellation();
-  const deadline = setTimeout(() => cancellation.abort(new UpstreamTimeoutError('total', totalMs)), totalMs);
-  // Inline listener: no named closure per request.
-  response.on('close', () => {
-    if (!response.writableFinished) cancellation.abort(new ClientClosedError());
-  });
-  return {
-    signal: cancellation,
-    dispose() {
-      clearTimeout(deadline);
-    },
-  };
-}
 
 export type GenerationHandler = (request: IncomingMessage, response: ServerResponse, requestBody: unknown) => Promise<void>;
 
