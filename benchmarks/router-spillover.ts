@@ -57,7 +57,7 @@ async function run(spillover: boolean): Promise<Result[]> {
           name: 'hosted-sim',
           kind: 'openai',
           modelMap: { 'llama-3.1-8b': 'gpt-4o-mini', 'hosted-only': 'gpt-4o-mini' },
-          driver: { type: 'simulator', profile: 'hosted', speed: SPEED },
+          driver: { type: 'simulator', speed: SPEED },
         },
       ],
       models: [

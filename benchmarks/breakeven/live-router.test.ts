@@ -19,7 +19,7 @@ beforeAll(async () => {
   harness = await startTestRouter({
     pools: [
       { name: 'llama-8b-a10g', kind: 'vllm', model: 'llama-3.1-8b', gpu: 'a10g', tensorParallel: 1, driver: { type: 'simulator', replicas: 2, speed: SPEED } },
-      { name: 'hosted-sim', kind: 'openai', modelMap: { mini: 'gpt-4o-mini' }, costPer1MTokens: 0.375, driver: { type: 'simulator', profile: 'hosted', speed: SPEED } },
+      { name: 'hosted-sim', kind: 'openai', modelMap: { mini: 'gpt-4o-mini' }, costPer1MTokens: 0.375, driver: { type: 'simulator', speed: SPEED } },
     ],
     models: [
       { name: 'llama-3.1-8b', route: ['llama-8b-a10g'], sloTtftMs: 5_000 },

@@ -89,6 +89,21 @@ describe('config loading', () => {
     expect(issues.some((issue) => issue.startsWith('models[0]:') && issue.includes('sloTtfMs'))).toBe(true);
   });
 
+  it('loads a simulator driver that still sets the retired `profile` key, and drops it', () => {
+    const pools = [
+      { name: 'sim', kind: 'vllm', model: 'llama-3.1-8b', gpu: 'h100', driver: { type: 'simulator', profile: 'hosted', replicas: 2 } },
+      { name: 'api', kind: 'openai', driver: { type: 'simulator', profile: 'vllm' } },
+    ];
+    const config = validateConfig({ pools, models: [{ name: 'm', route: ['sim', 'api'] }] });
+    expect(config.pools.map((pool) => (pool.kind === 'llamacpp' ? undefined : pool.driver))).toEqual([
+      { type: 'simulator', replicas: 2, options: {} },
+      { type: 'simulator', replicas: 1, options: {} },
+    ]);
+    expect(issuesOf(() => validateConfig({ pools: [{ ...pools[1], driver: { type: 'simulator', profle: 'x' } }], models: [{ name: 'm', route: ['api'] }] }))).toEqual([
+      expect.stringContaining('profle'),
+    ]);
+  });
+
   it('reports YAML syntax errors and unreadable files', async () => {
     expect(issuesOf(() => parseConfigText('pools: [unclosed', 'bad.yaml', {}))[0]).toMatch(/^YAML: /);
     expect(issuesOf(() => parseConfigText('- just\n- a list', 'list.yaml', {}))[0]).toMatch(/^\(root\)/);

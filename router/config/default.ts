@@ -72,7 +72,7 @@ export function embeddedDefaultConfig(environment: Environment = process.env): R
         kind: 'openai',
         modelMap: { ...DEFAULT_HOSTED_MODELS },
         costPer1MTokens: 0.375,
-        driver: { type: 'simulator', profile: 'hosted' },
+        driver: { type: 'simulator' },
       },
       ...(realOpenAI
         ? [

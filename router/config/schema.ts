@@ -32,17 +32,22 @@ const TimeoutOverrides = z.strictObject({
   totalMs: Milliseconds.optional(),
 });
 
-/** A driver that starts the pool's backends in-process (the GPU-free simulator); its URLs fill `backends`. */
-export const SimulatorDriverConfig = z.strictObject({
-  type: z.literal('simulator'),
-  replicas: z.number().int().min(1).max(64).default(1),
-  /** Simulator profile: `vllm` (default) or `hosted` (behaves like OpenAI's API). */
-  profile: z.string().default('vllm'),
-  /** Time speed-up factor of the simulated engine (1 = real time). */
-  speed: z.number().positive().optional(),
-  /** Extra simulator options passed through as they are. */
-  options: z.record(z.string(), z.unknown()).default({}),
-});
+/**
+ * A driver that starts the pool's backends in-process (the GPU-free simulator); its URLs fill `backends`. The pool's
+ * kind picks the simulator's profile: `vllm` pools get vLLM replicas, `openai` pools the `hosted` (OpenAI-like) one.
+ */
+export const SimulatorDriverConfig = z
+  .strictObject({
+    type: z.literal('simulator'),
+    replicas: z.number().int().min(1).max(64).default(1),
+    /** Time speed-up factor of the simulated engine (1 = real time). */
+    speed: z.number().positive().optional(),
+    /** Extra simulator options passed through as they are. */
+    options: z.record(z.string(), z.unknown()).default({}),
+    /** Accepted so that configs which set it still load, and dropped: the pool's kind picks the profile (router/README.md, "Retired config keys"). */
+    profile: z.string().optional(),
+  })
+  .transform(({ profile: _dropped, ...driver }) => driver);
 export type SimulatorDriverConfig = z.infer<typeof SimulatorDriverConfig>;
 
 const BackendEntry = z.strictObject({ id: Name.optional(), url: z.url() });
