@@ -1,5 +1,5 @@
-// The one seam between the router core and the scheduling helper's router/scheduling/ + router/tiers/: everything
-// the core uses from those folders is imported here, so the rest of the core does not depend on their file layout.
+// The one seam between the router core and router/scheduling/ + router/tiers/: everything the core uses from those
+// folders is imported here, so the rest of the core does not depend on their file layout.
 export {
   SchedulingProfileConfig,
   CircuitBreaker,
