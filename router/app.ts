@@ -1,21 +1,20 @@
-// The router's HTTP application: request context and id, JSON body parsing with a size limit, the OpenAI routes, and
-// the single error handler that renders every failure as OpenAI error JSON (never an HTML page, never a crash).
+// The router's HTTP application: the request pipeline (routes/pipeline.ts) mounted on both paths, the OpenAI routes,
+// and the single error handler that renders every failure as OpenAI error JSON (never an HTML page, never a crash).
 // The two generation routes are served by the hot path (router/routes/hot-path.ts) straight from node:http; the
 // Express app handles everything else and the same generation routes when they arrive in another shape.
 import type { ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { NotFoundError, renderError, toSwitchyardError } from '../core/errors.ts';
 import { compilePassThroughChecks } from '../core/openai-schemas.ts';
-import { contextMiddleware, createContextAttacher, requestIdOf } from './routes/context.ts';
-import { jsonBody, parseByteSize } from './routes/json-body.ts';
+import { createContextAttacher, requestIdOf } from './routes/context.ts';
+import { parseByteSize } from './routes/json-body.ts';
 import { createEmbeddingsHandler } from './routes/embeddings.ts';
-import { createGenerationHandler, type GenerationHandler } from './routes/generation.ts';
 import { withHotPath, type RequestListener } from './routes/hot-path.ts';
+import { buildPipeline, type BodyCarrier, type FrontStage, type RequestPipeline, type StageObserver } from './routes/pipeline.ts';
 import { createInfoHandlers } from './routes/info.ts';
 import { createRouterGovernance, installGovernanceRoutes } from './governance/router-adapter.ts';
-import { authenticateRequest } from './governance/http.ts';
 import type { RouterRuntime } from './runtime/runtime.ts';
-import { isBatchUpload, mountBatchApi } from './batch/mount.ts';
+import { BATCH_UPLOAD_PATH, mountBatchApi } from './batch/mount.ts';
 import { mountRetrieval } from './rag/mount.ts';
 import { mountChain } from './chain/mount.ts';
 import { createRequestLog } from './observability/request-log.ts';
@@ -28,12 +27,16 @@ export interface AppOptions {
   chainLogDestination?: DestinationStream;
   /** Where the request log goes (default stdout), when `server.requestLog` is on and governance is off. */
   requestLogDestination?: DestinationStream;
+  /** Sees each pipeline stage as it starts, e.g. for a test's stage trace; never set in production. */
+  stageObserver?: StageObserver;
 }
 
 export interface RouterApp {
   /** The node:http request listener: the hot path first, then Express. */
   listener: RequestListener;
   express: express.Express;
+  /** The declared request pipeline both paths run. */
+  pipeline: RequestPipeline;
 }
 
 /** Renders any failure as OpenAI error JSON on a node response (the one place errors become HTTP). */
@@ -70,18 +73,11 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
   const requestLog =
     runtime.config.server.requestLog && !runtime.config.governance?.enabled ? createRequestLog(options.requestLogDestination) : undefined;
   const attachContext = createContextAttacher(runtime.metrics, requestLog);
-  app.use(contextMiddleware(attachContext));
   // Every POST body is read as JSON whatever its content type (curl's default is form-encoded), so a wrong type
-  // produces a clear JSON error instead of an empty body.
-  // File uploads (multipart) are read by the Batch API itself.
+  // produces a clear JSON error instead of an empty body. File uploads (multipart) are read by the Batch API itself.
   const bodyLimitBytes = parseByteSize(runtime.config.server.bodyLimit);
-  const readJson = jsonBody(bodyLimitBytes);
-  app.use((request: Request, response: Response, next: NextFunction) =>
-    isBatchUpload(request) ? next() : readJson(request, response, next),
-  );
   // Governance (off by default): key auth on /v1/*, /admin, /dashboard; closed together with the runtime.
   const governance = createRouterGovernance(runtime.config.governance, runtime);
-  installGovernanceRoutes(app, governance, runtime);
   if (governance) {
     const closeRuntime = runtime.close.bind(runtime);
     runtime.close = async () => {
@@ -89,6 +85,21 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
       await closeRuntime();
     };
   }
+  // Retrieval and the chain are built before the pipeline (their chat hooks are stages); their routes mount below.
+  const retrieval = mountRetrieval(runtime.config.retrieval, runtime.config);
+  const chain = mountChain(runtime, retrieval.chat, governance, options.chainLogDestination ? { logDestination: options.chainLogDestination } : {});
+  const pipeline = buildPipeline({
+    runtime,
+    attachContext,
+    bodyLimitBytes,
+    governance,
+    retrieval: retrieval.chat,
+    chain: chain.hook,
+    rawBodyPaths: new Set([BATCH_UPLOAD_PATH]),
+    observer: options.stageObserver,
+  });
+  for (const stage of pipeline.front) app.use(frontMiddleware(stage));
+  installGovernanceRoutes(app, governance, runtime);
 
   // The Batch API (/v1/files, /v1/batches; router/batch), behind key auth; stopped with the runtime.
   const batch = mountBatchApi(runtime, runtime.config.batch);
@@ -101,7 +112,6 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
 
   // Retrieval (router/rag; off without a `retrieval` section): /v1/retrieve, /v1/rerank, /v1/embeddings for the local
   // model, and the chat `rag`/`few_shot` extensions. Models load in the background; stopped with the runtime.
-  const retrieval = mountRetrieval(runtime.config.retrieval, runtime.config);
   app.use(retrieval.router);
   const closeBeforeRetrieval = runtime.close.bind(runtime);
   runtime.close = async () => {
@@ -110,7 +120,6 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
   };
 
   // The verified chain, prompt rollout and feedback (router/chain): /v1/feedback, /admin/prompts*, the chat hook.
-  const chain = mountChain(runtime, retrieval.chat, governance, options.chainLogDestination ? { logDestination: options.chainLogDestination } : {});
   app.use(chain.router);
   const closeBeforeChain = runtime.close.bind(runtime);
   runtime.close = async () => {
@@ -119,12 +128,8 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
   };
 
   const info = createInfoHandlers(runtime, retrieval.embeddingModels);
-  const handlers = new Map<string, GenerationHandler>([
-    ['/v1/chat/completions', createGenerationHandler('chat', runtime, governance, retrieval.chat, chain.hook)],
-    ['/v1/completions', createGenerationHandler('completions', runtime, governance, undefined, chain.hook)],
-  ]);
-  for (const [path, handler] of handlers) {
-    app.post(path, (request: Request, response: Response) => handler(request, response, request.body));
+  for (const [path, handler] of pipeline.handlers) {
+    app.post(path, (request: Request, response: Response) => handler(request, response, (request as BodyCarrier).body));
   }
   const embeddings = createEmbeddingsHandler(runtime);
   app.post('/v1/embeddings', (request: Request, response: Response) => embeddings(request, response, request.body));
@@ -142,14 +147,15 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
   });
 
   const listener = withHotPath(
-    {
-      attachContext,
-      bodyLimitBytes,
-      ...(governance ? { authenticate: (path: string, request, response) => authenticateRequest(governance, path, request, response) } : {}),
-      handlers,
-      sendError: (error, response) => sendError(error, response, options.onServerError),
-    },
+    { front: pipeline.front, handlers: pipeline.handlers, sendError: (error, response) => sendError(error, response, options.onServerError) },
     app,
   );
-  return { listener, express: app };
+  return { listener, express: app, pipeline };
+}
+
+/** A front stage as Express middleware: the same stage object the hot path runs. */
+function frontMiddleware(stage: FrontStage) {
+  return function runStage(request: Request, response: Response, next: NextFunction): void {
+    stage.run(request, response, request.path, next);
+  };
 }

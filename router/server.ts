@@ -2,6 +2,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRouterApp, type AppOptions, type RouterApp } from './app.ts';
+import type { RequestPipeline } from './routes/pipeline.ts';
 import { governanceReady } from './governance/router-adapter.ts';
 import type { RouterConfig } from './config/schema.ts';
 import { startDrivers, type StartedDrivers } from './simulated-pools/simulator.ts';
@@ -31,6 +32,8 @@ export interface RunningRouter {
   readonly deployment: Deployment | undefined;
   /** Requests being served right now. */
   readonly inFlight: number;
+  /** The declared request pipeline (routes/pipeline.ts) both HTTP paths run. */
+  readonly pipeline: RequestPipeline;
   close(): Promise<void>;
   /**
    * Graceful stop: no new connections, in-flight requests get up to `graceMs` to finish (idle keep-alive connections
@@ -124,6 +127,7 @@ export async function startRouter(config: RouterConfig, options: StartRouterOpti
     drivers,
     server,
     deployment,
+    pipeline: app.pipeline,
     get inFlight() {
       return inFlight.count;
     },

@@ -2,11 +2,10 @@
 // validation, route planning, scheduling, retries across backends and circuit breakers as interactive traffic, but
 // restricted to self-hosted vLLM pools unless hosted spill-over is allowed), and PoolLoad over the BackendRegistry's
 // live states (scraped KV usage and queue, router-side in-flight counters minus the batch's own).
-import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest, parseBody } from '../../core/openai-schemas.ts';
 import type { Endpoint } from '../backends/contracts.ts';
 import { SwitchyardError, UpstreamTimeoutError } from '../../core/errors.ts';
-import { chatPromptFeatures, completionPromptFeatures, type PromptFeatures } from '../routing/prompt.ts';
 import type { RoutePlan } from '../routing/plan.ts';
+import { planRequest, requestInput, runRequest, validateRequest } from '../request/run-request.ts';
 import { createRequestTimer } from '../routing/upstream-body.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
 import { gpuHourlyPrice, loadPrices, type PriceFile } from '../../models/catalog/prices.ts';
@@ -40,24 +39,9 @@ export function routerBatchAdapters(runtime: RouterRuntime): RouterBatchAdapters
 
   const dispatcher: BatchDispatcher = {
     async dispatch(endpoint, rawBody, options): Promise<BatchDispatchResult> {
-      const kind = ENDPOINT_KIND[endpoint];
-      let body: Record<string, unknown>;
-      let features: PromptFeatures;
-      if (kind === 'chat') {
-        const chat = parseBody(ChatCompletionRequest, rawBody);
-        features = chatPromptFeatures(chat.messages, chat.tools, blockTokens);
-        body = chat;
-      } else if (kind === 'completions') {
-        const completion = parseBody(CompletionRequest, rawBody);
-        features = completionPromptFeatures(completion.prompt, blockTokens);
-        body = completion;
-      } else {
-        const embedding = parseBody(EmbeddingRequest, rawBody);
-        features = completionPromptFeatures(embedding.input, blockTokens);
-        body = embedding;
-      }
-      const model = String(body.model);
-      const full = runtime.planner.plan(model, body as Parameters<RouterRuntime['planner']['plan']>[1]);
+      const validated = validateRequest(ENDPOINT_KIND[endpoint], rawBody, blockTokens);
+      const model = validated.body.model;
+      const full = planRequest(runtime.planner, validated);
       const steps = options.allowHosted ? full.steps : full.steps.filter((step) => step.pool.kind === 'vllm');
       if (steps.length === 0) {
         throw new SwitchyardError(400, 'invalid_request_error', `Model \`${model}\` has no self-hosted pool, and this batch does not allow hosted APIs.`, false, {
@@ -74,15 +58,8 @@ export function routerBatchAdapters(runtime: RouterRuntime): RouterBatchAdapters
       const timer = createRequestTimer();
       batchInFlight.set(key, (batchInFlight.get(key) ?? 0) + 1);
       try {
-        const result = await runtime.dispatcher.dispatch({
-          endpoint: kind,
-          body: { ...body, stream: false },
-          plan,
-          scheduling: { requestId: options.requestId, promptTokens: features.promptTokens, prefixBlockHashes: features.prefixBlockHashes },
-          requestId: options.requestId,
-          signal: controller.signal,
-          timer,
-        });
+        const input = requestInput(validated, plan, { requestId: options.requestId, signal: controller.signal, timer }, { ...validated.body, stream: false });
+        const result = await runRequest(runtime.dispatcher, input);
         if (result.streamed) {
           result.lease.finish('failure');
           throw new SwitchyardError(502, 'upstream_error', 'Backend streamed a batch request.', true);

@@ -76,6 +76,4 @@ export function mountBatchApi(runtime: RouterRuntime, section: BatchSectionConfi
 }
 
 /** POST /v1/files: a multipart upload the app-wide JSON reader must leave alone. */
-export function isBatchUpload(request: Request): boolean {
-  return request.method === 'POST' && request.path === '/v1/files';
-}
+export const BATCH_UPLOAD_PATH = '/v1/files';

@@ -3,11 +3,10 @@
 import type { ServerResponse } from 'node:http';
 import { context as otelContext, trace, SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import { ChatCompletionRequest, parseBody } from '../../core/openai-schemas.ts';
 import type { PoolConfig } from '../config/schema.ts';
 import { toSwitchyardError } from '../../core/errors.ts';
 import type { DispatchResult, Lease } from '../routing/dispatcher.ts';
-import { chatPromptFeatures } from '../routing/prompt.ts';
+import { planRequest, requestInput, runRequest, validateRequest } from '../request/run-request.ts';
 import { createRequestTimer } from '../routing/upstream-body.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
 import { requestSignal } from '../resilience/request-signal.ts';
@@ -173,29 +172,19 @@ export async function dispatchChat(
   const { runtime } = context;
   const { stream_options: streamOptions, ...rest } = rawBody;
   // A buffered step of a streamed request must not carry the caller's stream options (vLLM rejects them).
-  const body = parseBody(ChatCompletionRequest, rest.stream === true ? { ...rest, stream_options: streamOptions, model } : { ...rest, model });
-  const features = chatPromptFeatures(body.messages, body.tools, runtime.config.scheduling.prefixBlockTokens);
-  const plan = runtime.planner.plan(body.model, body as Parameters<typeof runtime.planner.plan>[1]);
+  const validated = validateRequest(
+    'chat',
+    rest.stream === true ? { ...rest, stream_options: streamOptions, model } : { ...rest, model },
+    runtime.config.scheduling.prefixBlockTokens,
+  );
+  const plan = planRequest(runtime.planner, validated);
   const { signal, dispose } = requestSignal(context.response, plan.timeouts.totalMs);
   try {
-    const result = await runtime.dispatcher.dispatch({
-      endpoint: 'chat',
-      body,
-      plan,
-      scheduling: {
-        requestId: context.requestId,
-        promptTokens: features.promptTokens,
-        prefixBlockHashes: features.prefixBlockHashes,
-        ...(context.sessionKey ? { sessionKey: context.sessionKey } : {}),
-      },
-      requestId: context.requestId,
-      signal,
-      timer: createRequestTimer(),
-    });
-    return { result, dispose };
+    const input = requestInput(validated, plan, { requestId: context.requestId, sessionKey: context.sessionKey, signal, timer: createRequestTimer() });
+    return { result: await runRequest(runtime.dispatcher, input), dispose };
   } catch (error) {
     dispose();
-    throw toSwitchyardError(error);
+    throw error;
   }
 }
 

@@ -17,6 +17,7 @@ import { startFakeUpstream, type FakeUpstream } from '../testing/fake-upstream.t
 import { GovernanceConfig } from '../config/governance.ts';
 import type { Governance } from './governance.ts';
 import { admitGeneration, createRouterGovernance, failGeneration, finishBuffered, installGovernanceRoutes } from './router-adapter.ts';
+import { keyAuthMiddleware } from './http.ts';
 
 describe('router adapter on a real router runtime', () => {
   let upstream: FakeUpstream;
@@ -43,6 +44,8 @@ describe('router adapter on a real router runtime', () => {
     key = governance?.keys?.create({ name: 'adapter', owner: 'o', dailyBudgetUsd: 1 }).key ?? '';
     const app = express();
     app.use(express.json());
+    // The router's pipeline runs key auth as its `auth` stage (routes/pipeline.ts); this app mounts the same check.
+    app.use(keyAuthMiddleware(governance!));
     installGovernanceRoutes(app, governance, runtime);
     const info = createInfoHandlers(runtime);
     app.get('/v1/models', info.listModels);

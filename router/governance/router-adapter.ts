@@ -8,7 +8,7 @@ import type { RouterRuntime } from '../runtime/runtime.ts';
 import type { GovernanceConfig } from '../config/governance.ts';
 import { PricingCatalog, type PoolDescription } from './cost/pricing.ts';
 import { Governance, HEADER_CACHE_CONTROL, HEADER_COST, type Admission, type GovernedEndpoint, type SettleOutcome } from './governance.ts';
-import { addCostTrailer, adminRouter, authenticatedKey, declareCostTrailer, keyAuthMiddleware, serveCacheHit } from './http.ts';
+import { addCostTrailer, adminRouter, authenticatedKey, declareCostTrailer, serveCacheHit } from './http.ts';
 import { registerBackendGauges } from './observability/backend-metrics.ts';
 import { dashboardRouter, type BackendView } from './observability/dashboard.ts';
 import type { StreamObserver } from './stream-observer.ts';
@@ -51,13 +51,15 @@ export function governanceReady(runtime: RouterRuntime): Promise<void> {
   return readiness.get(runtime) ?? Promise.resolve();
 }
 
-/** Before the router's routes: key auth on /v1/*; /admin/* (admin token) and /dashboard; backend engine gauges. */
+/**
+ * After the pipeline's front stages (key auth on /v1/* is its `auth` stage, routes/pipeline.ts), before the router's
+ * routes: /admin/* (admin token) and /dashboard; backend engine gauges.
+ */
 export function installGovernanceRoutes(app: Express, governance: Governance | undefined, runtime: RouterRuntime): void {
   registerBackendGauges(runtime.metrics.registry, () =>
     runtime.registry.all().map((entry) => ({ id: entry.state.id, pool: entry.state.pool, metrics: entry.state.metrics })),
   );
   if (!governance) return;
-  app.use(keyAuthMiddleware(governance));
   if (governance.config.keys.adminToken) app.use('/admin', adminRouter(governance));
   if (governance.config.dashboard.enabled) app.use(dashboardRouter(() => dashboardData(governance, runtime)));
 }

@@ -1,10 +1,9 @@
 // Per-request context: the request id (an incoming x-request-id is honoured), when the request arrived (the start of
 // the router's overhead clock), and what the route decided, for the metrics line written when the response finishes.
 // Kept in a WeakMap keyed by the node response, so the Express routes and the hot path (router/routes/hot-path.ts)
-// share it without depending on Express's `response.locals`.
+// share it without depending on Express's `response.locals`. Attached by the pipeline's `context` stage.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { NextFunction, Request, Response } from 'express';
 import { labelCache, type RouterMetrics } from '../observability/metrics.ts';
 import { continueTrace, type TraceContext } from '../observability/trace-context.ts';
 import type { RequestLogWriter } from '../observability/request-log.ts';
@@ -85,12 +84,5 @@ export function createContextAttacher(metrics: RouterMetrics, requestLog?: Reque
       );
     });
     return context;
-  };
-}
-
-export function contextMiddleware(attach: ContextAttacher) {
-  return function attachContext(request: Request, response: Response, next: NextFunction): void {
-    attach(request, response, request.path);
-    next();
   };
 }

@@ -1,7 +1,6 @@
 // POST /v1/embeddings: validated and forwarded along the model's route (retries and failover included) to a backend
 // that serves embeddings; the answer is passed back as it came.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EmbeddingRequest, parseBody } from '../../core/openai-schemas.ts';
 import { InvalidRequestError, UpstreamError } from '../../core/errors.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
 import { requestContext } from './context.ts';
@@ -9,28 +8,20 @@ import { traceparentOf } from '../observability/trace-context.ts';
 import { requestSignal } from '../resilience/request-signal.ts';
 import { routeHeaders } from '../routing/response-headers.ts';
 import { createRequestTimer } from '../routing/upstream-body.ts';
-import { completionPromptFeatures } from '../routing/prompt.ts';
+import { planRequest, requestInput, runRequest, validateRequest } from '../request/run-request.ts';
 
 export function createEmbeddingsHandler(runtime: RouterRuntime) {
+  const blockTokens = runtime.config.scheduling.prefixBlockTokens;
   return async function handleEmbeddings(_request: IncomingMessage, response: ServerResponse, requestBody: unknown): Promise<void> {
     const context = requestContext(response);
     const timer = createRequestTimer(context.startedAt);
-    const body = parseBody(EmbeddingRequest, requestBody);
-    const plan = runtime.planner.plan(body.model, {});
+    const validated = validateRequest('embeddings', requestBody, blockTokens);
+    const plan = planRequest(runtime.planner, validated);
     context.model = plan.requested;
-    const features = completionPromptFeatures(body.input, runtime.config.scheduling.prefixBlockTokens);
     const { signal, dispose } = requestSignal(response, plan.timeouts.totalMs);
     try {
-      const result = await runtime.dispatcher.dispatch({
-        endpoint: 'embeddings',
-        body,
-        plan,
-        scheduling: { requestId: context.requestId, promptTokens: features.promptTokens, prefixBlockHashes: [] },
-        requestId: context.requestId,
-        traceparent: traceparentOf(context.trace),
-        signal,
-        timer,
-      }).catch((error: unknown) => {
+      const input = requestInput(validated, plan, { requestId: context.requestId, traceparent: traceparentOf(context.trace), signal, timer });
+      const result = await runRequest(runtime.dispatcher, input).catch((error: unknown) => {
         throw notAnEmbeddingModel(error) ? new NotEmbeddingModelError(plan.requested, error) : error;
       });
       if (result.streamed) throw new Error('embeddings cannot stream');

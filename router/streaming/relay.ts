@@ -9,6 +9,7 @@ import { ClientClosedError, NoEligibleBackendError, renderError, toSwitchyardErr
 import type { RouterMetrics } from '../observability/metrics.ts';
 import type { DispatchInput, Dispatcher, Lease } from '../routing/dispatcher.ts';
 import type { RelayGovernanceHooks } from '../governance/router-adapter.ts';
+import { continueRequest } from '../request/run-request.ts';
 
 export type MidStreamPolicy = 'continue' | 'error';
 
@@ -141,11 +142,12 @@ export async function relayStream(options: RelayOptions): Promise<RelayOutcome> 
           typed.retryable;
         if (canContinue) {
           try {
-            const next = await options.dispatcher.dispatch({
-              ...input,
-              continuation: { prefix: state.text, emittedTokens: state.emittedTokens },
-              exclude: failed,
-            });
+            const next = await continueRequest(
+              options.dispatcher,
+              input,
+              { prefix: state.text, emittedTokens: state.emittedTokens },
+              failed,
+            );
             if (!next.streamed) throw new Error('continuation did not stream');
             continuations++;
             hooks?.continued();
