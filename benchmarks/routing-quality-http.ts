@@ -4,7 +4,8 @@
 // chunk), inter-token gaps and throughput; the backend that served each request comes from x-switchyard-backend,
 // the prefix-cache hit rate from the replicas' own /metrics (read with the router's parser).
 // Real time on a shared host: every process (replicas, router, this client) is asked to run at nice −10 (as root;
-// `nice: false` to skip), and each run records how far the host got in the way — the load average, this process's
+// `nice: false` to skip; routing-quality.ts also gives the whole run a scheduling group of its own, host-priority.ts),
+// and each run records how far the host got in the way — the load average, this process's
 // event-loop delay and how late arrivals were sent — so that a run the host distorted is reported as not valid.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

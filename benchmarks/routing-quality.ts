@@ -29,6 +29,7 @@ import { ttftFloor } from './routing-quality-floor.ts';
 import { buildWorkload, percentile, summarize, type RunSummary } from './routing-quality-workload.ts';
 import { runThroughRouter } from './routing-quality-virtual.ts';
 import { runHttpComparison } from './routing-quality-http.ts';
+import { boosted, boostSelf } from './host-priority.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -175,6 +176,8 @@ function printResults(results: readonly RunSummary[], floors: ReadonlyMap<number
 }
 
 async function main(): Promise<void> {
+  // Real time only: the virtual mode does not depend on the host's scheduling.
+  if (MODE === 'http' && (await boostSelf(!args['no-nice']))) return;
   for (const [name, profile] of Object.entries(JSON.parse(args.custom) as Record<string, unknown>)) {
     PROFILES[name] = SchedulingProfileConfig.parse(profile);
   }
@@ -211,7 +214,7 @@ async function main(): Promise<void> {
       console.log(
         `host during ${host.profile}: load average ${host.loadBefore.toFixed(1)} → ${host.loadAfter.toFixed(1)} on ${host.cores} cores, ` +
           `client event-loop delay p99 ${host.loopDelayP99Ms.toFixed(1)} ms, arrivals sent late by p99 ${host.sendLatenessP99Ms.toFixed(1)} ms` +
-          `${host.niced ? ', processes at nice −10' : ''}: ${host.valid ? 'quiet enough' : 'TOO BUSY'}`,
+          `${host.niced ? `, processes at nice −10${boosted() ? ' in their own scheduling group' : ''}` : ''}: ${host.valid ? 'quiet enough' : 'TOO BUSY'}`,
       );
     }
     if (!valid) {

@@ -13,7 +13,8 @@
 // always pays); and once, `none`: the same process without a scraper (the floor of a Node process, for context).
 // Targets (idle, 256 backends): ≤ 0.05 % of a core and ≤ 0.2 MB RSS per backend. CPU per backend is the whole process's CPU over the backend count (fixed costs included); memory per backend is the RSS slope over the
 // backend counts (least squares), and the live heap (after a forced GC) the scraper holds per backend.
-// The children run at a raised priority (nice −10, as root; --no-nice to skip) so that a busy host delays them less;
+// The benchmark runs at a raised priority (nice −10 in a scheduling group of its own, as root: host-priority.ts;
+// --no-nice to skip) so that a busy host delays the replicas and scrapers less;
 // the load average is printed, and a row whose scrape rate fell below 90 % of the design rate is marked not valid.
 import { spawn } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
@@ -25,6 +26,7 @@ import { parseArgs } from 'node:util';
 import { Agent } from 'undici';
 import { createMetricsScraper } from '../router/scheduling/metrics/scraper.ts';
 import { createMetricsScraper as createBaselineScraper } from './scrape-cost/baseline-scraper.ts';
+import { boosted, boostSelf } from './host-priority.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -215,6 +217,7 @@ function rssSlope(results: readonly Measurement[], impl: Impl): number {
 
 async function main(): Promise<void> {
   if (args.role === 'replicas') return serveReplicas(Number(args.backends));
+  if (args.role === 'main' && (await boostSelf(!args['no-nice']))) return;
   if (args.role === 'scraper') return runScraper(args.impl as Impl, args.urls.split(','));
   const counts = args.backends.split(',').map(Number);
   const loadBefore = loadavg()[0]!;
@@ -251,7 +254,7 @@ async function main(): Promise<void> {
   console.log(
     `scrape cost: ${args.interval} ms scrape interval (router idle backoff up to ${IDLE_GAP_MS} ms), replicas answering /metrics instantly ` +
       `(11 KB vLLM page), ${args.seconds} s measured after ${args.warmup} s warm-up; one process per scraper; ` +
-      `load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)} on ${cores} cores`,
+      `load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)} on ${cores} cores${boosted() ? ', processes at nice −10 in their own scheduling group' : ''}`,
   );
   if (busyHost) console.log(`WARNING: load average above ${2 * cores} (2 × cores): other processes shared the CPU; re-run on a quieter host to confirm`);
   console.log('backends  scraper        % of a core  per backend   RSS MB  heap KB/backend  scrapes/s (design)  µs CPU/scrape  vs baseline');
