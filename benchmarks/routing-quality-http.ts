@@ -3,14 +3,19 @@
 // replayed against the router's OpenAI API as streamed chat completions. The client measures TTFT (first content
 // chunk), inter-token gaps and throughput; the backend that served each request comes from x-switchyard-backend,
 // the prefix-cache hit rate from the replicas' own /metrics (read with the router's parser).
+// Real time on a shared host: every process (replicas, router, this client) is asked to run at nice −10 (as root;
+// `nice: false` to skip; routing-quality.ts also gives the whole run a scheduling group of its own, host-priority.ts),
+// and each run records how far the host got in the way — the load average, this process's
+// event-loop delay and how late arrivals were sent — so that a run the host distorted is reported as not valid.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, setPriority, tmpdir } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import { parseVllmMetrics, type SchedulingProfileConfig } from '../router/scheduling/index.ts';
-import { summarize, type Outcome, type RunSummary, type WorkItem } from './routing-quality-workload.ts';
+import { percentile, summarize, type Outcome, type RunSummary, type WorkItem } from './routing-quality-workload.ts';
 
 const CLI = fileURLToPath(new URL('../bin/switchyard.js', import.meta.url));
 /** A process that has not printed its URL by then is reported as failed to start. */
@@ -24,11 +29,43 @@ export interface HttpRunOptions {
   /** Simulated time runs this much faster than real time (arrivals are replayed at the same factor). */
   speed: number;
   rate: number;
+  /** Raise the processes' priority (nice −10) so that a busy host delays them less (needs root; skipped otherwise). */
+  nice: boolean;
+}
+
+/** How busy the host was during one profile's replay. */
+export interface HostCheck {
+  profile: string;
+  loadBefore: number;
+  loadAfter: number;
+  cores: number;
+  /** p99 of this (client) process's event-loop delay during the replay, real ms. */
+  loopDelayP99Ms: number;
+  /** p99 of how late requests were sent after their arrival time, real ms. */
+  sendLatenessP99Ms: number;
+  niced: boolean;
+  /** The host stayed quiet enough for real-time numbers: load ≤ 2 × cores, delays p99 ≤ 20 ms. */
+  valid: boolean;
+}
+
+/** Limits of HostCheck.valid: beyond them, host scheduling delay is a visible part of a TTFT. */
+const MAX_LOAD_PER_CORE = 2;
+const MAX_HOST_DELAY_MS = 20;
+
+function raisePriority(pid: number | undefined): boolean {
+  if (pid === undefined) return false;
+  try {
+    setPriority(pid, -10);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Starts the CLI with `args` and resolves with the first URL its stdout prints that matches `pattern`. */
-function startProcess(args: readonly string[], pattern: RegExp): Promise<{ child: ChildProcess; url: string }> {
+function startProcess(args: readonly string[], pattern: RegExp, nice: boolean): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (nice) raisePriority(child.pid);
   return new Promise((resolve, reject) => {
     let output = '';
     const timeout = setTimeout(() => fail(new Error(`timed out starting switchyard ${args[0]}`)), START_TIMEOUT_MS);
@@ -135,7 +172,7 @@ async function runProfile(
   name: string,
   profile: SchedulingProfileConfig,
   workload: readonly WorkItem[],
-): Promise<RunSummary> {
+): Promise<{ summary: RunSummary; host: HostCheck }> {
   const processes: ChildProcess[] = [];
   const directory = mkdtempSync(join(tmpdir(), 'switchyard-routing-'));
   const agent = new Agent({ connections: 256 });
@@ -143,7 +180,7 @@ async function runProfile(
     const simArgs = ['sim', '--model', options.model, '--gpu', 'h100', '--port', '0', '--speed', String(options.speed)];
     if (Number.isFinite(options.kvBlocks)) simArgs.push('--kv-blocks', String(options.kvBlocks));
     const started = await Promise.allSettled(
-      Array.from({ length: options.replicas }, () => startProcess(simArgs, /(http:\/\/127\.0\.0\.1:\d+\/v1)/)),
+      Array.from({ length: options.replicas }, () => startProcess(simArgs, /(http:\/\/127\.0\.0\.1:\d+\/v1)/, options.nice)),
     );
     const replicas = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
     processes.push(...replicas.map((replica) => replica.child));
@@ -166,21 +203,45 @@ async function runProfile(
         scheduling: profile,
       }),
     );
-    const router = await startProcess(['serve', '--config', configPath, '--port', '0'], /listening on (http:\/\/[^\s]+)/);
+    const router = await startProcess(['serve', '--config', configPath, '--port', '0'], /listening on (http:\/\/[^\s]+)/, options.nice);
     processes.push(router.child);
     const before = await prefixCache(replicas.map((replica) => replica.url), agent);
     const pending: Array<Promise<void>> = [];
     const outcomes: Outcome[] = [];
+    const lateness: number[] = [];
+    const loadBefore = loadavg()[0]!;
+    const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    loopDelay.enable();
     const origin = performance.now();
     for (const item of workload) {
-      const wait = origin + item.arrivalMs / options.speed - performance.now();
+      const due = origin + item.arrivalMs / options.speed;
+      const wait = due - performance.now();
       if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      lateness.push(Math.max(0, performance.now() - due));
       pending.push(send(router.url, agent, options.model, item, options.speed).then((outcome) => void outcomes.push({ ...outcome, item })));
     }
     await Promise.all(pending);
+    loopDelay.disable();
+    const loadAfter = loadavg()[0]!;
+    const cores = cpus().length;
+    const loopDelayP99Ms = loopDelay.percentile(99) / 1e6;
+    const sendLatenessP99Ms = percentile(lateness, 0.99);
+    const host: HostCheck = {
+      profile: name,
+      loadBefore,
+      loadAfter,
+      cores,
+      loopDelayP99Ms,
+      sendLatenessP99Ms,
+      niced: options.nice && raisePriority(process.pid),
+      valid:
+        Math.max(loadBefore, loadAfter) <= MAX_LOAD_PER_CORE * cores &&
+        loopDelayP99Ms <= MAX_HOST_DELAY_MS &&
+        sendLatenessP99Ms <= MAX_HOST_DELAY_MS,
+    };
     const after = await prefixCache(replicas.map((replica) => replica.url), agent);
     const cache = { queries: after.queries - before.queries, hits: after.hits - before.hits, preemptions: NaN };
-    return summarize(name, options.rate, outcomes, workload.length, origin * options.speed, cache);
+    return { summary: summarize(name, options.rate, outcomes, workload.length, origin * options.speed, cache), host };
   } finally {
     await Promise.all(processes.map(stopProcess));
     await agent.close();
@@ -193,8 +254,15 @@ export async function runHttpComparison(
   options: HttpRunOptions,
   profiles: ReadonlyArray<{ name: string; profile: SchedulingProfileConfig }>,
   workload: readonly WorkItem[],
-): Promise<RunSummary[]> {
+): Promise<{ results: RunSummary[]; hosts: HostCheck[] }> {
+  // This process sends the arrivals and timestamps the chunks: it gets the same priority as its children.
+  if (options.nice) raisePriority(process.pid);
   const results: RunSummary[] = [];
-  for (const { name, profile } of profiles) results.push(await runProfile(options, name, profile, workload));
-  return results;
+  const hosts: HostCheck[] = [];
+  for (const { name, profile } of profiles) {
+    const run = await runProfile(options, name, profile, workload);
+    results.push(run.summary);
+    hosts.push(run.host);
+  }
+  return { results, hosts };
 }

@@ -10,12 +10,15 @@
 //                             cache state): round robin's p99 over the floor's is the most any profile can reach.
 //   --mode http               real processes in real time: N `switchyard sim` replicas and one `switchyard serve`
 //                             router per profile, the same arrival trace replayed against the router's HTTP API
-//                             (routing-quality-http.ts); bounded by --duration (seconds of trace, default 40).
+//                             (routing-quality-http.ts); bounded by --duration (seconds of trace, default 40);
+//                             profiles round-robin and gpu-aware unless --profiles says otherwise (≈ 2 minutes).
+//                             Prints the load average and this host's delays per run, and marks a run the host
+//                             distorted (load > 2 × cores, or delays p99 > 20 ms) as not valid.
 //
 //   npx tsx benchmarks/routing-quality.ts [--mode virtual|http] [--requests 600] [--rates 60,70,80] [--seed 1]
 //        [--profiles round-robin,gpu-aware,...] [--custom '{"name": <profile>}'] [--sessions 0.5]
 //        [--kv-blocks 8000] [--replicas 4] [--json]
-//   npx tsx benchmarks/routing-quality.ts --mode http [--rate 8] [--duration 40] [--speed 1] [--replicas 4]
+//   npx tsx benchmarks/routing-quality.ts --mode http [--rate 8] [--duration 40] [--speed 1] [--replicas 4] [--no-nice]
 import { parseArgs } from 'node:util';
 import {
   SchedulingProfileConfig,
@@ -26,6 +29,7 @@ import { ttftFloor } from './routing-quality-floor.ts';
 import { buildWorkload, percentile, summarize, type RunSummary } from './routing-quality-workload.ts';
 import { runThroughRouter } from './routing-quality-virtual.ts';
 import { runHttpComparison } from './routing-quality-http.ts';
+import { boosted, boostSelf } from './host-priority.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,7 +50,10 @@ const { values: args } = parseArgs({
     sessions: { type: 'string', default: '0' },
     /** http mode: simulated time runs this much faster than real time. */
     speed: { type: 'string', default: '1' },
-    profiles: { type: 'string', default: 'round-robin,gpu-aware,v1-default,llm-d' },
+    /** Default: round-robin,gpu-aware,v1-default,llm-d (virtual mode); round-robin,gpu-aware (http mode). */
+    profiles: { type: 'string', default: '' },
+    /** http mode: do not raise the processes' priority. */
+    'no-nice': { type: 'boolean', default: false },
     /** Extra profiles to try, as JSON {"name": <scheduling profile>, ...}; list their names in --profiles. */
     custom: { type: 'string', default: '{}' },
     json: { type: 'boolean', default: false },
@@ -169,10 +176,13 @@ function printResults(results: readonly RunSummary[], floors: ReadonlyMap<number
 }
 
 async function main(): Promise<void> {
+  // Real time only: the virtual mode does not depend on the host's scheduling.
+  if (MODE === 'http' && (await boostSelf(!args['no-nice']))) return;
   for (const [name, profile] of Object.entries(JSON.parse(args.custom) as Record<string, unknown>)) {
     PROFILES[name] = SchedulingProfileConfig.parse(profile);
   }
-  const profileNames = args.profiles.split(',').map((name) => name.trim());
+  const profileList = args.profiles || (MODE === 'http' ? 'round-robin,gpu-aware' : 'round-robin,gpu-aware,v1-default,llm-d');
+  const profileNames = profileList.split(',').map((name) => name.trim());
   const unknown = profileNames.filter((name) => !(name in PROFILES));
   if (unknown.length > 0 || !profileNames.includes('round-robin')) {
     throw new Error(`--profiles: unknown ${unknown.join(', ') || '(none)'}; need round-robin plus any of ${Object.keys(PROFILES).join(', ')}`);
@@ -186,19 +196,33 @@ async function main(): Promise<void> {
     const rate = Number(args.rate);
     const requests = Math.max(1, Math.round(rate * Number(args.duration)));
     const workload = buildWorkload({ requests, rate, seed: SEED, systemPrompts: SYSTEM_PROMPTS, continueProbability: CONTINUE });
-    const results = await runHttpComparison(
-      { model: MODEL, replicas: REPLICAS, kvBlocks: KV_BLOCKS, speed: Number(args.speed), rate },
+    const { results, hosts } = await runHttpComparison(
+      { model: MODEL, replicas: REPLICAS, kvBlocks: KV_BLOCKS, speed: Number(args.speed), rate, nice: !args['no-nice'] },
       profileNames.map((name) => ({ name, profile: PROFILES[name]! })),
       workload,
     );
+    const valid = hosts.every((host) => host.valid);
     if (args.json) {
-      console.log(JSON.stringify({ mode: MODE, requests, rate, seed: SEED, results, ratios: ratiosOf(results, new Map()) }, null, 2));
+      console.log(JSON.stringify({ mode: MODE, requests, rate, seed: SEED, valid, hosts, results, ratios: ratiosOf(results, new Map()) }, null, 2));
       return;
     }
     printResults(results, new Map(), [
       `routing quality (real time over HTTP: ${REPLICAS} \`switchyard sim\` processes at speed ×${args.speed} and a \`switchyard serve\` router process per profile): ${requests} requests at ${rate}/s; ${workloadTitle}`,
       'times are simulated time (real ms × speed), measured by the client at the router: TTFT = first content chunk, ITL = gap between content chunks',
     ]);
+    for (const host of hosts) {
+      console.log(
+        `host during ${host.profile}: load average ${host.loadBefore.toFixed(1)} → ${host.loadAfter.toFixed(1)} on ${host.cores} cores, ` +
+          `client event-loop delay p99 ${host.loopDelayP99Ms.toFixed(1)} ms, arrivals sent late by p99 ${host.sendLatenessP99Ms.toFixed(1)} ms` +
+          `${host.niced ? `, processes at nice −10${boosted() ? ' in their own scheduling group' : ''}` : ''}: ${host.valid ? 'quiet enough' : 'TOO BUSY'}`,
+      );
+    }
+    if (!valid) {
+      console.log(
+        'WARNING: NOT VALID — the host was too busy during at least one run (load > 2 × cores or delays p99 > 20 ms): ' +
+          'TTFTs include host scheduling delay; re-run on a quieter machine before quoting these numbers',
+      );
+    }
     return;
   }
 

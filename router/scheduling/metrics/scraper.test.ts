@@ -177,9 +177,8 @@ describe('createMetricsScraper', () => {
     };
     await advanceTo(2_000);
     const gaps = fetchedAt.slice(1).map((at, index) => at - fetchedAt[index]!);
-    expect(gaps.slice(0, 3)).toEqual([50, 100, 200]); // doubling while the page stays the same
-    expect(Math.max(...gaps)).toBe(200); // capped at staleAfterMs / 2.5: never stale
-    expect(scraper.isStale('r')).toBe(false);
+    expect(gaps).toEqual([50, 100, 200, 400, 800]); // doubling while the page stays the same, up to 1 s
+    expect(scraper.isStale('r')).toBe(false); // 450 ms since the last scrape, more than staleAfterMs: fresh for the gap
     scraper.noteActivity('r');
     const before = fetchedAt.length;
     await advanceTo(2_300);
@@ -188,6 +187,56 @@ describe('createMetricsScraper', () => {
     page = LEGACY.replace('vllm:num_requests_running{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 4.0', 'vllm:num_requests_running{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 9.0');
     await advanceTo(3_000);
     expect(scraper.latestMetrics('r')?.requestsRunning).toBe(9);
+    scraper.stop();
+  });
+
+  it('spreads the backends over the interval, and a backed-off replica that stops answering still goes stale', async () => {
+    let now = 0;
+    const due: Array<{ at: number; run: () => void }> = [];
+    const fetches: Array<{ url: string; at: number }> = [];
+    let silent = false;
+    const scraper = createMetricsScraper({
+      backends: Array.from({ length: 10 }, (_, index) => ({ id: `r${index}`, url: `http://replica-${index}:8000` })),
+      intervalMs: 50,
+      staleAfterMs: 500,
+      clock: () => now,
+      timers: {
+        setTimer(delayMs, run) {
+          const timer = { at: now + delayMs, run };
+          due.push(timer);
+          due.sort((a, b) => a.at - b.at);
+          return { cancel: () => due.splice(due.indexOf(timer), 1) };
+        },
+      },
+      fetch: async (url) => {
+        fetches.push({ url, at: now });
+        if (silent && url.includes('replica-3')) throw new Error('connection refused');
+        return { ok: true, status: 200, text: async () => LEGACY };
+      },
+    });
+    await scraper.start();
+    const advanceTo = async (end: number): Promise<void> => {
+      while (due.length > 0 && due[0]!.at <= end) {
+        const timer = due.shift()!;
+        now = timer.at;
+        timer.run();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      now = end;
+    };
+    await advanceTo(99);
+    // After the first round (all at t=0), the second is spread over one interval, not fired in one burst.
+    const second = fetches.filter((fetch) => fetch.at > 0).map((fetch) => fetch.at);
+    expect(second).toHaveLength(10);
+    expect(new Set(second).size).toBeGreaterThanOrEqual(5);
+    expect(Math.max(...second) - Math.min(...second)).toBeGreaterThanOrEqual(25);
+    await advanceTo(5_000); // every replica backed off to the 1 s maximum
+    const lastGood = Math.max(...fetches.filter((fetch) => fetch.url.includes('replica-3')).map((fetch) => fetch.at));
+    silent = true;
+    await advanceTo(lastGood + 1_000 + 500 + 50);
+    expect(scraper.isStale('r3')).toBe(true);
+    expect(scraper.snapshot('r3').lastError).toBe('connection refused');
+    expect(scraper.isStale('r4')).toBe(false);
     scraper.stop();
   });
 });

@@ -3,11 +3,12 @@
 // it (fail closed), so a silent replica is never picked blind.
 //
 // Cost per backend is what limits a router in front of hundreds of replicas, so: one timer for all backends (not one
-// per backend); each scrape is an undici `dispatch` with the backend's own reusable handler object (no promise, no
+// per backend), with the backends' scrapes spread over the interval rather than fired in one burst; each scrape is an undici `dispatch` with the backend's own reusable handler object (no promise, no
 // stream, no AbortSignal per scrape: the tick aborts a scrape that outlived its timeout); the body is parsed as the
 // bytes arrived (parse-vllm.ts) into the backend's one EndpointMetrics object; and a replica whose page did not
-// change and that the router sent nothing to is scraped less often (up to `maxIntervalMs`, below the stale limit),
-// back to `intervalMs` as soon as the router sends it a request (`noteActivity`) or its page changes.
+// change and that the router sent nothing to is scraped less often (up to `maxIntervalMs`; its reading stays fresh
+// for the longer gap), back to `intervalMs` as soon as the router sends it a request (`noteActivity`) or its page
+// changes.
 import { Agent, request as undiciRequest } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { EndpointMetrics } from '../contracts.ts';
@@ -49,8 +50,10 @@ export interface MetricsScraperOptions {
   intervalMs?: number;
   staleAfterMs?: number;
   /**
-   * Longest gap between scrapes of a replica whose page did not change and that the router sent nothing to.
-   * Default min(8 × intervalMs, staleAfterMs / 2.5): such a replica still never goes stale.
+   * Longest gap between scrapes of a replica whose page did not change and that the router sent nothing to (default
+   * min(20 × intervalMs, 1 000 ms)). Its reading counts as fresh for staleAfterMs plus the extra gap, so an idle
+   * replica does not go stale between two backed-off scrapes; a replica that stops answering while idle is found
+   * stale at most maxIntervalMs + staleAfterMs after its last good scrape.
    */
   maxIntervalMs?: number;
   /** Per-scrape timeout; defaults to staleAfterMs so a hung replica goes stale rather than piling up requests. */
@@ -80,6 +83,8 @@ export interface MetricsScraper {
   setBackends(targets: readonly ScrapeTarget[]): void;
   readonly intervalMs: number;
   readonly staleAfterMs: number;
+  /** Scrape attempts finished since creation (successes and failures). */
+  readonly scrapes: number;
 }
 
 function sameReadings(a: EndpointMetrics, b: EndpointMetrics): boolean {
@@ -100,6 +105,22 @@ export function metricsUrlFor(target: ScrapeTarget): string {
 
 const INITIAL_BODY_BYTES = 16_384;
 
+/**
+ * Body buffers lent to the scrapes in progress: a page usually arrives in one socket read and is parsed at once, so a
+ * few buffers serve hundreds of backends (instead of one per backend). Grown buffers are kept; a handful at most.
+ */
+class BodyBuffers {
+  private readonly free: Buffer[] = [];
+  take(minimum: number): Buffer {
+    const buffer = this.free.pop();
+    if (buffer !== undefined && buffer.length >= minimum) return buffer;
+    return Buffer.allocUnsafe(Math.max(minimum, INITIAL_BODY_BYTES, buffer?.length ?? 0));
+  }
+  give(buffer: Buffer): void {
+    if (this.free.length < 8) this.free.push(buffer);
+  }
+}
+
 let sharedAgent: Agent | undefined;
 function scrapeAgent(): Agent {
   return (sharedAgent ??= new Agent({ keepAliveTimeout: 60_000, connections: 2 }));
@@ -112,6 +133,8 @@ class TargetState implements Dispatcher.DispatchHandler {
   readonly path: string;
   metrics: EndpointMetrics | undefined;
   lastSuccessAt: number | undefined;
+  /** Clock ms after which the last good reading is stale (staleAfterMs, plus the backed-off gap it was read at). */
+  freshUntil = -1;
   lastError: string | undefined;
   consecutiveFailures = 0;
   /** Clock ms the scrape in flight started, or -1. */
@@ -121,7 +144,8 @@ class TargetState implements Dispatcher.DispatchHandler {
   /** Current gap between scrapes, ms (intervalMs … maxIntervalMs). */
   gapMs: number;
   active = false;
-  private body: Buffer = Buffer.allocUnsafe(INITIAL_BODY_BYTES);
+  /** The body as it arrives, in a buffer borrowed from the scraper's BodyBuffers until the response ends. */
+  private body: Buffer | undefined;
   private bodyLength = 0;
   private status = 0;
   private controller: Dispatcher.DispatchController | undefined;
@@ -169,23 +193,35 @@ class TargetState implements Dispatcher.DispatchHandler {
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.status !== 200) return;
     const needed = this.bodyLength + chunk.length;
-    if (needed > this.body.length) {
-      const grown = Buffer.allocUnsafe(Math.max(needed, this.body.length * 2));
-      this.body.copy(grown, 0, 0, this.bodyLength);
-      this.body = grown;
+    let body = this.body;
+    if (body === undefined || needed > body.length) {
+      const grown = this.owner.buffers.take(Math.max(needed, (body?.length ?? 0) * 2));
+      if (body !== undefined) {
+        body.copy(grown, 0, 0, this.bodyLength);
+        this.owner.buffers.give(body);
+      }
+      this.body = body = grown;
     }
-    chunk.copy(this.body, this.bodyLength);
+    chunk.copy(body, this.bodyLength);
     this.bodyLength = needed;
   }
 
   onResponseEnd(): void {
     this.controller = undefined;
     if (this.status !== 200) this.finish(`HTTP ${this.status}`);
-    else this.finishBytes(this.body, this.bodyLength);
+    else if (this.body === undefined) this.finish('empty /metrics body');
+    else {
+      const body = this.body;
+      this.body = undefined;
+      this.finishBytes(body, this.bodyLength);
+      this.owner.buffers.give(body);
+    }
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     this.controller = undefined;
+    if (this.body !== undefined) this.owner.buffers.give(this.body);
+    this.body = undefined;
     this.finish(error.message);
   }
 
@@ -226,7 +262,7 @@ class TargetState implements Dispatcher.DispatchHandler {
       this.consecutiveFailures++;
       this.lastError = error;
     }
-    this.owner.settle(this, error === undefined && unchanged);
+    this.owner.settle(this, error === undefined, unchanged);
     const waiters = this.waiters;
     this.waiters = undefined;
     if (waiters) for (const resolve of waiters) resolve();
@@ -237,14 +273,18 @@ class TargetState implements Dispatcher.DispatchHandler {
 interface ScraperCore {
   readonly intervalMs: number;
   readonly scratch: EndpointMetrics;
+  readonly buffers: BodyBuffers;
   clock(): number;
-  settle(state: TargetState, unchanged: boolean): void;
+  settle(state: TargetState, ok: boolean, unchanged: boolean): void;
 }
 
 export function createMetricsScraper(options: MetricsScraperOptions): MetricsScraper {
   const intervalMs = options.intervalMs ?? DEFAULT_SCRAPE_INTERVAL_MS;
   const staleAfterMs = options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
-  const maxIntervalMs = Math.max(intervalMs, options.maxIntervalMs ?? Math.min(8 * intervalMs, Math.floor(staleAfterMs / 2.5)));
+  const maxIntervalMs = Math.max(intervalMs, options.maxIntervalMs ?? Math.min(20 * intervalMs, 1_000));
+  // The timer wakes when the earliest backend is due, but not more often than this: scrapes due within one slot go
+  // out together, and a pool whose backends are spread over the interval costs about 10 wake-ups per interval.
+  const slotMs = Math.max(1, Math.floor(intervalMs / 10));
   const timeoutMs = options.timeoutMs ?? staleAfterMs;
   const clock = options.clock ?? Date.now;
   const timers: ScrapeTimers = options.timers ?? {
@@ -258,15 +298,21 @@ export function createMetricsScraper(options: MetricsScraperOptions): MetricsScr
   let list: TargetState[] = [];
   let timer: { cancel(): void } | undefined;
   let running = false;
+  let scrapes = 0;
 
   const core: ScraperCore = {
     intervalMs,
     scratch: { requestsRunning: 0, requestsWaiting: 0, kvCacheUsage: 0, prefixCacheQueries: 0, prefixCacheHits: 0, scrapedAt: 0 },
+    buffers: new BodyBuffers(),
     clock,
-    settle(state, unchanged) {
+    settle(state, ok, unchanged) {
       const now = clock();
+      scrapes++;
       // Back off only while nothing moves: same page, no router traffic since the scrape started.
-      state.gapMs = unchanged && !state.active ? Math.min(maxIntervalMs, state.gapMs * 2) : intervalMs;
+      state.gapMs = ok && unchanged && !state.active ? Math.min(maxIntervalMs, state.gapMs * 2) : intervalMs;
+      // A reading taken at a backed-off gap stays fresh until the next scrape is due plus staleAfterMs; router
+      // traffic (noteActivity) shortens the gap but not this, so a backend does not flicker stale on its first request.
+      if (ok) state.freshUntil = now + staleAfterMs + (state.gapMs - intervalMs);
       state.active = false;
       state.dueAt = state.startedAt + state.gapMs;
       state.startedAt = -1;
@@ -345,12 +391,24 @@ export function createMetricsScraper(options: MetricsScraperOptions): MetricsScr
     timer = undefined;
     if (!running) return;
     const now = clock();
+    let next = now + intervalMs;
     for (const state of list) {
       if (state.inFlight) {
         if (now - state.startedAt > timeoutMs) state.abort(new Error(`scrape timed out after ${timeoutMs} ms`));
+        else if (state.startedAt + timeoutMs < next) next = state.startedAt + timeoutMs;
       } else if (now >= state.dueAt) begin(state, now);
+      // A scrape that finished inside begin() (a synchronous failure) is due again in one interval at the earliest.
+      if (!state.inFlight && state.dueAt < next) next = state.dueAt;
     }
-    timer = timers.setTimer(intervalMs, tick);
+    // At least every interval, so noteActivity (which does not touch the timer) takes effect within one interval.
+    timer = timers.setTimer(Math.max(slotMs, next - now), tick);
+  }
+
+  /** Spreads the backends' next scrapes evenly over one interval (after a round that scraped them all at once). */
+  function spreadPhases(now: number): void {
+    list.forEach((state, index) => {
+      if (!state.inFlight) state.dueAt = Math.max(state.dueAt, now) + Math.floor((intervalMs * index) / list.length);
+    });
   }
 
   function setBackends(targets: readonly ScrapeTarget[]): void {
@@ -383,7 +441,7 @@ export function createMetricsScraper(options: MetricsScraperOptions): MetricsScr
   }
 
   function isStaleState(state: TargetState, now: number): boolean {
-    return state.lastSuccessAt === undefined || now - state.lastSuccessAt > staleAfterMs;
+    return state.lastSuccessAt === undefined || now > state.freshUntil;
   }
 
   async function scrapeOnce(): Promise<void> {
@@ -403,11 +461,15 @@ export function createMetricsScraper(options: MetricsScraperOptions): MetricsScr
   return {
     intervalMs,
     staleAfterMs,
+    get scrapes() {
+      return scrapes;
+    },
     async start() {
       if (running) return;
       running = true;
       await scrapeOnce();
-      if (running && !timer) timer = timers.setTimer(intervalMs, tick);
+      spreadPhases(clock());
+      if (running && !timer) timer = timers.setTimer(slotMs, tick);
     },
     stop() {
       running = false;
