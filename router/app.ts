@@ -101,7 +101,7 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
 
   // Retrieval (router/rag; off without a `retrieval` section): /v1/retrieve, /v1/rerank, /v1/embeddings for the local
   // model, and the chat `rag`/`few_shot` extensions. Models load in the background; stopped with the runtime.
-  const retrieval = mountRetrieval(runtime.config.retrieval, runtime.config);
+  const retrieval = mountRetrieval(runtime.config.retrieval, runtime.config, { metrics: runtime.metrics.registry });
   app.use(retrieval.router);
   const closeBeforeRetrieval = runtime.close.bind(runtime);
   runtime.close = async () => {
@@ -118,7 +118,10 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
     await closeBeforeChain();
   };
 
-  const info = createInfoHandlers(runtime, retrieval.embeddingModels);
+  const info = createInfoHandlers(runtime, retrieval.embeddingModels, () => {
+    const snapshots = retrieval.snapshots();
+    return snapshots.length === 0 ? {} : { retrieval: { snapshots } };
+  });
   const handlers = new Map<string, GenerationHandler>([
     ['/v1/chat/completions', createGenerationHandler('chat', runtime, governance, retrieval.chat, chain.hook)],
     ['/v1/completions', createGenerationHandler('completions', runtime, governance, undefined, chain.hook)],
