@@ -77,7 +77,7 @@ export function createGenerationHandler(
     const context = requestContext(response);
     // Governance (when on): prompt render, output-length control, input guardrails, limits, budget, cache lookup.
     const admission = governance
-      ? await admitGeneration(governance, endpoint, request, requestBody, response, context.requestId, context.startedAt)
+      ? await admitGeneration(governance, endpoint, request, requestBody, response, context.requestId, context.startedAt, context.trace)
       : undefined;
     try {
       await serve(request, response, requestBody, admission);
