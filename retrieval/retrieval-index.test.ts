@@ -143,7 +143,7 @@ describe('RetrievalIndex end to end on the fixture corpus', () => {
     const bytes = readFileSync(hnswPath);
     bytes[bytes.length - 5] = (bytes[bytes.length - 5] as number) ^ 0xff;
     writeFileSync(hnswPath, bytes);
-    await expect(RetrievalIndex.open({ directory: indexDir })).rejects.toThrow(/checksum mismatch for hnsw\.1\.bin/);
+    await expect(RetrievalIndex.open({ directory: indexDir })).rejects.toThrow(/checksum mismatch for snapshots\/1\/hnsw\.bin/);
     writeFileSync(hnswPath, bytes.subarray(0, 100));
     await expect(RetrievalIndex.open({ directory: indexDir })).rejects.toThrow(IndexCorruptError);
     writeFileSync(manifestPath, JSON.stringify({ ...manifest, version: 99 }));

@@ -10,7 +10,7 @@ import { Bm25Index, type Bm25Config } from './indexes/bm25.ts';
 import { HnswIndex, type HnswConfigSchema } from './indexes/hnsw.ts';
 import { acquireWriteLock, type WriteLock } from './persistence/lock.ts';
 import type { Manifest } from './persistence/manifest.ts';
-import { loadSnapshot, readManifest, removeUnreferenced, saveSnapshot, type SaveHook } from './persistence/snapshot.ts';
+import { loadSnapshot, readManifest, removeUnreferenced, saveSnapshot, type SaveHook, type SnapshotRetention } from './persistence/snapshot.ts';
 import { searchIndex, type SearchRequestSchema, type SearchResponse } from './search/hybrid.ts';
 import { ChunkStore, sha256 } from './store/chunk-store.ts';
 
@@ -29,6 +29,8 @@ export interface OpenIndexOptions {
   hnsw?: Partial<z.input<typeof HnswConfigSchema>>;
   bm25?: Partial<Bm25Config>;
   clock?: () => number;
+  /** Writers: how long superseded snapshots stay on disk for readers still loading them (persistence/snapshot.ts). */
+  snapshotGraceMs?: number;
 }
 
 /** The text a chunk is embedded from: its document's title first, unless the chunk already starts with it. */
@@ -40,6 +42,7 @@ export type UpsertStatus = 'added' | 'updated' | 'unchanged';
 
 export class RetrievalIndex {
   private lock: WriteLock | null = null;
+  private retention: SnapshotRetention = {};
 
   private constructor(
     readonly directory: string,
@@ -60,6 +63,7 @@ export class RetrievalIndex {
       mkdirSync(directory, { recursive: true });
     }
     const lock = options.writable === true ? acquireWriteLock(directory) : null;
+    const retention = options.snapshotGraceMs === undefined ? {} : { graceMs: options.snapshotGraceMs };
     try {
       const manifest = readManifest(directory);
       if (manifest === null && options.create !== true) {
@@ -84,9 +88,9 @@ export class RetrievalIndex {
         bm25 = new Bm25Index(options.bm25);
         hnsw = embedder === null ? null : new HnswIndex(embedder.dimensions, options.hnsw);
       } else {
-        const parts = loadSnapshot(directory, manifest, options.hnsw?.ef);
+        const parts = await loadSnapshot(directory, manifest, options.hnsw?.ef);
         ({ store, bm25, hnsw } = parts);
-        if (options.writable === true) removeUnreferenced(directory, manifest);
+        if (options.writable === true) removeUnreferenced(directory, manifest, retention);
       }
       if (options.writable === true && hnsw === null && embedder !== null && store.counts().chunks > 0) {
         throw new InvalidRequestError(
@@ -114,6 +118,7 @@ export class RetrievalIndex {
         options.clock ?? Date.now,
       );
       index.lock = lock;
+      index.retention = retention;
       return index;
     } catch (error) {
       lock?.release();
@@ -181,6 +186,7 @@ export class RetrievalIndex {
       { store: this.store, bm25: this.bm25, hnsw: this.hnsw, embedder },
       this.manifest,
       hook,
+      this.retention,
     );
     return this.manifest;
   }

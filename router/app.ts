@@ -86,7 +86,7 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
     };
   }
   // Retrieval and the chain are built before the pipeline (their chat hooks are stages); their routes mount below.
-  const retrieval = mountRetrieval(runtime.config.retrieval, runtime.config);
+  const retrieval = mountRetrieval(runtime.config.retrieval, runtime.config, { metrics: runtime.metrics.registry });
   const chain = mountChain(runtime, retrieval.chat, governance, options.chainLogDestination ? { logDestination: options.chainLogDestination } : {});
   const pipeline = buildPipeline({
     runtime,
@@ -127,7 +127,10 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
     await closeBeforeChain();
   };
 
-  const info = createInfoHandlers(runtime, retrieval.embeddingModels);
+  const info = createInfoHandlers(runtime, retrieval.embeddingModels, () => {
+    const snapshots = retrieval.snapshots();
+    return snapshots.length === 0 ? {} : { retrieval: { snapshots } };
+  });
   for (const [path, handler] of pipeline.handlers) {
     app.post(path, (request: Request, response: Response) => handler(request, response, (request as BodyCarrier).body));
   }

@@ -87,6 +87,12 @@ const ScaledObject = z.object({
 });
 const ConfigMap = z.object({ apiVersion: z.literal('v1'), kind: z.literal('ConfigMap'), metadata: Metadata, data: z.record(z.string(), z.string()) });
 const Pvc = z.object({ apiVersion: z.literal('v1'), kind: z.literal('PersistentVolumeClaim'), metadata: Metadata, spec: z.object({ accessModes: z.array(z.string()).min(1), resources: z.object({ requests: z.object({ storage: Quantity }) }) }) });
+const Job = z.object({
+  apiVersion: z.literal('batch/v1'),
+  kind: z.literal('Job'),
+  metadata: Metadata,
+  spec: z.object({ parallelism: z.literal(1), template: z.object({ metadata: z.object({ labels: Labels }).loose(), spec: z.object({ containers: z.array(Container.omit({ readinessProbe: true })).length(1) }).loose() }) }).loose(),
+});
 const Namespace = z.object({ apiVersion: z.literal('v1'), kind: z.literal('Namespace'), metadata: Metadata });
 
 const SCHEMAS: Readonly<Record<string, z.ZodType>> = {
@@ -97,6 +103,7 @@ const SCHEMAS: Readonly<Record<string, z.ZodType>> = {
   ConfigMap,
   PersistentVolumeClaim: Pvc,
   Namespace,
+  Job,
 };
 
 type Deployment = z.infer<typeof Deployment>;
@@ -234,5 +241,42 @@ describe('Kubernetes manifests (schema check)', () => {
       expect(pool.discovery?.dns.record).toBe('SRV');
     }
     expect(config.scheduling.scorers.map((scorer) => scorer.type)).toContain('consistent-hash-affinity');
+  });
+
+  it('one ingest Job writes the index volume; every router replica mounts it read-only and serves it', () => {
+    interface PodSpec {
+      containers: { args?: string[]; volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[] }[];
+      volumes?: { name: string; persistentVolumeClaim?: { claimName: string; readOnly?: boolean }; emptyDir?: object }[];
+    }
+    const mountOf = (spec: PodSpec, claim: string): { mountPath: string; readOnly: boolean } | undefined => {
+      const volume = spec.volumes?.find((entry) => entry.persistentVolumeClaim?.claimName === claim);
+      const mount = spec.containers[0]!.volumeMounts?.find((entry) => entry.name === volume?.name);
+      if (volume === undefined || mount === undefined) return undefined;
+      return { mountPath: mount.mountPath, readOnly: mount.readOnly === true || volume.persistentVolumeClaim?.readOnly === true };
+    };
+    const claim = of<z.infer<typeof Pvc>>('PersistentVolumeClaim').find((entry) => entry.metadata.name === 'switchyard-index');
+    expect(claim?.spec.accessModes).toEqual(['ReadWriteMany']);
+    const writers = of<{ spec: { parallelism: number; template: { spec: PodSpec } } }>('Job');
+    expect(writers).toHaveLength(1);
+    const job = writers[0]!.spec;
+    expect(job.parallelism).toBe(1);
+    const written = mountOf(job.template.spec, 'switchyard-index');
+    expect(written).toEqual({ mountPath: '/var/lib/switchyard-index', readOnly: false });
+    const args = job.template.spec.containers[0]!.args ?? [];
+    expect(args[0]).toBe('ingest');
+    expect(args[args.indexOf('--index-dir') + 1]).toBe(written?.mountPath);
+    const router = of<Deployment & { spec: { template: { spec: PodSpec } } }>('Deployment').find((deployment) => deployment.metadata.name === 'switchyard-router')!;
+    const read = mountOf(router.spec.template.spec, 'switchyard-index');
+    expect(read).toEqual({ mountPath: written?.mountPath, readOnly: true });
+    // No other workload mounts the index volume: the Job is its one writer.
+    for (const deployment of of<Deployment & { spec: { template: { spec: PodSpec } } }>('Deployment')) {
+      if (deployment !== router) expect(mountOf(deployment.spec.template.spec, 'switchyard-index'), deployment.metadata.name).toBeUndefined();
+    }
+    // The router serves that volume, and its read-only root still has a writable temp directory (hnswlib's scratch).
+    const configMap = of<z.infer<typeof ConfigMap>>('ConfigMap').find((map) => map.metadata.name === 'switchyard-router-config')!;
+    const config = parseConfigText(configMap.data['switchyard.yaml']!, 'router ConfigMap', { REDIS_URL: 'redis://r:6379', SWITCHYARD_ADMIN_TOKEN: 'a'.repeat(64) });
+    expect(config.retrieval).toMatchObject({ enabled: true, indexRoot: read?.mountPath });
+    const tmp = router.spec.template.spec.containers[0]!.volumeMounts?.find((mount) => mount.mountPath === '/tmp');
+    expect(router.spec.template.spec.volumes?.find((volume) => volume.name === tmp?.name)?.emptyDir).toBeDefined();
   });
 });

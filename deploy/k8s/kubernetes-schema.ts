@@ -1,8 +1,9 @@
 // Validates one manifest against the Kubernetes OpenAPI schema of its apiVersion/kind, as generated from the
-// upstream API by `kubernetes-models` (core, apps, autoscaling …) and from KEDA's CRDs by `@kubernetes-models/keda`.
+// upstream API by `kubernetes-models` (core, apps, batch, autoscaling …) and from KEDA's CRDs by `@kubernetes-models/keda`.
 // Returns the problems as `path: message` lines; empty when valid.
 import * as apps from 'kubernetes-models/apps/v1';
 import * as autoscaling from 'kubernetes-models/autoscaling/v2';
+import * as batch from 'kubernetes-models/batch/v1';
 import * as core from 'kubernetes-models/v1';
 import * as keda from '@kubernetes-models/keda/keda.sh/v1alpha1';
 
@@ -18,6 +19,7 @@ const MODELS: Readonly<Record<string, ModelClass>> = {
   'v1/Secret': core.Secret as unknown as ModelClass,
   'v1/Service': core.Service as unknown as ModelClass,
   'apps/v1/Deployment': apps.Deployment as unknown as ModelClass,
+  'batch/v1/Job': batch.Job as unknown as ModelClass,
   'autoscaling/v2/HorizontalPodAutoscaler': autoscaling.HorizontalPodAutoscaler as unknown as ModelClass,
   'keda.sh/v1alpha1/ScaledObject': keda.ScaledObject as unknown as ModelClass,
 };

@@ -23,7 +23,8 @@ export type Phase =
   | (Common & { phase: 'trace'; sims: string[]; trace: TraceRequest[]; concurrency: number })
   | (Common & { phase: 'sessions'; sessions: number; turns: number })
   | (Common & { phase: 'burst'; requests: number })
-  | (Common & { phase: 'kill'; requests: number; concurrency: number; announceAfter: number });
+  | (Common & { phase: 'kill'; requests: number; concurrency: number; announceAfter: number })
+  | (Common & { phase: 'retrieve'; index: string; query: string; expectDocument: string; intervalMs: number });
 
 interface SimStats {
   prefixQueryTokens: number;
@@ -177,7 +178,49 @@ async function runKill(phase: Extract<Phase, { phase: 'kill' }>): Promise<object
   return { requests: next, ok, lostInFlight, refused, otherErrors };
 }
 
+/**
+ * Queries every router until each returns `expectDocument` for `query` (a snapshot the writer publishes meanwhile);
+ * prints `# retrieve-started` after the first round. Any non-200 answer counts as a failure.
+ */
+async function runRetrieve(phase: Extract<Phase, { phase: 'retrieve' }>): Promise<object> {
+  const seenAt: Record<string, number> = {};
+  const failures: string[] = [];
+  let queries = 0;
+  let maxLatencyMs = 0;
+  let firstRound = 0;
+  const started = Date.now();
+  await Promise.all(
+    phase.routers.map(async (router) => {
+      while (Date.now() - started < phase.deadlineMs) {
+        const sent = performance.now();
+        try {
+          const response = await fetch(`${router}/v1/retrieve`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${phase.key}` },
+            body: JSON.stringify({ index: phase.index, query: phase.query, mode: 'lexical', top_k: 5 }),
+            signal: AbortSignal.timeout(10_000),
+          });
+          const body = (await response.json()) as { data?: { document_id: string }[] };
+          queries++;
+          maxLatencyMs = Math.max(maxLatencyMs, performance.now() - sent);
+          if (response.status !== 200) failures.push(`${router}: ${response.status} ${JSON.stringify(body).slice(0, 200)}`);
+          else if ((body.data ?? []).some((hit) => hit.document_id === phase.expectDocument)) {
+            seenAt[router] = Date.now();
+            return;
+          }
+        } catch (error) {
+          failures.push(`${router}: ${(error as Error).message}`);
+        }
+        if (++firstRound === phase.routers.length) console.log('# retrieve-started');
+        await new Promise((resolve) => setTimeout(resolve, phase.intervalMs));
+      }
+    }),
+  );
+  return { seenAt, failures, queries, maxLatencyMs };
+}
+
 async function runPhase(phase: Phase): Promise<object> {
+  if (phase.phase === 'retrieve') return runRetrieve(phase);
   if (phase.phase === 'trace') return runTrace(phase);
   if (phase.phase === 'sessions') return runSessions(phase);
   if (phase.phase === 'burst') return runBurst(phase);

@@ -3,9 +3,11 @@
 // (redis-server), 4 simulator hosts (`switchyard sim`), 1 client host (deploy/multihost/client.ts, openai SDK).
 // Shows: prefix-cache hit rate through 3 routers within 5 points of 1 router on the same trace (consistent-hash
 // affinity), the same session on the same replica whichever router it enters, a rate limit and a budget that hold
-// across routers (shared Redis), and killing one router mid-load loses only the requests in flight on it.
+// across routers (shared Redis), retrieval snapshots published by one writer (`switchyard ingest` on an ingest host,
+// into a directory every router reads) reach all three routers within a bound without a failed query, and killing
+// one router mid-load loses only the requests in flight on it.
 // Skips with the reason where `ip netns` is not permitted; CI (root) runs it.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +24,9 @@ const PORT = 8080;
 const SIM_PORT = 8000;
 const ROUTERS = ['r1', 'r2', 'r3'] as const;
 const SIMS = ['s1', 's2', 's3', 's4'] as const;
+/** Routers check the shared index's manifest this often; a published snapshot must reach all three within the bound. */
+const SNAPSHOT_POLL_MS = 250;
+const PROPAGATION_BOUND_MS = 5_000;
 
 const unavailable = netnsUnavailableReason();
 if (unavailable) console.warn(`[multihost] skipped: ${unavailable}. Run as root (CI's .ci/run does) to see N routers behave as one.`);
@@ -72,6 +77,7 @@ describe.skipIf(unavailable !== null)('N routers behave as one (network namespac
     cluster.addHost('client', 2);
     ROUTERS.forEach((name, index) => cluster.addHost(name, 11 + index));
     cluster.addHost('redis', 20);
+    cluster.addHost('ingest', 40);
     SIMS.forEach((name, index) => cluster.addHost(name, 31 + index));
 
     // Keys live in one SQLite file every router opens (same filesystem; WAL); limits and budgets in the shared Redis.
@@ -105,6 +111,8 @@ describe.skipIf(unavailable !== null)('N routers behave as one (network namespac
         // A loaded 2-core machine can stall a scrape loop past the default 500 ms.
         staleAfterMs: 5_000,
       },
+      // The shared index directory (a ReadWriteMany volume in Kubernetes): the ingest host writes, routers only read.
+      retrieval: { enabled: true, indexRoot: join(dir, 'indexes'), embedder: null, reranker: null, offline: true, snapshotPollMs: SNAPSHOT_POLL_MS },
       governance: {
         enabled: true,
         keys: { database, adminToken: 'multihost-admin-token-0123456789' },
@@ -191,6 +199,47 @@ describe.skipIf(unavailable !== null)('N routers behave as one (network namespac
     expect(spent.statuses['429:insufficient_quota'] ?? 0).toBeGreaterThan(0);
     expect(spent.chargedUsd).toBeLessThanOrEqual(budget * (1 + 1e-9));
   }, 180_000);
+
+  it('a snapshot published on the ingest host reaches all three routers within the bound, with no failed query', async () => {
+    type Retrieve = { seenAt: Record<string, number>; failures: string[]; queries: number; maxLatencyMs: number };
+    const docs = join(dir, 'docs');
+    mkdirSync(docs, { recursive: true });
+    const ingestOnHost = async (): Promise<void> => {
+      const args = [CLI, 'ingest', docs, '--index', 'kb', '--index-dir', join(dir, 'indexes'), '--no-embedder'];
+      const code = await cluster.run('ingest', process.execPath, args, { cwd: ROOT }).exited;
+      expect(code, 'switchyard ingest on the ingest host').toBe(0);
+    };
+    for (let i = 0; i < 200; i++) writeFileSync(join(docs, `doc-${i}.md`), `# Note ${i}\n\nRouting replica note about sessions and kernels${i === 7 ? ' and a wombat' : ''}.\n`);
+    await ingestOnHost();
+    // The deadline covers the writer's start-up too (`switchyard ingest` from sources takes tens of seconds on a loaded
+    // machine); the propagation figure is measured from the manifest switch.
+    const common = { routers: routerUrls(), key: openKey, model: MODEL, index: 'kb', intervalMs: 100, deadlineMs: 180_000 };
+    const first = await client<Retrieve>({ phase: 'retrieve', query: 'wombat', expectDocument: 'doc-7.md', ...common }, 200_000);
+    expect(first.failures).toEqual([]);
+    expect(Object.keys(first.seenAt).sort()).toEqual([...routerUrls()].sort());
+
+    // Generation 2 with a new document, published while every router keeps answering queries.
+    writeFileSync(join(docs, 'zebrafinch.md'), '# Zebrafinch\n\nThe zebrafinch note arrives in the second snapshot.\n');
+    const started = clientHost.next(/^# retrieve-started/, 60_000);
+    const answer = clientHost.next(/^\{/, 200_000);
+    send({ phase: 'retrieve', query: 'zebrafinch', expectDocument: 'zebrafinch.md', ...common });
+    await started;
+    await ingestOnHost();
+    // Published when the manifest was switched (its savedAt), not when the writer process exited.
+    const manifest = JSON.parse(readFileSync(join(dir, 'indexes', 'kb', 'manifest.json'), 'utf8')) as { savedAt: string; generation: number };
+    expect(manifest.generation).toBe(2);
+    const publishedAt = Date.parse(manifest.savedAt);
+    const second = JSON.parse(await answer) as Retrieve;
+    const lags = routerUrls().map((router) => (second.seenAt[router] ?? Number.POSITIVE_INFINITY) - publishedAt);
+    const worst = Math.max(...lags);
+    figures.push(
+      `snapshot published on the ingest host, seen by all 3 routers within ${worst} ms of its publication (bound ${PROPAGATION_BOUND_MS} ms, poll ${SNAPSHOT_POLL_MS} ms; ` +
+        `${second.queries} queries meanwhile, ${second.failures.length} failed, max latency ${second.maxLatencyMs.toFixed(0)} ms)`,
+    );
+    expect(second.failures).toEqual([]);
+    expect(Object.keys(second.seenAt).sort()).toEqual([...routerUrls()].sort());
+    expect(worst).toBeLessThanOrEqual(PROPAGATION_BOUND_MS);
+  }, 420_000);
 
   it('killing one router mid-load loses only the requests in flight on it; clients retry on the others', async () => {
     type Kill = { requests: number; ok: number; lostInFlight: Record<string, number>; refused: Record<string, number>; otherErrors: string[] };

@@ -12,7 +12,7 @@ import type { Embedder } from '../contracts.ts';
 import { InvalidRequestError, NotFoundError } from '../errors.ts';
 import { FewShotBank } from '../few-shot/bank.ts';
 import { loadModels, type LoadedModels } from '../models/load.ts';
-import { IndexRegistry } from './index-registry.ts';
+import { IndexRegistry, type IndexRegistryOptions, type SnapshotStatus } from './index-registry.ts';
 import { applyRetrievalExtensions, hasRetrievalExtensions, type FewShotProvider, type RetrievalChatResult } from './rag.ts';
 import { createRetrievalRouter } from './router.ts';
 
@@ -31,12 +31,16 @@ export interface RetrievalServiceOptions {
   /** false: do not serve /v1/embeddings from the local model. */
   serveEmbeddings?: boolean;
   clock?: () => number;
+  /** How replicas follow snapshots published by the writer (see index-registry.ts). */
+  snapshots?: Pick<IndexRegistryOptions, 'pollMs' | 'retireMs' | 'retryMs' | 'onEvent'>;
 }
 
 export interface RetrievalService {
   router: Router;
   hasExtensions(body: unknown): boolean;
   prepareChat(body: unknown): Promise<RetrievalChatResult>;
+  /** Per open index: the snapshot generation served and the last load failure (for /health and metrics). */
+  snapshotStatus(): SnapshotStatus[];
   close(): Promise<void>;
 }
 
@@ -67,6 +71,7 @@ export async function createRetrievalService(options: RetrievalServiceOptions): 
     reranker: served.reranker,
     ...(served.rerankerError === null ? {} : { rerankerError: served.rerankerError }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
+    ...options.snapshots,
   });
 
   const banks = new Map<string, Promise<FewShotBank>>();
@@ -108,6 +113,7 @@ export async function createRetrievalService(options: RetrievalServiceOptions): 
         fewShotBanks,
         ...(options.contextWindow === undefined ? {} : { contextWindow: options.contextWindow }),
       }),
+    snapshotStatus: () => registry.status(),
     async close() {
       registry.close();
       await served.embedder?.dispose();

@@ -87,7 +87,8 @@ async function expectConsistentSnapshot(run: ChildRun): Promise<RetrievalIndex> 
 
 async function resumeAndFinish(expectedUnchangedAtLeast: number): Promise<void> {
   const { embedder } = await tinyModels();
-  const index = await RetrievalIndex.open({ directory: indexDir, writable: true, embedder });
+  // No grace period: superseded generations are removed as soon as the next one is published.
+  const index = await RetrievalIndex.open({ directory: indexDir, writable: true, embedder, snapshotGraceMs: 0 });
   const report = await ingest({ path: docs, index, chunker: 'recursive' });
   expect(report.unchanged).toBeGreaterThanOrEqual(expectedUnchangedAtLeast);
   expect(report.added + report.unchanged).toBe(DOCUMENTS);
@@ -117,16 +118,16 @@ describe('crash safety (real child process, SIGKILL)', () => {
     const run = await runChild(['3', '0'], (lines) => lines.includes('pausing-in-save'));
     expect(run.savedGeneration).toBe(2);
     // The killed save had written generation 3's store and BM25 files, but never switched the manifest.
-    expect(existsSync(join(indexDir, 'store.3.sqlite'))).toBe(true);
+    expect(existsSync(join(indexDir, 'snapshots', '3', 'store.sqlite'))).toBe(true);
     const index = await expectConsistentSnapshot(run);
     expect(index.generation).toBe(2);
     expect(index.store.counts().documents).toBe(run.savedDocuments.length);
     index.close();
     await resumeAndFinish(run.savedDocuments.length);
-    // The rerun wrote its own generation 3 over the orphaned files and removed generation 2.
+    // The rerun removed the orphaned generation 3, wrote its own, and removed generation 2.
     const reopened = await RetrievalIndex.open({ directory: indexDir });
     expect(reopened.generation).toBe(3);
     reopened.close();
-    expect(readdirSync(indexDir).filter((name) => /\.2\./.test(name))).toEqual([]);
+    expect(readdirSync(join(indexDir, 'snapshots'))).toEqual(['3']);
   }, 90_000);
 });

@@ -1,18 +1,21 @@
 // Reading and writing index snapshots. An index is a directory:
-//   manifest.json             → current generation, counts, file sizes and sha256
-//   store.<gen>.sqlite        → chunks + metadata (SQLite)
-//   bm25.<gen>.json           → BM25 postings
-//   hnsw.<gen>.bin            → HNSW graph (absent when the index has no embedder)
-// A save writes generation g+1's files (each atomically), then the manifest (atomically), then deletes older
-// generations. A crash at any point leaves the manifest pointing at a complete generation.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+//   manifest.json             → the pointer: current generation, counts, file paths, sizes and sha256
+//   snapshots/<gen>/          → one immutable generation: store.sqlite (SQLite), bm25.json, hnsw.bin (no embedder: absent)
+// A save writes generation g+1 into its own directory (each file fsynced, then the directory), then swaps the
+// manifest atomically (rename), so a reader — on this host or another sharing the volume — sees generation g or g+1,
+// never a half-written one. Superseded generations stay on disk for a grace period, so replicas that read the old
+// manifest a moment ago can still finish loading it, and are removed by the writer afterwards. Indexes written with
+// flat `store.<gen>.sqlite` names still load (manifest paths are relative to the index directory).
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IndexCorruptError } from '../errors.ts';
 import { Bm25Index } from '../indexes/bm25.ts';
 import { HnswIndex } from '../indexes/hnsw.ts';
 import { ChunkStore, sha256 } from '../store/chunk-store.ts';
-import { commitFile, writeFileAtomic } from './atomic.ts';
+import { commitFile, fsyncDirectory, writeFileAtomic } from './atomic.ts';
 import { MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, ManifestSchema, type FileEntry, type Manifest } from './manifest.ts';
 
 export interface SnapshotParts {
@@ -52,10 +55,16 @@ export function readManifest(directory: string): Manifest | null {
   return parsed.data;
 }
 
-function verifiedBytes(directory: string, entry: FileEntry): Buffer {
+/** Reads a file the manifest names (off the event loop) and checks its size and sha256. */
+async function verifiedBytes(directory: string, entry: FileEntry): Promise<Buffer> {
   const path = join(directory, entry.name);
-  if (!existsSync(path)) throw new IndexCorruptError(`Index ${directory}: ${entry.name} is missing.`);
-  const bytes = readFileSync(path);
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new IndexCorruptError(`Index ${directory}: ${entry.name} is missing.`);
+    throw error;
+  }
   if (bytes.length !== entry.bytes) {
     throw new IndexCorruptError(
       `Index ${directory}: ${entry.name} has ${bytes.length} bytes, the manifest says ${entry.bytes} (truncated or replaced).`,
@@ -68,20 +77,35 @@ function verifiedBytes(directory: string, entry: FileEntry): Buffer {
   return bytes;
 }
 
-export function loadSnapshot(directory: string, manifest: Manifest, hnswEf?: number): SnapshotParts {
-  const storeBytes = verifiedBytes(directory, manifest.files.store);
-  const bm25Bytes = verifiedBytes(directory, manifest.files.bm25);
-  const hnswBytes = manifest.files.hnsw === null ? null : verifiedBytes(directory, manifest.files.hnsw);
+/** Lets queries on the same event loop run between the load's steps (a reader loads beside live traffic). */
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Loads one generation into memory. File reads are asynchronous and each parse step is followed by a yield, so a
+ * replica that loads a new snapshot in the background keeps answering queries; the longest pause is one parse step.
+ */
+export async function loadSnapshot(directory: string, manifest: Manifest, hnswEf?: number): Promise<SnapshotParts> {
+  const storeBytes = await verifiedBytes(directory, manifest.files.store);
+  const bm25Bytes = await verifiedBytes(directory, manifest.files.bm25);
+  const hnswBytes = manifest.files.hnsw === null ? null : await verifiedBytes(directory, manifest.files.hnsw);
   let parts: SnapshotParts;
   try {
+    await yieldToEventLoop();
     const store = ChunkStore.fromBytes(storeBytes);
+    await yieldToEventLoop();
     const bm25 = Bm25Index.fromBytes(bm25Bytes);
+    await yieldToEventLoop();
     // hnswlib reads only from files: the verified bytes go through a private scratch file in the temp directory, so
-    // a concurrent writer deleting this generation cannot break the load.
+    // the writer removing this generation cannot break the load (and replicas sharing /tmp do not collide).
+    const hnswEntry = manifest.files.hnsw;
     const hnsw =
-      hnswBytes === null || manifest.files.hnsw === null
+      hnswBytes === null || hnswEntry === null
         ? null
-        : HnswIndex.fromBytes(hnswBytes, join(tmpdir(), `switchyard-${manifest.files.hnsw.name}`), hnswEf === undefined ? {} : { ef: hnswEf });
+        : HnswIndex.fromBytes(
+            hnswBytes,
+            join(tmpdir(), `switchyard-${hnswEntry.name.replaceAll('/', '-')}-${randomUUID().slice(0, 8)}`),
+            hnswEf === undefined ? {} : { ef: hnswEf },
+          );
     parts = { store, bm25, hnsw, embedder: manifest.embedder };
   } catch (error) {
     throw new IndexCorruptError(`Index ${directory}: cannot read snapshot ${manifest.generation}: ${(error as Error).message}`, {
@@ -103,55 +127,115 @@ export function loadSnapshot(directory: string, manifest: Manifest, hnswEf?: num
   return parts;
 }
 
-export function saveSnapshot(directory: string, parts: SnapshotParts, previous: Manifest | null, hook?: SaveHook): Manifest {
-  mkdirSync(directory, { recursive: true });
+export const SNAPSHOTS_DIRECTORY = 'snapshots';
+/** Superseded generations are kept this long (override: SWITCHYARD_SNAPSHOT_GRACE_MS) for replicas still loading them. */
+export const DEFAULT_SNAPSHOT_GRACE_MS = 120_000;
+
+export function defaultSnapshotGraceMs(): number {
+  const fromEnvironment = Number(process.env['SWITCHYARD_SNAPSHOT_GRACE_MS']);
+  return Number.isFinite(fromEnvironment) && fromEnvironment >= 0 ? fromEnvironment : DEFAULT_SNAPSHOT_GRACE_MS;
+}
+
+export interface SnapshotRetention {
+  /** How long a superseded generation stays on disk (default: defaultSnapshotGraceMs()). */
+  graceMs?: number;
+  now?: () => number;
+}
+
+export function saveSnapshot(
+  directory: string,
+  parts: SnapshotParts,
+  previous: Manifest | null,
+  hook?: SaveHook,
+  retention: SnapshotRetention = {},
+): Manifest {
   const generation = (previous?.generation ?? 0) + 1;
+  const relative = `${SNAPSHOTS_DIRECTORY}/${generation}`;
+  const generationDirectory = join(directory, SNAPSHOTS_DIRECTORY, String(generation));
+  // A directory for this number can only be the leftover of a crashed save (the manifest never pointed at it).
+  rmSync(generationDirectory, { recursive: true, force: true });
+  mkdirSync(generationDirectory, { recursive: true });
+  fsyncDirectory(join(directory, SNAPSHOTS_DIRECTORY));
   const entry = (name: string): FileEntry => {
-    const bytes = readFileSync(join(directory, name));
-    return { name, bytes: bytes.length, sha256: sha256(bytes) };
+    const bytes = readFileSync(join(generationDirectory, name));
+    return { name: `${relative}/${name}`, bytes: bytes.length, sha256: sha256(bytes) };
   };
-  const storeName = `store.${generation}.sqlite`;
-  writeFileAtomic(join(directory, storeName), parts.store.serialize());
+  writeFileAtomic(join(generationDirectory, 'store.sqlite'), parts.store.serialize());
   hook?.('store');
-  const bm25Name = `bm25.${generation}.json`;
-  commitFile(join(directory, bm25Name), (temporary) => parts.bm25.save(temporary));
+  commitFile(join(generationDirectory, 'bm25.json'), (temporary) => parts.bm25.save(temporary));
   hook?.('bm25');
   let hnswEntry: FileEntry | null = null;
   if (parts.hnsw !== null) {
-    const hnswName = `hnsw.${generation}.bin`;
     const hnsw = parts.hnsw;
-    commitFile(join(directory, hnswName), (temporary) => hnsw.save(temporary));
-    hnswEntry = entry(hnswName);
+    commitFile(join(generationDirectory, 'hnsw.bin'), (temporary) => hnsw.save(temporary));
+    hnswEntry = entry('hnsw.bin');
     hook?.('hnsw');
   }
+  fsyncDirectory(generationDirectory);
   const counts = parts.store.counts();
   const manifest: Manifest = {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
     generation,
-    savedAt: new Date().toISOString(),
+    savedAt: new Date((retention.now ?? Date.now)()).toISOString(),
     embedder: parts.embedder,
     counts: { ...counts, lexical: parts.bm25.size, vectors: parts.hnsw?.size ?? 0 },
-    files: { store: entry(storeName), bm25: entry(bm25Name), hnsw: hnswEntry },
+    files: { store: entry('store.sqlite'), bm25: entry('bm25.json'), hnsw: hnswEntry },
   };
   writeFileAtomic(join(directory, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
+  // The directory's mtime records when this generation was published, which is when its predecessor was superseded.
+  const publishedAt = new Date((retention.now ?? Date.now)());
+  utimesSync(generationDirectory, publishedAt, publishedAt);
   hook?.('manifest');
-  removeUnreferenced(directory, manifest);
+  removeUnreferenced(directory, manifest, retention);
   return manifest;
 }
 
-/** Deletes older generations and temporary files left by crashed saves. */
-export function removeUnreferenced(directory: string, manifest: Manifest | null): void {
+function publishedGenerations(directory: string): { generation: number; publishedAt: number }[] {
+  const root = join(directory, SNAPSHOTS_DIRECTORY);
+  if (!existsSync(root)) return [];
+  const found: { generation: number; publishedAt: number }[] = [];
+  for (const name of readdirSync(root)) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = statSync(join(root, name));
+    if (stat.isDirectory()) found.push({ generation: Number(name), publishedAt: stat.mtimeMs });
+  }
+  return found.sort((a, b) => a.generation - b.generation);
+}
+
+/**
+ * Writer-side clean-up (the caller holds the write lock). Removes temporary files of crashed saves and generation
+ * directories newer than the manifest (never published) at once; a superseded generation once its successor has been
+ * published for longer than the grace period; flat files of the older layout once the first generation directory is.
+ */
+export function removeUnreferenced(directory: string, manifest: Manifest | null, retention: SnapshotRetention = {}): void {
+  const graceMs = retention.graceMs ?? defaultSnapshotGraceMs();
+  const now = (retention.now ?? Date.now)();
+  const current = manifest?.generation ?? 0;
   const keep = new Set([MANIFEST_FILE, 'LOCK']);
   if (manifest !== null) {
     keep.add(manifest.files.store.name);
     keep.add(manifest.files.bm25.name);
     if (manifest.files.hnsw !== null) keep.add(manifest.files.hnsw.name);
   }
+  const generations = publishedGenerations(directory);
+  const expired = (supersededAt: number | undefined): boolean => supersededAt !== undefined && now - supersededAt >= graceMs;
+  const oldestDirectory = generations.find((entry) => entry.generation <= current);
   for (const name of readdirSync(directory)) {
-    const ours =
-      /^(store|bm25|hnsw)\.\d+\.(sqlite|json|bin)$/.test(name) ||
-      /^\..*\.tmp-\d+-\d+(\.hnswlib-\d+)?$/.test(name);
-    if (ours && !keep.has(name) && statSync(join(directory, name)).isFile()) rmSync(join(directory, name), { force: true });
+    const path = join(directory, name);
+    if (keep.has(name) || !statSync(path).isFile()) continue;
+    if (/^\..*\.tmp-\d+-\d+(\.hnswlib-\d+)?$/.test(name)) rmSync(path, { force: true });
+    else if (/^(store|bm25|hnsw)\.\d+\.(sqlite|json|bin)$/.test(name)) {
+      const generation = Number(name.split('.')[1]);
+      const supersededAt = generation > current ? 0 : oldestDirectory?.publishedAt;
+      if (generation > current || expired(supersededAt)) rmSync(path, { force: true });
+    }
+  }
+  for (const [position, entry] of generations.entries()) {
+    if (entry.generation === current) continue;
+    const successor = generations.slice(position + 1).find((later) => later.generation <= current);
+    if (entry.generation > current || expired(successor?.publishedAt)) {
+      rmSync(join(directory, SNAPSHOTS_DIRECTORY, String(entry.generation)), { recursive: true, force: true });
+    }
   }
 }

@@ -25,5 +25,7 @@ export const RetrievalSectionConfig = z.strictObject({
   contextTokens: z.number().int().positive().optional(),
   /** Load the models in the background at start-up (true) or on the first retrieval request (false). */
   preload: z.boolean().default(true),
+  /** How often each open index's manifest is checked for a snapshot published by the writer (0: on queries only). */
+  snapshotPollMs: z.number().int().nonnegative().default(1000),
 });
 export type RetrievalSectionConfig = z.infer<typeof RetrievalSectionConfig>;

@@ -66,6 +66,8 @@ export const VllmPoolConfig = z.strictObject({
   discovery: DiscoveryConfig.optional(),
   driver: SimulatorDriverConfig.optional(),
   headers: z.record(z.string(), z.string()).default({}),
+  /** Context window of the replicas (vLLM --max-model-len); default: the catalog model's (router/routing/context-fit.ts). */
+  contextTokens: z.number().int().positive().optional(),
 });
 export type VllmPoolConfig = z.infer<typeof VllmPoolConfig>;
 
@@ -83,6 +85,8 @@ export const LlamaCppPoolConfig = z.strictObject({
   /** $ per hour of one replica's machine share, for the cost scorer (lower is cheaper). */
   costPerHour: z.number().nonnegative().default(0.1),
   headers: z.record(z.string(), z.string()).default({}),
+  /** Context window of the replicas (llama-server --ctx-size); unknown when unset. */
+  contextTokens: z.number().int().positive().optional(),
 });
 export type LlamaCppPoolConfig = z.infer<typeof LlamaCppPoolConfig>;
 
@@ -102,6 +106,8 @@ export const OpenAIPoolConfig = z.strictObject({
   maxConcurrency: z.number().int().positive().default(1024),
   driver: SimulatorDriverConfig.optional(),
   headers: z.record(z.string(), z.string()).default({}),
+  /** Context window of the upstream model; unknown (taken as fitting any prompt) when unset. */
+  contextTokens: z.number().int().positive().optional(),
 });
 export type OpenAIPoolConfig = z.infer<typeof OpenAIPoolConfig>;
 

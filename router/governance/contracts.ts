@@ -23,6 +23,8 @@ export interface AdmitContext {
   cacheControl?: string | undefined;
   /** performance.now() at request arrival. */
   startedAt?: number;
+  /** The request's W3C trace context: the governance span continues it. */
+  trace?: { traceId: string; spanId: string; parentSpanId: string | undefined; flags: string };
 }
 
 export interface Admission {

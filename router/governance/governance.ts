@@ -364,6 +364,7 @@ export class Governance {
           ...(typeof body.temperature === 'number' ? { 'gen_ai.request.temperature': body.temperature } : {}),
           ...(prompt ? { 'switchyard.prompt.name': prompt.name, 'switchyard.prompt.version': prompt.version } : {}),
         },
+        context.trace,
       ),
       done: false,
       outputRules: [],

@@ -6,6 +6,7 @@ import type { Express } from 'express';
 import type { StreamChunk } from '../backends/contracts.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
 import type { GovernanceConfig } from '../config/governance.ts';
+import type { AdmitContext } from './contracts.ts';
 import { PricingCatalog, type PoolDescription } from './cost/pricing.ts';
 import { Governance, HEADER_CACHE_CONTROL, HEADER_COST, type Admission, type GovernedEndpoint, type SettleOutcome } from './governance.ts';
 import { addCostTrailer, adminRouter, authenticatedKey, declareCostTrailer, serveCacheHit } from './http.ts';
@@ -98,6 +99,7 @@ export async function admitGeneration(
   response: ServerResponse,
   requestId: string,
   startedAt: number,
+  trace?: AdmitContext['trace'],
 ): Promise<Admission | undefined> {
   if (!governance) return undefined;
   if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
@@ -109,6 +111,7 @@ export async function admitGeneration(
     requestId,
     cacheControl: typeof cacheControl === 'string' ? cacheControl : undefined,
     startedAt,
+    ...(trace === undefined ? {} : { trace }),
   });
 }
 

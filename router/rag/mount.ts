@@ -6,8 +6,11 @@
 import { existsSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import pino, { type DestinationStream } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { MODELS } from '../../models/catalog/models.ts';
 import type { citationsPayload as retrievalCitationsPayload } from '../../retrieval/http/rag.ts';
+import type { SnapshotEvent, SnapshotStatus } from '../../retrieval/http/index-registry.ts';
 import type { RetrievalService } from '../../retrieval/http/service.ts';
 import type { RouterConfig } from '../config/schema.ts';
 import { NotFoundError } from '../../core/errors.ts';
@@ -24,6 +27,45 @@ export interface MountedRetrieval {
   close(): Promise<void>;
   /** The local embedding model's name as GET /v1/models lists it (empty when there is none). */
   readonly embeddingModels: readonly string[];
+  /** Per open index: the snapshot generation served and the last load failure (empty until retrieval is loaded). */
+  snapshots(): SnapshotStatus[];
+}
+
+export interface RetrievalObservability {
+  /** Where the snapshot gauges and counters are registered. */
+  metrics?: Registry;
+  /** Where snapshot swaps and load failures are logged (JSON lines; default stdout). */
+  logDestination?: DestinationStream;
+}
+
+/** Snapshot metrics: the generation each index serves, swaps, load failures, and whether a newer one failed to load. */
+function snapshotMetrics(registry: Registry, status: () => SnapshotStatus[]): (event: SnapshotEvent) => void {
+  new Gauge({
+    name: 'switchyard_retrieval_snapshot_generation',
+    help: 'Index snapshot generation this replica answers queries from',
+    labelNames: ['index'],
+    registers: [registry],
+    collect() {
+      for (const entry of status()) this.set({ index: entry.index }, entry.generation);
+    },
+  });
+  new Gauge({
+    name: 'switchyard_retrieval_snapshot_stale',
+    help: '1 while a newer published snapshot failed to load and an older one keeps serving',
+    labelNames: ['index'],
+    registers: [registry],
+    collect() {
+      for (const entry of status()) this.set({ index: entry.index }, entry.lastError === null ? 0 : 1);
+    },
+  });
+  const swaps = new Counter({ name: 'switchyard_retrieval_snapshot_swaps_total', help: 'Snapshots loaded in the background and swapped in', labelNames: ['index'], registers: [registry] });
+  const failures = new Counter({
+    name: 'switchyard_retrieval_snapshot_load_failures_total',
+    help: 'Published snapshots that failed to load (the previous one kept serving)',
+    labelNames: ['index'],
+    registers: [registry],
+  });
+  return (event) => (event.type === 'swapped' ? swaps : failures).inc({ index: event.index });
 }
 
 const DEFAULT_CONTEXT_TOKENS = 8192;
@@ -46,14 +88,27 @@ export function routeContextTokens(config: RouterConfig, model: string | undefin
   return undefined;
 }
 
-export function mountRetrieval(section: RetrievalSectionConfig | undefined, config: RouterConfig): MountedRetrieval {
+export function mountRetrieval(
+  section: RetrievalSectionConfig | undefined,
+  config: RouterConfig,
+  observability: RetrievalObservability = {},
+): MountedRetrieval {
   const router = express.Router();
   if (section === undefined || !section.enabled) {
     router.post(['/v1/retrieve', '/v1/rerank'], () => {
       throw new NotFoundError('Retrieval is not enabled on this router (config section `retrieval`).', { code: 'retrieval_disabled' });
     });
-    return { router, chat: undefined, ready: async () => undefined, close: async () => undefined, embeddingModels: [] };
+    return { router, chat: undefined, ready: async () => undefined, close: async () => undefined, embeddingModels: [], snapshots: () => [] };
   }
+  let loaded: RetrievalService | undefined;
+  const snapshots = (): SnapshotStatus[] => loaded?.snapshotStatus() ?? [];
+  const count = observability.metrics === undefined ? undefined : snapshotMetrics(observability.metrics, snapshots);
+  const log = pino({ base: { component: 'retrieval' }, timestamp: pino.stdTimeFunctions.isoTime }, observability.logDestination ?? pino.destination({ dest: 1, sync: false }));
+  const onEvent = (event: SnapshotEvent): void => {
+    count?.(event);
+    if (event.type === 'swapped') log.info({ event: 'snapshot_swapped', index: event.index, from: event.from, to: event.to, loadMs: event.loadMs }, 'snapshot swapped');
+    else log.error({ event: 'snapshot_load_failed', index: event.index, serving: event.serving, error: event.error }, 'snapshot failed to load; the previous one keeps serving');
+  };
 
   // Unset: $SWITCHYARD_EMBEDDER or retrieval's default, decided here so /v1/embeddings knows the name before loading.
   const embedder =
@@ -77,7 +132,9 @@ export function mountRetrieval(section: RetrievalSectionConfig | undefined, conf
         ...(section.fewShotDir === undefined ? {} : { fewShotDir: resolve(section.fewShotDir) }),
         ...(section.embeddingModel === undefined ? {} : { embeddingModelNames: [section.embeddingModel] }),
         contextWindow: (model) => section.contextTokens ?? routeContextTokens(config, model) ?? DEFAULT_CONTEXT_TOKENS,
+        snapshots: { pollMs: section.snapshotPollMs, onEvent },
       });
+      loaded = service;
       return { service, citationsPayload };
     })();
     // A failed load is retried by the next request instead of being cached.
@@ -111,6 +168,7 @@ export function mountRetrieval(section: RetrievalSectionConfig | undefined, conf
   return {
     router,
     embeddingModels: listedName === undefined ? [] : [listedName],
+    snapshots,
     chat: {
       async prepare(body: unknown): Promise<PreparedRagChat> {
         const { service, citationsPayload } = await load();

@@ -101,7 +101,7 @@ export function admissionStage(governance: Governance): GenerationStage {
     name: 'admission',
     async run(run) {
       const { context } = run;
-      run.admission = await admitGeneration(governance, run.endpoint, run.request, run.body, run.response, context.requestId, context.startedAt);
+      run.admission = await admitGeneration(governance, run.endpoint, run.request, run.body, run.response, context.requestId, context.startedAt, context.trace);
       if (run.admission?.body !== undefined) run.body = run.admission.body;
     },
   };

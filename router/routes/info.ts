@@ -5,8 +5,15 @@ import type { RouterRuntime } from '../runtime/runtime.ts';
 
 const STARTED = Math.floor(Date.now() / 1000);
 
-/** `localEmbeddingModels`: the router's own embedding model (retrieval), served on /v1/embeddings in-process. */
-export function createInfoHandlers(runtime: RouterRuntime, localEmbeddingModels: readonly string[] = []) {
+/**
+ * `localEmbeddingModels`: the router's own embedding model (retrieval), served on /v1/embeddings in-process.
+ * `healthDetail`: extra fields for /health (the retrieval snapshots this replica serves).
+ */
+export function createInfoHandlers(
+  runtime: RouterRuntime,
+  localEmbeddingModels: readonly string[] = [],
+  healthDetail: () => Record<string, unknown> = () => ({}),
+) {
   const listAll = () => {
     const routed = runtime.planner.listModelNames().map((entry) => ({
       id: entry.id,
@@ -65,7 +72,7 @@ export function createInfoHandlers(runtime: RouterRuntime, localEmbeddingModels:
       response.json(found);
     },
     health(_request: Request, response: Response): void {
-      response.json({ status: 'ok' });
+      response.json({ status: 'ok', ...healthDetail() });
     },
     ready(_request: Request, response: Response): void {
       const models = readiness();

@@ -22,13 +22,15 @@ import {
 } from '../scheduling-facade/index.ts';
 import type { StepTimeModel } from '../../models/step-time.ts';
 import type { RoutePlan, RouteStep } from './plan.ts';
+import { fits, largerContextStep, neededContextTokens } from './context-fit.ts';
 import { failedQualityCheck } from './quality.ts';
 import type { CancelSignal } from '../resilience/cancellation.ts';
 import type { PoolTraffic } from '../pools/pool-traffic.ts';
 import { type RequestTimer, upstreamBody } from './upstream-body.ts';
 import type { AdapterSender } from '../lora/loader.ts';
 
-export type RouteReason = 'primary' | 'tier' | 'fallback' | 'spillover' | 'escalation' | 'retry' | 'queued';
+/** `context`: a step whose context window cannot hold the request was passed over for a later one that can. */
+export type RouteReason = 'primary' | 'tier' | 'fallback' | 'spillover' | 'escalation' | 'retry' | 'queued' | 'context';
 
 export interface DispatchInput {
   endpoint: Endpoint;
@@ -70,7 +72,7 @@ interface Choice {
   uncachedTokens: number;
   stepIndex: number;
   /** Why earlier steps were passed over (spillover / fallback), if any. */
-  skipCause: 'spillover' | 'fallback' | null;
+  skipCause: 'spillover' | 'fallback' | 'context' | null;
   queued: boolean;
 }
 
@@ -166,6 +168,13 @@ export class Dispatcher {
         lease.finish(typed.retryable ? 'failure' : 'success');
         this.attemptCounter(choice.entry.state.id, typed.retryable ? 'retryable' : 'fatal').inc();
         if (!typed.retryable) {
+          // Too long for this step's context: a later step with a larger window may still serve it.
+          const larger = typed.code === 'context_length_exceeded' ? largerContextStep(plan.steps, choice.stepIndex) : null;
+          if (larger !== null && attempts < this.deps.retries.maxAttempts + plan.steps.length) {
+            stepFloor = larger;
+            noteReason(reasons, 'context');
+            continue;
+          }
           if (escalated) return escalated;
           throw typed;
         }
@@ -208,8 +217,13 @@ export class Dispatcher {
     const { plan } = input;
     let skipCause: Choice['skipCause'] = null;
     let lastResort: { entry: BackendEntry; stepIndex: number; uncachedTokens: number } | null = null;
+    const needed = neededContextTokens(input.scheduling.promptTokens, input.body);
     for (let stepIndex = stepFloor; stepIndex < plan.steps.length; stepIndex++) {
       const step = plan.steps[stepIndex]!;
+      if (!fits(step, needed) && plan.steps.slice(stepIndex + 1).some((later) => fits(later, needed))) {
+        skipCause ??= 'context';
+        continue;
+      }
       const entries = this.deps.registry.pool(step.pool.name);
       const candidates: BackendState[] = [];
       let hostedFull: BackendState[] | undefined;

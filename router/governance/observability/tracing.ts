@@ -1,38 +1,84 @@
 // OpenTelemetry traces with GenAI semantic-convention attributes (gen_ai.*). The tracer provider is owned by the
 // Governance instance (no global registration), so tests attach an InMemorySpanExporter and several routers can
 // run side by side. In production the OTLP/HTTP exporter reads the standard OTEL_EXPORTER_OTLP_* variables.
-import { SpanKind, SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
+import { randomBytes } from 'node:crypto';
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BasicTracerProvider,
   BatchSpanProcessor,
   SimpleSpanProcessor,
+  type IdGenerator,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-base';
 
+/** The request's W3C trace context (router/observability/trace-context.ts): its trace, its span, the caller's span. */
+export interface RequestTrace {
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | undefined;
+  flags: string;
+}
+
+/**
+ * Random ids, except for the next span started for a request: it takes the request's own trace and span ids, so the
+ * governance span is the router's span in the trace — the child of the caller's span and the parent of the upstream
+ * request (whose traceparent names that span id). The slot is set and cleared around one synchronous span start, so it cannot leak to another span.
+ */
+class RequestIdGenerator implements IdGenerator {
+  next: { traceId: string; spanId: string } | undefined;
+  generateTraceId(): string {
+    return this.next?.traceId ?? randomBytes(16).toString('hex');
+  }
+  generateSpanId(): string {
+    return this.next?.spanId ?? randomBytes(8).toString('hex');
+  }
+}
+
 export interface Tracing {
   readonly tracer: Tracer;
-  startRequestSpan(operation: 'chat' | 'text_completion' | 'embeddings', model: string, attributes: Record<string, string | number | boolean>): Span;
+  startRequestSpan(
+    operation: 'chat' | 'text_completion' | 'embeddings',
+    model: string,
+    attributes: Record<string, string | number | boolean>,
+    requestTrace?: RequestTrace,
+  ): Span;
   shutdown(): Promise<void>;
 }
 
 export function createTracing(options: { serviceName: string; exporter?: SpanExporter; simple?: boolean }): Tracing {
   const exporter = options.exporter ?? new OTLPTraceExporter();
   const processor = options.simple || options.exporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter);
+  const ids = new RequestIdGenerator();
   const provider = new BasicTracerProvider({
+    idGenerator: ids,
     resource: resourceFromAttributes({ 'service.name': options.serviceName }),
     spanProcessors: [processor],
   });
   const tracer = provider.getTracer('switchyard-governance');
   return {
     tracer,
-    startRequestSpan(operation, model, attributes) {
+    startRequestSpan(operation, model, attributes, requestTrace) {
+      // A caller's traceparent makes its span the parent (a remote span context); the span takes the request's ids.
+      const parent =
+        requestTrace?.parentSpanId === undefined
+          ? ROOT_CONTEXT
+          : trace.setSpanContext(ROOT_CONTEXT, {
+              traceId: requestTrace.traceId,
+              spanId: requestTrace.parentSpanId,
+              traceFlags: Number.parseInt(requestTrace.flags, 16) & 1,
+              isRemote: true,
+            });
+      ids.next = requestTrace === undefined ? undefined : { traceId: requestTrace.traceId, spanId: requestTrace.spanId };
       // GenAI semconv: span name "{gen_ai.operation.name} {gen_ai.request.model}", kind CLIENT.
-      return tracer.startSpan(`${operation} ${model}`, {
-        kind: SpanKind.CLIENT,
-        attributes: { 'gen_ai.operation.name': operation, 'gen_ai.request.model': model, ...attributes },
-      });
+      const span = tracer.startSpan(
+        `${operation} ${model}`,
+        { kind: SpanKind.CLIENT, attributes: { 'gen_ai.operation.name': operation, 'gen_ai.request.model': model, ...attributes } },
+        parent,
+      );
+      ids.next = undefined;
+      return span;
     },
     shutdown: () => provider.shutdown(),
   };
