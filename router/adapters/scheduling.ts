@@ -1,4 +1,4 @@
-// The one seam between the router core and the scheduling helper's router/scheduling/ + router/tiers/: everything
+// The one seam between the router core and router/scheduling/ + router/tiers/: everything
 // the core uses from those folders is imported here, so the rest of the core does not depend on their file layout.
 export {
   SchedulingProfileConfig,
