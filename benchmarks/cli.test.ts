@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerBenchmarkCommands } from './cli.ts';
-import { type FakeUpstream, startFakeUpstream } from './loadgen/fake-upstream.ts';
+import { LOAD_TEST_SHAPE, type FakeUpstream, startFakeUpstream } from '../core/testing/fake-upstream.ts';
 
 async function run(args: string[]): Promise<{ errors: string; output: string; exitCode: number | undefined }> {
   const program = new Command('switchyard').exitOverride();
@@ -29,7 +29,7 @@ describe('switchyard bench / breakeven CLI', () => {
   let upstream: FakeUpstream;
   let directory: string;
   beforeAll(async () => {
-    upstream = await startFakeUpstream({ ttftMs: 3, itlMs: 1 });
+    upstream = await startFakeUpstream({ ...LOAD_TEST_SHAPE, ttftMs: 3, itlMs: 1 });
     directory = await mkdtemp(join(tmpdir(), 'switchyard-cli-'));
   });
   afterAll(async () => {
@@ -43,7 +43,7 @@ describe('switchyard bench / breakeven CLI', () => {
   it('bench writes a result JSON and an HTML report; breakeven costs it; compare prints deltas', async () => {
     const resultPath = join(directory, 'run.json');
     const bench = await run([
-      'bench', '--base-url', upstream.baseUrl, '--sweep', '1,2', '--requests', '6', '--input-len', '64', '--output-len', '8',
+      'bench', '--base-url', upstream.baseURL, '--sweep', '1,2', '--requests', '6', '--input-len', '64', '--output-len', '8',
       '--goodput', 'ttft:500', 'tpot:50', '--out', resultPath, '--no-progress',
     ]);
     expect(bench.errors).toBe('');
@@ -68,7 +68,7 @@ describe('switchyard bench / breakeven CLI', () => {
 
   it('bench runs every workload kind, the completions endpoint and non-streaming requests', async () => {
     const fixtures = join(import.meta.dirname, 'loadgen', 'fixtures');
-    const common = ['bench', '--base-url', upstream.baseUrl, '--model', 'fake', '--requests', '3', '--no-html', '--no-progress', '--output-len', '4'];
+    const common = ['bench', '--base-url', upstream.baseURL, '--model', 'fake', '--requests', '3', '--no-html', '--no-progress', '--output-len', '4'];
     const cases = [
       ['--dataset', 'sharegpt', '--dataset-path', join(fixtures, 'sharegpt-sample.json')],
       ['--dataset', 'jsonl', '--dataset-path', join(fixtures, 'prompts.jsonl'), '--endpoint', 'completions'],

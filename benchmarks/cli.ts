@@ -7,7 +7,7 @@ import { loadPrices } from '../models/catalog/prices.ts';
 import { computeBreakeven } from './breakeven/compute.ts';
 import { DEFAULT_LIVE_WINDOW, runLiveBreakeven } from './breakeven/live-cli.ts';
 import { BreakevenInput, type BreakevenInputRaw, type ThroughputSource } from './breakeven/inputs.ts';
-import { BenchmarkError, InvalidInputError, describeZodIssues } from './loadgen/errors.ts';
+import { BenchmarkError, InvalidInputError, TargetUnavailableError, describeZodIssues } from './loadgen/errors.ts';
 import { ModelList, configFromFlags, parseNumber, type BenchFlags } from './loadgen/options.ts';
 import { progressHooks } from './loadgen/progress.ts';
 import { DEFAULT_RESULTS_DIR, defaultResultPath, readResult, writeResult } from './loadgen/result-file.ts';
@@ -41,14 +41,14 @@ async function firstModel(baseUrl: string, apiKey: string | undefined): Promise<
     if (response.statusCode !== 200 || !parsed.success) throw new Error(`status ${response.statusCode}`);
     return parsed.data.data[0]?.id ?? '';
   } catch (error) {
-    throw new BenchmarkError(`cannot list models at ${url} (${(error as Error).message}); give --model`, 502, true);
+    throw new TargetUnavailableError(`cannot list models at ${url} (${(error as Error).message}); give --model`);
   }
 }
 
 /** Screenshots a report next to it; playwright-core is loaded only when asked for. */
 async function savePng(htmlPath: string): Promise<string> {
   const { chromiumAvailable, CHROMIUM_PATH, screenshotReport } = await import('./report/browser.ts');
-  if (!chromiumAvailable()) throw new BenchmarkError(`--png needs Chromium at ${CHROMIUM_PATH} (apt-get install chromium)`, 400);
+  if (!chromiumAvailable()) throw new InvalidInputError(`--png needs Chromium at ${CHROMIUM_PATH} (apt-get install chromium)`);
   const pngPath = htmlPath.replace(/\.html$/, '.png');
   await screenshotReport(htmlPath, pngPath);
   return pngPath;
@@ -197,7 +197,7 @@ export function registerBenchmarkCommands(program: Command): void {
           if (flags.png) console.log(`png: ${await savePng(htmlPath)}`);
         }
         if (result.runs.every((run) => run.summary.completed === 0)) {
-          throw new BenchmarkError(`every request failed (${JSON.stringify(result.runs[0]?.summary.errorsByType ?? {})}); is ${config.baseUrl} up?`, 502, true);
+          throw new TargetUnavailableError(`every request failed (${JSON.stringify(result.runs[0]?.summary.errorsByType ?? {})}); is ${config.baseUrl} up?`);
         }
       }),
     );

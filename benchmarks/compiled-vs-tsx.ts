@@ -116,7 +116,7 @@ async function startUpstream(): Promise<{ child: ChildProcess; baseUrl: string }
 }
 
 async function serveUpstream(): Promise<void> {
-  const { startFakeUpstream } = await import('../router/testing/fake-upstream.ts');
+  const { startFakeUpstream } = await import('../core/testing/fake-upstream.ts');
   const upstream = await startFakeUpstream({ tokens: 16 });
   process.on('disconnect', () => void upstream.close().then(() => process.exit(0)));
   process.send?.({ url: upstream.url });

@@ -200,7 +200,7 @@ async function runRole(role: 'upstream' | 'off' | 'on', upstreamUrl: string | un
   let port: number;
   let key = '';
   if (role === 'upstream') {
-    const { startFakeUpstream } = await import('../router/testing/fake-upstream.ts');
+    const { startFakeUpstream } = await import('../core/testing/fake-upstream.ts');
     port = (await startFakeUpstream({ tokens: 16 })).port;
   } else {
     const { startRouter } = await import('../router/server.ts');

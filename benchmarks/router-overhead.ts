@@ -41,8 +41,9 @@ const SEMI_SPACE_MB = Number(argument('semi-space') ?? 32);
 async function runRole(role: Role): Promise<void> {
   let port: number;
   if (role === 'upstream') {
-    const { startFakeUpstream } = await import('../router/testing/fake-upstream.ts');
-    const upstream = await startFakeUpstream({ tokens: 16, itlMs: Number(argument('itl-ms') ?? 1) });
+    const { startFakeUpstream } = await import('../core/testing/fake-upstream.ts');
+    const itlMs = Number(argument('itl-ms') ?? 1);
+    const upstream = await startFakeUpstream({ tokens: 16, ttftMs: itlMs, itlMs });
     port = upstream.port;
   } else if (role === 'proxy') {
     port = await startBareProxy(argument('upstream')!);

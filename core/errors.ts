@@ -1,7 +1,9 @@
 // The one error class tree of Switchyard. Every failure anywhere (bad input, upstream trouble, timeouts, no backend)
 // becomes a SwitchyardError with an HTTP status, an OpenAI error `type`/`code`/`param` and whether a retry elsewhere
 // could succeed. `renderError` is the single place that turns one into the OpenAI error JSON
-// `{error:{message,type,param,code}}`; the Express error handler and the SSE error event both use it.
+// `{error:{message,type,param,code}}`; the Express error handler, the SSE error event, batch output lines and the
+// deploy manager's endpoint all use it. Code constructs named subclasses, never the base class with a raw status.
+// The one branch outside it is CliError: a command-line refusal that never reaches an HTTP response.
 
 export interface ErrorOptions {
   code?: string | null;
@@ -68,6 +70,13 @@ export class PayloadTooLargeError extends SwitchyardError {
 export class RateLimitError extends SwitchyardError {
   constructor(message: string, options: ErrorOptions = {}) {
     super(429, 'rate_limit_error', message, true, { code: 'rate_limit_exceeded', ...options });
+  }
+}
+
+/** 409: the resource is in a state that does not allow the operation (e.g. cancelling a finished batch). */
+export class ConflictError extends SwitchyardError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(409, 'invalid_request_error', message, false, options);
   }
 }
 
@@ -148,10 +157,41 @@ export class ClientClosedError extends SwitchyardError {
   }
 }
 
+/**
+ * 502: an upstream answered something that does not follow its protocol (an unreadable metrics page, a stream where
+ * JSON was asked for). Another backend, or the next scrape, may do better.
+ */
+export class MalformedUpstreamReplyError extends SwitchyardError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(502, 'upstream_error', message, true, { code: 'malformed_upstream_reply', ...options });
+  }
+}
+
+/** 500 with an actionable message: this installation is wrong (e.g. a native build for another CPU). */
+export class ServerSetupError extends SwitchyardError {
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(500, 'server_error', message, false, options);
+  }
+}
+
 /** 500: a bug. The message shown to clients is generic; the cause is logged. */
 export class InternalError extends SwitchyardError {
   constructor(message = 'Internal router error.', options: ErrorOptions = {}) {
     super(500, 'server_error', message, false, { code: 'internal_error', ...options });
+  }
+}
+
+/**
+ * Not an HTTP error: a command-line tool refusing its input (an invalid config file, calibration data, a GGUF file,
+ * a failed engine build). The command prints `message` and exits with `exitCode`; it never reaches an HTTP response,
+ * so it carries no status. Errors that can reach a client belong under SwitchyardError instead.
+ */
+export class CliError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, options: { exitCode?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.exitCode = options.exitCode ?? 1;
   }
 }
 

@@ -1,4 +1,4 @@
-// deploy/'s branch of the one error tree (router/errors.ts): failures carry an HTTP status and whether retrying can help.
+// deploy/'s branch of the one error tree (core/errors.ts): failures carry an HTTP status and whether retrying can help.
 import { InvalidRequestError, SwitchyardError } from '../core/errors.ts';
 
 /** Bad deploy configuration or CLI input: a 400 that names what is wrong. */

@@ -12,6 +12,7 @@ import { type DeployConfig, resolvePool } from './config.ts';
 import type { Clock, Driver, GpuTelemetrySource, PoolRegistry, PoolSignalSource, SpillOverAdvisor, TelemetryReading } from './contracts.ts';
 import { DockerDriver } from './drivers/docker.ts';
 import { LocalDriver } from './drivers/local.ts';
+import { NotFoundError, renderError } from '../core/errors.ts';
 import { DeployConfigError } from './errors.ts';
 import { GpuInventory } from './inventory.ts';
 import { PoolController, type PoolStatus } from './pool-controller.ts';
@@ -205,8 +206,9 @@ export async function createDeployment(config: DeployConfig, options: Deployment
             response.writeHead(200, { 'content-type': 'application/json' });
             response.end(JSON.stringify(status()));
           } else {
-            response.writeHead(404, { 'content-type': 'application/json' });
-            response.end(JSON.stringify({ error: { message: `no route ${request.url ?? ''}`, type: 'invalid_request_error', param: null, code: 'not_found' } }));
+            const rendered = renderError(new NotFoundError(`no route ${request.url ?? ''}`, { code: 'not_found' }));
+            response.writeHead(rendered.status, { 'content-type': 'application/json', ...rendered.headers });
+            response.end(JSON.stringify(rendered.body));
           }
         });
         server.once('error', reject);

@@ -2,6 +2,7 @@
 import { type Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { defaultEmbeddingModel, defaultRerankModel, resolveIndexDirectory, storedModelReference } from './config.ts';
+import { CHUNKER_NAMES } from './chunkers/registry.ts';
 import { ingest, type ChunkerChoice } from './ingest.ts';
 import { loadModels } from './models/load.ts';
 import { readManifest } from './persistence/snapshot.ts';
@@ -23,7 +24,7 @@ const processIo: CliIo = {
   progress: process.stderr.isTTY === true,
 };
 
-const CHUNKERS: ChunkerChoice[] = ['auto', 'fixed', 'recursive', 'semantic', 'markdown', 'code'];
+const CHUNKER_CHOICES: ChunkerChoice[] = ['auto', ...CHUNKER_NAMES];
 
 interface IngestFlags {
   index: string;
@@ -259,7 +260,7 @@ export function registerRetrievalCommands(program: Command, io: CliIo = processI
     .argument('<path>', 'file or directory')
     .option('--index <name>', 'index name or path', 'default')
     .option('--index-dir <dir>', 'where named indexes live (default $SWITCHYARD_INDEX_DIR or ./.switchyard/indexes)')
-    .addOption(new Option('--chunker <name>', 'chunking strategy').choices(CHUNKERS).default('auto'))
+    .addOption(new Option('--chunker <name>', 'chunking strategy').choices(CHUNKER_CHOICES).default('auto'))
     .option('--include <glob>', 'only files matching (repeatable)', collect)
     .option('--exclude <glob>', 'skip files matching (repeatable)', collect)
     .option('--embedder <model>', 'embedding model id or local folder (default: the index\'s, or $SWITCHYARD_EMBEDDER)')

@@ -35,11 +35,11 @@ export interface ChunkDraft {
 }
 
 export interface Chunker {
-  readonly name: ChunkerName;
+  /** Its key in the chunker registry (chunkers/registry.ts checks each factory's chunker against its key). */
+  readonly name: string;
   chunk(document: SourceDocument): Promise<ChunkDraft[]>;
 }
 
-export type ChunkerName = 'fixed' | 'recursive' | 'semantic' | 'markdown' | 'code';
 
 /** What every stored chunk carries. */
 export interface ChunkMetadata {

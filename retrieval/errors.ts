@@ -1,4 +1,4 @@
-// Retrieval's errors, as members of the project's one error tree (router/errors.ts), so the HTTP layer renders them
+// Retrieval's errors, as members of the project's one error tree (core/errors.ts), so the HTTP layer renders them
 // as OpenAI error JSON with the right status.
 import { InvalidRequestError, NotFoundError, SwitchyardError, type ErrorOptions } from '../core/errors.ts';
 

@@ -2,8 +2,8 @@
 // and at the end. Unchanged documents are skipped (resumable after a crash); documents that disappeared from the
 // ingested root are removed (prune).
 import { resolve } from 'node:path';
-import type { Chunker, ChunkerName, DocumentFormat, Embedder } from './contracts.ts';
-import { createChunker } from './chunkers/registry.ts';
+import type { Chunker, DocumentFormat, Embedder } from './contracts.ts';
+import { createChunker, type ChunkerName } from './chunkers/registry.ts';
 import { loadFile } from './loaders/loaders.ts';
 import { walk, type WalkOptions } from './loaders/walk.ts';
 import type { SaveHook } from './persistence/snapshot.ts';

@@ -1,7 +1,7 @@
 // POST /v1/embeddings is validated and forwarded along the model's route; the upstream answer comes back as it was.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeUpstream, type FakeUpstream } from './testing/fake-upstream.ts';
+import { startFakeUpstream, type FakeUpstream } from '../core/testing/fake-upstream.ts';
 import { startTestRouter, type TestRouter } from './testing/harness.ts';
 
 let upstream: FakeUpstream;

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { parsePrometheusText, type PromSample } from '../../deploy/telemetry/prom-text.ts';
-import { BenchmarkError, InvalidInputError } from '../loadgen/errors.ts';
+import { BenchmarkError, InvalidInputError, TargetUnavailableError } from '../loadgen/errors.ts';
 import type { LiveUsageSource } from './live.ts';
 import { assertUsageMetrics, usageBetween, type LivePoolUsage, type UsageOptions } from './live-usage.ts';
 
@@ -40,7 +40,7 @@ async function fetchMetrics(url: string): Promise<string> {
     if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`);
     return text;
   } catch (error) {
-    throw new BenchmarkError(`cannot scrape ${url} (${(error as Error).message}); is \`switchyard serve\` running there?`, 502, true);
+    throw new TargetUnavailableError(`cannot scrape ${url} (${(error as Error).message}); is \`switchyard serve\` running there?`);
   }
 }
 
@@ -117,7 +117,7 @@ async function fetchJson(url: string): Promise<unknown> {
     if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}: ${JSON.stringify(body).slice(0, 200)}`);
     return body;
   } catch (error) {
-    throw new BenchmarkError(`cannot query Prometheus at ${url} (${(error as Error).message})`, 502, true);
+    throw new TargetUnavailableError(`cannot query Prometheus at ${url} (${(error as Error).message})`);
   }
 }
 
@@ -147,7 +147,7 @@ export function prometheusSource(baseUrl: string, options: SourceOptions, deps: 
     url.searchParams.set('time', seconds.toFixed(3));
     const body = (await getJson(url.toString())) as PromQueryResponse;
     if (body.status !== 'success' || body.data?.resultType !== 'vector' || !Array.isArray(body.data.result)) {
-      throw new BenchmarkError(`Prometheus at ${base.origin} answered ${body.error ?? JSON.stringify(body).slice(0, 200)}`, 502);
+      throw new TargetUnavailableError(`Prometheus at ${base.origin} answered ${body.error ?? JSON.stringify(body).slice(0, 200)}`);
     }
     return body.data.result.map(({ metric = {}, value }) => {
       const { __name__: name = '', ...labels } = metric;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createArrivalSchedule } from './arrivals.ts';
 import { BenchConfig } from './config.ts';
-import { type FakeUpstream, startFakeUpstream } from './fake-upstream.ts';
+import { LOAD_TEST_SHAPE, type FakeUpstream, startFakeUpstream } from '../../core/testing/fake-upstream.ts';
 import { createRng } from './rng.ts';
 import { runBenchmark } from './runner.ts';
 
@@ -55,13 +55,13 @@ describe('open-loop arrival schedule', () => {
 describe('open loop against a fake upstream', () => {
   let upstream: FakeUpstream;
   beforeAll(async () => {
-    upstream = await startFakeUpstream({ ttftMs: 2, itlMs: 1 });
+    upstream = await startFakeUpstream({ ...LOAD_TEST_SHAPE, ttftMs: 2, itlMs: 1 });
   });
   afterAll(() => upstream.close());
 
   it('sends on schedule: the achieved rate matches and requests overlap regardless of completions', async () => {
     const config = BenchConfig.parse({
-      baseUrl: upstream.baseUrl,
+      baseUrl: upstream.baseURL,
       model: 'fake',
       mode: { kind: 'open', rate: 100, arrival: 'constant' },
       workload: { kind: 'synthetic', input: { kind: 'fixed', value: 16 }, output: { kind: 'fixed', value: 4 } },

@@ -5,7 +5,7 @@ import OpenAI from 'openai';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { endpointUrl, sendRequest, type SendOptions } from './client.ts';
-import { type FakeUpstream, startFakeUpstream } from './fake-upstream.ts';
+import { LOAD_TEST_SHAPE, type FakeUpstream, startFakeUpstream } from '../../core/testing/fake-upstream.ts';
 import { countTokens } from './tokens.ts';
 
 const median = (values: readonly number[]) => {
@@ -33,9 +33,9 @@ describe('sendRequest against a fake upstream with fixed TTFT and ITL', () => {
 
   beforeAll(async () => {
     [upstream, noUsage, failing] = await Promise.all([
-      startFakeUpstream({ ttftMs: 25, itlMs: 10 }),
-      startFakeUpstream({ ttftMs: 1, itlMs: 1, usage: false, token: ' hello' }),
-      startFakeUpstream({ ttftMs: 1, itlMs: 1, failEvery: { every: 1, status: 503 } }),
+      startFakeUpstream({ ...LOAD_TEST_SHAPE, ttftMs: 25, itlMs: 10 }),
+      startFakeUpstream({ ...LOAD_TEST_SHAPE, ttftMs: 1, itlMs: 1, usage: false, token: ' hello' }),
+      startFakeUpstream({ ...LOAD_TEST_SHAPE, ttftMs: 1, itlMs: 1, failEvery: { every: 1, status: 503 } }),
     ]);
   });
   afterAll(async () => {
@@ -44,12 +44,12 @@ describe('sendRequest against a fake upstream with fixed TTFT and ITL', () => {
   });
 
   it('measures TTFT and ITL within 1 ms of what the server did, at low load', async () => {
-    for (let warm = 0; warm < 3; warm += 1) await sendRequest({ ...base(upstream.baseUrl), maxTokens: 2 });
+    for (let warm = 0; warm < 3; warm += 1) await sendRequest({ ...base(upstream.baseURL), maxTokens: 2 });
     const servedBefore = upstream.served.length;
     const receiveDelays: number[] = [];
     const itlErrors: number[] = [];
     for (let round = 0; round < 4; round += 1) {
-      const result = await sendRequest({ ...base(upstream.baseUrl), maxTokens: 12 });
+      const result = await sendRequest({ ...base(upstream.baseURL), maxTokens: 12 });
       expect(result.success).toBe(true);
       const server = upstream.served[servedBefore + round];
       const written = (server?.chunkMs ?? []).map((ms) => (server?.arrivedAt ?? 0) + ms);
@@ -73,7 +73,7 @@ describe('sendRequest against a fake upstream with fixed TTFT and ITL', () => {
   });
 
   it('does not count the empty role-only first chunk as the first token', async () => {
-    const result = await sendRequest({ ...base(upstream.baseUrl), maxTokens: 3 });
+    const result = await sendRequest({ ...base(upstream.baseURL), maxTokens: 3 });
     expect(result.generatedText).toBe(' tok tok tok');
     expect(result.itlMs).toHaveLength(2);
     expect(result.outputTokens).toBe(3);
@@ -82,17 +82,17 @@ describe('sendRequest against a fake upstream with fixed TTFT and ITL', () => {
   });
 
   it('counts output tokens with tiktoken when the server sends no usage', async () => {
-    const result = await sendRequest({ ...base(noUsage.baseUrl), maxTokens: 5 });
+    const result = await sendRequest({ ...base(noUsage.baseURL), maxTokens: 5 });
     expect(result.success).toBe(true);
     expect(result.outputTokenSource).toBe('tiktoken');
     expect(result.outputTokens).toBe(countTokens(' hello'.repeat(5)));
   });
 
   it('supports the completions endpoint and non-streaming requests', async () => {
-    const completion = await sendRequest({ ...base(upstream.baseUrl), endpoint: 'completions', maxTokens: 4 });
+    const completion = await sendRequest({ ...base(upstream.baseURL), endpoint: 'completions', maxTokens: 4 });
     expect(completion.success).toBe(true);
     expect(completion.itlMs).toHaveLength(3);
-    const whole = await sendRequest({ ...base(upstream.baseUrl), stream: false, maxTokens: 4 });
+    const whole = await sendRequest({ ...base(upstream.baseURL), stream: false, maxTokens: 4 });
     expect(whole.success).toBe(true);
     expect(whole.ttftMs).toBeNull();
     expect(whole.outputTokens).toBe(4);
@@ -101,7 +101,7 @@ describe('sendRequest against a fake upstream with fixed TTFT and ITL', () => {
   });
 
   it('classifies errors by type: HTTP status, refused connection, timeout, stream error', async () => {
-    const unavailable = await sendRequest(base(failing.baseUrl));
+    const unavailable = await sendRequest(base(failing.baseURL));
     expect(unavailable.error).toMatchObject({ type: 'http_5xx', status: 503 });
     expect(unavailable.success).toBe(false);
 
@@ -112,7 +112,7 @@ describe('sendRequest against a fake upstream with fixed TTFT and ITL', () => {
     const refused = await sendRequest(base(`http://127.0.0.1:${port}/v1`));
     expect(refused.error?.type).toBe('connection');
 
-    const slow = await sendRequest({ ...base(upstream.baseUrl), timeoutMs: 5 });
+    const slow = await sendRequest({ ...base(upstream.baseURL), timeoutMs: 5 });
     expect(slow.error?.type).toBe('timeout');
 
     const broken = createServer((_request, response) => {
@@ -126,7 +126,7 @@ describe('sendRequest against a fake upstream with fixed TTFT and ITL', () => {
   });
 
   it('the fake upstream speaks the OpenAI protocol (real openai SDK as client)', async () => {
-    const client = new OpenAI({ baseURL: upstream.baseUrl, apiKey: 'unused' });
+    const client = new OpenAI({ baseURL: upstream.baseURL, apiKey: 'unused' });
     const stream = await client.chat.completions.create({
       model: 'fake',
       messages: [{ role: 'user', content: 'hi' }],

@@ -1,22 +1,20 @@
-// Errors the benchmark tools raise for bad input. The CLI prints `message` and exits non-zero; nothing here is a crash.
-export class BenchmarkError extends Error {
-  readonly status: number;
-  readonly retryable: boolean;
-  constructor(message: string, status = 400, retryable = false) {
-    super(message);
-    this.name = new.target.name;
-    this.status = status;
-    this.retryable = retryable;
-  }
-}
+// The benchmark tools' branch of the one error tree (core/errors.ts). The CLI prints `message` and exits non-zero;
+// nothing here is a crash.
+import { SwitchyardError } from '../../core/errors.ts';
+
+export class BenchmarkError extends SwitchyardError {}
 
 /** A flag, file or config value is invalid (unknown model, negative rate, unreadable file...). */
-export class InvalidInputError extends BenchmarkError {}
+export class InvalidInputError extends BenchmarkError {
+  constructor(message: string) {
+    super(400, 'invalid_request_error', message, false, { code: 'invalid_benchmark_input' });
+  }
+}
 
 /** The target server could not be reached or answered every request with an error. */
 export class TargetUnavailableError extends BenchmarkError {
   constructor(message: string) {
-    super(message, 502, true);
+    super(502, 'upstream_error', message, true, { code: 'target_unavailable' });
   }
 }
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BenchConfig, type BenchConfigInput } from './config.ts';
 import { InvalidInputError } from './errors.ts';
-import { type FakeUpstream, startFakeUpstream } from './fake-upstream.ts';
+import { LOAD_TEST_SHAPE, type FakeUpstream, startFakeUpstream } from '../../core/testing/fake-upstream.ts';
 import { readResult, writeResult } from './result-file.ts';
 import { runBenchmark } from './runner.ts';
 import { compareResults, formatComparison, formatRun, formatSweep } from './table.ts';
@@ -15,10 +15,10 @@ describe('runBenchmark against a fake upstream', () => {
   let upstream: FakeUpstream;
   let directory: string;
   const config = (overrides: Partial<BenchConfigInput>) =>
-    BenchConfig.parse({ baseUrl: upstream.baseUrl, model: 'fake', mode: { kind: 'closed', concurrency: 1 }, workload: synthetic, ...overrides });
+    BenchConfig.parse({ baseUrl: upstream.baseURL, model: 'fake', mode: { kind: 'closed', concurrency: 1 }, workload: synthetic, ...overrides });
 
   beforeAll(async () => {
-    upstream = await startFakeUpstream({ ttftMs: 5, itlMs: 2 });
+    upstream = await startFakeUpstream({ ...LOAD_TEST_SHAPE, ttftMs: 5, itlMs: 2 });
     directory = await mkdtemp(join(tmpdir(), 'switchyard-bench-'));
   });
   afterAll(async () => {
@@ -40,12 +40,12 @@ describe('runBenchmark against a fake upstream', () => {
   });
 
   it('a duration bound stops the run by itself, and the drain timeout cancels stragglers', async () => {
-    const slow = await startFakeUpstream({ ttftMs: 5, itlMs: 400 });
+    const slow = await startFakeUpstream({ ...LOAD_TEST_SHAPE, ttftMs: 5, itlMs: 400 });
     try {
       const started = Date.now();
       const result = await runBenchmark(
         BenchConfig.parse({
-          baseUrl: slow.baseUrl,
+          baseUrl: slow.baseURL,
           model: 'fake',
           mode: { kind: 'closed', concurrency: 2 },
           workload: { ...synthetic, output: { kind: 'fixed', value: 20 } },
@@ -86,9 +86,9 @@ describe('runBenchmark against a fake upstream', () => {
 
   it('compare reports deltas per step and flags better/worse', async () => {
     const fast = await runBenchmark(config({ requests: 6 }));
-    const slowUpstream = await startFakeUpstream({ ttftMs: 40, itlMs: 2 });
+    const slowUpstream = await startFakeUpstream({ ...LOAD_TEST_SHAPE, ttftMs: 40, itlMs: 2 });
     try {
-      const slower = await runBenchmark({ ...fast.config, baseUrl: slowUpstream.baseUrl });
+      const slower = await runBenchmark({ ...fast.config, baseUrl: slowUpstream.baseURL });
       const deltas = compareResults(fast, slower);
       const ttft = deltas.find((delta) => delta.metric === 'TTFT p50 (ms)');
       expect(ttft?.delta ?? 0).toBeGreaterThan(20);
@@ -112,12 +112,12 @@ describe('runBenchmark against a fake upstream', () => {
   });
 
   it('the config refuses unbounded runs and TTFT SLOs without streaming', () => {
-    expect(() => BenchConfig.parse({ baseUrl: upstream.baseUrl, model: 'm', mode: { kind: 'closed', concurrency: 1 }, workload: synthetic })).toThrow(/stops by itself/);
+    expect(() => BenchConfig.parse({ baseUrl: upstream.baseURL, model: 'm', mode: { kind: 'closed', concurrency: 1 }, workload: synthetic })).toThrow(/stops by itself/);
     expect(() =>
-      BenchConfig.parse({ baseUrl: upstream.baseUrl, model: 'm', mode: { kind: 'open', rate: -1 }, workload: synthetic, requests: 1 }),
+      BenchConfig.parse({ baseUrl: upstream.baseURL, model: 'm', mode: { kind: 'open', rate: -1 }, workload: synthetic, requests: 1 }),
     ).toThrow();
     expect(() =>
-      BenchConfig.parse({ baseUrl: upstream.baseUrl, model: 'm', mode: { kind: 'closed', concurrency: 1 }, workload: synthetic, requests: 1, stream: false, goodput: { ttft: 5 } }),
+      BenchConfig.parse({ baseUrl: upstream.baseURL, model: 'm', mode: { kind: 'closed', concurrency: 1 }, workload: synthetic, requests: 1, stream: false, goodput: { ttft: 5 } }),
     ).toThrow(/need streaming/);
   });
 });

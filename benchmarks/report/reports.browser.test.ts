@@ -8,7 +8,7 @@ import { loadPrices } from '../../models/catalog/prices.ts';
 import { computeBreakeven } from '../breakeven/compute.ts';
 import { BreakevenInput } from '../breakeven/inputs.ts';
 import { BenchConfig } from '../loadgen/config.ts';
-import { startFakeUpstream } from '../loadgen/fake-upstream.ts';
+import { LOAD_TEST_SHAPE, startFakeUpstream } from '../../core/testing/fake-upstream.ts';
 import { type BenchResult, runBenchmark } from '../loadgen/runner.ts';
 import { renderBenchReport } from './bench-report.ts';
 import { CHROMIUM_PATH, chromiumAvailable, inspectReport, launchChromium } from './browser.ts';
@@ -24,11 +24,11 @@ describe('HTML reports in headless Chromium', () => {
       throw new Error(`Chromium not found at ${CHROMIUM_PATH}: apt-get install -y --no-install-recommends chromium`);
     }
     directory = await mkdtemp(join(tmpdir(), 'switchyard-report-'));
-    const upstream = await startFakeUpstream({ ttftMs: 4, itlMs: 1 });
+    const upstream = await startFakeUpstream({ ...LOAD_TEST_SHAPE, ttftMs: 4, itlMs: 1 });
     try {
       bench = await runBenchmark(
         BenchConfig.parse({
-          baseUrl: upstream.baseUrl,
+          baseUrl: upstream.baseURL,
           model: 'fake',
           mode: { kind: 'closed', concurrency: 1 },
           sweep: [1, 3],

@@ -7,11 +7,11 @@
 // When a server exports both generations (the deprecation period), the newer name wins. Series from several engines
 // (data parallel, `engine="0"`, `engine="1"`…) are summed, except KV usage, which is averaged (each engine owns an
 // equal share of the cache). A line scan, not a general parser: only `vllm:` lines are looked at.
+import { MalformedUpstreamReplyError } from '../../core/errors.ts';
 import type { EndpointMetrics } from '../../router/scheduling/contracts.ts';
 
-export class VllmMetricsParseError extends Error {
-  override readonly name = 'VllmMetricsParseError';
-}
+/** The metrics page cannot be read: the scraper keeps it as the backend's scrape error (the backend goes stale). */
+export class VllmMetricsParseError extends MalformedUpstreamReplyError {}
 
 type Field = 'running' | 'waiting' | 'kvNew' | 'kvOld' | 'queriesNew' | 'queriesOld' | 'hitsNew' | 'hitsOld';
 

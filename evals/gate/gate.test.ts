@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerEvalCommands } from '../cli.ts';
 import { summarize } from '../report/summary.ts';
 import type { CaseResult, RunReport } from '../report/types.ts';
-import { startFakeOpenAI, type FakeOpenAIServer } from '../testing/fake-openai.ts';
-import { consistentJudge, scriptedTarget } from '../testing/scripted.ts';
+import type { FakeUpstream } from '../../core/testing/fake-upstream.ts';
+import { consistentJudge, scriptedTarget, startScriptedOpenAI } from '../testing/scripted.ts';
 import { baselineFromReport, BaselineSchema, evaluateGate } from './baseline.ts';
 
 function reportWith(passes: Record<string, boolean[]>, hash = 'sha256:aaaaaaaaaaaa'): RunReport {
@@ -109,15 +109,15 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string }> {
 
 describe('switchyard eval run --baseline (commander wiring, exit codes)', () => {
   let directory: string;
-  let good: FakeOpenAIServer;
-  let worse: FakeOpenAIServer;
-  let judge: FakeOpenAIServer;
+  let good: FakeUpstream;
+  let worse: FakeUpstream;
+  let judge: FakeUpstream;
   beforeAll(async () => {
     directory = await mkdtemp(join(tmpdir(), 'switchyard-gate-'));
-    good = await startFakeOpenAI(scriptedTarget());
+    good = await startScriptedOpenAI(scriptedTarget());
     // The candidate breaks the JSON case: json-schema and required-fields drop from 100% to 0%.
-    worse = await startFakeOpenAI(scriptedTarget([[/Ada Lovelace/, 'Name: Ada, age 36']]));
-    judge = await startFakeOpenAI(consistentJudge());
+    worse = await startScriptedOpenAI(scriptedTarget([[/Ada Lovelace/, 'Name: Ada, age 36']]));
+    judge = await startScriptedOpenAI(consistentJudge());
   });
   afterAll(async () => {
     await Promise.all([good.close(), worse.close(), judge.close()]);

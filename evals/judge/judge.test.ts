@@ -2,18 +2,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryResponseCache } from '../runner/cache.ts';
 import { OpenAIChatClient } from '../runner/openai-client.ts';
-import { isPairwiseJudgeRequest, pairwiseAnswers, startFakeOpenAI, type FakeOpenAIServer, type FakeResponder } from '../testing/fake-openai.ts';
+import type { FakeUpstream } from '../../core/testing/fake-upstream.ts';
+import { chatBody, isPairwiseJudgeRequest, pairwiseAnswers, startScriptedOpenAI, type FakeResponder } from '../testing/scripted.ts';
 import { foldPairwise, LlmJudge } from './judge.ts';
 import { parseStructured, repairCandidates } from './structured.ts';
 
-let server: FakeOpenAIServer | undefined;
+let server: FakeUpstream | undefined;
 afterEach(async () => {
   await server?.close();
   server = undefined;
 });
 
 async function judgeWith(responder: FakeResponder, maxRetries = 2) {
-  server = await startFakeOpenAI(responder);
+  server = await startScriptedOpenAI(responder);
   const client = new OpenAIChatClient({ baseURL: server.baseURL, cache: new MemoryResponseCache(), maxRetries: 0 });
   return new LlmJudge({ client, model: 'judge-model', maxRetries, responseFormat: 'json_schema' });
 }
@@ -28,7 +29,7 @@ describe('pairwise judge, both orders', () => {
     );
     expect(outcomes.map((outcome) => outcome.result)).toEqual(['tie', 'tie', 'tie']);
     expect(outcomes.every((outcome) => outcome.flipped)).toBe(true);
-    expect(server?.calls()).toBe(6);
+    expect(server?.requestCount()).toBe(6);
   });
 
   it('a consistent judge keeps its verdict in both directions', async () => {
@@ -45,7 +46,7 @@ describe('pairwise judge, both orders', () => {
   it('sends the schema as response_format and shows the candidate in both positions', async () => {
     const judge = await judgeWith(() => verdict('tie'));
     await judge.pairwise({ question: 'q', candidate: 'CAND', other: 'OTHER', criteria: 'c' }, 0);
-    const requests = server?.requests ?? [];
+    const requests = (server?.requests ?? []).map(chatBody);
     expect(requests.every(isPairwiseJudgeRequest)).toBe(true);
     expect(requests.map((request) => pairwiseAnswers(request).first).sort()).toEqual(['CAND', 'OTHER']);
     expect(requests[0]?.response_format).toMatchObject({ type: 'json_schema', json_schema: { name: 'pairwise_verdict' } });
@@ -67,7 +68,7 @@ describe('judge output validation, repair and retry', () => {
         : 'My verdict: {"reasoning": "B is wrong", "winner": "B"} hope that helps',
     );
     const outcome = await judge.pairwise({ question: 'q', candidate: 'c', other: 'o', criteria: 'c' }, 0);
-    expect(server?.calls()).toBe(2);
+    expect(server?.requestCount()).toBe(2);
     expect(outcome.candidateFirst.winner === 'A' || outcome.candidateSecond.winner === 'A').toBe(true);
   });
 
@@ -85,8 +86,8 @@ describe('judge output validation, repair and retry', () => {
       0,
     );
     expect(outcome.scores).toEqual({ relevance: 4, accuracy: 5, tone: 3 });
-    expect(server?.calls()).toBe(2);
-    const retry = server?.requests[1];
+    expect(server?.requestCount()).toBe(2);
+    const retry = server?.requests[1] && chatBody(server.requests[1]);
     expect(retry?.messages.at(-2)).toMatchObject({ role: 'assistant', content: 'I think it is good.' });
     expect(retry?.messages.at(-1)?.content).toMatch(/no JSON object found|not JSON/);
   });
@@ -99,7 +100,7 @@ describe('judge output validation, repair and retry', () => {
       attempts: 3,
       message: expect.stringMatching(/after 3 attempt\(s\): schema violations: \/winner must be equal to one of the allowed values/),
     });
-    expect(server?.calls()).toBe(6);
+    expect(server?.requestCount()).toBe(6);
   });
 
   it('rubric scores outside 1..5 are schema violations', () => {
@@ -114,16 +115,16 @@ describe('judge output validation, repair and retry', () => {
   });
 
   it('cached judge calls are not repeated', async () => {
-    server = await startFakeOpenAI(() => verdict('tie'));
+    server = await startScriptedOpenAI(() => verdict('tie'));
     const cache = new MemoryResponseCache();
     const make = () =>
       new LlmJudge({ client: new OpenAIChatClient({ baseURL: server?.baseURL ?? '', cache, maxRetries: 0 }), model: 'judge-model' });
     await make().pairwise({ question: 'q', candidate: 'c', other: 'o', criteria: 'c' }, 0);
     const again = await make().pairwise({ question: 'q', candidate: 'c', other: 'o', criteria: 'c' }, 0);
     expect(again.cached).toBe(true);
-    expect(server.calls()).toBe(2);
+    expect(server.requestCount()).toBe(2);
     // Another repeat index is another cache key.
     await make().pairwise({ question: 'q', candidate: 'c', other: 'o', criteria: 'c' }, 1);
-    expect(server.calls()).toBe(4);
+    expect(server.requestCount()).toBe(4);
   });
 });

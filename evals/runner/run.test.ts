@@ -6,13 +6,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { evalRun, type RunCommandOptions } from '../commands/run.ts';
 import type { RunReport } from '../report/types.ts';
-import { startFakeOpenAI, type FakeOpenAIServer, type FakeResponder } from '../testing/fake-openai.ts';
-import { alwaysFirstJudge, consistentJudge, scriptedTarget } from '../testing/scripted.ts';
+import type { FakeUpstream } from '../../core/testing/fake-upstream.ts';
+import { alwaysFirstJudge, consistentJudge, scriptedTarget, startScriptedOpenAI, type FakeResponder } from '../testing/scripted.ts';
 import { silentProgress } from './progress.ts';
 
 const SUITE = join(import.meta.dirname, '..', 'samples', 'suite.yaml');
 let directory: string;
-const servers: FakeOpenAIServer[] = [];
+const servers: FakeUpstream[] = [];
 
 beforeEach(async () => {
   directory = await mkdtemp(join(tmpdir(), 'switchyard-evals-'));
@@ -22,13 +22,13 @@ afterEach(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-async function serve(responder: FakeResponder): Promise<FakeOpenAIServer> {
-  const server = await startFakeOpenAI(responder);
+async function serve(responder: FakeResponder): Promise<FakeUpstream> {
+  const server = await startScriptedOpenAI(responder);
   servers.push(server);
   return server;
 }
 
-async function run(target: FakeOpenAIServer, judge: FakeOpenAIServer, extra: Partial<RunCommandOptions> = {}) {
+async function run(target: FakeUpstream, judge: FakeUpstream, extra: Partial<RunCommandOptions> = {}) {
   const out: string[] = [];
   const err: string[] = [];
   const outDirectory = join(directory, String(extra.out ?? 'out'));
@@ -68,9 +68,9 @@ describe('eval run end to end', () => {
     expect(report.suite.hash).toMatch(/^sha256:[0-9a-f]{12}$/);
     expect(report.judge?.promptVersions.pairwise).toMatch(/^pairwise@sha256:/);
     expect(report.embedder).toEqual({ id: 'hashed-bow-512-v1', fallback: true });
-    expect(target.calls()).toBe(5);
+    expect(target.requestCount()).toBe(5);
     // pairwise: 2 orders; rubric: 1 call.
-    expect(judge.calls()).toBe(3);
+    expect(judge.requestCount()).toBe(3);
     expect(out).toMatch(/cases passing every metric: 100\.0%/);
     expect(report.calls.judgeCalls).toBe(3);
     const html = await readFile(join(directory, 'out', 'report.html'), 'utf8');
@@ -82,16 +82,16 @@ describe('eval run end to end', () => {
     const target = await serve(scriptedTarget());
     const judge = await serve(consistentJudge());
     await run(target, judge);
-    const [targetCalls, judgeCalls] = [target.calls(), judge.calls()];
+    const [targetCalls, judgeCalls] = [target.requestCount(), judge.requestCount()];
     const second = await run(target, judge, { out: 'second' });
-    expect(target.calls()).toBe(targetCalls);
-    expect(judge.calls()).toBe(judgeCalls);
+    expect(target.requestCount()).toBe(targetCalls);
+    expect(judge.requestCount()).toBe(judgeCalls);
     expect(second.report?.calls).toEqual({ targetCalls: 0, targetCacheHits: 5, judgeCalls: 0 });
     expect(second.out).toMatch(/target calls: 0, cache hits: 5, judge calls: 0/);
     expect(second.report?.summary.metrics).toEqual((await run(target, judge, { out: 'third' })).report?.summary.metrics);
     // --no-cache calls everything again.
     await run(target, judge, { out: 'fourth', cache: false });
-    expect(target.calls()).toBe(targetCalls + 5);
+    expect(target.requestCount()).toBe(targetCalls + 5);
   });
 
   it('a judge that always picks the first answer yields ties and a 100% flip rate', async () => {

@@ -1,6 +1,8 @@
 // Errors of the simulated server, rendered in one place in the shape of the server being imitated:
 // vLLM: {"error":{"message","type":"BadRequestError","param":null,"code":400}} (numeric code, Python class-style type);
 // hosted (OpenAI): {"error":{"message","type":"invalid_request_error","param":null,"code":"model_not_found"}}.
+import { SwitchyardError } from '../../core/errors.ts';
+
 export type Profile = 'vllm' | 'hosted';
 
 export type SimErrorKind =
@@ -52,21 +54,21 @@ const OPENAI_TYPE_AND_CODE: Readonly<Record<SimErrorKind, [string, string | null
   unavailable: ['server_error', 'service_unavailable'],
 };
 
-export class SimError extends Error {
+/**
+ * A failure of the simulated engine. It sits in the one tree (status, retryable, OpenAI type and code as a hosted API
+ * would send them); `renderError` below, not core's, writes its body, because the body imitates the engine's own
+ * shape (vLLM's numeric `code`), which is what the router under test must cope with.
+ */
+export class SimError extends SwitchyardError {
   readonly kind: SimErrorKind;
-  readonly status: number;
-  readonly param: string | null;
-  readonly retryable: boolean;
   /** Seconds for a Retry-After header (429/503). */
   readonly retryAfterSeconds: number | undefined;
 
   constructor(kind: SimErrorKind, message: string, options: { param?: string | null; retryAfterSeconds?: number } = {}) {
-    super(message);
-    this.name = 'SimError';
+    const [type, code] = OPENAI_TYPE_AND_CODE[kind];
+    const retryable = kind === 'rate_limited' || kind === 'internal' || kind === 'unavailable';
+    super(STATUS[kind], type, message, retryable, { param: options.param ?? null, code });
     this.kind = kind;
-    this.status = STATUS[kind];
-    this.param = options.param ?? null;
-    this.retryable = kind === 'rate_limited' || kind === 'internal' || kind === 'unavailable';
     this.retryAfterSeconds = options.retryAfterSeconds;
   }
 

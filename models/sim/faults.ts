@@ -1,6 +1,7 @@
 // Fault injection: a replica-wide config (sampled per request with a seeded PRNG) and a per-request `x-sim-fault`
 // header in the same `key=value;key=value` syntax. See README.md for the list.
 import { z } from 'zod';
+import { InvalidRequestError } from '../../core/errors.ts';
 import { createRandom } from './tokenizer.ts';
 
 export const FaultStatus = z.union([z.literal(429), z.literal(500), z.literal(503)]);
@@ -31,7 +32,8 @@ export interface RequestFaults {
   crashAfterTokens?: number;
 }
 
-export class FaultSpecError extends Error {}
+/** A fault spec (flag, config or `x-sim-fault` header) that does not parse: the caller's mistake, a 400. */
+export class FaultSpecError extends InvalidRequestError {}
 
 /**
  * Parse the fault syntax ("error=429;retry-after=2", "latency=200", "drop-after=3", "crash"). The config-only items

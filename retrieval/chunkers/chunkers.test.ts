@@ -11,6 +11,7 @@ import { FixedChunker } from './fixed.ts';
 import { MarkdownChunker, markdownSections } from './markdown.ts';
 import { RecursiveChunker } from './recursive.ts';
 import { SemanticChunker } from './semantic.ts';
+import { CHUNKER_NAMES, CHUNKERS, ChunkerNameSchema, createChunker } from './registry.ts';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 const EMBEDDER = join(import.meta.dirname, '..', 'models', 'fixtures', 'tiny-bert-embedder');
@@ -190,5 +191,18 @@ describe('semantic chunker', () => {
     expect(chunks.length).toBeGreaterThanOrEqual(3);
     const first = chunks.find((chunk) => chunk.text.includes('bread') || chunk.text.includes('oven'));
     expect(first?.text).not.toMatch(/password|oauth|credentials/);
+  });
+});
+
+describe('chunker registry', () => {
+  it('derives the names, the zod enum and the factory from one record', () => {
+    expect(CHUNKER_NAMES).toEqual(Object.keys(CHUNKERS));
+    for (const name of CHUNKER_NAMES.filter((entry) => entry !== 'semantic')) expect(createChunker(name).name).toBe(name);
+    expect(ChunkerNameSchema.options).toEqual(CHUNKER_NAMES);
+    expect(ChunkerNameSchema.safeParse('sentences').success).toBe(false);
+  });
+
+  it('the semantic chunker without an embedder is a 400 naming the parameter', () => {
+    expect(() => createChunker('semantic')).toThrow(expect.objectContaining({ status: 400, param: 'chunker' }));
   });
 });

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type * as Hnswlib from 'hnswlib-node';
 import { z } from 'zod';
-import { SwitchyardError } from '../errors.ts';
+import { ServerSetupError } from '../../core/errors.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -101,13 +101,10 @@ export function describeHnswlibBuild(
  */
 export function assertHnswlibBuildRunsHere(build: HnswlibBuild = describeHnswlibBuild()): void {
   if (build.missingCpuFlags === null || build.missingCpuFlags.length === 0) return;
-  throw new SwitchyardError(
-    500,
-    'server_error',
+  throw new ServerSetupError(
     `hnswlib-node at ${build.addonPath} was built with CXXFLAGS "${build.marker?.cxxflags ?? '?'}" on a CPU with ` +
       `${build.missingCpuFlags.join(' ')}, which this CPU lacks; run retrieval/native/build-simd.sh here, or ` +
       'retrieval/native/build-simd.sh --restore (or npm rebuild hnswlib-node) for the portable build',
-    false,
     { code: 'native_build_mismatch' },
   );
 }

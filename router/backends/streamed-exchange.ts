@@ -1,7 +1,7 @@
 // One streamed HTTP exchange through undici's low-level dispatch API: resolves when the response head arrives, with
-// the status, the headers and the body as an async iterator of the pieces the socket delivered. Streams used to go
-// through `request()`, whose body is a Readable consumed by its async iterator: per SSE event that is the Readable's
-// buffering, its 'readable' events and a promise per read. Here a piece goes from undici's callback straight to the
+// the status, the headers and the body as an async iterator of the pieces the socket delivered. Not `request()`:
+// its body is a Readable consumed by an async iterator, which per SSE event costs the Readable's buffering, its
+// 'readable' events and a promise per read. Here a piece goes from undici's callback straight to the
 // waiting consumer (one promise when it waits, none when pieces are already queued). Backpressure: undici is paused
 // while the consumer is more than HIGH_WATER pieces behind, and resumed once it has caught up.
 import type { Dispatcher } from 'undici';

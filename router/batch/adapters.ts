@@ -3,7 +3,7 @@
 // restricted to self-hosted vLLM pools unless hosted spill-over is allowed), and PoolLoad over the BackendRegistry's
 // live states (scraped KV usage and queue, router-side in-flight counters minus the batch's own).
 import type { Endpoint } from '../backends/contracts.ts';
-import { SwitchyardError, UpstreamTimeoutError } from '../../core/errors.ts';
+import { InvalidRequestError, MalformedUpstreamReplyError, SwitchyardError, UpstreamTimeoutError, renderError } from '../../core/errors.ts';
 import type { RoutePlan } from '../routing/plan.ts';
 import { planRequest, requestInput, runRequest, validateRequest } from '../request/run-request.ts';
 import { createRequestTimer } from '../routing/upstream-body.ts';
@@ -44,7 +44,7 @@ export function routerBatchAdapters(runtime: RouterRuntime): RouterBatchAdapters
       const full = planRequest(runtime.planner, validated);
       const steps = options.allowHosted ? full.steps : full.steps.filter((step) => step.pool.kind === 'vllm');
       if (steps.length === 0) {
-        throw new SwitchyardError(400, 'invalid_request_error', `Model \`${model}\` has no self-hosted pool, and this batch does not allow hosted APIs.`, false, {
+        throw new InvalidRequestError(`Model \`${model}\` has no self-hosted pool, and this batch does not allow hosted APIs.`, {
           code: 'no_self_hosted_pool',
           param: 'model',
         });
@@ -62,7 +62,7 @@ export function routerBatchAdapters(runtime: RouterRuntime): RouterBatchAdapters
         const result = await runRequest(runtime.dispatcher, input);
         if (result.streamed) {
           result.lease.finish('failure');
-          throw new SwitchyardError(502, 'upstream_error', 'Backend streamed a batch request.', true);
+          throw new MalformedUpstreamReplyError('Backend streamed a batch request.');
         }
         const entry = result.lease.entry;
         // The request's share of its backend's busy time: its own upstream time split among what ran beside it.
@@ -88,7 +88,8 @@ export function routerBatchAdapters(runtime: RouterRuntime): RouterBatchAdapters
       } catch (error) {
         // A caller's 4xx is the line's final answer; everything retryable goes back to the batch scheduler.
         if (error instanceof SwitchyardError && !error.retryable && error.status >= 400 && error.status < 500) {
-          return { status: error.status, body: { error: { message: error.message, type: error.type, param: error.param, code: error.code } } };
+          const rendered = renderError(error);
+          return { status: rendered.status, body: rendered.body };
         }
         throw error;
       } finally {

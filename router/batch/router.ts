@@ -3,7 +3,7 @@
 // touches is injected: storage root, dispatcher, pool load, clock, config, metrics registry.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
-import { InvalidRequestError, NotFoundError, SwitchyardError, renderError, toSwitchyardError } from '../../core/errors.ts';
+import { ConflictError, InvalidRequestError, NotFoundError, renderError, toSwitchyardError } from '../../core/errors.ts';
 import { jsonBody } from '../routes/json-body.ts';
 import { BatchConfig, type BatchConfigInput } from '../config/batch.ts';
 import type { BatchDispatcher, BatchEndpoint, Clock, PoolLoad } from './contracts.ts';
@@ -257,7 +257,7 @@ export function createBatchRouter(deps: BatchRouterDeps): BatchApi {
     const batch = requireBatch(String(request.params.id), owner);
     if (batch.status !== 'cancelling') {
       if (!store.transition(batch.id, ['validating', 'in_progress'], 'cancelling', toSeconds(clock()))) {
-        throw new SwitchyardError(409, 'invalid_request_error', `Cannot cancel a batch with status '${batch.status}'.`, false, {
+        throw new ConflictError(`Cannot cancel a batch with status '${batch.status}'.`, {
           code: 'batch_not_cancellable',
         });
       }

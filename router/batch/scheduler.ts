@@ -6,7 +6,7 @@
 // off exponentially per line; hosted spill-over is only allowed for batches whose metadata allows it and whose
 // window is at risk. All state lives in the store, so a restart resumes exactly where the database says.
 import { randomBytes } from 'node:crypto';
-import { SwitchyardError, renderError } from '../../core/errors.ts';
+import { SwitchyardError, UpstreamError, renderError } from '../../core/errors.ts';
 import { ALLOW_HOSTED_METADATA_KEY, type BatchConfig } from '../config/batch.ts';
 import type { BatchDispatcher, Clock, LoadSnapshot, PoolLoad } from './contracts.ts';
 import type { FileBlobStore } from './files.ts';
@@ -405,7 +405,7 @@ function describeFailure(error: unknown): Failure {
     status,
     code: typeof record.code === 'string' ? record.code : 'request_failed',
     message,
-    body: record.body ?? { error: { message, type: 'upstream_error', param: null, code: null } },
+    body: record.body ?? renderError(new UpstreamError(message, status ?? 0, record.retryable === true, { publicMessage: message })).body,
   };
 }
 

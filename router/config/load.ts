@@ -4,13 +4,14 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import type { z } from 'zod';
+import { CliError } from '../../core/errors.ts';
 import { RouterConfig } from './schema.ts';
 
-export class ConfigError extends Error {
+/** The router's config file is invalid: a start-up refusal naming every issue (never an HTTP answer). */
+export class ConfigError extends CliError {
   readonly issues: readonly string[];
   constructor(source: string, issues: readonly string[]) {
     super(`Invalid config ${source}:\n  ${issues.join('\n  ')}`);
-    this.name = 'ConfigError';
     this.issues = issues;
   }
 }

@@ -167,7 +167,7 @@ export const RouterConfig = z
     pools: z.array(PoolConfig).min(1),
     models: z.array(ModelRouteConfig).min(1),
     auto: AutoConfig.optional(),
-    /** Filters, scorers (weights), picker, scrape interval and staleness: the scheduling helper's schema. */
+    /** Filters, scorers (weights), picker, scrape interval and staleness (router/scheduling/config.ts). */
     scheduling: SchedulingProfileConfig.prefault({}),
     circuitBreaker: CircuitBreakerConfig.prefault({}),
     retries: RetryConfig.prefault({}),

@@ -11,11 +11,11 @@ import { startTestRouter, type TestRouter } from '../testing/harness.ts';
 import { cacheScope, type CacheScopeParts } from './cache/scope.ts';
 import { cacheKey } from './cache/response-cache.ts';
 import { semanticRequest } from './cache/semantic-cache.ts';
-import { startScriptedUpstream, type ScriptedUpstream } from './testing/scripted-upstream.ts';
+import { startFakeUpstream, type FakeUpstream } from '../../core/testing/fake-upstream.ts';
 
 const ADMIN = 'scope-admin-token-0123456789';
 const CARD = '4111 1111 1111 1111';
-let upstream: ScriptedUpstream;
+let upstream: FakeUpstream;
 let harness: TestRouter;
 let indexRoot: string;
 
@@ -48,7 +48,7 @@ async function askStream(client: OpenAI, content: string): Promise<{ cache: stri
 
 beforeAll(async () => {
   indexRoot = mkdtempSync(join(tmpdir(), 'cache-scope-'));
-  upstream = await startScriptedUpstream();
+  upstream = await startFakeUpstream({ chunks: ['Hello', ' there', '.'], kvUsage: 0.2 });
   harness = await startTestRouter({
     pools: [
       { name: 'gpu', kind: 'vllm', model: 'llama-3.1-8b', gpu: 'h100', backends: [{ id: 'gpu-0', url: upstream.url }] },
@@ -80,7 +80,7 @@ describe('cache partitions in the real router', () => {
   it('never serves an answer stored under a pii-off profile to a key whose profile redacts (JSON and SSE)', async () => {
     const open = await createKey({ name: 'open', guardrailProfile: 'open', team: 'red' });
     const strict = await createKey({ name: 'strict', team: 'red' });
-    upstream.script = ['Card on file: ', CARD, '.'];
+    upstream.settings.chunks = ['Card on file: ', CARD, '.'];
 
     const stored = await askJson(open, 'Which card is on file?');
     expect(stored).toEqual({ cache: 'miss', text: `Card on file: ${CARD}.` });
@@ -104,10 +104,10 @@ describe('cache partitions in the real router', () => {
   it('keeps keys with the same profile apart by default, and routes apart', async () => {
     const first = await createKey({ name: 'first', team: 'blue' });
     const second = await createKey({ name: 'second', team: 'blue' });
-    upstream.script = ['Tenant one answer.'];
+    upstream.settings.chunks = ['Tenant one answer.'];
     expect((await askJson(first, 'What is my balance?')).cache).toBe('miss');
     expect((await askJson(first, 'What is my balance?')).cache).toBe('hit');
-    upstream.script = ['Tenant two answer.'];
+    upstream.settings.chunks = ['Tenant two answer.'];
     expect(await askJson(second, 'What is my balance?')).toEqual({ cache: 'miss', text: 'Tenant two answer.' });
     expect(await askJson(first, 'What is my balance?', 'other-route')).toEqual({ cache: 'miss', text: 'Tenant two answer.' });
   });
@@ -115,11 +115,11 @@ describe('cache partitions in the real router', () => {
   it('keeps the semantic cache inside the same partitions', async () => {
     const first = await createKey({ name: 'semantic-first' });
     const second = await createKey({ name: 'semantic-second' });
-    upstream.script = ['You can pay', ' it from the billing page.'];
+    upstream.settings.chunks = ['You can pay', ' it from the billing page.'];
     expect((await askJson(first, 'How do I pay my invoice?')).cache).toBe('miss');
     expect((await askJson(first, 'how do I pay my invoice')).cache).toBe('semantic-hit');
     expect((await askStream(first, 'How do I pay my invoice please?')).cache).toBe('semantic-hit');
-    upstream.script = ['Other tenant.'];
+    upstream.settings.chunks = ['Other tenant.'];
     expect(await askJson(second, 'how do I pay my invoice')).toEqual({ cache: 'miss', text: 'Other tenant.' });
     expect(await askStream(second, 'How do I pay my invoice please?')).toMatchObject({ cache: 'semantic-hit', text: 'Other tenant.' });
   });

@@ -13,7 +13,7 @@ import { renderError } from '../../core/errors.ts';
 import { createInfoHandlers } from '../routes/info.ts';
 import { createRequestTimer } from '../routing/upstream-body.ts';
 import { createRouterRuntime, type RouterRuntime } from '../runtime/runtime.ts';
-import { startFakeUpstream, type FakeUpstream } from '../testing/fake-upstream.ts';
+import { startFakeUpstream, type FakeUpstream } from '../../core/testing/fake-upstream.ts';
 import { GovernanceConfig } from '../config/governance.ts';
 import type { Governance } from './governance.ts';
 import { admitGeneration, createRouterGovernance, failGeneration, finishBuffered, installGovernanceRoutes } from './router-adapter.ts';

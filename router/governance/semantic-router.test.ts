@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TINY_EMBEDDER_PATH } from '../config/default.ts';
 import { startTestRouter, type TestRouter } from '../testing/harness.ts';
 import { governanceReady } from './router-adapter.ts';
-import { startScriptedUpstream, type ScriptedUpstream } from './testing/scripted-upstream.ts';
+import { startFakeUpstream, type FakeUpstream } from '../../core/testing/fake-upstream.ts';
 
 const ADMIN = 'semantic-admin-token-0123456789';
-let upstream: ScriptedUpstream;
+let upstream: FakeUpstream;
 let harness: TestRouter;
 let indexRoot: string;
 
@@ -38,7 +38,7 @@ async function metricValue(name: string, labels: string): Promise<number> {
 
 beforeAll(async () => {
   indexRoot = mkdtempSync(join(tmpdir(), 'semantic-router-'));
-  upstream = await startScriptedUpstream();
+  upstream = await startFakeUpstream({ chunks: ['Hello', ' there', '.'], kvUsage: 0.2 });
   harness = await startTestRouter({
     pools: [{ name: 'gpu', kind: 'vllm', model: 'llama-3.1-8b', gpu: 'h100', backends: [{ id: 'gpu-0', url: upstream.url }] }],
     models: [
@@ -76,15 +76,15 @@ describe('semantic cache in the real router', () => {
   it('serves a near-identical prompt from the cache (free, marked), misses unrelated prompts and other models', async () => {
     const key = await createKey({ name: 'semantic' });
     const client = sdk(key);
-    upstream.script = ['You can pay', ' it from the billing page.'];
+    upstream.settings.chunks = ['You can pay', ' it from the billing page.'];
     const ask = (content: string, model = 'llama-3.1-8b') =>
       client.chat.completions.create({ model, temperature: 0, messages: [{ role: 'user', content }] }).withResponse();
 
     const first = await ask('How do I pay my invoice?');
     expect(first.response.headers.get('x-switchyard-cache')).toBe('miss');
-    const served = upstream.requests;
+    const served = upstream.requestCount();
 
-    upstream.script = ['A different', ' answer.'];
+    upstream.settings.chunks = ['A different', ' answer.'];
     const paraphrase = await ask('how do I pay my invoice');
     expect(paraphrase.response.headers.get('x-switchyard-cache')).toBe('semantic-hit');
     // A cache hit is answered by governance itself, which must still return the request id (the hot path leaves it
@@ -93,7 +93,7 @@ describe('semantic cache in the real router', () => {
     expect(Number(paraphrase.response.headers.get('x-switchyard-cache-similarity'))).toBeGreaterThanOrEqual(0.95);
     expect(paraphrase.response.headers.get('x-switchyard-cost-usd')).toBe('0.00000000');
     expect(paraphrase.data.choices[0]?.message.content).toBe('You can pay it from the billing page.');
-    expect(upstream.requests).toBe(served);
+    expect(upstream.requestCount()).toBe(served);
 
     // The same answer replayed as a stream.
     const stream = await client.chat.completions
@@ -103,7 +103,7 @@ describe('semantic cache in the real router', () => {
     let text = '';
     for await (const chunk of stream.data) text += chunk.choices[0]?.delta?.content ?? '';
     expect(text).toBe('You can pay it from the billing page.');
-    expect(upstream.requests).toBe(served);
+    expect(upstream.requestCount()).toBe(served);
 
     const unrelated = await ask('What is the weather tomorrow?');
     expect(unrelated.response.headers.get('x-switchyard-cache')).toBe('miss');
@@ -111,13 +111,13 @@ describe('semantic cache in the real router', () => {
     const otherModel = await ask('how do I pay my invoice', 'support-8b');
     expect(otherModel.response.headers.get('x-switchyard-cache')).toBe('miss');
     expect(otherModel.data.choices[0]?.message.content).toBe('A different answer.');
-    expect(upstream.requests).toBe(served + 2);
+    expect(upstream.requestCount()).toBe(served + 2);
     expect(await metricValue('switchyard_cache_requests_total', 'result="semantic-hit"')).toBe(2);
   });
 
   it('compares only the last user message: another system prompt or temperature misses', async () => {
     const client = sdk(await createKey({ name: 'semantic-partition' }));
-    upstream.script = ['Answer one.'];
+    upstream.settings.chunks = ['Answer one.'];
     const messages = [
       { role: 'system' as const, content: 'You are the billing assistant.' },
       { role: 'user' as const, content: 'I want a refund for a billing charge' },
@@ -140,11 +140,11 @@ describe('semantic cache in the real router', () => {
 describe('allowed topics in the real router', () => {
   it('blocks an off-topic prompt with the OpenAI error JSON naming the rule, and passes an on-topic one', async () => {
     const key = await createKey({ name: 'topics-block', guardrailProfile: 'billing-only' });
-    upstream.script = ['Sure.'];
+    upstream.settings.chunks = ['Sure.'];
     const onTopic = await sdk(key).chat.completions.create({ model: 'small', messages: [{ role: 'user', content: 'How do I pay the invoice?' }] });
     expect(onTopic.choices[0]?.message.content).toBe('Sure.');
 
-    const before = upstream.requests;
+    const before = upstream.requestCount();
     await expect(
       sdk(key).chat.completions.create({ model: 'small', messages: [{ role: 'user', content: 'What is the best recipe for tomato soup?' }] }),
     ).rejects.toMatchObject({ status: 400, code: 'content_policy_violation', message: expect.stringContaining('off_topic') });
@@ -159,14 +159,14 @@ describe('allowed topics in the real router', () => {
     expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
     expect(body.error).toMatchObject({ type: 'invalid_request_error', code: 'content_policy_violation' });
     expect(body.error.message).toMatch(/allowed-topics guardrail \(rule: off_topic\)/);
-    expect(upstream.requests).toBe(before);
+    expect(upstream.requestCount()).toBe(before);
     expect(await metricValue('switchyard_guardrail_decisions_total', 'rule="off_topic",action="block"')).toBe(2);
     expect(await metricValue('switchyard_guardrail_decisions_total', 'rule="on_topic",action="pass"')).toBeGreaterThanOrEqual(1);
   });
 
   it('flag mode passes an off-topic prompt but marks it (header and metric)', async () => {
     const key = await createKey({ name: 'topics-flag', guardrailProfile: 'billing-flag' });
-    upstream.script = ['Soup answer.'];
+    upstream.settings.chunks = ['Soup answer.'];
     const { data, response } = await sdk(key)
       .chat.completions.create({ model: 'small', messages: [{ role: 'user', content: 'What is the best recipe for tomato soup?' }] })
       .withResponse();
@@ -181,7 +181,7 @@ describe('allowed topics in the real router', () => {
 
   it('keys without a topics profile are not checked', async () => {
     const key = await createKey({ name: 'topics-none' });
-    upstream.script = ['Any topic.'];
+    upstream.settings.chunks = ['Any topic.'];
     const { response } = await sdk(key)
       .chat.completions.create({ model: 'small', messages: [{ role: 'user', content: 'Tell me about cats and dogs' }] })
       .withResponse();
@@ -198,7 +198,7 @@ describe('a router whose embedding model fails to load', () => {
     mkdirSync(join(broken, 'onnx'), { recursive: true });
     for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(TINY_EMBEDDER_PATH, file), join(broken, file));
     writeFileSync(join(broken, 'onnx', 'model.onnx'), 'not an onnx graph');
-    const before = upstream.requests;
+    const before = upstream.requestCount();
     // startRouter awaits governanceReady: a topic guardrail that cannot judge must not serve (the per-request 503
     // fail-closed path for a model lost after start is covered in semantic.test.ts).
     await expect(
@@ -214,6 +214,6 @@ describe('a router whose embedding model fails to load', () => {
         },
       }),
     ).rejects.toThrow(/Could not load model "broken-embedder"/);
-    expect(upstream.requests).toBe(before);
+    expect(upstream.requestCount()).toBe(before);
   });
 });

@@ -22,7 +22,7 @@ import { embeddedDefaultConfig, TINY_EMBEDDER_PATH, TINY_RERANKER_PATH, WORD_VEC
 import { WORD_VECTOR_MODEL } from '../../retrieval/models/word-vectors/embedder.ts';
 import { validateConfig } from '../config/load.ts';
 import type { RouterConfigInput } from '../config/schema.ts';
-import { startFakeUpstream, type FakeUpstream } from '../testing/fake-upstream.ts';
+import { startFakeUpstream, type FakeUpstream } from '../../core/testing/fake-upstream.ts';
 import { FAST_SCHEDULING, postRaw, startTestRouter, TEST_SPEED, type TestRouter } from '../testing/harness.ts';
 import type { CitationsPayload } from './chat.ts';
 import { RETRIEVAL_DEFAULT_EMBEDDER } from './mount.ts';

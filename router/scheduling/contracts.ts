@@ -40,7 +40,7 @@ export interface BackendState {
   inFlightRequests: number;
   inFlightTokens: number;
   /**
-   * (added) Prompt tokens of in-flight requests that have not produced a first token yet (router-side, no lag):
+   * Prompt tokens of in-flight requests that have not produced a first token yet (router-side, no lag):
    * the prefill work queued ahead of a new request. Absent = unknown (the prefill-backlog scorer is then neutral).
    */
   pendingPrefillTokens?: number;
@@ -68,7 +68,7 @@ export interface SchedulingRequest {
 
 export interface FilterPlugin {
   readonly name: string;
-  /** (added) A drop by this filter means "saturated or stale": counts toward SchedulingResult.allSaturated. */
+  /** A drop by this filter means "saturated or stale": counts toward SchedulingResult.allSaturated. */
   readonly dropsForSaturation?: boolean;
   /** The candidates that pass, in order; `candidates` itself when none is dropped (no allocation per request). */
   filter(request: SchedulingRequest, candidates: readonly BackendState[]): readonly BackendState[];
@@ -78,7 +78,7 @@ export interface ScorerPlugin {
   readonly name: string;
   /** One score in [0,1] per candidate, same order; 1 is best. */
   score(request: SchedulingRequest, candidates: readonly BackendState[]): number[];
-  /** (added) Learn from a served request (prefix and session affinity); Scheduler.recordServed fans out to it. */
+  /** Learn from a served request (prefix and session affinity); Scheduler.recordServed fans out to it. */
   recordServed?(request: SchedulingRequest, backendId: string): void;
 }
 
@@ -109,7 +109,7 @@ export interface SchedulingResult {
   /** Every filter passed nothing, and at least one backend was dropped for saturation (→ spill-over). */
   allSaturated: boolean;
   /**
-   * (added) When allSaturated: the best of the saturated backends by the same scorers and picker (busy ones before
+   * When allSaturated: the best of the saturated backends by the same scorers and picker (busy ones before
    * stale ones), for a caller that has nowhere to spill over to and must queue somewhere.
    */
   bestSaturated?: ScoredBackend;

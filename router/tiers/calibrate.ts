@@ -1,6 +1,7 @@
 // Calibration: choose thresholds so that a sample of real prompts splits across tiers in the wanted shares
 // (e.g. 60 % small, 30 % large, 10 % hosted). Thresholds sit halfway between neighbouring sample scores, so the
 // split is exact unless many prompts share one score (then the achieved shares are reported as they are).
+import { CliError } from '../../core/errors.ts';
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { ComplexityRequest } from './classify.ts';
@@ -8,9 +9,8 @@ import { extractFeatures, scoreFeatures, tierForScore } from './classify.ts';
 import type { TierConfig } from './config.ts';
 import { DEFAULT_TIER_CONFIG } from './config.ts';
 
-export class CalibrationInputError extends Error {
-  override readonly name = 'CalibrationInputError';
-}
+/** `switchyard calibrate` input (shares, sample files) is unusable: a CLI refusal. */
+export class CalibrationInputError extends CliError {}
 
 export interface CalibrationResult {
   config: TierConfig;

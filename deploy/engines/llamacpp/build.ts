@@ -2,6 +2,7 @@
 // node-llama-cpp tarball, fetched with `npm pack`, so none of that package's ~700 MB of prebuilt binaries is
 // installed), builds llama-server for the CPU with cmake and installs it into the engine cache. A finished install is
 // reused: the manifest is written last, so an interrupted build is redone, never half-used.
+import { CliError } from '../../../core/errors.ts';
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -51,9 +52,8 @@ export interface BuildResult {
   buildSeconds: number;
 }
 
-export class EngineBuildError extends Error {
-  override readonly name = 'EngineBuildError';
-}
+/** Building llama-server failed (`switchyard engine build`): a CLI error. */
+export class EngineBuildError extends CliError {}
 
 const defaultRunner: CommandRunner = (file, args, options) =>
   new Promise((resolvePromise, reject) => {

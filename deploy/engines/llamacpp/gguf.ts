@@ -2,6 +2,7 @@
 // with freshly generated tensors. Layout (llama.cpp's gguf docs): magic "GGUF", version, tensor count, KV count, the
 // KVs, the tensor infos, padding to `general.alignment` (32 by default), then each tensor's data at an aligned offset.
 // KV values from a file being copied are kept as their raw encoded bytes, so no value type needs re-encoding.
+import { CliError } from '../../../core/errors.ts';
 import { openSync, writeSync, closeSync } from 'node:fs';
 
 export const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
@@ -44,9 +45,8 @@ const FIXED_SIZE: Partial<Record<ValueType, number>> = {
   [ValueType.Float64]: 8,
 };
 
-export class GgufFormatError extends Error {
-  override readonly name = 'GgufFormatError';
-}
+/** A GGUF file does not follow the format: a CLI refusal (engine tooling), never an HTTP answer. */
+export class GgufFormatError extends CliError {}
 
 /** One metadata entry: its type and the encoded value bytes (everything after the type field). */
 export interface RawKv {

@@ -6,11 +6,11 @@
 //               KV-cache gauge (older versions had llamacpp:kv_cache_usage_ratio, which wins when present).
 // A page without the queue gauges, or a /slots body that is not a slot list, throws: the scraper then keeps the
 // backend stale and the not-saturated filter drops it (fail closed), with the reason in the scrape error.
+import { MalformedUpstreamReplyError } from '../../../core/errors.ts';
 import type { EndpointMetrics } from '../contracts.ts';
 
-export class LlamaCppMetricsParseError extends Error {
-  override readonly name = 'LlamaCppMetricsParseError';
-}
+/** The metrics page cannot be read: the scraper keeps it as the backend's scrape error (the backend goes stale). */
+export class LlamaCppMetricsParseError extends MalformedUpstreamReplyError {}
 
 const GAUGES = [
   'llamacpp:requests_processing',

@@ -6,12 +6,12 @@
 // (data parallel, `engine="0"`, `engine="1"`…) are summed, except KV usage, which is averaged (each engine owns an
 // equal share of the cache). A character scan over the body (decoded once, latin1: one string per page): no string
 // per line, no label objects; the only other allocation is the text of a value that is not a plain decimal.
+import { MalformedUpstreamReplyError } from '../../../core/errors.ts';
 import type { EndpointMetrics } from '../contracts.ts';
 import { parseLoraRequestsInfo } from './parse-lora.ts';
 
-export class VllmMetricsParseError extends Error {
-  override readonly name = 'VllmMetricsParseError';
-}
+/** The metrics page cannot be read: the scraper keeps it as the backend's scrape error (the backend goes stale). */
+export class VllmMetricsParseError extends MalformedUpstreamReplyError {}
 
 const RUNNING = 0;
 const WAITING = 1;
