@@ -102,6 +102,7 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
   // Retrieval (router/rag; off without a `retrieval` section): /v1/retrieve, /v1/rerank, /v1/embeddings for the local
   // model, and the chat `rag`/`few_shot` extensions. Models load in the background; stopped with the runtime.
   const retrieval = mountRetrieval(runtime.config.retrieval, runtime.config);
+  runtime.planner.markEmbeddingModels(retrieval.embeddingNames, retrieval.embeddingModels[0]);
   app.use(retrieval.router);
   const closeBeforeRetrieval = runtime.close.bind(runtime);
   runtime.close = async () => {

@@ -24,6 +24,8 @@ export interface MountedRetrieval {
   close(): Promise<void>;
   /** The local embedding model's name as GET /v1/models lists it (empty when there is none). */
   readonly embeddingModels: readonly string[];
+  /** Every name that selects the local embedder (its id, folder name and alias): chat with one is refused clearly. */
+  readonly embeddingNames: readonly string[];
 }
 
 const DEFAULT_CONTEXT_TOKENS = 8192;
@@ -52,7 +54,7 @@ export function mountRetrieval(section: RetrievalSectionConfig | undefined, conf
     router.post(['/v1/retrieve', '/v1/rerank'], () => {
       throw new NotFoundError('Retrieval is not enabled on this router (config section `retrieval`).', { code: 'retrieval_disabled' });
     });
-    return { router, chat: undefined, ready: async () => undefined, close: async () => undefined, embeddingModels: [] };
+    return { router, chat: undefined, ready: async () => undefined, close: async () => undefined, embeddingModels: [], embeddingNames: [] };
   }
 
   // Unset: $SWITCHYARD_EMBEDDER or retrieval's default, decided here so /v1/embeddings knows the name before loading.
@@ -111,6 +113,7 @@ export function mountRetrieval(section: RetrievalSectionConfig | undefined, conf
   return {
     router,
     embeddingModels: listedName === undefined ? [] : [listedName],
+    embeddingNames: [...localEmbeddingNames],
     chat: {
       async prepare(body: unknown): Promise<PreparedRagChat> {
         const { service, citationsPayload } = await load();
