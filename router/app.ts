@@ -121,8 +121,8 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
 
   const info = createInfoHandlers(runtime, retrieval.embeddingModels);
   const handlers = new Map<string, GenerationHandler>([
-    ['/v1/chat/completions', createGenerationHandler('chat', runtime, governance, retrieval.chat, chain.hook)],
-    ['/v1/completions', createGenerationHandler('completions', runtime, governance, undefined, chain.hook)],
+    ['/v1/chat/completions', chain.logged(createGenerationHandler('chat', runtime, governance, retrieval.chat, chain.hook))],
+    ['/v1/completions', chain.logged(createGenerationHandler('completions', runtime, governance, undefined, chain.hook))],
   ]);
   for (const [path, handler] of handlers) {
     app.post(path, (request: Request, response: Response) => handler(request, response, request.body));

@@ -23,6 +23,8 @@ export interface AdmitContext {
   cacheControl?: string | undefined;
   /** performance.now() at request arrival. */
   startedAt?: number;
+  /** x-session-id (else the body's `user`): keeps a user on one prompt version under an A/B split. */
+  stickyKey?: string | undefined;
 }
 
 export interface Admission {
