@@ -45,7 +45,7 @@ describe('switchyard CLI errors and output', () => {
     expect(result.stderr).toMatch(message);
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(result.stdout).toBe('');
-  });
+  }, 120_000);
 
   it('through bin/switchyard.js: one line on stderr, exit 2, no stack trace', () => {
     const result = spawnSync(process.execPath, [CLI, 'catalog', '--model', 'nope'], { encoding: 'utf8', timeout: 110_000 });

@@ -20,6 +20,12 @@ export function describeCliError(error: unknown): CliErrorText {
     return { message: `${where}${first?.message ?? 'invalid input'}${more}`, usage: true };
   }
   if (!(error instanceof Error)) return { message: String(error), usage: false };
+  // A file or folder named on the command line that is not there.
+  const { code, path } = error as NodeJS.ErrnoException;
+  if (code === 'ENOENT' && path !== undefined && error.message.startsWith('ENOENT')) {
+    return { message: `no such file or directory: ${path}`, usage: true };
+  }
+  if (code === 'ENOENT') return { message: error.message.split('\n')[0] ?? 'no such file or directory', usage: true };
   const status = (error as { status?: unknown }).status;
   const usage = (typeof status === 'number' && status >= 400 && status < 500) || INPUT_ERROR_NAMES.has(error.constructor.name) || INPUT_ERROR_NAMES.has(error.name);
   // One line: multi-line messages (a config error lists every problem) are joined.

@@ -41,7 +41,8 @@ export async function buildProgram(commandName?: string): Promise<Command> {
   // Set before the folders register their commands: subcommands inherit these settings when they are created.
   const program = new Command('switchyard')
     .description('Self-hosted LLM inference + retrieval stack: router, simulator, retrieval, benchmarks, evals')
-    .showHelpAfterError('(add --help for usage)')
+    // Commander's own errors (unknown option, bad choice, missing argument) as one line with the hint on it.
+    .configureOutput({ outputError: (text, write) => write(`${text.trimEnd()} (add --help for usage)\n`) })
     .exitOverride()
     .configureHelp({ optionDescription: describeOption });
   const owners = FOLDERS.filter((folder) => commandName !== undefined && folder.commands.includes(commandName));

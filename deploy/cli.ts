@@ -2,7 +2,7 @@
 // containers): `up` adopts what is running, `down` removes it. Config: a YAML file (-c) or the embedded default
 // (local simulator replicas, one Llama 3.1 8B pool on 4 virtual GPUs).
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { type DeployConfig, parseDeployConfig } from './config.ts';
@@ -90,6 +90,13 @@ function report(io: CliIo, error: unknown): void {
   process.exitCode = error instanceof SwitchyardError && error.status < 500 ? 2 : 1;
 }
 
+/** Checked while the command line is parsed, so a typo fails before any replica starts. */
+function portNumber(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value.trim()) || port > 65535) throw new InvalidArgumentError(`must be a port number 0-65535, got "${value}"`);
+  return port;
+}
+
 export function registerDeployCommands(program: Command, io: CliIo = processIo): void {
   const deploy = program.command('deploy').description('start, watch, scale and stop model-server replicas (local simulator processes or Docker containers)');
 
@@ -101,9 +108,9 @@ export function registerDeployCommands(program: Command, io: CliIo = processIo):
     .option('--dry-run', 'the autoscaler only reports decisions')
     .option('--no-autoscale', 'do not run the autoscaler')
     .option('--detach', 'start the pools and exit; replicas keep running')
-    .option('--metrics-port <port>', 'serve /metrics and /status on <metrics-host>:<port>', '9464')
+    .option('--metrics-port <port>', 'serve /metrics and /status on <metrics-host>:<port>', portNumber, 9464)
     .option('--metrics-host <host>', 'interface for /metrics and /status (the docker bridge address lets compose Prometheus scrape it)', '127.0.0.1')
-    .action(async (options: CommonOptions & { autoscale: boolean; detach?: boolean; metricsPort: string; metricsHost: string }) => {
+    .action(async (options: CommonOptions & { autoscale: boolean; detach?: boolean; metricsPort: number; metricsHost: string }) => {
       try {
         const config = loadDeployConfig(options);
         const deployment = await createDeployment(config, { logger: pino({ level: 'info' }, pino.destination(2)) });
@@ -119,7 +126,7 @@ export function registerDeployCommands(program: Command, io: CliIo = processIo):
           await deployment.close();
           return;
         }
-        const port = await deployment.serve(Number(options.metricsPort), options.metricsHost);
+        const port = await deployment.serve(options.metricsPort, options.metricsHost);
         io.out(`metrics on http://${options.metricsHost}:${port}/metrics, status on http://${options.metricsHost}:${port}/status`);
         if (options.autoscale) deployment.startLoops();
         const signal = await io.untilSignal();

@@ -28,10 +28,10 @@ async function run(...args: string[]): Promise<{ out: string; err: string }> {
 }
 
 describe('switchyard ingest / query', () => {
-  it('reports a missing index or a bad filter as one clear error line and exit code 1', async () => {
+  it('reports a missing index or a bad filter as one clear error line and exit code 2', async () => {
     try {
       expect((await run('query', 'x', '--index', join(workspace, 'missing'))).err).toMatch(/^error: No index at .*missing\.\n$/);
-      expect(process.exitCode).toBe(1);
+      expect(process.exitCode).toBe(2);
       const badFilter = await run('query', 'x', '--index', join(workspace, 'missing'), '--filter', '{"a":{"between":1}}');
       expect(badFilter.err).toMatch(/^error: --filter a: /);
       expect((await run('query', 'x', '--filter', '{oops')).err).toMatch(/^error: --filter is not valid JSON/);

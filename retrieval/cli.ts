@@ -1,5 +1,5 @@
 // `switchyard ingest` and `switchyard query`: thin commands over ingest() and RetrievalIndex.search().
-import { type Command, Option } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { defaultEmbeddingModel, defaultRerankModel, resolveIndexDirectory, storedModelReference } from './config.ts';
 import { CHUNKER_NAMES } from './chunkers/registry.ts';
@@ -213,19 +213,29 @@ function parseFilterFlag(text: string): Filters {
   return parsed.data;
 }
 
-/** Runs a command body; a failure prints one clear line (no stack trace, no usage text) and sets exit code 1. */
+/**
+ * Runs a command body; a failure prints one clear line (no stack trace, no usage text). The caller's mistake (a 4xx
+ * error such as a missing index or a bad filter, or a path that does not exist) exits 2, any other failure 1.
+ */
 async function guarded(io: CliIo, body: () => Promise<unknown>): Promise<void> {
   try {
     await body();
   } catch (error) {
-    io.err(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
+    const status = (error as { status?: unknown }).status;
+    const { code, path } = error as NodeJS.ErrnoException;
+    const missingPath = code === 'ENOENT';
+    const message = missingPath && path !== undefined ? `no such file or directory: ${path}` : error instanceof Error ? error.message : String(error);
+    io.err(`error: ${message}\n`);
+    process.exitCode = missingPath || (typeof status === 'number' && status >= 400 && status < 500) ? 2 : 1;
   }
 }
 
+/** Commander reports an InvalidArgumentError as the caller's mistake: one line naming the option, exit 2. */
 const integer = (value: string): number => {
-  const parsed = Number.parseInt(value, 10);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`expected a positive integer, got "${value}"`);
+  const parsed = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(parsed) || parsed < 1) {
+    throw new InvalidArgumentError(`expected a positive integer, got "${value}"`);
+  }
   return parsed;
 };
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];

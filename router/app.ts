@@ -87,6 +87,7 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
   }
   // Retrieval and the chain are built before the pipeline (their chat hooks are stages); their routes mount below.
   const retrieval = mountRetrieval(runtime.config.retrieval, runtime.config, { metrics: runtime.metrics.registry });
+  runtime.planner.markEmbeddingModels(retrieval.embeddingNames, retrieval.embeddingModels[0]);
   const chain = mountChain(runtime, retrieval.chat, governance, options.chainLogDestination ? { logDestination: options.chainLogDestination } : {});
   const pipeline = buildPipeline({
     runtime,
@@ -96,6 +97,7 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
     retrieval: retrieval.chat,
     chain: chain.hook,
     rawBodyPaths: new Set([BATCH_UPLOAD_PATH]),
+    around: chain.logged,
     observer: options.stageObserver,
   });
   for (const stage of pipeline.front) app.use(frontMiddleware(stage));

@@ -75,7 +75,7 @@ describe('upstream refusals reach the caller without internal names', () => {
     const typed = failure as InstanceType<typeof OpenAI.BadRequestError>;
     expect(typed.param).toBe('model');
     expect(typed.code).toBe('model_not_supported');
-    expect(typed.message).toContain('does not serve embeddings');
+    expect(typed.message).toMatch(/is a chat model: it serves \/v1\/chat\/completions, not embeddings/);
     expect(typed.message).not.toContain('detail');
     expectNoInternalNames(typed.message);
   });

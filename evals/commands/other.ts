@@ -15,8 +15,9 @@ import { formatRun, parseQrels, parseRun } from '../retrieval/trec.ts';
 import { computeAgreement, readAnnotations } from '../review/agreement.ts';
 import { selectForReview, writeReviewFile } from '../review/sample.ts';
 import { consoleIo, type CommandIo } from './run.ts';
+import { describeFlagIssues, oneLine } from './flags.ts';
 
-const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+const message = (error: unknown): string => oneLine(error);
 
 const ReportShape = z.looseObject({
   schemaVersion: z.literal(1),
@@ -70,7 +71,7 @@ export async function evalReviewSample(
   io: CommandIo = consoleIo,
 ): Promise<number> {
   try {
-    const share = z.coerce.number().min(0).max(1).parse(options.share);
+    const { share } = z.object({ share: z.coerce.number().min(0).max(1) }).parse({ share: options.share === '' ? Number.NaN : options.share });
     const items = selectForReview(await readReport(options.report), { share, seed: options.seed });
     await writeReviewFile(options.out, items);
     io.stdout(`human review: ${items.length} item(s) (${items.filter((item) => item.flagged).length} flagged) → ${options.out}`);
@@ -132,7 +133,9 @@ export function cutoffsUpTo(k: number): number[] {
 
 export async function evalRetrieval(raw: z.input<typeof RetrievalCommandSchema>, io: CommandIo = consoleIo): Promise<number> {
   try {
-    const options = RetrievalCommandSchema.parse(raw);
+    const parsed = RetrievalCommandSchema.safeParse(raw);
+    if (!parsed.success) throw new Error(describeFlagIssues(parsed.error, raw as Record<string, unknown>));
+    const options = parsed.data;
     const qrels = parseQrels(await readFile(options.qrels, 'utf8'), options.qrels);
     const cutoffs = [...new Set([...cutoffsUpTo(options.k), RECALL_CUTOFF])].sort((a, b) => a - b);
     const measure = { cutoffs, relevanceLevel: options.relevanceLevel, complete: options.complete };
@@ -143,7 +146,11 @@ export async function evalRetrieval(raw: z.input<typeof RetrievalCommandSchema>,
       io.stdout(`scored run file ${options.run}`);
     } else {
       if (!options.index || !options.queries) throw new Error('give --index and --queries (or --run FILE to score a run file)');
-      const modes = options.mode.split(',').map((mode) => z.enum(MODES).parse(mode.trim()));
+      const modes = options.mode.split(',').map((mode) => {
+        const known = z.enum(MODES).safeParse(mode.trim());
+        if (!known.success) throw new Error(`--mode: "${mode.trim()}" is not one of ${MODES.join(', ')}`);
+        return known.data;
+      });
       const opened = await openRetrievalBackend(options.index, options.indexDir ? { indexRoot: options.indexDir } : {});
       if (!opened.ok) throw new Error(`cannot open index ${options.index}: ${opened.reason}`);
       try {

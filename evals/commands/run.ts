@@ -1,6 +1,7 @@
 // `switchyard eval run`: load the suite, call the target (and judge) through the cache, write the JSON + HTML
 // reports, sample for human review, and apply the baseline / threshold gate. Returns the process exit code:
 // 0 ok, 1 gate failed (with no baseline or pass-rate gate: any gated metric failed its threshold), 2 bad input.
+import { describeFlagIssues } from './flags.ts';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -96,7 +97,7 @@ function withV1(url: string): string {
 export async function evalRun(raw: RunCommandOptions, io: CommandIo = consoleIo): Promise<number> {
   const parsed = RunCommandSchema.safeParse(raw);
   if (!parsed.success) {
-    io.stderr(`eval run: ${parsed.error.issues.map((issue) => `--${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+    io.stderr(`eval run: ${describeFlagIssues(parsed.error, raw as unknown as Record<string, unknown>)}`);
     return 2;
   }
   const options = parsed.data;
@@ -134,9 +135,7 @@ export async function evalRun(raw: RunCommandOptions, io: CommandIo = consoleIo)
       io.stderr('eval run: warning: the suite has judge metrics but no --judge-model: they will fail');
     }
     const baseline = options.baseline ? await readBaseline(options.baseline) : null;
-    const selected = await selectEmbedder(options.embedder, options.embeddingModel);
-    if (selected.note) io.stderr(`eval run: note: ${selected.note}`);
-
+    // The prompt is resolved before the embedder loads: a bad --prompt fails at once.
     const promptReference = options.prompt ?? suite.prompt;
     const store =
       promptReference !== undefined || suite.cases.some((loaded) => 'promptRef' in loaded.case.input)
@@ -147,6 +146,9 @@ export async function evalRun(raw: RunCommandOptions, io: CommandIo = consoleIo)
         : undefined;
     const prompt = store && promptReference !== undefined ? resolvePromptReference(store, promptReference) : undefined;
     if (prompt) io.stdout(`prompt: ${prompt.name}@${prompt.version}`);
+
+    const selected = await selectEmbedder(options.embedder, options.embeddingModel);
+    if (selected.note) io.stderr(`eval run: note: ${selected.note}`);
 
     const report = await runSuite({
       suite,

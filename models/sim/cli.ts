@@ -1,6 +1,8 @@
 // `switchyard sim`: start simulated replicas on consecutive ports and keep them up until SIGINT/SIGTERM.
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { InvalidRequestError } from '../../core/errors.ts';
+import { ModelId } from '../catalog/models.ts';
 import { faultConfigFromSpec } from './faults.ts';
 import { type SimReplicaOptions, startSimFleet } from './index.ts';
 import { parseLoraModule } from './lora.ts';
@@ -37,40 +39,64 @@ interface SimCommandOptions {
 }
 
 const PositiveInt = z.coerce.number().int().min(1);
+const Milliseconds = z.coerce.number().min(0);
+
+/** One option's value through its schema; a bad value is the caller's mistake, reported with the option's name. */
+function flag<T>(name: string, schema: z.ZodType<T>, value: string): T {
+  const parsed = schema.safeParse(value.trim() === '' ? Number.NaN : value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const wanted = issue?.code === 'invalid_type' ? 'expected a number' : (issue?.message.replace(/^Too (small|big): expected number to be /, 'must be ') ?? 'invalid');
+  throw new InvalidRequestError(`--${name}: ${wanted}, got "${value}"`);
+}
 
 /** The per-replica options from the command line (replica `index` listens on port + index). */
 export function replicaOptionsFromCli(options: SimCommandOptions, index: number): SimReplicaOptions {
-  const basePort = z.coerce.number().int().min(0).max(65535).parse(options.port);
+  const basePort = flag('port', z.coerce.number().int().min(0).max(65535), options.port);
+  if (options.profile === 'vllm' && !(ModelId.options as readonly string[]).includes(options.model)) {
+    throw new InvalidRequestError(`--model: unknown model "${options.model}"; known: ${ModelId.options.join(', ')}`);
+  }
   const replica: SimReplicaOptions = {
     model: options.model,
     gpu: options.gpu as SimReplicaOptions['gpu'],
     dtype: options.dtype as SimReplicaOptions['dtype'],
     host: options.host,
     port: basePort === 0 ? 0 : basePort + index,
-    speed: z.coerce.number().positive().parse(options.speed),
+    speed: flag('speed', z.coerce.number().positive(), options.speed),
     metricsGeneration: options.legacyMetrics ? 'legacy' : 'current',
     profile: options.profile as SimReplicaOptions['profile'],
     responseMode: options.mode as SimReplicaOptions['responseMode'],
     isolation: options.processes ? 'process' : 'in-process',
     seed: index,
   };
-  if (options.tp !== undefined) replica.tensorParallel = PositiveInt.parse(options.tp);
-  if (options.fault !== undefined) replica.faults = faultConfigFromSpec(options.fault);
+  if (options.tp !== undefined) replica.tensorParallel = flag('tp', PositiveInt, options.tp);
+  if (options.fault !== undefined) replica.faults = faultFlag(options.fault);
   if (options.apiKey !== undefined) replica.apiKey = options.apiKey;
   if (options.servedModelName !== undefined) replica.servedModelName = options.servedModelName;
-  if (options.maxNumSeqs !== undefined) replica.maxNumSeqs = PositiveInt.parse(options.maxNumSeqs);
-  if (options.maxNumBatchedTokens !== undefined) replica.maxNumBatchedTokens = PositiveInt.parse(options.maxNumBatchedTokens);
-  if (options.maxModelLen !== undefined) replica.maxModelLen = PositiveInt.parse(options.maxModelLen);
-  if (options.kvBlocks !== undefined) replica.kvBlocks = PositiveInt.parse(options.kvBlocks);
-  if (options.loadingMs !== undefined) replica.loadingMs = z.coerce.number().min(0).parse(options.loadingMs);
+  if (options.maxNumSeqs !== undefined) replica.maxNumSeqs = flag('max-num-seqs', PositiveInt, options.maxNumSeqs);
+  if (options.maxNumBatchedTokens !== undefined) replica.maxNumBatchedTokens = flag('max-num-batched-tokens', PositiveInt, options.maxNumBatchedTokens);
+  if (options.maxModelLen !== undefined) replica.maxModelLen = flag('max-model-len', PositiveInt, options.maxModelLen);
+  if (options.kvBlocks !== undefined) replica.kvBlocks = flag('kv-blocks', PositiveInt, options.kvBlocks);
+  if (options.loadingMs !== undefined) replica.loadingMs = flag('loading-ms', Milliseconds, options.loadingMs);
+  // LoRA values are checked even without --enable-lora: a typo must not pass silently.
+  const loraModules = (options.loraModules ?? []).map((spec) => {
+    try {
+      return parseLoraModule(spec);
+    } catch (error) {
+      throw new InvalidRequestError(error instanceof Error ? error.message : String(error));
+    }
+  });
+  const lora = {
+    ...(options.maxLoras !== undefined ? { maxLoras: flag('max-loras', PositiveInt, options.maxLoras) } : {}),
+    ...(options.maxLoraRank !== undefined ? { maxLoraRank: flag('max-lora-rank', PositiveInt, options.maxLoraRank) } : {}),
+    ...(options.maxCpuLoras !== undefined ? { maxCpuLoras: flag('max-cpu-loras', PositiveInt, options.maxCpuLoras) } : {}),
+    ...(options.loraLoadMs !== undefined ? { loadMs: flag('lora-load-ms', Milliseconds, options.loraLoadMs) } : {}),
+  };
   if (options.enableLora || options.loraModules !== undefined) {
     replica.lora = {
-      modules: (options.loraModules ?? []).map(parseLoraModule),
+      modules: loraModules,
       runtimeUpdating: options.allowRuntimeLoraUpdating === true || /^(1|true)$/i.test(process.env.VLLM_ALLOW_RUNTIME_LORA_UPDATING ?? ''),
-      ...(options.maxLoras !== undefined ? { maxLoras: PositiveInt.parse(options.maxLoras) } : {}),
-      ...(options.maxLoraRank !== undefined ? { maxLoraRank: PositiveInt.parse(options.maxLoraRank) } : {}),
-      ...(options.maxCpuLoras !== undefined ? { maxCpuLoras: PositiveInt.parse(options.maxCpuLoras) } : {}),
-      ...(options.loraLoadMs !== undefined ? { loadMs: z.coerce.number().min(0).parse(options.loraLoadMs) } : {}),
+      ...lora,
     };
   }
   if (options.script !== undefined) {
@@ -78,6 +104,14 @@ export function replicaOptionsFromCli(options: SimCommandOptions, index: number)
     replica.responseMode = 'script';
   }
   return replica;
+}
+
+function faultFlag(spec: string): ReturnType<typeof faultConfigFromSpec> {
+  try {
+    return faultConfigFromSpec(spec);
+  } catch (error) {
+    throw new InvalidRequestError(`--fault: ${error instanceof Error ? error.message.replace(/^x-sim-fault: /, '') : String(error)}`);
+  }
 }
 
 export function registerSimCommand(program: Command): void {
@@ -118,12 +152,14 @@ export function registerSimCommand(program: Command): void {
         process.once('SIGINT', () => resolve());
         process.once('SIGTERM', () => resolve());
       });
+      // An invalid option value throws here, before anything starts: the CLI prints it as one line and exits 2.
+      const count = flag('replicas', PositiveInt, options.replicas);
+      const replicas = Array.from({ length: count }, (_, index) => replicaOptionsFromCli(options, index));
       let fleet;
       try {
-        const count = PositiveInt.parse(options.replicas);
-        fleet = await startSimFleet(Array.from({ length: count }, (_, index) => replicaOptionsFromCli(options, index)));
+        fleet = await startSimFleet(replicas);
       } catch (error) {
-        // An invalid option value: the CLI's error handler prints it as one line and exits 2.
+        // The fleet validates the enum options (--gpu, --dtype, --profile, --mode): the caller's mistake, exit 2.
         if (error instanceof z.ZodError) throw error;
         const message = error instanceof Error ? error.message : String(error);
         console.error(`switchyard sim: ${message}`);

@@ -1,5 +1,5 @@
-// Code structure → units. TypeScript/JavaScript are parsed with the TypeScript compiler (a real parser, already a
-// dependency, imported lazily: it takes seconds to load); Python uses its indentation rules (a def/class runs until the next line at its own indentation or
+// Code structure → units. TypeScript/JavaScript are parsed with the TypeScript compiler (a real parser, an optional
+// dependency imported lazily: it takes seconds to load; without it TS/JS files are split by lines); Python uses its indentation rules (a def/class runs until the next line at its own indentation or
 // less). A unit is a named declaration (function, class, method) or "glue" (imports, statements, comments).
 import type * as TypeScript from 'typescript';
 import type { CodeLanguage } from '../contracts.ts';
@@ -13,12 +13,27 @@ export interface CodeUnit extends Span {
 }
 
 type Ts = typeof TypeScript;
-let typescript: Promise<Ts> | null = null;
+let typescript: Promise<Ts | null> | null = null;
+
+/** The compiler, or null (said once on stderr) when the optional `typescript` package is not installed. */
+function loadTypescript(): Promise<Ts | null> {
+  typescript ??= import('typescript').then(
+    (module) => module.default as Ts,
+    () => {
+      process.stderr.write(
+        'warning: the code chunker parses TS/JS with the optional `typescript` package, which is not installed; ' +
+          'TS/JS files are split by lines instead of by declarations (npm install typescript@5.9.3)\n',
+      );
+      return null;
+    },
+  );
+  return typescript;
+}
 
 export async function codeUnits(text: string, language: CodeLanguage, fileName: string): Promise<CodeUnit[] | null> {
   if (language === 'typescript' || language === 'javascript') {
-    typescript ??= import('typescript').then((module) => module.default as Ts);
-    return typescriptUnits(await typescript, text, language, fileName);
+    const ts = await loadTypescript();
+    return ts === null ? null : typescriptUnits(ts, text, language, fileName);
   }
   if (language === 'python') return pythonUnits(text);
   return null;

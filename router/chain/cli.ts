@@ -2,7 +2,7 @@
 // pool's traffic along its route) and `switchyard feedback …`. Prompt edits go to the rollout file, which a running
 // router watches (or, with --url, through the router's admin API); traffic and feedback talk to a running router.
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { loadConfigFile } from '../config/load.ts';
 import { rolloutFilePath } from '../config/chain.ts';
 import { loadRegistry, RolloutFileStore, rolloutEdits, type RolloutState } from './prompt-store.ts';
@@ -25,6 +25,29 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
+/** Argument parsers: commander prints an InvalidArgumentError as one line and the CLI exits 2, before any request. */
+function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value.trim())) throw new InvalidArgumentError(`must be a whole number ≥ 0, got "${value}"`);
+  return Number(value);
+}
+
+function feedbackScore(value: string): number {
+  const score = Number(value);
+  if (value.trim() === '' || !Number.isFinite(score) || score < -1 || score > 1) {
+    throw new InvalidArgumentError(`must be a number from -1 (bad) to 1 (good), got "${value}"`);
+  }
+  return score;
+}
+
+function versionWeight(pair: string, previous: Record<string, number> = {}): Record<string, number> {
+  const [version, weight, extra] = pair.split('=');
+  const value = Number(weight);
+  if (!version || weight === undefined || extra !== undefined || weight.trim() === '' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidArgumentError(`expected version=weight with a weight ≥ 0 (e.g. 1=90 2=10), got "${pair}"`);
+  }
+  return { ...previous, [version]: value };
+}
+
 async function promptFiles(options: PromptOptions): Promise<{ dirs: string[]; rollout: RolloutFileStore }> {
   const config = options.config === undefined ? undefined : await loadConfigFile(options.config);
   const dirs = [...(config?.prompts.dirs ?? []), ...(options.dir ?? [])].map((dir) => resolve(dir));
@@ -32,9 +55,20 @@ async function promptFiles(options: PromptOptions): Promise<{ dirs: string[]; ro
   return { dirs, rollout: new RolloutFileStore(resolve(path)) };
 }
 
+/** fetch against the router, with the two ways it goes wrong before any answer said in words a user knows. */
+async function reach(url: string, path: string, init: RequestInit): Promise<Response> {
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new Error(`--url: not an http(s) URL: "${url}"`);
+  try {
+    return await fetch(`${url.replace(/\/$/, '')}${path}`, init);
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    throw new Error(`cannot reach the router at ${url}${cause ? ` (${cause})` : ''}; is it running? (--url or $SWITCHYARD_URL)`);
+  }
+}
+
 async function admin(url: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
   const token = process.env.SWITCHYARD_ADMIN_TOKEN;
-  const response = await fetch(`${url.replace(/\/$/, '')}${path}`, {
+  const response = await reach(url, path, {
     method: body === undefined ? 'GET' : 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -120,14 +154,9 @@ export function registerPromptCommands(program: Command, io: CliIo = consoleIo):
     });
   promptOptions(prompts.command('split').description('weighted A/B between versions, sticky per user/session: split NAME 1=90 2=10'))
     .argument('<name>')
-    .argument('<weights...>', 'version=weight pairs')
-    .action(async (name: string, pairs: string[], options: PromptOptions) => {
-      const weights: Record<string, number> = {};
-      for (const pair of pairs) {
-        const [version, weight] = pair.split('=');
-        weights[version ?? ''] = Number(weight);
-      }
-      const message = `${name}: split ${pairs.join(' ')}`;
+    .argument('<weights...>', 'version=weight pairs', versionWeight)
+    .action(async (name: string, weights: Record<string, number>, options: PromptOptions) => {
+      const message = `${name}: split ${Object.entries(weights).map(([version, weight]) => `${version}=${weight}`).join(' ')}`;
       process.exitCode = await editPrompts(options, io, (state, registry) => ({ state: rolloutEdits.split(state, registry, name, weights), message }), {
         path: `/admin/prompts/${encodeURIComponent(name)}/split`,
         body: { weights },
@@ -192,9 +221,9 @@ export function registerPromptCommands(program: Command, io: CliIo = consoleIo):
     .command('scale')
     .description('set the serving replicas of a simulator-driven pool (real fleets: switchyard deploy scale)')
     .argument('<pool>')
-    .argument('<replicas>')
+    .argument('<replicas>', 'serving replicas', wholeNumber)
     .option(url, "router's base URL", defaultUrl)
-    .action((pool: string, replicas: string, options: { url: string }) => run(options.url, '/admin/traffic/scale', { pool, replicas: Number(replicas) }));
+    .action((pool: string, replicas: number, options: { url: string }) => run(options.url, '/admin/traffic/scale', { pool, replicas }));
   traffic
     .command('unpin')
     .argument('<model>')
@@ -212,16 +241,16 @@ export function registerPromptCommands(program: Command, io: CliIo = consoleIo):
     .command('feedback')
     .description('record user feedback on a logged request (POST /v1/feedback)')
     .argument('<request-id>')
-    .argument('<score>', '-1 (bad) … 1 (good)')
+    .argument('<score>', '-1 (bad) … 1 (good)', feedbackScore)
     .option('--comment <text>')
     .option('--tag <tag>', 'tag (repeatable)', collect)
     .option(url, "router's base URL", defaultUrl)
-    .action(async (requestId: string, score: string, options: { url: string; comment?: string; tag?: string[] }) => {
+    .action(async (requestId: string, score: number, options: { url: string; comment?: string; tag?: string[] }) => {
       const apiKey = process.env.SWITCHYARD_API_KEY;
-      const response = await fetch(`${options.url.replace(/\/$/, '')}/v1/feedback`, {
+      const response = await reach(options.url, '/v1/feedback', {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
-        body: JSON.stringify({ request_id: requestId, score: Number(score), ...(options.comment ? { comment: options.comment } : {}), ...(options.tag ? { tags: options.tag } : {}) }),
+        body: JSON.stringify({ request_id: requestId, score, ...(options.comment ? { comment: options.comment } : {}), ...(options.tag ? { tags: options.tag } : {}) }),
       });
       const text = await response.text();
       if (response.ok) io.out(text);

@@ -16,6 +16,8 @@ import type { ChainPlan } from './request.ts';
 import { chainMetrics, type ChainMetrics } from './metrics.ts';
 import { PromptStore, rolloutEdits, type RolloutState } from './prompt-store.ts';
 import { JsonlRequestLog, type RequestLog } from './request-log.ts';
+import { withRequestLog } from './log-requests.ts';
+import type { GenerationHandler } from '../routes/generation.ts';
 import { TrafficOverrides } from './traffic.ts';
 import { resolveChainPlan, serveChain, type Admission, type ChainDeps } from './run.ts';
 
@@ -40,6 +42,8 @@ export interface ChainHook {
 export interface MountedChain {
   router: express.Router;
   hook: ChainHook;
+  /** Wraps a generation handler so every answered request lands in the request log. */
+  logged(handler: GenerationHandler): GenerationHandler;
   store: PromptStore;
   requestLog: RequestLog | undefined;
   close(): Promise<void>;
@@ -107,6 +111,8 @@ export function mountChain(
     },
   });
   updateGauges();
+  // Client `prompt` references follow the rollout for the prompts the store knows: active pointer, sticky A/B split.
+  governance?.usePromptRollout((name, version, stickyKey) => (store.registry.list().some((entry) => entry.name === name) ? store.resolve(name, version, stickyKey).prompt : undefined));
   const requestLog = logSection.enabled ? new JsonlRequestLog(resolve(requestLogPath(logSection, environment))) : undefined;
   const deps: ChainDeps = {
     runtime,
@@ -146,7 +152,10 @@ export function mountChain(
     });
     const rating = feedback.score > 0 ? 'positive' : feedback.score < 0 ? 'negative' : 'neutral';
     const model = logged.model ?? 'unknown';
-    for (const reference of new Set(Object.values(logged.prompts))) {
+    // A request that used no registry prompt is still counted per model (prompt and version "none").
+    const references = new Set(Object.values(logged.prompts));
+    if (references.size === 0) references.add('none@none');
+    for (const reference of references) {
       const [prompt = '', version = ''] = reference.split('@');
       metrics.feedback.labels({ prompt, version, model, rating }).inc();
       metrics.feedbackScore.labels({ prompt, version, model }).inc(feedback.score);
@@ -260,15 +269,20 @@ export function mountChain(
       if (!('chain' in body) && !chainedByDefault.has((body as { model?: unknown }).model as string)) return undefined;
       return resolveChainPlan(runtime.config, body);
     },
-    serve: (request, response, body, plan, context) =>
-      serveChain(deps, { request, response, body, plan, ...context }),
+    serve: (request, response, body, plan, context) => {
+      chained.add(response);
+      return serveChain(deps, { request, response, body, plan, ...context });
+    },
   };
+  const chained = new WeakSet<ServerResponse>();
   return {
     router,
     hook,
+    logged: (handler) => withRequestLog(handler, { requestLog, logBodies: logSection.bodies, chained }),
     store,
     requestLog,
     async close() {
+      requestLog?.flush();
       store.close();
       await traffic.close();
       logger.flush();

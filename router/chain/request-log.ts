@@ -2,7 +2,7 @@
 // --from-request` reads (evals/dataset/add-case.ts: `{id, timestamp, model, request, response}`). Readers and writers
 // go through the small `RequestLog` interface, so another sink (the router's per-request JSON log lines, a database)
 // can take its place without touching feedback or evals.
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFile, appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface LoggedRequest {
@@ -39,6 +39,10 @@ export type RequestLogEntry = LoggedRequest | LoggedFeedback;
 
 export interface RequestLog {
   append(entry: RequestLogEntry): void;
+  /** Every answered request: findable at once, written to the file soon after (off the request's path). */
+  appendSoon(entry: LoggedRequest): void;
+  /** Writes what appendSoon still holds (at shutdown). */
+  flush(): void;
   findRequest(id: string): LoggedRequest | undefined;
   feedbackFor(id: string): LoggedFeedback[];
 }
@@ -46,6 +50,8 @@ export interface RequestLog {
 /** JSONL file; recent requests are also kept in memory (bounded) so feedback does not rescan the file. */
 export class JsonlRequestLog implements RequestLog {
   private readonly recent = new Map<string, LoggedRequest>();
+  /** Lines of appendSoon not yet written; a synchronous append writes them first, so the file keeps their order. */
+  private pending: string[] = [];
 
   constructor(
     readonly path: string,
@@ -55,8 +61,29 @@ export class JsonlRequestLog implements RequestLog {
   }
 
   append(entry: RequestLogEntry): void {
-    appendFileSync(this.path, `${JSON.stringify(entry)}\n`);
-    if (entry.type !== 'request') return;
+    const lines = this.pending.join('');
+    this.pending = [];
+    appendFileSync(this.path, `${lines}${JSON.stringify(entry)}\n`);
+    if (entry.type === 'request') this.remember(entry);
+  }
+
+  appendSoon(entry: LoggedRequest): void {
+    this.remember(entry);
+    if (this.pending.push(`${JSON.stringify(entry)}\n`) > 1) return;
+    setImmediate(() => {
+      const lines = this.pending.join('');
+      this.pending = [];
+      if (lines !== '') appendFile(this.path, lines, () => undefined);
+    });
+  }
+
+  flush(): void {
+    const lines = this.pending.join('');
+    this.pending = [];
+    if (lines !== '') appendFileSync(this.path, lines);
+  }
+
+  private remember(entry: LoggedRequest): void {
     this.recent.set(entry.id, entry);
     if (entry.response_id !== undefined) this.recent.set(entry.response_id, entry);
     while (this.recent.size > this.keepRecent) this.recent.delete(this.recent.keys().next().value as string);

@@ -106,11 +106,8 @@ export function registerGovernanceCommands(program: Command): void {
       .option('--db <file>', 'governance SQLite file', DEFAULT_DB)
       .action((id: string, options: { db: string }) => {
         const changed = withStore(options.db, (store) => store.setDisabled(id, action === 'disable'));
-        if (!changed) {
-          console.error(`no key with id ${id}`);
-          process.exitCode = 1;
-          return;
-        }
+        // An id that is not there is the caller's mistake: one line, exit 2.
+        if (!changed) throw new InvalidRequestError(`no key with id ${id} (see \`switchyard keys list\`)`);
         console.log(`${id} ${action}d`);
       });
   }
@@ -126,6 +123,9 @@ export function registerGovernanceCommands(program: Command): void {
       if (!['key', 'team', 'model', 'day'].includes(options.group)) {
         throw new InvalidRequestError(`--group must be key, team, model or day (got "${options.group}")`);
       }
+      for (const [name, day] of [['from', options.from], ['to', options.to]] as const) {
+        if (day !== undefined && !isUtcDay(day)) throw new InvalidRequestError(`--${name} must be a day as YYYY-MM-DD, got "${day}"`);
+      }
       const rows = withStore(options.db, (store) =>
         store.spend(options.group as 'key', { ...(options.from ? { from: options.from } : {}), ...(options.to ? { to: options.to } : {}) }),
       );
@@ -140,4 +140,11 @@ export function registerGovernanceCommands(program: Command): void {
       );
       console.log(rows.length > 0 ? table : `no spend recorded in ${options.db}`);
     });
+}
+
+/** A real calendar day written YYYY-MM-DD (2026-02-30 is not one). */
+function isUtcDay(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const date = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(text);
 }

@@ -25,6 +25,8 @@ export interface AdmitContext {
   startedAt?: number;
   /** The request's W3C trace context: the governance span continues it. */
   trace?: { traceId: string; spanId: string; parentSpanId: string | undefined; flags: string };
+  /** x-session-id (else the body's `user`): keeps a user on one prompt version under an A/B split. */
+  stickyKey?: string | undefined;
 }
 
 export interface Admission {

@@ -41,7 +41,9 @@ import { ActivityTracker } from './observability/activity.ts';
 import { type RequestNumbers, createGovernanceLoggers, requestLogLine } from './observability/logging.ts';
 import { createGovernanceMetrics, type GovernanceMetrics } from './observability/metrics.ts';
 import { createTracing, endSpan, type Tracing } from './observability/tracing.ts';
-import { PromptRegistry } from './prompts/registry.ts';
+import { PromptRegistry, type PromptFile } from './prompts/registry.ts';
+
+const EMPTY_REGISTRY = new PromptRegistry();
 import { connectRedis, type RedisConnection, type RedisSource } from './redis-client.ts';
 import { countChatTokens, countPromptTokens, countTokens } from './tokens.ts';
 import { StreamObserver } from './stream-observer.ts';
@@ -96,6 +98,8 @@ export class Governance {
   /** The per-request line without the redaction pass (see createGovernanceLoggers); `logger` when bodies are logged. */
   private readonly requestLogger: Logger;
   readonly prompts: PromptRegistry | undefined;
+  /** The prompt rollout (router/chain): which version a `prompt` reference without one gets, sticky per user/session. */
+  private promptRollout: ((name: string, version: string | undefined, stickyKey: string | undefined) => PromptFile | undefined) | undefined;
   readonly tracing: Tracing | undefined;
   readonly pricing: PricingCatalog;
   /** Recent errors, requests per second and spend today, for the dashboard. */
@@ -267,14 +271,21 @@ export class Governance {
     }
   }
 
+  /** Lets the prompt rollout choose versions for client `prompt` references (pinned `version` stays pinned). */
+  usePromptRollout(choose: (name: string, version: string | undefined, stickyKey: string | undefined) => PromptFile | undefined): void {
+    this.promptRollout = choose;
+  }
+
   private async admitOrThrow(context: AdmitContext): Promise<Admission> {
     const startedAt = context.startedAt ?? performance.now();
     const lap = new StageTimer(this.metrics.stage);
     let body = context.body;
     let prompt: Admission['prompt'];
     if (body.prompt !== undefined && typeof body.prompt === 'object' && context.endpoint === 'chat') {
-      if (!this.prompts) throw new InvalidRequestError('This router has no prompt registry configured.', { param: 'prompt' });
-      const rendered = this.prompts.render(body);
+      const registry = this.prompts ?? (this.promptRollout ? EMPTY_REGISTRY : undefined);
+      if (!registry) throw new InvalidRequestError('This router has no prompt registry configured.', { param: 'prompt' });
+      const sticky = context.stickyKey ?? (typeof body.user === 'string' ? body.user : undefined);
+      const rendered = registry.render(body, this.promptRollout && ((name, version) => this.promptRollout?.(name, version, sticky)));
       body = rendered.body;
       prompt = { name: rendered.name, version: rendered.version, hash: rendered.hash };
       this.metrics.prompts.inc({ prompt: rendered.name, version: rendered.version, hash: rendered.hash });

@@ -104,7 +104,9 @@ export async function admitGeneration(
   if (!governance) return undefined;
   if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
   const cacheControl = request.headers[HEADER_CACHE_CONTROL];
+  const session = request.headers['x-session-id'];
   return governance.admit({
+    stickyKey: typeof session === 'string' ? session : undefined,
     endpoint,
     key: authenticatedKey(response),
     body: body as Record<string, unknown>,

@@ -29,6 +29,8 @@ export interface MountedRetrieval {
   readonly embeddingModels: readonly string[];
   /** Per open index: the snapshot generation served and the last load failure (empty until retrieval is loaded). */
   snapshots(): SnapshotStatus[];
+  /** Every name that selects the local embedder (its id, folder name and alias): chat with one is refused clearly. */
+  readonly embeddingNames: readonly string[];
 }
 
 export interface RetrievalObservability {
@@ -98,7 +100,7 @@ export function mountRetrieval(
     router.post(['/v1/retrieve', '/v1/rerank'], () => {
       throw new NotFoundError('Retrieval is not enabled on this router (config section `retrieval`).', { code: 'retrieval_disabled' });
     });
-    return { router, chat: undefined, ready: async () => undefined, close: async () => undefined, embeddingModels: [], snapshots: () => [] };
+    return { router, chat: undefined, ready: async () => undefined, close: async () => undefined, embeddingModels: [], snapshots: () => [], embeddingNames: [] };
   }
   let loaded: RetrievalService | undefined;
   const snapshots = (): SnapshotStatus[] => loaded?.snapshotStatus() ?? [];
@@ -169,6 +171,7 @@ export function mountRetrieval(
     router,
     embeddingModels: listedName === undefined ? [] : [listedName],
     snapshots,
+    embeddingNames: [...localEmbeddingNames],
     chat: {
       async prepare(body: unknown): Promise<PreparedRagChat> {
         const { service, citationsPayload } = await load();

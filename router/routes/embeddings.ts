@@ -22,7 +22,7 @@ export function createEmbeddingsHandler(runtime: RouterRuntime) {
     try {
       const input = requestInput(validated, plan, { requestId: context.requestId, traceparent: traceparentOf(context.trace), signal, timer });
       const result = await runRequest(runtime.dispatcher, input).catch((error: unknown) => {
-        throw notAnEmbeddingModel(error) ? new NotEmbeddingModelError(plan.requested, error) : error;
+        throw notAnEmbeddingModel(error) ? new NotEmbeddingModelError(plan.requested, runtime.planner.embeddingModelHint(), error) : error;
       });
       if (result.streamed) throw new Error('embeddings cannot stream');
       result.lease.finish('success');
@@ -52,8 +52,9 @@ function notAnEmbeddingModel(error: unknown): boolean {
 }
 
 class NotEmbeddingModelError extends InvalidRequestError {
-  constructor(model: string, cause: unknown) {
-    super(`The model \`${model}\` does not serve embeddings; use an embedding model with /v1/embeddings.`, {
+  constructor(model: string, embeddingModel: string | undefined, cause: unknown) {
+    const instead = embeddingModel === undefined ? 'an embedding model' : `an embedding model such as \`${embeddingModel}\``;
+    super(`The model \`${model}\` is a chat model: it serves /v1/chat/completions, not embeddings. Send ${instead} to /v1/embeddings.`, {
       param: 'model',
       code: 'model_not_supported',
       cause,

@@ -65,6 +65,8 @@ export interface PipelineParts {
   /** POST paths whose body the JSON reader leaves alone (multipart uploads read by their route). */
   rawBodyPaths?: ReadonlySet<string>;
   observer?: StageObserver | undefined;
+  /** Wraps each generation handler once at build time (the request log); absent, nothing wraps. */
+  around?: ((handler: GenerationHandler) => GenerationHandler) | undefined;
 }
 
 export interface RequestPipeline {
@@ -112,7 +114,8 @@ export function buildPipeline(parts: PipelineParts): RequestPipeline {
   for (const path of paths) {
     const stages = stagesFor(GENERATION_PATHS[path]!);
     generation.set(path, stages);
-    handlers.set(path, generationHandler(GENERATION_PATHS[path]!, observer ? stages.map((stage) => observed(stage, observer)) : stages, release));
+    const handler = generationHandler(GENERATION_PATHS[path]!, observer ? stages.map((stage) => observed(stage, observer)) : stages, release);
+    handlers.set(path, parts.around ? parts.around(handler) : handler);
   }
   return {
     front: observer ? front.map((stage) => observedFront(stage, observer)) : front,

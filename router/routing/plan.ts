@@ -3,7 +3,7 @@
 // spill-over continue up the tiers and then along each tier's fallback pools.
 import { classifyComplexity, type ComplexityRequest, type TierConfig, DEFAULT_TIER_CONFIG } from '../scheduling-facade/index.ts';
 import type { ModelRouteConfig, PoolConfig, RouterConfig, TimeoutsConfig } from '../config/schema.ts';
-import { NotFoundError } from '../../core/errors.ts';
+import { InvalidRequestError, NotFoundError } from '../../core/errors.ts';
 
 export interface RouteStep {
   model: ModelRouteConfig;
@@ -38,6 +38,9 @@ export class RoutePlanner {
   private readonly classifier: TierConfig;
 
   private readonly adapterPlans = new Map<string, RoutePlan>();
+  /** Names of models the router serves on /v1/embeddings only (its local embedder), listed in /v1/models. */
+  private readonly embeddingOnly = new Set<string>();
+  private listedEmbeddingModel: string | undefined;
 
   constructor(
     private readonly config: RouterConfig,
@@ -85,6 +88,17 @@ export class RoutePlanner {
     return names;
   }
 
+  /** The local embedder's names: chat or completions with one is a 400 that says what the model is for. */
+  markEmbeddingModels(names: Iterable<string>, listed?: string): void {
+    for (const name of names) this.embeddingOnly.add(name);
+    this.listedEmbeddingModel = listed ?? this.listedEmbeddingModel;
+  }
+
+  /** An embedding model to name in errors (the one /v1/models lists), if the router serves one. */
+  embeddingModelHint(): string | undefined {
+    return this.listedEmbeddingModel;
+  }
+
   isAuto(name: string): boolean {
     return this.config.auto !== undefined && name === this.config.auto.name;
   }
@@ -102,6 +116,13 @@ export class RoutePlanner {
     }
     const adapterPlan = this.adapterPlan(name);
     if (adapterPlan) return adapterPlan;
+    if (this.embeddingOnly.has(name)) {
+      throw new InvalidRequestError(
+        `The model \`${name}\` is an embedding model: it serves /v1/embeddings, not chat or completions. ` +
+          'Send it to /v1/embeddings, or pick a chat model from /v1/models.',
+        { param: 'model', code: 'model_not_supported' },
+      );
+    }
     throw new NotFoundError(`The model \`${name}\` does not exist or you do not have access to it.`, {
       code: 'model_not_found',
       param: 'model',

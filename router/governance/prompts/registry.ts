@@ -31,6 +31,12 @@ export const PromptReference = z.strictObject({
   variables: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
 });
 
+/**
+ * Picks the version a reference without one gets (the prompt rollout: active pointer, sticky A/B split). Returns
+ * undefined for names it does not know; the registry's latest version serves those.
+ */
+export type PromptChooser = (name: string, version: string | undefined) => PromptFile | undefined;
+
 export interface RenderedPrompt {
   name: string;
   version: string;
@@ -87,7 +93,7 @@ export class PromptRegistry {
   }
 
   /** Renders `body.prompt` into messages (before any request messages) and defaults; the body without `prompt`. */
-  render(body: Readonly<Record<string, unknown>>): RenderedPrompt {
+  render(body: Readonly<Record<string, unknown>>, choose?: PromptChooser): RenderedPrompt {
     const reference = PromptReference.safeParse(body.prompt);
     if (!reference.success) {
       throw new InvalidRequestError(`Invalid value for 'prompt': ${reference.error.issues[0]?.message ?? 'invalid'}.`, {
@@ -95,7 +101,7 @@ export class PromptRegistry {
         code: 'invalid_value',
       });
     }
-    const prompt = this.get(reference.data.name, reference.data.version);
+    const prompt = choose?.(reference.data.name, reference.data.version) ?? this.get(reference.data.name, reference.data.version);
     const variables = reference.data.variables;
     const missing = prompt.variables.filter((name) => !(name in variables));
     if (missing.length > 0) {

@@ -1,0 +1,70 @@
+// Every answered chat/completions request goes into the request log (chained ones are logged by the chain itself with
+// their steps), so feedback and `eval add-case --from-request` work for any request id the router handed out. The
+// wrapper sits around the generation handler: it sees the client's body, the router's request id and model, the
+// prompt version governance rendered (x-switchyard-prompt) and, for JSON answers, the answer text.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { GenerationHandler } from '../routes/generation.ts';
+import { requestContext } from '../routes/context.ts';
+import { HEADER_PROMPT } from '../governance/governance.ts';
+import type { LoggedRequest, RequestLog } from './request-log.ts';
+
+export interface RequestLogging {
+  requestLog: RequestLog | undefined;
+  /** Keep request and answer bodies (config `requestLog.bodies`). */
+  logBodies: boolean;
+  /** Responses the chain served: it logs them itself. */
+  chained: WeakSet<ServerResponse>;
+}
+
+export function withRequestLog(handler: GenerationHandler, logging: RequestLogging): GenerationHandler {
+  const { requestLog } = logging;
+  if (requestLog === undefined) return handler;
+  return async function loggedGeneration(request: IncomingMessage, response: ServerResponse, requestBody: unknown): Promise<void> {
+    // The hot path passes its headers to writeHead (getHeader cannot see them): the prompt header is read there.
+    let prompt: unknown = response.getHeader(HEADER_PROMPT);
+    const writeHead = response.writeHead.bind(response) as (...args: unknown[]) => ServerResponse;
+    response.writeHead = ((...args: unknown[]) => {
+      const headers = args.find((arg) => typeof arg === 'object' && arg !== null && !Array.isArray(arg)) as Record<string, unknown> | undefined;
+      if (headers?.[HEADER_PROMPT] !== undefined) prompt = headers[HEADER_PROMPT];
+      return writeHead(...args);
+    }) as typeof response.writeHead;
+    // The JSON answer is kept only when bodies are logged: one reference, no copy.
+    let payload: unknown;
+    if (logging.logBodies) {
+      const end = response.end.bind(response) as (...args: unknown[]) => ServerResponse;
+      response.end = ((...args: unknown[]) => {
+        if (typeof args[0] === 'string' || Buffer.isBuffer(args[0])) payload = args[0];
+        return end(...args);
+      }) as typeof response.end;
+    }
+    await handler(request, response, requestBody);
+    if (logging.chained.has(response) || response.statusCode >= 300) return;
+    const context = requestContext(response);
+    const answer = payload === undefined ? undefined : parseAnswer(String(payload));
+    const entry: LoggedRequest = {
+      type: 'request',
+      id: context.requestId,
+      ...(answer?.id === undefined ? {} : { response_id: answer.id }),
+      timestamp: new Date().toISOString(),
+      model: context.model === '' ? null : context.model,
+      prompts: typeof prompt === 'string' ? { prompt: prompt.split(';')[0] ?? prompt } : {},
+      ...(logging.logBodies && typeof requestBody === 'object' && requestBody !== null
+        ? { request: { ...(requestBody as Record<string, unknown>) }, ...(answer === undefined ? {} : { response: { choices: [{ message: { content: answer.text } }] } }) }
+        : {}),
+      latency_ms: Math.round(performance.now() - context.startedAt),
+    };
+    requestLog.appendSoon(entry);
+  };
+}
+
+/** The completion's id and its first choice's text (chat message or completion text). */
+function parseAnswer(text: string): { id: string | undefined; text: string } | undefined {
+  try {
+    const json = JSON.parse(text) as { id?: unknown; choices?: Array<{ message?: { content?: unknown }; text?: unknown }> };
+    const first = json.choices?.[0];
+    const content = first?.message?.content ?? first?.text;
+    return { id: typeof json.id === 'string' ? json.id : undefined, text: typeof content === 'string' ? content : '' };
+  } catch {
+    return undefined;
+  }
+}
