@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evalAddCase } from '../../evals/commands/other.ts';
-import { startChainFixture, type ChainFixture } from './testing.ts';
+import { startChainFixture, type ChainFixture } from '../testing/chain-fixture.ts';
 
 let fixture: ChainFixture;
 
