@@ -1,7 +1,7 @@
 // Reading and writing index snapshots. An index is a directory:
 //   manifest.json             → current generation, counts, file sizes and sha256
 //   store.<gen>.sqlite        → chunks + metadata (SQLite)
-//   bm25.<gen>.json           → BM25 postings
+//   bm25.<gen>.bin            → BM25 postings (indexes/bm25-snapshot.ts; format-1 JSON files are still read)
 //   hnsw.<gen>.bin            → HNSW graph (absent when the index has no embedder)
 // A save writes generation g+1's files (each atomically), then the manifest (atomically), then deletes older
 // generations. A crash at any point leaves the manifest pointing at a complete generation.
@@ -113,7 +113,7 @@ export function saveSnapshot(directory: string, parts: SnapshotParts, previous: 
   const storeName = `store.${generation}.sqlite`;
   writeFileAtomic(join(directory, storeName), parts.store.serialize());
   hook?.('store');
-  const bm25Name = `bm25.${generation}.json`;
+  const bm25Name = `bm25.${generation}.bin`;
   commitFile(join(directory, bm25Name), (temporary) => parts.bm25.save(temporary));
   hook?.('bm25');
   let hnswEntry: FileEntry | null = null;
