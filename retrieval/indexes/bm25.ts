@@ -40,7 +40,7 @@ export class Bm25Index implements LexicalIndex {
   private readonly analyzer: Analyzer;
   private readonly termIds = new Map<string, number>();
   private readonly terms: string[] = [];
-  private postings = new Bm25Postings();
+  private readonly postings = new Bm25Postings();
   private liveCount = 0;
   private totalLength = 0;
   private scores = new Float64Array(0);
@@ -65,6 +65,11 @@ export class Bm25Index implements LexicalIndex {
   /** Distinct analysed terms ever indexed (ids are kept across deletes). */
   get vocabularySize(): number {
     return this.terms.length;
+  }
+
+  /** (document, distinct term) pairs stored, deleted documents included until compaction. */
+  get postingCount(): number {
+    return this.postings.postingCount;
   }
 
   has(key: number): boolean {
