@@ -5,7 +5,8 @@
 //   hnsw.<gen>.bin            → HNSW graph (absent when the index has no embedder)
 // A save writes generation g+1's files (each atomically), then the manifest (atomically), then deletes older
 // generations. A crash at any point leaves the manifest pointing at a complete generation.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IndexCorruptError } from '../errors.ts';
@@ -106,10 +107,7 @@ export function loadSnapshot(directory: string, manifest: Manifest, hnswEf?: num
 export function saveSnapshot(directory: string, parts: SnapshotParts, previous: Manifest | null, hook?: SaveHook): Manifest {
   mkdirSync(directory, { recursive: true });
   const generation = (previous?.generation ?? 0) + 1;
-  const entry = (name: string): FileEntry => {
-    const bytes = readFileSync(join(directory, name));
-    return { name, bytes: bytes.length, sha256: sha256(bytes) };
-  };
+  const entry = (name: string): FileEntry => fileEntry(directory, name);
   const storeName = `store.${generation}.sqlite`;
   writeFileAtomic(join(directory, storeName), parts.store.serialize());
   hook?.('store');
@@ -138,6 +136,23 @@ export function saveSnapshot(directory: string, parts: SnapshotParts, previous: 
   hook?.('manifest');
   removeUnreferenced(directory, manifest);
   return manifest;
+}
+
+/** Size and sha256 of a file, read through an 8 MB buffer (a million-chunk HNSW file is ~1.7 GB). */
+function fileEntry(directory: string, name: string): FileEntry {
+  const hash = createHash('sha256');
+  const input = openSync(join(directory, name), 'r');
+  let bytes = 0;
+  try {
+    const buffer = Buffer.allocUnsafe(8 << 20);
+    for (let read = readSync(input, buffer); read > 0; read = readSync(input, buffer)) {
+      hash.update(buffer.subarray(0, read));
+      bytes += read;
+    }
+  } finally {
+    closeSync(input);
+  }
+  return { name, bytes, sha256: hash.digest('hex') };
 }
 
 /** Deletes older generations and temporary files left by crashed saves. */
