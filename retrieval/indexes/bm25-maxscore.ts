@@ -8,8 +8,8 @@ import { TopK } from '../search/top-k.ts';
 
 export interface ScoringTerm {
   /** Slot indexes, ascending. */
-  slots: readonly number[];
-  tfs: readonly number[];
+  slots: ArrayLike<number>;
+  tfs: ArrayLike<number>;
   /** idf · query weight. */
   weight: number;
   /** Upper bound of weight · tf / (tf + norm(d)) over the postings. */
@@ -17,15 +17,15 @@ export interface ScoringTerm {
 }
 
 export interface ScoringSlots {
-  keys: readonly number[];
-  lengths: readonly number[];
-  live: readonly number[];
+  keys: ArrayLike<number>;
+  lengths: ArrayLike<number>;
+  live: ArrayLike<number>;
   /** norm(d) = base + perToken · |d| */
   base: number;
   perToken: number;
 }
 
-function seek(slots: readonly number[], from: number, target: number): number {
+function seek(slots: ArrayLike<number>, from: number, target: number): number {
   // Galloping then binary search: cheap when the target is near, logarithmic when far.
   let step = 1;
   let low = from;

@@ -1,13 +1,13 @@
 // Reading and writing index snapshots. An index is a directory:
 //   manifest.json             → the pointer: current generation, counts, file paths, sizes and sha256
-//   snapshots/<gen>/          → one immutable generation: store.sqlite (SQLite), bm25.json, hnsw.bin (no embedder: absent)
+//   snapshots/<gen>/          → one immutable generation: store.sqlite (SQLite), bm25.bin (BM25 postings, indexes/bm25-snapshot.ts; format-1 JSON still read), hnsw.bin (no embedder: absent)
 // A save writes generation g+1 into its own directory (each file fsynced, then the directory), then swaps the
 // manifest atomically (rename), so a reader — on this host or another sharing the volume — sees generation g or g+1,
 // never a half-written one. Superseded generations stay on disk for a grace period, so replicas that read the old
 // manifest a moment ago can still finish loading it, and are removed by the writer afterwards. Indexes written with
 // flat `store.<gen>.sqlite` names still load (manifest paths are relative to the index directory).
-import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { createHash, randomUUID } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,13 +156,10 @@ export function saveSnapshot(
   rmSync(generationDirectory, { recursive: true, force: true });
   mkdirSync(generationDirectory, { recursive: true });
   fsyncDirectory(join(directory, SNAPSHOTS_DIRECTORY));
-  const entry = (name: string): FileEntry => {
-    const bytes = readFileSync(join(generationDirectory, name));
-    return { name: `${relative}/${name}`, bytes: bytes.length, sha256: sha256(bytes) };
-  };
+  const entry = (name: string): FileEntry => fileEntry(generationDirectory, name, `${relative}/${name}`);
   writeFileAtomic(join(generationDirectory, 'store.sqlite'), parts.store.serialize());
   hook?.('store');
-  commitFile(join(generationDirectory, 'bm25.json'), (temporary) => parts.bm25.save(temporary));
+  commitFile(join(generationDirectory, 'bm25.bin'), (temporary) => parts.bm25.save(temporary));
   hook?.('bm25');
   let hnswEntry: FileEntry | null = null;
   if (parts.hnsw !== null) {
@@ -180,7 +177,7 @@ export function saveSnapshot(
     savedAt: new Date((retention.now ?? Date.now)()).toISOString(),
     embedder: parts.embedder,
     counts: { ...counts, lexical: parts.bm25.size, vectors: parts.hnsw?.size ?? 0 },
-    files: { store: entry('store.sqlite'), bm25: entry('bm25.json'), hnsw: hnswEntry },
+    files: { store: entry('store.sqlite'), bm25: entry('bm25.bin'), hnsw: hnswEntry },
   };
   writeFileAtomic(join(directory, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
   // The directory's mtime records when this generation was published, which is when its predecessor was superseded.
@@ -189,6 +186,23 @@ export function saveSnapshot(
   hook?.('manifest');
   removeUnreferenced(directory, manifest, retention);
   return manifest;
+}
+
+/** Size and sha256 of a file, read through an 8 MB buffer (a million-chunk HNSW file is ~1.7 GB). */
+function fileEntry(directory: string, name: string, recordedName: string): FileEntry {
+  const hash = createHash('sha256');
+  const input = openSync(join(directory, name), 'r');
+  let bytes = 0;
+  try {
+    const buffer = Buffer.allocUnsafe(8 << 20);
+    for (let read = readSync(input, buffer); read > 0; read = readSync(input, buffer)) {
+      hash.update(buffer.subarray(0, read));
+      bytes += read;
+    }
+  } finally {
+    closeSync(input);
+  }
+  return { name: recordedName, bytes, sha256: hash.digest('hex') };
 }
 
 function publishedGenerations(directory: string): { generation: number; publishedAt: number }[] {

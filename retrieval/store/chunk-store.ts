@@ -45,7 +45,6 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id, position);
 CREATE INDEX IF NOT EXISTS chunks_last_modified ON chunks(last_modified);
-CREATE INDEX IF NOT EXISTS chunks_hash ON chunks(content_hash);
 CREATE TABLE IF NOT EXISTS chunk_metadata (
   key INTEGER NOT NULL REFERENCES chunks(key) ON DELETE CASCADE,
   name TEXT NOT NULL,
@@ -103,6 +102,8 @@ export function sha256(text: string | Buffer): string {
 export class ChunkStore {
   private readonly db: BetterSqlite3.Database;
   private readonly filterCache = new Map<string, Set<number>>();
+  /** Prepared once per SQL text: preparing costs more than running these one-row statements. */
+  private readonly statements = new Map<string, BetterSqlite3.Statement>();
 
   private constructor(db: BetterSqlite3.Database) {
     this.db = db;
@@ -129,50 +130,67 @@ export class ChunkStore {
   }
 
   close(): void {
+    this.statements.clear();
     this.db.close();
   }
 
+  /** Bytes of the database's pages (the in-memory store's size, and its snapshot's). */
+  byteSize(): number {
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    return pages * pageSize;
+  }
+
+  private statement(sql: string): BetterSqlite3.Statement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   setting(name: string): string | null {
-    const row = this.db.prepare('SELECT value FROM settings WHERE name = ?').get(name) as { value: string } | undefined;
+    const row = this.statement('SELECT value FROM settings WHERE name = ?').get(name) as { value: string } | undefined;
     return row?.value ?? null;
   }
 
   setSetting(name: string, value: string): void {
-    this.db.prepare('INSERT INTO settings(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value').run(name, value);
+    this.statement('INSERT INTO settings(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value').run(name, value);
   }
 
   document(id: string): StoredDocument | null {
-    const row = this.db.prepare('SELECT * FROM documents WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    const row = this.statement('SELECT * FROM documents WHERE id = ?').get(id) as Record<string, unknown> | undefined;
     return row === undefined ? null : toStoredDocument(row);
   }
 
   documentsUnderRoot(root: string): StoredDocument[] {
-    return (this.db.prepare('SELECT * FROM documents WHERE source_root = ?').all(root) as Record<string, unknown>[]).map(
+    return (this.statement('SELECT * FROM documents WHERE source_root = ?').all(root) as Record<string, unknown>[]).map(
       toStoredDocument,
     );
   }
 
   counts(): { documents: number; chunks: number } {
-    const documents = (this.db.prepare('SELECT COUNT(*) AS n FROM documents').get() as { n: number }).n;
-    const chunks = (this.db.prepare('SELECT COUNT(*) AS n FROM chunks').get() as { n: number }).n;
+    const documents = (this.statement('SELECT COUNT(*) AS n FROM documents').get() as { n: number }).n;
+    const chunks = (this.statement('SELECT COUNT(*) AS n FROM chunks').get() as { n: number }).n;
     return { documents, chunks };
   }
 
   chunkKeysOf(documentId: string): number[] {
-    return (this.db.prepare('SELECT key FROM chunks WHERE document_id = ? ORDER BY position').all(documentId) as {
+    return (this.statement('SELECT key FROM chunks WHERE document_id = ? ORDER BY position').all(documentId) as {
       key: number;
     }[]).map((row) => row.key);
   }
 
   allChunkKeys(): number[] {
-    return (this.db.prepare('SELECT key FROM chunks ORDER BY key').all() as { key: number }[]).map((row) => row.key);
+    return (this.statement('SELECT key FROM chunks ORDER BY key').all() as { key: number }[]).map((row) => row.key);
   }
 
   /** Removes a document and its chunks; returns the removed chunk keys. */
   deleteDocument(documentId: string): number[] {
     this.filterCache.clear();
     const keys = this.chunkKeysOf(documentId);
-    this.db.prepare('DELETE FROM documents WHERE id = ?').run(documentId);
+    this.statement('DELETE FROM documents WHERE id = ?').run(documentId);
     return keys;
   }
 
@@ -188,8 +206,8 @@ export class ChunkStore {
     this.filterCache.clear();
     const transaction = this.db.transaction(() => {
       const removed = this.deleteDocument(document.id);
-      this.db
-        .prepare(
+      this
+        .statement(
           `INSERT INTO documents (id, title, source_path, source_url, source_root, last_modified, content_hash, chunker, metadata, chunk_count)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
@@ -206,12 +224,12 @@ export class ChunkStore {
           drafts.length,
         );
       let nextKey = Number(this.setting('next_key') ?? '1');
-      const insertChunk = this.db.prepare(
+      const insertChunk = this.statement(
         `INSERT INTO chunks (key, id, document_id, position, text, title, heading_path, source_path, source_url,
            last_modified, token_count, content_hash, start, "end", metadata)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       );
-      const insertMetadata = this.db.prepare(
+      const insertMetadata = this.statement(
         'INSERT INTO chunk_metadata (key, name, value_text, value_number) VALUES (?, ?, ?, ?)',
       );
       const chunks: Chunk[] = drafts.map((draft, position) => {
@@ -266,7 +284,7 @@ export class ChunkStore {
 
   chunks(keys: readonly number[]): Map<number, Chunk> {
     const out = new Map<number, Chunk>();
-    const statement = this.db.prepare('SELECT * FROM chunks WHERE key = ?');
+    const statement = this.statement('SELECT * FROM chunks WHERE key = ?');
     for (const key of keys) {
       const row = statement.get(key) as ChunkRow | undefined;
       if (row !== undefined) out.set(key, toChunk(row));
@@ -292,7 +310,7 @@ export class ChunkStore {
   /** All chunks in key order, in pages (for re-embedding or rebuilding indexes). */
   *iterateChunks(pageSize = 1000): Generator<Chunk[]> {
     let after = 0;
-    const statement = this.db.prepare('SELECT * FROM chunks WHERE key > ? ORDER BY key LIMIT ?');
+    const statement = this.statement('SELECT * FROM chunks WHERE key > ? ORDER BY key LIMIT ?');
     for (;;) {
       const rows = statement.all(after, pageSize) as ChunkRow[];
       if (rows.length === 0) return;
