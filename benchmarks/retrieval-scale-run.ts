@@ -181,7 +181,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const manifest = await writer.save();
     const saveSeconds = (performance.now() - saveStarted) / 1000;
     const files = [manifest.files.store, manifest.files.bm25, manifest.files.hnsw].filter((entry) => entry !== null);
-    const snapshotFiles = Object.fromEntries(files.map((entry) => [entry.name.split('.')[0] as string, statSync(join(directory, entry.name)).size]));
+    const snapshotFiles = Object.fromEntries(files.map((entry) => [(entry.name.split('/').at(-1) ?? entry.name).split('.')[0] as string, statSync(join(directory, entry.name)).size]));
     const snapshotBytes = Object.values(snapshotFiles).reduce((sum, bytes) => sum + bytes, 0);
     writer.close();
     writer = null;
