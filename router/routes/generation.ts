@@ -197,6 +197,7 @@ export function createGenerationHandler(
         policy,
         maxContinuations: Math.max(0, config.retries.maxAttempts - 1),
         metrics,
+        timer,
       });
       context.routeReason = outcome.lease.reasons.at(-1) ?? context.routeReason;
       if (outcome.ending === 'error_event') context.statusOverride = 'stream_error';
