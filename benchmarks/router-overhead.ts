@@ -136,7 +136,8 @@ async function spawnRole(role: Role, extra: string[]): Promise<Child> {
   const heap = role !== 'upstream' && SEMI_SPACE_MB > 0 ? [`--max-semi-space-size=${SEMI_SPACE_MB}`] : [];
   const child = fork(script, ['--role', role, ...extra], {
     execArgv: [...(COMPILED ? [] : ['--import', 'tsx']), ...heap, ...profile],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    // The router's request log (one line per request, on by default) is written as in production, but not shown.
+    stdio: ['ignore', role === 'router' ? 'ignore' : 'inherit', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (message: ChildMessage) => (message.port ? resolve(message.port) : reject(new Error('no port'))));
@@ -388,6 +389,7 @@ async function main(): Promise<void> {
         cpuRouterUs: Number(cpuPerRequest('router')),
         ttftRouter: [percentile(routed.ttfts, 50), percentile(routed.ttfts, 99)],
         ttftDirect: [percentile(direct.ttfts, 50), percentile(direct.ttfts, 99)],
+        ttftProxy: [percentile(bare.ttfts, 50), percentile(bare.ttfts, 99)],
       });
       if (mode === 'json') {
         jsonCpu.proxy += levelCpu.proxy / (rounds * total);

@@ -14,6 +14,11 @@ function encoding(): Tiktoken {
   return encoder;
 }
 
+/** Loads the encoder now: a replica does it before it listens, so its first request does not pay the WASM load. */
+export function warmTokenizer(): void {
+  encoding();
+}
+
 /** Special tokens of the chat template (Llama 3's ids; outside cl100k's range so they never collide). */
 export const SPECIAL = { beginOfText: 128000, startHeader: 128006, endHeader: 128007, endOfTurn: 128009 } as const;
 
