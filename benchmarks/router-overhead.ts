@@ -464,7 +464,7 @@ async function main(): Promise<void> {
     for (const line of ttftTable(results)) console.log(line);
   }
   const peakRss = peakRssMb.get(router.process) ?? 0;
-  console.log(`\nrouter RSS: ${idleRssMb.toFixed(0)} MB after start, peak ${peakRss.toFixed(0)} MB under load; load average now ${loadAverage()}`);
+  console.log(`\nrouter RSS: ${idleRssMb.toFixed(0)} MB peak during start-up, peak ${peakRss.toFixed(0)} MB under load; load average now ${loadAverage()}`);
   console.log('\nTargets (performance issue; ratios within this run):');
   const jsonCpuRatio = jsonCpu.proxy > 0 ? jsonCpu.router / jsonCpu.proxy : Number.NaN;
   for (const line of verdicts(results, jsonCpuRatio, peakRss)) console.log(`  ${line}`);
