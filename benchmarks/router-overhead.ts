@@ -2,9 +2,10 @@
 // directly, through a bare undici pass-through proxy (the runtime's limit), and through the Switchyard router, in
 // alternating rounds. Each server runs in its own process so the router's CPU time is its own.
 //
-//   npx tsx benchmarks/router-overhead.ts [--quick] [--rounds 5] [--concurrency 1,16,64,256] [--rates 100,200]
-//                                         [--modes json,stream] [--itl-ms 1] [--requests N per JSON round]
-//                                         [--semi-space 32 (MiB; 0 = V8's default)]
+//   npm run build && node dist/benchmarks/router-overhead.js [--quick] [--rounds 5] [--concurrency 1,16,64,256]
+//       [--rates 100,200] [--modes json,stream] [--itl-ms 1] [--requests N per JSON round]
+//       [--semi-space 32 (MiB; 0 = V8's default)]
+//   (`npx tsx benchmarks/router-overhead.ts …` runs the TypeScript sources through tsx instead: not what ships.)
 //
 // The proxy and the router run with the same V8 young-generation size, the one `npm start` and the router image use
 // (--max-semi-space-size=32), so the comparison is between the two programs, not between their GC settings.
@@ -13,12 +14,16 @@
 // fixed schedule) measures the latency the router adds at moderate load, below saturation.
 // Prints per (mode, concurrency): p50/p99 latency of each target, the latency the proxy and the router add over the
 // direct path, throughput ratio router/proxy, the streaming inter-token-latency delta, the router's self-measured
-// overhead (x-switchyard-overhead-ms) and CPU time per 1000 requests of proxy and router.
+// overhead (x-switchyard-overhead-ms, and x-switchyard-ttfb-overhead-ms for streams) and CPU time per 1000 requests of
+// proxy and router. Streams also get time to first token (the first event carrying content) per target, and the
+// TTFT the router adds over the direct path. The router's RSS is sampled every 100 ms (peak under load). The last
+// lines are PASS/FAIL per target of the performance issue (TTFT added, JSON throughput and CPU vs the proxy, RSS).
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
+import { loadAverage, ttftTable, verdicts, type LevelResult } from './router-overhead-targets.ts';
 
 type Role = 'upstream' | 'proxy' | 'router';
 type Target = 'direct' | 'proxy' | 'router';
@@ -27,7 +32,13 @@ type Mode = 'json' | 'stream';
 interface ChildMessage {
   port?: number;
   cpu?: NodeJS.CpuUsage;
+  /** Resident set size now and the peak since the last 'cpu' message, bytes. */
+  rss?: number;
+  peakRss?: number;
 }
+
+/** Compiled (`node dist/benchmarks/router-overhead.js`) or the sources through tsx. */
+const COMPILED = import.meta.url.endsWith('.js');
 
 function argument(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
@@ -66,8 +77,13 @@ async function runRole(role: Role): Promise<void> {
   }
   // SIGINT exits normally, so a --cpu-prof profile gets written.
   process.once('SIGINT', () => process.exit(0));
+  let peakRss = process.memoryUsage.rss();
+  setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100).unref();
   process.on('message', (message: string) => {
-    if (message === 'cpu') process.send?.({ cpu: process.cpuUsage() } satisfies ChildMessage);
+    if (message !== 'cpu') return;
+    const rss = process.memoryUsage.rss();
+    process.send?.({ cpu: process.cpuUsage(), rss, peakRss: Math.max(peakRss, rss) } satisfies ChildMessage);
+    peakRss = rss;
   });
   process.send?.({ port } satisfies ChildMessage);
 }
@@ -120,8 +136,9 @@ async function spawnRole(role: Role, extra: string[]): Promise<Child> {
       : [];
   const heap = role !== 'upstream' && SEMI_SPACE_MB > 0 ? [`--max-semi-space-size=${SEMI_SPACE_MB}`] : [];
   const child = fork(script, ['--role', role, ...extra], {
-    execArgv: ['--import', 'tsx', ...heap, ...profile],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: [...(COMPILED ? [] : ['--import', 'tsx']), ...heap, ...profile],
+    // The router's request log (one line per request, on by default) is written as in production, but not shown.
+    stdio: ['ignore', role === 'router' ? 'ignore' : 'inherit', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (message: ChildMessage) => (message.port ? resolve(message.port) : reject(new Error('no port'))));
@@ -130,18 +147,25 @@ async function spawnRole(role: Role, extra: string[]): Promise<Child> {
   return { process: child, port };
 }
 
+/** Peak RSS of each child seen by cpuOf, MB. */
+const peakRssMb = new Map<ChildProcess, number>();
+
 async function cpuOf(child: Child): Promise<number> {
   child.process.send('cpu');
-  const usage = await new Promise<NodeJS.CpuUsage>((resolve) =>
-    child.process.once('message', (message: ChildMessage) => resolve(message.cpu!)),
-  );
+  const message = await new Promise<ChildMessage>((resolve) => child.process.once('message', resolve));
+  const usage = message.cpu!;
+  peakRssMb.set(child.process, Math.max(peakRssMb.get(child.process) ?? 0, (message.peakRss ?? 0) / 1048576));
   return (usage.user + usage.system) / 1000;
 }
 
 interface Sample {
   latencies: number[];
   itls: number[];
+  /** Streams: request sent → first event with content, ms. */
+  ttfts: number[];
   overheads: number[];
+  /** Streams: the router's own time before the first byte (x-switchyard-ttfb-overhead-ms). */
+  ttfbOverheads: number[];
   elapsedMs: number;
   requests: number;
   errors: number;
@@ -159,6 +183,9 @@ const BODY = (stream: boolean): string =>
     stream,
   });
 
+/** A delta with non-empty content: the first token (the role chunk before it has `"content":""`). */
+const CONTENT = /"content":"[^"]/;
+
 async function oneRequest(pool: Pool, mode: Mode, body: string, sample: Sample): Promise<void> {
   const begin = performance.now();
   try {
@@ -170,20 +197,26 @@ async function oneRequest(pool: Pool, mode: Mode, body: string, sample: Sample):
     });
     const overhead = response.headers['x-switchyard-overhead-ms'];
     if (typeof overhead === 'string') sample.overheads.push(Number(overhead));
+    const ttfbOverhead = response.headers['x-switchyard-ttfb-overhead-ms'];
+    if (typeof ttfbOverhead === 'string') sample.ttfbOverheads.push(Number(ttfbOverhead));
     if (mode === 'json') {
       await response.body.text();
     } else {
       let first = 0;
       let last = 0;
       let events = 0;
+      let firstContent = 0;
       for await (const piece of response.body) {
         const now = performance.now();
-        const count = (piece.toString().match(/data: \{/g) ?? []).length;
+        const text = piece.toString();
+        const count = (text.match(/data: \{/g) ?? []).length;
         if (count === 0) continue;
         if (events === 0) first = now;
+        if (firstContent === 0 && CONTENT.test(text)) firstContent = now;
         last = now;
         events += count;
       }
+      if (firstContent > 0) sample.ttfts.push(firstContent - begin);
       if (events > 2) sample.itls.push((last - first) / (events - 1));
     }
     if (response.statusCode !== 200) {
@@ -198,7 +231,16 @@ async function oneRequest(pool: Pool, mode: Mode, body: string, sample: Sample):
   sample.requests++;
 }
 
-const emptySample = (): Sample => ({ latencies: [], itls: [], overheads: [], elapsedMs: 0, requests: 0, errors: 0 });
+const emptySample = (): Sample => ({
+  latencies: [],
+  itls: [],
+  ttfts: [],
+  overheads: [],
+  ttfbOverheads: [],
+  elapsedMs: 0,
+  requests: 0,
+  errors: 0,
+});
 
 /** Closed loop: `concurrency` clients, each sending its next request when the previous one is answered. */
 async function runLoad(pool: Pool, mode: Mode, concurrency: number, total: number): Promise<Sample> {
@@ -256,7 +298,9 @@ function merge(samples: readonly Sample[]): Sample {
   return {
     latencies: samples.flatMap((sample) => sample.latencies),
     itls: samples.flatMap((sample) => sample.itls),
+    ttfts: samples.flatMap((sample) => sample.ttfts),
     overheads: samples.flatMap((sample) => sample.overheads),
+    ttfbOverheads: samples.flatMap((sample) => sample.ttfbOverheads),
     elapsedMs: samples.reduce((sum, sample) => sum + sample.elapsedMs, 0),
     requests: samples.reduce((sum, sample) => sum + sample.requests, 0),
     errors: samples.reduce((sum, sample) => sum + sample.errors, 0),
@@ -287,9 +331,16 @@ async function main(): Promise<void> {
   const children: Record<'proxy' | 'router', Child> = { proxy, router };
 
   console.log(
-    `router overhead benchmark: rounds=${rounds}, concurrency=${levels.join('/')}, upstream ITL ${itlMs} ms, ` +
-      `proxy and router with ${SEMI_SPACE_MB > 0 ? `--max-semi-space-size=${SEMI_SPACE_MB}` : "V8's default young generation"}`,
+    `router overhead benchmark (${COMPILED ? 'compiled build' : 'TypeScript sources through tsx, not what ships'}): ` +
+      `rounds=${rounds}, concurrency=${levels.join('/')}, upstream ITL ${itlMs} ms, ` +
+      `proxy and router with ${SEMI_SPACE_MB > 0 ? `--max-semi-space-size=${SEMI_SPACE_MB}` : "V8's default young generation"}; ` +
+      `load average at start ${loadAverage()}`,
   );
+  await cpuOf(router);
+  const idleRssMb = peakRssMb.get(router.process) ?? 0;
+  peakRssMb.delete(router.process);
+  const results: LevelResult[] = [];
+  const jsonCpu = { proxy: 0, router: 0 };
   for (const target of ['direct', 'proxy', 'router'] as Target[]) {
     await runLoad(pools[target], 'json', 16, quick ? 300 : 1000);
     await runLoad(pools[target], 'stream', 16, quick ? 100 : 300);
@@ -329,6 +380,22 @@ async function main(): Promise<void> {
       const routed = merge(samples.router);
       const rps = (sample: Sample): number => (sample.requests / sample.elapsedMs) * 1000;
       const fmt = (value: number): string => value.toFixed(3);
+      const rpsRatioMedian = median(samples.router.map((sample, round) => rps(sample) / rps(samples.proxy[round]!)));
+      results.push({
+        mode,
+        concurrency,
+        rpsRatio: rps(routed) / rps(bare),
+        rpsRatioMedian,
+        cpuProxyUs: Number(cpuPerRequest('proxy')),
+        cpuRouterUs: Number(cpuPerRequest('router')),
+        ttftRouter: [percentile(routed.ttfts, 50), percentile(routed.ttfts, 99)],
+        ttftDirect: [percentile(direct.ttfts, 50), percentile(direct.ttfts, 99)],
+        ttftProxy: [percentile(bare.ttfts, 50), percentile(bare.ttfts, 99)],
+      });
+      if (mode === 'json') {
+        jsonCpu.proxy += levelCpu.proxy / (rounds * total);
+        jsonCpu.router += levelCpu.router / (rounds * total);
+      }
       rows.push(
         [
           mode,
@@ -340,14 +407,15 @@ async function main(): Promise<void> {
           `${rps(direct).toFixed(0)}/${rps(bare).toFixed(0)}/${rps(routed).toFixed(0)}`,
           // Pooled over all rounds, and the median of the per-round ratios (a round where another job took the CPU
           // from one target moves the pooled ratio more than the median).
-          `${(rps(routed) / rps(bare)).toFixed(2)} / ${median(samples.router.map((sample, round) => rps(sample) / rps(samples.proxy[round]!))).toFixed(2)}`,
+          `${(rps(routed) / rps(bare)).toFixed(2)} / ${rpsRatioMedian.toFixed(2)}`,
           mode === 'stream' ? fmt(mean(routed.itls) - mean(direct.itls)) : '-',
-          `${fmt(percentile(routed.overheads, 50))}/${fmt(percentile(routed.overheads, 99))}`,
+          `${fmt(percentile(routed.overheads, 50))}/${fmt(percentile(routed.overheads, 99))}` +
+            (mode === 'stream' ? `; to first byte ${fmt(percentile(routed.ttfbOverheads, 50))}/${fmt(percentile(routed.ttfbOverheads, 99))}` : ''),
           `${cpuPerRequest('proxy')}/${cpuPerRequest('router')}`,
           `${direct.errors}/${bare.errors}/${routed.errors}${routed.firstError ? ` (${routed.firstError})` : ''}`,
         ].join(' | '),
       );
-      console.log(`  done: ${mode} c=${concurrency}`);
+      console.log(`  done: ${mode} c=${concurrency} (load average ${loadAverage()})`);
     }
   }
   console.log(
@@ -392,6 +460,15 @@ async function main(): Promise<void> {
     console.log(`${target} CPU time per 1000 requests (closed-loop rounds): ${((cpu[target].ms / cpu[target].requests) * 1000).toFixed(1)} ms`);
   }
   console.log(`router/proxy CPU ratio: ${(cpu.router.ms / cpu.router.requests / (cpu.proxy.ms / cpu.proxy.requests)).toFixed(2)}`);
+  if (modes.includes('stream')) {
+    console.log('\nTime to first token (request sent → first event with content; closed loop, same rounds)');
+    for (const line of ttftTable(results)) console.log(line);
+  }
+  const peakRss = peakRssMb.get(router.process) ?? 0;
+  console.log(`\nrouter RSS: ${idleRssMb.toFixed(0)} MB peak during start-up, peak ${peakRss.toFixed(0)} MB under load; load average now ${loadAverage()}`);
+  console.log('\nTargets (performance issue; ratios within this run):');
+  const jsonCpuRatio = jsonCpu.proxy > 0 ? jsonCpu.router / jsonCpu.proxy : Number.NaN;
+  for (const line of verdicts(results, jsonCpuRatio, peakRss)) console.log(`  ${line}`);
   await Promise.all(Object.values(pools).map((pool) => pool.close()));
   for (const child of [upstream, proxy, router]) child.process.kill('SIGINT');
 }

@@ -7,6 +7,7 @@ import { GPUS } from '../catalog/gpus.ts';
 import { type Deployment, KV_BLOCK_TOKENS, kvCapacityBlocks, maxModelLen as sizingMaxModelLen, smallestTensorParallel } from '../sizing.ts';
 import { createStepTimeModel } from '../step-time.ts';
 import { RealClock } from './clock.ts';
+import { warmTokenizer } from './tokenizer.ts';
 import { type EngineStats, type GenerationEngine, SimEngine } from './engine.ts';
 import { FaultConfig, type FaultConfigInput, FaultInjector } from './faults.ts';
 import { HostedEngine } from './hosted-engine.ts';
@@ -109,6 +110,7 @@ function setupEngine(options: ResolvedSimReplicaOptions, clock: RealClock): Engi
  */
 export async function startInProcessReplica(input: SimReplicaOptions, onCrash?: () => void): Promise<SimReplica> {
   const options = SimReplicaOptions.parse(input);
+  warmTokenizer();
   const clock = new RealClock(options.speed);
   const setup = setupEngine(options, clock);
   const server: Server = createServer();

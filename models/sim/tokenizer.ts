@@ -1,29 +1,42 @@
 // The simulator's tokenizer: OpenAI's cl100k_base BPE (tiktoken, WASM) for all text, plus Llama-3-style special tokens
 // for the chat template. Prompt counts, completion counts and the pieces streamed to clients all come from here, so
 // `usage` is exact and consistent: joining the streamed pieces and re-encoding them gives the same token count.
-import { get_encoding } from 'tiktoken';
+import { createRequire } from 'node:module';
+import type * as TiktokenModule from 'tiktoken';
+import type { Tiktoken } from 'tiktoken';
 import { seededRandom } from '../random.ts';
 
-const encoding = get_encoding('cl100k_base');
+// Created on first use (tiktoken's WASM encoder is ~15 MB resident): importing the simulator's modules costs nothing
+// until a replica tokenizes.
+let encoder: Tiktoken | undefined;
+function encoding(): Tiktoken {
+  encoder ??= (createRequire(import.meta.url)('tiktoken') as typeof TiktokenModule).get_encoding('cl100k_base');
+  return encoder;
+}
+
+/** Loads the encoder now: a replica does it before it listens, so its first request does not pay the WASM load. */
+export function warmTokenizer(): void {
+  encoding();
+}
 
 /** Special tokens of the chat template (Llama 3's ids; outside cl100k's range so they never collide). */
 export const SPECIAL = { beginOfText: 128000, startHeader: 128006, endHeader: 128007, endOfTurn: 128009 } as const;
 
 export function encode(text: string): number[] {
-  return text.length === 0 ? [] : Array.from(encoding.encode_ordinary(text));
+  return text.length === 0 ? [] : Array.from(encoding().encode_ordinary(text));
 }
 
 export function countTokens(text: string): number {
-  return text.length === 0 ? 0 : encoding.encode_ordinary(text).length;
+  return text.length === 0 ? 0 : encoding().encode_ordinary(text).length;
 }
 
 /** The text of each token, decoded incrementally so multi-byte characters split across tokens stay valid UTF-8. */
 export function tokenPieces(text: string): string[] {
-  const tokens = encoding.encode_ordinary(text);
+  const tokens = encoding().encode_ordinary(text);
   const decoder = new TextDecoder('utf-8');
   const pieces: string[] = [];
   for (const token of tokens) {
-    pieces.push(decoder.decode(encoding.decode_single_token_bytes(token), { stream: true }));
+    pieces.push(decoder.decode(encoding().decode_single_token_bytes(token), { stream: true }));
   }
   const rest = decoder.decode();
   if (rest.length > 0 && pieces.length > 0) pieces[pieces.length - 1] += rest;
@@ -76,7 +89,7 @@ const WORD_CANDIDATES = (
 ).split(' ');
 
 function isSingleToken(text: string): boolean {
-  return encoding.encode_ordinary(text).length === 1;
+  return encoding().encode_ordinary(text).length === 1;
 }
 
 const WORDS: readonly string[] = WORD_CANDIDATES.filter(

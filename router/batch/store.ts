@@ -1,7 +1,8 @@
 // Durable state of the Batch API in SQLite (better-sqlite3, WAL): file metadata, batches, and one row per input line
 // with its state, attempts and final output line. Every state change is one transaction, so a SIGKILL at any point
 // leaves a consistent database: a finished line is recorded exactly once, an unfinished one is still `pending`.
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BatchEndpoint } from './contracts.ts';
@@ -142,7 +143,9 @@ export class BatchStore {
 
   constructor(root: string) {
     mkdirSync(root, { recursive: true });
-    this.db = new Database(join(root, 'batch.sqlite'));
+    // better-sqlite3 loads with the first batch store, not with every router.
+    const SQLite = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+    this.db = new SQLite(join(root, 'batch.sqlite'));
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode survives a process crash (SIGKILL); only an OS crash could lose the last commits.
     this.db.pragma('synchronous = NORMAL');

@@ -2,7 +2,7 @@
 // to one model, and shift a vLLM pool's traffic to the next pool of its routes (the hosted tier in the embedded
 // default) by marking its backends draining — the same flag deploy/ uses, so in-flight requests finish and new ones
 // take the route's next step. Overrides live in memory: a restart returns to the config.
-import { startSimReplica, type SimReplica } from '../../models/sim/index.ts';
+import type { SimReplica } from '../../models/sim/index.ts';
 import { replicaOptions } from '../simulated-pools/simulator.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
 import { InvalidRequestError, NotFoundError } from '../../core/errors.ts';
@@ -71,6 +71,8 @@ export class TrafficOverrides {
     const serving = (): number => this.runtime.registry.pool(poolName).filter((entry) => !entry.draining).length;
     while (serving() < replicas) {
       this.started++;
+      // The simulator loads when a traffic override first starts a replica, not with every router.
+      const { startSimReplica } = await import('../../models/sim/index.ts');
       const replica = await startSimReplica(replicaOptions(pool, 100 + this.started));
       const replicaId = `${poolName}-s${this.started}`;
       this.added.set(replicaId, replica);

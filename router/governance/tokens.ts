@@ -1,8 +1,15 @@
 // Prompt token counting with tiktoken (cl100k_base) before a request is sent: what TPM limits and worst-case budget
 // reservations are charged with. Llama's tokenizer differs by a few percent; completion tokens are settled later from
 // the upstream's usage, so the estimate only has to be close. One encoder per process, created on first use.
-import { get_encoding, type Tiktoken } from 'tiktoken';
+import { createRequire } from 'node:module';
+import type { Tiktoken } from 'tiktoken';
+import type * as TiktokenModule from 'tiktoken';
 import { textOf } from './guardrails/input.ts';
+
+// tiktoken's WebAssembly encoder (~15 MB resident) loads on the first count, so a router whose governance counts no
+// tokens never holds it.
+const require = createRequire(import.meta.url);
+const get_encoding = (name: 'cl100k_base'): Tiktoken => (require('tiktoken') as typeof TiktokenModule).get_encoding(name);
 
 let encoder: Tiktoken | undefined;
 

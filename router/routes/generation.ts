@@ -270,6 +270,7 @@ export function respondStage({ runtime, governance, retrieval }: GenerationParts
         policy,
         maxContinuations,
         metrics,
+        timer,
       }).then((outcome) => {
         context.routeReason = outcome.lease.reasons.at(-1) ?? context.routeReason;
         if (outcome.ending === 'error_event') context.statusOverride = 'stream_error';

@@ -1,7 +1,6 @@
 // Builds one router instance's long-lived state from a validated config whose backends all have URLs (drivers
 // already started): backends, breakers, the metrics scraper, the scheduler, the route planner and the dispatcher.
 // Nothing here is global, so tests run several routers side by side.
-import { createHostedBackend } from '../backends/hosted.ts';
 import { createVllmBackend } from '../backends/vllm.ts';
 import type { PoolConfig, RouterConfig } from '../config/schema.ts';
 import {
@@ -116,6 +115,8 @@ export async function createRouterRuntime(config: RouterConfig, deps: RuntimeDep
       });
     } else {
       if (!pool.baseURL) throw new Error(`pool ${pool.name}: no baseURL (driver not started?)`);
+      // The openai SDK (~150 modules) loads only for a hosted pool.
+      const { createHostedBackend } = await import('../backends/hosted.ts');
       const backend = createHostedBackend({ id: pool.name, baseURL: pool.baseURL, apiKey: pool.apiKey, headers: pool.headers });
       registry.add(backend, pool, models, config.circuitBreaker, undefined, cost);
     }

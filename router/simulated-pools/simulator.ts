@@ -1,7 +1,7 @@
 // The `simulator` pool driver: starts the GPU-free vLLM simulator's replicas in this process and fills the pool's
 // backend URLs (vLLM pools) or baseURL (`hosted` profile, for openai pools) with theirs. The config that comes out
 // is an ordinary one with URLs, so the rest of the router never knows the backends are simulated.
-import { startSimReplica, type SimReplica, type SimReplicaOptions } from '../../models/sim/index.ts';
+import type { SimReplica, SimReplicaOptions } from '../../models/sim/index.ts';
 import type { OpenAIPoolConfig, PoolConfig, RouterConfig, VllmPoolConfig } from '../config/schema.ts';
 
 export interface StartedDrivers {
@@ -54,6 +54,8 @@ export async function startDrivers(config: RouterConfig): Promise<StartedDrivers
         continue;
       }
       const count = pool.kind === 'vllm' ? pool.driver.replicas : 1;
+      // The simulator (its engine, tokenizer and Express app) loads only when a pool is simulated.
+      const { startSimReplica } = await import('../../models/sim/index.ts');
       const replicas = await Promise.all(
         Array.from({ length: count }, (_, index) => startSimReplica(replicaOptions(pool, index))),
       );

@@ -10,6 +10,10 @@ import type { RouterMetrics } from '../observability/metrics.ts';
 import type { DispatchInput, Dispatcher, Lease } from '../routing/dispatcher.ts';
 import type { RelayGovernanceHooks } from '../governance/router-adapter.ts';
 import { continueRequest } from '../request/run-request.ts';
+import { overheadMs, type RequestTimer } from '../routing/upstream-body.ts';
+
+/** The router's own time from the request's arrival to its first byte (upstream time to first chunk excluded). */
+export const HEADER_TTFB_OVERHEAD = 'x-switchyard-ttfb-overhead-ms';
 
 export type MidStreamPolicy = 'continue' | 'error';
 
@@ -33,6 +37,8 @@ export interface RelayOptions {
   metrics: RouterMetrics;
   /** Output guardrails (bounded hold-back), cost trailer and settle, when governance is on. */
   governance?: RelayGovernanceHooks | undefined;
+  /** The request's clock: read when the head goes out with the first event, for HEADER_TTFB_OVERHEAD. */
+  timer?: RequestTimer | undefined;
 }
 
 export interface RelayOutcome {
@@ -72,13 +78,17 @@ export async function relayStream(options: RelayOptions): Promise<RelayOutcome> 
     priorCompletionTokens: 0,
   };
   const hooks = options.governance;
-  response.writeHead(200, {
+  const head: Record<string, string> = {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache',
     connection: 'keep-alive',
     'x-accel-buffering': 'no',
     ...(hooks ? hooks.headers({ ...options.headers }) : options.headers),
-  });
+  };
+  // Last before the head (and the first event with it) is handed to the socket: everything the router did up to its
+  // first byte, which is what a client's time to first token pays for.
+  if (options.timer) head[HEADER_TTFB_OVERHEAD] = overheadMs(options.timer).toFixed(3);
+  response.writeHead(200, head);
   let lease = options.start.lease;
   let pending: StreamChunk | null = options.start.first;
   let iterator = options.start.rest;

@@ -4,7 +4,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 import { z } from 'zod';
 
 export const KEY_PREFIX = 'sy-';
@@ -128,7 +129,9 @@ export class KeyStore {
   constructor(options: KeyStoreOptions) {
     // The default file lives under .switchyard/, which a fresh checkout does not have yet.
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    this.db = new Database(options.path);
+    // better-sqlite3 loads with the first store (keys on), not with every router.
+    const SQLite = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+    this.db = new SQLite(options.path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');

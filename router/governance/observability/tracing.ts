@@ -2,16 +2,16 @@
 // Governance instance (no global registration), so tests attach an InMemorySpanExporter and several routers can
 // run side by side. In production the OTLP/HTTP exporter reads the standard OTEL_EXPORTER_OTLP_* variables.
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type Tracer } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  SimpleSpanProcessor,
-  type IdGenerator,
-  type SpanExporter,
-} from '@opentelemetry/sdk-trace-base';
+import type * as OtlpHttp from '@opentelemetry/exporter-trace-otlp-http';
+import type * as Resources from '@opentelemetry/resources';
+import type * as TraceBase from '@opentelemetry/sdk-trace-base';
+import type { IdGenerator, SpanExporter } from '@opentelemetry/sdk-trace-base';
+
+// The SDK, the resource helpers and the OTLP exporter (~250 modules, ~10 MB) load when tracing is configured, not with
+// every router: createRequire keeps createTracing synchronous.
+const require = createRequire(import.meta.url);
 
 /** The request's W3C trace context (router/observability/trace-context.ts): its trace, its span, the caller's span. */
 export interface RequestTrace {
@@ -48,7 +48,9 @@ export interface Tracing {
 }
 
 export function createTracing(options: { serviceName: string; exporter?: SpanExporter; simple?: boolean }): Tracing {
-  const exporter = options.exporter ?? new OTLPTraceExporter();
+  const { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base') as typeof TraceBase;
+  const { resourceFromAttributes } = require('@opentelemetry/resources') as typeof Resources;
+  const exporter = options.exporter ?? new (require('@opentelemetry/exporter-trace-otlp-http') as typeof OtlpHttp).OTLPTraceExporter();
   const processor = options.simple || options.exporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter);
   const ids = new RequestIdGenerator();
   const provider = new BasicTracerProvider({

@@ -1,0 +1,203 @@
+// Start time and idle memory of the compiled router with one pool (no retrieval, governance off), against a bare
+// node:http server started the same way in the same run (the runtime's floor), alternating rounds:
+//   - start: spawn → first 200 from /v1/models (wall time, and the process's own CPU time until then, which a busy
+//     machine stretches far less than the wall time);
+//   - idle RSS 3 s after that first answer.
+// `--parts` adds what each large package costs on its own: RSS and load time of a node process that only imports it,
+// minus a bare node process's, for the packages the router loads at start and those it loads only when configured.
+// Prints PASS/FAIL for the performance issue's targets (idle RSS ≤ 100 MB, start ≤ 1 s) and the load average.
+//
+//   npm run build && node dist/benchmarks/router-footprint.js [--rounds 3] [--parts]
+// Linux only (/proc).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { formatTable } from '../core/text-table.ts';
+import { startFakeUpstream } from '../router/testing/fake-upstream.ts';
+import { loadAverage } from './router-overhead-targets.ts';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const COMPILED = import.meta.url.endsWith('.js');
+const ENTRY = COMPILED ? fileURLToPath(new URL('../bin/main.js', import.meta.url)) : join(ROOT, 'dist', 'bin', 'main.js');
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+const PAGE_KB = 4;
+/** The flags `npm start` runs node with. */
+const NODE_FLAGS = ['--max-semi-space-size=32'];
+const TARGET_IDLE_RSS_MB = 100;
+const TARGET_START_MS = 1000;
+
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, parts: { type: 'boolean', default: false } } });
+const ROUNDS = Number(values.rounds);
+
+/** A bare node:http server answering /v1/models: what any Node service costs before it does anything. */
+const BARE_SERVER = `
+const server = require('node:http').createServer((request, response) => {
+  response.writeHead(200, { 'content-type': 'application/json' });
+  response.end('{"object":"list","data":[]}');
+});
+server.listen(Number(process.argv[1]), '127.0.0.1');
+process.on('SIGTERM', () => server.close(() => process.exit(0)));
+`;
+
+type Target = 'bare' | 'router';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function rssMb(pid: number): number {
+  const statm = readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ');
+  return (Number(statm[1]) * PAGE_KB) / 1024;
+}
+
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Measured {
+  startMs: number;
+  startCpuMs: number;
+  idleRssMb: number;
+}
+
+async function measure(target: Target, configPath: string): Promise<Measured> {
+  const port = await freePort();
+  const args =
+    target === 'bare'
+      ? [...NODE_FLAGS, '-e', BARE_SERVER, String(port)]
+      : [...NODE_FLAGS, ENTRY, 'serve', '--config', configPath, '--port', String(port)];
+  const started = performance.now();
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`${target} exited with ${child.exitCode}`);
+      const ok = await fetch(`http://127.0.0.1:${port}/v1/models`).then(
+        (response) => response.ok,
+        () => false,
+      );
+      if (ok) {
+        const startMs = performance.now() - started;
+        const startCpuMs = cpuMs(child.pid!);
+        await sleep(3000);
+        return { startMs, startCpuMs, idleRssMb: rssMb(child.pid!) };
+      }
+      await sleep(10);
+    }
+    throw new Error(`${target} did not answer /v1/models within 120 s`);
+  } finally {
+    const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+/** Packages the router loads at start, and the large ones it loads only when configured. */
+const PARTS: ReadonlyArray<readonly [string, string]> = [
+  ['express', 'at start (HTTP app: everything but the two generation routes)'],
+  ['undici', 'at start (upstream connections)'],
+  ['zod', 'at start (config and request schemas)'],
+  ['ajv', 'at start (compiled request checks)'],
+  ['prom-client', 'at start (/metrics)'],
+  ['pino', 'at start (request log)'],
+  ['yaml', 'at start (config file, GPU prices)'],
+  ['@opentelemetry/api', 'at start (trace context)'],
+  ['openai', 'hosted pools only'],
+  ['redis', 'governance with Redis only'],
+  ['@opentelemetry/sdk-trace-base', 'governance tracing only'],
+  ['tiktoken', 'governance token counting / simulator only'],
+  ['better-sqlite3', 'keys or the Batch API only'],
+  ['@huggingface/transformers', 'retrieval / semantic governance only'],
+];
+
+async function partCost(name: string | undefined): Promise<{ rssMb: number; ms: number }> {
+  const script = name
+    ? `const t = performance.now(); import(${JSON.stringify(name)}).then(() => { const ms = performance.now() - t; setTimeout(() => { console.log(JSON.stringify({ rss: process.memoryUsage.rss(), ms })); }, 300); });`
+    : `setTimeout(() => console.log(JSON.stringify({ rss: process.memoryUsage.rss(), ms: 0 })), 300);`;
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout!.on('data', (piece: Buffer) => (output += piece.toString()));
+  await new Promise((resolve) => child.once('exit', resolve));
+  const parsed = JSON.parse(output) as { rss: number; ms: number };
+  return { rssMb: parsed.rss / 1048576, ms: parsed.ms };
+}
+
+async function main(): Promise<void> {
+  if (!COMPILED) console.log('(run from the sources: the router measured is still the compiled build in dist/; run `npm run build` first)');
+  const folder = mkdtempSync(join(tmpdir(), 'switchyard-footprint-'));
+  const upstream = await startFakeUpstream({ tokens: 16 });
+  try {
+    const configPath = join(folder, 'switchyard.yaml');
+    writeFileSync(
+      configPath,
+      [
+        'pools:',
+        '  - { name: pool, kind: vllm, model: llama-3.1-8b, gpu: h100, backends: [{ url: "' + upstream.url + '" }] }',
+        'models:',
+        '  - { name: llama-3.1-8b, route: [pool] }',
+        '',
+      ].join('\n'),
+    );
+    console.log(`router footprint: one vLLM pool of one backend, governance and retrieval off; ${ROUNDS} alternating rounds; load average ${loadAverage()}`);
+    const results: Record<Target, Measured[]> = { bare: [], router: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const target of (round % 2 === 0 ? ['bare', 'router'] : ['router', 'bare']) as Target[]) {
+        results[target].push(await measure(target, configPath));
+      }
+    }
+    const row = (name: string, pick: (entry: Measured) => number): Array<string | number> => {
+      const bare = median(results.bare.map(pick));
+      const router = median(results.router.map(pick));
+      return [name, bare.toFixed(0), router.toFixed(0), (router - bare).toFixed(0), `${Math.min(...results.router.map(pick)).toFixed(0)}–${Math.max(...results.router.map(pick)).toFixed(0)}`];
+    };
+    console.log(
+      formatTable(
+        ['metric (median of rounds)', 'bare node:http', 'router', 'router − bare', 'router range'],
+        [row('start to first /v1/models, wall ms', (entry) => entry.startMs), row('start CPU ms', (entry) => entry.startCpuMs), row('idle RSS MB', (entry) => entry.idleRssMb)],
+      ),
+    );
+    if (values.parts) {
+      const floor = await partCost(undefined);
+      const rows: Array<Array<string | number>> = [];
+      for (const [name, when] of PARTS) {
+        const cost = await partCost(name);
+        rows.push([name, when, (cost.rssMb - floor.rssMb).toFixed(1), cost.ms.toFixed(0)]);
+      }
+      console.log(`\nWhat each large package costs on its own (node importing only it, minus bare node's ${floor.rssMb.toFixed(0)} MB):`);
+      console.log(formatTable(['package', 'loaded', 'RSS MB', 'import ms'], rows));
+    }
+    const idle = median(results.router.map((entry) => entry.idleRssMb));
+    const start = median(results.router.map((entry) => entry.startMs));
+    console.log(`\nTargets (load average now ${loadAverage()}):`);
+    console.log(`  ${idle <= TARGET_IDLE_RSS_MB ? 'PASS' : 'FAIL'}  idle RSS ≤ ${TARGET_IDLE_RSS_MB} MB: ${idle.toFixed(0)} MB (bare node:http ${median(results.bare.map((entry) => entry.idleRssMb)).toFixed(0)} MB)`);
+    console.log(`  ${start <= TARGET_START_MS ? 'PASS' : 'FAIL'}  start to first /v1/models ≤ ${TARGET_START_MS} ms: ${start.toFixed(0)} ms (bare node:http ${median(results.bare.map((entry) => entry.startMs)).toFixed(0)} ms; wall time, stretched by a busy host)`);
+  } finally {
+    await upstream.close();
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+await main();
