@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../core/text-table.ts';
-import { startFakeUpstream } from '../router/testing/fake-upstream.ts';
+import { startFakeUpstream } from '../core/testing/fake-upstream.ts';
 import { loadAverage } from './router-overhead-targets.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pool } from 'undici';
 import { validateConfig } from '../config/load.ts';
 import { startRouter, type RunningRouter } from '../server.ts';
-import { startFakeUpstream, type FakeUpstream } from '../testing/fake-upstream.ts';
+import { startFakeUpstream, type FakeUpstream } from '../../core/testing/fake-upstream.ts';
 import { HEADER_TTFB_OVERHEAD } from './relay.ts';
 
 const ITL_MS = 300;
@@ -13,7 +13,7 @@ let upstream: FakeUpstream;
 let router: RunningRouter;
 
 beforeAll(async () => {
-  upstream = await startFakeUpstream({ tokens: 3, itlMs: ITL_MS });
+  upstream = await startFakeUpstream({ tokens: 3, ttftMs: ITL_MS, itlMs: ITL_MS });
   const config = validateConfig(
     {
       pools: [{ name: 'pool', kind: 'vllm', model: 'llama-3.1-8b', gpu: 'h100', backends: [{ url: upstream.url }] }],
