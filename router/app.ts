@@ -17,6 +17,7 @@ import type { RouterRuntime } from './runtime/runtime.ts';
 import { BATCH_UPLOAD_PATH, mountBatchApi } from './batch/mount.ts';
 import { mountRetrieval } from './rag/mount.ts';
 import { mountChain } from './chain/mount.ts';
+import { withRequestLog } from './routes/log-requests.ts';
 import { createRequestLog } from './observability/request-log.ts';
 import type { DestinationStream } from 'pino';
 
@@ -97,7 +98,7 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
     retrieval: retrieval.chat,
     chain: chain.hook,
     rawBodyPaths: new Set([BATCH_UPLOAD_PATH]),
-    around: chain.logged,
+    around: (handler) => withRequestLog(handler, chain.requestLogging),
     observer: options.stageObserver,
   });
   for (const stage of pipeline.front) app.use(frontMiddleware(stage));

@@ -15,9 +15,7 @@ import { requestLogPath, rolloutFilePath, type PromptsSectionConfig, type Reques
 import type { ChainPlan } from './request.ts';
 import { chainMetrics, type ChainMetrics } from './metrics.ts';
 import { PromptStore, rolloutEdits, type RolloutState } from './prompt-store.ts';
-import { JsonlRequestLog, type RequestLog } from './request-log.ts';
-import { withRequestLog } from './log-requests.ts';
-import type { GenerationHandler } from '../routes/generation.ts';
+import { JsonlRequestLog, type RequestLog, type RequestLogging } from './request-log.ts';
 import { TrafficOverrides } from './traffic.ts';
 import { resolveChainPlan, serveChain, type Admission, type ChainDeps } from './run.ts';
 
@@ -43,7 +41,8 @@ export interface MountedChain {
   router: express.Router;
   hook: ChainHook;
   /** Wraps a generation handler so every answered request lands in the request log. */
-  logged(handler: GenerationHandler): GenerationHandler;
+  /** What the router's request-log wrapper (routes/log-requests.ts) needs: the log, whether bodies are kept, chained responses. */
+  requestLogging: RequestLogging;
   store: PromptStore;
   requestLog: RequestLog | undefined;
   close(): Promise<void>;
@@ -278,7 +277,7 @@ export function mountChain(
   return {
     router,
     hook,
-    logged: (handler) => withRequestLog(handler, { requestLog, logBodies: logSection.bodies, chained }),
+    requestLogging: { requestLog, logBodies: logSection.bodies, chained },
     store,
     requestLog,
     async close() {

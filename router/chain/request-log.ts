@@ -2,6 +2,7 @@
 // --from-request` reads (evals/dataset/add-case.ts: `{id, timestamp, model, request, response}`). Readers and writers
 // go through the small `RequestLog` interface, so another sink (the router's per-request JSON log lines, a database)
 // can take its place without touching feedback or evals.
+import type { ServerResponse } from 'node:http';
 import { appendFile, appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -119,4 +120,13 @@ export class JsonlRequestLog implements RequestLog {
     }
     return found;
   }
+}
+
+/** What the router's request-log wrapper (routes/log-requests.ts) needs to log requests the chain did not serve. */
+export interface RequestLogging {
+  requestLog: RequestLog | undefined;
+  /** Keep request and answer bodies (config `requestLog.bodies`). */
+  logBodies: boolean;
+  /** Responses the chain served: it logs them itself. */
+  chained: WeakSet<ServerResponse>;
 }

@@ -3,18 +3,11 @@
 // wrapper sits around the generation handler: it sees the client's body, the router's request id and model, the
 // prompt version governance rendered (x-switchyard-prompt) and, for JSON answers, the answer text.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { GenerationHandler } from '../routes/generation.ts';
-import { requestContext } from '../routes/context.ts';
+import type { GenerationHandler } from './generation.ts';
+import { requestContext } from './context.ts';
 import { HEADER_PROMPT } from '../governance/governance.ts';
-import type { LoggedRequest, RequestLog } from './request-log.ts';
+import type { LoggedRequest, RequestLogging } from '../chain/request-log.ts';
 
-export interface RequestLogging {
-  requestLog: RequestLog | undefined;
-  /** Keep request and answer bodies (config `requestLog.bodies`). */
-  logBodies: boolean;
-  /** Responses the chain served: it logs them itself. */
-  chained: WeakSet<ServerResponse>;
-}
 
 export function withRequestLog(handler: GenerationHandler, logging: RequestLogging): GenerationHandler {
   const { requestLog } = logging;
