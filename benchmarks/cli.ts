@@ -181,7 +181,7 @@ export function registerBenchmarkCommands(program: Command): void {
     .option('--png', 'also save a PNG of the report (needs Chromium at /usr/bin/chromium)')
     .action((flags: BenchFlags & { model?: string; out?: string; html: boolean; progress: boolean; png?: boolean }) =>
       guarded(async () => {
-        const apiKey = flags.apiKey ?? process.env.OPENAI_API_KEY;
+        const apiKey = flags.apiKey ?? process.env['OPENAI_API_KEY'];
         const model = flags.model ?? (await firstModel(flags.baseUrl, apiKey));
         const config = configFromFlags({ ...flags, model, ...(apiKey === undefined ? {} : { apiKey }) });
         const result = await runBenchmark(config, progressHooks(flags.progress && process.stderr.isTTY === true));

@@ -53,10 +53,10 @@ async function modulesFrom(checkout: string): Promise<GovernanceModules> {
     load('router/governance/guardrails/chunk-guard.ts'),
   ]);
   return {
-    Governance: governance.Governance as typeof Governance,
-    GovernanceConfig: config.GovernanceConfig as typeof GovernanceConfig,
-    PricingCatalog: pricing.PricingCatalog as typeof PricingCatalog,
-    ChunkGuard: chunkGuard.ChunkGuard as typeof ChunkGuard,
+    Governance: governance['Governance'] as typeof Governance,
+    GovernanceConfig: config['GovernanceConfig'] as typeof GovernanceConfig,
+    PricingCatalog: pricing['PricingCatalog'] as typeof PricingCatalog,
+    ChunkGuard: chunkGuard['ChunkGuard'] as typeof ChunkGuard,
   };
 }
 
@@ -244,7 +244,7 @@ async function spawnRole(role: string, upstreamUrl?: string, script = fileURLToP
   // The request log goes to the child's stdout like a deployed router's; here it is discarded by the OS (/dev/null).
   const child = fork(script, ['--role', role, ...(upstreamUrl ? ['--upstream', upstreamUrl] : [])], {
     // GOVERNANCE_BENCH_PROFILE=dir writes CPU profiles of both routers there (node --cpu-prof).
-    execArgv: ['--import', 'tsx', ...(process.env.GOVERNANCE_BENCH_PROFILE && role !== 'upstream' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.GOVERNANCE_BENCH_PROFILE}`] : [])],
+    execArgv: ['--import', 'tsx', ...(process.env['GOVERNANCE_BENCH_PROFILE'] && role !== 'upstream' ? ['--cpu-prof', `--cpu-prof-dir=${process.env['GOVERNANCE_BENCH_PROFILE']}`] : [])],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const { port, key } = await new Promise<{ port: number; key: string }>((resolve, reject) => {

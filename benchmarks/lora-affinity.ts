@@ -162,7 +162,7 @@ function engineBackend(replica: Replica, firstTokens: Map<string, number>, promp
     kind: 'vllm',
     url: `http://${replica.id}.invalid:8000`,
     send(request: BackendRequest): Promise<BackendResponse> {
-      const model = String(request.body.model);
+      const model = String(request.body['model']);
       if (model !== BASE && !replica.lora.has(model)) {
         return Promise.reject(new UpstreamError(`The model \`${model}\` does not exist.`, 404, false, { status: 404 }));
       }
@@ -274,10 +274,10 @@ async function run(profileName: string, profile: SchedulingProfileInput, rate: n
   let routerLoads = 0;
   const transport: LoraTransport = (replicaUrl, _path, body) => {
     const replica = byUrl.get(replicaUrl)!;
-    const name = String(body.lora_name);
+    const name = String(body['lora_name']);
     if (replica.lora.has(name)) return Promise.resolve({ status: 400, text: `The lora adapter '${name}' has already been loaded.` });
     routerLoads++;
-    const readMs = replica.lora.register(name, String(body.lora_path));
+    const readMs = replica.lora.register(name, String(body['lora_path']));
     const doneAt = replica.engine.stall(readMs);
     return new Promise((resolve) => clock.setTimer(doneAt - clock.now(), () => resolve({ status: 200, text: 'Success' })));
   };

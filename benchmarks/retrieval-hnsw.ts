@@ -146,11 +146,11 @@ for (const m of mValues) {
 }
 console.table(rows);
 for (const m of mValues) {
-  const best = rows.find((row) => row.M === m && (row['recall@10'] as number) >= 0.95);
+  const best = rows.find((row) => row['M'] === m && (row['recall@10'] as number) >= 0.95);
   console.log(
     best === undefined
       ? `M=${m}: target NOT met: no ef reaches recall@10 ≥ 0.95`
-      : `M=${m}: first ef with recall@10 ≥ 0.95: ef=${best.ef} at ${best['queries/s']} q/s wall, ${best['queries/CPU-s']} q per CPU-second ` +
+      : `M=${m}: first ef with recall@10 ≥ 0.95: ef=${best['ef']} at ${best['queries/s']} q/s wall, ${best['queries/CPU-s']} q per CPU-second ` +
           `(target ≥ 5000 q/s on one core: ${(best['queries/CPU-s'] as number) >= 5000 ? 'met' : 'NOT met'} per CPU-second; addon: ${build.kind})`,
   );
 }

@@ -131,8 +131,8 @@ async function spawnRole(role: Role, extra: string[]): Promise<Child> {
   // ROUTER_BENCH_PROFILE=dir writes CPU profiles of the proxy and router processes (node --cpu-prof) into a folder
   // per role, so the two can be compared; the busiest profile in each folder is the main thread's.
   const profile =
-    role !== 'upstream' && process.env.ROUTER_BENCH_PROFILE
-      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ROUTER_BENCH_PROFILE}/${role}`]
+    role !== 'upstream' && process.env['ROUTER_BENCH_PROFILE']
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env['ROUTER_BENCH_PROFILE']}/${role}`]
       : [];
   const heap = role !== 'upstream' && SEMI_SPACE_MB > 0 ? [`--max-semi-space-size=${SEMI_SPACE_MB}`] : [];
   const child = fork(script, ['--role', role, ...extra], {

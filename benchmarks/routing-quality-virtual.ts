@@ -158,10 +158,10 @@ function engineBackend(id: string, engine: SimEngine): ChatBackend {
     kind: 'vllm',
     url: `http://${id}.sim/v1`,
     async send(request: BackendRequest) {
-      const messages = request.body.messages as Parameters<typeof chatPromptTokens>[0];
+      const messages = request.body['messages'] as Parameters<typeof chatPromptTokens>[0];
       const stream = new EngineStream();
       engine.submit(
-        { id: `${id}-${counter++}`, promptTokens: chatPromptTokens(messages), outputTokens: Number(request.body.max_tokens) },
+        { id: `${id}-${counter++}`, promptTokens: chatPromptTokens(messages), outputTokens: Number(request.body['max_tokens']) },
         {
           onToken: (index) => {
             if (index === 0) stream.firstToken();

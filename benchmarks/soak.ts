@@ -45,7 +45,7 @@ interface Outcome {
 }
 
 function once(url: string, path: string, body: Record<string, unknown>): Promise<Outcome> {
-  const kind = body.stream ? 'stream' : 'json';
+  const kind = body['stream'] ? 'stream' : 'json';
   return new Promise((resolve) => {
     const request = httpRequest(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, timeout: 120_000 });
     request.on('timeout', () => request.destroy(new Error('no answer in 120 s')));

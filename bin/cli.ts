@@ -79,7 +79,7 @@ export async function main(argv: string[]): Promise<void> {
     }
     const { message, usage } = describeCliError(error);
     process.stderr.write(`switchyard ${argv[2] ?? ''}: ${message}\n`.replace(' :', ':'));
-    if (process.env.SWITCHYARD_DEBUG === '1' && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    if (process.env['SWITCHYARD_DEBUG'] === '1' && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
     process.exitCode = usage ? 2 : 1;
   }
 }

@@ -96,7 +96,7 @@ function bodiesFor(testCase: Case): Record<string, unknown>[] {
     const body: Record<string, unknown> = { ...testCase.base };
     const changes = 1 + Math.floor(random() * 4);
     for (let change = 0; change < changes; change++) body[pick(testCase.fields)] = pick(VALUES);
-    if ('messages' in body && random() < 0.3) body.messages = [pick(MESSAGES), pick(MESSAGES)];
+    if ('messages' in body && random() < 0.3) body['messages'] = [pick(MESSAGES), pick(MESSAGES)];
     bodies.push(body);
   }
   // JSON round trip: bodies reach the router as parsed JSON (no undefined values, no NaN).

@@ -13,7 +13,7 @@ import { LABELS, deploymentLabelFilter } from './drivers/container-spec.ts';
 import { ensureStandinImage } from './image/build.ts';
 import type { DeploymentStatus } from './manager.ts';
 
-const SOCKET = process.env.DOCKER_SOCKET ?? '/var/run/docker.sock';
+const SOCKET = process.env['DOCKER_SOCKET'] ?? '/var/run/docker.sock';
 const POOL = 'clidocker';
 const DEPLOYMENT = 'test-cli-docker';
 const docker = new Docker({ socketPath: SOCKET });

@@ -53,7 +53,7 @@ export function loadDeployConfig(options: CommonOptions): DeployConfig {
     input = parsed as Record<string, unknown>;
   }
   if (options.driver !== undefined) input = { ...input, driver: options.driver };
-  if (options.dryRun === true) input = { ...input, autoscaler: { ...(input.autoscaler as object | undefined), dryRun: true } };
+  if (options.dryRun === true) input = { ...input, autoscaler: { ...(input['autoscaler'] as object | undefined), dryRun: true } };
   return parseDeployConfig(input);
 }
 

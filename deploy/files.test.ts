@@ -69,8 +69,8 @@ describe('docker-compose.gpu.yml', () => {
       expect(service.image).toMatch(/^vllm\/vllm-openai:/);
     }
     expect(compose.volumes).toHaveProperty('hf-cache');
-    expect(services.router!.depends_on).toMatchObject({ 'vllm-llama-8b': { condition: 'service_healthy' } });
-    expect(services.router!.healthcheck?.test.join(' ')).toMatch(/8080\/health/);
+    expect(services['router']!.depends_on).toMatchObject({ 'vllm-llama-8b': { condition: 'service_healthy' } });
+    expect(services['router']!.healthcheck?.test.join(' ')).toMatch(/8080\/health/);
   });
 
   it('the router config it mounts is valid for the router and routes to both vLLM services', () => {
@@ -119,7 +119,7 @@ describe('Prometheus config and rules', () => {
       scrape_configs: { job_name: string; static_configs: { targets: string[]; labels?: Record<string, string> }[] }[];
     };
     const job = (name: string) => config.scrape_configs.find((scrape) => scrape.job_name === name)!;
-    expect(job('vllm').static_configs.map((entry) => [entry.targets[0], entry.labels?.pool])).toEqual([
+    expect(job('vllm').static_configs.map((entry) => [entry.targets[0], entry.labels?.['pool']])).toEqual([
       ['vllm-llama-8b:8000', 'llama-8b'],
       ['vllm-llama-70b:8000', 'llama-70b'],
     ]);

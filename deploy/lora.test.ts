@@ -94,9 +94,9 @@ describe('the compose LoRA example (deploy/compose/lora.override.yml)', () => {
     const small = services['vllm-llama-8b']!;
     const lora = { maxLoras: 4, modules: [{ name: 'sql-lora', path: '/adapters/sql-lora' }, { name: 'support-lora', path: '/adapters/support-lora' }] };
     expect(small.command).toEqual(launchArgsFor(resolvePool(PoolConfig.parse({ name: 'x', model: 'llama-3.1-8b', gpu: 'a100-80gb', lora })), 8000, '0.0.0.0'));
-    expect(small.environment.VLLM_ALLOW_RUNTIME_LORA_UPDATING).toBe('True');
+    expect(small.environment['VLLM_ALLOW_RUNTIME_LORA_UPDATING']).toBe('True');
     expect(small.volumes.some((volume) => volume.endsWith(':/adapters:ro'))).toBe(true);
-    expect(services.router!.volumes.some((volume) => volume.includes('switchyard-lora.yaml:/etc/switchyard/switchyard.yaml'))).toBe(true);
+    expect(services['router']!.volumes.some((volume) => volume.includes('switchyard-lora.yaml:/etc/switchyard/switchyard.yaml'))).toBe(true);
   });
 
   it('mounts a router config that is valid and routes the adapters to the 8B pool with lora-affinity', () => {

@@ -82,7 +82,7 @@ export function registerEvalCommands(program: Command): void {
     .action(async (options: { fromRequest: string; suite: string; log?: string; id?: string; tag?: string[]; referenceFromResponse?: boolean }) => {
       process.exitCode = await evalAddCase({
         ...options,
-        log: options.log ?? process.env.SWITCHYARD_REQUEST_LOG ?? '.switchyard/requests.jsonl',
+        log: options.log ?? process.env['SWITCHYARD_REQUEST_LOG'] ?? '.switchyard/requests.jsonl',
       });
     });
 

@@ -5,7 +5,7 @@ import { DEFAULT_EMBEDDING_MODEL } from './models/embedder.ts';
 import { DEFAULT_RERANK_MODEL } from './models/reranker.ts';
 
 export function defaultIndexRoot(): string {
-  return process.env.SWITCHYARD_INDEX_DIR ?? join(process.cwd(), '.switchyard', 'indexes');
+  return process.env['SWITCHYARD_INDEX_DIR'] ?? join(process.cwd(), '.switchyard', 'indexes');
 }
 
 /** An index name is a folder under the index root; anything that looks like a path is used as one. */
@@ -18,11 +18,11 @@ export function resolveIndexDirectory(name: string, indexRoot?: string): string 
 }
 
 export function defaultEmbeddingModel(): string {
-  return process.env.SWITCHYARD_EMBEDDER ?? DEFAULT_EMBEDDING_MODEL;
+  return process.env['SWITCHYARD_EMBEDDER'] ?? DEFAULT_EMBEDDING_MODEL;
 }
 
 export function defaultRerankModel(): string {
-  return process.env.SWITCHYARD_RERANKER ?? DEFAULT_RERANK_MODEL;
+  return process.env['SWITCHYARD_RERANKER'] ?? DEFAULT_RERANK_MODEL;
 }
 
 /** Local model folders are stored as absolute paths so queries from another directory find them. */

@@ -78,7 +78,7 @@ describe('RetrievalIndex end to end on the fixture corpus', () => {
 
     const platform = await index.search({ query: 'cooking', mode: 'vector', filters: { team: { in: ['platform'] } }, topK: 2 });
     expect(platform.hits).toHaveLength(2);
-    for (const hit of platform.hits) expect(hit.metadata.extra.team).toBe('platform');
+    for (const hit of platform.hits) expect(hit.metadata.extra['team']).toBe('platform');
 
     const recent = await index.search({
       query: 'bake',

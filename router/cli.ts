@@ -61,8 +61,8 @@ export function registerRouterCommands(program: Command): void {
       }
       const port = options.port
         ? parsePort(options.port, '--port')
-        : process.env.PORT
-          ? parsePort(process.env.PORT, 'PORT')
+        : process.env['PORT']
+          ? parsePort(process.env['PORT'], 'PORT')
           : config.server.port;
       const demoKey = loopbackDemoKey(config);
       // Signals are handled from before the start: a SIGTERM while pools start must not kill the process half-way.

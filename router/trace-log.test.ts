@@ -19,7 +19,7 @@ const lines: Array<Record<string, unknown>> = [];
 beforeAll(async () => {
   const [replica] = (await startReplicas([{ model: 'llama-3.1-8b' }])) as [SimReplica];
   proxy = createServer((request, response) => {
-    if (request.method === 'POST') seen.push(request.headers.traceparent as string | undefined);
+    if (request.method === 'POST') seen.push(request.headers['traceparent'] as string | undefined);
     const chunks: Buffer[] = [];
     request.on('data', (piece: Buffer) => chunks.push(piece));
     request.on('end', () => {
@@ -61,10 +61,10 @@ const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT = '00f067aa0ba902b7';
 
 async function logLineFor(requestId: string): Promise<Record<string, unknown>> {
-  for (let attempt = 0; attempt < 100 && !lines.some((line) => line.requestId === requestId); attempt++) {
+  for (let attempt = 0; attempt < 100 && !lines.some((line) => line['requestId'] === requestId); attempt++) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  const found = lines.filter((line) => line.requestId === requestId);
+  const found = lines.filter((line) => line['requestId'] === requestId);
   expect(found).toHaveLength(1);
   return found[0]!;
 }
@@ -113,9 +113,9 @@ describe('request log', () => {
       .withResponse();
     const line = await logLineFor(response.headers.get('x-request-id')!);
     expect(line).toMatchObject({ msg: 'request', method: 'POST', path: '/v1/chat/completions', status: 200 });
-    expect(line.promptTokens).toBe(data.usage?.prompt_tokens);
-    expect(line.completionTokens).toBe(data.usage?.completion_tokens);
-    expect(line.latencyMs).toEqual(expect.any(Number));
+    expect(line['promptTokens']).toBe(data.usage?.prompt_tokens);
+    expect(line['completionTokens']).toBe(data.usage?.completion_tokens);
+    expect(line['latencyMs']).toEqual(expect.any(Number));
 
     const failed = await fetch(`${harness.baseURL}/chat/completions`, {
       method: 'POST',

@@ -13,7 +13,7 @@ interface Tool {
 }
 
 function onPath(command: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some((directory) => {
+  return (process.env['PATH'] ?? '').split(delimiter).some((directory) => {
     try {
       accessSync(join(directory, command), constants.X_OK);
       return true;

@@ -62,7 +62,7 @@ const sumWhere = (rows: ReadonlyArray<{ labels: Readonly<Record<string, string>>
 function replicaCount(samples: readonly PromSample[], pool: string): number {
   const backends = new Set<string>();
   for (const sample of samples) {
-    if (sample.name === 'switchyard_backend_in_flight_requests' && sample.labels.pool === pool) backends.add(sample.labels.backend ?? '');
+    if (sample.name === 'switchyard_backend_in_flight_requests' && sample.labels['pool'] === pool) backends.add(sample.labels['backend'] ?? '');
   }
   return backends.size;
 }
@@ -70,7 +70,7 @@ function replicaCount(samples: readonly PromSample[], pool: string): number {
 function poolInfo(start: readonly PromSample[], end: readonly PromSample[]): Map<string, Readonly<Record<string, string>>> {
   const pools = new Map<string, Readonly<Record<string, string>>>();
   for (const sample of [...start, ...end]) {
-    if (sample.name === 'switchyard_pool_info' && sample.labels.pool) pools.set(sample.labels.pool, sample.labels);
+    if (sample.name === 'switchyard_pool_info' && sample.labels['pool']) pools.set(sample.labels['pool'], sample.labels);
   }
   return pools;
 }
@@ -101,14 +101,14 @@ export function usageBetween(start: readonly PromSample[], end: readonly PromSam
   const hasBusyCounter = end.some((sample) => sample.name === 'switchyard_gpu_busy_seconds_total');
 
   return [...pools.entries()].map(([pool, labels]) => {
-    const kind = labels.kind ?? '';
+    const kind = labels['kind'] ?? '';
     const selfHosted = kind === 'vllm';
-    const gpusPerReplica = selfHosted ? Number(labels.gpus ?? '1') || 1 : 0;
+    const gpusPerReplica = selfHosted ? Number(labels['gpus'] ?? '1') || 1 : 0;
     const replicas = selfHosted ? (replicaCount(start, pool) + replicaCount(end, pool)) / 2 : 0;
     const gpuSeconds = replicas * gpusPerReplica * options.windowS;
     const promptTokens = sumWhere(tokens, { pool, kind: 'prompt' });
     const completionTokens = sumWhere(tokens, { pool, kind: 'completion' });
-    const gpu = labels.gpu ?? '';
+    const gpu = labels['gpu'] ?? '';
     let gpuHourly = 0;
     if (selfHosted) {
       const gpuId = GpuId.safeParse(gpu);
@@ -122,7 +122,7 @@ export function usageBetween(start: readonly PromSample[], end: readonly PromSam
       busyGpuSeconds = Math.min(gpuSeconds, sumWhere(busy, { pool }) * gpusPerReplica);
       utilizationSource = 'busy-time';
     } else if (selfHosted) {
-      const model = ModelId.safeParse(labels.model);
+      const model = ModelId.safeParse(labels['model']);
       const gpuId = GpuId.safeParse(gpu);
       if (model.success && gpuId.success) {
         // Time the pool would have needed at its estimated capacity to serve these tokens.
@@ -134,7 +134,7 @@ export function usageBetween(start: readonly PromSample[], end: readonly PromSam
     return {
       pool,
       kind,
-      model: labels.model ?? '',
+      model: labels['model'] ?? '',
       gpu,
       gpusPerReplica,
       replicas,

@@ -127,12 +127,12 @@ export function createBodyGenerator(seed: number): (index: number) => FuzzBody {
         return { value, mutation: `number at ${target?.join('.')}` };
       case 4: {
         const count = pick([50, 500, 3_000]);
-        (value as Record<string, Json>).messages = Array.from({ length: count }, (_, index) => ({ role: index % 2 ? 'assistant' : 'user', content: `m${index}` }));
+        (value as Record<string, Json>)['messages'] = Array.from({ length: count }, (_, index) => ({ role: index % 2 ? 'assistant' : 'user', content: `m${index}` }));
         return { value, mutation: `${count} messages` };
       }
       case 5: {
         const count = pick([20, 128, 400]);
-        (value as Record<string, Json>).tools = Array.from({ length: count }, (_, index) => ({ type: 'function', function: { name: `t${index}`, parameters: { type: 'object' } } }));
+        (value as Record<string, Json>)['tools'] = Array.from({ length: count }, (_, index) => ({ type: 'function', function: { name: `t${index}`, parameters: { type: 'object' } } }));
         return { value, mutation: `${count} tools` };
       }
       case 6: {

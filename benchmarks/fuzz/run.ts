@@ -128,7 +128,7 @@ export async function runFuzz(options: FuzzOptions): Promise<FuzzReport> {
         const reason = judge(answer);
         if (reason) report.failures.push({ mutation: fuzz.mutation, reason });
       } catch (error) {
-        report.byStatus.none = (report.byStatus.none ?? 0) + 1;
+        report.byStatus['none'] = (report.byStatus['none'] ?? 0) + 1;
         report.failures.push({ mutation: fuzz.mutation, reason: `no answer: ${(error as Error).message}` });
       }
       report.sent++;

@@ -58,10 +58,10 @@ export function endpointUrl(baseUrl: string, endpoint: 'chat' | 'completions'): 
 
 export function requestBody(options: Omit<SendOptions, 'dispatcher' | 'signal' | 'now' | 'timeoutMs' | 'baseUrl' | 'onChunk'>): Record<string, unknown> {
   const body: Record<string, unknown> = { model: options.model, max_tokens: options.maxTokens, stream: options.stream };
-  if (options.endpoint === 'chat') body.messages = [{ role: 'user', content: options.prompt }];
-  else body.prompt = options.prompt;
-  if (options.stream) body.stream_options = { include_usage: true };
-  if (options.ignoreEos) body.ignore_eos = true;
+  if (options.endpoint === 'chat') body['messages'] = [{ role: 'user', content: options.prompt }];
+  else body['prompt'] = options.prompt;
+  if (options.stream) body['stream_options'] = { include_usage: true };
+  if (options.ignoreEos) body['ignore_eos'] = true;
   return body;
 }
 
@@ -91,7 +91,7 @@ export async function sendRequest(options: SendOptions): Promise<SendResult> {
   const timer = setTimeout(() => timeout.abort(), options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout.signal]) : timeout.signal;
   const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
+  if (options.apiKey) headers['authorization'] = `Bearer ${options.apiKey}`;
   const payload = JSON.stringify(requestBody(options));
   const sentAt = now();
   let ttftMs: number | null = null;

@@ -15,7 +15,7 @@ import { createDeployment, deploymentIdOf } from '../manager.ts';
 import { LABELS, containerName, deploymentLabelFilter } from './container-spec.ts';
 import { DockerDriver } from './docker.ts';
 
-const SOCKET = process.env.DOCKER_SOCKET ?? '/var/run/docker.sock';
+const SOCKET = process.env['DOCKER_SOCKET'] ?? '/var/run/docker.sock';
 const POOL = 'twin';
 const docker = new Docker({ socketPath: SOCKET });
 const root = mkdtempSync(join(tmpdir(), 'switchyard-docker-scope-'));

@@ -20,7 +20,7 @@ import { describeDriverConformance } from './conformance.ts';
 import { DockerDriver } from './docker.ts';
 import type { ReplicaExit } from '../contracts.ts';
 
-const SOCKET = process.env.DOCKER_SOCKET ?? '/var/run/docker.sock';
+const SOCKET = process.env['DOCKER_SOCKET'] ?? '/var/run/docker.sock';
 /** This file's own deployment: other test files (and operators' deployments) on the engine are left alone. */
 const DEPLOYMENT = 'test-docker-driver';
 const docker = new Docker({ socketPath: SOCKET });

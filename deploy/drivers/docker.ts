@@ -202,7 +202,7 @@ export class DockerDriver implements Driver {
     }
     if (this.stopping.has(replicaId) || this.reported.has(replicaId)) return;
     this.reported.add(replicaId);
-    const exitCode = attributes.exitCode === undefined ? null : Number(attributes.exitCode);
+    const exitCode = attributes['exitCode'] === undefined ? null : Number(attributes['exitCode']);
     const exit: ReplicaExit = { replicaId, pool: attributes[LABELS.pool] ?? '', exitCode, detail: `container die (exit ${exitCode ?? '?'})` };
     for (const listener of this.listeners) listener(exit);
   }

@@ -67,8 +67,8 @@ function integer(flags: Map<string, string>, name: string): number | undefined {
 export function simOptionsFromVllmArgs(args: readonly string[], env: NodeJS.ProcessEnv): SimReplicaOptions {
   const flags = parseFlags(args);
   const model = modelIdFor(flags);
-  const gpu = GpuId.parse(env.SWITCHYARD_SIM_GPU ?? 'h100');
-  const speed = env.SWITCHYARD_SIM_SPEED === undefined ? 1 : Number(env.SWITCHYARD_SIM_SPEED);
+  const gpu = GpuId.parse(env['SWITCHYARD_SIM_GPU'] ?? 'h100');
+  const speed = env['SWITCHYARD_SIM_SPEED'] === undefined ? 1 : Number(env['SWITCHYARD_SIM_SPEED']);
   const quantization = flags.get('--quantization');
   const options: SimReplicaOptions = {
     model,
@@ -99,13 +99,13 @@ export function simOptionsFromVllmArgs(args: readonly string[], env: NodeJS.Proc
     const maxCpuLoras = integer(flags, '--max-cpu-loras');
     options.lora = {
       modules: loraModules(args).map(parseLoraModule),
-      runtimeUpdating: /^(1|true)$/i.test(env.VLLM_ALLOW_RUNTIME_LORA_UPDATING ?? ''),
+      runtimeUpdating: /^(1|true)$/i.test(env['VLLM_ALLOW_RUNTIME_LORA_UPDATING'] ?? ''),
       ...(maxLoras === undefined ? {} : { maxLoras }),
       ...(maxLoraRank === undefined ? {} : { maxLoraRank }),
       ...(maxCpuLoras === undefined ? {} : { maxCpuLoras }),
     };
   }
-  const loadingMs = env.SWITCHYARD_SIM_LOADING_MS === undefined ? undefined : Number(env.SWITCHYARD_SIM_LOADING_MS);
+  const loadingMs = env['SWITCHYARD_SIM_LOADING_MS'] === undefined ? undefined : Number(env['SWITCHYARD_SIM_LOADING_MS']);
   if (loadingMs !== undefined) options.loadingMs = loadingMs;
   return options;
 }

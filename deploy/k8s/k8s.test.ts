@@ -120,7 +120,7 @@ function loadManifests(): Document[] {
     parseAllDocuments(readFileSync(join(DIR, file), 'utf8')).map((document) => {
       if (document.errors.length > 0) throw new Error(`${file}: ${document.errors[0]!.message}`);
       const value = document.toJS() as Record<string, unknown>;
-      return { file, kind: String(value.kind), value };
+      return { file, kind: String(value['kind']), value };
     }),
   );
 }
@@ -153,7 +153,7 @@ describe('Kubernetes manifests (schema check)', () => {
     copy.spec.template.spec.containers[0]!.ports[0]!.containerPort = 'http';
     expect(validateAgainstKubernetesSchema(copy).join('\n')).toMatch(/containerPort must be integer/);
     const scaled = structuredClone(documents.find((document) => document.kind === 'ScaledObject')!.value as { spec: { triggers: { metadata: Record<string, unknown> }[] } });
-    scaled.spec.triggers[0]!.metadata.threshold = 0.75;
+    scaled.spec.triggers[0]!.metadata['threshold'] = 0.75;
     expect(validateAgainstKubernetesSchema(scaled).join('\n')).toMatch(/threshold must be string/);
     expect(validateAgainstKubernetesSchema({ apiVersion: 'example.com/v1', kind: 'Widget' })).toEqual(['no schema for example.com/v1 Widget']);
   });
@@ -237,7 +237,7 @@ describe('Kubernetes manifests (schema check)', () => {
       const [, portName, serviceName] = /^_([a-z0-9-]+)\._tcp\.([a-z0-9-]+)\.switchyard\.svc\.cluster\.local$/.exec(name) ?? [];
       const service = services.get(serviceName ?? '') as (z.infer<typeof Service> & { spec: { clusterIP?: string; ports: { name?: string }[] } }) | undefined;
       expect(service?.spec.clusterIP, `${pool.name}: ${name} must name a headless Service`).toBe('None');
-      expect(service?.spec.ports.map((port) => port.name)).toContain(portName);
+      expect(service?.spec.ports.map((port) => port['name'])).toContain(portName);
       expect(pool.discovery?.dns.record).toBe('SRV');
     }
     expect(config.scheduling.scorers.map((scorer) => scorer.type)).toContain('consistent-hash-affinity');

@@ -25,9 +25,9 @@ const MODELS: Readonly<Record<string, ModelClass>> = {
 };
 
 export function validateAgainstKubernetesSchema(document: Record<string, unknown>): string[] {
-  const key = `${String(document.apiVersion)}/${String(document.kind)}`;
+  const key = `${String(document['apiVersion'])}/${String(document['kind'])}`;
   const Model = MODELS[key];
-  if (!Model) return [`no schema for ${String(document.apiVersion)} ${String(document.kind)}`];
+  if (!Model) return [`no schema for ${String(document['apiVersion'])} ${String(document['kind'])}`];
   try {
     new Model(document).validate();
     return [];

@@ -7,14 +7,14 @@ const MIB = 1024 * 1024;
 export function parseDcgmMetrics(body: string): GpuSample[] {
   const byGpu = new Map<string, GpuSample>();
   const sampleOf = (labels: Readonly<Record<string, string>>): GpuSample | undefined => {
-    const index = labels.gpu;
+    const index = labels['gpu'];
     if (index === undefined) return undefined;
     let sample = byGpu.get(index);
     if (!sample) {
       sample = {
         index,
-        uuid: labels.UUID ?? null,
-        name: labels.modelName ?? null,
+        uuid: labels['UUID'] ?? null,
+        name: labels['modelName'] ?? null,
         utilization: null,
         memoryUsedBytes: null,
         memoryTotalBytes: null,

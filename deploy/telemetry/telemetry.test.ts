@@ -105,7 +105,7 @@ describe('DCGM exporter metrics', () => {
 
   it('parses escapes, NaN and timestamps in the text format, and names the bad line', () => {
     const samples = parsePrometheusText('a{l="x\\"y\\\\z"} NaN\nb 3 1700000000\n# c\n');
-    expect(samples[0]?.labels.l).toBe('x"y\\z');
+    expect(samples[0]?.labels['l']).toBe('x"y\\z');
     expect(Number.isNaN(samples[0]?.value)).toBe(true);
     expect(samples[1]).toEqual({ name: 'b', labels: {}, value: 3 });
     expect(() => parsePrometheusText('ok 1\nbad{x=1} 2')).toThrow(/line 2/);

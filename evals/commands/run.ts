@@ -85,7 +85,7 @@ export function resolveTarget(target: string, model: string | undefined, routerU
     if (!model) throw new InvalidRequestError('--target is a URL: also pass --model <name>', { param: 'model' });
     return { baseURL: withV1(target), model };
   }
-  return { baseURL: withV1(routerUrl ?? process.env.SWITCHYARD_URL ?? DEFAULT_ROUTER_URL), model: model ?? target };
+  return { baseURL: withV1(routerUrl ?? process.env['SWITCHYARD_URL'] ?? DEFAULT_ROUTER_URL), model: model ?? target };
 }
 
 function withV1(url: string): string {
@@ -103,7 +103,7 @@ export async function evalRun(raw: RunCommandOptions, io: CommandIo = consoleIo)
   const options = parsed.data;
   try {
     const suite = await loadSuite(options.suite);
-    const apiKey = options.apiKey ?? process.env.SWITCHYARD_API_KEY ?? process.env.OPENAI_API_KEY;
+    const apiKey = options.apiKey ?? process.env['SWITCHYARD_API_KEY'] ?? process.env['OPENAI_API_KEY'];
     const cache = options.cache ? (io.cache ?? new FileResponseCache(resolve(options.cacheDir))) : null;
     const clientFor = (baseURL: string) =>
       new OpenAIChatClient({
@@ -141,7 +141,7 @@ export async function evalRun(raw: RunCommandOptions, io: CommandIo = consoleIo)
       promptReference !== undefined || suite.cases.some((loaded) => 'promptRef' in loaded.case.input)
         ? openPromptStore({
             dirs: (options.promptDir ?? []).map((dir) => resolve(dir)),
-            rolloutFile: resolve(options.rolloutFile ?? process.env.SWITCHYARD_PROMPT_ROLLOUT ?? '.switchyard/prompt-rollout.yaml'),
+            rolloutFile: resolve(options.rolloutFile ?? process.env['SWITCHYARD_PROMPT_ROLLOUT'] ?? '.switchyard/prompt-rollout.yaml'),
           })
         : undefined;
     const prompt = store && promptReference !== undefined ? resolvePromptReference(store, promptReference) : undefined;
@@ -193,7 +193,7 @@ export async function evalRun(raw: RunCommandOptions, io: CommandIo = consoleIo)
       const passRate = accepted?.check.candidate ?? report.summary.casePassRate;
       const pushed = await fetch(`${options.pushTo.replace(/\/(v1\/?)?$/, '')}/admin/prompts/${encodeURIComponent(prompt.name)}/eval`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(process.env.SWITCHYARD_ADMIN_TOKEN ? { authorization: `Bearer ${process.env.SWITCHYARD_ADMIN_TOKEN}` } : {}) },
+        headers: { 'content-type': 'application/json', ...(process.env['SWITCHYARD_ADMIN_TOKEN'] ? { authorization: `Bearer ${process.env['SWITCHYARD_ADMIN_TOKEN']}` } : {}) },
         body: JSON.stringify({ version: prompt.version, pass_rate: passRate }),
       });
       if (!pushed.ok) io.stderr(`eval run: warning: pushing the pass rate to ${options.pushTo} failed (HTTP ${pushed.status})`);

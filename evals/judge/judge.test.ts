@@ -49,8 +49,8 @@ describe('pairwise judge, both orders', () => {
     const requests = (server?.requests ?? []).map(chatBody);
     expect(requests.every(isPairwiseJudgeRequest)).toBe(true);
     expect(requests.map((request) => pairwiseAnswers(request).first).sort()).toEqual(['CAND', 'OTHER']);
-    expect(requests[0]?.response_format).toMatchObject({ type: 'json_schema', json_schema: { name: 'pairwise_verdict' } });
-    expect(requests[0]?.temperature).toBe(0);
+    expect(requests[0]?.['response_format']).toMatchObject({ type: 'json_schema', json_schema: { name: 'pairwise_verdict' } });
+    expect(requests[0]?.['temperature']).toBe(0);
   });
 
   it('folds verdicts: tie vs win is a flip', () => {

@@ -51,17 +51,17 @@ function rubricSchema(criteria: readonly RubricCriterion[]): Record<string, unkn
 function coercePairwise(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   const record = value as Record<string, unknown>;
-  if (typeof record.winner !== 'string') return value;
-  const winner = record.winner.trim().toLowerCase().replace(/^answer\s+/, '');
-  const mapped = winner === 'a' ? 'A' : winner === 'b' ? 'B' : winner === 'tie' ? 'tie' : record.winner;
-  return mapped === record.winner ? value : { ...record, winner: mapped };
+  if (typeof record['winner'] !== 'string') return value;
+  const winner = record['winner'].trim().toLowerCase().replace(/^answer\s+/, '');
+  const mapped = winner === 'a' ? 'A' : winner === 'b' ? 'B' : winner === 'tie' ? 'tie' : record['winner'];
+  return mapped === record['winner'] ? value : { ...record, winner: mapped };
 }
 
 /** Numeric strings and whole floats become integers ("4" → 4, 4.0 → 4). */
 function coerceRubric(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   const record = value as Record<string, unknown>;
-  const scores = record.scores;
+  const scores = record['scores'];
   if (scores === null || typeof scores !== 'object') return value;
   const fixed = Object.fromEntries(
     Object.entries(scores as Record<string, unknown>).map(([key, score]) => {
@@ -113,7 +113,7 @@ export class LlmJudge implements JudgeService {
       schema,
       coerce: coercePairwise,
       maxRetries: this.maxRetries,
-      scope: { repeat, judgeModel: this.model, judgePrompt: this.promptVersions.pairwise ?? '', order },
+      scope: { repeat, judgeModel: this.model, judgePrompt: this.promptVersions['pairwise'] ?? '', order },
     });
     return { verdict: { winner: outcome.value.winner, reasoning: outcome.value.reasoning }, cached: outcome.cached };
   }
@@ -155,7 +155,7 @@ export class LlmJudge implements JudgeService {
       schema,
       coerce: coerceRubric,
       maxRetries: this.maxRetries,
-      scope: { repeat, judgeModel: this.model, judgePrompt: this.promptVersions.rubric ?? '' },
+      scope: { repeat, judgeModel: this.model, judgePrompt: this.promptVersions['rubric'] ?? '' },
     });
     return { reasoning: outcome.value.reasoning, scores: outcome.value.scores, cached: outcome.cached };
   }

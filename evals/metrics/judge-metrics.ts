@@ -61,7 +61,7 @@ export const pairwiseMetric: EvalMetric<{
         candidateFirst: outcome.candidateFirst,
         candidateSecond: outcome.candidateSecond,
         judgeModel: judge.model,
-        judgePrompt: judge.promptVersions.pairwise,
+        judgePrompt: judge.promptVersions['pairwise'],
       },
     };
   },
@@ -105,7 +105,7 @@ export const rubricMetric: EvalMetric<{
       pass: score >= params.threshold,
       score,
       reason: `${perCriterion.join(', ')}; ${outcome.reasoning.slice(0, 160)}`,
-      details: { scores: outcome.scores, reasoning: outcome.reasoning, judgeModel: judge.model, judgePrompt: judge.promptVersions.rubric },
+      details: { scores: outcome.scores, reasoning: outcome.reasoning, judgeModel: judge.model, judgePrompt: judge.promptVersions['rubric'] },
     };
   },
 };

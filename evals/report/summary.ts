@@ -36,10 +36,10 @@ export function summarize(results: readonly CaseResult[], worstCount = 10): RunS
       entry.repeats++;
       if (metric.pass) entry.passes++;
       byCaseMetric.set(key, entry);
-      if (metric.type === 'pairwise' && metric.details && typeof metric.details.flipped === 'boolean') {
+      if (metric.type === 'pairwise' && metric.details && typeof metric.details['flipped'] === 'boolean') {
         pairwiseComparisons++;
-        if (metric.details.flipped) flips++;
-        for (const order of [metric.details.candidateFirst, metric.details.candidateSecond]) {
+        if (metric.details['flipped']) flips++;
+        for (const order of [metric.details['candidateFirst'], metric.details['candidateSecond']]) {
           const winner = (order as { winner?: unknown } | undefined)?.winner;
           if (winner === 'A' || winner === 'B') {
             namedWinner++;

@@ -15,7 +15,7 @@ import { parseQrels, parseRun } from './trec.ts';
 
 const SAMPLE = join(import.meta.dirname, 'cacm-sample');
 let workspace = '';
-const savedCache = process.env.SWITCHYARD_MODEL_CACHE;
+const savedCache = process.env['SWITCHYARD_MODEL_CACHE'];
 
 beforeAll(async () => {
   workspace = mkdtempSync(join(tmpdir(), 'switchyard-cacm-'));
@@ -25,11 +25,11 @@ beforeAll(async () => {
   await deriveWordVectorTable({ out: small, words: 20_000 });
   mkdirSync(join(cache, 'word-vectors'), { recursive: true });
   copyFileSync(small, defaultTablePath(cache));
-  process.env.SWITCHYARD_MODEL_CACHE = cache;
+  process.env['SWITCHYARD_MODEL_CACHE'] = cache;
 });
 afterAll(() => {
-  if (savedCache === undefined) delete process.env.SWITCHYARD_MODEL_CACHE;
-  else process.env.SWITCHYARD_MODEL_CACHE = savedCache;
+  if (savedCache === undefined) delete process.env['SWITCHYARD_MODEL_CACHE'];
+  else process.env['SWITCHYARD_MODEL_CACHE'] = savedCache;
   rmSync(workspace, { recursive: true, force: true });
 });
 

@@ -141,16 +141,16 @@ export async function readAnnotations(
     const rows = rowsOf(await readFile(path, 'utf8'), path);
     for (const row of rows) {
       // The pipeline's own verdict as one more "annotator": how far do humans agree with the automated checks?
-      const verdict = String(row.automated ?? '').trim().toLowerCase();
-      if (options.includeAutomated && verdict !== '' && String(row.caseId ?? '') !== '') {
-        automated.set(`${String(row.caseId)}#${String(row.repeat ?? 0)}`, verdict);
+      const verdict = String(row['automated'] ?? '').trim().toLowerCase();
+      if (options.includeAutomated && verdict !== '' && String(row['caseId'] ?? '') !== '') {
+        automated.set(`${String(row['caseId'])}#${String(row['repeat'] ?? 0)}`, verdict);
       }
-      const label = String(row.label ?? '').trim().toLowerCase();
+      const label = String(row['label'] ?? '').trim().toLowerCase();
       if (label === '') continue;
-      const caseId = String(row.caseId ?? '').trim();
+      const caseId = String(row['caseId'] ?? '').trim();
       if (caseId === '') throw new InvalidRequestError(`${path}: a labelled row has no caseId`);
-      const annotator = String(row.annotator ?? '').trim() || basename(path, extname(path));
-      annotations.push({ itemId: `${caseId}#${String(row.repeat ?? 0)}`, annotator, label });
+      const annotator = String(row['annotator'] ?? '').trim() || basename(path, extname(path));
+      annotations.push({ itemId: `${caseId}#${String(row['repeat'] ?? 0)}`, annotator, label });
     }
   }
   for (const [itemId, label] of automated) annotations.push({ itemId, annotator: 'automated', label });

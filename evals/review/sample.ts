@@ -39,7 +39,7 @@ export function flagReasons(result: CaseResult): string[] {
   const reasons: string[] = [];
   if (result.error !== undefined) reasons.push(`target error: ${result.error}`);
   for (const metric of result.metrics) {
-    if (metric.details?.flipped === true) reasons.push(`${metric.id}: judge position flip`);
+    if (metric.details?.['flipped'] === true) reasons.push(`${metric.id}: judge position flip`);
     if (!metric.pass) reasons.push(`${metric.id} failed`);
   }
   return reasons;

@@ -66,7 +66,7 @@ describe('eval run end to end', () => {
     // Output and reference both say Paris: a tie in both orders, so no verdict named a position.
     expect(report.summary.judge).toEqual({ pairwiseComparisons: 1, flips: 0, flipRate: 0, firstPositionRate: null });
     expect(report.suite.hash).toMatch(/^sha256:[0-9a-f]{12}$/);
-    expect(report.judge?.promptVersions.pairwise).toMatch(/^pairwise@sha256:/);
+    expect(report.judge?.promptVersions['pairwise']).toMatch(/^pairwise@sha256:/);
     expect(report.embedder).toEqual({ id: 'hashed-bow-512-v1', fallback: true });
     expect(target.requestCount()).toBe(5);
     // pairwise: 2 orders; rubric: 1 call.

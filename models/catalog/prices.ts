@@ -19,7 +19,7 @@ export type HostedPrice = PriceFile['hosted'][string];
 
 export const DEFAULT_PRICES_PATH = fileURLToPath(new URL('./prices.yaml', import.meta.url));
 
-export function loadPrices(path: string = process.env.SWITCHYARD_PRICES ?? DEFAULT_PRICES_PATH): PriceFile {
+export function loadPrices(path: string = process.env['SWITCHYARD_PRICES'] ?? DEFAULT_PRICES_PATH): PriceFile {
   const parsed = PriceFile.safeParse(parse(readFileSync(path, 'utf8')));
   if (!parsed.success) {
     const first = parsed.error.issues[0];

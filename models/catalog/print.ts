@@ -41,7 +41,7 @@ export function printCatalog(options: { model?: string; json?: boolean }): void 
   }
   for (const model of report.models) {
     console.log(`${model.displayName} (${model.id}): ${(model.parameters / 1e9).toFixed(2)}B params, ${model.layers} layers, ` +
-      `KV ${(model.kvBytesPerToken / 1024).toFixed(0)} KiB/token, weights bf16 ${model.weightGb.bf16} GB`);
+      `KV ${(model.kvBytesPerToken / 1024).toFixed(0)} KiB/token, weights bf16 ${model.weightGb['bf16']} GB`);
     console.log(
       formatTable(
         ['GPU', 'dtype', 'GPUs (TP)', 'KV tokens', 'fits'],

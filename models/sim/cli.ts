@@ -95,7 +95,7 @@ export function replicaOptionsFromCli(options: SimCommandOptions, index: number)
   if (options.enableLora || options.loraModules !== undefined) {
     replica.lora = {
       modules: loraModules,
-      runtimeUpdating: options.allowRuntimeLoraUpdating === true || /^(1|true)$/i.test(process.env.VLLM_ALLOW_RUNTIME_LORA_UPDATING ?? ''),
+      runtimeUpdating: options.allowRuntimeLoraUpdating === true || /^(1|true)$/i.test(process.env['VLLM_ALLOW_RUNTIME_LORA_UPDATING'] ?? ''),
       ...lora,
     };
   }

@@ -21,10 +21,10 @@ function expectVllmError(result: { status: number; json: unknown }, status: numb
   const body = result.json as { error: Record<string, unknown> };
   expect(Object.keys(body)).toEqual(['error']);
   expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
-  expect(body.error.type).toBe(type);
-  expect(body.error.code).toBe(status);
-  expect(typeof body.error.message).toBe('string');
-  if (message) expect(body.error.message).toMatch(message);
+  expect(body.error['type']).toBe(type);
+  expect(body.error['code']).toBe(status);
+  expect(typeof body.error['message']).toBe('string');
+  if (message) expect(body.error['message']).toMatch(message);
 }
 
 const chat = (body: unknown): string => JSON.stringify(body);

@@ -66,7 +66,7 @@ describe('metrics', () => {
     for (const name of expected) expect(names(samples), name).toContain(name);
     expect(names(samples)).not.toContain('vllm:gpu_cache_usage_perc');
     for (const sample of samples.filter((candidate) => candidate.name !== 'vllm:cache_config_info')) {
-      expect(sample.labels.model_name, sample.name).toBe('chat-8b');
+      expect(sample.labels['model_name'], sample.name).toBe('chat-8b');
     }
     const promptTokens = results.reduce((sum, result) => sum + (result.usage?.prompt_tokens ?? 0), 0);
     const completionTokens = results.reduce((sum, result) => sum + (result.usage?.completion_tokens ?? 0), 0);
@@ -79,8 +79,8 @@ describe('metrics', () => {
     expect(total(samples, 'vllm:prefix_cache_queries_total')).toBe(promptTokens);
     expect(total(samples, 'vllm:num_requests_running')).toBe(0);
     const info = samples.find((sample) => sample.name === 'vllm:cache_config_info');
-    expect(info?.labels.block_size).toBe('16');
-    expect(Number(info?.labels.num_gpu_blocks)).toBe(replica.totalBlocks);
+    expect(info?.labels['block_size']).toBe('16');
+    expect(Number(info?.labels['num_gpu_blocks'])).toBe(replica.totalBlocks);
     const stats = await replica.stats();
     expect(stats.generationTokens).toBe(completionTokens);
   });

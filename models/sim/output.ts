@@ -108,30 +108,30 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** A value that validates against simple JSON Schemas: types, properties/required, items, enum, const, bounds. */
 export function valueForSchema(schema: unknown, random: () => number, depth: number): Json {
   if (!isRecord(schema) || depth > 6) return {};
-  if ('const' in schema) return schema.const as Json;
-  if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0] as Json;
-  const variants = schema.anyOf ?? schema.oneOf ?? schema.allOf;
+  if ('const' in schema) return schema['const'] as Json;
+  if (Array.isArray(schema['enum']) && schema['enum'].length > 0) return schema['enum'][0] as Json;
+  const variants = schema['anyOf'] ?? schema['oneOf'] ?? schema['allOf'];
   if (Array.isArray(variants) && variants.length > 0) return valueForSchema(variants[0], random, depth + 1);
-  let type = schema.type;
+  let type = schema['type'];
   if (Array.isArray(type)) type = type.find((candidate) => candidate !== 'null') ?? 'null';
-  if (type === undefined) type = isRecord(schema.properties) ? 'object' : 'string';
+  if (type === undefined) type = isRecord(schema['properties']) ? 'object' : 'string';
   switch (type) {
     case 'object': {
       const result: Record<string, Json> = {};
-      const properties = isRecord(schema.properties) ? schema.properties : {};
+      const properties = isRecord(schema['properties']) ? schema['properties'] : {};
       for (const [name, property] of Object.entries(properties)) result[name] = valueForSchema(property, random, depth + 1);
       return result;
     }
     case 'array': {
-      const min = typeof schema.minItems === 'number' ? schema.minItems : 1;
-      const max = typeof schema.maxItems === 'number' ? schema.maxItems : Math.max(min, 3);
+      const min = typeof schema['minItems'] === 'number' ? schema['minItems'] : 1;
+      const max = typeof schema['maxItems'] === 'number' ? schema['maxItems'] : Math.max(min, 3);
       const count = Math.min(max, Math.max(min, 1 + Math.floor(random() * 3)));
-      return Array.from({ length: count }, () => valueForSchema(schema.items, random, depth + 1));
+      return Array.from({ length: count }, () => valueForSchema(schema['items'], random, depth + 1));
     }
     case 'integer':
     case 'number': {
-      const min = typeof schema.minimum === 'number' ? schema.minimum : 0;
-      const max = typeof schema.maximum === 'number' ? schema.maximum : min + 100;
+      const min = typeof schema['minimum'] === 'number' ? schema['minimum'] : 0;
+      const max = typeof schema['maximum'] === 'number' ? schema['maximum'] : min + 100;
       const value = min + random() * (max - min);
       return type === 'integer' ? Math.min(Math.floor(max), Math.max(Math.ceil(min), Math.round(value))) : Math.round(value * 100) / 100;
     }
@@ -141,8 +141,8 @@ export function valueForSchema(schema: unknown, random: () => number, depth: num
       return null;
     default: {
       let text = pseudoTextPieces(Math.floor(random() * 2 ** 31), 2 + Math.floor(random() * 4)).join('');
-      if (typeof schema.maxLength === 'number') text = text.slice(0, schema.maxLength);
-      if (typeof schema.minLength === 'number') text = text.padEnd(schema.minLength, 'x');
+      if (typeof schema['maxLength'] === 'number') text = text.slice(0, schema['maxLength']);
+      if (typeof schema['minLength'] === 'number') text = text.padEnd(schema['minLength'], 'x');
       return text;
     }
   }

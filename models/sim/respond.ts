@@ -94,7 +94,7 @@ export function runGeneration(
       choice = { index: 0, delta: { content: piece }, logprobs: tokenLogprobs, ...finish };
     }
     const chunk: Record<string, unknown> = { ...base, choices: [choice] };
-    if (prepared.continuousUsage) chunk.usage = usageOf(prepared, index + 1, context.profile, 0);
+    if (prepared.continuousUsage) chunk['usage'] = usageOf(prepared, index + 1, context.profile, 0);
     return chunk;
   };
 
@@ -214,7 +214,7 @@ function nonStreamBody(prepared: PreparedGeneration, usage: Usage, profile: Prof
       : { role: 'assistant', reasoning_content: null, content: plan.toolCall ? null : text, tool_calls: toolCalls };
   const choiceLogprobs = logprobs && !plan.toolCall ? chatLogprobs(logprobs.seed, plan.pieces, 0, logprobs.top) : null;
   const choice: Record<string, unknown> = { index: 0, message, logprobs: choiceLogprobs, finish_reason: plan.finishReason };
-  if (profile === 'vllm') choice.stop_reason = plan.stopReason ?? null;
+  if (profile === 'vllm') choice['stop_reason'] = plan.stopReason ?? null;
   return {
     ...base,
     object: 'chat.completion',

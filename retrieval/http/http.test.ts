@@ -102,13 +102,13 @@ describe('POST /v1/retrieve', () => {
   it('returns chunks with document ids, scores per stage and timings', async () => {
     const { status, json } = await post('/v1/retrieve', { query: 'ERR_CONN_REFUSED_443', index: 'docs', top_k: 3 });
     expect(status).toBe(200);
-    expect(json.effective_mode).toBe('rerank');
-    const data = json.data as { document_id: string; chunk_id: string; scores: Record<string, unknown>; metadata: Record<string, unknown> }[];
+    expect(json['effective_mode']).toBe('rerank');
+    const data = json['data'] as { document_id: string; chunk_id: string; scores: Record<string, unknown>; metadata: Record<string, unknown> }[];
     expect(data).toHaveLength(3);
     expect(data[0]?.document_id).toBe('guides/troubleshooting.md');
     expect(Object.keys(data[0]?.scores ?? {}).sort()).toEqual(['fused', 'lexical', 'rerank', 'vector']);
-    expect(data[0]?.metadata.team).toBe('platform');
-    expect((json.timings_ms as Record<string, number>).totalMs).toBeGreaterThan(0);
+    expect(data[0]?.metadata['team']).toBe('platform');
+    expect((json['timings_ms'] as Record<string, number>)['totalMs']).toBeGreaterThan(0);
   });
 
   it('honours rerank off, modes and filters', async () => {
@@ -118,8 +118,8 @@ describe('POST /v1/retrieve', () => {
       rerank: false,
       filters: { cuisine: { in: ['english'] } },
     });
-    expect(json.effective_mode).toBe('hybrid');
-    expect((json.data as { document_id: string }[]).map((hit) => hit.document_id)).toEqual(['recipe-cake']);
+    expect(json['effective_mode']).toBe('hybrid');
+    expect((json['data'] as { document_id: string }[]).map((hit) => hit.document_id)).toEqual(['recipe-cake']);
   });
 
   it.each([
@@ -212,13 +212,13 @@ describe('POST /v1/rerank', () => {
       top_n: 2,
     });
     expect(status).toBe(200);
-    const results = json.results as { index: number; relevance_score: number; document?: { text: string } }[];
+    const results = json['results'] as { index: number; relevance_score: number; document?: { text: string } }[];
     expect(results).toHaveLength(2);
     expect(results[0]?.index).toBe(1);
     expect(results[0]?.document?.text).toContain('OAuth');
     expect(results[0]?.relevance_score).toBeGreaterThan(results[1]?.relevance_score ?? 1);
     expect(results[0]?.relevance_score).toBeLessThanOrEqual(1);
-    expect((json.usage as { total_tokens: number }).total_tokens).toBeGreaterThan(0);
+    expect((json['usage'] as { total_tokens: number }).total_tokens).toBeGreaterThan(0);
   });
 
   it.each([

@@ -52,7 +52,7 @@ export function loadFile(path: string, id: string): SourceDocument[] {
     case 'markdown': {
       const { body, metadata } = splitFrontMatter(raw);
       const heading = /^#\s+(.+)$/m.exec(body);
-      const title = typeof metadata.title === 'string' ? metadata.title : (heading?.[1]?.trim() ?? basename(path));
+      const title = typeof metadata['title'] === 'string' ? metadata['title'] : (heading?.[1]?.trim() ?? basename(path));
       return [{ ...base, id, title, text: body, format, metadata }];
     }
     case 'html': {

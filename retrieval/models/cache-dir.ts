@@ -2,5 +2,5 @@
 import { join } from 'node:path';
 
 export function defaultCacheDir(): string {
-  return process.env.SWITCHYARD_MODEL_CACHE ?? join(process.env.HOME ?? '.', '.cache', 'switchyard', 'models');
+  return process.env['SWITCHYARD_MODEL_CACHE'] ?? join(process.env['HOME'] ?? '.', '.cache', 'switchyard', 'models');
 }

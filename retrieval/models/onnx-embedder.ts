@@ -46,7 +46,7 @@ export class OnnxEmbedder implements Embedder {
   /** Tokenises one batch into onnxruntime feeds (exposed for the throughput benchmark). */
   encode(texts: readonly string[]): EncodedBatch {
     const encoded = this.tokenizer([...texts], { padding: true, truncation: true }) as Record<string, TransformersTensor>;
-    const ids = encoded.input_ids as TransformersTensor;
+    const ids = encoded['input_ids'] as TransformersTensor;
     const feeds: Record<string, ort.Tensor> = {};
     for (const name of this.session.inputNames) {
       const tensor = encoded[name];
@@ -54,7 +54,7 @@ export class OnnxEmbedder implements Embedder {
       feeds[name] = new ort.Tensor('int64', data, ids.dims);
     }
     const [rows = 0, columns = 0] = ids.dims;
-    return { feeds, mask: (encoded.attention_mask as TransformersTensor).data as BigInt64Array, rows, columns };
+    return { feeds, mask: (encoded['attention_mask'] as TransformersTensor).data as BigInt64Array, rows, columns };
   }
 
   /** Runs the model and mean-pools over the mask; returns full-width normalised vectors. */

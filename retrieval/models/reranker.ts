@@ -50,7 +50,7 @@ export class OnnxCrossEncoder implements Reranker {
       ) as Record<string, TransformersTensor>;
       const feeds: Record<string, ort.Tensor> = {};
       for (const name of this.session.inputNames) {
-        const tensor = encoded[name] ?? zerosLike(encoded.input_ids as TransformersTensor);
+        const tensor = encoded[name] ?? zerosLike(encoded['input_ids'] as TransformersTensor);
         feeds[name] = new ort.Tensor('int64', tensor.data as BigInt64Array, tensor.dims);
       }
       const outputs = await this.session.run(feeds);

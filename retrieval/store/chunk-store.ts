@@ -322,15 +322,15 @@ export class ChunkStore {
 
 function toStoredDocument(row: Record<string, unknown>): StoredDocument {
   return {
-    id: row.id as string,
-    title: row.title as string,
-    sourcePath: row.source_path as string,
-    sourceUrl: (row.source_url as string | null) ?? null,
-    sourceRoot: (row.source_root as string | null) ?? null,
-    lastModified: row.last_modified as number,
-    contentHash: row.content_hash as string,
-    chunker: row.chunker as string,
-    chunkCount: row.chunk_count as number,
+    id: row['id'] as string,
+    title: row['title'] as string,
+    sourcePath: row['source_path'] as string,
+    sourceUrl: (row['source_url'] as string | null) ?? null,
+    sourceRoot: (row['source_root'] as string | null) ?? null,
+    lastModified: row['last_modified'] as number,
+    contentHash: row['content_hash'] as string,
+    chunker: row['chunker'] as string,
+    chunkCount: row['chunk_count'] as number,
   };
 }
 

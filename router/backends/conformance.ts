@@ -71,8 +71,8 @@ export function describeChatBackendConformance(target: ConformanceTarget): void 
       const response = await make().send(request({ body: { ...extra, model: target.model, messages, max_tokens: 5 } }));
       expect(response.streamed).toBe(false);
       if (response.streamed) return;
-      expect(response.body.object).toBe('chat.completion');
-      expect((response.body.usage as { completion_tokens: number }).completion_tokens).toBe(5);
+      expect(response.body['object']).toBe('chat.completion');
+      expect((response.body['usage'] as { completion_tokens: number }).completion_tokens).toBe(5);
     });
 
     it('streams chat chunks ending with usage when asked', async () => {
@@ -83,12 +83,12 @@ export function describeChatBackendConformance(target: ConformanceTarget): void 
       );
       if (!response.streamed) throw new Error('expected a stream');
       const chunks = await collect(response.chunks);
-      expect(chunks.every((chunk) => chunk.object === 'chat.completion.chunk')).toBe(true);
+      expect(chunks.every((chunk) => chunk['object'] === 'chat.completion.chunk')).toBe(true);
       const finished = chunks.filter((chunk) =>
-        (chunk.choices as Array<{ finish_reason?: unknown }>).some((choice) => choice.finish_reason),
+        (chunk['choices'] as Array<{ finish_reason?: unknown }>).some((choice) => choice.finish_reason),
       );
       expect(finished).toHaveLength(1);
-      expect((chunks.at(-1)?.usage as { completion_tokens: number }).completion_tokens).toBe(4);
+      expect((chunks.at(-1)?.['usage'] as { completion_tokens: number }).completion_tokens).toBe(4);
     });
 
     it('answers legacy completions', async () => {
@@ -96,7 +96,7 @@ export function describeChatBackendConformance(target: ConformanceTarget): void 
         request({ endpoint: 'completions', body: { ...extra, model: target.model, prompt: 'Once', max_tokens: 3 } }),
       );
       if (response.streamed) throw new Error('expected JSON');
-      expect(response.body.object).toBe('text_completion');
+      expect(response.body['object']).toBe('text_completion');
     });
 
     it('maps a client error (unknown model, context overflow) to a non-retryable error with its status', async () => {

@@ -31,7 +31,7 @@ export function createHostedBackend(options: HostedBackendOptions): ChatBackend 
   });
 
   async function send(request: BackendRequest): Promise<BackendResponse> {
-    const streamed = request.body.stream === true;
+    const streamed = request.body['stream'] === true;
     // Non-streamed answers arrive whole, so for them the TTFT limit bounds the whole attempt.
     const attempt = attemptSignal(request.signal, request.ttftMs);
     const requestOptions = {
@@ -79,8 +79,8 @@ async function* streamChunks(
     let finished = false;
     for await (const chunk of stream) {
       attempt.firstChunkArrived();
-      if (!finished && Array.isArray(chunk.choices)) {
-        finished = (chunk.choices as Array<{ finish_reason?: unknown }>).some((choice) => Boolean(choice.finish_reason));
+      if (!finished && Array.isArray(chunk['choices'])) {
+        finished = (chunk['choices'] as Array<{ finish_reason?: unknown }>).some((choice) => Boolean(choice.finish_reason));
       }
       yield chunk;
     }

@@ -40,8 +40,8 @@ interface UpstreamErrorBody {
 export function readErrorBody(value: unknown): UpstreamErrorBody | null {
   if (value === null || typeof value !== 'object') return null;
   const record = value as Record<string, unknown>;
-  const inner = typeof record.error === 'object' && record.error !== null ? (record.error as Record<string, unknown>) : record;
-  if (typeof inner.message !== 'string') return null;
+  const inner = typeof record['error'] === 'object' && record['error'] !== null ? (record['error'] as Record<string, unknown>) : record;
+  if (typeof inner['message'] !== 'string') return null;
   const text = (key: string): string | null => {
     const item = inner[key];
     return typeof item === 'string' ? item : typeof item === 'number' ? String(item) : null;
@@ -51,10 +51,10 @@ export function readErrorBody(value: unknown): UpstreamErrorBody | null {
   // llama-server names a prompt beyond the slot's context `exceed_context_size_error`; OpenAI calls the same thing
   // an invalid_request_error with code context_length_exceeded, which is what SDK users match on.
   if (type === 'exceed_context_size_error') {
-    return { message: inner.message, type: 'invalid_request_error', code: 'context_length_exceeded', param: 'messages' };
+    return { message: inner['message'], type: 'invalid_request_error', code: 'context_length_exceeded', param: 'messages' };
   }
   return {
-    message: inner.message,
+    message: inner['message'],
     // vLLM names its error types after Python exceptions ("BadRequestError") and repeats the HTTP status as a numeric
     // code; clients that switch on `error.type` / `error.code` expect OpenAI's words ("invalid_request_error") instead.
     type: type !== null && /^[A-Z][A-Za-z]*Error$/.test(type) ? 'invalid_request_error' : type,

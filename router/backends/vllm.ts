@@ -61,7 +61,7 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
       headersTimeout: request.ttftMs,
       bodyTimeout: request.ttftMs,
     };
-    return request.body.stream === true ? sendStreamed(dispatchOptions, request) : sendBuffered(dispatchOptions, request);
+    return request.body['stream'] === true ? sendStreamed(dispatchOptions, request) : sendBuffered(dispatchOptions, request);
   }
 
   /** A stream (see streamed-exchange.ts): an error status is read whole and thrown before any chunk is yielded. */
@@ -192,13 +192,13 @@ export function parseChunk(backendId: string, data: string): StreamChunk {
   }
   const record = parsed as Record<string, unknown>;
   (record as Record<symbol, unknown>)[RAW_JSON] = data;
-  if ('error' in record && record.error) {
+  if ('error' in record && record['error']) {
     // The engine answered with an error event (llama-server ends a stream whose output its parser rejects this way):
     // the replica is alive and said what went wrong, so the client gets that error, not a retry elsewhere.
     // Continuation is for a dropped connection or a dead replica.
     const error = readErrorBody(record);
-    const inner = record.error as Record<string, unknown>;
-    const code = typeof inner.code === 'number' ? inner.code : Number(error?.code ?? NaN);
+    const inner = record['error'] as Record<string, unknown>;
+    const code = typeof inner['code'] === 'number' ? inner['code'] : Number(error?.code ?? NaN);
     const clientFault = code >= 400 && code < 500;
     throw new UpstreamError(`Backend ${backendId} stream error: ${error?.message ?? 'unknown'}`, 200, false, {
       backendId,

@@ -68,7 +68,7 @@ export function routerBatchAdapters(runtime: RouterRuntime): RouterBatchAdapters
         // The request's share of its backend's busy time: its own upstream time split among what ran beside it.
         const concurrency = Math.max(1, entry.state.inFlightRequests);
         result.lease.finish('success');
-        const usage = (result.body.usage ?? {}) as { prompt_tokens?: number; completion_tokens?: number };
+        const usage = (result.body['usage'] ?? {}) as { prompt_tokens?: number; completion_tokens?: number };
         for (const [tokenKind, count] of [['prompt', usage.prompt_tokens], ['completion', usage.completion_tokens]] as const) {
           if (typeof count === 'number') runtime.metrics.tokens.inc({ model: result.lease.step.model.name, kind: tokenKind }, count);
         }

@@ -132,7 +132,7 @@ export function createBatchRouter(deps: BatchRouterDeps): BatchApi {
 
   router.post('/files', async (request: Request, response: Response) => {
     const upload = await readMultipartUpload(request, config.maxFileBytes);
-    const purpose = upload.fields.purpose;
+    const purpose = upload.fields['purpose'];
     if (purpose === undefined) {
       throw new InvalidRequestError('Missing required parameter: `purpose`.', { param: 'purpose', code: 'missing_required_parameter' });
     }
@@ -150,13 +150,13 @@ export function createBatchRouter(deps: BatchRouterDeps): BatchApi {
   });
 
   router.get('/files', (request: Request, response: Response) => {
-    const after = optionalString(request.query.after, 'after');
-    const purpose = optionalString(request.query.purpose, 'purpose');
-    const order = optionalString(request.query.order, 'order') ?? 'desc';
+    const after = optionalString(request.query['after'], 'after');
+    const purpose = optionalString(request.query['purpose'], 'purpose');
+    const order = optionalString(request.query['order'], 'order') ?? 'desc';
     if (order !== 'asc' && order !== 'desc') throw new InvalidRequestError('`order` must be asc or desc.', { param: 'order' });
     const page = store.listFiles({
       owner: ownerOf(request, response),
-      limit: parseLimit(request.query.limit, 10_000, 10_000),
+      limit: parseLimit(request.query['limit'], 10_000, 10_000),
       order,
       ...(after !== undefined ? { after } : {}),
       ...(purpose !== undefined ? { purpose } : {}),
@@ -165,11 +165,11 @@ export function createBatchRouter(deps: BatchRouterDeps): BatchApi {
   });
 
   router.get('/files/:id', (request: Request, response: Response) => {
-    response.json(fileObject(requireFile(String(request.params.id), ownerOf(request, response))));
+    response.json(fileObject(requireFile(String(request.params['id']), ownerOf(request, response))));
   });
 
   router.get('/files/:id/content', (request: Request, response: Response, next: NextFunction) => {
-    const file = requireFile(String(request.params.id), ownerOf(request, response));
+    const file = requireFile(String(request.params['id']), ownerOf(request, response));
     response.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.bytes });
     const stream = blobs.stream(file.id);
     stream.on('error', (error) => next(error));
@@ -177,7 +177,7 @@ export function createBatchRouter(deps: BatchRouterDeps): BatchApi {
   });
 
   router.delete('/files/:id', (request: Request, response: Response) => {
-    const file = requireFile(String(request.params.id), ownerOf(request, response));
+    const file = requireFile(String(request.params['id']), ownerOf(request, response));
     store.deleteFile(file.id);
     blobs.remove(file.id);
     response.json({ id: file.id, object: 'file', deleted: true });
@@ -188,17 +188,17 @@ export function createBatchRouter(deps: BatchRouterDeps): BatchApi {
     if (!body || typeof body !== 'object' || Array.isArray(body)) {
       throw new InvalidRequestError('The request body must be a JSON object.', { code: 'invalid_json' });
     }
-    const inputFileId = body.input_file_id;
+    const inputFileId = body['input_file_id'];
     if (typeof inputFileId !== 'string' || inputFileId === '') {
       throw new InvalidRequestError('Missing required parameter: `input_file_id`.', { param: 'input_file_id', code: 'missing_required_parameter' });
     }
-    if (typeof body.endpoint !== 'string' || !ENDPOINTS.has(body.endpoint)) {
+    if (typeof body['endpoint'] !== 'string' || !ENDPOINTS.has(body['endpoint'])) {
       throw new InvalidRequestError(`\`endpoint\` must be one of ${[...ENDPOINTS].join(', ')}.`, { param: 'endpoint', code: 'invalid_value' });
     }
-    if (body.completion_window !== '24h') {
+    if (body['completion_window'] !== '24h') {
       throw new InvalidRequestError('`completion_window` must be "24h".', { param: 'completion_window', code: 'invalid_value' });
     }
-    const metadata = validateMetadata(body.metadata);
+    const metadata = validateMetadata(body['metadata']);
     const owner = ownerOf(request, response);
     const file = store.getFile(inputFileId, owner);
     if (!file) throw new NotFoundError(`No such File object: ${inputFileId}`, { param: 'input_file_id', code: 'file_not_found' });
@@ -209,7 +209,7 @@ export function createBatchRouter(deps: BatchRouterDeps): BatchApi {
     const batch: BatchRecord = {
       id: newId('batch_'),
       status: 'validating',
-      endpoint: body.endpoint as BatchEndpoint,
+      endpoint: body['endpoint'] as BatchEndpoint,
       input_file_id: inputFileId,
       completion_window: '24h',
       created_at: toSeconds(now),
@@ -243,18 +243,18 @@ export function createBatchRouter(deps: BatchRouterDeps): BatchApi {
   });
 
   router.get('/batches', (request: Request, response: Response) => {
-    const after = optionalString(request.query.after, 'after');
-    const page = store.listBatches({ owner: ownerOf(request, response), limit: parseLimit(request.query.limit, 20, 100), ...(after !== undefined ? { after } : {}) });
+    const after = optionalString(request.query['after'], 'after');
+    const page = store.listBatches({ owner: ownerOf(request, response), limit: parseLimit(request.query['limit'], 20, 100), ...(after !== undefined ? { after } : {}) });
     response.json(listObject(page.data.map(render) as Array<{ id: unknown }>, page.hasMore));
   });
 
   router.get('/batches/:id', (request: Request, response: Response) => {
-    response.json(render(requireBatch(String(request.params.id), ownerOf(request, response))));
+    response.json(render(requireBatch(String(request.params['id']), ownerOf(request, response))));
   });
 
   router.post('/batches/:id/cancel', json, (request: Request, response: Response) => {
     const owner = ownerOf(request, response);
-    const batch = requireBatch(String(request.params.id), owner);
+    const batch = requireBatch(String(request.params['id']), owner);
     if (batch.status !== 'cancelling') {
       if (!store.transition(batch.id, ['validating', 'in_progress'], 'cancelling', toSeconds(clock()))) {
         throw new ConflictError(`Cannot cancel a batch with status '${batch.status}'.`, {

@@ -397,15 +397,15 @@ function describeFailure(error: unknown): Failure {
     };
   }
   const record = (error && typeof error === 'object' ? error : {}) as Record<string, unknown>;
-  const status = typeof record.status === 'number' ? record.status : null;
+  const status = typeof record['status'] === 'number' ? record['status'] : null;
   const message = error instanceof Error ? error.message : String(error);
   return {
-    retryable: record.retryable === true,
-    retryAfterMs: typeof record.retryAfterMs === 'number' ? record.retryAfterMs : null,
+    retryable: record['retryable'] === true,
+    retryAfterMs: typeof record['retryAfterMs'] === 'number' ? record['retryAfterMs'] : null,
     status,
-    code: typeof record.code === 'string' ? record.code : 'request_failed',
+    code: typeof record['code'] === 'string' ? record['code'] : 'request_failed',
     message,
-    body: record.body ?? renderError(new UpstreamError(message, status ?? 0, record.retryable === true, { publicMessage: message })).body,
+    body: record['body'] ?? renderError(new UpstreamError(message, status ?? 0, record['retryable'] === true, { publicMessage: message })).body,
   };
 }
 
@@ -413,6 +413,6 @@ function usageOf(body: unknown): { input: number; output: number; cached: number
   const usage = (body as { usage?: Record<string, unknown> } | null)?.usage;
   if (!usage || typeof usage !== 'object') return { input: 0, output: 0, cached: 0 };
   const number = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
-  const details = usage.prompt_tokens_details as Record<string, unknown> | null | undefined;
-  return { input: number(usage.prompt_tokens), output: number(usage.completion_tokens), cached: number(details?.cached_tokens) };
+  const details = usage['prompt_tokens_details'] as Record<string, unknown> | null | undefined;
+  return { input: number(usage['prompt_tokens']), output: number(usage['completion_tokens']), cached: number(details?.['cached_tokens']) };
 }

@@ -56,7 +56,7 @@ export function validateBatchInput(content: Buffer, endpoint: BatchEndpoint, lim
       continue;
     }
     const record = parsed as Record<string, unknown>;
-    const customId = record.custom_id;
+    const customId = record['custom_id'];
     if (typeof customId !== 'string' || customId === '') {
       report('missing_required_parameter', `Line ${lineNumber}: \`custom_id\` must be a non-empty string.`, lineNumber, 'custom_id');
       continue;
@@ -67,30 +67,30 @@ export function validateBatchInput(content: Buffer, endpoint: BatchEndpoint, lim
       continue;
     }
     seen.set(customId, lineNumber);
-    if (record.method !== 'POST') {
+    if (record['method'] !== 'POST') {
       report('invalid_method', `Line ${lineNumber}: \`method\` must be "POST".`, lineNumber, 'method');
       continue;
     }
-    if (record.url !== endpoint) {
+    if (record['url'] !== endpoint) {
       report(
         'mismatched_url',
-        `Line ${lineNumber}: \`url\` ${JSON.stringify(record.url)} does not match the batch endpoint ${endpoint}.`,
+        `Line ${lineNumber}: \`url\` ${JSON.stringify(record['url'])} does not match the batch endpoint ${endpoint}.`,
         lineNumber,
         'url',
       );
       continue;
     }
-    const body = record.body;
+    const body = record['body'];
     if (!body || typeof body !== 'object' || Array.isArray(body)) {
       report('missing_required_parameter', `Line ${lineNumber}: \`body\` must be a JSON object.`, lineNumber, 'body');
       continue;
     }
-    const bodyModel = (body as Record<string, unknown>).model;
+    const bodyModel = (body as Record<string, unknown>)['model'];
     if (typeof bodyModel !== 'string' || bodyModel === '') {
       report('missing_required_parameter', `Line ${lineNumber}: \`body.model\` must be a non-empty string.`, lineNumber, 'body.model');
       continue;
     }
-    if ((body as Record<string, unknown>).stream === true) {
+    if ((body as Record<string, unknown>)['stream'] === true) {
       report('invalid_request', `Line ${lineNumber}: streaming is not supported in batches.`, lineNumber, 'body.stream');
       continue;
     }

@@ -59,16 +59,16 @@ describe('chain (non-streamed)', () => {
     expect(data.chain.steps.map((step) => step.step)).toEqual(['analyze', 'retrieve', 'answer', 'verify']);
     expect(data.chain.prompts).toEqual({ analyze: 'chain-analyze@1', answer: 'chain-answer@2', verify: 'chain-verify@1' });
     const byStep = Object.fromEntries(data.chain.steps.map((step) => [step.step, step]));
-    expect(byStep.analyze?.model).toBe('llama-3.1-8b');
-    expect(byStep.answer?.model).toBe('llama-3.1-70b');
-    expect(byStep.verify?.model).toBe('llama-3.1-8b');
+    expect(byStep['analyze']?.model).toBe('llama-3.1-8b');
+    expect(byStep['answer']?.model).toBe('llama-3.1-70b');
+    expect(byStep['verify']?.model).toBe('llama-3.1-8b');
     for (const step of data.chain.steps) {
       expect(step.status).toBe('ok');
       expect(step.ms).toBeGreaterThan(0);
     }
     // Self-hosted pools are costed by GPU time held: every model step costs something, retrieval nothing.
-    expect(byStep.answer?.cost_usd).toBeGreaterThan(0);
-    expect(byStep.retrieve?.cost_usd).toBe(0);
+    expect(byStep['answer']?.cost_usd).toBeGreaterThan(0);
+    expect(byStep['retrieve']?.cost_usd).toBe(0);
     expect(data.chain.cost_usd).toBeCloseTo(data.chain.steps.reduce((sum, step) => sum + step.cost_usd, 0), 8);
     expect(data.usage?.prompt_tokens).toBe(data.chain.steps.reduce((sum, step) => sum + step.prompt_tokens, 0));
     expect(data.citations.sources.length).toBeGreaterThan(0);
@@ -77,7 +77,7 @@ describe('chain (non-streamed)', () => {
   it('an unsupported claim is regenerated once with the findings, re-verified, and flagged if still unsupported', async () => {
     const { data, headers } = await chained({ ...scripted(ANSWER), chain: { index: 'docs', verify: { extra_body: scripted(UNSUPPORTED) } } });
     expect(data.chain.steps.map((step) => step.step)).toEqual(['analyze', 'retrieve', 'answer', 'verify', 'regenerate', 'verify']);
-    expect(data.chain.prompts.regenerate).toBe('chain-regenerate@1');
+    expect(data.chain.prompts['regenerate']).toBe('chain-regenerate@1');
     expect(data.verification).toMatchObject({ status: 'flagged', regenerated: true, supported: 0, total: 1 });
     expect(data.verification?.first_answer?.text).toBe(ANSWER);
     expect(data.verification?.first_answer?.claims[0]?.verdict).toBe('unsupported');
@@ -123,7 +123,7 @@ describe('chain (non-streamed)', () => {
   it('HyDE adds a step; analyze can be turned off', async () => {
     const { data } = await chained({ ...scripted(ANSWER), chain: { index: 'docs', analyze: false, hyde: true, verify: { extra_body: scripted(SUPPORTED) } } });
     expect(data.chain.steps.map((step) => step.step)).toEqual(['hyde', 'retrieve', 'answer', 'verify']);
-    expect(data.chain.prompts.hyde).toBe('chain-hyde@1');
+    expect(data.chain.prompts['hyde']).toBe('chain-hyde@1');
   });
 
   it('bad chain options are 400s naming the parameter; an unknown index is a 404', async () => {
@@ -152,8 +152,8 @@ describe('chain (non-streamed)', () => {
     expect(root?.attributes['switchyard.verification']).toBe('verified');
     const children = spans.filter((span) => span.parentSpanContext?.spanId === root?.spanContext().spanId).map((span) => span.name);
     expect(children).toEqual(['chain.analyze', 'chain.retrieve', 'chain.answer', 'chain.verify']);
-    const lines = fixture.logLines.filter((line) => line.requestId === data.id || line.msg === 'chain_step');
-    expect(lines.some((line) => line.msg === 'chain_step' && line.step === 'verify' && line.prompt === 'chain-verify@1')).toBe(true);
+    const lines = fixture.logLines.filter((line) => line['requestId'] === data.id || line['msg'] === 'chain_step');
+    expect(lines.some((line) => line['msg'] === 'chain_step' && line['step'] === 'verify' && line['prompt'] === 'chain-verify@1')).toBe(true);
     const metrics = await (await fetch(`${fixture.router.url}/metrics`)).text();
     expect(metrics).toMatch(/switchyard_chain_step_duration_seconds_count\{step="answer",model="llama-3\.1-70b"\} \d+/);
     expect(metrics).toMatch(/switchyard_chain_verifications_total\{model="llama-3\.1-70b",outcome="verified"\} \d+/);
@@ -180,7 +180,7 @@ describe('chain (streamed)', () => {
     const { text, chunks, headers } = await collect({ ...scripted(ANSWER), chain: { index: 'docs', on_fail: 'flag', verify: { extra_body: scripted(SUPPORTED) } } });
     expect(text).toBe(ANSWER);
     expect(headers.get('x-switchyard-verification')).toBe('trailing');
-    expect(chunks.filter((chunk) => (chunk.choices as unknown[]).length > 0).length).toBeGreaterThan(3);
+    expect(chunks.filter((chunk) => (chunk['choices'] as unknown[]).length > 0).length).toBeGreaterThan(3);
     const last = chunks.at(-1) as { choices: unknown[]; verification: Verification; chain: { steps: StepRecord[] }; citations: unknown };
     expect(last.choices).toEqual([]);
     expect(last.verification).toMatchObject({ status: 'verified', supported: 1, total: 1 });

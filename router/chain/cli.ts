@@ -67,7 +67,7 @@ async function reach(url: string, path: string, init: RequestInit): Promise<Resp
 }
 
 async function admin(url: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
-  const token = process.env.SWITCHYARD_ADMIN_TOKEN;
+  const token = process.env['SWITCHYARD_ADMIN_TOKEN'];
   const response = await reach(url, path, {
     method: body === undefined ? 'GET' : 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
@@ -75,7 +75,7 @@ async function admin(url: string, path: string, body?: unknown): Promise<Record<
   });
   const json = (await response.json()) as Record<string, unknown>;
   if (!response.ok) {
-    const error = json.error as { message?: string } | undefined;
+    const error = json['error'] as { message?: string } | undefined;
     throw new Error(error?.message ?? `HTTP ${response.status}`);
   }
   return json;
@@ -130,7 +130,7 @@ export function registerPromptCommands(program: Command, io: CliIo = consoleIo):
       try {
         if (options.url !== undefined) {
           const json = await admin(options.url, '/admin/prompts');
-          for (const entry of json.data as Array<Record<string, unknown>>) io.out(JSON.stringify(entry));
+          for (const entry of json['data'] as Array<Record<string, unknown>>) io.out(JSON.stringify(entry));
           return;
         }
         const { dirs, rollout } = await promptFiles(options);
@@ -177,7 +177,7 @@ export function registerPromptCommands(program: Command, io: CliIo = consoleIo):
           path: `/admin/prompts/${encodeURIComponent(name)}/rollback`,
           body: {},
           message: (json) => {
-            const moved = json.rolled_back as { from: string; to: string };
+            const moved = json['rolled_back'] as { from: string; to: string };
             return `${name}: rolled back ${moved.from} → ${moved.to}`;
           },
         },
@@ -186,11 +186,11 @@ export function registerPromptCommands(program: Command, io: CliIo = consoleIo):
   prompts
     .command('reload')
     .description('make a running router re-read its prompt folders and rollout file now')
-    .option('--url <url>', "router's base URL", (process.env.SWITCHYARD_URL ?? 'http://127.0.0.1:8080').replace(/\/v1\/?$/, ''))
+    .option('--url <url>', "router's base URL", (process.env['SWITCHYARD_URL'] ?? 'http://127.0.0.1:8080').replace(/\/v1\/?$/, ''))
     .action(async (options: { url: string }) => {
       try {
         const json = await admin(options.url, '/admin/prompts/reload', {});
-        io.out(`reloaded: ${(json.data as unknown[]).length} prompts`);
+        io.out(`reloaded: ${(json['data'] as unknown[]).length} prompts`);
       } catch (error) {
         io.err(`switchyard prompts: ${error instanceof Error ? error.message : String(error)}`);
         process.exitCode = 2;
@@ -208,7 +208,7 @@ export function registerPromptCommands(program: Command, io: CliIo = consoleIo):
   };
   const url = '--url <url>';
   // $SWITCHYARD_URL as evals use it (with or without /v1), else the default listen address.
-  const defaultUrl = (process.env.SWITCHYARD_URL ?? 'http://127.0.0.1:8080').replace(/\/v1\/?$/, '');
+  const defaultUrl = (process.env['SWITCHYARD_URL'] ?? 'http://127.0.0.1:8080').replace(/\/v1\/?$/, '');
   traffic.command('status').option(url, "router's base URL", defaultUrl).action((options: { url: string }) => run(options.url, '/admin/traffic'));
   traffic
     .command('pin')
@@ -246,7 +246,7 @@ export function registerPromptCommands(program: Command, io: CliIo = consoleIo):
     .option('--tag <tag>', 'tag (repeatable)', collect)
     .option(url, "router's base URL", defaultUrl)
     .action(async (requestId: string, score: number, options: { url: string; comment?: string; tag?: string[] }) => {
-      const apiKey = process.env.SWITCHYARD_API_KEY;
+      const apiKey = process.env['SWITCHYARD_API_KEY'];
       const response = await reach(options.url, '/v1/feedback', {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },

@@ -84,7 +84,7 @@ export function mountChain(
   const sections = runtime.config as unknown as { prompts?: PromptsSectionConfig; requestLog?: RequestLogSectionConfig };
   const promptsSection: PromptsSectionConfig = sections.prompts ?? { dirs: [], watch: true };
   const logSection: RequestLogSectionConfig = sections.requestLog ?? { enabled: true, bodies: true };
-  const logger: Logger = pino({ level: environment.SWITCHYARD_LOG_LEVEL ?? 'info', base: { component: 'chain' } }, options.logDestination ?? pino.destination(1));
+  const logger: Logger = pino({ level: environment['SWITCHYARD_LOG_LEVEL'] ?? 'info', base: { component: 'chain' } }, options.logDestination ?? pino.destination(1));
   const metrics: ChainMetrics = chainMetrics(runtime.metrics.registry);
   const updateGauges = (): void => {
     metrics.activeVersion.reset();
@@ -163,7 +163,7 @@ export function mountChain(
     response.status(200).json({ id, object: 'feedback', request_id: feedback.request_id, score: feedback.score, model: logged.model, prompts: logged.prompts, created });
   });
 
-  const adminToken = environment.SWITCHYARD_ADMIN_TOKEN ?? runtime.config.governance.keys?.adminToken;
+  const adminToken = environment['SWITCHYARD_ADMIN_TOKEN'] ?? runtime.config.governance.keys?.adminToken;
   const requireAdmin = (request: Request, _response: Response, next: NextFunction): void => {
     if (adminToken === undefined) {
       // Without a token only the machine itself may change prompts.
@@ -206,18 +206,18 @@ export function mountChain(
   });
   router.post('/admin/prompts/:name/activate', requireAdmin, (request: Request, response: Response) => {
     const { version } = parse(ActivateBody, request.body);
-    store.edit((state, registry) => rolloutEdits.activate(state, registry, String(request.params.name), version));
+    store.edit((state, registry) => rolloutEdits.activate(state, registry, String(request.params['name']), version));
     edited(response);
   });
   router.post('/admin/prompts/:name/split', requireAdmin, (request: Request, response: Response) => {
     const { weights } = parse(SplitBody, request.body);
-    store.edit((state, registry) => rolloutEdits.split(state, registry, String(request.params.name), weights));
+    store.edit((state, registry) => rolloutEdits.split(state, registry, String(request.params['name']), weights));
     edited(response);
   });
   router.post('/admin/prompts/:name/rollback', requireAdmin, (request: Request, response: Response) => {
     let moved: { from: string; to: string } | undefined;
     store.edit((state, registry) => {
-      const result = rolloutEdits.rollback(state, registry, String(request.params.name));
+      const result = rolloutEdits.rollback(state, registry, String(request.params['name']));
       moved = { from: result.from, to: result.to };
       return result.state;
     });
@@ -225,9 +225,9 @@ export function mountChain(
   });
   router.post('/admin/prompts/:name/eval', requireAdmin, (request: Request, response: Response) => {
     const body = parse(EvalBody, request.body);
-    store.registry.get(String(request.params.name), body.version);
-    metrics.evalPassRate.labels({ prompt: String(request.params.name), version: body.version, source: 'eval' }).set(body.pass_rate);
-    response.json({ prompt: request.params.name, version: body.version, pass_rate: body.pass_rate });
+    store.registry.get(String(request.params['name']), body.version);
+    metrics.evalPassRate.labels({ prompt: String(request.params['name']), version: body.version, source: 'eval' }).set(body.pass_rate);
+    response.json({ prompt: request.params['name'], version: body.version, pass_rate: body.pass_rate });
   });
 
   const traffic = new TrafficOverrides(runtime);

@@ -81,10 +81,10 @@ export async function respondJson(finish: Finish): Promise<void> {
   if (outcome.answer.kind !== 'buffered') throw new Error('respondJson needs a buffered answer');
   const { body, lease } = outcome.answer;
   const text = answerText(body);
-  body.usage = totalUsage(context.steps);
-  body.citations = outcome.prepared.citations(text);
-  body.verification = outcome.verification;
-  body.chain = chainSummary(finish, args.startedAt);
+  body['usage'] = totalUsage(context.steps);
+  body['citations'] = outcome.prepared.citations(text);
+  body['verification'] = outcome.verification;
+  body['chain'] = chainSummary(finish, args.startedAt);
   const served = { pool: lease.entry.state.pool, backendId: lease.entry.state.id };
   const governed = finishBuffered(args.governance, args.admission, body, served);
   const payload = JSON.stringify(body);
@@ -97,7 +97,7 @@ export async function respondJson(finish: Finish): Promise<void> {
     ...governed.headers,
   });
   args.response.end(payload);
-  recordOutcome(finish, text, lease.step.model.name, outcome.verification, body.id);
+  recordOutcome(finish, text, lease.step.model.name, outcome.verification, body['id']);
   if (args.governance) await governed.settle();
 }
 
@@ -107,14 +107,14 @@ function writeEvent(response: ServerResponse, payload: unknown): void {
 
 /** The buffered answer as chunks (role, text in word-sized pieces, finish), as vLLM would have streamed it. */
 function replayChunks(body: Record<string, unknown>): StreamChunk[] {
-  const base = { id: body.id, object: 'chat.completion.chunk', created: body.created, model: body.model };
-  const choice = (Array.isArray(body.choices) ? body.choices[0] : undefined) as Record<string, unknown> | undefined;
+  const base = { id: body['id'], object: 'chat.completion.chunk', created: body['created'], model: body['model'] };
+  const choice = (Array.isArray(body['choices']) ? body['choices'][0] : undefined) as Record<string, unknown> | undefined;
   const text = answerText(body);
   const pieces = text.match(/\S+\s*|\s+/g) ?? [];
   return [
     { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] },
     ...pieces.map((piece) => ({ ...base, choices: [{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }] })),
-    { ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: choice?.finish_reason ?? 'stop' }] },
+    { ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: choice?.['finish_reason'] ?? 'stop' }] },
   ];
 }
 
@@ -130,19 +130,19 @@ export async function respondStream(
 ): Promise<void> {
   const { args, context, outcome } = finish;
   const response = args.response;
-  const wantsUsage = (args.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true;
+  const wantsUsage = (args.body['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage === true;
   const hooks = relayHooks(args.governance, args.admission);
   const seen: { id: unknown; created: unknown; model: unknown; text: string } = { id: undefined, created: undefined, model: undefined, text: '' };
   const emit = (chunk: StreamChunk): void => {
     const visible = hooks ? hooks.transform(chunk) : chunk;
     if (visible === null) return;
-    seen.id ??= visible.id;
-    seen.created ??= visible.created;
-    seen.model ??= visible.model;
-    const choices = Array.isArray(visible.choices) ? (visible.choices as Array<Record<string, unknown>>) : [];
-    const delta = choices[0]?.delta as Record<string, unknown> | undefined;
-    if (typeof delta?.content === 'string') seen.text += delta.content;
-    if (visible.usage === null) delete visible.usage;
+    seen.id ??= visible['id'];
+    seen.created ??= visible['created'];
+    seen.model ??= visible['model'];
+    const choices = Array.isArray(visible['choices']) ? (visible['choices'] as Array<Record<string, unknown>>) : [];
+    const delta = choices[0]?.['delta'] as Record<string, unknown> | undefined;
+    if (typeof delta?.['content'] === 'string') seen.text += delta['content'];
+    if (visible['usage'] === null) delete visible['usage'];
     writeEvent(response, visible);
   };
   const open = (lease: Lease): void => {
@@ -183,8 +183,8 @@ export async function respondStream(
       for (;;) {
         if (chunk !== null) {
           lease.firstToken();
-          if (chunk.usage && typeof chunk.usage === 'object') usage = usageOf(chunk);
-          const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
+          if (chunk['usage'] && typeof chunk['usage'] === 'object') usage = usageOf(chunk);
+          const choices = Array.isArray(chunk['choices']) ? chunk['choices'] : [];
           if (choices.length > 0) emit(chunk);
           if (hooks?.stop()) break;
         }

@@ -133,12 +133,12 @@ describe('feedback', () => {
     });
     expect(stored.id).toMatch(/^fb_/);
     expect(stored.model).toBe('llama-3.1-8b');
-    expect(stored.prompts.answer).toBe(`chain-answer@${version}`);
+    expect(stored.prompts['answer']).toBe(`chain-answer@${version}`);
     // Either id works: the completion's own and the router's x-request-id.
     await fixture.client.post('/feedback', { body: { request_id: requestId, score: -1 } });
     const lines = readFileSync(fixture.requestLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(lines.filter((line) => line.type === 'feedback').slice(-2).map((line) => line.score)).toEqual([1, -1]);
-    expect(lines.find((line) => line.type === 'request' && line.id === requestId)).toMatchObject({ model: 'llama-3.1-8b', response: { choices: [{ message: { content: ANSWER } }] } });
+    expect(lines.filter((line) => line['type'] === 'feedback').slice(-2).map((line) => line['score'])).toEqual([1, -1]);
+    expect(lines.find((line) => line['type'] === 'request' && line['id'] === requestId)).toMatchObject({ model: 'llama-3.1-8b', response: { choices: [{ message: { content: ANSWER } }] } });
     const metrics = await (await fetch(`${fixture.router.url}/metrics`)).text();
     const label = `prompt="chain-answer",version="${version}",model="llama-3.1-8b"`;
     expect(metrics).toMatch(new RegExp(`switchyard_prompt_version_feedback_total\\{${label},rating="positive"\\} [1-9]`));

@@ -61,10 +61,10 @@ function chainDefaults(model: ModelRouteConfig | undefined): ModelChainConfig | 
 export function resolveChainPlan(config: RouterConfig, body: unknown): ChainPlan | undefined {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
   const record = body as Record<string, unknown>;
-  const model = modelConfig(config, record.model);
+  const model = modelConfig(config, record['model']);
   const defaults = chainDefaults(model);
   if (!('chain' in record) && defaults?.enabled !== true) return undefined;
-  const raw = record.chain ?? true;
+  const raw = record['chain'] ?? true;
   // Objects are parsed by the object schema alone, so an error names the field (`chain.on_fail`), not the union.
   const parsed = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? ChainRequestObject.safeParse(raw) : ChainRequest.safeParse(raw);
   if (!parsed.success) {
@@ -76,7 +76,7 @@ export function resolveChainPlan(config: RouterConfig, body: unknown): ChainPlan
   if (request === false) return undefined;
   const options = request === true ? {} : request;
   const smallest = config.auto?.tiers[0];
-  const verifierModel = defaults?.verifierModel ?? smallest ?? (typeof record.model === 'string' ? record.model : undefined);
+  const verifierModel = defaults?.verifierModel ?? smallest ?? (typeof record['model'] === 'string' ? record['model'] : undefined);
   const analyzeModel = defaults?.analyzeModel ?? verifierModel;
   const step = (value: boolean | { model?: string | undefined; extra_body?: Record<string, unknown> | undefined } | undefined, enabled: boolean, fallback: string | undefined): StepPlan => {
     if (value === false) return { enabled: false, model: fallback, extraBody: {} };
@@ -209,7 +209,7 @@ export async function serveChain(deps: ChainDeps, args: ChainServeArgs): Promise
     try {
       prepared = (await prepareRetrievalChat(deps.retrieval, 'chat', {
         ...userBody,
-        messages: [...answerPrompt.messages, ...(userBody.messages as unknown[])],
+        messages: [...answerPrompt.messages, ...(userBody['messages'] as unknown[])],
         rag: { index: plan.index, top_k: plan.topK, query, ...(plan.mode ? { mode: plan.mode } : {}) },
       }))!;
       retrieveRun.end({});
@@ -224,12 +224,12 @@ export async function serveChain(deps: ChainDeps, args: ChainServeArgs): Promise
       if (!plan.verify.enabled) return null;
       const verifierModel = plan.verify.model ?? validated.model;
       const verification = await verifyAnswer(context, deps.store, { question, answer, sources, plan: plan.verify, model: verifierModel });
-      if (verification.prompt) prompts.verify = verification.prompt;
+      if (verification.prompt) prompts['verify'] = verification.prompt;
       return verification;
     };
     const regenerateCall = (answer: string, verification: Verification): { body: Record<string, unknown>; prompt: RenderedStepPrompt } => {
       const prompt = used('regenerate', deps.store.render('chain-regenerate', { findings: findingsText(verification.claims) }, sessionKey));
-      const messages = [...(answerBody.messages as unknown[]), { role: 'assistant', content: answer }, ...prompt.messages];
+      const messages = [...(answerBody['messages'] as unknown[]), { role: 'assistant', content: answer }, ...prompt.messages];
       return { body: { ...answerBody, messages, ...plan.regenerate.extraBody }, prompt };
     };
     const answerModel = validated.model;
@@ -274,9 +274,9 @@ export async function serveChain(deps: ChainDeps, args: ChainServeArgs): Promise
 /** The answer prompt's defaults apply where the caller set none. */
 function answerDefaults(prompt: RenderedStepPrompt, body: Record<string, unknown>): Record<string, unknown> {
   const defaults: Record<string, unknown> = {};
-  if (body.temperature === undefined && prompt.defaults.temperature !== undefined) defaults.temperature = prompt.defaults.temperature;
-  if (body.max_tokens === undefined && body.max_completion_tokens === undefined && prompt.defaults.max_tokens !== undefined) {
-    defaults.max_tokens = prompt.defaults.max_tokens;
+  if (body['temperature'] === undefined && prompt.defaults.temperature !== undefined) defaults['temperature'] = prompt.defaults.temperature;
+  if (body['max_tokens'] === undefined && body['max_completion_tokens'] === undefined && prompt.defaults.max_tokens !== undefined) {
+    defaults['max_tokens'] = prompt.defaults.max_tokens;
   }
   return defaults;
 }

@@ -125,7 +125,7 @@ describe('docs/runbook.md', () => {
     >[0]);
     const environment = {
       ...process.env,
-      PATH: `${bin}:${process.env.PATH ?? ''}`,
+      PATH: `${bin}:${process.env['PATH'] ?? ''}`,
       SWITCHYARD_URL: fixture.router.url,
       SWITCHYARD_PROMPT_ROLLOUT: fixture.rolloutFile,
     };

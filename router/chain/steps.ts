@@ -68,15 +68,15 @@ export function stepCostUsd(pool: PoolConfig | undefined, usage: Usage, ms: numb
 export function usageOf(body: unknown): Usage {
   const usage = (body as { usage?: Record<string, unknown> } | undefined)?.usage;
   return {
-    prompt_tokens: typeof usage?.prompt_tokens === 'number' ? usage.prompt_tokens : 0,
-    completion_tokens: typeof usage?.completion_tokens === 'number' ? usage.completion_tokens : 0,
+    prompt_tokens: typeof usage?.['prompt_tokens'] === 'number' ? usage['prompt_tokens'] : 0,
+    completion_tokens: typeof usage?.['completion_tokens'] === 'number' ? usage['completion_tokens'] : 0,
   };
 }
 
 export function answerText(body: Record<string, unknown>): string {
-  const choices = Array.isArray(body.choices) ? (body.choices as Array<Record<string, unknown>>) : [];
-  const message = choices[0]?.message as Record<string, unknown> | undefined;
-  return typeof message?.content === 'string' ? message.content : '';
+  const choices = Array.isArray(body['choices']) ? (body['choices'] as Array<Record<string, unknown>>) : [];
+  const message = choices[0]?.['message'] as Record<string, unknown> | undefined;
+  return typeof message?.['content'] === 'string' ? message['content'] : '';
 }
 
 export interface ChainCallContext {
@@ -174,7 +174,7 @@ export async function dispatchChat(
   // A buffered step of a streamed request must not carry the caller's stream options (vLLM rejects them).
   const validated = validateRequest(
     'chat',
-    rest.stream === true ? { ...rest, stream_options: streamOptions, model } : { ...rest, model },
+    rest['stream'] === true ? { ...rest, stream_options: streamOptions, model } : { ...rest, model },
     runtime.config.scheduling.prefixBlockTokens,
   );
   const plan = planRequest(runtime.planner, validated);

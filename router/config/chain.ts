@@ -50,9 +50,9 @@ export const RequestLogSectionConfig = z.strictObject({
 export type RequestLogSectionConfig = z.infer<typeof RequestLogSectionConfig>;
 
 export function rolloutFilePath(section: PromptsSectionConfig, environment: NodeJS.ProcessEnv = process.env): string {
-  return section.rolloutFile ?? environment.SWITCHYARD_PROMPT_ROLLOUT ?? '.switchyard/prompt-rollout.yaml';
+  return section.rolloutFile ?? environment['SWITCHYARD_PROMPT_ROLLOUT'] ?? '.switchyard/prompt-rollout.yaml';
 }
 
 export function requestLogPath(section: RequestLogSectionConfig, environment: NodeJS.ProcessEnv = process.env): string {
-  return section.path ?? environment.SWITCHYARD_REQUEST_LOG ?? '.switchyard/requests.jsonl';
+  return section.path ?? environment['SWITCHYARD_REQUEST_LOG'] ?? '.switchyard/requests.jsonl';
 }

@@ -32,7 +32,7 @@ export const EXAMPLE_ADAPTERS: ReadonlyArray<{ name: string; path: string }> = [
 ];
 
 export function embeddedDefaultConfig(environment: Environment = process.env): RouterConfigInput {
-  const realOpenAI = Boolean(environment.OPENAI_API_KEY);
+  const realOpenAI = Boolean(environment['OPENAI_API_KEY']);
   const hostedTiers = realOpenAI ? ['openai', 'hosted-sim'] : ['hosted-sim'];
   return {
     // Governance on, keys optional on this machine: keyless loopback requests are billed to the demo key (printed at
@@ -41,7 +41,7 @@ export function embeddedDefaultConfig(environment: Environment = process.env): R
       enabled: true,
       keys: {
         database: '${SWITCHYARD_GOVERNANCE_DB:-.switchyard/governance.sqlite}',
-        ...(environment.SWITCHYARD_REQUIRE_KEYS === '1' ? {} : { loopbackKey: DEMO_KEY_NAME }),
+        ...(environment['SWITCHYARD_REQUIRE_KEYS'] === '1' ? {} : { loopbackKey: DEMO_KEY_NAME }),
       },
     },
     pools: [

@@ -93,9 +93,9 @@ describe('governance chain through Express + openai SDK', () => {
     const dump = JSON.stringify(rows);
     expect(dump).not.toContain(key);
     expect(dump).not.toContain(key.slice(3, 20));
-    const row = rows.find((entry) => entry.id === keyId);
-    expect(row?.hash).toBe(app.governance.keys?.hash(key));
-    expect(String(row?.hash)).toMatch(/^[0-9a-f]{64}$/);
+    const row = rows.find((entry) => entry['id'] === keyId);
+    expect(row?.['hash']).toBe(app.governance.keys?.hash(key));
+    expect(String(row?.['hash'])).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('costs hosted answers at catalog prices, streamed or not, with the cost in a header / trailer', async () => {
@@ -110,7 +110,7 @@ describe('governance chain through Express + openai SDK', () => {
     expect(Number(response.headers.get('x-switchyard-cost-usd'))).toBeCloseTo(expected, 8);
     expect(expected).toBeGreaterThan(0);
     const streamed = await rawStream(app.url, key, { model: 'hosted-small', stream: true, messages: [{ role: 'user', content: 'cost me' }] }, reply(['one ', 'two ', 'three']));
-    expect(streamed.headers.trailer).toBe('x-switchyard-cost-usd');
+    expect(streamed.headers['trailer']).toBe('x-switchyard-cost-usd');
     expect(Number(streamed.trailers['x-switchyard-cost-usd'])).toBeCloseTo(expected, 8);
   });
 
@@ -200,10 +200,10 @@ describe('governance chain through Express + openai SDK', () => {
     expect(header).toMatch(/^support-answer@2;hash=[0-9a-f]{16}$/);
     expect(await app.registry.getSingleMetricAsString('switchyard_prompt_requests_total')).toContain('prompt="support-answer",version="2"');
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const line = log.lines.find((entry) => entry.requestId === 'prompt-req-1');
+    const line = log.lines.find((entry) => entry['requestId'] === 'prompt-req-1');
     expect(line).toMatchObject({ promptName: 'support-answer', promptVersion: '2', keyId, model: 'llama-3.1-8b', status: 200 });
-    expect(line?.costUsd).toBeGreaterThan(0);
-    expect(typeof line?.traceId).toBe('string');
+    expect(line?.['costUsd']).toBeGreaterThan(0);
+    expect(typeof line?.['traceId']).toBe('string');
     const span = spans.getFinishedSpans().find((entry) => entry.attributes['switchyard.request_id'] === 'prompt-req-1');
     expect(span?.name).toBe('chat llama-3.1-8b');
     expect(span?.attributes).toMatchObject({

@@ -5,7 +5,7 @@ import { InvalidRequestError } from '../../core/errors.ts';
 import { KeyStore, type KeyRecord } from './keys/store.ts';
 import { formatTable } from '../../core/text-table.ts';
 
-const DEFAULT_DB = process.env.SWITCHYARD_GOVERNANCE_DB ?? '.switchyard/governance.sqlite';
+const DEFAULT_DB = process.env['SWITCHYARD_GOVERNANCE_DB'] ?? '.switchyard/governance.sqlite';
 
 interface CreateOptions {
   db: string;

@@ -45,7 +45,7 @@ export function resolveEmbedderReference(
           'set governance.embedder.model to a local model folder or hub id.',
       );
     }
-    model = retrieval?.embedder ?? environment.SWITCHYARD_EMBEDDER ?? FALLBACK_EMBEDDER;
+    model = retrieval?.embedder ?? environment['SWITCHYARD_EMBEDDER'] ?? FALLBACK_EMBEDDER;
   }
   const local = resolve(model);
   return {
@@ -62,7 +62,7 @@ function isLocalReference(model: string): boolean {
 
 /** retrieval/models/resolve.ts's default download cache (same rule, kept here to stay free of its imports). */
 function defaultCacheDir(environment: NodeJS.ProcessEnv): string {
-  return environment.SWITCHYARD_MODEL_CACHE ?? join(environment.HOME ?? homedir(), '.cache', 'switchyard', 'models');
+  return environment['SWITCHYARD_MODEL_CACHE'] ?? join(environment['HOME'] ?? homedir(), '.cache', 'switchyard', 'models');
 }
 
 /**

@@ -258,7 +258,7 @@ export class Governance {
           requestId: context.requestId,
           ...(context.key ? { keyId: context.key.id, team: context.key.team } : {}),
           route: context.endpoint,
-          model: typeof context.body.model === 'string' ? context.body.model : '',
+          model: typeof context.body['model'] === 'string' ? context.body['model'] : '',
           status: typed.status,
           error: typed.message,
           code: typed.code,
@@ -281,10 +281,10 @@ export class Governance {
     const lap = new StageTimer(this.metrics.stage);
     let body = context.body;
     let prompt: Admission['prompt'];
-    if (body.prompt !== undefined && typeof body.prompt === 'object' && context.endpoint === 'chat') {
+    if (body['prompt'] !== undefined && typeof body['prompt'] === 'object' && context.endpoint === 'chat') {
       const registry = this.prompts ?? (this.promptRollout ? EMPTY_REGISTRY : undefined);
       if (!registry) throw new InvalidRequestError('This router has no prompt registry configured.', { param: 'prompt' });
-      const sticky = context.stickyKey ?? (typeof body.user === 'string' ? body.user : undefined);
+      const sticky = context.stickyKey ?? (typeof body['user'] === 'string' ? body['user'] : undefined);
       const rendered = registry.render(body, this.promptRollout && ((name, version) => this.promptRollout?.(name, version, sticky)));
       body = rendered.body;
       prompt = { name: rendered.name, version: rendered.version, hash: rendered.hash };
@@ -293,7 +293,7 @@ export class Governance {
     } else {
       body = { ...body };
     }
-    const model = typeof body.model === 'string' ? body.model : '';
+    const model = typeof body['model'] === 'string' ? body['model'] : '';
     const canonical = this.pricing.canonical(model);
     const key = context.key;
     if (key && key.allowedModels.length > 0 && !key.allowedModels.includes(model) && !key.allowedModels.includes(canonical)) {
@@ -314,12 +314,12 @@ export class Governance {
     }
     // tiktoken where the count is charged (TPM limit, budget); a 4-chars-per-token estimate otherwise (logs only).
     const exact = key !== undefined && Boolean(key.tpm ?? this.config.limits.defaultTpm ?? key.dailyBudgetUsd ?? key.monthlyBudgetUsd);
-    if (context.endpoint === 'chat' && Array.isArray(body.messages)) {
-      promptTokens = countChatTokens(body.messages as Array<Record<string, unknown>>, body.tools, exact);
+    if (context.endpoint === 'chat' && Array.isArray(body['messages'])) {
+      promptTokens = countChatTokens(body['messages'] as Array<Record<string, unknown>>, body['tools'], exact);
     } else if (context.endpoint === 'completions') {
-      promptTokens = countPromptTokens(body.prompt, exact);
+      promptTokens = countPromptTokens(body['prompt'], exact);
     } else {
-      promptTokens = countPromptTokens(body.input, exact);
+      promptTokens = countPromptTokens(body['input'], exact);
     }
     // Output length control: key limits over model limits; the effective max_tokens is what budgets reserve for.
     const maxTokens = context.endpoint === 'embeddings' ? 0 : this.applyOutputLength(body, key, canonical);
@@ -372,7 +372,7 @@ export class Governance {
           'switchyard.request_id': context.requestId,
           ...(key ? { 'switchyard.key_id': key.id, 'switchyard.team': key.team } : {}),
           ...(maxTokens > 0 ? { 'gen_ai.request.max_tokens': maxTokens } : {}),
-          ...(typeof body.temperature === 'number' ? { 'gen_ai.request.temperature': body.temperature } : {}),
+          ...(typeof body['temperature'] === 'number' ? { 'gen_ai.request.temperature': body['temperature'] } : {}),
           ...(prompt ? { 'switchyard.prompt.name': prompt.name, 'switchyard.prompt.version': prompt.version } : {}),
         },
         context.trace,
@@ -393,7 +393,7 @@ export class Governance {
 
   private applyOutputLength(body: Record<string, unknown>, key: KeyRecord | undefined, model: string): number {
     const modelLimits = this.config.outputLength[model];
-    const field = typeof body.max_completion_tokens === 'number' ? 'max_completion_tokens' : 'max_tokens';
+    const field = typeof body['max_completion_tokens'] === 'number' ? 'max_completion_tokens' : 'max_tokens';
     const requested = typeof body[field] === 'number' ? (body[field] as number) : undefined;
     const ceiling = key?.maxMaxTokens ?? modelLimits?.maxMaxTokens;
     let value = requested ?? key?.defaultMaxTokens ?? modelLimits?.defaultMaxTokens ?? ceiling ?? FALLBACK_MAX_TOKENS;
@@ -432,8 +432,8 @@ export class Governance {
     if (admission.priced) return admission.priced;
     const cached = isCacheHit(admission.cache.result);
     const usage = outcome.usage ?? {};
-    const promptTokens = cached ? 0 : numberOr(usage.prompt_tokens, admission.promptTokens);
-    const completionTokens = cached ? 0 : numberOr(usage.completion_tokens, outcome.outputText ? countTokens(outcome.outputText) : 0);
+    const promptTokens = cached ? 0 : numberOr(usage['prompt_tokens'], admission.promptTokens);
+    const completionTokens = cached ? 0 : numberOr(usage['completion_tokens'], outcome.outputText ? countTokens(outcome.outputText) : 0);
     let costUsd = 0;
     let kind = 'cache';
     if (!cached && outcome.served) {

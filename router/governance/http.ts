@@ -99,7 +99,7 @@ export function adminRouter(governance: Governance): Router {
   });
   for (const action of ['disable', 'enable'] as const) {
     router.post(`/keys/:id/${action}`, (request: Request, response: Response) => {
-      const id = String(request.params.id);
+      const id = String(request.params['id']);
       if (!store().setDisabled(id, action === 'disable')) throw new NotFoundError(`No key with id ${id}.`);
       response.json(store().get(id));
     });
@@ -153,9 +153,9 @@ export async function serveCacheHit(
     ...headers,
   });
   for (const chunk of chunks) {
-    const isUsageOnly = Array.isArray(chunk.choices) && chunk.choices.length === 0 && 'usage' in chunk;
+    const isUsageOnly = Array.isArray(chunk['choices']) && chunk['choices'].length === 0 && 'usage' in chunk;
     if (isUsageOnly && !options.includeUsage) continue;
-    if (!options.includeUsage) delete chunk.usage;
+    if (!options.includeUsage) delete chunk['usage'];
     response.write(`data: ${JSON.stringify(chunk)}\n\n`);
   }
   response.end('data: [DONE]\n\n');

@@ -104,14 +104,14 @@ describe('limits and budgets in one process (memory backend)', () => {
       requestId: 'len-1',
       body: { model: 'small', max_tokens: 500, messages: [{ role: 'user', content: 'x' }] },
     });
-    expect(clamped.body.max_tokens).toBe(80);
+    expect(clamped.body['max_tokens']).toBe(80);
     const defaulted = await app.governance.admit({
       endpoint: 'chat',
       key: created.record,
       requestId: 'len-2',
       body: { model: 'small', messages: [{ role: 'user', content: 'x' }] },
     });
-    expect(defaulted.body.max_tokens).toBe(50);
+    expect(defaulted.body['max_tokens']).toBe(50);
   });
 });
 
@@ -158,9 +158,9 @@ describe('two router processes sharing one real Redis', () => {
     const client = await connectRedis(redis.url);
     const values = await client.hGetAll(`two:budget:${record.id}:day:${periodsOf(Date.now()).day}`);
     await client.close();
-    expect(Number(values.s)).toBeGreaterThan(0);
-    expect(Number(values.s)).toBeLessThanOrEqual(budget * 1e9);
-    expect(Number(values.c)).toBe(Number(values.s));
+    expect(Number(values['s'])).toBeGreaterThan(0);
+    expect(Number(values['s'])).toBeLessThanOrEqual(budget * 1e9);
+    expect(Number(values['c'])).toBe(Number(values['s']));
   });
 
   it('shares RPM buckets: both replicas together admit only the key’s limit', async () => {

@@ -125,8 +125,8 @@ export function serveFromCache(
   body: Readonly<Record<string, unknown>>,
 ): Promise<boolean> | false {
   if (!governance || !admission?.cache.hit) return false;
-  const options = body.stream_options as { include_usage?: boolean | null } | null | undefined;
-  return serveCacheHit(governance, admission, response, { stream: body.stream === true, includeUsage: options?.include_usage === true });
+  const options = body['stream_options'] as { include_usage?: boolean | null } | null | undefined;
+  return serveCacheHit(governance, admission, response, { stream: body['stream'] === true, includeUsage: options?.include_usage === true });
 }
 
 export interface BufferedFinish {
@@ -153,7 +153,7 @@ export function finishBuffered(
   const cacheable = admission.cache.result === 'miss';
   governance.guardBody(admission, body);
   const outcome = {
-    usage: body.usage as Record<string, unknown> | undefined,
+    usage: body['usage'] as Record<string, unknown> | undefined,
     served,
     status: 200,
     cacheAnswer: cacheable ? ({ kind: 'body', body: structuredClone(body) } as const) : undefined,

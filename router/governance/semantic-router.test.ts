@@ -158,7 +158,7 @@ describe('allowed topics in the real router', () => {
     const body = (await raw.json()) as { error: Record<string, unknown> };
     expect(Object.keys(body.error).sort()).toEqual(['code', 'message', 'param', 'type']);
     expect(body.error).toMatchObject({ type: 'invalid_request_error', code: 'content_policy_violation' });
-    expect(body.error.message).toMatch(/allowed-topics guardrail \(rule: off_topic\)/);
+    expect(body.error['message']).toMatch(/allowed-topics guardrail \(rule: off_topic\)/);
     expect(upstream.requestCount()).toBe(before);
     expect(await metricValue('switchyard_guardrail_decisions_total', 'rule="off_topic",action="block"')).toBe(2);
     expect(await metricValue('switchyard_guardrail_decisions_total', 'rule="on_topic",action="pass"')).toBeGreaterThanOrEqual(1);

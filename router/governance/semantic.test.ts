@@ -234,7 +234,7 @@ describe('Governance with the embedding features', () => {
       message: expect.stringContaining('model exploded'),
     });
     await topics.close();
-    expect(log.lines.some((line) => String(line.msg).includes('governance embedder failed to load'))).toBe(true);
+    expect(log.lines.some((line) => String(line['msg']).includes('governance embedder failed to load'))).toBe(true);
 
     const cacheOnly = newGovernance({ cache: { enabled: true, semantic: { enabled: true } } }, failing, new MemoryLog());
     const first = await cacheOnly.admit({ endpoint: 'chat', key: undefined, body: chat('hello'), requestId: 'r2' });
@@ -294,9 +294,9 @@ describe('Governance with the embedding features', () => {
     ).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/rule: off_topic\): the closest allowed topic is "billing" at similarity -?0\.\d{3}, below the threshold 0\.5/) });
     await strict.close();
 
-    const hitLine = log.lines.find((line) => line.requestId === 's2');
+    const hitLine = log.lines.find((line) => line['requestId'] === 's2');
     expect(hitLine).toMatchObject({ cache: 'semantic-hit', costUsd: 0, topic: 'billing' });
-    expect(Number(hitLine?.cacheSimilarity)).toBeGreaterThanOrEqual(0.95);
-    expect(log.lines.find((line) => line.requestId === 's4')).toMatchObject({ guardrails: ['off_topic'] });
+    expect(Number(hitLine?.['cacheSimilarity'])).toBeGreaterThanOrEqual(0.95);
+    expect(log.lines.find((line) => line['requestId'] === 's4')).toMatchObject({ guardrails: ['off_topic'] });
   });
 });

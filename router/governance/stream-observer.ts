@@ -53,7 +53,7 @@ export class StreamObserver {
 
   /** Rewrites one upstream chunk; null when it must not be sent now. */
   transform(chunk: StreamChunk): StreamChunk | null {
-    this.template ??= { id: chunk.id, created: chunk.created, model: chunk.model, object: chunk.object };
+    this.template ??= { id: chunk['id'], created: chunk['created'], model: chunk['model'], object: chunk['object'] };
     // The guard may rewrite content in place: the upstream's raw JSON text must not be forwarded instead.
     const guard = this.guard;
     if (guard) delete (chunk as Record<symbol, unknown>)[RAW_JSON];
@@ -76,11 +76,11 @@ export class StreamObserver {
   }
 
   private sent(chunk: StreamChunk): void {
-    const choices = Array.isArray(chunk.choices) ? (chunk.choices as Array<Record<string, unknown>>) : [];
+    const choices = Array.isArray(chunk['choices']) ? (chunk['choices'] as Array<Record<string, unknown>>) : [];
     let content = '';
     for (const choice of choices) {
-      const delta = choice.delta as Record<string, unknown> | undefined;
-      const piece = delta ? delta.content : choice.text;
+      const delta = choice['delta'] as Record<string, unknown> | undefined;
+      const piece = delta ? delta['content'] : choice['text'];
       if (typeof piece === 'string') content += piece;
     }
     if (content !== '') {
@@ -102,20 +102,20 @@ export class StreamObserver {
 
   /** Applies the output guardrails to a non-streamed body in place. */
   guardWholeBody(body: Record<string, unknown>): void {
-    const choices = Array.isArray(body.choices) ? (body.choices as Array<Record<string, unknown>>) : [];
+    const choices = Array.isArray(body['choices']) ? (body['choices'] as Array<Record<string, unknown>>) : [];
     for (const choice of choices) {
-      const message = choice.message as Record<string, unknown> | undefined;
-      const content = message ? message.content : choice.text;
+      const message = choice['message'] as Record<string, unknown> | undefined;
+      const content = message ? message['content'] : choice['text'];
       if (typeof content !== 'string' || content === '') continue;
       let text = content;
       if (this.options.guard) {
         this.recordDecision ??= this.record.bind(this);
         const result = guardText(content, { policy: this.admission.policy.output, systemPrompt: this.admission.systemPrompt, onDecision: this.recordDecision });
         text = result.text;
-        if (result.blocked) choice.finish_reason = 'content_filter';
+        if (result.blocked) choice['finish_reason'] = 'content_filter';
       }
-      if (message) message.content = text;
-      else choice.text = text;
+      if (message) message['content'] = text;
+      else choice['text'] = text;
       if (this.text.length < MAX_CAPTURED_TEXT) this.text += text;
     }
   }

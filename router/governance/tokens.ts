@@ -94,8 +94,8 @@ export function countChatTokens(messages: ReadonlyArray<Record<string, unknown>>
   for (const message of messages) {
     // Admission counts before the body is validated: a malformed entry is left for validation to reject (400).
     if (message === null || typeof message !== 'object') continue;
-    const text = textOf(message.content);
-    const system = message.role === 'system' || message.role === 'developer';
+    const text = textOf(message['content']);
+    const system = message['role'] === 'system' || message['role'] === 'developer';
     total += PER_MESSAGE + (!exact ? estimateTokens(text) : system ? countSystem(text) : countTokens(text));
   }
   if (Array.isArray(tools) && tools.length > 0) total += countTokens(JSON.stringify(tools));

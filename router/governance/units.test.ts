@@ -144,9 +144,9 @@ describe('prompt registry', () => {
     const latest = registry.render({ prompt: { name: 'support-answer', variables: { product: 'P', question: 'Q?' } } });
     expect(latest.version).toBe('2');
     expect(latest.body).toMatchObject({ model: 'llama-3.1-8b', max_tokens: 200, temperature: 0 });
-    expect((latest.body.messages as Array<{ content: string }>)[1]?.content).toBe('Q?');
+    expect((latest.body['messages'] as Array<{ content: string }>)[1]?.content).toBe('Q?');
     const v1 = registry.render({ model: 'other', prompt: { name: 'support-answer', version: 1, variables: { product: 'P', question: 'Q?' } } });
-    expect(v1.body.model).toBe('other');
+    expect(v1.body['model']).toBe('other');
     expect(v1.hash).not.toBe(latest.hash);
     expect(registry.render({ prompt: { name: 'support-answer', variables: { product: 'P', question: 'Q?' } } }).hash).toBe(latest.hash);
     expect(() => registry.render({ prompt: { name: 'support-answer', variables: { product: 'P' } } })).toThrow(/Missing prompt variables: question/);

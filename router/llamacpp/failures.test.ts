@@ -81,8 +81,8 @@ async function findErroringSeed(replicaUrl: string): Promise<{ seed: number; con
       })
     ).text();
     const events = text.split('\n\n').filter((event) => event.startsWith('data: {')).map((event) => JSON.parse(event.slice(6)) as Record<string, unknown>);
-    const error = events.find((event) => event.error) as { error: { message: string } } | undefined;
-    const content = events.map((event) => (event.choices as { delta?: { content?: string } }[] | undefined)?.[0]?.delta?.content ?? '').join('');
+    const error = events.find((event) => event['error']) as { error: { message: string } } | undefined;
+    const content = events.map((event) => (event['choices'] as { delta?: { content?: string } }[] | undefined)?.[0]?.delta?.content ?? '').join('');
     if (error && content !== '') return { seed, contentBeforeError: content, message: error.error.message };
   }
   return undefined;

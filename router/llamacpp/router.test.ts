@@ -97,8 +97,8 @@ describe.skipIf(!install)('router → llama-server', () => {
     const events = text.split('\n\n').filter(Boolean);
     expect(events.at(-1)).toBe('data: [DONE]');
     const chunks = events.slice(0, -1).map((event) => JSON.parse(event.slice('data: '.length)) as Record<string, unknown>);
-    expect(chunks.every((chunk) => chunk.object === 'chat.completion.chunk')).toBe(true);
-    const usage = chunks.at(-1)?.usage as { completion_tokens: number } | undefined;
+    expect(chunks.every((chunk) => chunk['object'] === 'chat.completion.chunk')).toBe(true);
+    const usage = chunks.at(-1)?.['usage'] as { completion_tokens: number } | undefined;
     expect(usage?.completion_tokens).toBe(12);
     // Without include_usage the client gets no usage chunk (the router asked for it upstream and strips it).
     const plain = await fetch(`${test.baseURL}/chat/completions`, {

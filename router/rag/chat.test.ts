@@ -49,7 +49,7 @@ describe('citations on the answer', () => {
     const body: Record<string, unknown> = { choices: [{ index: 0, message: { role: 'assistant', content: 'Yes [1].' } }] };
     attachCitations(body, rag);
     expect(rag.answers).toEqual(['Yes [1].']);
-    expect(body.citations).toMatchObject({ index: 'docs', sources: [{ marker: '[1]' }] });
+    expect(body['citations']).toMatchObject({ index: 'docs', sources: [{ marker: '[1]' }] });
     const untouched: Record<string, unknown> = { choices: [] };
     attachCitations(untouched, undefined);
     expect(untouched).not.toHaveProperty('citations');

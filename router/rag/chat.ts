@@ -69,13 +69,13 @@ export async function prepareRetrievalChat(
 /** Non-streamed answer: adds the top-level `citations` field (checked against the first choice's text). */
 export function attachCitations(body: Record<string, unknown>, prepared: PreparedRagChat | undefined): void {
   if (prepared === undefined) return;
-  body.citations = prepared.citations(answerText(body));
+  body['citations'] = prepared.citations(answerText(body));
 }
 
 function answerText(body: Record<string, unknown>): string | null {
-  const choices = Array.isArray(body.choices) ? (body.choices as Array<Record<string, unknown>>) : [];
-  const message = choices[0]?.message as Record<string, unknown> | undefined;
-  return typeof message?.content === 'string' ? message.content : null;
+  const choices = Array.isArray(body['choices']) ? (body['choices'] as Array<Record<string, unknown>>) : [];
+  const message = choices[0]?.['message'] as Record<string, unknown> | undefined;
+  return typeof message?.['content'] === 'string' ? message['content'] : null;
 }
 
 const PASS_THROUGH: RelayGovernanceHooks = {
@@ -100,13 +100,13 @@ export function withCitationTrailer(
   const base = inner ?? PASS_THROUGH;
   const seen: { id: unknown; created: unknown; model: unknown; text: string } = { id: undefined, created: undefined, model: undefined, text: '' };
   const observe = (chunk: StreamChunk): void => {
-    seen.id ??= chunk.id;
-    seen.created ??= chunk.created;
-    seen.model ??= chunk.model;
-    const choices = Array.isArray(chunk.choices) ? (chunk.choices as Array<Record<string, unknown>>) : [];
-    const first = choices.find((choice) => (choice.index ?? 0) === 0);
-    const delta = first?.delta as Record<string, unknown> | undefined;
-    if (typeof delta?.content === 'string') seen.text += delta.content;
+    seen.id ??= chunk['id'];
+    seen.created ??= chunk['created'];
+    seen.model ??= chunk['model'];
+    const choices = Array.isArray(chunk['choices']) ? (chunk['choices'] as Array<Record<string, unknown>>) : [];
+    const first = choices.find((choice) => (choice['index'] ?? 0) === 0);
+    const delta = first?.['delta'] as Record<string, unknown> | undefined;
+    if (typeof delta?.['content'] === 'string') seen.text += delta['content'];
   };
   return {
     headers: (headers) => base.headers(headers),

@@ -114,7 +114,7 @@ export function mountRetrieval(
 
   // Unset: $SWITCHYARD_EMBEDDER or retrieval's default, decided here so /v1/embeddings knows the name before loading.
   const embedder =
-    section.embedder === null ? null : resolveModelReference(section.embedder ?? process.env.SWITCHYARD_EMBEDDER ?? RETRIEVAL_DEFAULT_EMBEDDER);
+    section.embedder === null ? null : resolveModelReference(section.embedder ?? process.env['SWITCHYARD_EMBEDDER'] ?? RETRIEVAL_DEFAULT_EMBEDDER);
   const reranker = section.reranker === null ? null : section.reranker === undefined ? undefined : resolveModelReference(section.reranker);
   let loading: Promise<{ service: RetrievalService; citationsPayload: CitationsFunction }> | undefined;
   let closed = false;

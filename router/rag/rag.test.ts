@@ -163,7 +163,7 @@ type RagChat = OpenAI.Chat.ChatCompletion & { citations: CitationsPayload };
 function lastUpstreamChat(): { messages: Array<{ role: string; content: string }>; body: Record<string, unknown> } {
   const body = proxy.chatBodies.at(-1);
   if (!body) throw new Error('no chat request reached the simulator');
-  return { body, messages: body.messages as Array<{ role: string; content: string }> };
+  return { body, messages: body['messages'] as Array<{ role: string; content: string }> };
 }
 
 describe('retrieval endpoints through the router', () => {
@@ -178,7 +178,7 @@ describe('retrieval endpoints through the router', () => {
     for (const stage of ['lexical', 'vector', 'fused', 'rerank']) {
       expect(result.data[0]?.scores[stage]).toEqual({ rank: expect.any(Number) as unknown, score: expect.any(Number) as unknown });
     }
-    expect(result.data[0]?.scores.rerank?.rank).toBe(1);
+    expect(result.data[0]?.scores['rerank']?.rank).toBe(1);
     expect(Object.keys(result.timings_ms).length).toBeGreaterThan(0);
 
     const lexical = await harness.client.post<RetrieveResponse>('/retrieve', {

@@ -64,7 +64,7 @@ export function createContextAttacher(metrics: RouterMetrics, requestLog?: Reque
       endpoint: COUNTED_ENDPOINTS.has(path) ? path : '',
       model: '',
       routeReason: 'none',
-      trace: continueTrace(request.headers.traceparent),
+      trace: continueTrace(request.headers['traceparent']),
     };
     contexts.set(response, context);
     if (setHeader) response.setHeader('x-request-id', requestId);

@@ -240,7 +240,7 @@ export function respondStage({ runtime, governance, retrieval }: GenerationParts
         const payload = typeof raw === 'string' ? raw : JSON.stringify(result.body);
         lease.finish('success');
         run.served = lease;
-        run.usage = result.body.usage;
+        run.usage = result.body['usage'];
         const headers = routeHeaders(lease, timer, context.requestId, tier);
         metrics.stage.overhead.observe(Number(headers[HEADER_OVERHEAD]) / 1000);
         response.writeHead(200, {

@@ -62,9 +62,9 @@ export function createInfoHandlers(
     },
     getModel(request: Request, response: Response): void {
       refresh();
-      const found = models.find((model) => model.id === request.params.model);
+      const found = models.find((model) => model.id === request.params['model']);
       if (!found) {
-        throw new NotFoundError(`The model \`${String(request.params.model)}\` does not exist.`, {
+        throw new NotFoundError(`The model \`${String(request.params['model'])}\` does not exist.`, {
           code: 'model_not_found',
           param: 'model',
         });

@@ -123,8 +123,8 @@ describe('one declared pipeline, both paths', () => {
         expect(express.text.trimEnd().endsWith('data: [DONE]')).toBe(true);
       } else {
         const [hotJson, expressJson] = [JSON.parse(hot.text), JSON.parse(express.text)] as Array<Record<string, unknown>>;
-        expect(hotJson!.object).toBe(expressJson!.object);
-        expect(hotJson!.model).toBe(expressJson!.model);
+        expect(hotJson!['object']).toBe(expressJson!['object']);
+        expect(hotJson!['model']).toBe(expressJson!['model']);
       }
     } else {
       expect(hot.status).toBeGreaterThanOrEqual(400);

@@ -315,7 +315,7 @@ export class Dispatcher {
   }
 
   private lease(choice: Choice, input: DispatchInput, reasons: RouteReason[]): Lease {
-    const limit = Number(input.body.max_tokens ?? input.body.max_completion_tokens ?? 256);
+    const limit = Number(input.body['max_tokens'] ?? input.body['max_completion_tokens'] ?? 256);
     const tokens = input.scheduling.promptTokens + (Number.isFinite(limit) ? limit : 256);
     const step = input.plan.steps[choice.stepIndex]!;
     const scheduling: SchedulingRequest = { ...input.scheduling, model: step.model.name };
@@ -325,7 +325,7 @@ export class Dispatcher {
   private async attempt(choice: Choice, input: DispatchInput, lease: Lease): Promise<DispatchResult> {
     const step = lease.step;
     const body = upstreamBody(input.endpoint, input.body, step, choice.entry.backend.kind, input.continuation);
-    if (choice.entry.servedModel) body.model = choice.entry.servedModel;
+    if (choice.entry.servedModel) body['model'] = choice.entry.servedModel;
     const request: BackendRequest = {
       endpoint: input.endpoint,
       body,
@@ -342,7 +342,7 @@ export class Dispatcher {
         ? this.deps.adapters.send(choice.entry, adapter, request)
         : choice.entry.backend.send(request));
       if (!response.streamed) {
-        if (request.body.stream === true) {
+        if (request.body['stream'] === true) {
           throw new UpstreamError(`Backend ${choice.entry.state.id} did not stream`, 200, true);
         }
         lease.firstToken();

@@ -14,14 +14,14 @@ export function failedQualityCheck(
   request: Readonly<Record<string, unknown>>,
   response: Readonly<Record<string, unknown>>,
 ): QualityCheck | null {
-  const choices = Array.isArray(response.choices) ? (response.choices as Choice[]) : [];
+  const choices = Array.isArray(response['choices']) ? (response['choices'] as Choice[]) : [];
   const first = choices[0];
   if (!first) return 'empty';
   const toolCalls = first.message?.tool_calls;
   const hasToolCalls = Array.isArray(toolCalls) && toolCalls.length > 0;
   const text = endpoint === 'chat' ? first.message?.content : first.text;
   if (!hasToolCalls && (typeof text !== 'string' || text.trim() === '')) return 'empty';
-  const format = request.response_format as { type?: unknown } | null | undefined;
+  const format = request['response_format'] as { type?: unknown } | null | undefined;
   if (!hasToolCalls && (format?.type === 'json_object' || format?.type === 'json_schema') && typeof text === 'string') {
     try {
       JSON.parse(text);
@@ -29,7 +29,7 @@ export function failedQualityCheck(
       return 'invalid_json';
     }
   }
-  const callerLimit = request.max_tokens ?? request.max_completion_tokens;
+  const callerLimit = request['max_tokens'] ?? request['max_completion_tokens'];
   if (first.finish_reason === 'length' && (callerLimit === undefined || callerLimit === null)) return 'truncated';
   return null;
 }

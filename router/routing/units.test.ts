@@ -48,21 +48,21 @@ describe('upstream body', () => {
       top_k: 3,
       stream_options: { include_usage: true },
     });
-    expect(upstreamBody('chat', { model: 'small' }, { model, pool: hosted }, 'openai').model).toBe('gpt-4o-mini');
+    expect(upstreamBody('chat', { model: 'small' }, { model, pool: hosted }, 'openai')['model']).toBe('gpt-4o-mini');
     expect(body.stream_options.include_usage).toBe(false);
   });
 
   it('adds the partial answer as an assistant prefix for a continuation', () => {
     const body = { model: 'small', messages: [{ role: 'user', content: 'hi' }], max_tokens: 10 };
     const vllmBody = upstreamBody('chat', body, { model, pool: vllm }, 'vllm', { prefix: 'Hel', emittedTokens: 3 });
-    expect(vllmBody.messages).toEqual([...body.messages, { role: 'assistant', content: 'Hel' }]);
+    expect(vllmBody['messages']).toEqual([...body.messages, { role: 'assistant', content: 'Hel' }]);
     expect(vllmBody).toMatchObject({ continue_final_message: true, add_generation_prompt: false, max_tokens: 7 });
     const hostedBody = upstreamBody('chat', body, { model, pool: hosted }, 'openai', { prefix: 'Hel', emittedTokens: 3 });
-    expect(hostedBody.continue_final_message).toBeUndefined();
+    expect(hostedBody['continue_final_message']).toBeUndefined();
     const completion = upstreamBody('completions', { model: 'x', prompt: 'Once' }, { model, pool: vllm }, 'vllm', {
       prefix: ' upon',
       emittedTokens: 1,
     });
-    expect(completion.prompt).toBe('Once upon');
+    expect(completion['prompt']).toBe('Once upon');
   });
 });

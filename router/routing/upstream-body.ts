@@ -35,19 +35,19 @@ export function upstreamBody(
   continuation?: { prefix: string; emittedTokens: number },
 ): Record<string, unknown> {
   const result: Record<string, unknown> = { ...body, model: upstreamModelName(step) };
-  if (result.stream === true) {
-    const options = (body.stream_options as Record<string, unknown> | null | undefined) ?? {};
-    result.stream_options = { ...options, include_usage: true };
+  if (result['stream'] === true) {
+    const options = (body['stream_options'] as Record<string, unknown> | null | undefined) ?? {};
+    result['stream_options'] = { ...options, include_usage: true };
   }
   if (continuation && continuation.prefix !== '') {
-    if (endpoint === 'chat' && Array.isArray(body.messages)) {
-      result.messages = [...(body.messages as unknown[]), { role: 'assistant', content: continuation.prefix }];
+    if (endpoint === 'chat' && Array.isArray(body['messages'])) {
+      result['messages'] = [...(body['messages'] as unknown[]), { role: 'assistant', content: continuation.prefix }];
       if (kind === 'vllm') {
-        result.continue_final_message = true;
-        result.add_generation_prompt = false;
+        result['continue_final_message'] = true;
+        result['add_generation_prompt'] = false;
       }
-    } else if (endpoint === 'completions' && typeof body.prompt === 'string') {
-      result.prompt = body.prompt + continuation.prefix;
+    } else if (endpoint === 'completions' && typeof body['prompt'] === 'string') {
+      result['prompt'] = body['prompt'] + continuation.prefix;
     }
     for (const key of ['max_tokens', 'max_completion_tokens'] as const) {
       const limit = body[key];

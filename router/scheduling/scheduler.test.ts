@@ -195,9 +195,9 @@ describe('other plugins through the scheduler', () => {
     const counts: Record<string, number> = { cheap: 0, mid: 0, dear: 0 };
     for (let index = 0; index < 2_000; index++) counts[scheduler.schedule(makeRequest(), candidates).picked!.backend.id]!++;
     // Scores 1, 0.5, 0 → expected shares 2/3, 1/3, 0.
-    expect(counts.dear).toBe(0);
-    expect(counts.cheap! / counts.mid!).toBeGreaterThan(1.5);
-    expect(counts.cheap! / counts.mid!).toBeLessThan(2.6);
+    expect(counts['dear']).toBe(0);
+    expect(counts['cheap']! / counts['mid']!).toBeGreaterThan(1.5);
+    expect(counts['cheap']! / counts['mid']!).toBeLessThan(2.6);
   });
 
   async function timedCounts(registry: Registry): Promise<Map<string, number>> {
@@ -205,7 +205,7 @@ describe('other plugins through the scheduler', () => {
     const counts = new Map<string, number>();
     for (const value of metric.values as Array<{ metricName?: string; labels: Record<string, string | number>; value: number }>) {
       if (value.metricName === `${PLUGIN_DURATION_METRIC}_count`) {
-        counts.set(`${value.labels.kind}/${value.labels.plugin}`, value.value);
+        counts.set(`${value.labels['kind']}/${value.labels['plugin']}`, value.value);
       }
     }
     return counts;
@@ -358,8 +358,8 @@ describe('ranked is the picker order', () => {
       expect(result.ranked.at(-1)!.backend.id).toBe('dear'); // weight 0 always last
       counts[result.ranked[0]!.backend.id]!++;
     }
-    expect(counts.dear).toBe(0);
-    expect(counts.cheap! / counts.mid!).toBeGreaterThan(1.6);
-    expect(counts.cheap! / counts.mid!).toBeLessThan(2.5);
+    expect(counts['dear']).toBe(0);
+    expect(counts['cheap']! / counts['mid']!).toBeGreaterThan(1.6);
+    expect(counts['cheap']! / counts['mid']!).toBeLessThan(2.5);
   });
 });

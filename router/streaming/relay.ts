@@ -73,7 +73,7 @@ export async function relayStream(options: RelayOptions): Promise<RelayOutcome> 
     text: '',
     emittedTokens: 0,
     sawToolCalls: false,
-    multipleChoices: typeof input.body.n === 'number' && input.body.n > 1,
+    multipleChoices: typeof input.body['n'] === 'number' && input.body['n'] > 1,
     usage: undefined,
     priorCompletionTokens: 0,
   };
@@ -203,47 +203,47 @@ export function prepareChunk(
   clientWantsUsage: boolean,
   continuing: boolean,
 ): string | null {
-  const choices = Array.isArray(chunk.choices) ? (chunk.choices as Array<Record<string, unknown>>) : [];
+  const choices = Array.isArray(chunk['choices']) ? (chunk['choices'] as Array<Record<string, unknown>>) : [];
   let modified = false;
   if ('usage' in chunk) {
-    const usage = chunk.usage;
+    const usage = chunk['usage'];
     if (usage && typeof usage === 'object') state.usage = usage as Record<string, unknown>;
     if (!clientWantsUsage) {
       if (choices.length === 0) return null;
-      delete chunk.usage;
+      delete chunk['usage'];
       modified = true;
     } else if (usage && state.priorCompletionTokens > 0) {
       addPriorTokens(state);
-      chunk.usage = state.usage;
+      chunk['usage'] = state.usage;
       modified = true;
     }
   }
   if (state.id === undefined) {
-    state.id = chunk.id;
-    state.created = chunk.created;
+    state.id = chunk['id'];
+    state.created = chunk['created'];
   } else if (continuing) {
-    chunk.id = state.id;
-    chunk.created = state.created;
+    chunk['id'] = state.id;
+    chunk['created'] = state.created;
     modified = true;
   }
   for (const choice of choices) {
-    if (choice.index !== undefined && choice.index !== 0) state.multipleChoices = true;
-    const delta = choice.delta as Record<string, unknown> | undefined;
+    if (choice['index'] !== undefined && choice['index'] !== 0) state.multipleChoices = true;
+    const delta = choice['delta'] as Record<string, unknown> | undefined;
     if (delta) {
-      if (Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0) state.sawToolCalls = true;
+      if (Array.isArray(delta['tool_calls']) && delta['tool_calls'].length > 0) state.sawToolCalls = true;
       if (continuing && 'role' in delta) {
-        delete delta.role;
+        delete delta['role'];
         modified = true;
-        if ((delta.content === '' || delta.content === undefined) && !choice.finish_reason && !delta.tool_calls) {
+        if ((delta['content'] === '' || delta['content'] === undefined) && !choice['finish_reason'] && !delta['tool_calls']) {
           if (choices.length === 1) return null;
         }
       }
-      if (typeof delta.content === 'string' && delta.content !== '') {
-        state.text += delta.content;
+      if (typeof delta['content'] === 'string' && delta['content'] !== '') {
+        state.text += delta['content'];
         state.emittedTokens++;
       }
-    } else if (typeof choice.text === 'string' && choice.text !== '') {
-      state.text += choice.text;
+    } else if (typeof choice['text'] === 'string' && choice['text'] !== '') {
+      state.text += choice['text'];
       state.emittedTokens++;
     }
   }
@@ -253,9 +253,9 @@ export function prepareChunk(
 
 function addPriorTokens(state: StreamState): void {
   const usage = state.usage;
-  if (!usage || usage.__merged === true) return;
-  const completion = Number(usage.completion_tokens ?? 0) + state.priorCompletionTokens;
-  const prompt = Number(usage.prompt_tokens ?? 0);
+  if (!usage || usage['__merged'] === true) return;
+  const completion = Number(usage['completion_tokens'] ?? 0) + state.priorCompletionTokens;
+  const prompt = Number(usage['prompt_tokens'] ?? 0);
   state.usage = { ...usage, completion_tokens: completion, total_tokens: prompt + completion };
   Object.defineProperty(state.usage, '__merged', { value: true, enumerable: false });
 }

@@ -91,7 +91,7 @@ describe('switchyard engine build llamacpp', () => {
     const result = await buildLlamaServer({ root, source, run: fakeTools(calls, { sharedLibs: true }), log: () => undefined, environment: {} });
     expect(calls.map((call) => call.slice(0, 2))).toEqual([['cmake', '--build']]);
     expect(existsSync(join(llamaCppLayout(root).libDir, 'libllama.so'))).toBe(true);
-    expect(result.install.env.LD_LIBRARY_PATH).toBe(llamaCppLayout(root).libDir);
+    expect(result.install.env['LD_LIBRARY_PATH']).toBe(llamaCppLayout(root).libDir);
   });
 
   it('fails clearly on a directory that is not a llama.cpp checkout', async () => {

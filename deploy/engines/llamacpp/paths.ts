@@ -17,10 +17,10 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 
 /** `SWITCHYARD_ENGINE_CACHE`, else `${XDG_CACHE_HOME:-~/.cache}/switchyard/engines`. */
 export function engineCacheRoot(environment: Environment = process.env): string {
-  const explicit = environment.SWITCHYARD_ENGINE_CACHE;
+  const explicit = environment['SWITCHYARD_ENGINE_CACHE'];
   if (explicit !== undefined && explicit !== '') return explicit;
-  const xdg = environment.XDG_CACHE_HOME;
-  const base = xdg !== undefined && xdg !== '' ? xdg : join(environment.HOME ?? homedir(), '.cache');
+  const xdg = environment['XDG_CACHE_HOME'];
+  const base = xdg !== undefined && xdg !== '' ? xdg : join(environment['HOME'] ?? homedir(), '.cache');
   return join(base, 'switchyard', 'engines');
 }
 
@@ -72,14 +72,14 @@ export interface LlamaServerInstall {
  */
 export function locateLlamaServer(environment: Environment = process.env): LlamaServerInstall | undefined {
   const layout = llamaCppLayout(engineCacheRoot(environment));
-  const override = environment.SWITCHYARD_LLAMA_SERVER;
+  const override = environment['SWITCHYARD_LLAMA_SERVER'];
   const manifest = readManifest(layout.manifest);
   if (override !== undefined && override !== '') {
     if (!existsSync(override)) return undefined;
     return { binary: override, env: {}, vocab: layout.vocab, modelsDir: layout.modelsDir, manifest };
   }
   if (manifest === undefined || !existsSync(layout.binary)) return undefined;
-  const inherited = environment.LD_LIBRARY_PATH;
+  const inherited = environment['LD_LIBRARY_PATH'];
   return {
     binary: layout.binary,
     env: { LD_LIBRARY_PATH: inherited ? `${layout.libDir}:${inherited}` : layout.libDir },

@@ -24,7 +24,7 @@ export function llamaServerForTests(): LlamaServerInstall | undefined {
   const install = locateLlamaServer();
   if (install) return install;
   const message = `${missingEngineMessage()}. The real-engine suites need it.`;
-  if (process.env.CI === 'true' || process.env.CI === '1') throw new Error(message);
+  if (process.env['CI'] === 'true' || process.env['CI'] === '1') throw new Error(message);
   console.warn(`\n!!! SKIPPING llama-server suites: ${message}\n`);
   return undefined;
 }

@@ -38,8 +38,8 @@ export function cacheKey(endpoint: string, body: Readonly<Record<string, unknown
 
 /** Deterministic enough to cache: temperature 0 (or explicit opt-in), one choice. */
 export function isCacheable(body: Readonly<Record<string, unknown>>, optIn: boolean): boolean {
-  if (typeof body.n === 'number' && body.n > 1) return false;
-  return optIn || body.temperature === 0;
+  if (typeof body['n'] === 'number' && body['n'] > 1) return false;
+  return optIn || body['temperature'] === 0;
 }
 
 export class ResponseCache {
@@ -98,13 +98,13 @@ export function answerAsBody(answer: CachedAnswer, endpoint: 'chat' | 'completio
   let usage: unknown;
   for (const chunk of answer.chunks) {
     head ??= chunk;
-    if (chunk.usage) usage = chunk.usage;
-    for (const choice of (chunk.choices as Array<Record<string, unknown>> | undefined) ?? []) {
-      const delta = choice.delta as Record<string, unknown> | undefined;
-      if (delta?.tool_calls) return undefined;
-      const piece = endpoint === 'chat' ? delta?.content : choice.text;
+    if (chunk['usage']) usage = chunk['usage'];
+    for (const choice of (chunk['choices'] as Array<Record<string, unknown>> | undefined) ?? []) {
+      const delta = choice['delta'] as Record<string, unknown> | undefined;
+      if (delta?.['tool_calls']) return undefined;
+      const piece = endpoint === 'chat' ? delta?.['content'] : choice['text'];
       if (typeof piece === 'string') text += piece;
-      if (choice.finish_reason) finish = choice.finish_reason;
+      if (choice['finish_reason']) finish = choice['finish_reason'];
     }
   }
   if (!head) return undefined;
@@ -113,10 +113,10 @@ export function answerAsBody(answer: CachedAnswer, endpoint: 'chat' | 'completio
       ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: finish, logprobs: null }
       : { index: 0, text, finish_reason: finish, logprobs: null };
   return {
-    id: head.id,
+    id: head['id'],
     object: endpoint === 'chat' ? 'chat.completion' : 'text_completion',
-    created: head.created,
-    model: head.model,
+    created: head['created'],
+    model: head['model'],
     choices: [choice],
     ...(usage ? { usage } : {}),
   };
@@ -126,13 +126,13 @@ export function answerAsBody(answer: CachedAnswer, endpoint: 'chat' | 'completio
 export function answerAsChunks(answer: CachedAnswer, endpoint: 'chat' | 'completions'): Array<Record<string, unknown>> | undefined {
   if (answer.kind === 'chunks') return structuredClone(answer.chunks);
   const body = answer.body;
-  const choice = ((body.choices as Array<Record<string, unknown>> | undefined) ?? [])[0];
+  const choice = ((body['choices'] as Array<Record<string, unknown>> | undefined) ?? [])[0];
   if (!choice) return undefined;
-  const message = choice.message as Record<string, unknown> | undefined;
-  if (message?.tool_calls) return undefined;
-  const text = String((endpoint === 'chat' ? message?.content : choice.text) ?? '');
+  const message = choice['message'] as Record<string, unknown> | undefined;
+  if (message?.['tool_calls']) return undefined;
+  const text = String((endpoint === 'chat' ? message?.['content'] : choice['text']) ?? '');
   const object = endpoint === 'chat' ? 'chat.completion.chunk' : 'text_completion';
-  const base = { id: body.id, object, created: body.created, model: body.model };
+  const base = { id: body['id'], object, created: body['created'], model: body['model'] };
   const pieces = text.match(/[\s\S]{1,16}/g) ?? [];
   const chunkOf = (content: string, finish: unknown): Record<string, unknown> => ({
     ...base,
@@ -145,8 +145,8 @@ export function answerAsChunks(answer: CachedAnswer, endpoint: 'chat' | 'complet
   const chunks = [
     ...(endpoint === 'chat' ? [{ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] }] : []),
     ...pieces.map((piece) => chunkOf(piece, null)),
-    chunkOf('', choice.finish_reason ?? 'stop'),
+    chunkOf('', choice['finish_reason'] ?? 'stop'),
   ];
-  if (body.usage) chunks.push({ ...base, choices: [], usage: body.usage });
+  if (body['usage']) chunks.push({ ...base, choices: [], usage: body['usage'] });
   return chunks;
 }

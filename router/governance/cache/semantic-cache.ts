@@ -26,15 +26,15 @@ export interface SemanticRequest {
  */
 export function semanticRequest(endpoint: string, body: Readonly<Record<string, unknown>>, scope = ''): SemanticRequest | undefined {
   if (endpoint === 'completions') {
-    if (typeof body.prompt !== 'string') return undefined;
-    return { partition: cacheKey(endpoint, { ...body, prompt: COMPARED_TEXT }, scope), text: body.prompt };
+    if (typeof body['prompt'] !== 'string') return undefined;
+    return { partition: cacheKey(endpoint, { ...body, prompt: COMPARED_TEXT }, scope), text: body['prompt'] };
   }
-  if (endpoint !== 'chat' || !Array.isArray(body.messages) || body.messages.length === 0) return undefined;
-  const messages = body.messages as unknown[];
+  if (endpoint !== 'chat' || !Array.isArray(body['messages']) || body['messages'].length === 0) return undefined;
+  const messages = body['messages'] as unknown[];
   const last = messages[messages.length - 1] as Record<string, unknown> | null | undefined;
-  if (!last || typeof last !== 'object' || last.role !== 'user' || !isTextOnly(last.content)) return undefined;
+  if (!last || typeof last !== 'object' || last['role'] !== 'user' || !isTextOnly(last['content'])) return undefined;
   const partition = cacheKey(endpoint, { ...body, messages: [...messages.slice(0, -1), { ...last, content: COMPARED_TEXT }] }, scope);
-  return { partition, text: textOf(last.content) };
+  return { partition, text: textOf(last['content']) };
 }
 
 function isTextOnly(content: unknown): boolean {

@@ -35,10 +35,10 @@ export function applyInputGuardrails(step: InputGuardStep): InputGuardOutcome | 
   const inputRules: string[] = [];
   let systemPrompt = '';
   const messages: Array<Record<string, unknown>> = [];
-  if (endpoint === 'chat' && Array.isArray(body.messages)) {
-    for (const message of body.messages as unknown[]) if (message && typeof message === 'object') messages.push(message as Record<string, unknown>);
-  } else if (typeof body.prompt === 'string') {
-    messages.push({ role: 'user', content: body.prompt });
+  if (endpoint === 'chat' && Array.isArray(body['messages'])) {
+    for (const message of body['messages'] as unknown[]) if (message && typeof message === 'object') messages.push(message as Record<string, unknown>);
+  } else if (typeof body['prompt'] === 'string') {
+    messages.push({ role: 'user', content: body['prompt'] });
   }
   const result = guardInput(messages, policy.input);
   if (result.totalChars > policy.input.maxChars) {
@@ -48,8 +48,8 @@ export function applyInputGuardrails(step: InputGuardStep): InputGuardOutcome | 
   if (result.removedChars > 0) {
     record('control_characters', 'redact');
     inputRules.push('control_characters');
-    if (endpoint === 'chat') body.messages = result.messages;
-    else if (typeof body.prompt === 'string') body.prompt = result.messages[0]?.content;
+    if (endpoint === 'chat') body['messages'] = result.messages;
+    else if (typeof body['prompt'] === 'string') body['prompt'] = result.messages[0]?.['content'];
   }
   if (result.injection.detected) {
     for (const rule of result.injection.rules) record(`injection:${rule}`, policy.input.injection);
@@ -62,7 +62,7 @@ export function applyInputGuardrails(step: InputGuardStep): InputGuardOutcome | 
     }
   }
   for (const message of result.messages) {
-    if (message.role === 'system' || message.role === 'developer') systemPrompt += `${textOf(message.content)}\n`;
+    if (message['role'] === 'system' || message['role'] === 'developer') systemPrompt += `${textOf(message['content'])}\n`;
   }
   if (policy.input.topics === 'off') return { inputRules, systemPrompt, topic: undefined };
   return checkTopic(step).then((topic) => {

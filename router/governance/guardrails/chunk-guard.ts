@@ -36,38 +36,38 @@ export class ChunkGuard {
 
   /** Rewrites a chunk in place; returns null when nothing of it should be sent. */
   transform(chunk: StreamChunk): StreamChunk | null {
-    const choices = Array.isArray(chunk.choices) ? (chunk.choices as Choice[]) : [];
+    const choices = Array.isArray(chunk['choices']) ? (chunk['choices'] as Choice[]) : [];
     if (choices.length === 0) return chunk;
     const kept: Choice[] = [];
     for (const choice of choices) {
-      const index = typeof choice.index === 'number' ? choice.index : 0;
+      const index = typeof choice['index'] === 'number' ? choice['index'] : 0;
       if (this.finished.has(index)) continue;
       const guard = this.guard(index);
-      const delta = choice.delta as Record<string, unknown> | undefined;
+      const delta = choice['delta'] as Record<string, unknown> | undefined;
       const isChat = delta !== undefined;
-      const content = isChat ? delta.content : choice.text;
+      const content = isChat ? delta['content'] : choice['text'];
       const wasBlocked = guard.blocked !== undefined;
       let released = typeof content === 'string' && content !== '' ? guard.push(content) : '';
-      if (choice.finish_reason) released += guard.flush();
+      if (choice['finish_reason']) released += guard.flush();
       if (!wasBlocked && guard.blocked) {
-        choice.finish_reason = 'content_filter';
+        choice['finish_reason'] = 'content_filter';
         this.finished.add(index);
       } else if (wasBlocked) {
         continue;
       }
-      if (choice.finish_reason) this.finished.add(index);
+      if (choice['finish_reason']) this.finished.add(index);
       if (typeof content === 'string' || released !== '') {
-        if (isChat) delta.content = released;
-        else choice.text = released;
+        if (isChat) delta['content'] = released;
+        else choice['text'] = released;
       }
       const carriesOther =
-        choice.finish_reason ||
-        (isChat && (('role' in delta && delta.role) || (Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0)));
+        choice['finish_reason'] ||
+        (isChat && (('role' in delta && delta['role']) || (Array.isArray(delta['tool_calls']) && delta['tool_calls'].length > 0)));
       if (released === '' && !carriesOther && content !== '') continue;
       kept.push(choice);
     }
-    if (kept.length === 0 && !('usage' in chunk && chunk.usage)) return null;
-    chunk.choices = kept;
+    if (kept.length === 0 && !('usage' in chunk && chunk['usage'])) return null;
+    chunk['choices'] = kept;
     return chunk;
   }
 

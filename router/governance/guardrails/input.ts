@@ -118,9 +118,9 @@ export function guardInput(messages: ReadonlyArray<Record<string, unknown>>, pol
   const scanned: string[] = [];
   const cleaned: Array<Record<string, unknown>> = [];
   for (const message of messages) {
-    const content = cleanContent(message.content, policy.stripControlChars, counts);
-    if (message.role !== 'system' && message.role !== 'developer') scanned.push(textOf(content));
-    cleaned.push(content === message.content ? { ...message } : { ...message, content });
+    const content = cleanContent(message['content'], policy.stripControlChars, counts);
+    if (message['role'] !== 'system' && message['role'] !== 'developer') scanned.push(textOf(content));
+    cleaned.push(content === message['content'] ? { ...message } : { ...message, content });
   }
   const { removed: removedChars, total: totalChars } = counts;
   const injection =

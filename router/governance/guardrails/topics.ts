@@ -61,15 +61,15 @@ export const NOT_TEXT = Symbol('not text');
  */
 export function lastUserText(endpoint: string, body: Readonly<Record<string, unknown>>): string | undefined | typeof NOT_TEXT {
   if (endpoint === 'completions') {
-    const prompt = body.prompt;
+    const prompt = body['prompt'];
     if (prompt === undefined || prompt === null || typeof prompt === 'string') return prompt ?? undefined;
     if (Array.isArray(prompt) && prompt.every((piece) => typeof piece === 'string')) return prompt.join('\n');
     return NOT_TEXT;
   }
-  if (!Array.isArray(body.messages)) return undefined;
-  for (let index = body.messages.length - 1; index >= 0; index -= 1) {
-    const message = body.messages[index] as Record<string, unknown> | null | undefined;
-    if (message && typeof message === 'object' && message.role === 'user') return textOf(message.content);
+  if (!Array.isArray(body['messages'])) return undefined;
+  for (let index = body['messages'].length - 1; index >= 0; index -= 1) {
+    const message = body['messages'][index] as Record<string, unknown> | null | undefined;
+    if (message && typeof message === 'object' && message['role'] === 'user') return textOf(message['content']);
   }
   return undefined;
 }

@@ -136,7 +136,7 @@ export class KeyStore {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
-    this.pepper = options.pepper ?? process.env.SWITCHYARD_KEY_PEPPER ?? 'switchyard';
+    this.pepper = options.pepper ?? process.env['SWITCHYARD_KEY_PEPPER'] ?? 'switchyard';
     this.cacheMs = options.cacheMs ?? 2_000;
     this.clock = options.clock ?? Date.now;
     this.statements = {

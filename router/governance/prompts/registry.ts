@@ -94,7 +94,7 @@ export class PromptRegistry {
 
   /** Renders `body.prompt` into messages (before any request messages) and defaults; the body without `prompt`. */
   render(body: Readonly<Record<string, unknown>>, choose?: PromptChooser): RenderedPrompt {
-    const reference = PromptReference.safeParse(body.prompt);
+    const reference = PromptReference.safeParse(body['prompt']);
     if (!reference.success) {
       throw new InvalidRequestError(`Invalid value for 'prompt': ${reference.error.issues[0]?.message ?? 'invalid'}.`, {
         param: 'prompt',
@@ -111,14 +111,14 @@ export class PromptRegistry {
       role: message.role,
       content: message.content.replace(VARIABLE, (_match, name: string) => String(variables[name])),
     }));
-    const extra = Array.isArray(body.messages) ? (body.messages as unknown[]) : [];
+    const extra = Array.isArray(body['messages']) ? (body['messages'] as unknown[]) : [];
     const { prompt: _omit, ...rest } = body;
     const rendered: Record<string, unknown> = { ...rest, messages: [...messages, ...extra] };
-    if (rendered.model === undefined && prompt.model) rendered.model = prompt.model;
-    if (rendered.max_tokens === undefined && rendered.max_completion_tokens === undefined && prompt.max_tokens) {
-      rendered.max_tokens = prompt.max_tokens;
+    if (rendered['model'] === undefined && prompt.model) rendered['model'] = prompt.model;
+    if (rendered['max_tokens'] === undefined && rendered['max_completion_tokens'] === undefined && prompt.max_tokens) {
+      rendered['max_tokens'] = prompt.max_tokens;
     }
-    if (rendered.temperature === undefined && prompt.temperature !== undefined) rendered.temperature = prompt.temperature;
+    if (rendered['temperature'] === undefined && prompt.temperature !== undefined) rendered['temperature'] = prompt.temperature;
     const hash = createHash('sha256').update(JSON.stringify(messages)).digest('hex').slice(0, 16);
     return { name: prompt.name, version: prompt.version, hash, body: rendered };
   }

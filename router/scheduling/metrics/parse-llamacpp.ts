@@ -53,12 +53,12 @@ export function readSlotUsage(body: unknown): SlotUsage {
   for (const slot of body as unknown[]) {
     if (slot === null || typeof slot !== 'object') throw new LlamaCppMetricsParseError('llama-server /slots returned a non-object slot');
     const record = slot as Record<string, unknown>;
-    const context = typeof record.n_ctx === 'number' ? record.n_ctx : 0;
+    const context = typeof record['n_ctx'] === 'number' ? record['n_ctx'] : 0;
     totalContext += context;
-    if (record.is_processing !== true) continue;
+    if (record['is_processing'] !== true) continue;
     busySlots++;
     // The slot's token list: the prompt and every token generated so far (llama-server appends each one to it).
-    const held = typeof record.n_prompt_tokens === 'number' ? record.n_prompt_tokens : 0;
+    const held = typeof record['n_prompt_tokens'] === 'number' ? record['n_prompt_tokens'] : 0;
     busyTokens += Math.min(context, held);
   }
   return { busyTokens, totalContext, slots: body.length, busySlots };
