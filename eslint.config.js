@@ -4,7 +4,17 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   // Generated output is not linted: the build (dist/), CLI state (.switchyard/: indexes, deploy bundles), results.
-  { ignores: ['node_modules/**', 'dist/**', '**/.switchyard/**', '**/fixtures/**', 'benchmarks/results/**', 'eval-results/**', '**/*.generated.*'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      '**/.switchyard/**',
+      '**/fixtures/**',
+      'benchmarks/results/**',
+      'eval-results/**',
+      '**/*.generated.*',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     rules: {

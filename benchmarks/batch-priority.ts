@@ -30,7 +30,13 @@ async function interactiveTtft(url: string, seed: number): Promise<number> {
   const response = await fetch(`${url}/v1/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-sim-timings': '1' },
-    body: JSON.stringify({ model: MODEL, prompt: pseudoText(seed, 512), max_tokens: 64, ignore_eos: true, stream: true }),
+    body: JSON.stringify({
+      model: MODEL,
+      prompt: pseudoText(seed, 512),
+      max_tokens: 64,
+      ignore_eos: true,
+      stream: true,
+    }),
   });
   if (!response.ok || !response.body) throw new Error(`HTTP ${response.status}`);
   const decoder = new TextDecoder();
@@ -64,7 +70,15 @@ async function run(name: string, admission: BatchConfigInput['admission'] | null
   const replica: SimReplica = await startSimReplica({ model: MODEL, gpu: 'a10g', speed: SPEED });
   const root = mkdtempSync(join(tmpdir(), 'switchyard-batch-bench-'));
   const pool = replicaPool([replica]);
-  const served = admission === null ? null : await serveBatchApi({ root, dispatcher: pool.dispatcher, load: pool.load, config: { pollIntervalMs: 5, admission } });
+  const served =
+    admission === null
+      ? null
+      : await serveBatchApi({
+          root,
+          dispatcher: pool.dispatcher,
+          load: pool.load,
+          config: { pollIntervalMs: 5, admission },
+        });
   let batchId: string | null = null;
   const client = served ? new OpenAI({ baseURL: served.baseURL, apiKey: 'unused', maxRetries: 0 }) : null;
   try {
@@ -74,11 +88,25 @@ async function run(name: string, admission: BatchConfigInput['admission'] | null
           custom_id: `b-${index}`,
           method: 'POST',
           url: '/v1/chat/completions',
-          body: { model: MODEL, messages: [{ role: 'user', content: pseudoText(10_000 + index, 300) }], max_tokens: 128, ignore_eos: true },
+          body: {
+            model: MODEL,
+            messages: [{ role: 'user', content: pseudoText(10_000 + index, 300) }],
+            max_tokens: 128,
+            ignore_eos: true,
+          },
         }),
       );
-      const file = await client.files.create({ file: await toFile(Buffer.from(lines.join('\n')), 'bench.jsonl'), purpose: 'batch' });
-      batchId = (await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' })).id;
+      const file = await client.files.create({
+        file: await toFile(Buffer.from(lines.join('\n')), 'bench.jsonl'),
+        purpose: 'batch',
+      });
+      batchId = (
+        await client.batches.create({
+          input_file_id: file.id,
+          endpoint: '/v1/chat/completions',
+          completion_window: '24h',
+        })
+      ).id;
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
     const random = mulberry32(42);
@@ -120,9 +148,14 @@ const runs: Array<[string, BatchConfigInput['admission'] | null]> = [
   ['interactive only (baseline)', null],
   ['+ batch, default policy (pause while any interactive in flight, preempt)', {}],
   ['+ batch, KV < 0.7 and no queue only', { interactiveInFlightMax: null }],
-  ['+ batch, no admission control', { kvUsageMax: 1, waitingMax: 1_000_000, maxInFlightPerModel: 32, preemptInFlight: false }],
+  [
+    '+ batch, no admission control',
+    { kvUsageMax: 1, waitingMax: 1_000_000, maxInFlightPerModel: 32, preemptInFlight: false },
+  ],
 ];
-console.log(`batch-priority: 1× Llama 3.1 8B on A10G (simulated, speed ${SPEED}×), ${REQUESTS} interactive requests (512-token prompts, 64 output tokens, Poisson ${RATE}/s), batch of ${BATCH_LINES} chat lines (300-token prompts, 128 output tokens)`);
+console.log(
+  `batch-priority: 1× Llama 3.1 8B on A10G (simulated, speed ${SPEED}×), ${REQUESTS} interactive requests (512-token prompts, 64 output tokens, Poisson ${RATE}/s), batch of ${BATCH_LINES} chat lines (300-token prompts, 128 output tokens)`,
+);
 const results: RunResult[] = [];
 for (const [name, admission] of runs) {
   const result = await run(name, admission);
@@ -130,7 +163,9 @@ for (const [name, admission] of runs) {
   console.log(`  done: ${name}`);
 }
 const baseline = percentile(results[0]!.ttfts, 99);
-console.log('\n| run | TTFT p50 ms | TTFT p99 ms | p99 / baseline | batch lines done during interactive window | batch drain after (simulated s) |');
+console.log(
+  '\n| run | TTFT p50 ms | TTFT p99 ms | p99 / baseline | batch lines done during interactive window | batch drain after (simulated s) |',
+);
 console.log('| --- | ---: | ---: | ---: | ---: | ---: |');
 for (const result of results) {
   const p99 = percentile(result.ttfts, 99);

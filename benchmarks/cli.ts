@@ -36,7 +36,11 @@ async function guarded(action: () => Promise<void>): Promise<void> {
 async function firstModel(baseUrl: string, apiKey: string | undefined): Promise<string> {
   const url = endpointUrl(baseUrl, 'chat').replace(/chat\/completions$/, 'models');
   try {
-    const response = await request(url, { headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {}, headersTimeout: 10_000, bodyTimeout: 10_000 });
+    const response = await request(url, {
+      headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
     const parsed = ModelList.safeParse(await response.body.json());
     if (response.statusCode !== 200 || !parsed.success) throw new Error(`status ${response.statusCode}`);
     return parsed.data.data[0]?.id ?? '';
@@ -48,7 +52,8 @@ async function firstModel(baseUrl: string, apiKey: string | undefined): Promise<
 /** Screenshots a report next to it; playwright-core is loaded only when asked for. */
 async function savePng(htmlPath: string): Promise<string> {
   const { chromiumAvailable, CHROMIUM_PATH, screenshotReport } = await import('./report/browser.ts');
-  if (!chromiumAvailable()) throw new InvalidInputError(`--png needs Chromium at ${CHROMIUM_PATH} (apt-get install chromium)`);
+  if (!chromiumAvailable())
+    throw new InvalidInputError(`--png needs Chromium at ${CHROMIUM_PATH} (apt-get install chromium)`);
   const pngPath = htmlPath.replace(/\.html$/, '.png');
   await screenshotReport(htmlPath, pngPath);
   return pngPath;
@@ -96,7 +101,9 @@ export function breakevenInputFromFlags(flags: BreakevenFlags): BreakevenInput {
   const sources = [flags.fromBench, flags.throughput].filter((value) => value !== undefined);
   if (sources.length > 1) throw new InvalidInputError('give at most one of --from-bench, --throughput');
   if (flags.model === undefined || flags.gpu === undefined) {
-    throw new InvalidInputError('--model and --gpu are required (except with --live, which reads them from the router)');
+    throw new InvalidInputError(
+      '--model and --gpu are required (except with --live, which reads them from the router)',
+    );
   }
   const tpotMs = parseNumber(flags.tpotSlo, '--tpot-slo', { exclusiveMin: true });
   const throughput: ThroughputSource =
@@ -104,7 +111,13 @@ export function breakevenInputFromFlags(flags: BreakevenFlags): BreakevenInput {
       ? { source: 'bench', path: flags.fromBench }
       : flags.throughput !== undefined
         ? { source: 'given', tokensPerS: parseNumber(flags.throughput, '--throughput', { exclusiveMin: true }) }
-        : { source: 'estimate', tpotMs, ...(flags.ttftSlo === undefined ? {} : { ttftMs: parseNumber(flags.ttftSlo, '--ttft-slo', { exclusiveMin: true }) }) };
+        : {
+            source: 'estimate',
+            tpotMs,
+            ...(flags.ttftSlo === undefined
+              ? {}
+              : { ttftMs: parseNumber(flags.ttftSlo, '--ttft-slo', { exclusiveMin: true }) }),
+          };
   const seedGpuHourly: Record<string, number> = {};
   for (const entry of flags.claimsGpuPrice ?? []) {
     const [gpu, price] = entry.split('=');
@@ -131,14 +144,22 @@ export function breakevenInputFromFlags(flags: BreakevenFlags): BreakevenInput {
   assign('gpuHourly', optional(flags.gpuHourly, '--gpu-hourly'));
   assign('inputTokens', optional(flags.inputTokens, '--input-tokens', true));
   assign('outputTokens', optional(flags.outputTokens, '--output-tokens', true));
-  assign('apiInputPrice', flags.apiInputPrice === undefined ? undefined : parseNumber(flags.apiInputPrice, '--api-input-price'));
-  assign('apiOutputPrice', flags.apiOutputPrice === undefined ? undefined : parseNumber(flags.apiOutputPrice, '--api-output-price'));
+  assign(
+    'apiInputPrice',
+    flags.apiInputPrice === undefined ? undefined : parseNumber(flags.apiInputPrice, '--api-input-price'),
+  );
+  assign(
+    'apiOutputPrice',
+    flags.apiOutputPrice === undefined ? undefined : parseNumber(flags.apiOutputPrice, '--api-output-price'),
+  );
   const parsed = BreakevenInput.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = String(issue?.path[0] ?? '');
     if (field === 'model' || field === 'gpu' || field === 'seedGpuHourly') {
-      throw new InvalidInputError(`unknown ${field === 'seedGpuHourly' ? 'GPU in --claims-gpu-price' : field === 'model' ? `model "${flags.model}"` : `GPU "${flags.gpu}"`}: ${issue?.message ?? ''}`);
+      throw new InvalidInputError(
+        `unknown ${field === 'seedGpuHourly' ? 'GPU in --claims-gpu-price' : field === 'model' ? `model "${flags.model}"` : `GPU "${flags.gpu}"`}: ${issue?.message ?? ''}`,
+      );
     }
     throw new InvalidInputError(describeZodIssues(parsed.error.issues));
   }
@@ -168,7 +189,11 @@ export function registerBenchmarkCommands(program: Command): void {
     .option('--dataset <kind>', 'synthetic, sharegpt, jsonl or rag', 'synthetic')
     .option('--dataset-path <path>', 'ShareGPT JSON or JSONL file')
     .option('--input-len <dist>', 'prompt tokens: N, uniform:A:B, normal:MEAN:STD, hist:N=W,...', '512')
-    .option('--output-len <dist>', 'output tokens (max_tokens); for sharegpt, "dataset" keeps the reference length', '128')
+    .option(
+      '--output-len <dist>',
+      'output tokens (max_tokens); for sharegpt, "dataset" keeps the reference length',
+      '128',
+    )
     .option('--rag-contexts <n>', 'rag: distinct shared contexts', '4')
     .option('--rag-context-len <n>', 'rag: tokens per context', '2000')
     .option('--rag-question-len <dist>', 'rag: question tokens', '32')
@@ -197,7 +222,9 @@ export function registerBenchmarkCommands(program: Command): void {
           if (flags.png) console.log(`png: ${await savePng(htmlPath)}`);
         }
         if (result.runs.every((run) => run.summary.completed === 0)) {
-          throw new TargetUnavailableError(`every request failed (${JSON.stringify(result.runs[0]?.summary.errorsByType ?? {})}); is ${config.baseUrl} up?`);
+          throw new TargetUnavailableError(
+            `every request failed (${JSON.stringify(result.runs[0]?.summary.errorsByType ?? {})}); is ${config.baseUrl} up?`,
+          );
         }
       }),
     );
@@ -210,14 +237,19 @@ export function registerBenchmarkCommands(program: Command): void {
     .action((pathA: string, pathB: string) =>
       guarded(async () => {
         const [a, b] = await Promise.all([readResult(pathA), readResult(pathB)]);
-        const note = a.runs.length === b.runs.length ? '' : `(compared the first ${Math.min(a.runs.length, b.runs.length)} steps: a has ${a.runs.length}, b has ${b.runs.length})`;
+        const note =
+          a.runs.length === b.runs.length
+            ? ''
+            : `(compared the first ${Math.min(a.runs.length, b.runs.length)} steps: a has ${a.runs.length}, b has ${b.runs.length})`;
         console.log(formatComparison(compareResults(a, b), note));
       }),
     );
 
   program
     .command('breakeven')
-    .description('self-hosted vs API cost report: $/1M tokens, monthly cost, breakeven requests/day, common claims rechecked')
+    .description(
+      'self-hosted vs API cost report: $/1M tokens, monthly cost, breakeven requests/day, common claims rechecked',
+    )
     .option('--model <id>', 'catalog model (e.g. llama-3.1-8b); required except with --live')
     .option('--gpu <id>', 'catalog GPU (e.g. a100-80gb); required except with --live')
     .option('--gpus <n>', 'GPUs per replica (tensor parallel; default: smallest that fits)')
@@ -226,11 +258,25 @@ export function registerBenchmarkCommands(program: Command): void {
     .option('--from-bench <path>', 'measured capacity: a `switchyard bench` result file')
     .option('--throughput <tok/s>', 'given capacity: total tokens/s per replica')
     .option('--live', "live: realized cost per pool from a running router's metrics over a window")
-    .option('--router <url>', 'live: router base URL (its /metrics is scraped at the start and end of the window)', 'http://127.0.0.1:8080')
+    .option(
+      '--router <url>',
+      'live: router base URL (its /metrics is scraped at the start and end of the window)',
+      'http://127.0.0.1:8080',
+    )
     .option('--window <duration>', `live: window, e.g. 60s, 5m, 1h (default ${DEFAULT_LIVE_WINDOW})`)
-    .option('--scrapes <files...>', 'live: two saved scrapes of the router’s /metrics (start end) instead of --router; needs --window')
-    .option('--prometheus <url>', 'live: a Prometheus server scraping the router, read at now − window and now, instead of --router')
-    .option('--tpot-slo <ms>', 'estimated capacity: TPOT SLO (also used by the claims check and the live capacity fallback)', '50')
+    .option(
+      '--scrapes <files...>',
+      'live: two saved scrapes of the router’s /metrics (start end) instead of --router; needs --window',
+    )
+    .option(
+      '--prometheus <url>',
+      'live: a Prometheus server scraping the router, read at now − window and now, instead of --router',
+    )
+    .option(
+      '--tpot-slo <ms>',
+      'estimated capacity: TPOT SLO (also used by the claims check and the live capacity fallback)',
+      '50',
+    )
     .option('--ttft-slo <ms>', 'estimated capacity: TTFT SLO')
     .option('--utilization <u>', 'average utilization, 0–1 or a percentage', '0.8')
     .option('--input-tokens <n>', 'input tokens per request (default: from the bench file, else 512)')
@@ -253,21 +299,29 @@ export function registerBenchmarkCommands(program: Command): void {
           throw new InvalidInputError((error as Error).message);
         }
         if (flags.live === true || flags.scrapes !== undefined || flags.prometheus !== undefined) {
-          const ignored = (['model', 'gpu', 'gpus', 'replicas', 'fromBench', 'throughput'] as const).filter((flag) => flags[flag] !== undefined);
+          const ignored = (['model', 'gpu', 'gpus', 'replicas', 'fromBench', 'throughput'] as const).filter(
+            (flag) => flags[flag] !== undefined,
+          );
           if (ignored.length > 0) {
-            throw new InvalidInputError(`live mode reads pools, GPUs and traffic from the router: drop ${ignored.map((flag) => `--${flag.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`).join(', ')}`);
+            throw new InvalidInputError(
+              `live mode reads pools, GPUs and traffic from the router: drop ${ignored.map((flag) => `--${flag.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`).join(', ')}`,
+            );
           }
-          const onWindowStart = (seconds: number) => console.error(`scraped ${flags.router}; scraping again in ${seconds} s…`);
+          const onWindowStart = (seconds: number) =>
+            console.error(`scraped ${flags.router}; scraping again in ${seconds} s…`);
           console.log((await runLiveBreakeven(flags, prices, flags.json ? {} : { onWindowStart })).text);
           return;
         }
         const input = breakevenInputFromFlags(flags);
         const report = await computeBreakeven(input, { prices, readBench: readResult });
-        const dir = flags.out ?? join(DEFAULT_RESULTS_DIR, `breakeven-${report.createdAt.replace(/[:.]/g, '-').replace(/Z$/, '')}`);
+        const dir =
+          flags.out ??
+          join(DEFAULT_RESULTS_DIR, `breakeven-${report.createdAt.replace(/[:.]/g, '-').replace(/Z$/, '')}`);
         await mkdir(dir, { recursive: true });
         await writeFile(join(dir, 'breakeven.html'), renderBreakevenReport(report));
         await writeFile(join(dir, 'breakeven.json'), `${JSON.stringify(report, null, 2)}\n`);
-        for (const chart of breakevenCharts(report)) await writeFile(join(dir, `${chart.id}.svg`), svgDocument(chart.svg));
+        for (const chart of breakevenCharts(report))
+          await writeFile(join(dir, `${chart.id}.svg`), svgDocument(chart.svg));
         console.log(flags.json ? JSON.stringify(report, null, 2) : formatBreakeven(report));
         if (!flags.json) console.log(`\nreport: ${join(dir, 'breakeven.html')}`);
         if (flags.png) {

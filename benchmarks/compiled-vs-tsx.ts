@@ -107,7 +107,10 @@ async function stop(running: Running): Promise<void> {
 
 /** The router tests' fake vLLM (instant answers, a vLLM-style /metrics page) in its own process: this file, --upstream. */
 async function startUpstream(): Promise<{ child: ChildProcess; baseUrl: string }> {
-  const child = fork(fileURLToPath(import.meta.url), ['--upstream'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(import.meta.url), ['--upstream'], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const baseUrl = await new Promise<string>((resolve, reject) => {
     child.once('message', (message: { url: string }) => resolve(message.url));
     child.once('exit', (code) => reject(new Error(`fake upstream exited with ${code}`)));
@@ -123,13 +126,25 @@ async function serveUpstream(): Promise<void> {
 }
 
 /** Closed loop of `requests` non-streaming chat completions; returns peak RSS and CPU per request of the router. */
-async function load(running: Running, requests: number): Promise<{ peakRssMb: number; cpuMsPerRequest: number; failures: number; firstFailure: string }> {
+async function load(
+  running: Running,
+  requests: number,
+): Promise<{ peakRssMb: number; cpuMsPerRequest: number; failures: number; firstFailure: string }> {
   const pid = running.child.pid!;
   const pool = new Pool(running.url, { connections: CONCURRENCY, pipelining: 1 });
-  const body = JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'Say hello in five words.' }], max_tokens: 16 });
+  const body = JSON.stringify({
+    model: 'llama-3.1-8b',
+    messages: [{ role: 'user', content: 'Say hello in five words.' }],
+    max_tokens: 16,
+  });
   let firstFailure = '';
   const send = async (): Promise<boolean> => {
-    const response = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const response = await pool.request({
+      path: '/v1/chat/completions',
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     const text = await response.body.text();
     if (response.statusCode !== 200) firstFailure ||= `${response.statusCode} ${text.slice(0, 200)}`;
     return response.statusCode === 200;
@@ -196,8 +211,14 @@ async function main(): Promise<void> {
     'CPU ms per request',
   ] as const;
   const samples: Record<Mode, Record<(typeof metrics)[number], number[]>> = {
-    compiled: Object.fromEntries(metrics.map((metric) => [metric, []])) as unknown as Record<(typeof metrics)[number], number[]>,
-    tsx: Object.fromEntries(metrics.map((metric) => [metric, []])) as unknown as Record<(typeof metrics)[number], number[]>,
+    compiled: Object.fromEntries(metrics.map((metric) => [metric, []])) as unknown as Record<
+      (typeof metrics)[number],
+      number[]
+    >,
+    tsx: Object.fromEntries(metrics.map((metric) => [metric, []])) as unknown as Record<
+      (typeof metrics)[number],
+      number[]
+    >,
   };
   try {
     for (let round = 1; round <= ROUNDS; round += 1) {
@@ -217,11 +238,14 @@ async function main(): Promise<void> {
         samples[mode]['one-pool start CPU ms'].push(onePool.startCpuMs);
         samples[mode]['one-pool idle RSS MB'].push(rssMb(onePool.child.pid!));
         const loaded = await load(onePool, REQUESTS);
-        if (loaded.failures > 0) throw new Error(`${mode}: ${loaded.failures} of ${REQUESTS} requests failed (first: ${loaded.firstFailure})`);
+        if (loaded.failures > 0)
+          throw new Error(`${mode}: ${loaded.failures} of ${REQUESTS} requests failed (first: ${loaded.firstFailure})`);
         samples[mode]['RSS under load MB'].push(loaded.peakRssMb);
         samples[mode]['CPU ms per request'].push(loaded.cpuMsPerRequest);
         await stop(onePool);
-        console.error(`round ${round} ${mode}: start ${embedded.startMs.toFixed(0)} / ${onePool.startMs.toFixed(0)} ms, CPU ${loaded.cpuMsPerRequest.toFixed(3)} ms/request`);
+        console.error(
+          `round ${round} ${mode}: start ${embedded.startMs.toFixed(0)} / ${onePool.startMs.toFixed(0)} ms, CPU ${loaded.cpuMsPerRequest.toFixed(3)} ms/request`,
+        );
       }
     }
   } finally {
@@ -233,10 +257,20 @@ async function main(): Promise<void> {
     const compiled = median(samples.compiled[metric]);
     const tsx = median(samples.tsx[metric]);
     const digits = metric.startsWith('CPU') ? 3 : 0;
-    const range = (mode: Mode): string => `${Math.min(...samples[mode][metric]).toFixed(digits)}–${Math.max(...samples[mode][metric]).toFixed(digits)}`;
-    return [metric, tsx.toFixed(digits), compiled.toFixed(digits), (compiled / tsx).toFixed(2), range('tsx'), range('compiled')];
+    const range = (mode: Mode): string =>
+      `${Math.min(...samples[mode][metric]).toFixed(digits)}–${Math.max(...samples[mode][metric]).toFixed(digits)}`;
+    return [
+      metric,
+      tsx.toFixed(digits),
+      compiled.toFixed(digits),
+      (compiled / tsx).toFixed(2),
+      range('tsx'),
+      range('compiled'),
+    ];
   });
-  console.log(`compiled build vs tsx, medians of ${ROUNDS} alternating rounds; load: ${REQUESTS} requests at concurrency ${CONCURRENCY}`);
+  console.log(
+    `compiled build vs tsx, medians of ${ROUNDS} alternating rounds; load: ${REQUESTS} requests at concurrency ${CONCURRENCY}`,
+  );
   console.log(formatTable(['metric', 'tsx', 'compiled', 'compiled/tsx', 'tsx range', 'compiled range'], rows));
 }
 

@@ -26,10 +26,14 @@ const report = await runFuzz({
   concurrency: Number(values.concurrency),
   onProgress: (done, failures) => console.log(`  ${done}/${bodies} sent, ${failures} failures`),
 });
-console.log(`sent ${report.sent} in ${((Date.now() - started) / 1000).toFixed(1)} s; statuses ${JSON.stringify(report.byStatus)}; server ${report.healthy ? 'alive' : 'DEAD'}`);
+console.log(
+  `sent ${report.sent} in ${((Date.now() - started) / 1000).toFixed(1)} s; statuses ${JSON.stringify(report.byStatus)}; server ${report.healthy ? 'alive' : 'DEAD'}`,
+);
 for (const failure of report.failures.slice(0, 30)) console.log(`FAIL ${failure.mutation}\n     ${failure.reason}`);
 if (report.failures.length > 30) console.log(`… and ${report.failures.length - 30} more`);
 for (const error of target?.serverErrors.slice(0, 5) ?? []) console.log('server error:', error);
 await target?.close();
-console.log(report.failures.length === 0 && report.healthy ? 'PASS: 0 failures' : `FAIL: ${report.failures.length} failures`);
+console.log(
+  report.failures.length === 0 && report.healthy ? 'PASS: 0 failures' : `FAIL: ${report.failures.length} failures`,
+);
 process.exit(report.failures.length === 0 && report.healthy ? 0 : 1);

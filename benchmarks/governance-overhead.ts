@@ -43,12 +43,17 @@ interface GovernanceModules {
 const THIS_CHECKOUT: GovernanceModules = { Governance, GovernanceConfig, PricingCatalog, ChunkGuard };
 
 async function modulesFrom(checkout: string): Promise<GovernanceModules> {
-  const load = (path: string): Promise<Record<string, unknown>> => import(pathToFileURL(resolve(checkout, path)).href) as Promise<Record<string, unknown>>;
+  const load = (path: string): Promise<Record<string, unknown>> =>
+    import(pathToFileURL(resolve(checkout, path)).href) as Promise<Record<string, unknown>>;
   // The other checkout's classes have the same shape (that is what is being compared); their types are this one's.
   const [governance, config, pricing, chunkGuard] = await Promise.all([
     load('router/governance/governance.ts'),
     // The section schema lives in router/config/ (router/governance/config.ts in older checkouts).
-    load(existsSync(resolve(checkout, 'router/config/governance.ts')) ? 'router/config/governance.ts' : 'router/governance/config.ts'),
+    load(
+      existsSync(resolve(checkout, 'router/config/governance.ts'))
+        ? 'router/config/governance.ts'
+        : 'router/governance/config.ts',
+    ),
     load('router/governance/cost/pricing.ts'),
     load('router/governance/guardrails/chunk-guard.ts'),
   ]);
@@ -90,20 +95,37 @@ const ANSWER =
   'Create a key with `switchyard keys create --rpm 60 --daily-budget 5`, then enable governance in switchyard.yaml. Contact ops@example.com if stuck.';
 
 /** One governed request through the hooks the router calls (auth, admit, validate, guard, settle, serialise). */
-async function governedRunner(modules: GovernanceModules): Promise<{ run: () => Promise<number>; close: () => Promise<void> }> {
+async function governedRunner(
+  modules: GovernanceModules,
+): Promise<{ run: () => Promise<number>; close: () => Promise<void> }> {
   const governance = await modules.Governance.create({
-    config: modules.GovernanceConfig.parse({ enabled: true, keys: { database: ':memory:' }, logging: { level: 'info' } }),
+    config: modules.GovernanceConfig.parse({
+      enabled: true,
+      keys: { database: ':memory:' },
+      logging: { level: 'info' },
+    }),
     registry: new Registry(),
     pricing: new modules.PricingCatalog(TEST_POOLS, TEST_ROUTES),
     logDestination: new NullSink(),
   });
-  const { key } = governance.keys?.create({ name: 'bench', owner: 'bench', rpm: 1e9, tpm: 1e12, dailyBudgetUsd: 1e9 }) ?? { key: '' };
+  const { key } = governance.keys?.create({
+    name: 'bench',
+    owner: 'bench',
+    rpm: 1e9,
+    tpm: 1e12,
+    dailyBudgetUsd: 1e9,
+  }) ?? { key: '' };
   const authorization = `Bearer ${key}`;
   const served = { pool: 'hosted-pool', backendId: 'hosted-pool' };
   const run = async (): Promise<number> => {
     const started = performance.now();
     const record = governance.authenticate(authorization);
-    const admission = await governance.admit({ endpoint: 'chat', key: record, body: structuredClone(REQUEST), requestId: 'r' });
+    const admission = await governance.admit({
+      endpoint: 'chat',
+      key: record,
+      body: structuredClone(REQUEST),
+      requestId: 'r',
+    });
     parseBody(ChatCompletionRequest, admission.body);
     const body = responseBody();
     governance.guardBody(admission, body);
@@ -128,7 +150,10 @@ async function hookLevel(
   rounds: number,
   before: GovernanceModules | undefined,
 ): Promise<{ baseline: number[]; governed: number[]; before: number[] }> {
-  const runners = { governed: await governedRunner(THIS_CHECKOUT), before: before ? await governedRunner(before) : undefined };
+  const runners = {
+    governed: await governedRunner(THIS_CHECKOUT),
+    before: before ? await governedRunner(before) : undefined,
+  };
   const times = { baseline: [] as number[], governed: [] as number[], before: [] as number[] };
   // Both paths do the work the router does anyway (validate, serialise the answer); the governed one adds the chain.
   const runBaseline = (): number => {
@@ -157,7 +182,10 @@ async function hookLevel(
   return times;
 }
 
-function streamGuardPerChunk(chunks: number, before: GovernanceModules | undefined): { plain: number; guarded: number; before: number } {
+function streamGuardPerChunk(
+  chunks: number,
+  before: GovernanceModules | undefined,
+): { plain: number; guarded: number; before: number } {
   const words = ANSWER.split(/(?<= )/);
   const chunkAt = (index: number): Record<string, unknown> => ({
     id: 'c',
@@ -189,7 +217,11 @@ function streamGuardPerChunk(chunks: number, before: GovernanceModules | undefin
     results.guarded.push(measure(guardOf(THIS_CHECKOUT)));
     if (before) results.before.push(measure(guardOf(before)));
   }
-  return { plain: percentile(results.plain, 50), guarded: percentile(results.guarded, 50), before: percentile(results.before, 50) };
+  return {
+    plain: percentile(results.plain, 50),
+    guarded: percentile(results.guarded, 50),
+    before: percentile(results.before, 50),
+  };
 }
 
 const ADMIN_TOKEN = 'benchmark-admin-token-0123456789';
@@ -210,7 +242,14 @@ async function runRole(role: 'upstream' | 'off' | 'on', upstreamUrl: string | un
       models: [{ name: 'llama-3.1-8b', route: ['pool'] }],
       scheduling: { scrapeIntervalMs: 100, staleAfterMs: 5_000 },
     };
-    const governed = { ...base, governance: { enabled: true, keys: { database: ':memory:', adminToken: ADMIN_TOKEN }, logging: { level: 'info' } } };
+    const governed = {
+      ...base,
+      governance: {
+        enabled: true,
+        keys: { database: ':memory:', adminToken: ADMIN_TOKEN },
+        logging: { level: 'info' },
+      },
+    };
     const router = await startRouter(validateConfig(role === 'on' ? governed : base, `bench-${role}`, {}), {
       host: '127.0.0.1',
       port: 0,
@@ -244,7 +283,13 @@ async function spawnRole(role: string, upstreamUrl?: string, script = fileURLToP
   // The request log goes to the child's stdout like a deployed router's; here it is discarded by the OS (/dev/null).
   const child = fork(script, ['--role', role, ...(upstreamUrl ? ['--upstream', upstreamUrl] : [])], {
     // GOVERNANCE_BENCH_PROFILE=dir writes CPU profiles of both routers there (node --cpu-prof).
-    execArgv: ['--import', 'tsx', ...(process.env['GOVERNANCE_BENCH_PROFILE'] && role !== 'upstream' ? ['--cpu-prof', `--cpu-prof-dir=${process.env['GOVERNANCE_BENCH_PROFILE']}`] : [])],
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(process.env['GOVERNANCE_BENCH_PROFILE'] && role !== 'upstream'
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env['GOVERNANCE_BENCH_PROFILE']}`]
+        : []),
+    ],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   const { port, key } = await new Promise<{ port: number; key: string }>((resolve, reject) => {
@@ -267,17 +312,28 @@ type RouterName = 'off' | 'on' | 'before';
 async function httpLevel(
   requests: number,
   beforeCheckout: string | undefined,
-): Promise<{ times: Record<RouterName, number[]>; blockP50s: Record<RouterName, number[]>; cpuUs: Record<RouterName, number> }> {
+): Promise<{
+  times: Record<RouterName, number[]>;
+  blockP50s: Record<RouterName, number[]>;
+  cpuUs: Record<RouterName, number>;
+}> {
   const upstream = await spawnRole('upstream');
   const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
-  const routers: Partial<Record<RouterName, Child>> = { off: await spawnRole('off', upstreamUrl), on: await spawnRole('on', upstreamUrl) };
+  const routers: Partial<Record<RouterName, Child>> = {
+    off: await spawnRole('off', upstreamUrl),
+    on: await spawnRole('on', upstreamUrl),
+  };
   // The other checkout's benchmark script serves its own governed router (its role 'on').
-  if (beforeCheckout) routers.before = await spawnRole('on', upstreamUrl, resolve(beforeCheckout, 'benchmarks/governance-overhead.ts'));
+  if (beforeCheckout)
+    routers.before = await spawnRole('on', upstreamUrl, resolve(beforeCheckout, 'benchmarks/governance-overhead.ts'));
   const names = Object.keys(routers) as RouterName[];
   const clients = Object.fromEntries(
     names.map((name) => {
       const router = routers[name] as Child;
-      return [name, new OpenAI({ baseURL: `http://127.0.0.1:${router.port}/v1`, apiKey: router.key || 'none', maxRetries: 0 })];
+      return [
+        name,
+        new OpenAI({ baseURL: `http://127.0.0.1:${router.port}/v1`, apiKey: router.key || 'none', maxRetries: 0 }),
+      ];
     }),
   ) as Partial<Record<RouterName, OpenAI>>;
   const times: Record<RouterName, number[]> = { off: [], on: [], before: [] };
@@ -286,7 +342,8 @@ async function httpLevel(
   // that machine-load drift over the run does not bias.
   const blockP50s: Record<RouterName, number[]> = { off: [], on: [], before: [] };
   const body = { ...REQUEST, model: 'llama-3.1-8b' } as OpenAI.ChatCompletionCreateParamsNonStreaming;
-  for (let index = 0; index < 200; index++) for (const name of names) await clients[name]?.chat.completions.create(body);
+  for (let index = 0; index < 200; index++)
+    for (const name of names) await clients[name]?.chat.completions.create(body);
   // Blocks of 50 per router (CPU is read per block), the order rotating from block to block.
   for (let block = 0; block < Math.ceil(requests / 50); block++) {
     const order = names.map((_, index) => names[(index + block) % names.length] as RouterName);
@@ -307,13 +364,24 @@ async function httpLevel(
   }
   for (const child of [upstream, ...names.map((name) => routers[name] as Child)]) child.process.kill('SIGINT');
   const perRequest = (ms: number, count: number): number => (count === 0 ? 0 : (ms * 1000) / count);
-  return { times, blockP50s, cpuUs: { off: perRequest(cpu.off, times.off.length), on: perRequest(cpu.on, times.on.length), before: perRequest(cpu.before, times.before.length) } };
+  return {
+    times,
+    blockP50s,
+    cpuUs: {
+      off: perRequest(cpu.off, times.off.length),
+      on: perRequest(cpu.on, times.on.length),
+      before: perRequest(cpu.before, times.before.length),
+    },
+  };
 }
 
 const roleIndex = process.argv.indexOf('--role');
 if (roleIndex !== -1) {
   const upstreamIndex = process.argv.indexOf('--upstream');
-  await runRole(process.argv[roleIndex + 1] as 'upstream' | 'off' | 'on', upstreamIndex === -1 ? undefined : process.argv[upstreamIndex + 1]);
+  await runRole(
+    process.argv[roleIndex + 1] as 'upstream' | 'off' | 'on',
+    upstreamIndex === -1 ? undefined : process.argv[upstreamIndex + 1],
+  );
 } else {
   await main();
 }
@@ -330,34 +398,56 @@ async function main(): Promise<void> {
   const added99 = percentile(hooks.governed, 99) - percentile(hooks.baseline, 99);
   console.log('governance chain, in-process hooks (same run, alternating rounds)');
   console.log(`  baseline (validate + serialise)  p50 ${µs(baseP50)}  p99 ${µs(percentile(hooks.baseline, 99))}`);
-  console.log(`  governed (full chain)            p50 ${µs(percentile(hooks.governed, 50))}  p99 ${µs(percentile(hooks.governed, 99))}`);
-  console.log(`  added: p50 ${added50.toFixed(4)} ms, p99 ${added99.toFixed(4)} ms   (target ≤ 0.2 ms p50: ${added50 <= 0.2 ? 'MET' : 'MISSED'})`);
-  console.log(`  governed p90 ${µs(percentile(hooks.governed, 90))}, p95 ${µs(percentile(hooks.governed, 95))} (the p99 tail is GC and the shared machine; see p90/p95)`);
+  console.log(
+    `  governed (full chain)            p50 ${µs(percentile(hooks.governed, 50))}  p99 ${µs(percentile(hooks.governed, 99))}`,
+  );
+  console.log(
+    `  added: p50 ${added50.toFixed(4)} ms, p99 ${added99.toFixed(4)} ms   (target ≤ 0.2 ms p50: ${added50 <= 0.2 ? 'MET' : 'MISSED'})`,
+  );
+  console.log(
+    `  governed p90 ${µs(percentile(hooks.governed, 90))}, p95 ${µs(percentile(hooks.governed, 95))} (the p99 tail is GC and the shared machine; see p90/p95)`,
+  );
   console.log(`  ratio governed/baseline p50: ${(percentile(hooks.governed, 50) / baseP50).toFixed(2)}×`);
   if (before) {
     const beforeAdded = percentile(hooks.before, 50) - baseP50;
-    console.log(`  --before checkout: governed p50 ${µs(percentile(hooks.before, 50))}, added ${beforeAdded.toFixed(4)} ms; this checkout adds ${(added50 / beforeAdded).toFixed(2)}× as much`);
+    console.log(
+      `  --before checkout: governed p50 ${µs(percentile(hooks.before, 50))}, added ${beforeAdded.toFixed(4)} ms; this checkout adds ${(added50 / beforeAdded).toFixed(2)}× as much`,
+    );
   }
   const perChunk = streamGuardPerChunk(argument('chunks', 20_000), before);
   console.log('streaming guard per chunk (PII + leakage, 48-char hold-back)');
-  console.log(`  serialise only ${perChunk.plain.toFixed(2)} µs/chunk, guarded ${perChunk.guarded.toFixed(2)} µs/chunk, added ${(perChunk.guarded - perChunk.plain).toFixed(2)} µs/chunk (${(perChunk.guarded / perChunk.plain).toFixed(2)}×)`);
+  console.log(
+    `  serialise only ${perChunk.plain.toFixed(2)} µs/chunk, guarded ${perChunk.guarded.toFixed(2)} µs/chunk, added ${(perChunk.guarded - perChunk.plain).toFixed(2)} µs/chunk (${(perChunk.guarded / perChunk.plain).toFixed(2)}×)`,
+  );
   if (before) {
     const beforeAdded = perChunk.before - perChunk.plain;
-    console.log(`  --before checkout: guarded ${perChunk.before.toFixed(2)} µs/chunk, added ${beforeAdded.toFixed(2)} µs/chunk; this checkout adds ${((perChunk.guarded - perChunk.plain) / beforeAdded).toFixed(2)}× as much`);
+    console.log(
+      `  --before checkout: guarded ${perChunk.before.toFixed(2)} µs/chunk, added ${beforeAdded.toFixed(2)} µs/chunk; this checkout adds ${((perChunk.guarded - perChunk.plain) / beforeAdded).toFixed(2)}× as much`,
+    );
   }
   const http = await httpLevel(argument('http-requests', 1000), beforeCheckout);
   const offP50 = percentile(http.times.off, 50);
   const onP50 = percentile(http.times.on, 50);
-  console.log(`through the real router over HTTP (${before ? 'three' : 'two'} router processes, governance on vs off, same run, alternating blocks)`);
-  console.log(`  off p50 ${offP50.toFixed(3)} ms, on p50 ${onP50.toFixed(3)} ms, added ${(onP50 - offP50).toFixed(3)} ms (${(onP50 / offP50).toFixed(3)}×)   (target ≤ 0.2 ms p50: ${onP50 - offP50 <= 0.2 ? 'MET' : 'MISSED'})`);
-  const paired = http.blockP50s.on.map((value, index) => value - (http.blockP50s.off[index] ?? Number.NaN)).filter(Number.isFinite);
+  console.log(
+    `through the real router over HTTP (${before ? 'three' : 'two'} router processes, governance on vs off, same run, alternating blocks)`,
+  );
+  console.log(
+    `  off p50 ${offP50.toFixed(3)} ms, on p50 ${onP50.toFixed(3)} ms, added ${(onP50 - offP50).toFixed(3)} ms (${(onP50 / offP50).toFixed(3)}×)   (target ≤ 0.2 ms p50: ${onP50 - offP50 <= 0.2 ? 'MET' : 'MISSED'})`,
+  );
+  const paired = http.blockP50s.on
+    .map((value, index) => value - (http.blockP50s.off[index] ?? Number.NaN))
+    .filter(Number.isFinite);
   console.log(
     `  paired blocks (each governed block's p50 minus the ungoverned block run beside it, ${paired.length} pairs): median ${percentile(paired, 50).toFixed(3)} ms, ` +
       `quartiles ${percentile(paired, 25).toFixed(3)}–${percentile(paired, 75).toFixed(3)} ms`,
   );
-  console.log(`  router CPU per request: off ${http.cpuUs.off.toFixed(0)} µs, on ${http.cpuUs.on.toFixed(0)} µs, added ${(http.cpuUs.on - http.cpuUs.off).toFixed(0)} µs`);
+  console.log(
+    `  router CPU per request: off ${http.cpuUs.off.toFixed(0)} µs, on ${http.cpuUs.on.toFixed(0)} µs, added ${(http.cpuUs.on - http.cpuUs.off).toFixed(0)} µs`,
+  );
   if (before) {
     const beforeP50 = percentile(http.times.before, 50);
-    console.log(`  --before checkout: on p50 ${beforeP50.toFixed(3)} ms, added ${(beforeP50 - offP50).toFixed(3)} ms; CPU per request ${http.cpuUs.before.toFixed(0)} µs, added ${(http.cpuUs.before - http.cpuUs.off).toFixed(0)} µs`);
+    console.log(
+      `  --before checkout: on p50 ${beforeP50.toFixed(3)} ms, added ${(beforeP50 - offP50).toFixed(3)} ms; CPU per request ${http.cpuUs.before.toFixed(0)} µs, added ${(http.cpuUs.before - http.cpuUs.off).toFixed(0)} µs`,
+    );
   }
 }

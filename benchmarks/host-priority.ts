@@ -39,7 +39,9 @@ export async function boostSelf(enabled: boolean): Promise<boolean> {
   }
   const forward = (signal: NodeJS.Signals): void => void child.kill(signal);
   process.on('SIGINT', forward).on('SIGTERM', forward);
-  const code = await new Promise<number>((resolve) => child.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0))));
+  const code = await new Promise<number>((resolve) =>
+    child.once('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 1 : 0))),
+  );
   process.off('SIGINT', forward).off('SIGTERM', forward);
   process.exitCode = code;
   return true;

@@ -20,7 +20,10 @@ const quick = process.argv.includes('--quick');
 const FAKE = fileURLToPath(new URL('./loadgen/fake-upstream-main.ts', import.meta.url));
 
 async function startUpstream(ttftMs: number, itlMs: number): Promise<{ baseUrl: string; child: ChildProcess }> {
-  const child = fork(FAKE, ['--ttft', String(ttftMs), '--itl', String(itlMs)], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  const child = fork(FAKE, ['--ttft', String(ttftMs), '--itl', String(itlMs)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
+  });
   const baseUrl = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('fake upstream did not start in 20 s')), 20_000);
     child.stdout?.once('data', (data: Buffer) => {
@@ -40,8 +43,21 @@ function stop(child: ChildProcess): Promise<void> {
 
 const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
 
-async function overhead(baseUrl: string, concurrency: number, requests: number): Promise<{ generator: number; baseline: number }[]> {
-  const body = JSON.stringify(requestBody({ model: 'fake', endpoint: 'chat', stream: true, ignoreEos: true, prompt: 'hello world', maxTokens: 8 }));
+async function overhead(
+  baseUrl: string,
+  concurrency: number,
+  requests: number,
+): Promise<{ generator: number; baseline: number }[]> {
+  const body = JSON.stringify(
+    requestBody({
+      model: 'fake',
+      endpoint: 'chat',
+      stream: true,
+      ignoreEos: true,
+      prompt: 'hello world',
+      maxTokens: 8,
+    }),
+  );
   const url = endpointUrl(baseUrl, 'chat');
   const baselineRun = async () => {
     const dispatcher = new Agent({ keepAliveTimeout: 60_000 });
@@ -51,7 +67,12 @@ async function overhead(baseUrl: string, concurrency: number, requests: number):
       Array.from({ length: concurrency }, async () => {
         while (issued < requests) {
           issued += 1;
-          const response = await request(url, { method: 'POST', dispatcher, headers: { 'content-type': 'application/json' }, body });
+          const response = await request(url, {
+            method: 'POST',
+            dispatcher,
+            headers: { 'content-type': 'application/json' },
+            body,
+          });
           for await (const _chunk of response.body) void _chunk;
         }
       }),
@@ -134,7 +155,10 @@ try {
   const concurrency = 16;
   const pairs = await overhead(fast.baseUrl, concurrency, quick ? 300 : 1000);
   console.log(`overhead (closed loop, concurrency ${concurrency}, 8-token streams, TTFT = ITL = 0), req/s per pair:`);
-  for (const pair of pairs) console.log(`  bare undici loop ${pair.baseline.toFixed(0).padStart(5)}   switchyard bench ${pair.generator.toFixed(0).padStart(5)}   ratio ${(pair.generator / pair.baseline).toFixed(2)}`);
+  for (const pair of pairs)
+    console.log(
+      `  bare undici loop ${pair.baseline.toFixed(0).padStart(5)}   switchyard bench ${pair.generator.toFixed(0).padStart(5)}   ratio ${(pair.generator / pair.baseline).toFixed(2)}`,
+    );
   const ratio = percentile(sorted(pairs.map((pair) => pair.generator / pair.baseline)), 50);
   console.log(`  median ratio generator/baseline: ${ratio.toFixed(2)}`);
 } finally {
@@ -153,7 +177,8 @@ try {
       `  ${String(row.rate).padStart(4)}  ${row.achieved.toFixed(0).padStart(8)}  ${row.sendLagP50.toFixed(2).padStart(12)}  ${row.sendLagP99.toFixed(2).padStart(5)}  ${row.receiveP50.toFixed(2).padStart(11)}  ${row.receiveP99.toFixed(2).padStart(5)}`,
     );
   }
-  const error = (row: TimingRow, which: 'p50' | 'p99') => Math.max(which === 'p50' ? row.sendLagP50 : row.sendLagP99, which === 'p50' ? row.receiveP50 : row.receiveP99);
+  const error = (row: TimingRow, which: 'p50' | 'p99') =>
+    Math.max(which === 'p50' ? row.sendLagP50 : row.sendLagP99, which === 'p50' ? row.receiveP50 : row.receiveP99);
   for (const which of ['p50', 'p99'] as const) {
     const first = rows.find((row) => error(row, which) > 1);
     console.log(

@@ -31,7 +31,12 @@ import { Dispatcher } from '../router/routing/dispatcher.ts';
 import { RoutePlanner } from '../router/routing/plan.ts';
 import { createRequestTimer } from '../router/routing/upstream-body.ts';
 import { BackendRegistry } from '../router/pools/backend-registry.ts';
-import { createMetricsScraper, createScheduler, DEFAULT_PROFILE, type SchedulingProfileInput } from '../router/scheduling/index.ts';
+import {
+  createMetricsScraper,
+  createScheduler,
+  DEFAULT_PROFILE,
+  type SchedulingProfileInput,
+} from '../router/scheduling/index.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -155,7 +160,11 @@ class ChunkQueue implements AsyncIterable<StreamChunk> {
 }
 
 /** The router's backend contract over an in-process engine: what vLLM's HTTP server would do with the request. */
-function engineBackend(replica: Replica, firstTokens: Map<string, number>, prompts: Map<string, RequestSpec>): ChatBackend {
+function engineBackend(
+  replica: Replica,
+  firstTokens: Map<string, number>,
+  prompts: Map<string, RequestSpec>,
+): ChatBackend {
   let counter = 0;
   return {
     id: replica.id,
@@ -210,14 +219,26 @@ function percentile(values: readonly number[], p: number): number {
 
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-async function run(profileName: string, profile: SchedulingProfileInput, rate: number, specs: readonly RequestSpec[]): Promise<RunResult> {
+async function run(
+  profileName: string,
+  profile: SchedulingProfileInput,
+  rate: number,
+  specs: readonly RequestSpec[],
+): Promise<RunResult> {
   const clock = new VirtualClock();
   const now = (): number => clock.now();
   const stepTime = createStepTimeModel({ model: MODEL, gpu: GPU });
   const loraOptions = LoraOptions.parse({ maxLoras: MAX_LORAS, loadMs: LOAD_MS, runtimeUpdating: true });
   const replicas: Replica[] = Array.from({ length: REPLICAS }, (_, index) => {
     const lora = new LoraManager(loraOptions, BASE, createLoraCostModel(MODEL, GPU, 1));
-    const engine = new SimEngine({ clock, stepTime, totalBlocks: 20_000, maxNumSeqs: 256, maxNumBatchedTokens: 8192, lora });
+    const engine = new SimEngine({
+      clock,
+      stepTime,
+      totalBlocks: 20_000,
+      maxNumSeqs: 256,
+      maxNumBatchedTokens: 8192,
+      lora,
+    });
     const metrics = new SimMetrics({
       modelName: BASE,
       generation: 'current',
@@ -243,7 +264,10 @@ async function run(profileName: string, profile: SchedulingProfileInput, rate: n
         },
       ],
       models: [{ name: BASE, route: ['pool'] }],
-      lora: { adapters: adapters.map((name) => ({ name, base: BASE, path: `sim://${name}?rank=16` })), discover: false },
+      lora: {
+        adapters: adapters.map((name) => ({ name, base: BASE, path: `sim://${name}?rank=16` })),
+        discover: false,
+      },
       scheduling: { ...profile, scrapeIntervalMs: SCRAPE_MS, staleAfterMs: 500 },
     },
     'lora-benchmark',
@@ -257,7 +281,11 @@ async function run(profileName: string, profile: SchedulingProfileInput, rate: n
     registry.add(engineBackend(replica, firstTokens, prompts), pool, [BASE], config.circuitBreaker, stepTime, 1);
   }
   const scraper = createMetricsScraper({
-    backends: replicas.map((replica) => ({ id: replica.id, url: `http://${replica.id}.invalid:8000`, modelName: BASE })),
+    backends: replicas.map((replica) => ({
+      id: replica.id,
+      url: `http://${replica.id}.invalid:8000`,
+      modelName: BASE,
+    })),
     intervalMs: SCRAPE_MS,
     staleAfterMs: 500,
     clock: now,
@@ -275,11 +303,14 @@ async function run(profileName: string, profile: SchedulingProfileInput, rate: n
   const transport: LoraTransport = (replicaUrl, _path, body) => {
     const replica = byUrl.get(replicaUrl)!;
     const name = String(body['lora_name']);
-    if (replica.lora.has(name)) return Promise.resolve({ status: 400, text: `The lora adapter '${name}' has already been loaded.` });
+    if (replica.lora.has(name))
+      return Promise.resolve({ status: 400, text: `The lora adapter '${name}' has already been loaded.` });
     routerLoads++;
     const readMs = replica.lora.register(name, String(body['lora_path']));
     const doneAt = replica.engine.stall(readMs);
-    return new Promise((resolve) => clock.setTimer(doneAt - clock.now(), () => resolve({ status: 200, text: 'Success' })));
+    return new Promise((resolve) =>
+      clock.setTimer(doneAt - clock.now(), () => resolve({ status: 200, text: 'Success' })),
+    );
   };
   const loader = new AdapterLoader({
     catalog,
@@ -289,8 +320,19 @@ async function run(profileName: string, profile: SchedulingProfileInput, rate: n
     loadTimeoutMs: 30_000,
     clock: now,
   });
-  const scheduler = createScheduler(config.scheduling, { clock: now, registry: new Registry(), random: seededRandom(7) });
-  const dispatcher = new Dispatcher({ registry, scheduler, metrics, retries: config.retries, adapters: loader, random: seededRandom(9) });
+  const scheduler = createScheduler(config.scheduling, {
+    clock: now,
+    registry: new Registry(),
+    random: seededRandom(7),
+  });
+  const dispatcher = new Dispatcher({
+    registry,
+    scheduler,
+    metrics,
+    retries: config.retries,
+    adapters: loader,
+    random: seededRandom(9),
+  });
   const planner = new RoutePlanner(config, catalog);
 
   const outcomes: Outcome[] = [];
@@ -299,7 +341,12 @@ async function run(profileName: string, profile: SchedulingProfileInput, rate: n
   const serve = async (spec: RequestSpec, index: number): Promise<void> => {
     const requestId = `req-${index}`;
     prompts.set(requestId, spec);
-    const body = { model: spec.adapter, messages: [{ role: 'user', content: '…' }], max_tokens: spec.outputTokens, stream: true };
+    const body = {
+      model: spec.adapter,
+      messages: [{ role: 'user', content: '…' }],
+      max_tokens: spec.outputTokens,
+      stream: true,
+    };
     const plan = planner.plan(spec.adapter, body);
     inFlight++;
     try {
@@ -385,7 +432,9 @@ async function main(): Promise<void> {
       const result = await run(name, profile, rate, specs);
       results.push(result);
       if (!args.json) {
-        console.error(`rate ${rate}/s ${name}: ${result.completed} done, ${result.failed} failed, ${((performance.now() - started) / 1000).toFixed(1)} s wall`);
+        console.error(
+          `rate ${rate}/s ${name}: ${result.completed} done, ${result.failed} failed, ${((performance.now() - started) / 1000).toFixed(1)} s wall`,
+        );
       }
     }
   }
@@ -393,8 +442,11 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(results, null, 2));
     return;
   }
-  const fmt = (value: number, digits = 0): string => value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
-  console.log(`${ADAPTERS} adapters (Zipf ${args.zipf}), ${REPLICAS}× H100 Llama 3.1 8B, max_loras ${MAX_LORAS}, load ${LOAD_MS} ms, ${count} requests, seed ${seed}`);
+  const fmt = (value: number, digits = 0): string =>
+    value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  console.log(
+    `${ADAPTERS} adapters (Zipf ${args.zipf}), ${REPLICAS}× H100 Llama 3.1 8B, max_loras ${MAX_LORAS}, load ${LOAD_MS} ms, ${count} requests, seed ${seed}`,
+  );
   console.log('| rate | profile | TTFT p50 | TTFT p99 | throughput | router loads/min | disk reads/min | p99 ratio |');
   console.log('| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const result of results) {

@@ -25,31 +25,55 @@ const WORDS = ['routing', 'replica', 'cache', 'token', 'prefix', 'budget', 'limi
 const PROFILES = {
   'learned prefix-affinity (default)': undefined,
   'consistent-hash-affinity': {
-    scorers: [{ type: 'consistent-hash-affinity', weight: 3 }, { type: 'predicted-ttft', weight: 3 }, { type: 'in-flight', weight: 0.5 }],
+    scorers: [
+      { type: 'consistent-hash-affinity', weight: 3 },
+      { type: 'predicted-ttft', weight: 3 },
+      { type: 'in-flight', weight: 0.5 },
+    ],
   },
 } as const;
 
 function trace(salt: string): { system: string; question: string }[] {
-  const systems = Array.from({ length: PROMPTS }, (_, prompt) =>
-    `[${salt}] You are assistant number ${prompt}. ` + Array.from({ length: 1_200 }, (_, index) => WORDS[(index * (prompt + 3)) % WORDS.length]).join(' '),
+  const systems = Array.from(
+    { length: PROMPTS },
+    (_, prompt) =>
+      `[${salt}] You are assistant number ${prompt}. ` +
+      Array.from({ length: 1_200 }, (_, index) => WORDS[(index * (prompt + 3)) % WORDS.length]).join(' '),
   );
   const items: { system: string; question: string }[] = [];
   for (let question = 0; question < QUESTIONS; question++) {
-    for (let prompt = 0; prompt < PROMPTS; prompt++) items.push({ system: systems[prompt]!, question: `Question ${question} for assistant ${prompt}?` });
+    for (let prompt = 0; prompt < PROMPTS; prompt++)
+      items.push({ system: systems[prompt]!, question: `Question ${question} for assistant ${prompt}?` });
   }
   return items;
 }
 
 async function totals(sims: readonly SimReplica[]): Promise<{ queried: number; hit: number }> {
   const stats = await Promise.all(sims.map((sim) => sim.stats()));
-  return stats.reduce((sum, entry) => ({ queried: sum.queried + entry.prefixQueryTokens, hit: sum.hit + entry.prefixHitTokens }), { queried: 0, hit: 0 });
+  return stats.reduce(
+    (sum, entry) => ({ queried: sum.queried + entry.prefixQueryTokens, hit: sum.hit + entry.prefixHitTokens }),
+    { queried: 0, hit: 0 },
+  );
 }
 
-async function run(sims: readonly SimReplica[], scheduling: object | undefined, routerCount: number, salt: string): Promise<number> {
+async function run(
+  sims: readonly SimReplica[],
+  scheduling: object | undefined,
+  routerCount: number,
+  salt: string,
+): Promise<number> {
   const config = validateConfig(
     {
       server: { host: '127.0.0.1', port: 0 },
-      pools: [{ name: 'sim', kind: 'vllm', model: 'llama-3.1-8b', gpu: 'h100', backends: sims.map((sim) => ({ id: `sim/127.0.0.1:${sim.port}`, url: sim.url })) }],
+      pools: [
+        {
+          name: 'sim',
+          kind: 'vllm',
+          model: 'llama-3.1-8b',
+          gpu: 'h100',
+          backends: sims.map((sim) => ({ id: `sim/127.0.0.1:${sim.port}`, url: sim.url })),
+        },
+      ],
       models: [{ name: 'llama-3.1-8b', route: ['sim'] }],
       scheduling: { ...(scheduling ?? {}), staleAfterMs: 5_000 },
     },
@@ -57,9 +81,12 @@ async function run(sims: readonly SimReplica[], scheduling: object | undefined, 
     {},
   );
   const routers: RunningRouter[] = [];
-  for (let index = 0; index < routerCount; index++) routers.push(await startRouter(config, { port: 0, processMetrics: false }));
+  for (let index = 0; index < routerCount; index++)
+    routers.push(await startRouter(config, { port: 0, processMetrics: false }));
   try {
-    const clients = routers.map((router) => new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 60_000 }));
+    const clients = routers.map(
+      (router) => new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 60_000 }),
+    );
     const items = trace(salt);
     const before = await totals(sims);
     let next = 0;
@@ -88,16 +115,22 @@ async function run(sims: readonly SimReplica[], scheduling: object | undefined, 
 }
 
 async function main(): Promise<void> {
-  const sims = await Promise.all(Array.from({ length: 4 }, () => startSimReplica({ model: 'llama-3.1-8b', gpu: 'h100', speed: 4 })));
+  const sims = await Promise.all(
+    Array.from({ length: 4 }, () => startSimReplica({ model: 'llama-3.1-8b', gpu: 'h100', speed: 4 })),
+  );
   try {
-    console.log(`4 simulated Llama 3.1 8B replicas (H100, 4× speed); trace: ${PROMPTS} system prompts × ${QUESTIONS} questions, concurrency ${CONCURRENCY}`);
+    console.log(
+      `4 simulated Llama 3.1 8B replicas (H100, 4× speed); trace: ${PROMPTS} system prompts × ${QUESTIONS} questions, concurrency ${CONCURRENCY}`,
+    );
     console.log('| profile | 1 router | 3 routers | 3 / 1 |');
     console.log('| --- | --- | --- | --- |');
     let run_ = 0;
     for (const [name, scheduling] of Object.entries(PROFILES)) {
       const one = await run(sims, scheduling, 1, `run-${run_++}`);
       const three = await run(sims, scheduling, 3, `run-${run_++}`);
-      console.log(`| ${name} | ${(one * 100).toFixed(1)} % | ${(three * 100).toFixed(1)} % | ${(three / one).toFixed(2)}× |`);
+      console.log(
+        `| ${name} | ${(one * 100).toFixed(1)} % | ${(three * 100).toFixed(1)} % | ${(three / one).toFixed(2)}× |`,
+      );
     }
   } finally {
     await Promise.all(sims.map((sim) => sim.close()));

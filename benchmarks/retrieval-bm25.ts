@@ -13,7 +13,13 @@ const queryCount = flag('queries', 2000);
 const naiveQueries = flag('naive-queries', 100);
 
 /** Scores every document for every query term: correct, and what not to do. */
-function naiveSearch(documents: readonly Map<string, number>[], lengths: Float64Array, df: Map<string, number>, query: string, k: number): number[] {
+function naiveSearch(
+  documents: readonly Map<string, number>[],
+  lengths: Float64Array,
+  df: Map<string, number>,
+  query: string,
+  k: number,
+): number[] {
   const n = documents.length;
   const average = lengths.reduce((sum, length) => sum + length, 0) / n;
   const terms = englishAnalyzer.terms(query);
@@ -29,7 +35,10 @@ function naiveSearch(documents: readonly Map<string, number>[], lengths: Float64
     }
     if (score > 0) scores.push({ key, score });
   });
-  return scores.sort((a, b) => b.score - a.score || a.key - b.key).slice(0, k).map((hit) => hit.key);
+  return scores
+    .sort((a, b) => b.score - a.score || a.key - b.key)
+    .slice(0, k)
+    .map((hit) => hit.key);
 }
 
 function measure(label: string, count: number): Record<string, number | string> {

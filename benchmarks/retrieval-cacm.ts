@@ -47,7 +47,12 @@ const field = (i: number, letter: string) => (records[i]?.fields.get(letter) ?? 
 function score(search: (query: string) => SearchHit[]): { ndcg: number; map: number; p10: number; r100: number } {
   const run: Run = new Map();
   for (const query of judged) {
-    run.set(query.id, search(query.text).slice(0, DEPTH).map((hit) => ({ docno: documents[hit.key]?.id ?? '', score: hit.score })));
+    run.set(
+      query.id,
+      search(query.text)
+        .slice(0, DEPTH)
+        .map((hit) => ({ docno: documents[hit.key]?.id ?? '', score: hit.score })),
+    );
   }
   const { mean } = measureRun(run, qrels, { cutoffs: [10, 100] });
   return { ndcg: mean.ndcgAt[10] ?? 0, map: mean.map, p10: mean.precisionAt[10] ?? 0, r100: mean.recallAt[100] ?? 0 };
@@ -67,11 +72,17 @@ const FIELD_VARIANTS: Record<string, (i: number) => string> = {
   'title + abstract': (i) => `${field(i, 'T')}\n${field(i, 'W')}`,
   'title + abstract + keywords': (i) => `${field(i, 'T')}\n${field(i, 'W')}\n${field(i, 'K')}`,
   'title + abstract + keywords + authors': (i) => `${documents[i]?.title}\n${documents[i]?.text}`,
-  '2×title + abstract + keywords + authors': (i) => `${documents[i]?.title}\n${documents[i]?.title}\n${documents[i]?.text}`,
+  '2×title + abstract + keywords + authors': (i) =>
+    `${documents[i]?.title}\n${documents[i]?.title}\n${documents[i]?.text}`,
 };
 
 const DEFAULTS = Bm25ConfigSchema.parse({});
-function bm25(text: (i: number) => string, k1 = DEFAULTS.k1, b = DEFAULTS.b, analyzer: AnalyzerOptions = {}): Bm25Index {
+function bm25(
+  text: (i: number) => string,
+  k1 = DEFAULTS.k1,
+  b = DEFAULTS.b,
+  analyzer: AnalyzerOptions = {},
+): Bm25Index {
   const index = new Bm25Index({ k1, b }, createAnalyzer(analyzer));
   index.add(documents.map((_document, i) => ({ key: i, text: text(i) })));
   return index;
@@ -79,7 +90,11 @@ function bm25(text: (i: number) => string, k1 = DEFAULTS.k1, b = DEFAULTS.b, ana
 
 for (const [name, text] of Object.entries(FIELD_VARIANTS)) {
   const index = bm25(text);
-  report('fields', name, score((query) => index.search(query, DEPTH)));
+  report(
+    'fields',
+    name,
+    score((query) => index.search(query, DEPTH)),
+  );
 }
 // What RetrievalIndex gives BM25 for a CACM document converted by `eval convert-cacm`.
 const productText = FIELD_VARIANTS['2×title + abstract + keywords + authors'] as (i: number) => string;
@@ -90,17 +105,33 @@ for (const [name, analyzer] of Object.entries<AnalyzerOptions>({
   'no stemming, natural stop words': { stemmer: 'none' },
 })) {
   const index = bm25(productText, 1.2, 0.75, analyzer);
-  report('analyzer', name, score((query) => index.search(query, DEPTH)));
+  report(
+    'analyzer',
+    name,
+    score((query) => index.search(query, DEPTH)),
+  );
 }
 {
   const index = bm25(productText);
-  report('qterms', 'each occurrence counts', score((query) => index.search(query, DEPTH)));
-  report('qterms', 'each distinct term once', score((query) => index.searchWeighted(new Map(index.analyze(query).map((t) => [t, 1])), DEPTH)));
+  report(
+    'qterms',
+    'each occurrence counts',
+    score((query) => index.search(query, DEPTH)),
+  );
+  report(
+    'qterms',
+    'each distinct term once',
+    score((query) => index.searchWeighted(new Map(index.analyze(query).map((t) => [t, 1])), DEPTH)),
+  );
 }
 for (const k1 of [0.6, 0.9, 1.2, 1.5, 2.0]) {
   for (const b of [0.3, 0.5, 0.75, 0.9]) {
     const index = bm25(productText, k1, b);
-    report('bm25', `k1 ${k1} b ${b}`, score((query) => index.search(query, DEPTH)));
+    report(
+      'bm25',
+      `k1 ${k1} b ${b}`,
+      score((query) => index.search(query, DEPTH)),
+    );
   }
 }
 const lexical = bm25(productText);
@@ -111,7 +142,11 @@ for (const prf of [
   { feedbackDocuments: 10, feedbackTerms: 10, originalWeight: 0.7 },
   { feedbackDocuments: 5, feedbackTerms: 20, originalWeight: 0.7 },
 ] satisfies PrfConfig[]) {
-  report('rm3', `docs ${prf.feedbackDocuments} terms ${prf.feedbackTerms} λ ${prf.originalWeight}`, score((query) => searchWithFeedback(lexical, query, DEPTH, prf)));
+  report(
+    'rm3',
+    `docs ${prf.feedbackDocuments} terms ${prf.feedbackTerms} λ ${prf.originalWeight}`,
+    score((query) => searchWithFeedback(lexical, query, DEPTH, prf)),
+  );
 }
 
 // Word vectors: table size (pruning), IDF weighting, and what the document vector is built from.
@@ -126,13 +161,27 @@ try {
     const table = readTable(path);
     for (const rankOffset of words === tableSizes.at(-1) || words === 100_000 ? [1, 10, 100, 1000, 1e9] : [100]) {
       const embedder = WordVectorEmbedder.fromTable(table, { rankOffset });
-      const vectors = await embedder.embed(documents.map((document) => withTitle(document.title, document.text)), 'document');
+      const vectors = await embedder.embed(
+        documents.map((document) => withTitle(document.title, document.text)),
+        'document',
+      );
       const index = new BruteForceIndex(embedder.dimensions);
       index.add(vectors.map((vector, key) => ({ key, vector })));
-      const queryVectors = new Map((await embedder.embed(judged.map((query) => query.text), 'query')).map((vector, i) => [judged[i]?.text ?? '', vector]));
+      const queryVectors = new Map(
+        (
+          await embedder.embed(
+            judged.map((query) => query.text),
+            'query',
+          )
+        ).map((vector, i) => [judged[i]?.text ?? '', vector]),
+      );
       const search = (query: string) => index.search(queryVectors.get(query) as Float32Array, DEPTH);
       const label = `${table.header.count} words, rank offset ${rankOffset === 1e9 ? '∞ (no IDF)' : rankOffset}`;
-      report('vector', `${label}${rankOffset === 100 ? ` (derive ${(deriveMs / 1000).toFixed(1)} s)` : ''}`, score(search));
+      report(
+        'vector',
+        `${label}${rankOffset === 100 ? ` (derive ${(deriveMs / 1000).toFixed(1)} s)` : ''}`,
+        score(search),
+      );
       if (rankOffset === 100) vectorRuns.set(String(words), search);
     }
   }
@@ -141,16 +190,20 @@ try {
     for (const weight of [0.25, 0.5, 0.75, 1]) {
       for (const rrfK of [10, 60]) {
         for (const prf of [false, true]) {
-          report('hybrid', `vector weight ${weight}, k ${rrfK}${prf ? ', lexical with RM3' : ''}`, score((query) => {
-            const lexicalHits = prf ? searchWithFeedback(lexical, query, DEPTH) : lexical.search(query, DEPTH);
-            return reciprocalRankFusion(
-              [
-                { name: 'lexical', weight: 1, hits: lexicalHits },
-                { name: 'vector', weight, hits: vectorSearch(query) },
-              ],
-              rrfK,
-            );
-          }));
+          report(
+            'hybrid',
+            `vector weight ${weight}, k ${rrfK}${prf ? ', lexical with RM3' : ''}`,
+            score((query) => {
+              const lexicalHits = prf ? searchWithFeedback(lexical, query, DEPTH) : lexical.search(query, DEPTH);
+              return reciprocalRankFusion(
+                [
+                  { name: 'lexical', weight: 1, hits: lexicalHits },
+                  { name: 'vector', weight, hits: vectorSearch(query) },
+                ],
+                rrfK,
+              );
+            }),
+          );
         }
       }
     }

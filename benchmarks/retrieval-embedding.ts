@@ -27,10 +27,26 @@ function modelFolder(): { folder: string; label: string } {
   const folder = join(out, 'tiny-bert-embedder');
   if (!existsSync(join(folder, 'onnx', 'model.onnx'))) {
     try {
-      execFileSync('/usr/bin/python3', [
-        join(retrieval, 'models', 'generator', 'generate_tiny_models.py'), out,
-        '--hidden', '384', '--layers', '6', '--heads', '12', '--intermediate', '1536', '--max-positions', '512', '--only', 'embedder',
-      ], { stdio: 'inherit' });
+      execFileSync(
+        '/usr/bin/python3',
+        [
+          join(retrieval, 'models', 'generator', 'generate_tiny_models.py'),
+          out,
+          '--hidden',
+          '384',
+          '--layers',
+          '6',
+          '--heads',
+          '12',
+          '--intermediate',
+          '1536',
+          '--max-positions',
+          '512',
+          '--only',
+          'embedder',
+        ],
+        { stdio: 'inherit' },
+      );
     } catch {
       console.log('python3-onnx unavailable: falling back to the tiny fixture model');
       return { folder: tiny, label: 'tiny fixture (hidden 32, 2 layers)' };
@@ -39,7 +55,10 @@ function modelFolder(): { folder: string; label: string } {
   return { folder, label: 'random MiniLM-L6 shape (hidden 384, 6 layers, 12 heads)' };
 }
 
-const words = 'the user login password session token network connection port timeout database query table deploy cluster pod billing invoice payment bread oven rain storm search ranking vector document chunk function class method'.split(' ');
+const words =
+  'the user login password session token network connection port timeout database query table deploy cluster pod billing invoice payment bread oven rain storm search ranking vector document chunk function class method'.split(
+    ' ',
+  );
 const random = seededRandom(3);
 const texts = Array.from({ length: textCount }, () =>
   Array.from({ length: 20 + Math.floor(random() * 100) }, () => words[Math.floor(random() * words.length)]).join(' '),
@@ -50,7 +69,8 @@ console.log(`Embedding throughput: ${textCount} texts (20-120 words), batch ${ba
 const pipelineEmbedder = await TransformersEmbedder.load({ model: folder, offline: true, batchSize });
 const raw = await OnnxEmbedder.load({ model: folder, offline: true, batchSize });
 const batches: EncodedBatch[] = [];
-for (let first = 0; first < texts.length; first += batchSize) batches.push(raw.encode(texts.slice(first, first + batchSize)));
+for (let first = 0; first < texts.length; first += batchSize)
+  batches.push(raw.encode(texts.slice(first, first + batchSize)));
 
 async function timeRaw(): Promise<number> {
   const started = performance.now();

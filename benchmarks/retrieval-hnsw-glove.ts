@@ -37,7 +37,9 @@ const source = findWordVectorPackage();
 let started = performance.now();
 const { vectors: all } = await readPackageWords(source.file, limit > 0 ? limit : Number.MAX_SAFE_INTEGER);
 const dimensions = all[0]?.length ?? 0;
-console.log(`GloVe from ${source.id}: ${all.length} words × ${dimensions} read in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+console.log(
+  `GloVe from ${source.id}: ${all.length} words × ${dimensions} read in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+);
 
 // Held-out queries: a seeded random sample; the rest is the indexed set.
 const random = seededRandom(20261206);

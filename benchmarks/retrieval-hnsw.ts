@@ -18,7 +18,16 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { HierarchicalNSW } from 'hnswlib-node';
 import { BuildKind, describeHnswlibBuild, loadHnswlibAddon } from '../retrieval/native/hnswlib-build.ts';
-import { cachedHnsw, clusteredVectors, exactTopK, flag, flatten, hasFlag, hnswCachePath, round } from './retrieval-shared.ts';
+import {
+  cachedHnsw,
+  clusteredVectors,
+  exactTopK,
+  flag,
+  flatten,
+  hasFlag,
+  hnswCachePath,
+  round,
+} from './retrieval-shared.ts';
 
 const n = flag('n', 100_000);
 const dims = flag('dims', 384);
@@ -31,14 +40,17 @@ const clusters = uniform ? 0 : 1000;
 function integerList(name: string, fallback: string): number[] {
   const at = process.argv.indexOf(`--${name}`);
   const values = (at === -1 ? fallback : (process.argv[at + 1] ?? '')).split(',').map(Number);
-  if (values.some((value) => !Number.isInteger(value) || value < 1)) throw new Error(`--${name} takes positive integers, e.g. --${name} ${fallback}`);
+  if (values.some((value) => !Number.isInteger(value) || value < 1))
+    throw new Error(`--${name} takes positive integers, e.g. --${name} ${fallback}`);
   return values;
 }
 const efValues = integerList('ef', '10,20,40,80,160');
 const mValues = integerList('m', '16');
 
 const build = describeHnswlibBuild();
-console.log(`HNSW benchmark: ${n} × ${dims} ${uniform ? 'uniform' : 'clustered'} unit vectors, M ∈ {${mValues.join(', ')}}, efConstruction=${efConstruction}`);
+console.log(
+  `HNSW benchmark: ${n} × ${dims} ${uniform ? 'uniform' : 'clustered'} unit vectors, M ∈ {${mValues.join(', ')}}, efConstruction=${efConstruction}`,
+);
 console.log(
   `hnswlib-node addon: ${build.description}` +
     (build.kind === BuildKind.Portable ? ' (retrieval/native/build-simd.sh builds a -march=native one)' : ''),
@@ -97,12 +109,20 @@ function timedTogether(searches: ReadonlyMap<string, (i: number) => readonly num
         found += (results[i] ?? []).filter((key) => expected.has(key)).length;
       });
       const total = totals.get(name) ?? { seconds: 0, cpuSeconds: 0, recall: found / (truth.length * 10) };
-      totals.set(name, { ...total, seconds: total.seconds + seconds, cpuSeconds: total.cpuSeconds + (cpu.user + cpu.system) / 1e6 });
+      totals.set(name, {
+        ...total,
+        seconds: total.seconds + seconds,
+        cpuSeconds: total.cpuSeconds + (cpu.user + cpu.system) / 1e6,
+      });
     }
   }
   const timings = new Map<string, Timing>();
   for (const [name, total] of totals) {
-    timings.set(name, { recall: total.recall, qps: (rounds * queryCount) / total.seconds, cpuQps: (rounds * queryCount) / total.cpuSeconds });
+    timings.set(name, {
+      recall: total.recall,
+      qps: (rounds * queryCount) / total.seconds,
+      cpuQps: (rounds * queryCount) / total.cpuSeconds,
+    });
   }
   return timings;
 }
@@ -110,7 +130,9 @@ function timedTogether(searches: ReadonlyMap<string, (i: number) => readonly num
 const rows: Record<string, number | string>[] = [];
 for (const m of mValues) {
   const { index, buildSeconds } = cachedHnsw(dataset, data, dims, { m, efConstruction });
-  console.log(`M=${m}: ${buildSeconds === null ? 'index loaded from cache' : `built in ${round(buildSeconds, 1)} s (${round(n / buildSeconds, 0)} vectors/s)`}`);
+  console.log(
+    `M=${m}: ${buildSeconds === null ? 'index loaded from cache' : `built in ${round(buildSeconds, 1)} s (${round(n / buildSeconds, 0)} vectors/s)`}`,
+  );
   const rawInstalled = rawIndex(build.addonPath, m);
   const portablePath = build.kind === BuildKind.Native ? build.portableAddonPath : null;
   const rawPortable = portablePath === null ? null : rawIndex(portablePath, m);
@@ -122,7 +144,8 @@ for (const m of mValues) {
       ['wrapper', (i: number): readonly number[] => index.search(queries[i] as Float32Array, 10).map((hit) => hit.key)],
       ['raw', (i: number): readonly number[] => rawInstalled.searchKnn(queryArrays[i] as number[], 10).neighbors],
     ]);
-    if (rawPortable !== null) searches.set('portable', (i) => rawPortable.searchKnn(queryArrays[i] as number[], 10).neighbors);
+    if (rawPortable !== null)
+      searches.set('portable', (i) => rawPortable.searchKnn(queryArrays[i] as number[], 10).neighbors);
     const timings = timedTogether(searches);
     const wrapper = timings.get('wrapper') as Timing;
     const raw = timings.get('raw') as Timing;

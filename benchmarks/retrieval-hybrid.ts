@@ -13,7 +13,17 @@ import { Bm25Index } from '../retrieval/indexes/bm25.ts';
 import { OnnxCrossEncoder } from '../retrieval/models/reranker.ts';
 import { searchIndex, type SearchMode, type SearchTimings } from '../retrieval/search/hybrid.ts';
 import { ChunkStore } from '../retrieval/store/chunk-store.ts';
-import { cachedHnsw, clusteredVectors, exactTopK, flag, flatten, percentile, round, syntheticDocuments, syntheticQueries } from './retrieval-shared.ts';
+import {
+  cachedHnsw,
+  clusteredVectors,
+  exactTopK,
+  flag,
+  flatten,
+  percentile,
+  round,
+  syntheticDocuments,
+  syntheticQueries,
+} from './retrieval-shared.ts';
 
 const n = flag('n', 100_000);
 const queryCount = flag('queries', 300);
@@ -65,13 +75,27 @@ for (let first = 0; first < n; first += 5000) {
 }
 process.stderr.write('\n');
 console.log(`store + BM25 build: ${round((performance.now() - started) / 1000, 1)} s`);
-const { index: hnsw, buildSeconds } = cachedHnsw('clustered', vectors, dims, { m: flag('m', 16), efConstruction: flag('ef-construction', 200) });
+const { index: hnsw, buildSeconds } = cachedHnsw('clustered', vectors, dims, {
+  m: flag('m', 16),
+  efConstruction: flag('ef-construction', 200),
+});
 console.log(buildSeconds === null ? 'HNSW loaded from cache' : `HNSW build: ${round(buildSeconds, 1)} s`);
 hnsw.setEf(flag('ef', 80));
 
-const reranker = await OnnxCrossEncoder.load({ model: join(import.meta.dirname, '..', 'retrieval', 'models', 'fixtures', 'tiny-cross-encoder'), offline: true });
+const reranker = await OnnxCrossEncoder.load({
+  model: join(import.meta.dirname, '..', 'retrieval', 'models', 'fixtures', 'tiny-cross-encoder'),
+  offline: true,
+});
 const embedder = new PrecomputedEmbedder(new Map(queries.map((query, i) => [query, queryVectors[i] as Float32Array])));
-const index = { store, bm25, hnsw, embedder, reranker, notes: { embedderError: null, rerankerError: null }, clock: () => Date.UTC(2026, 6, 1) };
+const index = {
+  store,
+  bm25,
+  hnsw,
+  embedder,
+  reranker,
+  notes: { embedderError: null, rerankerError: null },
+  clock: () => Date.UTC(2026, 6, 1),
+};
 
 type Stage = keyof SearchTimings | 'assemblyMs' | 'pipelineMs' | 'pipelineCpuMs';
 async function run(mode: SearchMode, filters?: Record<string, string>): Promise<Record<string, number | string>> {
@@ -84,25 +108,50 @@ async function run(mode: SearchMode, filters?: Record<string, string>): Promise<
   for (const [i, query] of queries.entries()) {
     // CPU time of this process per query: what the pipeline costs, independent of how busy the shared cores are.
     const cpuStarted = process.cpuUsage();
-    const response = await searchIndex(index, { query, mode, topK: 5, candidates: 50, rerankCandidates: 20, ...(filters ? { filters } : {}) });
+    const response = await searchIndex(index, {
+      query,
+      mode,
+      topK: 5,
+      candidates: 50,
+      rerankCandidates: 20,
+      ...(filters ? { filters } : {}),
+    });
     const assemblyStarted = performance.now();
     assembleContext(
-      response.hits.map((hit) => ({ chunkId: hit.chunkId, documentId: hit.documentId, text: hit.text, score: hit.score, metadata: hit.metadata })),
+      response.hits.map((hit) => ({
+        chunkId: hit.chunkId,
+        documentId: hit.documentId,
+        text: hit.text,
+        score: hit.score,
+        metadata: hit.metadata,
+      })),
       { budgetTokens: 3000 },
     );
     const assemblyMs = performance.now() - assemblyStarted;
     const cpu = process.cpuUsage(cpuStarted);
     if (i < 20) continue; // warm-up
     record('pipelineCpuMs', (cpu.user + cpu.system) / 1000);
-    for (const [stage, value] of Object.entries(response.timings) as [keyof SearchTimings, number][]) record(stage, value);
+    for (const [stage, value] of Object.entries(response.timings) as [keyof SearchTimings, number][])
+      record(stage, value);
     record('assemblyMs', assemblyMs);
     record('pipelineMs', response.timings.totalMs - response.timings.embedMs - response.timings.rerankMs + assemblyMs);
   }
   const row: Record<string, number | string> = { mode: filters ? `${mode} + filter` : mode };
-  for (const stage of ['filterMs', 'lexicalMs', 'vectorMs', 'fusionMs', 'fetchMs', 'rerankMs', 'assemblyMs', 'pipelineMs', 'pipelineCpuMs'] as Stage[]) {
+  for (const stage of [
+    'filterMs',
+    'lexicalMs',
+    'vectorMs',
+    'fusionMs',
+    'fetchMs',
+    'rerankMs',
+    'assemblyMs',
+    'pipelineMs',
+    'pipelineCpuMs',
+  ] as Stage[]) {
     const values = samples.get(stage) ?? [];
     if (values.every((value) => value === 0)) continue;
-    row[`${stage.replace('Ms', '')} p50/p99`] = `${round(percentile(values, 50), 3)}/${round(percentile(values, 99), 3)}`;
+    row[`${stage.replace('Ms', '')} p50/p99`] =
+      `${round(percentile(values, 50), 3)}/${round(percentile(values, 99), 3)}`;
   }
   return row;
 }
@@ -116,12 +165,22 @@ const exactMs = (performance.now() - started) / exactSample.length;
 const coldFilterStarted = performance.now();
 const admitted = store.filterKeys({ team: 'finance' }, Date.UTC(2026, 6, 1)).size;
 const coldFilterMs = performance.now() - coldFilterStarted;
-const rows = [await run('lexical'), await run('vector'), await run('hybrid'), await run('rerank'), await run('hybrid', { team: 'finance' })];
+const rows = [
+  await run('lexical'),
+  await run('vector'),
+  await run('hybrid'),
+  await run('rerank'),
+  await run('hybrid', { team: 'finance' }),
+];
 console.table(rows);
-console.log(`filter {team: finance} admits ${admitted} chunks: ${round(coldFilterMs, 1)} ms uncached (SQLite), then served from the store's filter cache`);
+console.log(
+  `filter {team: finance} admits ${admitted} chunks: ${round(coldFilterMs, 1)} ms uncached (SQLite), then served from the store's filter cache`,
+);
 const hybridP50 = Number(String(rows[2]?.['pipeline p50/p99']).split('/')[0]);
 const hybridCpuP50 = Number(String(rows[2]?.['pipelineCpu p50/p99']).split('/')[0]);
-console.log(`exact vector search alone (baseline): ${round(exactMs, 2)} ms/query; hybrid pipeline p50 without model calls: ${hybridP50} ms = ${round(exactMs / hybridP50, 1)}× faster than the exact vector search alone`);
+console.log(
+  `exact vector search alone (baseline): ${round(exactMs, 2)} ms/query; hybrid pipeline p50 without model calls: ${hybridP50} ms = ${round(exactMs / hybridP50, 1)}× faster than the exact vector search alone`,
+);
 console.log(
   `target ≤ 2 ms p50 (hybrid, excluding embedding and rerank): wall ${hybridP50} ms ${hybridP50 <= 2 ? 'met' : 'NOT met'}; ` +
     `CPU ${hybridCpuP50} ms ${hybridCpuP50 <= 2 ? 'met' : 'NOT met'} (the rerank row's CPU includes the tiny cross-encoder)`,

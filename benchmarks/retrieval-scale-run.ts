@@ -111,11 +111,25 @@ async function answers(index: RetrievalIndex, queries: readonly string[]): Promi
 async function warmUp(embedder: Embedder, texts: readonly string[], query: string): Promise<void> {
   const directory = mkdtempSync(join(tmpdir(), 'switchyard-scale-warm-'));
   try {
-    const index = await RetrievalIndex.open({ directory, create: true, writable: true, embedder, hnsw: { initialCapacity: 64 } });
+    const index = await RetrievalIndex.open({
+      directory,
+      create: true,
+      writable: true,
+      embedder,
+      hnsw: { initialCapacity: 64 },
+    });
     const chunker = createChunker('fixed', {});
     for (let i = 0; i < Math.min(50, texts.length); i += 1) {
       await index.upsertDocument(
-        { id: `doc-${i}`, title: `Document ${i}`, text: texts[i] as string, format: 'text', sourcePath: `/w/${i}`, lastModified: 0, metadata: {} },
+        {
+          id: `doc-${i}`,
+          title: `Document ${i}`,
+          text: texts[i] as string,
+          format: 'text',
+          sourcePath: `/w/${i}`,
+          lastModified: 0,
+          metadata: {},
+        },
         chunker,
       );
     }
@@ -138,7 +152,10 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
   const vectors = clusteredVectors(n, SCALE_DIMENSIONS, 1);
   const queries = syntheticQueries(options.queries, 12);
   const queryVectors = clusteredVectors(options.queries, SCALE_DIMENSIONS, 2);
-  const embedder = new PrecomputedEmbedder(vectors, new Map(queries.map((query, i) => [query, queryVectors[i] as Float32Array])));
+  const embedder = new PrecomputedEmbedder(
+    vectors,
+    new Map(queries.map((query, i) => [query, queryVectors[i] as Float32Array])),
+  );
   await warmUp(embedder, texts, queries[0] ?? 'warm');
   settle();
   const before = process.memoryUsage();
@@ -156,7 +173,15 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const ingestStarted = performance.now();
     for (let i = 0; i < n; i += 1) {
       await writer.upsertDocument(
-        { id: `doc-${i}`, title: `Document ${i}`, text: texts[i] as string, format: 'text', sourcePath: `/corpus/doc-${i}.txt`, lastModified: 0, metadata: {} },
+        {
+          id: `doc-${i}`,
+          title: `Document ${i}`,
+          text: texts[i] as string,
+          format: 'text',
+          sourcePath: `/corpus/doc-${i}.txt`,
+          lastModified: 0,
+          metadata: {},
+        },
         chunker,
       );
       if (i > 0 && i % 10_000 === 0) {
@@ -174,14 +199,22 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
 
     const probe = queries.slice(0, Math.min(50, queries.length));
     const written = await answers(writer, probe);
-    const sampleKeys = Array.from({ length: Math.min(200, n) }, (_value, i) => 1 + Math.floor((i * n) / Math.min(200, n)));
+    const sampleKeys = Array.from(
+      { length: Math.min(200, n) },
+      (_value, i) => 1 + Math.floor((i * n) / Math.min(200, n)),
+    );
     const writtenChunks = writer.store.chunks(sampleKeys);
 
     const saveStarted = performance.now();
     const manifest = await writer.save();
     const saveSeconds = (performance.now() - saveStarted) / 1000;
     const files = [manifest.files.store, manifest.files.bm25, manifest.files.hnsw].filter((entry) => entry !== null);
-    const snapshotFiles = Object.fromEntries(files.map((entry) => [(entry.name.split('/').at(-1) ?? entry.name).split('.')[0] as string, statSync(join(directory, entry.name)).size]));
+    const snapshotFiles = Object.fromEntries(
+      files.map((entry) => [
+        (entry.name.split('/').at(-1) ?? entry.name).split('.')[0] as string,
+        statSync(join(directory, entry.name)).size,
+      ]),
+    );
     const snapshotBytes = Object.values(snapshotFiles).reduce((sum, bytes) => sum + bytes, 0);
     writer.close();
     writer = null;
@@ -196,7 +229,8 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     try {
       const reread = await answers(loaded, probe);
       const loadedChunks = loaded.store.chunks(sampleKeys);
-      const same = (a: Chunk | undefined, b: Chunk | undefined) => a !== undefined && JSON.stringify(a) === JSON.stringify(b);
+      const same = (a: Chunk | undefined, b: Chunk | undefined) =>
+        a !== undefined && JSON.stringify(a) === JSON.stringify(b);
 
       const latency = {} as ScaleResult['latency'];
       for (const mode of MODES) {
@@ -269,7 +303,11 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
           identical: sampleKeys.filter((key) => same(writtenChunks.get(key), loadedChunks.get(key))).length,
         },
         bm25,
-        recall: { queries: recallQueries, recallAt10: recallQueries === 0 ? Number.NaN : found / (recallQueries * 10), exactMsPerQuery: exactMs / Math.max(1, recallQueries) },
+        recall: {
+          queries: recallQueries,
+          recallAt10: recallQueries === 0 ? Number.NaN : found / (recallQueries * 10),
+          exactMsPerQuery: exactMs / Math.max(1, recallQueries),
+        },
         peakRssBytes: process.resourceUsage().maxRSS * 1024,
       };
     } finally {

@@ -5,7 +5,12 @@ import { runScale } from './retrieval-scale-run.ts';
 
 describe('scale run (2k chunks)', () => {
   it('gives MaxScore the exhaustive top 10, and the same answers and chunks before and after a snapshot round trip', async () => {
-    const result = await runScale({ chunks: 2000, queries: 60, recallQueries: 20, hnsw: { m: 16, efConstruction: 200, ef: 64 } });
+    const result = await runScale({
+      chunks: 2000,
+      queries: 60,
+      recallQueries: 20,
+      hnsw: { m: 16, efConstruction: 200, ef: 64 },
+    });
     expect(result.chunks).toBe(2000);
     expect(result.bm25.compared).toBe(60);
     expect(result.bm25.identicalTop10).toBe(60);

@@ -24,8 +24,12 @@ const recallQueries = flag('recall-queries', 100);
 const gc = (globalThis as { gc?: () => void }).gc;
 const mb = (bytes: number) => round(bytes / 1e6, 1);
 const mean = (values: readonly number[]) => values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
-const osLoad = () => loadavg().map((value) => value.toFixed(1)).join(' / ');
-const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+const osLoad = () =>
+  loadavg()
+    .map((value) => value.toFixed(1))
+    .join(' / ');
+const median = (values: readonly number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 
 console.log(
   `scale benchmark: ${sizes.join(', ')} chunks, ${SCALE_DIMENSIONS}-d vectors, ${queries} queries per mode, ` +
@@ -33,11 +37,17 @@ console.log(
     (gc ? '' : ' (run with --expose-gc for memory figures)'),
 );
 
-
 const rows: { result: ScaleResult; line: string[] }[] = [];
 for (const chunks of sizes) {
   console.log(`\n== ${chunks} chunks`);
-  const result = await runScale({ chunks, queries, recallQueries, hnsw, ...(gc === undefined ? {} : { gc }), progress: (line) => process.stderr.write(`  ${line}\n`) });
+  const result = await runScale({
+    chunks,
+    queries,
+    recallQueries,
+    hnsw,
+    ...(gc === undefined ? {} : { gc }),
+    progress: (line) => process.stderr.write(`  ${line}\n`),
+  });
   const vectorBytes = SCALE_DIMENSIONS * 4;
   const perChunk = result.memory.rss / chunks;
   const beyond = perChunk - vectorBytes;
@@ -54,11 +64,15 @@ for (const chunks of sizes) {
       `BM25 ${result.bm25Postings} postings (${round(result.bm25Postings / chunks, 1)}/chunk), ${result.bm25Vocabulary} terms`,
   );
   console.log(
-    `snapshot ${mb(result.snapshotBytes)} MB (${Object.entries(result.snapshotFiles).map(([name, bytes]) => `${name} ${mb(bytes)}`).join(', ')}), ` +
+    `snapshot ${mb(result.snapshotBytes)} MB (${Object.entries(result.snapshotFiles)
+      .map(([name, bytes]) => `${name} ${mb(bytes)}`)
+      .join(', ')}), ` +
       `save ${round(result.saveSeconds, 1)} s, load ${round(result.loadSeconds, 1)} s wall / ${round(result.loadCpuSeconds, 1)} CPU-s`,
   );
   for (const [mode, figures] of Object.entries(result.latency)) {
-    console.log(`${mode.padEnd(8)} p50 ${round(figures.p50, 2)} ms, p99 ${round(figures.p99, 2)} ms (CPU p50 ${round(figures.cpuP50, 2)} ms)`);
+    console.log(
+      `${mode.padEnd(8)} p50 ${round(figures.p50, 2)} ms, p99 ${round(figures.p99, 2)} ms (CPU p50 ${round(figures.cpuP50, 2)} ms)`,
+    );
   }
   console.log(
     `BM25 top 10: MaxScore p50 ${round(median(result.bm25.pruned), 3)} / mean ${round(mean(result.bm25.pruned), 3)} ms, ` +
@@ -81,7 +95,9 @@ for (const chunks of sizes) {
       `${round(beyond, 0)} B ${memoryPass ? 'PASS' : 'FAIL'}`,
       `${mb(result.snapshotBytes)} MB`,
       `${round(result.loadSeconds, 1)} s`,
-      ...(['lexical', 'vector'] as const).map((mode) => `${round(result.latency[mode].p50, 2)} / ${round(result.latency[mode].p99, 1)}`),
+      ...(['lexical', 'vector'] as const).map(
+        (mode) => `${round(result.latency[mode].p50, 2)} / ${round(result.latency[mode].p99, 1)}`,
+      ),
       `${round(result.latency.hybrid.p50, 2)} / ${round(result.latency.hybrid.p99, 1)} ${hybridPass ? 'PASS' : 'FAIL'}`,
       `${round(speedup, 2)}× (${result.bm25.identicalTop10}/${result.bm25.compared} identical)`,
       `${round(result.recall.recallAt10, 3)}`,

@@ -33,10 +33,18 @@ export function gaussian(random: () => number): number {
  * of topics. Uniform random vectors in 384-d have no neighbourhood structure at all and are a worst case no real
  * embedding model produces; `--uniform` selects them anyway.
  */
-export function clusteredVectors(count: number, dimensions: number, seed: number, clusters = 1000, noise = 0.6): Float32Array[] {
+export function clusteredVectors(
+  count: number,
+  dimensions: number,
+  seed: number,
+  clusters = 1000,
+  noise = 0.6,
+): Float32Array[] {
   const random = seededRandom(seed);
   const centreRandom = seededRandom(7919);
-  const centres = Array.from({ length: clusters }, () => Float32Array.from({ length: dimensions }, () => gaussian(centreRandom)));
+  const centres = Array.from({ length: clusters }, () =>
+    Float32Array.from({ length: dimensions }, () => gaussian(centreRandom)),
+  );
   const out: Float32Array[] = [];
   for (let n = 0; n < count; n += 1) {
     const centre = clusters > 0 ? (centres[Math.floor(random() * clusters)] as Float32Array) : null;
@@ -79,7 +87,12 @@ export function flatten(vectors: readonly Float32Array[], dimensions: number): F
   return matrix;
 }
 
-export function hnswCachePath(name: string, count: number, dimensions: number, config: { m: number; efConstruction: number }): string {
+export function hnswCachePath(
+  name: string,
+  count: number,
+  dimensions: number,
+  config: { m: number; efConstruction: number },
+): string {
   return join(tmpdir(), `switchyard-bench-${name}-${count}x${dimensions}-m${config.m}-ef${config.efConstruction}.hnsw`);
 }
 
@@ -134,7 +147,9 @@ export function wordOf(rank: number): string {
   let word = '';
   let value = rank + 1;
   while (value > 0) {
-    word += (consonants[value % consonants.length] as string) + (vowels[Math.floor(value / consonants.length) % vowels.length] as string);
+    word +=
+      (consonants[value % consonants.length] as string) +
+      (vowels[Math.floor(value / consonants.length) % vowels.length] as string);
     value = Math.floor(value / (consonants.length * vowels.length));
   }
   return `${word}x`;

@@ -22,7 +22,9 @@ import { loadAverage } from './router-overhead-targets.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const COMPILED = import.meta.url.endsWith('.js');
-const ENTRY = COMPILED ? fileURLToPath(new URL('../bin/main.js', import.meta.url)) : join(ROOT, 'dist', 'bin', 'main.js');
+const ENTRY = COMPILED
+  ? fileURLToPath(new URL('../bin/main.js', import.meta.url))
+  : join(ROOT, 'dist', 'bin', 'main.js');
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 const PAGE_KB = 4;
 /** The flags `npm start` runs node with. */
@@ -30,7 +32,9 @@ const NODE_FLAGS = ['--max-semi-space-size=32'];
 const TARGET_IDLE_RSS_MB = 100;
 const TARGET_START_MS = 1000;
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, parts: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { rounds: { type: 'string', default: '3' }, parts: { type: 'boolean', default: false } },
+});
 const ROUNDS = Number(values.rounds);
 
 /** A bare node:http server answering /v1/models: what any Node service costs before it does anything. */
@@ -101,7 +105,9 @@ async function measure(target: Target, configPath: string): Promise<Measured> {
     }
     throw new Error(`${target} did not answer /v1/models within 120 s`);
   } finally {
-    const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
+    const exited = new Promise<void>((resolve) =>
+      child.exitCode !== null ? resolve() : child.once('exit', () => resolve()),
+    );
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await exited;
@@ -137,7 +143,10 @@ async function partCost(name: string | undefined): Promise<{ rssMb: number; ms: 
   const script = name
     ? `const t = performance.now(); import(${JSON.stringify(name)}).then(() => { const ms = performance.now() - t; setTimeout(() => { console.log(JSON.stringify({ rss: process.memoryUsage.rss(), ms })); }, 300); });`
     : `setTimeout(() => console.log(JSON.stringify({ rss: process.memoryUsage.rss(), ms: 0 })), 300);`;
-  const child = spawn(process.execPath, [...NODE_FLAGS, '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--input-type=module', '-e', script], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let output = '';
   child.stdout!.on('data', (piece: Buffer) => (output += piece.toString()));
   await new Promise((resolve) => child.once('exit', resolve));
@@ -146,7 +155,10 @@ async function partCost(name: string | undefined): Promise<{ rssMb: number; ms: 
 }
 
 async function main(): Promise<void> {
-  if (!COMPILED) console.log('(run from the sources: the router measured is still the compiled build in dist/; run `npm run build` first)');
+  if (!COMPILED)
+    console.log(
+      '(run from the sources: the router measured is still the compiled build in dist/; run `npm run build` first)',
+    );
   const folder = mkdtempSync(join(tmpdir(), 'switchyard-footprint-'));
   const upstream = await startFakeUpstream({ tokens: 16 });
   try {
@@ -161,7 +173,9 @@ async function main(): Promise<void> {
         '',
       ].join('\n'),
     );
-    console.log(`router footprint: one vLLM pool of one backend, governance and retrieval off; ${ROUNDS} alternating rounds; load average ${loadAverage()}`);
+    console.log(
+      `router footprint: one vLLM pool of one backend, governance and retrieval off; ${ROUNDS} alternating rounds; load average ${loadAverage()}`,
+    );
     const results: Record<Target, Measured[]> = { bare: [], router: [] };
     for (let round = 0; round < ROUNDS; round++) {
       for (const target of (round % 2 === 0 ? ['bare', 'router'] : ['router', 'bare']) as Target[]) {
@@ -171,12 +185,22 @@ async function main(): Promise<void> {
     const row = (name: string, pick: (entry: Measured) => number): Array<string | number> => {
       const bare = median(results.bare.map(pick));
       const router = median(results.router.map(pick));
-      return [name, bare.toFixed(0), router.toFixed(0), (router - bare).toFixed(0), `${Math.min(...results.router.map(pick)).toFixed(0)}–${Math.max(...results.router.map(pick)).toFixed(0)}`];
+      return [
+        name,
+        bare.toFixed(0),
+        router.toFixed(0),
+        (router - bare).toFixed(0),
+        `${Math.min(...results.router.map(pick)).toFixed(0)}–${Math.max(...results.router.map(pick)).toFixed(0)}`,
+      ];
     };
     console.log(
       formatTable(
         ['metric (median of rounds)', 'bare node:http', 'router', 'router − bare', 'router range'],
-        [row('start to first /v1/models, wall ms', (entry) => entry.startMs), row('start CPU ms', (entry) => entry.startCpuMs), row('idle RSS MB', (entry) => entry.idleRssMb)],
+        [
+          row('start to first /v1/models, wall ms', (entry) => entry.startMs),
+          row('start CPU ms', (entry) => entry.startCpuMs),
+          row('idle RSS MB', (entry) => entry.idleRssMb),
+        ],
       ),
     );
     if (values.parts) {
@@ -186,14 +210,20 @@ async function main(): Promise<void> {
         const cost = await partCost(name);
         rows.push([name, when, (cost.rssMb - floor.rssMb).toFixed(1), cost.ms.toFixed(0)]);
       }
-      console.log(`\nWhat each large package costs on its own (node importing only it, minus bare node's ${floor.rssMb.toFixed(0)} MB):`);
+      console.log(
+        `\nWhat each large package costs on its own (node importing only it, minus bare node's ${floor.rssMb.toFixed(0)} MB):`,
+      );
       console.log(formatTable(['package', 'loaded', 'RSS MB', 'import ms'], rows));
     }
     const idle = median(results.router.map((entry) => entry.idleRssMb));
     const start = median(results.router.map((entry) => entry.startMs));
     console.log(`\nTargets (load average now ${loadAverage()}):`);
-    console.log(`  ${idle <= TARGET_IDLE_RSS_MB ? 'PASS' : 'FAIL'}  idle RSS ≤ ${TARGET_IDLE_RSS_MB} MB: ${idle.toFixed(0)} MB (bare node:http ${median(results.bare.map((entry) => entry.idleRssMb)).toFixed(0)} MB)`);
-    console.log(`  ${start <= TARGET_START_MS ? 'PASS' : 'FAIL'}  start to first /v1/models ≤ ${TARGET_START_MS} ms: ${start.toFixed(0)} ms (bare node:http ${median(results.bare.map((entry) => entry.startMs)).toFixed(0)} ms; wall time, stretched by a busy host)`);
+    console.log(
+      `  ${idle <= TARGET_IDLE_RSS_MB ? 'PASS' : 'FAIL'}  idle RSS ≤ ${TARGET_IDLE_RSS_MB} MB: ${idle.toFixed(0)} MB (bare node:http ${median(results.bare.map((entry) => entry.idleRssMb)).toFixed(0)} MB)`,
+    );
+    console.log(
+      `  ${start <= TARGET_START_MS ? 'PASS' : 'FAIL'}  start to first /v1/models ≤ ${TARGET_START_MS} ms: ${start.toFixed(0)} ms (bare node:http ${median(results.bare.map((entry) => entry.startMs)).toFixed(0)} ms; wall time, stretched by a busy host)`,
+    );
   } finally {
     await upstream.close();
     rmSync(folder, { recursive: true, force: true });

@@ -71,10 +71,16 @@ async function runRound(origin: string, stream: boolean, concurrency: number): P
         next++;
         const t0 = performance.now();
         try {
-          const response = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers: { 'content-type': 'application/json' }, body });
+          const response = await pool.request({
+            path: '/v1/chat/completions',
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+          });
           const text = await response.body.text();
           // A stream must end with [DONE]; an engine error event or any error status counts as a failure.
-          if (response.statusCode !== 200 || (stream && !text.includes('data: [DONE]')) || text.includes('"error"')) failures++;
+          if (response.statusCode !== 200 || (stream && !text.includes('data: [DONE]')) || text.includes('"error"'))
+            failures++;
           latencies.push(performance.now() - t0);
         } catch {
           // llama-server closes kept-alive connections on its own schedule; a request caught by that fails here.
@@ -96,17 +102,23 @@ async function main(): Promise<void> {
   const direct = replicas.urls[0]!;
   let child: ChildProcess | undefined;
   try {
-    child = fork(fileURLToPath(import.meta.url), ['--role-router', direct], { execArgv: ['--import', 'tsx', '--max-semi-space-size=32'] });
+    child = fork(fileURLToPath(import.meta.url), ['--role-router', direct], {
+      execArgv: ['--import', 'tsx', '--max-semi-space-size=32'],
+    });
     const port = await new Promise<number>((resolve, reject) => {
       child!.once('message', (message: { port: number }) => resolve(message.port));
       child!.once('exit', (code) => reject(new Error(`router exited (${code})`)));
     });
     const router = `http://127.0.0.1:${port}`;
-    console.log(`llama-server ${direct} (tiny model, --parallel ${PARALLEL}, 1 thread) vs router ${router}; ${ROUNDS} alternating rounds × ${REQUESTS} requests, ${TOKENS} tokens each`);
+    console.log(
+      `llama-server ${direct} (tiny model, --parallel ${PARALLEL}, 1 thread) vs router ${router}; ${ROUNDS} alternating rounds × ${REQUESTS} requests, ${TOKENS} tokens each`,
+    );
     // Warm-up: connections, the engine's first batches, the router's JIT.
     await runRound(direct, false, 1);
     await runRound(router, false, 1);
-    console.log('| mode | conc | direct p50 ms | router p50 ms | added p50 ms | direct p99 | router p99 | req/s direct | req/s router | ratio | failures d/r |');
+    console.log(
+      '| mode | conc | direct p50 ms | router p50 ms | added p50 ms | direct p99 | router p99 | req/s direct | req/s router | ratio | failures d/r |',
+    );
     console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
     for (const stream of [false, true]) {
       for (const concurrency of CONCURRENCY) {
@@ -114,10 +126,12 @@ async function main(): Promise<void> {
         for (let round = 0; round < ROUNDS; round++) {
           // Alternate which goes first so drift in the machine's load hits both alike.
           const order = round % 2 === 0 ? (['direct', 'router'] as const) : (['router', 'direct'] as const);
-          for (const target of order) results[target].push(await runRound(target === 'direct' ? direct : router, stream, concurrency));
+          for (const target of order)
+            results[target].push(await runRound(target === 'direct' ? direct : router, stream, concurrency));
         }
         const all = (list: RoundResult[]): number[] => list.flatMap((result) => result.latencies);
-        const rate = (list: RoundResult[]): number => list.reduce((sum, r) => sum + r.latencies.length, 0) / list.reduce((sum, r) => sum + r.seconds, 0);
+        const rate = (list: RoundResult[]): number =>
+          list.reduce((sum, r) => sum + r.latencies.length, 0) / list.reduce((sum, r) => sum + r.seconds, 0);
         const fails = (list: RoundResult[]): number => list.reduce((sum, r) => sum + r.failures, 0);
         const d50 = percentile(all(results.direct), 50);
         const r50 = percentile(all(results.router), 50);

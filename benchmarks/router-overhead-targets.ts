@@ -61,13 +61,20 @@ export function ttftTable(results: readonly LevelResult[]): string[] {
 }
 
 /** One line per target: PASS, FAIL, or SKIP when this run did not measure it. */
-export function verdicts(results: readonly LevelResult[], jsonCpuRatio: number, peakRssMb: number, targets: Targets = ISSUE_TARGETS): string[] {
+export function verdicts(
+  results: readonly LevelResult[],
+  jsonCpuRatio: number,
+  peakRssMb: number,
+  targets: Targets = ISSUE_TARGETS,
+): string[] {
   const lines: string[] = [];
   const verdict = (ok: boolean): string => (ok ? 'PASS' : 'FAIL');
   for (const [concurrency, limit] of targets.ttftAddedP50) {
     const level = results.find((entry) => entry.mode === 'stream' && entry.concurrency === concurrency);
     if (!level) {
-      lines.push(`SKIP  TTFT added p50 ≤ ${limit} ms at concurrency ${concurrency} (no stream level ${concurrency} in this run)`);
+      lines.push(
+        `SKIP  TTFT added p50 ≤ ${limit} ms at concurrency ${concurrency} (no stream level ${concurrency} in this run)`,
+      );
       continue;
     }
     const added = level.ttftRouter[0] - level.ttftDirect[0];
@@ -92,7 +99,9 @@ export function verdicts(results: readonly LevelResult[], jsonCpuRatio: number, 
         `(by level: ${json.map((level) => fmt(level.cpuRouterUs / level.cpuProxyUs, 2)).join(' / ')})`,
     );
   }
-  lines.push(`${verdict(peakRssMb <= targets.rssUnderLoadMb)}  router RSS under load ≤ ${targets.rssUnderLoadMb} MB: peak ${fmt(peakRssMb, 0)} MB`);
+  lines.push(
+    `${verdict(peakRssMb <= targets.rssUnderLoadMb)}  router RSS under load ≤ ${targets.rssUnderLoadMb} MB: peak ${fmt(peakRssMb, 0)} MB`,
+  );
   return lines;
 }
 

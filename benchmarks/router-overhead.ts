@@ -63,7 +63,15 @@ async function runRole(role: Role): Promise<void> {
     const { validateConfig } = await import('../router/config/load.ts');
     const config = validateConfig(
       {
-        pools: [{ name: 'pool', kind: 'vllm', model: 'llama-3.1-8b', gpu: 'h100', backends: [{ url: argument('upstream')! }] }],
+        pools: [
+          {
+            name: 'pool',
+            kind: 'vllm',
+            model: 'llama-3.1-8b',
+            gpu: 'h100',
+            backends: [{ url: argument('upstream')! }],
+          },
+        ],
         models: [{ name: 'llama-3.1-8b', route: ['pool'] }],
         // A CPU-saturated host delays scrapes; a generous staleness limit keeps the benchmark about overhead, not
         // about fail-closed scheduling (which the tests cover).
@@ -141,7 +149,9 @@ async function spawnRole(role: Role, extra: string[]): Promise<Child> {
     stdio: ['ignore', role === 'router' ? 'ignore' : 'inherit', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (message: ChildMessage) => (message.port ? resolve(message.port) : reject(new Error('no port'))));
+    child.once('message', (message: ChildMessage) =>
+      message.port ? resolve(message.port) : reject(new Error('no port')),
+    );
     child.once('exit', (code) => reject(new Error(`${role} exited with ${code}`)));
   });
   return { process: child, port };
@@ -292,7 +302,8 @@ const median = (values: readonly number[]): number => {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 
-const mean = (values: readonly number[]): number => values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
+const mean = (values: readonly number[]): number =>
+  values.reduce((sum, value) => sum + value, 0) / Math.max(1, values.length);
 
 function merge(samples: readonly Sample[]): Sample {
   return {
@@ -304,7 +315,9 @@ function merge(samples: readonly Sample[]): Sample {
     elapsedMs: samples.reduce((sum, sample) => sum + sample.elapsedMs, 0),
     requests: samples.reduce((sum, sample) => sum + sample.requests, 0),
     errors: samples.reduce((sum, sample) => sum + sample.errors, 0),
-    ...(samples.find((sample) => sample.firstError) ? { firstError: samples.find((sample) => sample.firstError)!.firstError! } : {}),
+    ...(samples.find((sample) => sample.firstError)
+      ? { firstError: samples.find((sample) => sample.firstError)!.firstError! }
+      : {}),
   };
 }
 
@@ -354,14 +367,18 @@ async function main(): Promise<void> {
       const requested = Number(argument('requests') ?? 0);
       const total =
         requested > 0
-          ? (mode === 'stream' ? Math.ceil(requested / 2) : requested)
+          ? mode === 'stream'
+            ? Math.ceil(requested / 2)
+            : requested
           : mode === 'stream'
             ? Math.max(quick ? 100 : 500, concurrency * (quick ? 2 : 4))
             : Math.max(quick ? 200 : 3000, concurrency * (quick ? 3 : 12));
       const samples: Record<Target, Sample[]> = { direct: [], proxy: [], router: [] };
       const levelCpu = { proxy: 0, router: 0 };
       for (let round = 0; round < rounds; round++) {
-        const order: Target[] = (['direct', 'proxy', 'router'] as Target[]).map((_, index, all) => all[(index + round) % 3]!);
+        const order: Target[] = (['direct', 'proxy', 'router'] as Target[]).map(
+          (_, index, all) => all[(index + round) % 3]!,
+        );
         for (const target of order) {
           const before = target === 'direct' ? 0 : await cpuOf(children[target]);
           samples[target].push(await runLoad(pools[target], mode, concurrency, total));
@@ -374,7 +391,8 @@ async function main(): Promise<void> {
         }
       }
       // CPU µs per request at this level: at saturation the throughput ratio follows the CPU ratio.
-      const cpuPerRequest = (target: 'proxy' | 'router'): string => ((levelCpu[target] / (rounds * total)) * 1000).toFixed(0);
+      const cpuPerRequest = (target: 'proxy' | 'router'): string =>
+        ((levelCpu[target] / (rounds * total)) * 1000).toFixed(0);
       const direct = merge(samples.direct);
       const bare = merge(samples.proxy);
       const routed = merge(samples.router);
@@ -410,7 +428,9 @@ async function main(): Promise<void> {
           `${(rps(routed) / rps(bare)).toFixed(2)} / ${rpsRatioMedian.toFixed(2)}`,
           mode === 'stream' ? fmt(mean(routed.itls) - mean(direct.itls)) : '-',
           `${fmt(percentile(routed.overheads, 50))}/${fmt(percentile(routed.overheads, 99))}` +
-            (mode === 'stream' ? `; to first byte ${fmt(percentile(routed.ttfbOverheads, 50))}/${fmt(percentile(routed.ttfbOverheads, 99))}` : ''),
+            (mode === 'stream'
+              ? `; to first byte ${fmt(percentile(routed.ttfbOverheads, 50))}/${fmt(percentile(routed.ttfbOverheads, 99))}`
+              : ''),
           `${cpuPerRequest('proxy')}/${cpuPerRequest('router')}`,
           `${direct.errors}/${bare.errors}/${routed.errors}${routed.firstError ? ` (${routed.firstError})` : ''}`,
         ].join(' | '),
@@ -424,18 +444,24 @@ async function main(): Promise<void> {
   console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const row of rows) console.log(`| ${row} |`);
   // Moderate load: open-loop arrivals at fixed rates, the same rounds in rotating order.
-  const rates = (argument('rates') ?? '100,200').split(',').map(Number).filter((rate) => rate > 0);
+  const rates = (argument('rates') ?? '100,200')
+    .split(',')
+    .map(Number)
+    .filter((rate) => rate > 0);
   const openRows: string[] = [];
   for (const mode of modes) {
     for (const rate of rates) {
       const total = Math.round(rate * (quick ? 1.5 : 4));
       const samples: Record<Target, Sample[]> = { direct: [], proxy: [], router: [] };
       for (let round = 0; round < rounds; round++) {
-        const order: Target[] = (['direct', 'proxy', 'router'] as Target[]).map((_, index, all) => all[(index + round) % 3]!);
+        const order: Target[] = (['direct', 'proxy', 'router'] as Target[]).map(
+          (_, index, all) => all[(index + round) % 3]!,
+        );
         for (const target of order) samples[target].push(await runOpenLoop(pools[target], mode, rate, total));
       }
       const [direct, bare, routed] = [merge(samples.direct), merge(samples.proxy), merge(samples.router)];
-      const added = (sample: Sample, p: number): string => (percentile(sample.latencies, p) - percentile(direct.latencies, p)).toFixed(3);
+      const added = (sample: Sample, p: number): string =>
+        (percentile(sample.latencies, p) - percentile(direct.latencies, p)).toFixed(3);
       openRows.push(
         [
           mode,
@@ -452,20 +478,28 @@ async function main(): Promise<void> {
   }
   if (openRows.length > 0) {
     console.log('\nModerate load (open-loop arrivals at a fixed rate; target: router adds p50 ≤ 0.3 ms, p99 ≤ 1 ms)');
-    console.log('| mode | rate | direct p50/p99 ms | proxy adds p50/p99 | router adds p50/p99 | router self-measured overhead p50/p99 ms | errors direct/proxy/router |');
+    console.log(
+      '| mode | rate | direct p50/p99 ms | proxy adds p50/p99 | router adds p50/p99 | router self-measured overhead p50/p99 ms | errors direct/proxy/router |',
+    );
     console.log('| --- | --- | --- | --- | --- | --- | --- |');
     for (const row of openRows) console.log(`| ${row} |`);
   }
   for (const target of ['proxy', 'router'] as const) {
-    console.log(`${target} CPU time per 1000 requests (closed-loop rounds): ${((cpu[target].ms / cpu[target].requests) * 1000).toFixed(1)} ms`);
+    console.log(
+      `${target} CPU time per 1000 requests (closed-loop rounds): ${((cpu[target].ms / cpu[target].requests) * 1000).toFixed(1)} ms`,
+    );
   }
-  console.log(`router/proxy CPU ratio: ${(cpu.router.ms / cpu.router.requests / (cpu.proxy.ms / cpu.proxy.requests)).toFixed(2)}`);
+  console.log(
+    `router/proxy CPU ratio: ${(cpu.router.ms / cpu.router.requests / (cpu.proxy.ms / cpu.proxy.requests)).toFixed(2)}`,
+  );
   if (modes.includes('stream')) {
     console.log('\nTime to first token (request sent → first event with content; closed loop, same rounds)');
     for (const line of ttftTable(results)) console.log(line);
   }
   const peakRss = peakRssMb.get(router.process) ?? 0;
-  console.log(`\nrouter RSS: ${idleRssMb.toFixed(0)} MB peak during start-up, peak ${peakRss.toFixed(0)} MB under load; load average now ${loadAverage()}`);
+  console.log(
+    `\nrouter RSS: ${idleRssMb.toFixed(0)} MB peak during start-up, peak ${peakRss.toFixed(0)} MB under load; load average now ${loadAverage()}`,
+  );
   console.log('\nTargets (performance issue; ratios within this run):');
   const jsonCpuRatio = jsonCpu.proxy > 0 ? jsonCpu.router / jsonCpu.proxy : Number.NaN;
   for (const line of verdicts(results, jsonCpuRatio, peakRss)) console.log(`  ${line}`);

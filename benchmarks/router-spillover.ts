@@ -25,8 +25,9 @@ const MAX_TOKENS = 32;
 const RATES = quick ? [1, 4, 8] : [1, 2, 4, 6, 8];
 const STAGE_SIM_SECONDS = quick ? 15 : 20;
 /** Prompts are generated before the run so the client's CPU does not delay arrivals. */
-const PROMPTS = Array.from({ length: Math.ceil(RATES.reduce((sum, rate) => sum + rate, 0) * STAGE_SIM_SECONDS * 1.5) + 20 }, (_, index) =>
-  pseudoText(index + 1, PROMPT_TOKENS),
+const PROMPTS = Array.from(
+  { length: Math.ceil(RATES.reduce((sum, rate) => sum + rate, 0) * STAGE_SIM_SECONDS * 1.5) + 20 },
+  (_, index) => pseudoText(index + 1, PROMPT_TOKENS),
 );
 
 interface Result {
@@ -97,7 +98,12 @@ async function run(spillover: boolean): Promise<Result[]> {
           const started = performance.now();
           try {
             const { data, response } = await client.chat.completions
-              .create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: prompt }], max_tokens: MAX_TOKENS, stream: true })
+              .create({
+                model: 'llama-3.1-8b',
+                messages: [{ role: 'user', content: prompt }],
+                max_tokens: MAX_TOKENS,
+                stream: true,
+              })
               .withResponse();
             let first = 0;
             for await (const _chunk of data) if (first === 0) first = performance.now();
@@ -135,7 +141,13 @@ function report(label: string, results: readonly Result[]): void {
     const ttfts = ok.map((item) => item.ttftSimMs);
     const p99 = percentile(ttfts, 99);
     console.log(
-      `| ${index < RATES.length ? index + 1 : 'all'} | ${Number.isNaN(rate) ? 'ramp' : rate} | ${items.length} | ${percentile(ttfts, 50).toFixed(0)} | ${percentile(ttfts, 95).toFixed(0)} | ${p99.toFixed(0)} | ${(p99 / SLO_MS).toFixed(2)} | ${((ok.filter((item) => item.hosted).length / Math.max(1, ok.length)) * 100).toFixed(1)} % | ${percentile(ok.filter((item) => !item.hosted).map((item) => item.ttftSimMs), 50).toFixed(0)} / ${percentile(ok.filter((item) => item.hosted).map((item) => item.ttftSimMs), 50).toFixed(0)} | ${items.length - ok.length} |`,
+      `| ${index < RATES.length ? index + 1 : 'all'} | ${Number.isNaN(rate) ? 'ramp' : rate} | ${items.length} | ${percentile(ttfts, 50).toFixed(0)} | ${percentile(ttfts, 95).toFixed(0)} | ${p99.toFixed(0)} | ${(p99 / SLO_MS).toFixed(2)} | ${((ok.filter((item) => item.hosted).length / Math.max(1, ok.length)) * 100).toFixed(1)} % | ${percentile(
+        ok.filter((item) => !item.hosted).map((item) => item.ttftSimMs),
+        50,
+      ).toFixed(0)} / ${percentile(
+        ok.filter((item) => item.hosted).map((item) => item.ttftSimMs),
+        50,
+      ).toFixed(0)} | ${items.length - ok.length} |`,
     );
   }
 }
@@ -148,10 +160,22 @@ const withSpill = await run(true);
 report('spill-over ON (predicted TTFT > SLO → hosted tier)', withSpill);
 const withoutSpill = await run(false);
 report('spill-over OFF (everything queues on the pool)', withoutSpill);
-const p99On = percentile(withSpill.filter((r) => r.ok).map((r) => r.ttftSimMs), 99);
-const p99Off = percentile(withoutSpill.filter((r) => r.ok).map((r) => r.ttftSimMs), 99);
-const p95On = percentile(withSpill.filter((r) => r.ok).map((r) => r.ttftSimMs), 95);
-const p95Off = percentile(withoutSpill.filter((r) => r.ok).map((r) => r.ttftSimMs), 95);
+const p99On = percentile(
+  withSpill.filter((r) => r.ok).map((r) => r.ttftSimMs),
+  99,
+);
+const p99Off = percentile(
+  withoutSpill.filter((r) => r.ok).map((r) => r.ttftSimMs),
+  99,
+);
+const p95On = percentile(
+  withSpill.filter((r) => r.ok).map((r) => r.ttftSimMs),
+  95,
+);
+const p95Off = percentile(
+  withoutSpill.filter((r) => r.ok).map((r) => r.ttftSimMs),
+  95,
+);
 console.log(
   `\nTTFT over the whole ramp: p99 ON ${p99On.toFixed(0)} ms vs OFF ${p99Off.toFixed(0)} ms (${(p99Off / p99On).toFixed(1)}× lower), ` +
     `p95 ON ${p95On.toFixed(0)} vs OFF ${p95Off.toFixed(0)} (${(p95Off / p95On).toFixed(1)}×); SLO ${SLO_MS} ms; ` +

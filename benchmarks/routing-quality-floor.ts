@@ -20,13 +20,22 @@ export function ttftFloor(workload: readonly FloorItem[], modelId: string, kvBlo
   const seenSystemPrompts = new Set<string>();
   return workload.map((item, index) => {
     const clock = new VirtualClock();
-    const engine = new SimEngine({ clock, stepTime, totalBlocks: kvBlocks, maxNumSeqs: 256, maxNumBatchedTokens: 8_192 });
+    const engine = new SimEngine({
+      clock,
+      stepTime,
+      totalBlocks: kvBlocks,
+      maxNumSeqs: 256,
+      maxNumBatchedTokens: 8_192,
+    });
     const firstToken = (messages: FloorItem['messages'], id: string): number => {
       const submittedAt = clock.now();
       let ttft = NaN;
       engine.submit(
         { id, promptTokens: chatPromptTokens(messages), outputTokens: 1 },
-        { onToken: (tokenIndex, atMs) => void (tokenIndex === 0 && (ttft = atMs - submittedAt)), onFinish: () => undefined },
+        {
+          onToken: (tokenIndex, atMs) => void (tokenIndex === 0 && (ttft = atMs - submittedAt)),
+          onFinish: () => undefined,
+        },
       );
       clock.runAll(1_000_000);
       return ttft;

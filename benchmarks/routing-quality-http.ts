@@ -63,7 +63,11 @@ function raisePriority(pid: number | undefined): boolean {
 }
 
 /** Starts the CLI with `args` and resolves with the first URL its stdout prints that matches `pattern`. */
-function startProcess(args: readonly string[], pattern: RegExp, nice: boolean): Promise<{ child: ChildProcess; url: string }> {
+function startProcess(
+  args: readonly string[],
+  pattern: RegExp,
+  nice: boolean,
+): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   if (nice) raisePriority(child.pid);
   return new Promise((resolve, reject) => {
@@ -102,7 +106,10 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   clearTimeout(forced);
 }
 
-async function prefixCache(urls: readonly string[], agent: Agent): Promise<{ queries: number; hits: number; preemptions: number }> {
+async function prefixCache(
+  urls: readonly string[],
+  agent: Agent,
+): Promise<{ queries: number; hits: number; preemptions: number }> {
   let queries = 0;
   let hits = 0;
   for (const url of urls) {
@@ -115,7 +122,13 @@ async function prefixCache(urls: readonly string[], agent: Agent): Promise<{ que
 }
 
 /** One streamed chat completion through the router, timed by the client in simulated ms. */
-async function send(routerUrl: string, agent: Agent, model: string, item: WorkItem, speed: number): Promise<Omit<Outcome, 'item'>> {
+async function send(
+  routerUrl: string,
+  agent: Agent,
+  model: string,
+  item: WorkItem,
+  speed: number,
+): Promise<Omit<Outcome, 'item'>> {
   const started = performance.now();
   const toSim = (realMs: number): number => realMs * speed;
   try {
@@ -163,7 +176,14 @@ async function send(routerUrl: string, agent: Agent, model: string, item: WorkIt
       route,
     };
   } catch {
-    return { ok: false, ttftMs: NaN, itlMaxMs: NaN, finishedAtMs: toSim(performance.now()), backend: '', route: 'error' };
+    return {
+      ok: false,
+      ttftMs: NaN,
+      itlMaxMs: NaN,
+      finishedAtMs: toSim(performance.now()),
+      backend: '',
+      route: 'error',
+    };
   }
 }
 
@@ -180,7 +200,9 @@ async function runProfile(
     const simArgs = ['sim', '--model', options.model, '--gpu', 'h100', '--port', '0', '--speed', String(options.speed)];
     if (Number.isFinite(options.kvBlocks)) simArgs.push('--kv-blocks', String(options.kvBlocks));
     const started = await Promise.allSettled(
-      Array.from({ length: options.replicas }, () => startProcess(simArgs, /(http:\/\/127\.0\.0\.1:\d+\/v1)/, options.nice)),
+      Array.from({ length: options.replicas }, () =>
+        startProcess(simArgs, /(http:\/\/127\.0\.0\.1:\d+\/v1)/, options.nice),
+      ),
     );
     const replicas = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
     processes.push(...replicas.map((replica) => replica.child));
@@ -203,9 +225,16 @@ async function runProfile(
         scheduling: profile,
       }),
     );
-    const router = await startProcess(['serve', '--config', configPath, '--port', '0'], /listening on (http:\/\/[^\s]+)/, options.nice);
+    const router = await startProcess(
+      ['serve', '--config', configPath, '--port', '0'],
+      /listening on (http:\/\/[^\s]+)/,
+      options.nice,
+    );
     processes.push(router.child);
-    const before = await prefixCache(replicas.map((replica) => replica.url), agent);
+    const before = await prefixCache(
+      replicas.map((replica) => replica.url),
+      agent,
+    );
     const pending: Array<Promise<void>> = [];
     const outcomes: Outcome[] = [];
     const lateness: number[] = [];
@@ -218,7 +247,11 @@ async function runProfile(
       const wait = due - performance.now();
       if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
       lateness.push(Math.max(0, performance.now() - due));
-      pending.push(send(router.url, agent, options.model, item, options.speed).then((outcome) => void outcomes.push({ ...outcome, item })));
+      pending.push(
+        send(router.url, agent, options.model, item, options.speed).then(
+          (outcome) => void outcomes.push({ ...outcome, item }),
+        ),
+      );
     }
     await Promise.all(pending);
     loopDelay.disable();
@@ -239,7 +272,10 @@ async function runProfile(
         loopDelayP99Ms <= MAX_HOST_DELAY_MS &&
         sendLatenessP99Ms <= MAX_HOST_DELAY_MS,
     };
-    const after = await prefixCache(replicas.map((replica) => replica.url), agent);
+    const after = await prefixCache(
+      replicas.map((replica) => replica.url),
+      agent,
+    );
     const cache = { queries: after.queries - before.queries, hits: after.hits - before.hits, preemptions: NaN };
     return { summary: summarize(name, options.rate, outcomes, workload.length, origin * options.speed, cache), host };
   } finally {

@@ -105,7 +105,8 @@ class EngineStream implements AsyncIterableIterator<StreamChunk> {
   private firstSent = false;
   private tokenArrived = false;
   private ended: 'completed' | 'aborted' | undefined;
-  private waiting: { resolve: (result: IteratorResult<StreamChunk>) => void; reject: (error: Error) => void } | undefined;
+  private waiting:
+    { resolve: (result: IteratorResult<StreamChunk>) => void; reject: (error: Error) => void } | undefined;
 
   firstToken(): void {
     this.tokenArrived = true;
@@ -139,7 +140,10 @@ class EngineStream implements AsyncIterableIterator<StreamChunk> {
     if (this.tokenArrived && !this.firstSent) {
       this.firstSent = true;
       this.waiting = undefined;
-      waiting.resolve({ done: false, value: { choices: [{ index: 0, delta: { content: 'x' }, finish_reason: null }] } });
+      waiting.resolve({
+        done: false,
+        value: { choices: [{ index: 0, delta: { content: 'x' }, finish_reason: null }] },
+      });
     } else if (this.ended === 'completed') {
       this.waiting = undefined;
       waiting.resolve({ done: true, value: undefined });
@@ -161,7 +165,11 @@ function engineBackend(id: string, engine: SimEngine): ChatBackend {
       const messages = request.body['messages'] as Parameters<typeof chatPromptTokens>[0];
       const stream = new EngineStream();
       engine.submit(
-        { id: `${id}-${counter++}`, promptTokens: chatPromptTokens(messages), outputTokens: Number(request.body['max_tokens']) },
+        {
+          id: `${id}-${counter++}`,
+          promptTokens: chatPromptTokens(messages),
+          outputTokens: Number(request.body['max_tokens']),
+        },
         {
           onToken: (index) => {
             if (index === 0) stream.firstToken();
@@ -204,14 +212,30 @@ export interface VirtualRun {
 /** Replays `workload` through the router's runtime over `replicas` simulated engines on one virtual clock. */
 export async function runThroughRouter(options: VirtualRunOptions, workload: readonly WorkItem[]): Promise<VirtualRun> {
   const clock = new EventLoopClock();
-  const stepTime = createStepTimeModel({ model: getModel(options.model), gpu: GPUS.h100, tensorParallel: 1, dtype: 'bf16' });
+  const stepTime = createStepTimeModel({
+    model: getModel(options.model),
+    gpu: GPUS.h100,
+    tensorParallel: 1,
+    dtype: 'bf16',
+  });
   const ids = Array.from({ length: options.replicas }, (_, index) => `replica-${index}`);
   const engines = new Map(
-    ids.map((id) => [id, new SimEngine({ clock, stepTime, totalBlocks: options.kvBlocks, maxNumSeqs: 256, maxNumBatchedTokens: 8_192 })]),
+    ids.map((id) => [
+      id,
+      new SimEngine({ clock, stepTime, totalBlocks: options.kvBlocks, maxNumSeqs: 256, maxNumBatchedTokens: 8_192 }),
+    ]),
   );
   const config = validateConfig(
     {
-      pools: [{ name: 'pool', kind: 'vllm', model: options.model, gpu: 'h100', backends: ids.map((id) => ({ id, url: `http://${id}.sim/v1` })) }],
+      pools: [
+        {
+          name: 'pool',
+          kind: 'vllm',
+          model: options.model,
+          gpu: 'h100',
+          backends: ids.map((id) => ({ id, url: `http://${id}.sim/v1` })),
+        },
+      ],
       models: [{ name: options.model, route: ['pool'] }],
       scheduling: options.profile,
     },
@@ -261,9 +285,25 @@ export async function runThroughRouter(options: VirtualRunOptions, workload: rea
       if (result.streamed) while (!(await result.rest.next()).done);
       result.lease.finish('success');
       const backend = result.lease.entry.state.id;
-      outcomes.push({ ok: true, ttftMs, itlMaxMs: NaN, finishedAtMs: clock.now(), item, backend, route: result.lease.reasons.join(',') });
+      outcomes.push({
+        ok: true,
+        ttftMs,
+        itlMaxMs: NaN,
+        finishedAtMs: clock.now(),
+        item,
+        backend,
+        route: result.lease.reasons.join(','),
+      });
     } catch {
-      outcomes.push({ ok: false, ttftMs: NaN, itlMaxMs: NaN, finishedAtMs: clock.now(), item, backend: '', route: 'error' });
+      outcomes.push({
+        ok: false,
+        ttftMs: NaN,
+        itlMaxMs: NaN,
+        finishedAtMs: clock.now(),
+        item,
+        backend: '',
+        route: 'error',
+      });
     } finally {
       outstanding--;
     }

@@ -79,7 +79,13 @@ export function buildWorkload(options: WorkloadOptions): WorkItem[] {
       // The previous answer (its length as asked) joins the history, then the new question.
       const answerTokens = 20 + Math.floor(sessionRandom() * 130);
       conversation.messages.push({ role: 'assistant', content: pseudoText(3_000_000 + index, answerTokens) }, user);
-      items.push({ arrivalMs: clock, messages: [...conversation.messages], maxTokens, kind: 'shared-prefix', sessionKey: conversation.key });
+      items.push({
+        arrivalMs: clock,
+        messages: [...conversation.messages],
+        maxTokens,
+        kind: 'shared-prefix',
+        sessionKey: conversation.key,
+      });
       continue;
     }
     const messages: Message[] = [{ role: 'system', content: system }, user];
@@ -159,7 +165,8 @@ export function summarize(
     ttftP99Shared: percentile(ttfts('shared-prefix'), 0.99),
     ttftP99Long: percentile(ttfts('long-document'), 0.99),
     itlP99: percentile(gaps, 0.99),
-    throughputTokensPerSecond: good.reduce((sum, outcome) => sum + outcome.item.maxTokens, 0) / ((lastDone - startedAtMs) / 1_000),
+    throughputTokensPerSecond:
+      good.reduce((sum, outcome) => sum + outcome.item.maxTokens, 0) / ((lastDone - startedAtMs) / 1_000),
     prefixHitRate: cache.queries > 0 ? cache.hits / cache.queries : 0,
     preemptions: cache.preemptions,
     perReplica,

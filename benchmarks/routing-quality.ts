@@ -20,11 +20,7 @@
 //        [--kv-blocks 8000] [--replicas 4] [--json]
 //   npx tsx benchmarks/routing-quality.ts --mode http [--rate 8] [--duration 40] [--speed 1] [--replicas 4] [--no-nice]
 import { parseArgs } from 'node:util';
-import {
-  SchedulingProfileConfig,
-  DEFAULT_PROFILE,
-  ROUND_ROBIN_PROFILE,
-} from '../router/scheduling/index.ts';
+import { SchedulingProfileConfig, DEFAULT_PROFILE, ROUND_ROBIN_PROFILE } from '../router/scheduling/index.ts';
 import { ttftFloor } from './routing-quality-floor.ts';
 import { buildWorkload, percentile, summarize, type RunSummary } from './routing-quality-workload.ts';
 import { runThroughRouter } from './routing-quality-virtual.ts';
@@ -86,7 +82,12 @@ const PROFILES: Record<string, SchedulingProfileConfig> = {
   }),
   /** The previous default: llm-d's weights + in-flight (1) + min-max prefill-work (3), no pending-prefill limit. */
   'v1-default': SchedulingProfileConfig.parse({
-    filters: ['healthy', 'serves-model', 'circuit-closed', { type: 'not-saturated', maxPendingPrefillTokens: 1_000_000_000 }],
+    filters: [
+      'healthy',
+      'serves-model',
+      'circuit-closed',
+      { type: 'not-saturated', maxPendingPrefillTokens: 1_000_000_000 },
+    ],
     scorers: [
       { type: 'queue', weight: 2 },
       { type: 'kv-cache', weight: 2 },
@@ -154,7 +155,9 @@ function formatRow(result: RunSummary): string {
 function printResults(results: readonly RunSummary[], floors: ReadonlyMap<number, number>, header: string[]): void {
   const ratios = ratiosOf(results, floors);
   for (const line of header) console.log(line);
-  console.log(' rate profile             TTFT p50  TTFT p99  p99 chat  p99 docs   ITL p99  throughput  prefix-hit completed preempt queued');
+  console.log(
+    ' rate profile             TTFT p50  TTFT p99  p99 chat  p99 docs   ITL p99  throughput  prefix-hit completed preempt queued',
+  );
   for (const result of results) console.log(formatRow(result));
   for (const [rate, floor] of floors) {
     const baseline = results.find((result) => result.profile === 'round-robin' && result.rate === rate)!;
@@ -172,7 +175,8 @@ function printResults(results: readonly RunSummary[], floors: ReadonlyMap<number
         (Number.isFinite(ratio.bestPossible) ? `; the floor allows ${ratio.bestPossible.toFixed(2)}×` : ''),
     );
   }
-  for (const result of results) console.log(`${result.rate}/s ${result.profile}: requests per replica ${JSON.stringify(result.perReplica)}`);
+  for (const result of results)
+    console.log(`${result.rate}/s ${result.profile}: requests per replica ${JSON.stringify(result.perReplica)}`);
 }
 
 async function main(): Promise<void> {
@@ -181,11 +185,14 @@ async function main(): Promise<void> {
   for (const [name, profile] of Object.entries(JSON.parse(args.custom) as Record<string, unknown>)) {
     PROFILES[name] = SchedulingProfileConfig.parse(profile);
   }
-  const profileList = args.profiles || (MODE === 'http' ? 'round-robin,gpu-aware' : 'round-robin,gpu-aware,v1-default,llm-d');
+  const profileList =
+    args.profiles || (MODE === 'http' ? 'round-robin,gpu-aware' : 'round-robin,gpu-aware,v1-default,llm-d');
   const profileNames = profileList.split(',').map((name) => name.trim());
   const unknown = profileNames.filter((name) => !(name in PROFILES));
   if (unknown.length > 0 || !profileNames.includes('round-robin')) {
-    throw new Error(`--profiles: unknown ${unknown.join(', ') || '(none)'}; need round-robin plus any of ${Object.keys(PROFILES).join(', ')}`);
+    throw new Error(
+      `--profiles: unknown ${unknown.join(', ') || '(none)'}; need round-robin plus any of ${Object.keys(PROFILES).join(', ')}`,
+    );
   }
   const workloadTitle =
     `${REPLICAS} replicas of llama-3.1-8b on H100 with ${KV_BLOCKS} KV blocks each; Poisson arrivals, 80 % chat over ` +
@@ -195,15 +202,34 @@ async function main(): Promise<void> {
   if (MODE === 'http') {
     const rate = Number(args.rate);
     const requests = Math.max(1, Math.round(rate * Number(args.duration)));
-    const workload = buildWorkload({ requests, rate, seed: SEED, systemPrompts: SYSTEM_PROMPTS, continueProbability: CONTINUE });
+    const workload = buildWorkload({
+      requests,
+      rate,
+      seed: SEED,
+      systemPrompts: SYSTEM_PROMPTS,
+      continueProbability: CONTINUE,
+    });
     const { results, hosts } = await runHttpComparison(
-      { model: MODEL, replicas: REPLICAS, kvBlocks: KV_BLOCKS, speed: Number(args.speed), rate, nice: !args['no-nice'] },
+      {
+        model: MODEL,
+        replicas: REPLICAS,
+        kvBlocks: KV_BLOCKS,
+        speed: Number(args.speed),
+        rate,
+        nice: !args['no-nice'],
+      },
       profileNames.map((name) => ({ name, profile: PROFILES[name]! })),
       workload,
     );
     const valid = hosts.every((host) => host.valid);
     if (args.json) {
-      console.log(JSON.stringify({ mode: MODE, requests, rate, seed: SEED, valid, hosts, results, ratios: ratiosOf(results, new Map()) }, null, 2));
+      console.log(
+        JSON.stringify(
+          { mode: MODE, requests, rate, seed: SEED, valid, hosts, results, ratios: ratiosOf(results, new Map()) },
+          null,
+          2,
+        ),
+      );
       return;
     }
     printResults(results, new Map(), [
@@ -230,16 +256,39 @@ async function main(): Promise<void> {
   const results: RunSummary[] = [];
   const floors = new Map<number, number>();
   for (const rate of args.rates.split(',').map(Number)) {
-    const workload = buildWorkload({ requests, rate, seed: SEED, systemPrompts: SYSTEM_PROMPTS, continueProbability: CONTINUE });
+    const workload = buildWorkload({
+      requests,
+      rate,
+      seed: SEED,
+      systemPrompts: SYSTEM_PROMPTS,
+      continueProbability: CONTINUE,
+    });
     if (CONTINUE === 0) floors.set(rate, percentile(ttftFloor(workload, MODEL, KV_BLOCKS), 0.99));
     for (const name of profileNames) {
-      const run = await runThroughRouter({ model: MODEL, replicas: REPLICAS, kvBlocks: KV_BLOCKS, profile: PROFILES[name]!, seed: SEED }, workload);
+      const run = await runThroughRouter(
+        { model: MODEL, replicas: REPLICAS, kvBlocks: KV_BLOCKS, profile: PROFILES[name]!, seed: SEED },
+        workload,
+      );
       results.push(summarize(name, rate, run.outcomes, workload.length, 0, run.cache));
     }
   }
   if (args.json) {
-    const settings = { mode: MODE, requests, seed: SEED, replicas: REPLICAS, kvBlocks: KV_BLOCKS, systemPrompts: SYSTEM_PROMPTS, sessions: CONTINUE };
-    console.log(JSON.stringify({ ...settings, results, ratios: ratiosOf(results, floors), ttftFloorP99: Object.fromEntries(floors) }, null, 2));
+    const settings = {
+      mode: MODE,
+      requests,
+      seed: SEED,
+      replicas: REPLICAS,
+      kvBlocks: KV_BLOCKS,
+      systemPrompts: SYSTEM_PROMPTS,
+      sessions: CONTINUE,
+    };
+    console.log(
+      JSON.stringify(
+        { ...settings, results, ratios: ratiosOf(results, floors), ttftFloorP99: Object.fromEntries(floors) },
+        null,
+        2,
+      ),
+    );
     return;
   }
   printResults(results, floors, [

@@ -70,9 +70,13 @@ interface Measurement {
  * blank line.
  */
 async function serveReplicas(count: number): Promise<void> {
-  const head = (length: number): string => `HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: ${length}\r\nkeep-alive: timeout=60\r\n\r\n`;
+  const head = (length: number): string =>
+    `HTTP/1.1 200 OK\r\ncontent-type: text/plain; version=0.0.4\r\ncontent-length: ${length}\r\nkeep-alive: timeout=60\r\n\r\n`;
   const idle = Buffer.from(head(Buffer.byteLength(PAGE)) + PAGE, 'utf8');
-  const busyPage = PAGE.replace('engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 7.0', 'engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 1000000000');
+  const busyPage = PAGE.replace(
+    'engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 7.0',
+    'engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 1000000000',
+  );
   const busyTemplate = Buffer.from(head(Buffer.byteLength(busyPage)) + busyPage, 'utf8');
   const counterAt = busyTemplate.indexOf('1000000000');
   const servers = [];
@@ -133,7 +137,10 @@ async function runScraper(impl: Impl, urls: readonly string[]): Promise<void> {
   const options = { backends, intervalMs, staleAfterMs: 500 };
   const router = impl === 'router-idle' || impl === 'router-busy' ? createMetricsScraper(options) : undefined;
   const scraper =
-    router ?? (impl === 'baseline' ? createBaselineScraper({ ...options, dispatcher, onScrape: () => void baselineScrapes++ }) : undefined);
+    router ??
+    (impl === 'baseline'
+      ? createBaselineScraper({ ...options, dispatcher, onScrape: () => void baselineScrapes++ })
+      : undefined);
   const scrapes = (): number => router?.scrapes ?? baselineScrapes;
   await scraper?.start();
   await new Promise((resolve) => setTimeout(resolve, Number(args.warmup) * 1_000));
@@ -159,8 +166,13 @@ async function runScraper(impl: Impl, urls: readonly string[]): Promise<void> {
 
 // ---------------------------------------------------------------- main
 
-function child(args: readonly string[], keepStdin = false): { lines: AsyncIterator<string>; stop(): void; done: Promise<void> } {
-  const process_ = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', SELF, ...args], { stdio: [keepStdin ? 'pipe' : 'ignore', 'pipe', 'inherit'] });
+function child(
+  args: readonly string[],
+  keepStdin = false,
+): { lines: AsyncIterator<string>; stop(): void; done: Promise<void> } {
+  const process_ = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', SELF, ...args], {
+    stdio: [keepStdin ? 'pipe' : 'ignore', 'pipe', 'inherit'],
+  });
   if (!args.includes('--no-nice') && process_.pid !== undefined) {
     try {
       setPriority(process_.pid, -10);
@@ -187,7 +199,21 @@ function child(args: readonly string[], keepStdin = false): { lines: AsyncIterat
 const NICE = args['no-nice'] ? ['--no-nice'] : [];
 
 async function measure(impl: Impl, urls: readonly string[]): Promise<Measurement> {
-  const run = child(['--role', 'scraper', '--impl', impl, '--urls', urls.join(','), '--interval', args.interval, '--seconds', args.seconds, '--warmup', args.warmup, ...NICE]);
+  const run = child([
+    '--role',
+    'scraper',
+    '--impl',
+    impl,
+    '--urls',
+    urls.join(','),
+    '--interval',
+    args.interval,
+    '--seconds',
+    args.seconds,
+    '--warmup',
+    args.warmup,
+    ...NICE,
+  ]);
   const line = await run.lines.next();
   await run.done;
   if (line.done) throw new Error(`scraper child (${impl}, ${urls.length} backends) printed nothing`);
@@ -226,7 +252,10 @@ async function main(): Promise<void> {
     const replicas = child(['--role', 'replicas', '--backends', String(count), ...NICE], true);
     const first = await replicas.lines.next();
     const urls = JSON.parse(first.value as string) as string[];
-    const impls = count === counts[0] ? (['none', 'baseline', 'router-idle', 'router-busy'] as const) : (['baseline', 'router-idle', 'router-busy'] as const);
+    const impls =
+      count === counts[0]
+        ? (['none', 'baseline', 'router-idle', 'router-busy'] as const)
+        : (['baseline', 'router-idle', 'router-busy'] as const);
     for (const impl of impls) results.push(await measure(impl, urls));
     replicas.stop();
     await replicas.done;
@@ -247,8 +276,19 @@ async function main(): Promise<void> {
   };
   const busyHost = Math.max(loadBefore, loadAfter) > 2 * cores;
   if (args.json) {
-    const settings = { intervalMs: Number(args.interval), idleGapMs: IDLE_GAP_MS, seconds: Number(args.seconds), warmup: Number(args.warmup) };
-    console.log(JSON.stringify({ ...settings, loadAverage: { before: loadBefore, after: loadAfter, cores }, results, verdict }, null, 2));
+    const settings = {
+      intervalMs: Number(args.interval),
+      idleGapMs: IDLE_GAP_MS,
+      seconds: Number(args.seconds),
+      warmup: Number(args.warmup),
+    };
+    console.log(
+      JSON.stringify(
+        { ...settings, loadAverage: { before: loadBefore, after: loadAfter, cores }, results, verdict },
+        null,
+        2,
+      ),
+    );
     return;
   }
   console.log(
@@ -256,13 +296,20 @@ async function main(): Promise<void> {
       `(11 KB vLLM page), ${args.seconds} s measured after ${args.warmup} s warm-up; one process per scraper; ` +
       `load average ${loadBefore.toFixed(1)} → ${loadAfter.toFixed(1)} on ${cores} cores${boosted() ? ', processes at nice −10 in their own scheduling group' : ''}`,
   );
-  if (busyHost) console.log(`WARNING: load average above ${2 * cores} (2 × cores): other processes shared the CPU; re-run on a quieter host to confirm`);
-  console.log('backends  scraper        % of a core  per backend   RSS MB  heap KB/backend  scrapes/s (design)  µs CPU/scrape  vs baseline');
+  if (busyHost)
+    console.log(
+      `WARNING: load average above ${2 * cores} (2 × cores): other processes shared the CPU; re-run on a quieter host to confirm`,
+    );
+  console.log(
+    'backends  scraper        % of a core  per backend   RSS MB  heap KB/backend  scrapes/s (design)  µs CPU/scrape  vs baseline',
+  );
   const perScrape = (row: Measurement): number => (row.cpuPercent * 10_000) / Math.max(1e-9, row.scrapesPerSecond);
   for (const result of results) {
     const baseline = results.find((other) => other.impl === 'baseline' && other.backends === result.backends)!;
     if (result.impl === 'none') {
-      console.log(`${String(result.backends).padStart(8)} none (floor)   ${`${result.cpuPercent.toFixed(2)} %`.padStart(11)}${' '.repeat(12)} ${result.rssMb.toFixed(0).padStart(8)}   (a Node process with tsx and no scraper)`);
+      console.log(
+        `${String(result.backends).padStart(8)} none (floor)   ${`${result.cpuPercent.toFixed(2)} %`.padStart(11)}${' '.repeat(12)} ${result.rssMb.toFixed(0).padStart(8)}   (a Node process with tsx and no scraper)`,
+      );
       continue;
     }
     console.log(
@@ -273,15 +320,23 @@ async function main(): Promise<void> {
         `${(result.cpuPercent / result.backends).toFixed(3)} %`.padStart(11),
         result.rssMb.toFixed(0).padStart(8),
         result.heapKbPerBackend.toFixed(1).padStart(16),
-        `${result.scrapesPerSecond.toFixed(0)} (${designRate(result.impl, result.backends).toFixed(0)})${valid(result) ? '' : ' NOT VALID'}`.padStart(19),
+        `${result.scrapesPerSecond.toFixed(0)} (${designRate(result.impl, result.backends).toFixed(0)})${valid(result) ? '' : ' NOT VALID'}`.padStart(
+          19,
+        ),
         perScrape(result).toFixed(0).padStart(14),
-        (result.impl === 'baseline' ? '—' : `CPU ${(baseline.cpuPercent / result.cpuPercent).toFixed(2)}× less`).padStart(17),
+        (result.impl === 'baseline'
+          ? '—'
+          : `CPU ${(baseline.cpuPercent / result.cpuPercent).toFixed(2)}× less`
+        ).padStart(17),
       ].join(' '),
     );
   }
   for (const impl of ['baseline', 'router-idle', 'router-busy'] as const) {
     const slope = rssSlope(results, impl);
-    if (Number.isFinite(slope)) console.log(`${impl}: RSS slope over ${counts.join('/')} backends (least squares): ${slope.toFixed(3)} MB per backend`);
+    if (Number.isFinite(slope))
+      console.log(
+        `${impl}: RSS slope over ${counts.join('/')} backends (least squares): ${slope.toFixed(3)} MB per backend`,
+      );
   }
   const mark = (pass: boolean): string => (pass ? 'PASS' : 'FAIL');
   console.log(

@@ -15,11 +15,16 @@ import { evalRun } from '../evals/commands/run.ts';
 import { silentProgress } from '../evals/runner/progress.ts';
 import { launchChromium } from './report/browser.ts';
 
-const { values } = parseArgs({ options: { out: { type: 'string', default: join(import.meta.dirname, 'screenshots') } } });
+const { values } = parseArgs({
+  options: { out: { type: 'string', default: join(import.meta.dirname, 'screenshots') } },
+});
 const OUT = resolve(values.out);
 mkdirSync(OUT, { recursive: true });
 const work = mkdtempSync(join(tmpdir(), 'switchyard-screenshots-'));
-const environment = { SWITCHYARD_GOVERNANCE_DB: join(work, 'governance.sqlite'), SWITCHYARD_INDEX_DIR: join(work, 'indexes') };
+const environment = {
+  SWITCHYARD_GOVERNANCE_DB: join(work, 'governance.sqlite'),
+  SWITCHYARD_INDEX_DIR: join(work, 'indexes'),
+};
 const config = validateConfig(embeddedDefaultConfig(environment), '(embedded default)', environment);
 ensureDemoKey(config.governance.keys.database, config.governance.keys.loopbackKey ?? 'demo');
 const router = await startRouter(
@@ -44,18 +49,29 @@ try {
   const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'not-needed', maxRetries: 0, timeout: 60_000 });
   await Promise.all(
     Array.from({ length: 12 }, (_, index) =>
-      client.chat.completions.create({ model: index % 3 === 0 ? 'large' : 'small', messages: [{ role: 'user', content: `Question ${index}` }], max_tokens: 24 }),
+      client.chat.completions.create({
+        model: index % 3 === 0 ? 'large' : 'small',
+        messages: [{ role: 'user', content: `Question ${index}` }],
+        max_tokens: 24,
+      }),
     ),
   );
-  await client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] }).catch(() => undefined);
+  await client.chat.completions
+    .create({ model: 'no-such-model', messages: [{ role: 'user', content: 'hi' }] })
+    .catch(() => undefined);
 
   await allBackendsHealthy(router.url);
   const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
   const errors: string[] = [];
-  page.on('console', (message) => void (message.type() === 'error' && !message.text().includes('404') && errors.push(message.text())));
+  page.on(
+    'console',
+    (message) => void (message.type() === 'error' && !message.text().includes('404') && errors.push(message.text())),
+  );
   page.on('pageerror', (error) => errors.push(error.message));
   await page.goto(`${router.url}/dashboard`);
-  await page.waitForFunction("document.getElementById('status')?.textContent?.startsWith('updated')", undefined, { timeout: 30_000 });
+  await page.waitForFunction("document.getElementById('status')?.textContent?.startsWith('updated')", undefined, {
+    timeout: 30_000,
+  });
   const spend = await page.textContent('#spend');
   const backends = await page.$$eval('#backends tr', (rows) => rows.length);
   const healthy = await page.textContent('#healthy');
@@ -67,11 +83,20 @@ try {
   if (errors.length > 0) throw new Error(`dashboard console errors: ${errors.join('; ')}`);
   await page.screenshot({ path: join(OUT, 'dashboard.png'), fullPage: true });
   await page.close();
-  console.log(`dashboard: spend ${spend}, ${backends} backends, ${errorRows} error row(s) → ${join(OUT, 'dashboard.png')}`);
+  console.log(
+    `dashboard: spend ${spend}, ${backends} backends, ${errorRows} error row(s) → ${join(OUT, 'dashboard.png')}`,
+  );
 
   const reportDir = join(work, 'eval');
   const code = await evalRun(
-    { suite: join(import.meta.dirname, '..', 'evals', 'samples', 'suite.yaml'), target: 'llama-3.1-8b', routerUrl: router.url, embedder: 'hashed', cache: false, out: reportDir },
+    {
+      suite: join(import.meta.dirname, '..', 'evals', 'samples', 'suite.yaml'),
+      target: 'llama-3.1-8b',
+      routerUrl: router.url,
+      embedder: 'hashed',
+      cache: false,
+      out: reportDir,
+    },
     { stdout: () => undefined, stderr: () => undefined, progress: silentProgress },
   );
   const report = await browser.newPage({ viewport: { width: 1280, height: 900 } });

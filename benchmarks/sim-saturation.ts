@@ -141,7 +141,13 @@ async function runLevel(concurrency: number): Promise<LevelResult> {
   const requests = quick ? Math.max(4, concurrency) : Math.max(16, concurrency * 2);
   const random = createRandom(1234 + concurrency);
   const shapes = Array.from({ length: requests }, () => shareGptLike(random));
-  const replica = await startSimReplica({ model: 'llama-3.1-8b', gpu: 'a100-80gb', speed, isolation: 'process', maxModelLen: 8192 });
+  const replica = await startSimReplica({
+    model: 'llama-3.1-8b',
+    gpu: 'a100-80gb',
+    speed,
+    isolation: 'process',
+    maxModelLen: 8192,
+  });
   try {
     const results: RequestResult[] = [];
     let next = 0;
@@ -184,10 +190,26 @@ async function runLevel(concurrency: number): Promise<LevelResult> {
 const pad = (value: string, width: number): string => value.padStart(width);
 const fmt = (value: number, digits = 0): string => (Number.isFinite(value) ? value.toFixed(digits) : '—');
 
-console.log('Simulated Llama 3.1 8B bf16 on 1× A100 80GB, ShareGPT-like lengths, streaming /v1/completions, closed loop.');
-console.log('Times are simulated ms (from the simulator\'s per-event timestamps); each level runs on a fresh replica process at the speed shown.\n');
 console.log(
-  [pad('conc', 5), pad('reqs', 5), pad('speed', 6), pad('out tok/s', 10), pad('TTFT p50', 9), pad('TTFT p99', 9), pad('ITL p50', 8), pad('ITL p99', 8), pad('TPOT p50', 9), pad('lag ms', 7), pad('wall s', 7)].join(' '),
+  'Simulated Llama 3.1 8B bf16 on 1× A100 80GB, ShareGPT-like lengths, streaming /v1/completions, closed loop.',
+);
+console.log(
+  "Times are simulated ms (from the simulator's per-event timestamps); each level runs on a fresh replica process at the speed shown.\n",
+);
+console.log(
+  [
+    pad('conc', 5),
+    pad('reqs', 5),
+    pad('speed', 6),
+    pad('out tok/s', 10),
+    pad('TTFT p50', 9),
+    pad('TTFT p99', 9),
+    pad('ITL p50', 8),
+    pad('ITL p99', 8),
+    pad('TPOT p50', 9),
+    pad('lag ms', 7),
+    pad('wall s', 7),
+  ].join(' '),
 );
 const levels: LevelResult[] = [];
 for (const concurrency of LEVELS) {
@@ -211,9 +233,14 @@ for (const concurrency of LEVELS) {
 }
 const saturated = Math.max(...levels.map((level) => level.outputTokensPerS));
 const single = levels[0];
-console.log(`\nKV cache: ${levels[0]?.kvBlocks ?? 0} blocks of 16 tokens; preemptions at 256: ${levels[levels.length - 1]?.preemptions ?? 0}.`);
-if (single) console.log(`Batching gain (saturated / single stream): ${(saturated / single.outputTokensPerS).toFixed(1)}×.`);
+console.log(
+  `\nKV cache: ${levels[0]?.kvBlocks ?? 0} blocks of 16 tokens; preemptions at 256: ${levels[levels.length - 1]?.preemptions ?? 0}.`,
+);
+if (single)
+  console.log(`Batching gain (saturated / single stream): ${(saturated / single.outputTokensPerS).toFixed(1)}×.`);
 console.log(
   `Saturated output throughput: ${fmt(saturated)} tok/s vs reference vLLM ≈ ${PUBLISHED_SATURATED_OUTPUT_TOKENS_PER_S} tok/s ("a few thousand" published; approximate) → ratio ${(saturated / PUBLISHED_SATURATED_OUTPUT_TOKENS_PER_S).toFixed(2)}.`,
 );
-console.log('lag ms = mean delay of an engine step behind the wall clock (simulated ms): host slowness; it stretches wall time, not the simulated timings.');
+console.log(
+  'lag ms = mean delay of an engine step behind the wall clock (simulated ms): host slowness; it stretches wall time, not the simulated timings.',
+);

@@ -47,7 +47,11 @@ interface Outcome {
 function once(url: string, path: string, body: Record<string, unknown>): Promise<Outcome> {
   const kind = body['stream'] ? 'stream' : 'json';
   return new Promise((resolve) => {
-    const request = httpRequest(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, timeout: 120_000 });
+    const request = httpRequest(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      timeout: 120_000,
+    });
     request.on('timeout', () => request.destroy(new Error('no answer in 120 s')));
     request.on('error', (error) => resolve({ kind, ok: false, detail: `connection: ${error.message}` }));
     request.on('response', (response) => {
@@ -56,11 +60,19 @@ function once(url: string, path: string, body: Record<string, unknown>): Promise
       response.on('error', (error) => resolve({ kind, ok: false, detail: `cut: ${error.message}` }));
       response.on('end', () => {
         if (kind === 'json') {
-          resolve({ kind, ok: response.statusCode === 200, detail: `HTTP ${response.statusCode}: ${text.slice(0, 160)}` });
+          resolve({
+            kind,
+            ok: response.statusCode === 200,
+            detail: `HTTP ${response.statusCode}: ${text.slice(0, 160)}`,
+          });
           return;
         }
         const ended = text.trimEnd().endsWith('data: [DONE]') || /data: \{"error"/.test(text);
-        resolve({ kind, ok: response.statusCode !== 200 ? text.includes('"error"') : ended, detail: `HTTP ${response.statusCode}, tail ${JSON.stringify(text.slice(-120))}` });
+        resolve({
+          kind,
+          ok: response.statusCode !== 200 ? text.includes('"error"') : ended,
+          detail: `HTTP ${response.statusCode}, tail ${JSON.stringify(text.slice(-120))}`,
+        });
       });
     });
     request.end(JSON.stringify(body));
@@ -69,18 +81,31 @@ function once(url: string, path: string, body: Record<string, unknown>): Promise
 
 const FAULT_PHASES: ReadonlyArray<{ name: string; vllm: Record<string, unknown>; hosted: Record<string, unknown> }> = [
   { name: 'clean', vllm: {}, hosted: {} },
-  { name: '5xx burst', vllm: { errorRate: 0.2, errorStatuses: [500, 503] }, hosted: { errorRate: 0.1, errorStatuses: [429], retryAfterSeconds: 0 } },
+  {
+    name: '5xx burst',
+    vllm: { errorRate: 0.2, errorStatuses: [500, 503] },
+    hosted: { errorRate: 0.1, errorStatuses: [429], retryAfterSeconds: 0 },
+  },
   { name: 'mid-stream drop', vllm: { dropAfterTokens: 6 }, hosted: {} },
   { name: 'slow', vllm: { addedLatencyMs: 300 }, hosted: { addedLatencyMs: 200 } },
 ];
 
 async function setFaults(replicaUrl: string, faults: Record<string, unknown>): Promise<void> {
-  await fetch(`${replicaUrl}/sim/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(faults) });
+  await fetch(`${replicaUrl}/sim/faults`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(faults),
+  });
 }
 
 const serve = await startServeProcess([], { env: { NODE_OPTIONS: '' } });
-const replicaUrls = [...serve.output().matchAll(/simulated (\S+): (http:\/\/\S+)/g)].map((match) => ({ pool: match[1]!, url: match[2]! }));
-console.log(`soak: ${serve.url}, ${values.minutes} min, concurrency ${concurrency}; replicas: ${replicaUrls.map((entry) => entry.pool).join(', ')}`);
+const replicaUrls = [...serve.output().matchAll(/simulated (\S+): (http:\/\/\S+)/g)].map((match) => ({
+  pool: match[1]!,
+  url: match[2]!,
+}));
+console.log(
+  `soak: ${serve.url}, ${values.minutes} min, concurrency ${concurrency}; replicas: ${replicaUrls.map((entry) => entry.pool).join(', ')}`,
+);
 
 const started = Date.now();
 const deadline = started + durationMs;
@@ -88,12 +113,18 @@ const counts = { json: 0, stream: 0, jsonLost: 0, streamLost: 0 };
 const lost: string[] = [];
 let phaseIndex = 0;
 // One replica of each vLLM pool gets the faults (the other 8B replica and the hosted tier absorb the failover).
-const faulted = replicaUrls.filter((entry, index) => entry.pool !== 'hosted-sim' && replicaUrls.findIndex((other) => other.pool === entry.pool) === index);
+const faulted = replicaUrls.filter(
+  (entry, index) =>
+    entry.pool !== 'hosted-sim' && replicaUrls.findIndex((other) => other.pool === entry.pool) === index,
+);
 const hosted = replicaUrls.filter((entry) => entry.pool === 'hosted-sim');
 const phaseTimer = setInterval(() => {
   phaseIndex = (phaseIndex + 1) % FAULT_PHASES.length;
   const phase = FAULT_PHASES[phaseIndex]!;
-  void Promise.all([...faulted.map((entry) => setFaults(entry.url, phase.vllm)), ...hosted.map((entry) => setFaults(entry.url, phase.hosted))]);
+  void Promise.all([
+    ...faulted.map((entry) => setFaults(entry.url, phase.vllm)),
+    ...hosted.map((entry) => setFaults(entry.url, phase.hosted)),
+  ]);
 }, 20_000);
 
 const MODELS = ['small', 'small', 'large', 'auto'];
@@ -104,7 +135,12 @@ async function worker(): Promise<void> {
     const maxTokens = 8 + Math.floor(random() * 56);
     const model = MODELS[Math.floor(random() * MODELS.length)]!;
     const body = chat
-      ? { model, stream, max_tokens: maxTokens, messages: [{ role: 'user', content: `Soak question ${Math.floor(random() * 1e6)}: describe a train.` }] }
+      ? {
+          model,
+          stream,
+          max_tokens: maxTokens,
+          messages: [{ role: 'user', content: `Soak question ${Math.floor(random() * 1e6)}: describe a train.` }],
+        }
       : { model, stream, max_tokens: maxTokens, prompt: `Soak prompt ${Math.floor(random() * 1e6)}` };
     const outcome = await once(serve.url, chat ? '/v1/chat/completions' : '/v1/completions', body);
     counts[outcome.kind]++;
@@ -119,7 +155,9 @@ const samples: Array<{ label: string; at: number; memory: Memory }> = [];
 const sample = async (label: string): Promise<void> => {
   const value = await memory(serve.url);
   samples.push({ label, at: (Date.now() - started) / 1000, memory: value });
-  console.log(`${label.padEnd(8)} t=${((Date.now() - started) / 1000).toFixed(0)} s  RSS ${value.rssMiB.toFixed(1)} MiB  heap ${value.heapMiB.toFixed(1)} MiB  requests ${counts.json + counts.stream}`);
+  console.log(
+    `${label.padEnd(8)} t=${((Date.now() - started) / 1000).toFixed(0)} s  RSS ${value.rssMiB.toFixed(1)} MiB  heap ${value.heapMiB.toFixed(1)} MiB  requests ${counts.json + counts.stream}`,
+  );
 };
 await sample('idle');
 const warmUpMs = Math.min(60_000, durationMs / 10);

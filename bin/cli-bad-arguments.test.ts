@@ -27,7 +27,10 @@ const CASES: ReadonlyArray<readonly [string[], RegExp]> = [
   [['sim', '--lora-load-ms', '-5'], /--lora-load-ms: must be >=0/],
   [['sim', '--gpu', 'nope'], /gpu: Invalid option: expected one of "a10g"/],
   [['keys', 'create', '--name', 'x'], /required option '--owner <owner>' not specified/],
-  [['keys', 'create', '--name', 'x', '--owner', 'y', '--rpm', '-1', '--db', ':memory:'], /--rpm must be a positive integer, got "-1"/],
+  [
+    ['keys', 'create', '--name', 'x', '--owner', 'y', '--rpm', '-1', '--db', ':memory:'],
+    /--rpm must be a positive integer, got "-1"/,
+  ],
   [['keys', 'disable', 'nope', '--db', ':memory:'], /no key with id nope/],
   [['keys', 'spend', '--from', '2026-02-30', '--db', ':memory:'], /--from must be a day as YYYY-MM-DD/],
   [['embeddings', 'derive', '--words', '-1'], /'--words <n>' argument '-1' is invalid\. expected a positive integer/],
@@ -37,7 +40,10 @@ const CASES: ReadonlyArray<readonly [string[], RegExp]> = [
   [['query', 'x', '--top-k', 'abc'], /'--top-k <n>' argument 'abc' is invalid\. expected a positive integer/],
   [['query', 'x', '--mode', 'nope'], /Allowed choices are lexical, lexical-prf/],
   [['query', 'x', '--index', missing], /No index at .*missing/],
-  [['bench', '--concurrency', 'abc', '--base-url', `${DEAD_URL}/v1`, '--model', 'x'], /--concurrency: "abc" must be an integer/],
+  [
+    ['bench', '--concurrency', 'abc', '--base-url', `${DEAD_URL}/v1`, '--model', 'x'],
+    /--concurrency: "abc" must be an integer/,
+  ],
   [['breakeven', '--model', 'llama-3.1-8b', '--gpu', 'h100', '--gpus', 'abc'], /--gpus: "abc" must be an integer > 0/],
   [['breakeven', '--model', 'llama-3.1-8b', '--gpu', 'nope'], /unknown GPU "nope"/],
   [['prompts', 'split', 'x', '1=abc'], /expected version=weight with a weight ≥ 0/],
@@ -45,11 +51,20 @@ const CASES: ReadonlyArray<readonly [string[], RegExp]> = [
   [['traffic', 'scale', 'pool', '-1', '--url', DEAD_URL], /argument 'replicas'\. must be a whole number ≥ 0/],
   [['feedback', 'req-1', '7', '--url', DEAD_URL], /argument 'score'\. must be a number from -1 \(bad\) to 1 \(good\)/],
   [['eval', 'run', '--target', 'x'], /required option '--suite <file>' not specified/],
-  [['eval', 'run', '--suite', SUITE, '--target', 'x', '--timeout-ms', 'abc'], /--timeout-ms: expected a number, got "abc"/],
-  [['eval', 'run', '--suite', SUITE, '--target', 'x', '--gate-on', 'nope'], /Allowed choices are pass-rate, score, both/],
+  [
+    ['eval', 'run', '--suite', SUITE, '--target', 'x', '--timeout-ms', 'abc'],
+    /--timeout-ms: expected a number, got "abc"/,
+  ],
+  [
+    ['eval', 'run', '--suite', SUITE, '--target', 'x', '--gate-on', 'nope'],
+    /Allowed choices are pass-rate, score, both/,
+  ],
   [['eval', 'run', '--suite', missing, '--target', 'x'], /cannot read suite .*missing/],
   [['eval', 'retrieval', '--qrels', text, '--k', 'abc'], /--k: expected a number, got "abc"/],
-  [['eval', 'review', 'sample', '--report', missing, '--out', join(work, 'r.jsonl'), '--share', 'abc'], /--share: expected a number/],
+  [
+    ['eval', 'review', 'sample', '--report', missing, '--out', join(work, 'r.jsonl'), '--share', 'abc'],
+    /--share: expected a number/,
+  ],
   [['engine', 'build', 'nope'], /unknown engine "nope"/],
   [['deploy', 'up', '--metrics-port', 'abc', '--dry-run'], /'--metrics-port <port>' argument 'abc' is invalid/],
   [['deploy', 'scale', 'pool', '-1'], /replicas must be a whole number ≥ 0, got "-1"/],
@@ -89,7 +104,8 @@ beforeAll(async () => {
   // Two at a time: the machine is shared, and each case is a whole node process.
   const queue = [...CASES];
   const worker = async (): Promise<void> => {
-    for (let next = queue.shift(); next !== undefined; next = queue.shift()) outcomes.set(next[0].join(' '), await runCli(next[0]));
+    for (let next = queue.shift(); next !== undefined; next = queue.shift())
+      outcomes.set(next[0].join(' '), await runCli(next[0]));
   };
   await Promise.all([worker(), worker()]);
 }, 900_000);

@@ -27,7 +27,10 @@ export function describeCliError(error: unknown): CliErrorText {
   }
   if (code === 'ENOENT') return { message: error.message.split('\n')[0] ?? 'no such file or directory', usage: true };
   const status = (error as { status?: unknown }).status;
-  const usage = (typeof status === 'number' && status >= 400 && status < 500) || INPUT_ERROR_NAMES.has(error.constructor.name) || INPUT_ERROR_NAMES.has(error.name);
+  const usage =
+    (typeof status === 'number' && status >= 400 && status < 500) ||
+    INPUT_ERROR_NAMES.has(error.constructor.name) ||
+    INPUT_ERROR_NAMES.has(error.name);
   // One line: multi-line messages (a config error lists every problem) are joined.
   const message = error.message
     .split('\n')

@@ -5,7 +5,24 @@ describe('switchyard CLI', () => {
   it('registers every folder for help, and each command name maps to the folder that owns it', async () => {
     const all = await buildProgram();
     const names = all.commands.map((command) => command.name());
-    for (const name of ['catalog', 'sim', 'serve', 'calibrate', 'keys', 'ingest', 'query', 'embeddings', 'bench', 'breakeven', 'eval', 'deploy', 'engine', 'prompts', 'traffic', 'feedback']) {
+    for (const name of [
+      'catalog',
+      'sim',
+      'serve',
+      'calibrate',
+      'keys',
+      'ingest',
+      'query',
+      'embeddings',
+      'bench',
+      'breakeven',
+      'eval',
+      'deploy',
+      'engine',
+      'prompts',
+      'traffic',
+      'feedback',
+    ]) {
       expect(names).toContain(name);
       const only = await buildProgram(name);
       expect(only.commands.map((command) => command.name())).toContain(name);

@@ -23,8 +23,14 @@ const FOLDERS: readonly CommandFolder[] = [
       return (program) => registerRetrievalCommands(program);
     },
   },
-  { commands: ['bench', 'breakeven'], load: async () => (await import('../benchmarks/cli.ts')).registerBenchmarkCommands },
-  { commands: ['prompts', 'traffic', 'feedback'], load: async () => (await import('../router/chain/cli.ts')).registerPromptCommands },
+  {
+    commands: ['bench', 'breakeven'],
+    load: async () => (await import('../benchmarks/cli.ts')).registerBenchmarkCommands,
+  },
+  {
+    commands: ['prompts', 'traffic', 'feedback'],
+    load: async () => (await import('../router/chain/cli.ts')).registerPromptCommands,
+  },
   { commands: ['eval'], load: async () => (await import('../evals/cli.ts')).registerEvalCommands },
   { commands: ['engine'], load: async () => (await import('../deploy/engines/cli.ts')).registerEngineCommands },
   {
@@ -79,7 +85,8 @@ export async function main(argv: string[]): Promise<void> {
     }
     const { message, usage } = describeCliError(error);
     process.stderr.write(`switchyard ${argv[2] ?? ''}: ${message}\n`.replace(' :', ':'));
-    if (process.env['SWITCHYARD_DEBUG'] === '1' && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    if (process.env['SWITCHYARD_DEBUG'] === '1' && error instanceof Error && error.stack)
+      process.stderr.write(`${error.stack}\n`);
     process.exitCode = usage ? 2 : 1;
   }
 }

@@ -113,7 +113,8 @@ function describeCycle(graph: Graph, component: readonly string[]): string {
     }
   }
   const path = [start];
-  for (let node = previous.get(start); node !== undefined && node !== start; node = previous.get(node)) path.unshift(node);
+  for (let node = previous.get(start); node !== undefined && node !== start; node = previous.get(node))
+    path.unshift(node);
   path.unshift(start);
   return path
     .slice(1)
@@ -196,6 +197,14 @@ describe('the cycle finder', () => {
       '{router/, router/routes}: router/ → router/routes (router//x.ts) → router/ (router/routes/x.ts)',
       '{router/chain, router/governance}: router/chain → router/governance (router/chain/x.ts) → router/chain (router/governance/x.ts)',
     ]);
-    expect(cycleReport(graphOf([['router', 'deploy'], ['deploy', 'core'], ['router', 'core']]))).toEqual([]);
+    expect(
+      cycleReport(
+        graphOf([
+          ['router', 'deploy'],
+          ['deploy', 'core'],
+          ['router', 'core'],
+        ]),
+      ),
+    ).toEqual([]);
   });
 });

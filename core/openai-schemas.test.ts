@@ -4,18 +4,72 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidRequestError } from './errors.ts';
 import { z as zod } from 'zod';
-import { ChatCompletionRequest, CompletionRequest, EmbeddingRequest, PASS_THROUGH_SCHEMAS, compiledCheck, parseBody } from './openai-schemas.ts';
+import {
+  ChatCompletionRequest,
+  CompletionRequest,
+  EmbeddingRequest,
+  PASS_THROUGH_SCHEMAS,
+  compiledCheck,
+  parseBody,
+} from './openai-schemas.ts';
 
 const SCALARS: unknown[] = [
-  null, true, false, 0, 1, -1, 1.5, 2, 2.5, -2.5, 16, 128, 129, 2 ** 53, 1e20, -1e20, 0.5,
-  '', 'x', 'auto', 'none', 'required', 'text', 'json_object', 'json_schema', 'user', 'float', 'base64',
+  null,
+  true,
+  false,
+  0,
+  1,
+  -1,
+  1.5,
+  2,
+  2.5,
+  -2.5,
+  16,
+  128,
+  129,
+  2 ** 53,
+  1e20,
+  -1e20,
+  0.5,
+  '',
+  'x',
+  'auto',
+  'none',
+  'required',
+  'text',
+  'json_object',
+  'json_schema',
+  'user',
+  'float',
+  'base64',
 ];
 const COMPOUNDS: unknown[] = [
-  [], ['a'], ['a', 'b'], [1, 2], [-1], [1.5], [[1, 2]], [[-1]], [[]], Array.from({ length: 17 }, () => 's'),
-  {}, { type: 'text' }, { type: 'json_object' }, { type: 1 }, { include_usage: true }, { include_usage: 'yes' },
-  { include_usage: null }, { type: 'function', function: { name: 'lookup' } }, { type: 'function', function: { name: '' } },
-  [{ type: 'function', function: { name: 'lookup' } }], [{ type: 'function', function: { name: '' } }], [{ type: 'function' }],
-  [{ function: { name: 'f' } }], [{ type: 'text', text: 'hi' }], [{ type: 'text', text: 3 }], [{ text: 'no type' }],
+  [],
+  ['a'],
+  ['a', 'b'],
+  [1, 2],
+  [-1],
+  [1.5],
+  [[1, 2]],
+  [[-1]],
+  [[]],
+  Array.from({ length: 17 }, () => 's'),
+  {},
+  { type: 'text' },
+  { type: 'json_object' },
+  { type: 1 },
+  { include_usage: true },
+  { include_usage: 'yes' },
+  { include_usage: null },
+  { type: 'function', function: { name: 'lookup' } },
+  { type: 'function', function: { name: '' } },
+  [{ type: 'function', function: { name: 'lookup' } }],
+  [{ type: 'function', function: { name: '' } }],
+  [{ type: 'function' }],
+  [{ function: { name: 'f' } }],
+  [{ type: 'text', text: 'hi' }],
+  [{ type: 'text', text: 3 }],
+  [{ text: 'no type' }],
 ];
 const VALUES = [...SCALARS, ...COMPOUNDS];
 
@@ -49,15 +103,45 @@ const CASES: Record<string, Case> = {
     schema: ChatCompletionRequest,
     base: { model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'hello' }] },
     fields: [
-      'model', 'messages', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'n', 'temperature',
-      'top_p', 'presence_penalty', 'frequency_penalty', 'seed', 'stop', 'user', 'tools', 'tool_choice',
-      'response_format', 'top_k',
+      'model',
+      'messages',
+      'stream',
+      'stream_options',
+      'max_tokens',
+      'max_completion_tokens',
+      'n',
+      'temperature',
+      'top_p',
+      'presence_penalty',
+      'frequency_penalty',
+      'seed',
+      'stop',
+      'user',
+      'tools',
+      'tool_choice',
+      'response_format',
+      'top_k',
     ],
   },
   completions: {
     schema: CompletionRequest,
     base: { model: 'llama-3.1-8b', prompt: 'Once upon a time' },
-    fields: ['model', 'prompt', 'stream', 'stream_options', 'max_tokens', 'n', 'temperature', 'top_p', 'seed', 'stop', 'user', 'echo', 'suffix', 'logprobs'],
+    fields: [
+      'model',
+      'prompt',
+      'stream',
+      'stream_options',
+      'max_tokens',
+      'n',
+      'temperature',
+      'top_p',
+      'seed',
+      'stop',
+      'user',
+      'echo',
+      'suffix',
+      'logprobs',
+    ],
   },
   embeddings: {
     schema: EmbeddingRequest,
@@ -91,7 +175,7 @@ function bodiesFor(testCase: Case): Record<string, unknown>[] {
     }
   }
   const random = seeded(7);
-  const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   for (let index = 0; index < 400; index++) {
     const body: Record<string, unknown> = { ...testCase.base };
     const changes = 1 + Math.floor(random() * 4);

@@ -48,9 +48,7 @@ export const ChatCompletionRequest = z.looseObject({
   tools: z
     .array(z.looseObject({ type: z.string(), function: z.looseObject({ name: z.string().min(1) }).optional() }))
     .nullish(),
-  tool_choice: z
-    .union([z.enum(['none', 'auto', 'required']), z.looseObject({ type: z.string() })])
-    .nullish(),
+  tool_choice: z.union([z.enum(['none', 'auto', 'required']), z.looseObject({ type: z.string() })]).nullish(),
   response_format: z.looseObject({ type: z.enum(['text', 'json_object', 'json_schema']) }).nullish(),
 });
 export type ChatCompletionRequest = z.infer<typeof ChatCompletionRequest>;
@@ -99,7 +97,11 @@ const compiled = new WeakMap<z.ZodType, ValidateFunction>();
  * The schemas whose parse changes nothing (no defaults, transforms or coercion, which a yes/no check would skip):
  * only these take the compiled check. schemas.test.ts keeps it so (their input and output JSON Schemas are equal).
  */
-export const PASS_THROUGH_SCHEMAS: ReadonlySet<z.ZodType> = new Set<z.ZodType>([ChatCompletionRequest, CompletionRequest, EmbeddingRequest]);
+export const PASS_THROUGH_SCHEMAS: ReadonlySet<z.ZodType> = new Set<z.ZodType>([
+  ChatCompletionRequest,
+  CompletionRequest,
+  EmbeddingRequest,
+]);
 
 /**
  * The schema's compiled check (JSON Schema of its input side, compiled by ajv on first use; the router compiles its
@@ -125,10 +127,9 @@ export function compilePassThroughChecks(): void {
  */
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new InvalidRequestError(
-      'The request body must be a JSON object (send Content-Type: application/json).',
-      { code: 'invalid_body' },
-    );
+    throw new InvalidRequestError('The request body must be a JSON object (send Content-Type: application/json).', {
+      code: 'invalid_body',
+    });
   }
   if (PASS_THROUGH_SCHEMAS.has(schema) && compiledCheck(schema)(body)) return body as T;
   const result = schema.safeParse(body);

@@ -7,7 +7,9 @@ export type Cell = string | number | boolean | null | undefined;
 export function formatTable(header: readonly string[], rows: readonly (readonly Cell[])[]): string {
   const text = rows.map((row) => header.map((_, column) => cellText(row[column])));
   const numeric = header.map((_, column) => rows.length > 0 && rows.every((row) => isNumeric(row[column])));
-  const widths = header.map((title, column) => Math.max(title.length, ...text.map((row) => (row[column] ?? '').length)));
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...text.map((row) => (row[column] ?? '').length)),
+  );
   const line = (cells: readonly string[]): string =>
     cells
       .map((cell, column) => (numeric[column] ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0)))

@@ -23,7 +23,11 @@ const configFile = join(dir, 'deploy.yaml');
 async function run(...args: string[]): Promise<{ out: string[]; err: string[] }> {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CliIo = { out: (text) => out.push(text), err: (text) => err.push(text), untilSignal: () => Promise.resolve('SIGTERM') };
+  const io: CliIo = {
+    out: (text) => out.push(text),
+    err: (text) => err.push(text),
+    untilSignal: () => Promise.resolve('SIGTERM'),
+  };
   const program = new Command('switchyard').exitOverride();
   registerDeployCommands(program, io);
   await program.parseAsync(['node', 'switchyard', 'deploy', ...args]);
@@ -76,7 +80,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await run('down', '-c', configFile).catch(() => undefined);
   for (const container of await poolContainers().catch(() => [])) {
-    await docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getContainer(container.Id)
+      .remove({ force: true })
+      .catch(() => undefined);
   }
   process.exitCode = 0;
 }, 60_000);

@@ -29,7 +29,11 @@ writeFileSync(
 async function run(...args: string[]): Promise<{ out: string[]; err: string[] }> {
   const out: string[] = [];
   const err: string[] = [];
-  const io: CliIo = { out: (text) => out.push(text), err: (text) => err.push(text), untilSignal: () => Promise.resolve('SIGTERM') };
+  const io: CliIo = {
+    out: (text) => out.push(text),
+    err: (text) => err.push(text),
+    untilSignal: () => Promise.resolve('SIGTERM'),
+  };
   const program = new Command('switchyard').exitOverride();
   registerDeployCommands(program, io);
   await program.parseAsync(['node', 'switchyard', 'deploy', ...args]);

@@ -49,22 +49,31 @@ export function loadDeployConfig(options: CommonOptions): DeployConfig {
       throw new DeployConfigError(`cannot read config ${options.config}: ${(error as Error).message}`, 'config');
     }
     const parsed: unknown = parseYaml(text);
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new DeployConfigError(`${options.config}: expected a YAML mapping`);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new DeployConfigError(`${options.config}: expected a YAML mapping`);
     input = parsed as Record<string, unknown>;
   }
   if (options.driver !== undefined) input = { ...input, driver: options.driver };
-  if (options.dryRun === true) input = { ...input, autoscaler: { ...(input['autoscaler'] as object | undefined), dryRun: true } };
+  if (options.dryRun === true)
+    input = { ...input, autoscaler: { ...(input['autoscaler'] as object | undefined), dryRun: true } };
   return parseDeployConfig(input);
 }
 
 function formatStatus(status: DeploymentStatus): string {
   const lines = [`driver ${status.driver}; GPUs ${status.gpus.total} (free: ${status.gpus.free.join(',') || 'none'})`];
-  if (status.telemetry) lines.push(`telemetry ${status.telemetry.source}: ${status.telemetry.available ? 'up' : 'unavailable'} (${status.telemetry.detail})`);
+  if (status.telemetry)
+    lines.push(
+      `telemetry ${status.telemetry.source}: ${status.telemetry.available ? 'up' : 'unavailable'} (${status.telemetry.detail})`,
+    );
   for (const pool of status.pools) {
     const failures = pool.startFailures > 0 ? `, start failures ${pool.startFailures} (see the log)` : '';
-    lines.push(`pool ${pool.pool}: ${pool.model} on ${pool.tensorParallel}× ${pool.gpu}, desired ${pool.desired}, replacements ${pool.replacements}${failures}`);
+    lines.push(
+      `pool ${pool.pool}: ${pool.model} on ${pool.tensorParallel}× ${pool.gpu}, desired ${pool.desired}, replacements ${pool.replacements}${failures}`,
+    );
     for (const replica of pool.replicas) {
-      lines.push(`  ${replica.replicaId.padEnd(24)} ${replica.state.padEnd(12)} gpus [${replica.gpuIds.join(',')}] ${replica.url ?? ''}${replica.adopted ? ' (adopted)' : ''}`);
+      lines.push(
+        `  ${replica.replicaId.padEnd(24)} ${replica.state.padEnd(12)} gpus [${replica.gpuIds.join(',')}] ${replica.url ?? ''}${replica.adopted ? ' (adopted)' : ''}`,
+      );
     }
   }
   for (const decision of status.autoscaler.lastDecisions) {
@@ -93,12 +102,15 @@ function report(io: CliIo, error: unknown): void {
 /** Checked while the command line is parsed, so a typo fails before any replica starts. */
 function portNumber(value: string): number {
   const port = Number(value);
-  if (!/^\d+$/.test(value.trim()) || port > 65535) throw new InvalidArgumentError(`must be a port number 0-65535, got "${value}"`);
+  if (!/^\d+$/.test(value.trim()) || port > 65535)
+    throw new InvalidArgumentError(`must be a port number 0-65535, got "${value}"`);
   return port;
 }
 
 export function registerDeployCommands(program: Command, io: CliIo = processIo): void {
-  const deploy = program.command('deploy').description('start, watch, scale and stop model-server replicas (local simulator processes or Docker containers)');
+  const deploy = program
+    .command('deploy')
+    .description('start, watch, scale and stop model-server replicas (local simulator processes or Docker containers)');
 
   deploy
     .command('up')
@@ -109,33 +121,47 @@ export function registerDeployCommands(program: Command, io: CliIo = processIo):
     .option('--no-autoscale', 'do not run the autoscaler')
     .option('--detach', 'start the pools and exit; replicas keep running')
     .option('--metrics-port <port>', 'serve /metrics and /status on <metrics-host>:<port>', portNumber, 9464)
-    .option('--metrics-host <host>', 'interface for /metrics and /status (the docker bridge address lets compose Prometheus scrape it)', '127.0.0.1')
-    .action(async (options: CommonOptions & { autoscale: boolean; detach?: boolean; metricsPort: number; metricsHost: string }) => {
-      try {
-        const config = loadDeployConfig(options);
-        const deployment = await createDeployment(config, { logger: pino({ level: 'info' }, pino.destination(2)) });
-        for (const controller of deployment.controllers) {
-          const adopted = await controller.adopt();
-          if (adopted.length > 0) io.out(`adopted ${adopted.length} running replica(s) of ${controller.name}`);
-        }
-        const started = Date.now();
-        await Promise.all(deployment.controllers.map((controller) => controller.scaleTo(controller.scaleState().desired, 'deploy up')));
-        io.out(formatStatus(deployment.status()));
-        io.out(`pools ready in ${Date.now() - started} ms`);
-        if (options.detach === true) {
+    .option(
+      '--metrics-host <host>',
+      'interface for /metrics and /status (the docker bridge address lets compose Prometheus scrape it)',
+      '127.0.0.1',
+    )
+    .action(
+      async (
+        options: CommonOptions & { autoscale: boolean; detach?: boolean; metricsPort: number; metricsHost: string },
+      ) => {
+        try {
+          const config = loadDeployConfig(options);
+          const deployment = await createDeployment(config, { logger: pino({ level: 'info' }, pino.destination(2)) });
+          for (const controller of deployment.controllers) {
+            const adopted = await controller.adopt();
+            if (adopted.length > 0) io.out(`adopted ${adopted.length} running replica(s) of ${controller.name}`);
+          }
+          const started = Date.now();
+          await Promise.all(
+            deployment.controllers.map((controller) =>
+              controller.scaleTo(controller.scaleState().desired, 'deploy up'),
+            ),
+          );
+          io.out(formatStatus(deployment.status()));
+          io.out(`pools ready in ${Date.now() - started} ms`);
+          if (options.detach === true) {
+            await deployment.close();
+            return;
+          }
+          const port = await deployment.serve(options.metricsPort, options.metricsHost);
+          io.out(
+            `metrics on http://${options.metricsHost}:${port}/metrics, status on http://${options.metricsHost}:${port}/status`,
+          );
+          if (options.autoscale) deployment.startLoops();
+          const signal = await io.untilSignal();
+          io.out(`${signal}: stopping the manager; replicas keep running (\`switchyard deploy down\` removes them)`);
           await deployment.close();
-          return;
+        } catch (error) {
+          report(io, error);
         }
-        const port = await deployment.serve(options.metricsPort, options.metricsHost);
-        io.out(`metrics on http://${options.metricsHost}:${port}/metrics, status on http://${options.metricsHost}:${port}/status`);
-        if (options.autoscale) deployment.startLoops();
-        const signal = await io.untilSignal();
-        io.out(`${signal}: stopping the manager; replicas keep running (\`switchyard deploy down\` removes them)`);
-        await deployment.close();
-      } catch (error) {
-        report(io, error);
-      }
-    });
+      },
+    );
 
   deploy
     .command('status')
@@ -170,17 +196,24 @@ export function registerDeployCommands(program: Command, io: CliIo = processIo):
     .action(async (poolName: string, replicasText: string, options: CommonOptions) => {
       try {
         const replicas = Number(replicasText);
-        if (!Number.isInteger(replicas) || replicas < 0) throw new DeployConfigError(`replicas must be a whole number ≥ 0, got "${replicasText}"`, 'replicas');
+        if (!Number.isInteger(replicas) || replicas < 0)
+          throw new DeployConfigError(`replicas must be a whole number ≥ 0, got "${replicasText}"`, 'replicas');
         await withDeployment(options, async (deployment) => {
           const controller = deployment.controllers.find((candidate) => candidate.name === poolName);
           if (!controller) {
-            throw new DeployConfigError(`unknown pool "${poolName}"; pools: ${deployment.controllers.map((candidate) => candidate.name).join(', ')}`, 'pool');
+            throw new DeployConfigError(
+              `unknown pool "${poolName}"; pools: ${deployment.controllers.map((candidate) => candidate.name).join(', ')}`,
+              'pool',
+            );
           }
           await controller.settled();
           const started = Date.now();
           const status = await controller.scaleTo(replicas, 'operator: deploy scale');
-          const failed = status.startFailures > 0 ? `; ${status.startFailures} start(s) failed (see the log on stderr)` : '';
-          io.out(`${poolName}: ${status.replicas.filter((replica) => replica.state === 'ready').length} ready (desired ${status.desired}) in ${Date.now() - started} ms${failed}`);
+          const failed =
+            status.startFailures > 0 ? `; ${status.startFailures} start(s) failed (see the log on stderr)` : '';
+          io.out(
+            `${poolName}: ${status.replicas.filter((replica) => replica.state === 'ready').length} ready (desired ${status.desired}) in ${Date.now() - started} ms${failed}`,
+          );
         });
       } catch (error) {
         report(io, error);
@@ -195,7 +228,10 @@ export function registerDeployCommands(program: Command, io: CliIo = processIo):
     .action(async (options: CommonOptions) => {
       try {
         await withDeployment(options, async (deployment) => {
-          const before = deployment.controllers.reduce((sum, controller) => sum + controller.status().replicas.length, 0);
+          const before = deployment.controllers.reduce(
+            (sum, controller) => sum + controller.status().replicas.length,
+            0,
+          );
           await deployment.down();
           io.out(`removed ${before} replica(s)`);
         });

@@ -57,7 +57,11 @@ export const DockerConfig = z.strictObject({
   image: z.string().default('vllm/vllm-openai'),
   tag: z.string().default('v0.11.0'),
   /** vLLM's tensor-parallel workers share memory through /dev/shm. */
-  shmSizeBytes: z.number().int().positive().default(16 * 1024 ** 3),
+  shmSizeBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(16 * 1024 ** 3),
   /** Host directory mounted as the Hugging Face cache so weights are downloaded once per box. */
   hfCacheDir: z.string().default('/var/lib/switchyard/hf-cache'),
   /** Name of the host environment variable whose value is passed as HF_TOKEN (the value is never logged). */
@@ -115,7 +119,10 @@ export function parseDeployConfig(input: unknown): DeployConfig {
   if (duplicate) throw new DeployConfigError(`pools: duplicate pool name "${duplicate}"`, 'pools');
   for (const [index, pool] of result.data.pools.entries()) {
     if (pool.minReplicas > pool.maxReplicas) {
-      throw new DeployConfigError(`pools[${index}]: minReplicas ${pool.minReplicas} > maxReplicas ${pool.maxReplicas}`, `pools[${index}]`);
+      throw new DeployConfigError(
+        `pools[${index}]: minReplicas ${pool.minReplicas} > maxReplicas ${pool.maxReplicas}`,
+        `pools[${index}]`,
+      );
     }
     resolvePool(pool, `pools[${index}]`);
   }
@@ -146,12 +153,22 @@ export type ResolvedPool = ResolvedVllmPool | ResolvedLlamaCppPool;
 export function resolvePool(pool: PoolConfig, path = 'pool'): ResolvedPool {
   if (pool.llamacpp) {
     const { model: _model, gpu: _gpu, ...rest } = pool;
-    const name = pool.llamacpp.alias ?? (pool.llamacpp.model === 'tiny' ? 'tiny-llama' : pool.llamacpp.model.split('/').pop()!.replace(/\.gguf$/i, ''));
+    const name =
+      pool.llamacpp.alias ??
+      (pool.llamacpp.model === 'tiny'
+        ? 'tiny-llama'
+        : pool.llamacpp.model
+            .split('/')
+            .pop()!
+            .replace(/\.gguf$/i, ''));
     return { ...rest, engine: 'llamacpp', model: name, gpu: 'cpu', tensorParallel: 0, llamacpp: pool.llamacpp };
   }
   if (pool.model === undefined || pool.gpu === undefined) {
     const missing = pool.model === undefined ? 'model' : 'gpu';
-    throw new DeployConfigError(`${path}.${missing}: a vLLM pool needs a catalog ${missing} (or set llamacpp for a llama-server pool)`, `${path}.${missing}`);
+    throw new DeployConfigError(
+      `${path}.${missing}: a vLLM pool needs a catalog ${missing} (or set llamacpp for a llama-server pool)`,
+      `${path}.${missing}`,
+    );
   }
   const model = MODELS[pool.model];
   const gpu = GPUS[pool.gpu];
@@ -160,14 +177,16 @@ export function resolvePool(pool: PoolConfig, path = 'pool'): ResolvedPool {
     throw new DeployConfigError(`${path}: ${pool.model} (${pool.dtype}) does not fit on up to 8× ${pool.gpu}`, path);
   }
   const fit = fits({ model, gpu, dtype: pool.dtype, tensorParallel });
-  if (!fit.fits) throw new DeployConfigError(`${path}: ${pool.model} on ${tensorParallel}× ${pool.gpu}: ${fit.reason}`, path);
+  if (!fit.fits)
+    throw new DeployConfigError(`${path}: ${pool.model} on ${tensorParallel}× ${pool.gpu}: ${fit.reason}`, path);
   return { ...pool, engine: 'vllm', model: pool.model, gpu: pool.gpu, tensorParallel };
 }
 
 /** The server command line (`vllm serve` or llama-server arguments) of one replica of `pool` on `port`. */
 export function launchArgsFor(pool: ResolvedPool, port: number, host: string): string[] {
   if (pool.engine === 'llamacpp') {
-    if (!pool.runtime) throw new DeployConfigError(`pool ${pool.name}: llama-server not prepared (no binary or model file)`, pool.name);
+    if (!pool.runtime)
+      throw new DeployConfigError(`pool ${pool.name}: llama-server not prepared (no binary or model file)`, pool.name);
     return llamaServerArgs(pool.llamacpp, pool.runtime.modelFile, port, host);
   }
   const deployment = {

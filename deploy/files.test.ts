@@ -28,7 +28,9 @@ function tool(binary: string, args: string[], aptPackage: string, cwd = ROOT): s
   } catch (error) {
     const failure = error as { code?: string; stdout?: string; stderr?: string; message: string };
     if (failure.code === 'ENOENT') {
-      throw new Error(`${binary} is not installed: apt-get install -y --no-install-recommends ${aptPackage} (CI: .ci/run)`);
+      throw new Error(
+        `${binary} is not installed: apt-get install -y --no-install-recommends ${aptPackage} (CI: .ci/run)`,
+      );
     }
     throw new Error(`${binary} ${args.join(' ')} failed:\n${failure.stdout ?? ''}${failure.stderr ?? failure.message}`);
   }
@@ -43,27 +45,47 @@ interface ComposeService {
   environment?: Record<string, string>;
   volumes?: string[];
   healthcheck?: { test: string[] };
-  deploy?: { resources?: { reservations?: { devices?: { driver?: string; device_ids?: string[]; count?: string | number; capabilities: string[] }[] } } };
+  deploy?: {
+    resources?: {
+      reservations?: {
+        devices?: { driver?: string; device_ids?: string[]; count?: string | number; capabilities: string[] }[];
+      };
+    };
+  };
   depends_on?: Record<string, { condition: string }>;
 }
 
 describe('docker-compose.gpu.yml', () => {
   it('validates with docker-compose config and matches the catalog', () => {
     const rendered = tool('docker-compose', ['-f', 'docker-compose.gpu.yml', 'config'], 'docker-compose');
-    const compose = parseYaml(rendered) as { services: Record<string, ComposeService>; volumes: Record<string, unknown> };
+    const compose = parseYaml(rendered) as {
+      services: Record<string, ComposeService>;
+      volumes: Record<string, unknown>;
+    };
     const services = compose.services;
-    expect(Object.keys(services).sort()).toEqual(['dcgm-exporter', 'grafana', 'prometheus', 'router', 'vllm-llama-70b', 'vllm-llama-8b']);
+    expect(Object.keys(services).sort()).toEqual([
+      'dcgm-exporter',
+      'grafana',
+      'prometheus',
+      'router',
+      'vllm-llama-70b',
+      'vllm-llama-8b',
+    ]);
 
     const small = services['vllm-llama-8b']!;
     const big = services['vllm-llama-70b']!;
     expect(small.command).toEqual(catalogArgs('llama-3.1-8b', 'a100-80gb'));
     expect(big.command).toEqual(catalogArgs('llama-3.1-70b', 'a100-80gb'));
-    const devices = (service: ComposeService): string[] => service.deploy?.resources?.reservations?.devices?.[0]?.device_ids ?? [];
+    const devices = (service: ComposeService): string[] =>
+      service.deploy?.resources?.reservations?.devices?.[0]?.device_ids ?? [];
     expect(devices(small)).toHaveLength(1);
     expect(devices(big)).toHaveLength(4);
     expect(new Set([...devices(small), ...devices(big)]).size).toBe(5);
     for (const service of [small, big]) {
-      expect(service.deploy?.resources?.reservations?.devices?.[0]).toMatchObject({ driver: 'nvidia', capabilities: ['gpu'] });
+      expect(service.deploy?.resources?.reservations?.devices?.[0]).toMatchObject({
+        driver: 'nvidia',
+        capabilities: ['gpu'],
+      });
       expect(service.healthcheck?.test.join(' ')).toMatch(/8000\/health/);
       expect(service.volumes?.some((volume) => volume.startsWith('hf-cache:'))).toBe(true);
       expect(service.image).toMatch(/^vllm\/vllm-openai:/);
@@ -75,7 +97,9 @@ describe('docker-compose.gpu.yml', () => {
 
   it('the router config it mounts is valid for the router and routes to both vLLM services', () => {
     const config = parseConfigText(read('deploy/compose/switchyard.yaml'), 'deploy/compose/switchyard.yaml', {});
-    const urls = config.pools.flatMap((pool) => (pool.kind === 'vllm' ? pool.backends.map((backend) => backend.url) : []));
+    const urls = config.pools.flatMap((pool) =>
+      pool.kind === 'vllm' ? pool.backends.map((backend) => backend.url) : [],
+    );
     expect(urls).toEqual(['http://vllm-llama-8b:8000', 'http://vllm-llama-70b:8000']);
   });
 });
@@ -88,7 +112,10 @@ describe('Prometheus config and rules', () => {
     const config = read('deploy/prometheus/prometheus.yml')
       .replace('/etc/prometheus/rules.yml', rulesPath)
       .replace('/etc/prometheus/runbook-rules.yml', join(DEPLOY, 'prometheus/runbook-rules.yml'))
-      .replace('/etc/prometheus/switchyard-rules.yml', join(DEPLOY, '../router/governance/observability/alerts/switchyard-rules.yml'));
+      .replace(
+        '/etc/prometheus/switchyard-rules.yml',
+        join(DEPLOY, '../router/governance/observability/alerts/switchyard-rules.yml'),
+      );
     writeFileSync(join(dir, 'prometheus.yml'), config);
     expect(tool('promtool', ['check', 'config', join(dir, 'prometheus.yml')], 'prometheus')).toMatch(/SUCCESS/);
     expect(tool('promtool', ['check', 'rules', rulesPath], 'prometheus')).toMatch(/SUCCESS: \d+ rules found/);
@@ -101,7 +128,10 @@ describe('Prometheus config and rules', () => {
       scrape_configs: { job_name: string; kubernetes_sd_configs?: { role: string }[]; static_configs?: unknown[] }[];
     };
     for (const scrape of k8s.scrape_configs) {
-      expect(scrape.kubernetes_sd_configs?.map((sd) => sd.role), scrape.job_name).toEqual(['pod']);
+      expect(
+        scrape.kubernetes_sd_configs?.map((sd) => sd.role),
+        scrape.job_name,
+      ).toEqual(['pod']);
       delete scrape.kubernetes_sd_configs;
       scrape.static_configs = [{ targets: ['127.0.0.1:9'] }];
     }
@@ -111,7 +141,9 @@ describe('Prometheus config and rules', () => {
   });
 
   it('recording rules and the saturation alert compute what KEDA and Grafana read (promtool test rules)', () => {
-    expect(tool('promtool', ['test', 'rules', 'rules.test.yml'], 'prometheus', join(DEPLOY, 'prometheus'))).toMatch(/SUCCESS/);
+    expect(tool('promtool', ['test', 'rules', 'rules.test.yml'], 'prometheus', join(DEPLOY, 'prometheus'))).toMatch(
+      /SUCCESS/,
+    );
   });
 
   it('scrapes every vLLM service with its pool label, the router and the DCGM exporter', () => {
@@ -136,11 +168,13 @@ interface Panel {
 
 describe('Grafana dashboards', () => {
   it('are valid JSON on the provisioned datasource and only query metrics that exist', async () => {
-    const datasource = parseYaml(read('deploy/grafana/provisioning/datasources/prometheus.yml')) as { datasources: { uid: string }[] };
+    const datasource = parseYaml(read('deploy/grafana/provisioning/datasources/prometheus.yml')) as {
+      datasources: { uid: string }[];
+    };
     const uid = datasource.datasources[0]!.uid;
     const recorded = new Set(
-      (parseYaml(read('deploy/prometheus/rules.yml')) as { groups: { rules: { record?: string }[] }[] }).groups.flatMap((group) =>
-        group.rules.flatMap((rule) => (rule.record ? [rule.record] : [])),
+      (parseYaml(read('deploy/prometheus/rules.yml')) as { groups: { rules: { record?: string }[] }[] }).groups.flatMap(
+        (group) => group.rules.flatMap((rule) => (rule.record ? [rule.record] : [])),
       ),
     );
     // deploy/'s own metric names, from real instances.
@@ -148,7 +182,14 @@ describe('Grafana dashboards', () => {
     new TelemetryMetrics(registry);
     const clock = new VirtualClock();
     const memory = new InMemoryPoolRegistry({ clock });
-    new Autoscaler({ policy: AutoscalerPolicy.parse({}), clock, targets: [], signals: memory, logger: { info: () => undefined, debug: () => undefined, warn: () => undefined }, registry });
+    new Autoscaler({
+      policy: AutoscalerPolicy.parse({}),
+      clock,
+      targets: [],
+      signals: memory,
+      logger: { info: () => undefined, debug: () => undefined, warn: () => undefined },
+      registry,
+    });
     const deployMetrics = new Set((await registry.getMetricsAsJSON()).map((metric) => metric.name));
     const routerSource = read('router/observability/metrics.ts') + read('router/chain/metrics.ts');
 
@@ -168,15 +209,22 @@ describe('Grafana dashboards', () => {
           expect(target.datasource.uid).toBe(uid);
           for (const name of target.expr.match(/\b(switchyard[:_][a-z0-9_:]+|vllm:[a-z_]+|DCGM_FI_[A-Z_]+)/g) ?? []) {
             if (name.startsWith('switchyard:')) expect(recorded, `${file}: ${name}`).toContain(name);
-            else if (name.startsWith('switchyard_autoscaler_') || name.startsWith('switchyard_gpu_')) expect(deployMetrics, `${file}: ${name}`).toContain(name);
-            else if (name.startsWith('switchyard_')) expect(routerSource, `${file}: ${name} (router/observability/metrics.ts)`).toContain(`'${name.replace(/_(bucket|sum|count)$/, '')}'`);
+            else if (name.startsWith('switchyard_autoscaler_') || name.startsWith('switchyard_gpu_'))
+              expect(deployMetrics, `${file}: ${name}`).toContain(name);
+            else if (name.startsWith('switchyard_'))
+              expect(routerSource, `${file}: ${name} (router/observability/metrics.ts)`).toContain(
+                `'${name.replace(/_(bucket|sum|count)$/, '')}'`,
+              );
           }
         }
       }
     }
     // The issue's five views: latency, tokens, cost, queue/KV, GPU utilization.
     for (const topic of [/latency/i, /tokens/i, /\$|cost|spend/i, /waiting|queue/i, /KV/, /GPU utilization/i]) {
-      expect(titles.some((title) => topic.test(title)), String(topic)).toBe(true);
+      expect(
+        titles.some((title) => topic.test(title)),
+        String(topic),
+      ).toBe(true);
     }
   });
 });

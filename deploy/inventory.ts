@@ -101,7 +101,8 @@ export class GpuInventory {
   /** Record GPUs an existing replica already holds (adoption). Throws when another owner holds one of them. */
   adopt(owner: string, gpuIds: readonly string[]): void {
     for (const id of gpuIds) {
-      if (!this.ids.includes(id)) throw new InventoryError(`replica ${owner} holds GPU ${id}, which this host does not have`);
+      if (!this.ids.includes(id))
+        throw new InventoryError(`replica ${owner} holds GPU ${id}, which this host does not have`);
       const current = this.holder.get(id);
       if (current !== undefined && current !== owner) {
         throw new InventoryError(`GPU ${id} is claimed by both ${current} and ${owner}`);
@@ -116,11 +117,13 @@ export class GpuInventory {
   }
 
   private validate(owner: string, count: number): void {
-    if (!Number.isInteger(count) || count < 0) throw new InventoryError(`GPU count must be a whole number ≥ 0, got ${count}`);
+    if (!Number.isInteger(count) || count < 0)
+      throw new InventoryError(`GPU count must be a whole number ≥ 0, got ${count}`);
     if (count > this.ids.length) {
       throw new InventoryError(`${owner} needs ${count} GPU(s) but this host has ${this.ids.length}`);
     }
-    if (this.heldBy(owner).length > 0) throw new InventoryError(`${owner} already holds GPUs ${this.heldBy(owner).join(',')}`);
+    if (this.heldBy(owner).length > 0)
+      throw new InventoryError(`${owner} already holds GPUs ${this.heldBy(owner).join(',')}`);
   }
 
   private take(owner: string, count: number): string[] | undefined {

@@ -38,9 +38,18 @@ describe('LoRA pools', () => {
     expect(args[args.indexOf('--max-lora-rank') + 1]).toBe('32');
     expect(args[args.indexOf('--max-cpu-loras') + 1]).toBe('16');
     const modules = args.indexOf('--lora-modules');
-    expect(args.slice(modules + 1, modules + 3)).toEqual(['sql-lora=/adapters/sql-lora', 'support-lora=/adapters/support-lora']);
+    expect(args.slice(modules + 1, modules + 3)).toEqual([
+      'sql-lora=/adapters/sql-lora',
+      'support-lora=/adapters/support-lora',
+    ]);
     expect(args[modules + 3]?.startsWith('--')).toBe(true);
-    expect(launchArgsFor(resolvePool(PoolConfig.parse({ name: 'plain', model: 'llama-3.1-8b', gpu: 'a100-80gb' })), 8001, '0.0.0.0')).not.toContain('--enable-lora');
+    expect(
+      launchArgsFor(
+        resolvePool(PoolConfig.parse({ name: 'plain', model: 'llama-3.1-8b', gpu: 'a100-80gb' })),
+        8001,
+        '0.0.0.0',
+      ),
+    ).not.toContain('--enable-lora');
   });
 
   it('give the container VLLM_ALLOW_RUNTIME_LORA_UPDATING and the adapter folder read-only', () => {
@@ -61,13 +70,18 @@ describe('LoRA pools', () => {
     expect(options.Env).toContain('VLLM_ALLOW_RUNTIME_LORA_UPDATING=True');
     expect(options.HostConfig?.Binds).toContain('/srv/adapters:/adapters:ro');
     expect(options.Cmd).toContain('--enable-lora');
-    const withoutLoading = resolvePool(PoolConfig.parse({ name: 'fixed', model: 'llama-3.1-8b', gpu: 'a10g', lora: { runtimeUpdating: false } }));
+    const withoutLoading = resolvePool(
+      PoolConfig.parse({ name: 'fixed', model: 'llama-3.1-8b', gpu: 'a10g', lora: { runtimeUpdating: false } }),
+    );
     expect(replicaExtrasFor(withoutLoading)).toEqual({ env: {}, mounts: [] });
   });
 
   it('are read back by the stand-in as the simulator’s LoRA options', () => {
     const args = launchArgsFor(pool, 8001, '0.0.0.0');
-    const options = simOptionsFromVllmArgs(args, { SWITCHYARD_SIM_GPU: 'a100-80gb', VLLM_ALLOW_RUNTIME_LORA_UPDATING: 'True' });
+    const options = simOptionsFromVllmArgs(args, {
+      SWITCHYARD_SIM_GPU: 'a100-80gb',
+      VLLM_ALLOW_RUNTIME_LORA_UPDATING: 'True',
+    });
     expect(options.lora).toEqual({
       modules: [
         { name: 'sql-lora', path: '/adapters/sql-lora' },
@@ -86,21 +100,49 @@ describe('the compose LoRA example (deploy/compose/lora.override.yml)', () => {
   const root = fileURLToPath(new URL('../', import.meta.url));
 
   it('renders with docker-compose over docker-compose.gpu.yml, with the catalog’s LoRA command line', () => {
-    const rendered = execFileSync('docker-compose', ['-f', 'docker-compose.gpu.yml', '-f', 'deploy/compose/lora.override.yml', 'config'], {
-      cwd: root,
-      encoding: 'utf8',
-    });
-    const services = (parseYaml(rendered) as { services: Record<string, { command: string[]; environment: Record<string, string>; volumes: string[] }> }).services;
+    const rendered = execFileSync(
+      'docker-compose',
+      ['-f', 'docker-compose.gpu.yml', '-f', 'deploy/compose/lora.override.yml', 'config'],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    );
+    const services = (
+      parseYaml(rendered) as {
+        services: Record<string, { command: string[]; environment: Record<string, string>; volumes: string[] }>;
+      }
+    ).services;
     const small = services['vllm-llama-8b']!;
-    const lora = { maxLoras: 4, modules: [{ name: 'sql-lora', path: '/adapters/sql-lora' }, { name: 'support-lora', path: '/adapters/support-lora' }] };
-    expect(small.command).toEqual(launchArgsFor(resolvePool(PoolConfig.parse({ name: 'x', model: 'llama-3.1-8b', gpu: 'a100-80gb', lora })), 8000, '0.0.0.0'));
+    const lora = {
+      maxLoras: 4,
+      modules: [
+        { name: 'sql-lora', path: '/adapters/sql-lora' },
+        { name: 'support-lora', path: '/adapters/support-lora' },
+      ],
+    };
+    expect(small.command).toEqual(
+      launchArgsFor(
+        resolvePool(PoolConfig.parse({ name: 'x', model: 'llama-3.1-8b', gpu: 'a100-80gb', lora })),
+        8000,
+        '0.0.0.0',
+      ),
+    );
     expect(small.environment['VLLM_ALLOW_RUNTIME_LORA_UPDATING']).toBe('True');
     expect(small.volumes.some((volume) => volume.endsWith(':/adapters:ro'))).toBe(true);
-    expect(services['router']!.volumes.some((volume) => volume.includes('switchyard-lora.yaml:/etc/switchyard/switchyard.yaml'))).toBe(true);
+    expect(
+      services['router']!.volumes.some((volume) =>
+        volume.includes('switchyard-lora.yaml:/etc/switchyard/switchyard.yaml'),
+      ),
+    ).toBe(true);
   });
 
   it('mounts a router config that is valid and routes the adapters to the 8B pool with lora-affinity', () => {
-    const config = parseConfigText(readFileSync(join(root, 'deploy/compose/switchyard-lora.yaml'), 'utf8'), 'switchyard-lora.yaml', {});
+    const config = parseConfigText(
+      readFileSync(join(root, 'deploy/compose/switchyard-lora.yaml'), 'utf8'),
+      'switchyard-lora.yaml',
+      {},
+    );
     expect(config.lora?.adapters.map((adapter) => [adapter.name, adapter.base])).toEqual([
       ['sql-lora', 'llama-3.1-8b'],
       ['support-lora', 'llama-3.1-8b'],

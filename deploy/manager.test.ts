@@ -18,7 +18,13 @@ describe('deployment: autoscaler + pool controller + local driver', () => {
       gpus: 2,
       stateDir: dir,
       simSpeed: 2,
-      autoscaler: { intervalMs: 200, scaleUpWindowMs: 400, scaleUpCooldownMs: 0, scaleDownWindowMs: 600_000, utilizationSignal: 'kv' },
+      autoscaler: {
+        intervalMs: 200,
+        scaleUpWindowMs: 400,
+        scaleUpCooldownMs: 0,
+        scaleDownWindowMs: 600_000,
+        utilizationSignal: 'kv',
+      },
       pools: [
         {
           name: 'hot',
@@ -47,14 +53,22 @@ describe('deployment: autoscaler + pool controller + local driver', () => {
       const load = Array.from({ length: 8 }, () =>
         client.chat.completions
           .create(
-            { model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'word '.repeat(120) }], max_tokens: 400, ignore_eos: true } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming,
+            {
+              model: 'llama-3.1-8b',
+              messages: [{ role: 'user', content: 'word '.repeat(120) }],
+              max_tokens: 400,
+              ignore_eos: true,
+            } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming,
             { signal: abort.signal },
           )
           .catch(() => undefined),
       );
 
       const deadline = Date.now() + 25_000;
-      while (Date.now() < deadline && deployment.status().pools[0]!.replicas.filter((replica) => replica.state === 'ready').length < 2) {
+      while (
+        Date.now() < deadline &&
+        deployment.status().pools[0]!.replicas.filter((replica) => replica.state === 'ready').length < 2
+      ) {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       const status = deployment.status();
@@ -66,8 +80,14 @@ describe('deployment: autoscaler + pool controller + local driver', () => {
       expect(up.utilization! > 0.85 || up.waiting > 4).toBe(true);
 
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      expect(metrics).toMatch(new RegExp(`switchyard_autoscaler_decisions_total\\{pool="hot",action="scale-up",reason="${up.reason}",dry_run="false"\\} 1`));
-      const statusJson = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as { autoscaler: { lastDecisions: { action: string }[] } };
+      expect(metrics).toMatch(
+        new RegExp(
+          `switchyard_autoscaler_decisions_total\\{pool="hot",action="scale-up",reason="${up.reason}",dry_run="false"\\} 1`,
+        ),
+      );
+      const statusJson = (await (await fetch(`http://127.0.0.1:${port}/status`)).json()) as {
+        autoscaler: { lastDecisions: { action: string }[] };
+      };
       expect(statusJson.autoscaler.lastDecisions.map((decision) => decision.action)).toContain('scale-up');
       abort.abort();
       await Promise.all(load);
@@ -82,7 +102,9 @@ describe('deployment: autoscaler + pool controller + local driver', () => {
 describe('deployment configuration on a host without GPUs', () => {
   it('gpus: auto fails clearly when nvidia-smi finds none; a number gives virtual ids', async () => {
     const base = { pools: [{ name: 'p', model: 'llama-3.1-8b', gpu: 'a10g' }] };
-    await expect(resolveGpuIds(parseDeployConfig({ ...base, gpus: 'auto' }))).rejects.toThrow(/gpus: auto found no GPU \(nvidia-smi/);
+    await expect(resolveGpuIds(parseDeployConfig({ ...base, gpus: 'auto' }))).rejects.toThrow(
+      /gpus: auto found no GPU \(nvidia-smi/,
+    );
     expect(await resolveGpuIds(parseDeployConfig({ ...base, gpus: 3 }))).toEqual(['0', '1', '2']);
     expect(await resolveGpuIds(parseDeployConfig({ ...base, gpus: ['2', '5'] }))).toEqual(['2', '5']);
   });

@@ -9,7 +9,15 @@ import { Registry } from 'prom-client';
 import { RealClock } from '../models/sim/clock.ts';
 import { Autoscaler } from './autoscaler/loop.ts';
 import { type DeployConfig, resolvePool } from './config.ts';
-import type { Clock, Driver, GpuTelemetrySource, PoolRegistry, PoolSignalSource, SpillOverAdvisor, TelemetryReading } from './contracts.ts';
+import type {
+  Clock,
+  Driver,
+  GpuTelemetrySource,
+  PoolRegistry,
+  PoolSignalSource,
+  SpillOverAdvisor,
+  TelemetryReading,
+} from './contracts.ts';
 import { DockerDriver } from './drivers/docker.ts';
 import { LocalDriver } from './drivers/local.ts';
 import { NotFoundError, renderError } from '../core/errors.ts';
@@ -61,10 +69,19 @@ export interface Deployment {
 
 export interface DeploymentStatus {
   driver: string;
-  gpus: { total: number; free: string[]; grants: { owner: string; gpuIds: readonly string[] }[]; waiting: { owner: string; count: number }[] };
+  gpus: {
+    total: number;
+    free: string[];
+    grants: { owner: string; gpuIds: readonly string[] }[];
+    waiting: { owner: string; count: number }[];
+  };
   telemetry: { source: string; available: boolean; detail: string } | null;
   pools: PoolStatus[];
-  autoscaler: { enabled: boolean; dryRun: boolean; lastDecisions: { pool: string; action: string; from: number; to: number; reason: string; at: number }[] };
+  autoscaler: {
+    enabled: boolean;
+    dryRun: boolean;
+    lastDecisions: { pool: string; action: string; from: number; to: number; reason: string; at: number }[];
+  };
 }
 
 function telemetrySource(config: DeployConfig): GpuTelemetrySource {
@@ -84,7 +101,10 @@ export async function resolveGpuIds(config: DeployConfig): Promise<string[]> {
   if (typeof config.gpus === 'number') return Array.from({ length: config.gpus }, (_, index) => String(index));
   const reading = await new NvidiaSmiSource().read();
   if (!reading.available) {
-    throw new DeployConfigError(`gpus: auto found no GPU (${reading.detail}); set gpus to a number of virtual GPUs for simulator pools`, 'gpus');
+    throw new DeployConfigError(
+      `gpus: auto found no GPU (${reading.detail}); set gpus to a number of virtual GPUs for simulator pools`,
+      'gpus',
+    );
   }
   return reading.samples.map((sample) => sample.index);
 }
@@ -103,7 +123,8 @@ async function createDriver(config: DeployConfig): Promise<Driver> {
   }
   const stateDir = resolve(config.stateDir);
   // The compiled build runs the stand-in's JavaScript directly; from the sources a bundle starts far faster than tsx.
-  if (!import.meta.url.endsWith('.ts')) return new LocalDriver({ stateDir: join(stateDir, 'replicas'), simSpeed: config.simSpeed });
+  if (!import.meta.url.endsWith('.ts'))
+    return new LocalDriver({ stateDir: join(stateDir, 'replicas'), simSpeed: config.simSpeed });
   // Loaded on demand: only the local driver run from the sources needs esbuild (a devDependency).
   const { bundleStandinOnce } = await import('./image/bundle.ts');
   const bundle = await bundleStandinOnce(join(stateDir, 'bin'));
@@ -162,12 +183,16 @@ export async function createDeployment(config: DeployConfig, options: Deployment
   });
   const servers: Server[] = [];
   // Without the router, scrape the replicas ourselves so the autoscaler sees KV usage and queues.
-  const scraper = options.router ? undefined : new VllmMetricsScraper({ registry: memory, clock, intervalMs: Math.min(2_000, config.autoscaler.intervalMs) });
+  const scraper = options.router
+    ? undefined
+    : new VllmMetricsScraper({ registry: memory, clock, intervalMs: Math.min(2_000, config.autoscaler.intervalMs) });
 
   const status = (): DeploymentStatus => ({
     driver: driver.kind,
     gpus: { total: inventory.total, free: inventory.free, grants: inventory.grants(), waiting: inventory.waiting },
-    telemetry: lastReading ? { source: lastReading.source, available: lastReading.available, detail: lastReading.detail } : null,
+    telemetry: lastReading
+      ? { source: lastReading.source, available: lastReading.available, detail: lastReading.detail }
+      : null,
     pools: controllers.map((controller) => controller.status()),
     autoscaler: {
       enabled: config.autoscaler.enabled,

@@ -59,7 +59,14 @@ export interface PoolStatus {
   gpu: string;
   tensorParallel: number;
   desired: number;
-  replicas: { replicaId: string; state: ReplicaState; url?: string; gpuIds: string[]; adopted: boolean; readyAfterMs?: number }[];
+  replicas: {
+    replicaId: string;
+    state: ReplicaState;
+    url?: string;
+    gpuIds: string[];
+    adopted: boolean;
+    readyAfterMs?: number;
+  }[];
   replacements: number;
   startFailures: number;
 }
@@ -94,7 +101,12 @@ export class PoolController implements ScaleTarget {
       if (info.phase === 'exited' || this.replicas.has(info.replicaId)) {
         if (info.phase === 'exited') {
           await this.options.driver.stop(info.replicaId, { graceMs: 0 });
-          this.emit({ type: 'removed-dead', replicaId: info.replicaId, pool: this.name, detail: 'exited before adoption' });
+          this.emit({
+            type: 'removed-dead',
+            replicaId: info.replicaId,
+            pool: this.name,
+            detail: 'exited before adoption',
+          });
         }
         continue;
       }
@@ -121,7 +133,11 @@ export class PoolController implements ScaleTarget {
   async scaleTo(replicas: number, reason = 'operator'): Promise<PoolStatus> {
     const { minReplicas, maxReplicas } = this.options.pool;
     const target = Math.max(0, Math.min(maxReplicas, Math.max(minReplicas, replicas)));
-    if (target !== this.desired) this.options.logger.info({ pool: this.name, from: this.desired, to: target, reason }, `scale ${this.name} ${this.desired}→${target}`);
+    if (target !== this.desired)
+      this.options.logger.info(
+        { pool: this.name, from: this.desired, to: target, reason },
+        `scale ${this.name} ${this.desired}→${target}`,
+      );
     this.desired = target;
     this.consecutiveFailures = 0;
     this.reconcile();
@@ -135,7 +151,8 @@ export class PoolController implements ScaleTarget {
   }
 
   scaleState(): PoolScaleState {
-    const count = (...states: ReplicaState[]): number => [...this.replicas.values()].filter((managed) => states.includes(managed.state)).length;
+    const count = (...states: ReplicaState[]): number =>
+      [...this.replicas.values()].filter((managed) => states.includes(managed.state)).length;
     return {
       desired: this.desired,
       ready: count('ready'),
@@ -174,7 +191,8 @@ export class PoolController implements ScaleTarget {
     this.closed = true;
     this.unsubscribe?.();
     // Stop waiting for GPUs and for /health; replicas already started keep running and are adopted next time.
-    for (const managed of this.replicas.values()) if (managed.state === 'waiting-gpus' || managed.state === 'starting') managed.abort.abort();
+    for (const managed of this.replicas.values())
+      if (managed.state === 'waiting-gpus' || managed.state === 'starting') managed.abort.abort();
     await this.settled();
   }
 
@@ -189,7 +207,9 @@ export class PoolController implements ScaleTarget {
   }
 
   private active(): Managed[] {
-    return [...this.replicas.values()].filter((managed) => managed.state !== 'draining' && managed.state !== 'stopping');
+    return [...this.replicas.values()].filter(
+      (managed) => managed.state !== 'draining' && managed.state !== 'stopping',
+    );
   }
 
   private reconcile(): void {
@@ -197,7 +217,10 @@ export class PoolController implements ScaleTarget {
     const active = this.active();
     if (active.length < this.desired) {
       if (this.consecutiveFailures >= (this.options.maxStartFailures ?? 3)) {
-        this.options.logger.warn({ pool: this.name, failures: this.consecutiveFailures }, `not starting more replicas of ${this.name} after repeated failures`);
+        this.options.logger.warn(
+          { pool: this.name, failures: this.consecutiveFailures },
+          `not starting more replicas of ${this.name} after repeated failures`,
+        );
         return;
       }
       for (let count = active.length; count < this.desired; count++) this.startReplica();
@@ -237,13 +260,19 @@ export class PoolController implements ScaleTarget {
     const { pool, driver, inventory, host } = this.options;
     const gpuWait = AbortSignal.timeout(pool.gpuWaitTimeoutMs);
     try {
-      managed.gpuIds = await inventory.acquire(managed.replicaId, pool.tensorParallel, { signal: AbortSignal.any([managed.abort.signal, gpuWait]) });
+      managed.gpuIds = await inventory.acquire(managed.replicaId, pool.tensorParallel, {
+        signal: AbortSignal.any([managed.abort.signal, gpuWait]),
+      });
     } catch (error) {
       this.replicas.delete(managed.replicaId);
       if (managed.abort.signal.aborted) return;
       if (gpuWait.aborted) {
         // Waiting longer will not help until something else frees GPUs: fail, and retry only on the next scale request.
-        const holders = inventory.grants().map((grant) => `${grant.owner}[${grant.gpuIds.join(',')}]`).join(' ') || 'none';
+        const holders =
+          inventory
+            .grants()
+            .map((grant) => `${grant.owner}[${grant.gpuIds.join(',')}]`)
+            .join(' ') || 'none';
         this.startFailures++;
         this.consecutiveFailures = this.options.maxStartFailures ?? 3;
         const detail = `no ${pool.tensorParallel} free GPU(s) within ${pool.gpuWaitTimeoutMs} ms (host has ${inventory.total}; held: ${holders})`;
@@ -275,7 +304,12 @@ export class PoolController implements ScaleTarget {
         ...replicaExtrasFor(pool),
         ...(pool.engine === 'llamacpp' ? { engine: replicaEngine(pool, port, host) } : {}),
       });
-      this.emit({ type: 'started', replicaId: managed.replicaId, pool: pool.name, elapsedMs: Date.now() - managed.requestedAt });
+      this.emit({
+        type: 'started',
+        replicaId: managed.replicaId,
+        pool: pool.name,
+        elapsedMs: Date.now() - managed.requestedAt,
+      });
       if (managed.abort.signal.aborted && !this.closed) {
         // Removed while the driver was creating it: clean up here, removeReplica left it to us.
         await driver.stop(managed.replicaId, { graceMs: 0 });
@@ -303,14 +337,28 @@ export class PoolController implements ScaleTarget {
     if (outcome !== 'healthy') {
       if (outcome === 'aborted' || managed.state !== 'starting') return;
       const logs = await driver.logs(managed.replicaId, 20).catch(() => '');
-      await this.failStart(managed, `${info.url}/health: ${outcome} after ${pool.healthTimeoutMs} ms; last output:\n${logs}`);
+      await this.failStart(
+        managed,
+        `${info.url}/health: ${outcome} after ${pool.healthTimeoutMs} ms; last output:\n${logs}`,
+      );
       return;
     }
-    await registry.register({ replicaId: info.replicaId, pool: pool.name, model: pool.model, url: info.url, gpuIds: managed.gpuIds });
+    await registry.register({
+      replicaId: info.replicaId,
+      pool: pool.name,
+      model: pool.model,
+      url: info.url,
+      gpuIds: managed.gpuIds,
+    });
     managed.state = 'ready';
     managed.readyAt = Date.now();
     this.consecutiveFailures = 0;
-    this.emit({ type: 'ready', replicaId: managed.replicaId, pool: pool.name, elapsedMs: managed.readyAt - managed.requestedAt });
+    this.emit({
+      type: 'ready',
+      replicaId: managed.replicaId,
+      pool: pool.name,
+      elapsedMs: managed.readyAt - managed.requestedAt,
+    });
     // Scale-down may have been asked while this one was starting.
     if (this.active().length > this.desired) this.reconcile();
   }
@@ -318,8 +366,14 @@ export class PoolController implements ScaleTarget {
   private async failStart(managed: Managed, detail: string): Promise<void> {
     this.startFailures++;
     this.consecutiveFailures++;
-    const error = new ReplicaStartError(managed.replicaId, `replica ${managed.replicaId} of ${this.name} failed to start: ${detail}`);
-    this.options.logger.warn({ pool: this.name, replicaId: managed.replicaId, error: error.message }, 'replica start failed');
+    const error = new ReplicaStartError(
+      managed.replicaId,
+      `replica ${managed.replicaId} of ${this.name} failed to start: ${detail}`,
+    );
+    this.options.logger.warn(
+      { pool: this.name, replicaId: managed.replicaId, error: error.message },
+      'replica start failed',
+    );
     this.emit({ type: 'start-failed', replicaId: managed.replicaId, pool: this.name, detail });
     managed.state = 'stopping';
     await this.options.driver.stop(managed.replicaId, { graceMs: 0 }).catch(() => undefined);
@@ -360,7 +414,13 @@ export class PoolController implements ScaleTarget {
     await registry.deregister(managed.replicaId);
     inventory.release(managed.replicaId);
     this.replicas.delete(managed.replicaId);
-    this.emit({ type: 'removed', replicaId: managed.replicaId, pool: pool.name, elapsedMs: Date.now() - drainStarted, detail: why });
+    this.emit({
+      type: 'removed',
+      replicaId: managed.replicaId,
+      pool: pool.name,
+      elapsedMs: Date.now() - drainStarted,
+      detail: why,
+    });
   }
 
   private onExit(exit: ReplicaExit): void {
@@ -369,7 +429,10 @@ export class PoolController implements ScaleTarget {
     // Dying before it ever became ready is a failed start: counted, so a crash-looping command line stops after
     // maxStartFailures instead of being replaced forever.
     const neverReady = managed.readyAt === undefined && !managed.adopted;
-    this.options.logger.warn({ pool: this.name, replicaId: exit.replicaId, detail: exit.detail }, `replica ${exit.replicaId} died; replacing it`);
+    this.options.logger.warn(
+      { pool: this.name, replicaId: exit.replicaId, detail: exit.detail },
+      `replica ${exit.replicaId} died; replacing it`,
+    );
     this.emit({ type: 'died', replicaId: exit.replicaId, pool: this.name, detail: exit.detail });
     managed.state = 'stopping';
     managed.abort.abort();
@@ -384,7 +447,12 @@ export class PoolController implements ScaleTarget {
         if (neverReady) {
           this.startFailures++;
           this.consecutiveFailures++;
-          this.emit({ type: 'start-failed', replicaId: exit.replicaId, pool: this.name, detail: `${exit.detail} before /health answered; last output:\n${logs}` });
+          this.emit({
+            type: 'start-failed',
+            replicaId: exit.replicaId,
+            pool: this.name,
+            detail: `${exit.detail} before /health answered; last output:\n${logs}`,
+          });
         } else {
           this.replacements++;
           this.emit({ type: 'replaced', replicaId: exit.replicaId, pool: this.name });

@@ -1,14 +1,23 @@
 // `switchyard eval …`: run | metrics | baseline save | add-case | review sample|agreement | retrieval. Thin wrappers over
 // evals/commands; each sets the exit code (0 ok, 1 gate / agreement check failed, 2 bad input).
 import { Option, type Command } from 'commander';
-import { evalAddCase, evalBaselineSave, evalConvertCacm, evalRetrieval, evalReviewAgreement, evalReviewSample } from './commands/other.ts';
+import {
+  evalAddCase,
+  evalBaselineSave,
+  evalConvertCacm,
+  evalRetrieval,
+  evalReviewAgreement,
+  evalReviewSample,
+} from './commands/other.ts';
 import { evalRun, type RunCommandOptions } from './commands/run.ts';
 import { METRICS } from './metrics/registry.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function registerEvalCommands(program: Command): void {
-  const evalCommand = program.command('eval').description('evaluation pipeline: suites, judge, baselines, retrieval metrics');
+  const evalCommand = program
+    .command('eval')
+    .description('evaluation pipeline: suites, judge, baselines, retrieval metrics');
 
   evalCommand
     .command('run')
@@ -20,7 +29,13 @@ export function registerEvalCommands(program: Command): void {
     .option('--api-key <key>', 'API key (default $SWITCHYARD_API_KEY or $OPENAI_API_KEY)')
     .option('--judge-model <name>', 'judge model (enables pairwise and rubric metrics)')
     .option('--judge-url <url>', 'judge base URL (default: the target router)')
-    .addOption(new Option('--judge-format <format>', 'how JSON is requested from the judge').choices(['json_schema', 'json_object', 'none']))
+    .addOption(
+      new Option('--judge-format <format>', 'how JSON is requested from the judge').choices([
+        'json_schema',
+        'json_object',
+        'none',
+      ]),
+    )
     .option('--judge-retries <n>', 'judge re-asks after invalid JSON (default 2)')
     .option('--compare-model <name>', 'second model for pairwise `against: compare-target`')
     .option('--compare-target <url>', 'base URL of the compare model (default: the target router)')
@@ -31,7 +46,10 @@ export function registerEvalCommands(program: Command): void {
     .option('--cache-dir <dir>', 'response cache directory (default .switchyard/eval-cache)')
     .option('--no-cache', 'call every model, read and write no cache')
     .option('--out <dir>', 'where report.json and report.html go (default eval-results)')
-    .option('--baseline <file>', 'gate against this baseline (exit 1 when a gated metric drops below baseline − tolerance)')
+    .option(
+      '--baseline <file>',
+      'gate against this baseline (exit 1 when a gated metric drops below baseline − tolerance)',
+    )
     .option('--tolerance <x>', 'allowed drop below the baseline (default 0.03)')
     .addOption(new Option('--gate-on <measure>', 'what the gate compares').choices(['pass-rate', 'score', 'both']))
     .option('--min-pass-rate <x>', 'threshold mode: every gated metric must reach this pass rate')
@@ -40,9 +58,17 @@ export function registerEvalCommands(program: Command): void {
     .option('--review-out <file>', 'review file (.csv or .jsonl; default <out>/review.csv)')
     .option('--seed <text>', 'seed of the review sample (default switchyard)')
     .option('--no-progress', 'no progress bar')
-    .addOption(new Option('--embedder <choice>', 'semantic-stage embedder (default auto: retrieval, else hashed fallback)').choices(['auto', 'retrieval', 'hashed']))
+    .addOption(
+      new Option(
+        '--embedder <choice>',
+        'semantic-stage embedder (default auto: retrieval, else hashed fallback)',
+      ).choices(['auto', 'retrieval', 'hashed']),
+    )
     .option('--embedding-model <id|dir>', "retrieval embedder to load, offline (default: retrieval's default model)")
-    .option('--prompt <name@version>', "registry prompt version to evaluate (overrides the suite's `prompt`); its eval_baseline gates")
+    .option(
+      '--prompt <name@version>',
+      "registry prompt version to evaluate (overrides the suite's `prompt`); its eval_baseline gates",
+    )
     .option('--prompt-dir <dir>', 'prompt folder besides the shipped chain prompts (repeatable)', collect)
     .option('--rollout-file <file>', 'rollout file for the active version of a bare prompt name')
     .option('--push-to <url>', 'router to report the pass rate to (switchyard_prompt_version_eval_pass_rate)')
@@ -79,12 +105,21 @@ export function registerEvalCommands(program: Command): void {
     .option('--id <caseId>', 'case id (default req-<request id>)')
     .option('--tag <tag>', 'extra tag (repeatable)', collect)
     .option('--reference-from-response', 'use the logged answer as the reference (only if it was right)')
-    .action(async (options: { fromRequest: string; suite: string; log?: string; id?: string; tag?: string[]; referenceFromResponse?: boolean }) => {
-      process.exitCode = await evalAddCase({
-        ...options,
-        log: options.log ?? process.env['SWITCHYARD_REQUEST_LOG'] ?? '.switchyard/requests.jsonl',
-      });
-    });
+    .action(
+      async (options: {
+        fromRequest: string;
+        suite: string;
+        log?: string;
+        id?: string;
+        tag?: string[];
+        referenceFromResponse?: boolean;
+      }) => {
+        process.exitCode = await evalAddCase({
+          ...options,
+          log: options.log ?? process.env['SWITCHYARD_REQUEST_LOG'] ?? '.switchyard/requests.jsonl',
+        });
+      },
+    );
 
   const review = evalCommand.command('review').description('human review: sample cases, measure annotator agreement');
   review
@@ -108,7 +143,9 @@ export function registerEvalCommands(program: Command): void {
 
   evalCommand
     .command('convert-cacm')
-    .description('turn the CACM test collection (cacm.all, query.text, qrels.text) into JSONL documents, JSONL queries and TREC qrels')
+    .description(
+      'turn the CACM test collection (cacm.all, query.text, qrels.text) into JSONL documents, JSONL queries and TREC qrels',
+    )
     .argument('<folder>', 'folder holding the collection as published')
     .option('--out <dir>', 'where documents.jsonl, queries.jsonl and qrels.txt go', '.switchyard/cacm')
     .action(async (folder: string, options: { out: string }) => {

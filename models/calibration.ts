@@ -61,7 +61,13 @@ export function relativeErrors(points: CalibrationPoint[], calibration: StepTime
 }
 
 type Key = Exclude<keyof StepTimeCalibration, 'allReduceLatencyMs'>;
-const KEYS: Key[] = ['memoryEfficiency', 'computeEfficiency', 'overlapPenalty', 'graphLaunchMsPerLayer', 'eagerLaunchMsPerLayer'];
+const KEYS: Key[] = [
+  'memoryEfficiency',
+  'computeEfficiency',
+  'overlapPenalty',
+  'graphLaunchMsPerLayer',
+  'eagerLaunchMsPerLayer',
+];
 
 /** Loss: worst relative error over the required points, plus a small weight on the mean over all points. */
 function loss(points: CalibrationPoint[], calibration: StepTimeCalibration): number {
@@ -72,14 +78,17 @@ function loss(points: CalibrationPoint[], calibration: StepTimeCalibration): num
 }
 
 /** Coordinate descent with shrinking multiplicative steps; deterministic, a few thousand evaluations. */
-export function fitCalibration(points: CalibrationPoint[], start: StepTimeCalibration = {
-  memoryEfficiency: 0.9,
-  computeEfficiency: 0.6,
-  overlapPenalty: 0.5,
-  graphLaunchMsPerLayer: 0.05,
-  eagerLaunchMsPerLayer: 0.5,
-  allReduceLatencyMs: 0.01,
-}): StepTimeCalibration {
+export function fitCalibration(
+  points: CalibrationPoint[],
+  start: StepTimeCalibration = {
+    memoryEfficiency: 0.9,
+    computeEfficiency: 0.6,
+    overlapPenalty: 0.5,
+    graphLaunchMsPerLayer: 0.05,
+    eagerLaunchMsPerLayer: 0.5,
+    allReduceLatencyMs: 0.01,
+  },
+): StepTimeCalibration {
   let best = { ...start };
   let bestLoss = loss(points, best);
   for (let step = 0.2; step > 0.001; step /= 2) {

@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { GPUS } from './catalog/gpus.ts';
 import { MODELS, getModel, kvBytesPerToken, weightBytes } from './catalog/models.ts';
-import { KV_BLOCK_TOKENS, fits, kvCapacityBlocks, kvCapacityTokens, maxModelLen, smallestTensorParallel, vllmLaunchArgs } from './sizing.ts';
+import {
+  KV_BLOCK_TOKENS,
+  fits,
+  kvCapacityBlocks,
+  kvCapacityTokens,
+  maxModelLen,
+  smallestTensorParallel,
+  vllmLaunchArgs,
+} from './sizing.ts';
 
 const model8b = MODELS['llama-3.1-8b'];
 const model70b = MODELS['llama-3.1-70b'];
@@ -46,7 +54,9 @@ describe('sizing', () => {
   });
 
   it('rejects tensor-parallel sizes that do not split the heads', () => {
-    expect(fits({ model: model70b, gpu: GPUS.h100, dtype: 'bf16', tensorParallel: 3 }).reason).toMatch(/does not split/);
+    expect(fits({ model: model70b, gpu: GPUS.h100, dtype: 'bf16', tensorParallel: 3 }).reason).toMatch(
+      /does not split/,
+    );
   });
 
   it('max model length is capped by the KV cache and by the model, in whole blocks', () => {
@@ -57,7 +67,10 @@ describe('sizing', () => {
   });
 
   it('builds vLLM launch arguments and refuses a deployment that does not fit', () => {
-    const args = vllmLaunchArgs({ model: model70b, gpu: GPUS['a100-80gb'], dtype: 'bf16', tensorParallel: 4 }, { port: 8001 });
+    const args = vllmLaunchArgs(
+      { model: model70b, gpu: GPUS['a100-80gb'], dtype: 'bf16', tensorParallel: 4 },
+      { port: 8001 },
+    );
     const flag = (name: string) => args[args.indexOf(name) + 1];
     expect(flag('--model')).toBe('meta-llama/Llama-3.1-70B-Instruct');
     expect(flag('--tensor-parallel-size')).toBe('4');
@@ -65,6 +78,8 @@ describe('sizing', () => {
     expect(flag('--port')).toBe('8001');
     expect(args).toContain('--enable-chunked-prefill');
     expect(Number(flag('--max-num-seqs'))).toBeGreaterThan(0);
-    expect(() => vllmLaunchArgs({ model: model70b, gpu: GPUS['a100-80gb'], dtype: 'bf16', tensorParallel: 1 })).toThrow(/does not fit/);
+    expect(() => vllmLaunchArgs({ model: model70b, gpu: GPUS['a100-80gb'], dtype: 'bf16', tensorParallel: 1 })).toThrow(
+      /does not fit/,
+    );
   });
 });

@@ -67,7 +67,11 @@ export interface FitResult {
 export function fits(deployment: Deployment, minKvTokens = DEFAULT_MIN_KV_TOKENS): FitResult {
   const { model, tensorParallel } = deployment;
   if (!isValidTensorParallel(model, tensorParallel)) {
-    return { fits: false, kvCapacityTokens: 0, reason: `tensor-parallel size ${tensorParallel} does not split ${model.attentionHeads} heads` };
+    return {
+      fits: false,
+      kvCapacityTokens: 0,
+      reason: `tensor-parallel size ${tensorParallel} does not split ${model.attentionHeads} heads`,
+    };
   }
   const capacity = kvCapacityTokens(deployment);
   if (capacity < minKvTokens) {
@@ -112,7 +116,9 @@ export function loraLaunchArgs(lora: LoraLaunchOptions): string[] {
     ...(lora.maxLoras === undefined ? [] : ['--max-loras', String(lora.maxLoras)]),
     ...(lora.maxLoraRank === undefined ? [] : ['--max-lora-rank', String(lora.maxLoraRank)]),
     ...(lora.maxCpuLoras === undefined ? [] : ['--max-cpu-loras', String(lora.maxCpuLoras)]),
-    ...(lora.modules && lora.modules.length > 0 ? ['--lora-modules', ...lora.modules.map((module) => `${module.name}=${module.path}`)] : []),
+    ...(lora.modules && lora.modules.length > 0
+      ? ['--lora-modules', ...lora.modules.map((module) => `${module.name}=${module.path}`)]
+      : []),
   ];
 }
 
@@ -135,17 +141,25 @@ export function vllmLaunchArgs(deployment: Deployment, options: LaunchOptions = 
   if (!fit.fits) throw new Error(`${deployment.model.id} does not fit: ${fit.reason}`);
   const utilization = deployment.gpuMemoryUtilization ?? DEFAULT_GPU_MEMORY_UTILIZATION;
   return [
-    '--model', deployment.model.huggingFaceId,
-    '--served-model-name', deployment.model.id,
-    '--tensor-parallel-size', String(deployment.tensorParallel),
-    '--max-model-len', String(options.maxModelLen ?? maxModelLen(deployment)),
-    '--gpu-memory-utilization', utilization.toFixed(2),
+    '--model',
+    deployment.model.huggingFaceId,
+    '--served-model-name',
+    deployment.model.id,
+    '--tensor-parallel-size',
+    String(deployment.tensorParallel),
+    '--max-model-len',
+    String(options.maxModelLen ?? maxModelLen(deployment)),
+    '--gpu-memory-utilization',
+    utilization.toFixed(2),
     '--enable-chunked-prefill',
-    '--max-num-batched-tokens', String(deployment.maxNumBatchedTokens ?? DEFAULT_MAX_NUM_BATCHED_TOKENS),
-    '--max-num-seqs', String(options.maxNumSeqs ?? DEFAULT_MAX_NUM_SEQS),
+    '--max-num-batched-tokens',
+    String(deployment.maxNumBatchedTokens ?? DEFAULT_MAX_NUM_BATCHED_TOKENS),
+    '--max-num-seqs',
+    String(options.maxNumSeqs ?? DEFAULT_MAX_NUM_SEQS),
     '--enable-prefix-caching',
     ...QUANTIZATION_FLAG[deployment.dtype],
     ...(options.lora ? loraLaunchArgs(options.lora) : []),
-    '--port', String(options.port ?? 8000),
+    '--port',
+    String(options.port ?? 8000),
   ];
 }

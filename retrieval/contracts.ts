@@ -40,7 +40,6 @@ export interface Chunker {
   chunk(document: SourceDocument): Promise<ChunkDraft[]>;
 }
 
-
 /** What every stored chunk carries. */
 export interface ChunkMetadata {
   documentId: string;

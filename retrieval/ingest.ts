@@ -63,7 +63,16 @@ export async function ingest(options: IngestOptions): Promise<IngestReport> {
   const walkedPaths = new Set(files.map((file) => file.path));
   const sourceRoot = resolve(root);
   options.onFiles?.(files.length);
-  const report: IngestReport = { files: files.length, added: 0, updated: 0, unchanged: 0, deleted: 0, chunks: 0, generation: 0, durationMs: 0 };
+  const report: IngestReport = {
+    files: files.length,
+    added: 0,
+    updated: 0,
+    unchanged: 0,
+    deleted: 0,
+    chunks: 0,
+    generation: 0,
+    durationMs: 0,
+  };
   const seen = new Set<string>();
   let sinceCheckpoint = 0;
   const checkpoint = async (): Promise<void> => {

@@ -23,7 +23,14 @@ afterEach(() => rmSync(workspace, { recursive: true, force: true }));
 
 async function openWritable(): Promise<RetrievalIndex> {
   const { embedder, reranker } = await tinyModels();
-  return RetrievalIndex.open({ directory: indexDir, create: true, writable: true, embedder, reranker, clock: () => NOW });
+  return RetrievalIndex.open({
+    directory: indexDir,
+    create: true,
+    writable: true,
+    embedder,
+    reranker,
+    clock: () => NOW,
+  });
 }
 
 async function built(): Promise<RetrievalIndex> {
@@ -58,7 +65,12 @@ describe('RetrievalIndex end to end on the fixture corpus', () => {
 
   it('reports per-stage scores and reranks the fused candidates', async () => {
     const index = await built();
-    const result = await index.search({ query: 'refused connection on port 443', mode: 'rerank', topK: 4, rerankCandidates: 8 });
+    const result = await index.search({
+      query: 'refused connection on port 443',
+      mode: 'rerank',
+      topK: 4,
+      rerankCandidates: 8,
+    });
     expect(result.effectiveMode).toBe('rerank');
     expect(result.hits).toHaveLength(4);
     for (const [i, hit] of result.hits.entries()) {
@@ -76,7 +88,12 @@ describe('RetrievalIndex end to end on the fixture corpus', () => {
     const finance = await index.search({ query: 'payments and invoices', filters: { team: 'finance' }, topK: 5 });
     expect(new Set(finance.hits.map((hit) => hit.documentId))).toEqual(new Set(['guides/billing.md']));
 
-    const platform = await index.search({ query: 'cooking', mode: 'vector', filters: { team: { in: ['platform'] } }, topK: 2 });
+    const platform = await index.search({
+      query: 'cooking',
+      mode: 'vector',
+      filters: { team: { in: ['platform'] } },
+      topK: 2,
+    });
     expect(platform.hits).toHaveLength(2);
     for (const hit of platform.hits) expect(hit.metadata.extra['team']).toBe('platform');
 
@@ -127,7 +144,11 @@ describe('RetrievalIndex end to end on the fixture corpus', () => {
 
   it('degrades to BM25 with a warning when the embedder is unavailable', async () => {
     (await built()).close();
-    const reader = await RetrievalIndex.open({ directory: indexDir, embedder: null, embedderError: 'model files missing' });
+    const reader = await RetrievalIndex.open({
+      directory: indexDir,
+      embedder: null,
+      embedderError: 'model files missing',
+    });
     const result = await reader.search({ query: 'ERR_CONN_REFUSED_443', mode: 'rerank' });
     expect(result.effectiveMode).toBe('lexical');
     expect(result.warnings.join(' ')).toMatch(/model files missing.*BM25/);
@@ -138,12 +159,17 @@ describe('RetrievalIndex end to end on the fixture corpus', () => {
   it('detects corrupt, truncated and foreign files with a clear error', async () => {
     (await built()).close();
     const manifestPath = join(indexDir, 'manifest.json');
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { files: { hnsw: { name: string } }; version: number };
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+      files: { hnsw: { name: string } };
+      version: number;
+    };
     const hnswPath = join(indexDir, manifest.files.hnsw.name);
     const bytes = readFileSync(hnswPath);
     bytes[bytes.length - 5] = (bytes[bytes.length - 5] as number) ^ 0xff;
     writeFileSync(hnswPath, bytes);
-    await expect(RetrievalIndex.open({ directory: indexDir })).rejects.toThrow(/checksum mismatch for snapshots\/1\/hnsw\.bin/);
+    await expect(RetrievalIndex.open({ directory: indexDir })).rejects.toThrow(
+      /checksum mismatch for snapshots\/1\/hnsw\.bin/,
+    );
     writeFileSync(hnswPath, bytes.subarray(0, 100));
     await expect(RetrievalIndex.open({ directory: indexDir })).rejects.toThrow(IndexCorruptError);
     writeFileSync(manifestPath, JSON.stringify({ ...manifest, version: 99 }));

@@ -133,7 +133,11 @@ describe('chat completions through the SDK', () => {
 
 describe('completions, models and errors', () => {
   it('answers legacy completions, streamed and not', async () => {
-    const completion = await harness.client.completions.create({ model: 'llama-3.1-8b', prompt: 'Once upon', max_tokens: 4 });
+    const completion = await harness.client.completions.create({
+      model: 'llama-3.1-8b',
+      prompt: 'Once upon',
+      max_tokens: 4,
+    });
     expect(completion.choices[0]?.text.length).toBeGreaterThan(0);
     const stream = await harness.client.completions.create({
       model: 'llama-3.1-8b',

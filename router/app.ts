@@ -10,7 +10,13 @@ import { createContextAttacher, requestIdOf } from './routes/context.ts';
 import { parseByteSize } from './routes/json-body.ts';
 import { createEmbeddingsHandler } from './routes/embeddings.ts';
 import { withHotPath, type RequestListener } from './routes/hot-path.ts';
-import { buildPipeline, type BodyCarrier, type FrontStage, type RequestPipeline, type StageObserver } from './routes/pipeline.ts';
+import {
+  buildPipeline,
+  type BodyCarrier,
+  type FrontStage,
+  type RequestPipeline,
+  type StageObserver,
+} from './routes/pipeline.ts';
 import { createInfoHandlers } from './routes/info.ts';
 import { createRouterGovernance, installGovernanceRoutes } from './governance/router-adapter.ts';
 import type { RouterRuntime } from './runtime/runtime.ts';
@@ -72,7 +78,9 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
   app.set('etag', false);
   // One JSON line per request; with governance on, governance writes its own line instead.
   const requestLog =
-    runtime.config.server.requestLog && !runtime.config.governance?.enabled ? createRequestLog(options.requestLogDestination) : undefined;
+    runtime.config.server.requestLog && !runtime.config.governance?.enabled
+      ? createRequestLog(options.requestLogDestination)
+      : undefined;
   const attachContext = createContextAttacher(runtime.metrics, requestLog);
   // Every POST body is read as JSON whatever its content type (curl's default is form-encoded), so a wrong type
   // produces a clear JSON error instead of an empty body. File uploads (multipart) are read by the Batch API itself.
@@ -89,7 +97,12 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
   // Retrieval and the chain are built before the pipeline (their chat hooks are stages); their routes mount below.
   const retrieval = mountRetrieval(runtime.config.retrieval, runtime.config, { metrics: runtime.metrics.registry });
   runtime.planner.markEmbeddingModels(retrieval.embeddingNames, retrieval.embeddingModels[0]);
-  const chain = mountChain(runtime, retrieval.chat, governance, options.chainLogDestination ? { logDestination: options.chainLogDestination } : {});
+  const chain = mountChain(
+    runtime,
+    retrieval.chat,
+    governance,
+    options.chainLogDestination ? { logDestination: options.chainLogDestination } : {},
+  );
   const pipeline = buildPipeline({
     runtime,
     attachContext,
@@ -153,7 +166,11 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
   });
 
   const listener = withHotPath(
-    { front: pipeline.front, handlers: pipeline.handlers, sendError: (error, response) => sendError(error, response, options.onServerError) },
+    {
+      front: pipeline.front,
+      handlers: pipeline.handlers,
+      sendError: (error, response) => sendError(error, response, options.onServerError),
+    },
     app,
   );
   return { listener, express: app, pipeline };

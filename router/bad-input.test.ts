@@ -1,7 +1,14 @@
 // Bad input over raw HTTP: malformed JSON, wrong types, huge bodies, unknown models and routes all come back as
 // OpenAI error JSON with a 4xx status — never a 500, never a crash (the router keeps serving afterwards).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FAST_SCHEDULING, postRaw, startReplicas, startTestRouter, vllmPool, type TestRouter } from './testing/harness.ts';
+import {
+  FAST_SCHEDULING,
+  postRaw,
+  startReplicas,
+  startTestRouter,
+  vllmPool,
+  type TestRouter,
+} from './testing/harness.ts';
 
 let harness: TestRouter;
 let chatURL: string;

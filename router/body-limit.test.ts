@@ -26,7 +26,10 @@ describe('over-limit bodies', () => {
     for (let attempt = 0; attempt < 50; attempt++) {
       const failure = await client.chat.completions
         .create({ model: 'small', messages: [{ role: 'user', content }] })
-        .then(() => 'answered', (error: unknown) => error);
+        .then(
+          () => 'answered',
+          (error: unknown) => error,
+        );
       outcomes.push(
         failure instanceof OpenAI.APIError && failure.status === 413 && failure.code === 'request_too_large'
           ? '413'
@@ -46,7 +49,9 @@ describe('over-limit bodies', () => {
     socket.on('data', (piece: Buffer) => (received += piece.toString()));
     const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
     socket.on('error', () => undefined);
-    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${bound * 4}\r\n\r\n`);
+    socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${bound * 4}\r\n\r\n`,
+    );
     const piece = Buffer.alloc(1024 * 1024, 0x20);
     for (let sent = 0; sent < bound + 4 * 1024 * 1024 && !socket.destroyed && received === ''; sent += piece.length) {
       // The server stops reading once it answers: wait for drain or the end of the socket, whichever comes.

@@ -35,7 +35,9 @@ function governanceLines(config: RouterConfig, url: string, demoKey: DemoKey | u
       `    spend: npx switchyard keys spend --db ${governance.keys.database}; require keys: SWITCHYARD_REQUIRE_KEYS=1`,
     );
   } else if (governance.keys.enabled) {
-    lines.push(`  API keys required: npx switchyard keys create --name NAME --owner OWNER --db ${governance.keys.database}`);
+    lines.push(
+      `  API keys required: npx switchyard keys create --name NAME --owner OWNER --db ${governance.keys.database}`,
+    );
   }
   return lines;
 }
@@ -73,7 +75,10 @@ export function registerRouterCommands(program: Command): void {
         for (const replica of replicas) lines.push(`  simulated ${pool}: ${replica.url}`);
       }
       lines.push(
-        `  models: ${router.runtime.planner.listModelNames().map((entry) => entry.id).join(', ')}`,
+        `  models: ${router.runtime.planner
+          .listModelNames()
+          .map((entry) => entry.id)
+          .join(', ')}`,
         `  health: ${router.url}/health  ready: ${router.url}/ready  metrics: ${router.url}/metrics`,
         ...governanceLines(config, router.url, demoKey),
       );

@@ -28,7 +28,8 @@ deploy:
 let router: RunningRouter | undefined;
 
 afterAll(async () => {
-  if (router?.deployment) await Promise.all(router.deployment.controllers.map((controller) => controller.scaleTo(0, 'test teardown')));
+  if (router?.deployment)
+    await Promise.all(router.deployment.controllers.map((controller) => controller.scaleTo(0, 'test teardown')));
   await router?.close();
 }, 60_000);
 

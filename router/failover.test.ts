@@ -124,7 +124,11 @@ describe('failures before the first byte are retried on another backend', () => 
     // The picker breaks ties at random, so how many requests try pool-0 first varies: send until its circuit opens
     // (two failures), at most 40 requests; every request still succeeds on pool-1.
     let metrics = '';
-    for (let index = 0; index < 40 && !metrics.includes('switchyard_backend_circuit_state{backend="pool-0",pool="pool"} 2'); index++) {
+    for (
+      let index = 0;
+      index < 40 && !metrics.includes('switchyard_backend_circuit_state{backend="pool-0",pool="pool"} 2');
+      index++
+    ) {
       await chat(harness);
       metrics = await (await fetch(`${harness.router.url}/metrics`)).text();
     }
@@ -172,7 +176,12 @@ describe('failures after the first byte', () => {
     const response = await fetch(`${harness.baseURL}/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'x' }], stream: true, max_tokens: 9 }),
+      body: JSON.stringify({
+        model: 'llama-3.1-8b',
+        messages: [{ role: 'user', content: 'x' }],
+        stream: true,
+        max_tokens: 9,
+      }),
     });
     expect(response.status).toBe(200);
     const text = await response.text();

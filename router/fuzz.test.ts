@@ -23,12 +23,30 @@ describe('fuzzer', () => {
   });
 
   it('judges 5xx, shapeless errors and broken streams as failures', () => {
-    expect(judge({ status: 500, contentType: 'application/json', text: '{"error":{"message":"x","type":"t","param":null,"code":null}}' })).toMatch(/500/);
+    expect(
+      judge({
+        status: 500,
+        contentType: 'application/json',
+        text: '{"error":{"message":"x","type":"t","param":null,"code":null}}',
+      }),
+    ).toMatch(/500/);
     expect(judge({ status: 404, contentType: 'application/json', text: '{"detail":"Not Found"}' })).toMatch(/shape/);
     expect(judge({ status: 400, contentType: 'text/html', text: '<html>' })).toMatch(/non-JSON/);
-    expect(judge({ status: 200, contentType: 'text/event-stream', text: 'data: {"error":{"message":"boom"}}\n\ndata: [DONE]\n\n' })).toMatch(/shape/);
+    expect(
+      judge({
+        status: 200,
+        contentType: 'text/event-stream',
+        text: 'data: {"error":{"message":"boom"}}\n\ndata: [DONE]\n\n',
+      }),
+    ).toMatch(/shape/);
     expect(judge({ status: 200, contentType: 'text/event-stream', text: 'data: {"choices":[]}\n\n' })).toMatch(/DONE/);
-    expect(judge({ status: 400, contentType: 'application/json', text: '{"error":{"message":"x","type":"invalid_request_error","param":null,"code":null}}' })).toBeUndefined();
+    expect(
+      judge({
+        status: 400,
+        contentType: 'application/json',
+        text: '{"error":{"message":"x","type":"invalid_request_error","param":null,"code":null}}',
+      }),
+    ).toBeUndefined();
   });
 
   it('2,000 bodies: no 5xx, every error in OpenAI shape, the server alive', async () => {

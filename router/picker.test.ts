@@ -13,7 +13,11 @@ afterEach(async () => {
 });
 
 async function setup(scheduling: NonNullable<RouterConfigInput['scheduling']>, seed = 1): Promise<TestRouter> {
-  const replicas = await startReplicas([{ model: 'llama-3.1-8b' }, { model: 'llama-3.1-8b' }, { model: 'llama-3.1-8b' }]);
+  const replicas = await startReplicas([
+    { model: 'llama-3.1-8b' },
+    { model: 'llama-3.1-8b' },
+    { model: 'llama-3.1-8b' },
+  ]);
   const harness = await startTestRouter(
     {
       pools: [vllmPool('pool', replicas)],
@@ -46,7 +50,11 @@ function tally(backends: readonly string[]): Record<string, number> {
 
 describe('the picker decides in the router', () => {
   it('round-robin spreads nine requests over three idle backends 3/3/3, in turn', async () => {
-    const harness = await setup({ filters: ['healthy', 'serves-model', 'circuit-closed'], scorers: [], picker: 'round-robin' });
+    const harness = await setup({
+      filters: ['healthy', 'serves-model', 'circuit-closed'],
+      scorers: [],
+      picker: 'round-robin',
+    });
     const backends: string[] = [];
     for (let index = 0; index < 9; index++) backends.push(await send(harness, index));
     expect(tally(backends)).toEqual({ 'pool-0': 3, 'pool-1': 3, 'pool-2': 3 });
@@ -57,7 +65,10 @@ describe('the picker decides in the router', () => {
     // Sequential requests leave every in-flight counter at 0 (neutral, 1 for all); session affinity gives the last
     // turn's backend 1 and the others 0. Combined: 1 and 0.5, so with sharpness 1 a turn stays with probability 1/2.
     const harness = await setup({
-      scorers: [{ type: 'session-affinity', weight: 1 }, { type: 'in-flight', weight: 1 }],
+      scorers: [
+        { type: 'session-affinity', weight: 1 },
+        { type: 'in-flight', weight: 1 },
+      ],
       picker: { type: 'weighted-random', sharpness: 1 },
     });
     const backends: string[] = [];

@@ -5,7 +5,14 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpstreamError, renderError } from '../core/errors.ts';
 import { errorFromUpstreamStatus, withoutInternalNames } from './backends/upstream-errors.ts';
-import { FAST_SCHEDULING, postRaw, startReplicas, startTestRouter, vllmPool, type TestRouter } from './testing/harness.ts';
+import {
+  FAST_SCHEDULING,
+  postRaw,
+  startReplicas,
+  startTestRouter,
+  vllmPool,
+  type TestRouter,
+} from './testing/harness.ts';
 
 let harness: TestRouter;
 let replicaHosts: string[];
@@ -43,10 +50,15 @@ describe('upstream refusals reach the caller without internal names', () => {
     ['tool_choice without tools', { tool_choice: 'required' }, 'tool_choice'],
     ['n=2', { n: 2 }, 'n'],
   ])('%s → 400 in OpenAI words, backend only in the header', async (_name, extra, param) => {
-    const raw = await postRaw(`${harness.baseURL}/chat/completions`, JSON.stringify({ model: 'small', messages, ...extra }));
+    const raw = await postRaw(
+      `${harness.baseURL}/chat/completions`,
+      JSON.stringify({ model: 'small', messages, ...extra }),
+    );
     expect(raw.status).toBe(400);
     expect(raw.headers.get('x-switchyard-backend')).toBe(BACKEND);
-    const { error } = JSON.parse(raw.text) as { error: { message: string; type: string; param: string | null; code: string | null } };
+    const { error } = JSON.parse(raw.text) as {
+      error: { message: string; type: string; param: string | null; code: string | null };
+    };
     expect(error.type).toBe('invalid_request_error');
     if (param) expect(error.param).toBe(param);
     expectNoInternalNames(error.message);
@@ -70,7 +82,9 @@ describe('upstream refusals reach the caller without internal names', () => {
   });
 
   it('embeddings asked of a chat model: 400 about `model` with a clear message', async () => {
-    const failure = await harness.client.embeddings.create({ model: 'small', input: 'hello' }).catch((caught: unknown) => caught);
+    const failure = await harness.client.embeddings
+      .create({ model: 'small', input: 'hello' })
+      .catch((caught: unknown) => caught);
     expect(failure).toBeInstanceOf(OpenAI.BadRequestError);
     const typed = failure as InstanceType<typeof OpenAI.BadRequestError>;
     expect(typed.param).toBe('model');
@@ -89,11 +103,15 @@ describe('withoutInternalNames / renderError', () => {
   });
 
   it('renders 5xx and socket failures generically with the backend in a header', () => {
-    const fromStatus = renderError(errorFromUpstreamStatus('gpu-3', 500, '{"error":{"message":"CUDA OOM on gpu-3"}}', () => null));
+    const fromStatus = renderError(
+      errorFromUpstreamStatus('gpu-3', 500, '{"error":{"message":"CUDA OOM on gpu-3"}}', () => null),
+    );
     expect(fromStatus.status).toBe(502);
     expect(fromStatus.body.error.message).toBe('The model server failed to answer (HTTP 500).');
     expect(fromStatus.headers['x-switchyard-backend']).toBe('gpu-3');
-    const socket = renderError(new UpstreamError('Backend gpu-3 failed: connect ECONNREFUSED 10.1.1.1:8000', 0, true, { backendId: 'gpu-3' }));
+    const socket = renderError(
+      new UpstreamError('Backend gpu-3 failed: connect ECONNREFUSED 10.1.1.1:8000', 0, true, { backendId: 'gpu-3' }),
+    );
     expect(socket.body.error.message).toBe('The model server could not be reached.');
   });
 });

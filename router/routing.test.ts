@@ -63,16 +63,18 @@ describe('spill-over', () => {
   });
 
   it('spills when every replica is saturated, and returns when load drops', async () => {
-    const harness = await setup([{ model: 'llama-3.1-8b', speed: 1 }], {}, {
-      scheduling: {
-        ...FAST_SCHEDULING,
-        filters: ['healthy', 'serves-model', 'circuit-closed', { type: 'not-saturated', maxInFlightRequests: 1 }],
+    const harness = await setup(
+      [{ model: 'llama-3.1-8b', speed: 1 }],
+      {},
+      {
+        scheduling: {
+          ...FAST_SCHEDULING,
+          filters: ['healthy', 'serves-model', 'circuit-closed', { type: 'not-saturated', maxInFlightRequests: 1 }],
+        },
       },
-    });
+    );
     const { data: stream, response: first } = await harness.client.chat.completions
-      .create(
-        { model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'long' }], max_tokens: 2000, stream: true },
-      )
+      .create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'long' }], max_tokens: 2000, stream: true })
       .withResponse();
     expect(first.headers.get('x-switchyard-backend')).toBe('pool-0');
     const { response: second } = await chat(harness);

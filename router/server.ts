@@ -47,7 +47,11 @@ export interface RunningRouter {
  * when healthy, drain through it, and the autoscaler reads the router's signals and advises its spill-over.
  * deploy/ is imported only when configured, so a plain router never loads Docker or process drivers.
  */
-async function startDeployment(config: RouterConfig, runtime: RouterRuntime, logger?: Logger): Promise<Deployment | undefined> {
+async function startDeployment(
+  config: RouterConfig,
+  runtime: RouterRuntime,
+  logger?: Logger,
+): Promise<Deployment | undefined> {
   if (config.deploy === undefined) return undefined;
   const { createDeployment } = await import('../deploy/manager.ts');
   const deployment = await createDeployment(config.deploy, {
@@ -56,7 +60,9 @@ async function startDeployment(config: RouterConfig, runtime: RouterRuntime, log
   });
   try {
     for (const controller of deployment.controllers) await controller.adopt();
-    await Promise.all(deployment.controllers.map((controller) => controller.scaleTo(controller.scaleState().desired, 'router start')));
+    await Promise.all(
+      deployment.controllers.map((controller) => controller.scaleTo(controller.scaleState().desired, 'router start')),
+    );
     deployment.startLoops();
   } catch (error) {
     await deployment.close();
@@ -97,7 +103,10 @@ export async function startRouter(config: RouterConfig, options: StartRouterOpti
     // Governance's embedding model (allowed topics / semantic cache), when configured, must load before serving.
     await governanceReady(runtime);
     // Last before listening: discovered replicas are scraped as they join, so they are routable at once.
-    discovery = await startPoolDiscovery(drivers.config, runtime.pools, { afterJoin: () => runtime.scraper.scrapeOnce(), ...options.discovery });
+    discovery = await startPoolDiscovery(drivers.config, runtime.pools, {
+      afterJoin: () => runtime.scraper.scrapeOnce(),
+      ...options.discovery,
+    });
   } catch (error) {
     await discovery?.close();
     await deployment?.close();
@@ -173,7 +182,8 @@ class InFlight {
 
   set draining(value: boolean) {
     this.drainingNow = value;
-    if (value) for (const response of this.responses) if (!response.headersSent) response.setHeader('connection', 'close');
+    if (value)
+      for (const response of this.responses) if (!response.headersSent) response.setHeader('connection', 'close');
   }
 
   add(response: ServerResponse): void {

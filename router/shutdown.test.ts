@@ -26,7 +26,10 @@ interface Outcome {
 
 function post(url: string, body: unknown): Promise<Outcome> {
   return new Promise((resolve) => {
-    const request = httpRequest(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+    const request = httpRequest(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    });
     request.on('response', (response) => {
       let text = '';
       response.on('data', (piece: Buffer) => (text += piece.toString()));
@@ -157,34 +160,43 @@ describe('switchyard sim on SIGTERM', () => {
   it.each([
     ['while its replica processes start', false],
     ['while serving a stream', true],
-  ])('%s: the command and every replica process exit', async (_name, waitUntilReady) => {
-    const sim = spawn(process.execPath, [bin, 'sim', '--processes', '--replicas', '2', '--port', '0'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    sim.stdout.on('data', (piece: Buffer) => (output += piece.toString()));
-    sim.stderr.on('data', (piece: Buffer) => (output += piece.toString()));
-    const exited = new Promise<number | null>((resolve) => sim.once('exit', (code) => resolve(code)));
-    try {
-      let stream: Promise<Outcome> | undefined;
-      // A stream in flight must not hold the replica (or the command) open.
-      if (waitUntilReady) {
-        expect(await waitFor(() => output.includes('Ctrl-C to stop'), 90_000)).toBe(true);
-        const url = /(http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(output)![1]!;
-        stream = post(url, { model: 'llama-3.1-8b', stream: true, max_tokens: 4_000, messages: [{ role: 'user', content: 'hi' }] });
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      } else {
-        // Replica processes exist but have not reported ready yet.
-        expect(await waitFor(() => childrenOf(sim.pid!, REPLICA_PROCESS).length > 0, 60_000)).toBe(true);
+  ])(
+    '%s: the command and every replica process exit',
+    async (_name, waitUntilReady) => {
+      const sim = spawn(process.execPath, [bin, 'sim', '--processes', '--replicas', '2', '--port', '0'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      sim.stdout.on('data', (piece: Buffer) => (output += piece.toString()));
+      sim.stderr.on('data', (piece: Buffer) => (output += piece.toString()));
+      const exited = new Promise<number | null>((resolve) => sim.once('exit', (code) => resolve(code)));
+      try {
+        let stream: Promise<Outcome> | undefined;
+        // A stream in flight must not hold the replica (or the command) open.
+        if (waitUntilReady) {
+          expect(await waitFor(() => output.includes('Ctrl-C to stop'), 90_000)).toBe(true);
+          const url = /(http:\/\/127\.0\.0\.1:\d+)\/v1/.exec(output)![1]!;
+          stream = post(url, {
+            model: 'llama-3.1-8b',
+            stream: true,
+            max_tokens: 4_000,
+            messages: [{ role: 'user', content: 'hi' }],
+          });
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        } else {
+          // Replica processes exist but have not reported ready yet.
+          expect(await waitFor(() => childrenOf(sim.pid!, REPLICA_PROCESS).length > 0, 60_000)).toBe(true);
+        }
+        const replicas = childrenOf(sim.pid!);
+        sim.kill('SIGTERM');
+        expect(await exited).toBe(0);
+        expect(await waitFor(() => replicas.every((pid) => !alive(pid)), 10_000)).toBe(true);
+        if (stream) await stream;
+      } finally {
+        for (const pid of childrenOf(sim.pid!)) process.kill(pid, 'SIGKILL');
+        if (sim.exitCode === null) sim.kill('SIGKILL');
       }
-      const replicas = childrenOf(sim.pid!);
-      sim.kill('SIGTERM');
-      expect(await exited).toBe(0);
-      expect(await waitFor(() => replicas.every((pid) => !alive(pid)), 10_000)).toBe(true);
-      if (stream) await stream;
-    } finally {
-      for (const pid of childrenOf(sim.pid!)) process.kill(pid, 'SIGKILL');
-      if (sim.exitCode === null) sim.kill('SIGKILL');
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 });

@@ -27,18 +27,24 @@ beforeAll(async () => {
         method: request.method ?? 'GET',
         headers: { 'content-type': 'application/json' },
         ...(request.method === 'POST' ? { body: Buffer.concat(chunks) } : {}),
-      }).then((upstream) => {
-        response.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
-        if (upstream.body) Readable.fromWeb(upstream.body as WebReadableStream).pipe(response);
-        else response.end();
-      }, () => response.destroy());
+      }).then(
+        (upstream) => {
+          response.writeHead(upstream.status, {
+            'content-type': upstream.headers.get('content-type') ?? 'application/json',
+          });
+          if (upstream.body) Readable.fromWeb(upstream.body as WebReadableStream).pipe(response);
+          else response.end();
+        },
+        () => response.destroy(),
+      );
     });
   });
   await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
   const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n')) if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n'))
+        if (line.trim()) lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -87,12 +93,25 @@ describe('trace context', () => {
       expect(spanId).not.toBe(PARENT);
       expect(flags).toBe('01');
       const line = await logLineFor(response.headers.get('x-request-id')!);
-      expect(line).toMatchObject({ traceId: TRACE, spanId, parentSpanId: PARENT, status: 200, backend: 'gpu-0', route: 'primary', model: 'small' });
+      expect(line).toMatchObject({
+        traceId: TRACE,
+        spanId,
+        parentSpanId: PARENT,
+        status: 200,
+        backend: 'gpu-0',
+        route: 'primary',
+        model: 'small',
+      });
     }
   });
 
   it('starts a fresh trace without a (valid) traceparent', async () => {
-    for (const header of [undefined, 'garbage', `00-${'0'.repeat(32)}-${PARENT}-01`, `00-${TRACE}-${PARENT}-01-extra`]) {
+    for (const header of [
+      undefined,
+      'garbage',
+      `00-${'0'.repeat(32)}-${PARENT}-01`,
+      `00-${TRACE}-${PARENT}-01-extra`,
+    ]) {
       seen.length = 0;
       await harness.client.chat.completions.create(
         { model: 'small', max_tokens: 2, messages: [{ role: 'user', content: 'hi' }] },

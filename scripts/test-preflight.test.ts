@@ -14,7 +14,10 @@ afterAll(() => rmSync(bareBin, { recursive: true, force: true }));
 
 describe('npm test preflight', () => {
   it('names each missing tool with its Debian package and the one command, and exits 1', () => {
-    const run = spawnSync(process.execPath, [TSX, SCRIPT], { env: { ...process.env, PATH: bareBin }, encoding: 'utf8' });
+    const run = spawnSync(process.execPath, [TSX, SCRIPT], {
+      env: { ...process.env, PATH: bareBin },
+      encoding: 'utf8',
+    });
     expect(run.status).toBe(1);
     const lines = run.stderr.trim().split('\n');
     expect(lines[0]).toMatch(/^npm test needs system tools that are missing here:$/);

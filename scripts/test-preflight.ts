@@ -36,7 +36,11 @@ const TOOLS: readonly Tool[] = [
   { name: 'chromium (/usr/bin/chromium)', apt: 'chromium', present: () => onPath('chromium') },
   { name: 'docker (client)', apt: 'docker.io', present: () => onPath('docker') },
   // Reported only when the client exists: without it the line above already names the package.
-  { name: 'Docker Engine running (docker info)', apt: 'docker.io', present: () => !onPath('docker') || succeeds('docker', ['info']) },
+  {
+    name: 'Docker Engine running (docker info)',
+    apt: 'docker.io',
+    present: () => !onPath('docker') || succeeds('docker', ['info']),
+  },
   { name: 'docker-compose', apt: 'docker-compose', present: () => onPath('docker-compose') },
   { name: 'promtool', apt: 'prometheus', present: () => onPath('promtool') },
   { name: 'redis-server', apt: 'redis-server', present: () => onPath('redis-server') },

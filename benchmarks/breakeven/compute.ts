@@ -85,14 +85,22 @@ function fromBench(result: BenchResult, path: string): { throughput: ResolvedThr
   let best = 0;
   for (let index = 1; index < result.runs.length; index += 1) if (score(index) > score(best)) best = index;
   const run = result.runs[best];
-  if (!run || run.summary.completed === 0) throw new InvalidInputError(`${path}: no successful requests to measure throughput from`);
+  if (!run || run.summary.completed === 0)
+    throw new InvalidInputError(`${path}: no successful requests to measure throughput from`);
   const succeeded = run.records.filter((record) => record.success);
   const profile = {
-    inputTokens: Math.max(1, Math.round(succeeded.reduce((sum, record) => sum + record.promptTokens, 0) / succeeded.length)),
-    outputTokens: Math.max(1, Math.round(succeeded.reduce((sum, record) => sum + record.outputTokens, 0) / succeeded.length)),
+    inputTokens: Math.max(
+      1,
+      Math.round(succeeded.reduce((sum, record) => sum + record.promptTokens, 0) / succeeded.length),
+    ),
+    outputTokens: Math.max(
+      1,
+      Math.round(succeeded.reduce((sum, record) => sum + record.outputTokens, 0) / succeeded.length),
+    ),
   };
   const requestsPerS = score(best);
-  if (!(requestsPerS > 0)) throw new InvalidInputError(`${path}: no request met the goodput SLO, so there is no capacity to cost`);
+  if (!(requestsPerS > 0))
+    throw new InvalidInputError(`${path}: no request met the goodput SLO, so there is no capacity to cost`);
   const perRequest = profile.inputTokens + profile.outputTokens;
   return {
     profile,
@@ -121,17 +129,25 @@ export function resolveApiPrice(
     name: input.apiModel,
     input: input.apiInputPrice ?? hosted?.input ?? 0,
     output: input.apiOutputPrice ?? hosted?.output ?? 0,
-    source: input.apiInputPrice !== undefined || input.apiOutputPrice !== undefined ? 'given' : `${hosted?.source ?? ''} (${hosted?.date ?? ''})`,
+    source:
+      input.apiInputPrice !== undefined || input.apiOutputPrice !== undefined
+        ? 'given'
+        : `${hosted?.source ?? ''} (${hosted?.date ?? ''})`,
   };
 }
 
-export async function computeBreakeven(input: BreakevenInput, dependencies: ComputeDependencies, now = new Date()): Promise<BreakevenReport> {
+export async function computeBreakeven(
+  input: BreakevenInput,
+  dependencies: ComputeDependencies,
+  now = new Date(),
+): Promise<BreakevenReport> {
   const { prices } = dependencies;
   const model = MODELS[input.model];
   const gpu = GPUS[input.gpu];
   const warnings: string[] = [];
   const gpusPerReplica =
-    input.gpusPerReplica ?? smallestTensorParallel({ model, gpu, dtype: 'bf16' }) ??
+    input.gpusPerReplica ??
+    smallestTensorParallel({ model, gpu, dtype: 'bf16' }) ??
     (() => {
       throw new InvalidInputError(`${model.id} does not fit on up to 8× ${gpu.id}`);
     })();
@@ -147,7 +163,8 @@ export async function computeBreakeven(input: BreakevenInput, dependencies: Comp
     }
   })();
   const gpuHourly = input.gpuHourly ?? catalogHourly;
-  const gpuPriceSource = input.gpuHourly !== undefined ? 'given (--gpu-hourly)' : (prices.gpus[gpu.id]?.source ?? 'catalog');
+  const gpuPriceSource =
+    input.gpuHourly !== undefined ? 'given (--gpu-hourly)' : (prices.gpus[gpu.id]?.source ?? 'catalog');
 
   const api = resolveApiPrice(prices, input);
 
@@ -172,7 +189,10 @@ export async function computeBreakeven(input: BreakevenInput, dependencies: Comp
       break;
     }
     case 'estimate': {
-      const slo = { tpotMs: input.throughput.tpotMs, ...(input.throughput.ttftMs === undefined ? {} : { ttftMs: input.throughput.ttftMs }) };
+      const slo = {
+        tpotMs: input.throughput.tpotMs,
+        ...(input.throughput.ttftMs === undefined ? {} : { ttftMs: input.throughput.ttftMs }),
+      };
       const estimate = estimateCapacity({ model, gpu, tensorParallel: gpusPerReplica, profile, slo });
       throughput = {
         source: 'estimate',
@@ -202,10 +222,16 @@ export async function computeBreakeven(input: BreakevenInput, dependencies: Comp
   const replicas = input.replicas ?? replicasNeeded(deployment, input.requestsPerDay, input.utilization);
   const fleetRequestsPerDay = replicaRequestsPerDay(deployment, input.utilization) * replicas;
   if (input.requestsPerDay > replicaRequestsPerDay(deployment) * replicas) {
-    warnings.push(`${input.requestsPerDay} requests/day exceed the fixed fleet's capacity of ${Math.round(replicaRequestsPerDay(deployment) * replicas)} at 100% utilization`);
+    warnings.push(
+      `${input.requestsPerDay} requests/day exceed the fixed fleet's capacity of ${Math.round(replicaRequestsPerDay(deployment) * replicas)} at 100% utilization`,
+    );
   }
   const result = breakeven(deployment, profile, api, input.utilization);
-  const maxRequests = Math.max(input.requestsPerDay * 2, (result.stableFromRequestsPerDay ?? result.requestsPerDay ?? 0) * 1.5, replicaRequestsPerDay(deployment, input.utilization) * 3);
+  const maxRequests = Math.max(
+    input.requestsPerDay * 2,
+    (result.stableFromRequestsPerDay ?? result.requestsPerDay ?? 0) * 1.5,
+    replicaRequestsPerDay(deployment, input.utilization) * 3,
+  );
   const requestSweep = Array.from({ length: 121 }, (_, index) => (maxRequests * index) / 120).map((requestsPerDay) => {
     const sweepReplicas = fixedFleet ? replicas : replicasNeeded(deployment, requestsPerDay, input.utilization);
     return {
@@ -250,8 +276,13 @@ export async function computeBreakeven(input: BreakevenInput, dependencies: Comp
     seedCheck: checkSeed({
       prices,
       // The seed's claims are about ordinary chat requests: a measured profile (e.g. a tiny test run) is not used here.
-      profile: { inputTokens: input.inputTokens ?? DEFAULT_PROFILE.inputTokens, outputTokens: input.outputTokens ?? DEFAULT_PROFILE.outputTokens },
-      slo: { tpotMs: input.seedCheckTpotMs }, gpuHourly: input.seedGpuHourly }),
+      profile: {
+        inputTokens: input.inputTokens ?? DEFAULT_PROFILE.inputTokens,
+        outputTokens: input.outputTokens ?? DEFAULT_PROFILE.outputTokens,
+      },
+      slo: { tpotMs: input.seedCheckTpotMs },
+      gpuHourly: input.seedGpuHourly,
+    }),
     warnings,
   };
 }

@@ -85,7 +85,8 @@ export function estimateCapacity(options: EstimateOptions): CapacityEstimate {
     candidate.tpotMs <= slo.tpotMs && (slo.ttftMs === undefined || candidate.ttftMs <= slo.ttftMs);
 
   const upper = Math.min(maxNumSeqs, kvLimit);
-  if (upper < 1) throw new InvalidInputError(`one ${perRequestTokens}-token request does not fit the ${kvTokens}-token KV cache`);
+  if (upper < 1)
+    throw new InvalidInputError(`one ${perRequestTokens}-token request does not fit the ${kvTokens}-token KV cache`);
   let best: ReturnType<typeof evaluate> | undefined;
   let limitedBy: CapacityEstimate['limitedBy'] = kvLimit < maxNumSeqs ? 'kv-cache' : 'max-num-seqs';
   for (let batch = 1; batch <= upper; batch += 1) {

@@ -77,7 +77,17 @@ describe('breakeven formulas on hand-computed cases', () => {
 
   it('live mode arithmetic: realized utilization, $/1M and the API equivalent per pool', () => {
     const [pool] = realizedCosts(
-      [{ pool: 'chat', promptTokens: 3e6, completionTokens: 1e6, gpuSeconds: 7200, busyGpuSeconds: 5400, gpuHourly: 2, hostedSpend: 1 }],
+      [
+        {
+          pool: 'chat',
+          promptTokens: 3e6,
+          completionTokens: 1e6,
+          gpuSeconds: 7200,
+          busyGpuSeconds: 5400,
+          gpuHourly: 2,
+          hostedSpend: 1,
+        },
+      ],
       api,
     );
     expect(pool?.utilization).toBe(0.75);

@@ -50,13 +50,23 @@ export function replicaRequestsPerDay(deployment: SelfHostedDeployment, utilizat
 }
 
 /** Self-hosted $ per 1M tokens (input + output) when the replicas run at average utilization `u`. */
-export function selfHostedCostPerMillionTokens(deployment: SelfHostedDeployment, profile: RequestProfile, utilization: number): number {
+export function selfHostedCostPerMillionTokens(
+  deployment: SelfHostedDeployment,
+  profile: RequestProfile,
+  utilization: number,
+): number {
   return (replicaHourly(deployment) / (replicaTokensPerS(deployment, profile) * utilization * 3600)) * 1e6;
 }
 
 /** Self-hosted $ per 1M output tokens at utilization `u` (input tokens ride along for free in this view). */
-export function selfHostedCostPerMillionOutputTokens(deployment: SelfHostedDeployment, profile: RequestProfile, utilization: number): number {
-  return (replicaHourly(deployment) / (deployment.replicaRequestsPerS * profile.outputTokens * utilization * 3600)) * 1e6;
+export function selfHostedCostPerMillionOutputTokens(
+  deployment: SelfHostedDeployment,
+  profile: RequestProfile,
+  utilization: number,
+): number {
+  return (
+    (replicaHourly(deployment) / (deployment.replicaRequestsPerS * profile.outputTokens * utilization * 3600)) * 1e6
+  );
 }
 
 export function apiCostPerRequest(price: ApiPrice, profile: RequestProfile): number {
@@ -72,7 +82,11 @@ export function apiMonthlyCost(price: ApiPrice, profile: RequestProfile, request
 }
 
 /** Replicas needed so that `requestsPerDay` keeps average utilization at or below `maxUtilization` (at least 1). */
-export function replicasNeeded(deployment: SelfHostedDeployment, requestsPerDay: number, maxUtilization: number): number {
+export function replicasNeeded(
+  deployment: SelfHostedDeployment,
+  requestsPerDay: number,
+  maxUtilization: number,
+): number {
   return Math.max(1, Math.ceil(requestsPerDay / replicaRequestsPerDay(deployment, maxUtilization) - 1e-9));
 }
 
@@ -82,7 +96,11 @@ export function selfHostedMonthlyCost(deployment: SelfHostedDeployment, replicas
 }
 
 /** Average utilization of `replicas` replicas carrying `requestsPerDay`. */
-export function realizedUtilization(deployment: SelfHostedDeployment, replicas: number, requestsPerDay: number): number {
+export function realizedUtilization(
+  deployment: SelfHostedDeployment,
+  replicas: number,
+  requestsPerDay: number,
+): number {
   return requestsPerDay / (replicaRequestsPerDay(deployment) * replicas);
 }
 
@@ -98,19 +116,28 @@ export interface Breakeven {
   stableFromRequestsPerDay: number | null;
 }
 
-export function breakeven(deployment: SelfHostedDeployment, profile: RequestProfile, price: ApiPrice, maxUtilization: number): Breakeven {
+export function breakeven(
+  deployment: SelfHostedDeployment,
+  profile: RequestProfile,
+  price: ApiPrice,
+  maxUtilization: number,
+): Breakeven {
   const perRequest = apiCostPerRequest(price, profile);
   const utilization = selfHostedCostPerMillionTokens(deployment, profile, 1) / apiCostPerMillionTokens(price, profile);
   const replicaDaily = replicaHourly(deployment) * 24;
   const crossing = replicaDaily / perRequest;
   const carried = replicaRequestsPerDay(deployment, maxUtilization);
-  if (perRequest <= 0 || crossing > carried) return { utilization, requestsPerDay: null, stableFromRequestsPerDay: null };
+  if (perRequest <= 0 || crossing > carried)
+    return { utilization, requestsPerDay: null, stableFromRequestsPerDay: null };
   // API cost of a replica's full load at the target utilization, per day; step k starts just above (k−1)·carried.
   const fullLoadApiDaily = carried * perRequest;
   let stable: number | null = crossing;
   if (fullLoadApiDaily < replicaDaily * 2) {
     // Just after each step boundary the fleet grows by one replica; it stays cheaper once (k−1)·A ≥ k·M.
-    const steps = fullLoadApiDaily <= replicaDaily ? Number.POSITIVE_INFINITY : Math.ceil(fullLoadApiDaily / (fullLoadApiDaily - replicaDaily));
+    const steps =
+      fullLoadApiDaily <= replicaDaily
+        ? Number.POSITIVE_INFINITY
+        : Math.ceil(fullLoadApiDaily / (fullLoadApiDaily - replicaDaily));
     stable = Number.isFinite(steps) ? Math.max(crossing, (steps - 1) * carried) : null;
   }
   return { utilization, requestsPerDay: crossing, stableFromRequestsPerDay: stable };

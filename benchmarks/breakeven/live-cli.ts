@@ -40,11 +40,14 @@ export async function runLiveBreakeven(
   prices: PriceFile,
   deps: RouterSourceDeps & PrometheusSourceDeps = {},
 ): Promise<{ report: LiveReport; text: string; path: string }> {
-  const optional = (text: string | undefined, flag: string) => (text === undefined ? undefined : parseNumber(text, flag, { integer: true, exclusiveMin: true }));
+  const optional = (text: string | undefined, flag: string) =>
+    text === undefined ? undefined : parseNumber(text, flag, { integer: true, exclusiveMin: true });
   const api = resolveApiPrice(prices, {
     apiModel: flags.apiModel,
-    apiInputPrice: flags.apiInputPrice === undefined ? undefined : parseNumber(flags.apiInputPrice, '--api-input-price'),
-    apiOutputPrice: flags.apiOutputPrice === undefined ? undefined : parseNumber(flags.apiOutputPrice, '--api-output-price'),
+    apiInputPrice:
+      flags.apiInputPrice === undefined ? undefined : parseNumber(flags.apiInputPrice, '--api-input-price'),
+    apiOutputPrice:
+      flags.apiOutputPrice === undefined ? undefined : parseNumber(flags.apiOutputPrice, '--api-output-price'),
   });
   const options: SourceOptions = {
     prices,
@@ -53,16 +56,21 @@ export async function runLiveBreakeven(
       outputTokens: optional(flags.outputTokens, '--output-tokens') ?? DEFAULT_PROFILE.outputTokens,
     },
     slo: { tpotMs: parseNumber(flags.tpotSlo, '--tpot-slo', { exclusiveMin: true }) },
-    ...(flags.gpuHourly === undefined ? {} : { gpuHourly: parseNumber(flags.gpuHourly, '--gpu-hourly', { exclusiveMin: true }) }),
+    ...(flags.gpuHourly === undefined
+      ? {}
+      : { gpuHourly: parseNumber(flags.gpuHourly, '--gpu-hourly', { exclusiveMin: true }) }),
   };
   let window: number;
   let source;
-  if (flags.scrapes !== undefined && flags.prometheus !== undefined) throw new InvalidInputError('give --scrapes or --prometheus, not both');
+  if (flags.scrapes !== undefined && flags.prometheus !== undefined)
+    throw new InvalidInputError('give --scrapes or --prometheus, not both');
   if (flags.scrapes !== undefined) {
     const [start, end, ...rest] = flags.scrapes;
-    if (start === undefined || end === undefined || rest.length > 0) throw new InvalidInputError('--scrapes takes two files: the start and the end scrape');
+    if (start === undefined || end === undefined || rest.length > 0)
+      throw new InvalidInputError('--scrapes takes two files: the start and the end scrape');
     // Saved scrapes carry no time: a default window would silently make up the rate.
-    if (flags.window === undefined) throw new InvalidInputError('--scrapes needs --window: the time between the two scrapes');
+    if (flags.window === undefined)
+      throw new InvalidInputError('--scrapes needs --window: the time between the two scrapes');
     window = parseWindow(flags.window);
     source = scrapeFilesSource(start, end, options);
   } else if (flags.prometheus !== undefined) {
@@ -73,9 +81,15 @@ export async function runLiveBreakeven(
     source = routerMetricsSource(flags.router, options, deps);
   }
   const report = liveReport(await source.usage(window), api);
-  const dir = flags.out ?? join(DEFAULT_RESULTS_DIR, `breakeven-live-${report.createdAt.replace(/[:.]/g, '-').replace(/Z$/, '')}`);
+  const dir =
+    flags.out ??
+    join(DEFAULT_RESULTS_DIR, `breakeven-live-${report.createdAt.replace(/[:.]/g, '-').replace(/Z$/, '')}`);
   await mkdir(dir, { recursive: true });
   const path = join(dir, 'breakeven-live.json');
   await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
-  return { report, text: flags.json ? JSON.stringify(report, null, 2) : `${formatLiveReport(report)}\n\nreport: ${path}`, path };
+  return {
+    report,
+    text: flags.json ? JSON.stringify(report, null, 2) : `${formatLiveReport(report)}\n\nreport: ${path}`,
+    path,
+  };
 }

@@ -42,11 +42,19 @@ export const LIVE_FORMULAS = [
 
 const perMillion = (spend: number, tokens: number) => (tokens === 0 ? 0 : (spend / tokens) * 1e6);
 
-export function liveReport(window: LiveWindow<LivePoolUsage>, api: ApiPrice & { source: string }, now = new Date()): LiveReport {
+export function liveReport(
+  window: LiveWindow<LivePoolUsage>,
+  api: ApiPrice & { source: string },
+  now = new Date(),
+): LiveReport {
   const costs = realizedCosts(window.pools, api);
   const pools = window.pools.map((usage, index) => {
     const cost = costs[index] as RealizedPoolCost;
-    return { ...usage, ...cost, apiCostPerMillionTokens: perMillion(cost.apiEquivalentSpend, usage.promptTokens + usage.completionTokens) };
+    return {
+      ...usage,
+      ...cost,
+      apiCostPerMillionTokens: perMillion(cost.apiEquivalentSpend, usage.promptTokens + usage.completionTokens),
+    };
   });
   const sum = (pick: (pool: LivePoolReport) => number) => pools.reduce((total, pool) => total + pick(pool), 0);
   const tokens = sum((pool) => pool.promptTokens + pool.completionTokens);
@@ -73,24 +81,44 @@ export function liveReport(window: LiveWindow<LivePoolUsage>, api: ApiPrice & { 
   };
 }
 
-const money = (value: number) => (value >= 100 ? `$${value.toFixed(0)}` : value >= 1 ? `$${value.toFixed(2)}` : `$${value.toPrecision(3)}`);
+const money = (value: number) =>
+  value >= 100 ? `$${value.toFixed(0)}` : value >= 1 ? `$${value.toFixed(2)}` : `$${value.toPrecision(3)}`;
 
 export function formatLiveReport(report: LiveReport): string {
-  const header = ['pool', 'kind', 'GPUs', 'prompt tok', 'completion tok', 'utilization', 'spend', '$/1M', `API ${report.api.name}`, 'API $/1M'];
+  const header = [
+    'pool',
+    'kind',
+    'GPUs',
+    'prompt tok',
+    'completion tok',
+    'utilization',
+    'spend',
+    '$/1M',
+    `API ${report.api.name}`,
+    'API $/1M',
+  ];
   const rows = report.pools.map((pool) => [
     pool.pool,
     pool.kind,
     pool.kind === 'vllm' ? `${pool.replicas}×${pool.gpusPerReplica} ${pool.gpu}` : '—',
     String(pool.promptTokens),
     String(pool.completionTokens),
-    pool.utilizationSource === 'none' ? '—' : `${(pool.utilization * 100).toFixed(1)}%${pool.utilizationSource === 'capacity-estimate' ? ' (est.)' : ''}`,
+    pool.utilizationSource === 'none'
+      ? '—'
+      : `${(pool.utilization * 100).toFixed(1)}%${pool.utilizationSource === 'capacity-estimate' ? ' (est.)' : ''}`,
     money(pool.selfHostedSpend),
     pool.promptTokens + pool.completionTokens === 0 ? '—' : money(pool.costPerMillionTokens),
     money(pool.apiEquivalentSpend),
     pool.promptTokens + pool.completionTokens === 0 ? '—' : money(pool.apiCostPerMillionTokens),
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd();
   const { totals } = report;
   return [
     `live cost over ${report.windowS.toFixed(1)} s — ${report.source}`,

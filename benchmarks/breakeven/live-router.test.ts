@@ -18,8 +18,21 @@ let harness: TestRouter;
 beforeAll(async () => {
   harness = await startTestRouter({
     pools: [
-      { name: 'llama-8b-a10g', kind: 'vllm', model: 'llama-3.1-8b', gpu: 'a10g', tensorParallel: 1, driver: { type: 'simulator', replicas: 2, speed: SPEED } },
-      { name: 'hosted-sim', kind: 'openai', modelMap: { mini: 'gpt-4o-mini' }, costPer1MTokens: 0.375, driver: { type: 'simulator', speed: SPEED } },
+      {
+        name: 'llama-8b-a10g',
+        kind: 'vllm',
+        model: 'llama-3.1-8b',
+        gpu: 'a10g',
+        tensorParallel: 1,
+        driver: { type: 'simulator', replicas: 2, speed: SPEED },
+      },
+      {
+        name: 'hosted-sim',
+        kind: 'openai',
+        modelMap: { mini: 'gpt-4o-mini' },
+        costPer1MTokens: 0.375,
+        driver: { type: 'simulator', speed: SPEED },
+      },
     ],
     models: [
       { name: 'llama-3.1-8b', route: ['llama-8b-a10g'], sloTtftMs: 5_000 },
@@ -42,25 +55,50 @@ async function sendRequests(): Promise<Seen[]> {
   const poolOf = (backend: string | null) => (backend ?? '').replace(/-\d+$/, '');
   const plain = (model: string, maxTokens: number) =>
     client.chat.completions
-      .create({ model, messages: [{ role: 'user', content: `say ${maxTokens} things about pools` }], max_tokens: maxTokens })
+      .create({
+        model,
+        messages: [{ role: 'user', content: `say ${maxTokens} things about pools` }],
+        max_tokens: maxTokens,
+      })
       .withResponse()
-      .then(({ data, response }) => ({ pool: poolOf(response.headers.get('x-switchyard-backend')), prompt: data.usage?.prompt_tokens ?? -1, completion: data.usage?.completion_tokens ?? -1 }));
+      .then(({ data, response }) => ({
+        pool: poolOf(response.headers.get('x-switchyard-backend')),
+        prompt: data.usage?.prompt_tokens ?? -1,
+        completion: data.usage?.completion_tokens ?? -1,
+      }));
   const streamed = async (model: string, maxTokens: number): Promise<Seen> => {
     const { data: stream, response } = await client.chat.completions
-      .create({ model, messages: [{ role: 'user', content: 'stream a short answer' }], max_tokens: maxTokens, stream: true, stream_options: { include_usage: true } })
+      .create({
+        model,
+        messages: [{ role: 'user', content: 'stream a short answer' }],
+        max_tokens: maxTokens,
+        stream: true,
+        stream_options: { include_usage: true },
+      })
       .withResponse();
     let seen = { prompt: -1, completion: -1 };
-    for await (const chunk of stream) if (chunk.usage) seen = { prompt: chunk.usage.prompt_tokens, completion: chunk.usage.completion_tokens };
+    for await (const chunk of stream)
+      if (chunk.usage) seen = { prompt: chunk.usage.prompt_tokens, completion: chunk.usage.completion_tokens };
     return { pool: poolOf(response.headers.get('x-switchyard-backend')), ...seen };
   };
-  return Promise.all([plain('llama-3.1-8b', 12), plain('llama-3.1-8b', 30), streamed('llama-3.1-8b', 20), plain('mini', 16), streamed('mini', 8)]);
+  return Promise.all([
+    plain('llama-3.1-8b', 12),
+    plain('llama-3.1-8b', 30),
+    streamed('llama-3.1-8b', 20),
+    plain('mini', 16),
+    streamed('mini', 8),
+  ]);
 }
 
-const tokensOf = (requests: readonly Seen[]) => requests.reduce((sum, request) => sum + request.prompt + request.completion, 0);
+const tokensOf = (requests: readonly Seen[]) =>
+  requests.reduce((sum, request) => sum + request.prompt + request.completion, 0);
 
 async function routerTokenTotal(): Promise<number> {
   const text = await (await fetch(`${harness.router.url}/metrics`)).text();
-  return [...text.matchAll(/^switchyard_pool_tokens_total\{[^}]*\} (\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+  return [...text.matchAll(/^switchyard_pool_tokens_total\{[^}]*\} (\d+)/gm)].reduce(
+    (sum, match) => sum + Number(match[1]),
+    0,
+  );
 }
 
 /** Governance settles a request just after its response ends: wait (bounded) until the counters include all of them. */
@@ -103,7 +141,13 @@ describe('switchyard breakeven --live against a running router', () => {
     const gpu = report.pools.find((pool) => pool.pool === 'llama-8b-a10g');
     const hosted = report.pools.find((pool) => pool.pool === 'hosted-sim');
     // 2 replicas × 1 A10G paid for the whole (measured) window; busy for part of it.
-    expect(gpu).toMatchObject({ kind: 'vllm', gpu: 'a10g', replicas: 2, gpusPerReplica: 1, utilizationSource: 'busy-time' });
+    expect(gpu).toMatchObject({
+      kind: 'vllm',
+      gpu: 'a10g',
+      replicas: 2,
+      gpusPerReplica: 1,
+      utilizationSource: 'busy-time',
+    });
     expect(gpu?.gpuSeconds).toBeCloseTo(2 * report.windowS, 9);
     expect(gpu?.utilization).toBeGreaterThan(0);
     expect(gpu?.utilization).toBeLessThanOrEqual(1);
@@ -126,23 +170,40 @@ describe('switchyard breakeven --live against a running router', () => {
       const binary = requireBinary('prometheus');
       dir = mkdtempSync(join(tmpdir(), 'switchyard-live-prom-'));
       const target = new URL(harness.router.url).host;
-      writeFileSync(join(dir, 'prometheus.yml'), `global: { scrape_interval: 500ms }\nscrape_configs:\n  - job_name: router\n    static_configs: [{ targets: ["${target}"] }]\n`);
+      writeFileSync(
+        join(dir, 'prometheus.yml'),
+        `global: { scrape_interval: 500ms }\nscrape_configs:\n  - job_name: router\n    static_configs: [{ targets: ["${target}"] }]\n`,
+      );
       const port = await freePort();
       const promUrl = `http://127.0.0.1:${port}`;
-      prometheus = spawn(binary, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      if (!(await waitForOutput(prometheus, /Server is ready to receive web requests/, 20_000))) throw new Error('prometheus did not start');
+      prometheus = spawn(
+        binary,
+        [
+          `--config.file=${join(dir, 'prometheus.yml')}`,
+          `--storage.tsdb.path=${join(dir, 'data')}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      if (!(await waitForOutput(prometheus, /Server is ready to receive web requests/, 20_000)))
+        throw new Error('prometheus did not start');
       /** Sum of the pool token counters in Prometheus' latest sample (−1 before the first scrape). */
       const promTokens = async (): Promise<number> => {
-        const body = (await (await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent('sum(switchyard_pool_tokens_total) or vector(0) * count(switchyard_pool_info)')}`)).json()) as {
+        const body = (await (
+          await fetch(
+            `${promUrl}/api/v1/query?query=${encodeURIComponent('sum(switchyard_pool_tokens_total) or vector(0) * count(switchyard_pool_info)')}`,
+          )
+        ).json()) as {
           data: { result: Array<{ value: [number, string] }> };
         };
         const value = body.data.result[0]?.value[1];
         return value === undefined ? -1 : Number(value);
       };
       const waitFor = async (condition: () => Promise<boolean>) => {
-        for (let attempt = 0; attempt < 100 && !(await condition()); attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
+        for (let attempt = 0; attempt < 100 && !(await condition()); attempt++)
+          await new Promise((resolve) => setTimeout(resolve, 100));
       };
       const before = await routerTokenTotal();
       await waitFor(async () => (await promTokens()) === before);

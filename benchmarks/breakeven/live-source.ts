@@ -40,7 +40,9 @@ async function fetchMetrics(url: string): Promise<string> {
     if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}`);
     return text;
   } catch (error) {
-    throw new TargetUnavailableError(`cannot scrape ${url} (${(error as Error).message}); is \`switchyard serve\` running there?`);
+    throw new TargetUnavailableError(
+      `cannot scrape ${url} (${(error as Error).message}); is \`switchyard serve\` running there?`,
+    );
   }
 }
 
@@ -53,7 +55,11 @@ function parse(text: string, where: string): PromSample[] {
 }
 
 /** Scrapes the router now and again after `windowS` seconds; the window is the measured time between the scrapes. */
-export function routerMetricsSource(router: string, options: SourceOptions, deps: RouterSourceDeps = {}): LiveUsageSource<LivePoolUsage> {
+export function routerMetricsSource(
+  router: string,
+  options: SourceOptions,
+  deps: RouterSourceDeps = {},
+): LiveUsageSource<LivePoolUsage> {
   const url = routerMetricsUrl(router);
   const fetchText = deps.fetchText ?? fetchMetrics;
   const clock = deps.clock ?? Date.now;
@@ -78,7 +84,11 @@ export function routerMetricsSource(router: string, options: SourceOptions, deps
 }
 
 /** Two saved scrapes; the files carry no time, so the window is given. */
-export function scrapeFilesSource(startPath: string, endPath: string, options: SourceOptions): LiveUsageSource<LivePoolUsage> {
+export function scrapeFilesSource(
+  startPath: string,
+  endPath: string,
+  options: SourceOptions,
+): LiveUsageSource<LivePoolUsage> {
   const read = async (path: string) => {
     try {
       return parse(await readFile(path, 'utf8'), path);
@@ -114,7 +124,8 @@ async function fetchJson(url: string): Promise<unknown> {
   try {
     const response = await request(url, { headersTimeout: 10_000, bodyTimeout: 10_000 });
     const body: unknown = await response.body.json();
-    if (response.statusCode !== 200) throw new Error(`status ${response.statusCode}: ${JSON.stringify(body).slice(0, 200)}`);
+    if (response.statusCode !== 200)
+      throw new Error(`status ${response.statusCode}: ${JSON.stringify(body).slice(0, 200)}`);
     return body;
   } catch (error) {
     throw new TargetUnavailableError(`cannot query Prometheus at ${url} (${(error as Error).message})`);
@@ -132,7 +143,11 @@ export interface PrometheusSourceDeps {
  * `time=`), i.e. the two scrapes closest before those instants. Several router instances are separate series (their
  * `instance` label), so their tokens and spend add up.
  */
-export function prometheusSource(baseUrl: string, options: SourceOptions, deps: PrometheusSourceDeps = {}): LiveUsageSource<LivePoolUsage> {
+export function prometheusSource(
+  baseUrl: string,
+  options: SourceOptions,
+  deps: PrometheusSourceDeps = {},
+): LiveUsageSource<LivePoolUsage> {
   let base: URL;
   try {
     base = new URL(baseUrl);
@@ -147,7 +162,9 @@ export function prometheusSource(baseUrl: string, options: SourceOptions, deps: 
     url.searchParams.set('time', seconds.toFixed(3));
     const body = (await getJson(url.toString())) as PromQueryResponse;
     if (body.status !== 'success' || body.data?.resultType !== 'vector' || !Array.isArray(body.data.result)) {
-      throw new TargetUnavailableError(`Prometheus at ${base.origin} answered ${body.error ?? JSON.stringify(body).slice(0, 200)}`);
+      throw new TargetUnavailableError(
+        `Prometheus at ${base.origin} answered ${body.error ?? JSON.stringify(body).slice(0, 200)}`,
+      );
     }
     return body.data.result.map(({ metric = {}, value }) => {
       const { __name__: name = '', ...labels } = metric;
@@ -160,7 +177,9 @@ export function prometheusSource(baseUrl: string, options: SourceOptions, deps: 
       const end = clock() / 1000;
       const [startSamples, endSamples] = await Promise.all([at(end - windowS), at(end)]);
       if (endSamples.length === 0) {
-        throw new InvalidInputError(`Prometheus at ${base.origin} has no switchyard_* series: does it scrape the router's /metrics?`);
+        throw new InvalidInputError(
+          `Prometheus at ${base.origin} has no switchyard_* series: does it scrape the router's /metrics?`,
+        );
       }
       return {
         windowS,

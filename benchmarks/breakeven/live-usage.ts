@@ -45,7 +45,11 @@ const seriesKey = (sample: PromSample) =>
   `${sample.name}${JSON.stringify(Object.entries(sample.labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))}`;
 
 /** Increase of every series of `name` between the scrapes, with its labels. */
-function increases(start: readonly PromSample[], end: readonly PromSample[], name: string): Array<{ labels: Readonly<Record<string, string>>; value: number }> {
+function increases(
+  start: readonly PromSample[],
+  end: readonly PromSample[],
+  name: string,
+): Array<{ labels: Readonly<Record<string, string>>; value: number }> {
   const before = new Map<string, number>();
   for (const sample of start) if (sample.name === name) before.set(seriesKey(sample), sample.value);
   return end
@@ -56,32 +60,48 @@ function increases(start: readonly PromSample[], end: readonly PromSample[], nam
     });
 }
 
-const sumWhere = (rows: ReadonlyArray<{ labels: Readonly<Record<string, string>>; value: number }>, match: Record<string, string>) =>
-  rows.filter((row) => Object.entries(match).every(([label, value]) => row.labels[label] === value)).reduce((sum, row) => sum + row.value, 0);
+const sumWhere = (
+  rows: ReadonlyArray<{ labels: Readonly<Record<string, string>>; value: number }>,
+  match: Record<string, string>,
+) =>
+  rows
+    .filter((row) => Object.entries(match).every(([label, value]) => row.labels[label] === value))
+    .reduce((sum, row) => sum + row.value, 0);
 
 function replicaCount(samples: readonly PromSample[], pool: string): number {
   const backends = new Set<string>();
   for (const sample of samples) {
-    if (sample.name === 'switchyard_backend_in_flight_requests' && sample.labels['pool'] === pool) backends.add(sample.labels['backend'] ?? '');
+    if (sample.name === 'switchyard_backend_in_flight_requests' && sample.labels['pool'] === pool)
+      backends.add(sample.labels['backend'] ?? '');
   }
   return backends.size;
 }
 
-function poolInfo(start: readonly PromSample[], end: readonly PromSample[]): Map<string, Readonly<Record<string, string>>> {
+function poolInfo(
+  start: readonly PromSample[],
+  end: readonly PromSample[],
+): Map<string, Readonly<Record<string, string>>> {
   const pools = new Map<string, Readonly<Record<string, string>>>();
   for (const sample of [...start, ...end]) {
-    if (sample.name === 'switchyard_pool_info' && sample.labels['pool']) pools.set(sample.labels['pool'], sample.labels);
+    if (sample.name === 'switchyard_pool_info' && sample.labels['pool'])
+      pools.set(sample.labels['pool'], sample.labels);
   }
   return pools;
 }
 
 /** Metrics only the governance cost meter exports; without them the router cannot say what a pool served. */
-const COST_METER_SERIES = ['switchyard_pool_tokens_total', 'switchyard_gpu_busy_seconds_total', 'switchyard_cache_bytes'];
+const COST_METER_SERIES = [
+  'switchyard_pool_tokens_total',
+  'switchyard_gpu_busy_seconds_total',
+  'switchyard_cache_bytes',
+];
 
 /** Throws a clear error when a scrape cannot feed live mode (so a long window is not waited for nothing). */
 export function assertUsageMetrics(samples: readonly PromSample[]): void {
   if (!samples.some((sample) => sample.name === 'switchyard_pool_info')) {
-    throw new InvalidInputError('these metrics have no switchyard_pool_info series: not a Switchyard router, or one too old for live mode');
+    throw new InvalidInputError(
+      'these metrics have no switchyard_pool_info series: not a Switchyard router, or one too old for live mode',
+    );
   }
   if (!samples.some((sample) => COST_METER_SERIES.includes(sample.name))) {
     throw new InvalidInputError(
@@ -91,7 +111,11 @@ export function assertUsageMetrics(samples: readonly PromSample[]): void {
   }
 }
 
-export function usageBetween(start: readonly PromSample[], end: readonly PromSample[], options: UsageOptions): LivePoolUsage[] {
+export function usageBetween(
+  start: readonly PromSample[],
+  end: readonly PromSample[],
+  options: UsageOptions,
+): LivePoolUsage[] {
   if (!(options.windowS > 0)) throw new InvalidInputError(`the window must be > 0 s (got ${options.windowS})`);
   assertUsageMetrics(end);
   const pools = poolInfo(start, end);
@@ -126,8 +150,17 @@ export function usageBetween(start: readonly PromSample[], end: readonly PromSam
       const gpuId = GpuId.safeParse(gpu);
       if (model.success && gpuId.success) {
         // Time the pool would have needed at its estimated capacity to serve these tokens.
-        const capacity = estimateCapacity({ model: MODELS[model.data], gpu: GPUS[gpuId.data], tensorParallel: gpusPerReplica, profile: options.profile, slo: options.slo });
-        busyGpuSeconds = Math.min(gpuSeconds, ((promptTokens + completionTokens) / capacity.totalTokensPerS) * gpusPerReplica);
+        const capacity = estimateCapacity({
+          model: MODELS[model.data],
+          gpu: GPUS[gpuId.data],
+          tensorParallel: gpusPerReplica,
+          profile: options.profile,
+          slo: options.slo,
+        });
+        busyGpuSeconds = Math.min(
+          gpuSeconds,
+          ((promptTokens + completionTokens) / capacity.totalTokensPerS) * gpusPerReplica,
+        );
         utilizationSource = 'capacity-estimate';
       }
     }

@@ -54,4 +54,3 @@ export function realizedCosts(usage: readonly PoolUsage[], api: ApiPrice): Reali
     };
   });
 }
-

@@ -50,7 +50,8 @@ describe('check the seed', () => {
 
   it('the breakeven claim fails when GPUs are expensive enough', () => {
     const dear = checkSeed({ prices, profile, slo: { tpotMs: 50 }, gpuHourly: { 'a100-80gb': 40, a10g: 40 } });
-    for (const check of dear.filter((item) => item.id.startsWith('breakeven-'))) expect(check.verdict).toBe('does-not-hold');
+    for (const check of dear.filter((item) => item.id.startsWith('breakeven-')))
+      expect(check.verdict).toBe('does-not-hold');
   });
 });
 
@@ -70,13 +71,21 @@ describe('capacity estimate from the step-time model', () => {
     const a100 = estimateCapacity({ ...base, slo: { tpotMs: 50 } });
     const h100 = estimateCapacity({ ...base, gpu: GPUS.h100, slo: { tpotMs: 50 } });
     expect(h100.totalTokensPerS / a100.totalTokensPerS).toBeGreaterThan(1.3);
-    const a10g = estimateCapacity({ ...base, model: MODELS['mistral-7b'], gpu: GPUS.a10g, profile: { inputTokens: 4000, outputTokens: 1000 }, slo: { tpotMs: 500 } });
+    const a10g = estimateCapacity({
+      ...base,
+      model: MODELS['mistral-7b'],
+      gpu: GPUS.a10g,
+      profile: { inputTokens: 4000, outputTokens: 1000 },
+      slo: { tpotMs: 500 },
+    });
     expect(a10g.limitedBy).toBe('kv-cache');
     expect(a10g.batch * 5000).toBeLessThanOrEqual(a10g.kvCapacityTokens);
   });
 
   it('explains impossible SLOs and deployments that do not fit', () => {
     expect(() => estimateCapacity({ ...base, slo: { tpotMs: 1 } })).toThrow(/no batch meets the SLO/);
-    expect(() => estimateCapacity({ ...base, model: MODELS['llama-3.1-70b'], slo: { tpotMs: 50 } })).toThrow(InvalidInputError);
+    expect(() => estimateCapacity({ ...base, model: MODELS['llama-3.1-70b'], slo: { tpotMs: 50 } })).toThrow(
+      InvalidInputError,
+    );
   });
 });

@@ -35,7 +35,14 @@ export const SEED_TABLE = [
   { id: 'llama-8b-1xa100', model: 'llama-3.1-8b', gpu: 'a100-80gb', gpus: 1, tokensPerS: 2500, costPerMillion: 0.08 },
   { id: 'llama-70b-4xa100', model: 'llama-3.1-70b', gpu: 'a100-80gb', gpus: 4, tokensPerS: 800, costPerMillion: 0.4 },
   { id: 'mistral-7b-1xa10g', model: 'mistral-7b', gpu: 'a10g', gpus: 1, tokensPerS: 1800, costPerMillion: 0.05 },
-] as const satisfies readonly { id: string; model: ModelId; gpu: GpuId; gpus: number; tokensPerS: number; costPerMillion: number }[];
+] as const satisfies readonly {
+  id: string;
+  model: ModelId;
+  gpu: GpuId;
+  gpus: number;
+  tokensPerS: number;
+  costPerMillion: number;
+}[];
 
 export const SEED_API_AVERAGE = { model: 'gpt-4o-mini', costPerMillion: 0.6 } as const;
 export const SEED_BREAKEVEN = { utilization: 0.8, minRequestsPerDay: 200_000, maxRequestsPerDay: 300_000 } as const;
@@ -67,10 +74,13 @@ export function checkSeed(options: SeedCheckOptions): ClaimCheck[] {
   const { prices, profile, slo } = options;
   const hourly = (gpu: GpuId) => options.gpuHourly?.[gpu] ?? gpuHourlyPrice(prices, gpu);
   const priceSource = (gpu: GpuId) =>
-    options.gpuHourly?.[gpu] !== undefined ? `${gpu} at ${money(hourly(gpu))}/GPU-h (given)` : `${gpu} at ${money(hourly(gpu))}/GPU-h (${prices.gpus[gpu]?.source ?? 'catalog'})`;
+    options.gpuHourly?.[gpu] !== undefined
+      ? `${gpu} at ${money(hourly(gpu))}/GPU-h (given)`
+      : `${gpu} at ${money(hourly(gpu))}/GPU-h (${prices.gpus[gpu]?.source ?? 'catalog'})`;
   const profileText = `${profile.inputTokens} input + ${profile.outputTokens} output tokens per request`;
   const sloText = `TPOT ≤ ${slo.tpotMs} ms${slo.ttftMs === undefined ? '' : `, TTFT ≤ ${slo.ttftMs} ms`}`;
-  const throughputMeaning = 'the claim\'s "tok/s" read as total (input + output) tokens/s of one replica, the unit its $/1M is per';
+  const throughputMeaning =
+    'the claim\'s "tok/s" read as total (input + output) tokens/s of one replica, the unit its $/1M is per';
   const checks: ClaimCheck[] = [];
   const estimates = new Map<string, ReturnType<typeof estimateCapacity>>();
 
@@ -86,7 +96,12 @@ export function checkSeed(options: SeedCheckOptions): ClaimCheck[] {
       claim: `${label} serves ~${count(row.tokensPerS)} tok/s`,
       recomputed: `${count(estimate.totalTokensPerS)} tok/s total (${count(estimate.outputTokensPerS)} output) at batch ${estimate.batch}`,
       verdict: ratio >= 1 - TOLERANCE ? 'holds' : 'does-not-hold',
-      assumptions: [throughputMeaning, `step-time model (H100-calibrated, scaled by datasheet bandwidth/FLOPs), bf16, vLLM defaults`, sloText, profileText],
+      assumptions: [
+        throughputMeaning,
+        `step-time model (H100-calibrated, scaled by datasheet bandwidth/FLOPs), bf16, vLLM defaults`,
+        sloText,
+        profileText,
+      ],
       detail:
         ratio >= 1 + TOLERANCE
           ? `The claim is conservative: the step-time model puts capacity at ${ratio.toFixed(1)}× the claim (limited by ${estimate.limitedBy}).`
@@ -103,7 +118,11 @@ export function checkSeed(options: SeedCheckOptions): ClaimCheck[] {
     const atClaimed = selfHostedCostPerMillionTokens(deployment, profile, 1);
     const impliedGpuHourly = (row.costPerMillion * row.tokensPerS * 3600) / 1e6 / row.gpus;
     const neededTokensPerS = (replicaHourly(deployment) * 1e6) / (row.costPerMillion * 3600);
-    const estimatedCost = selfHostedCostPerMillionTokens({ ...deployment, replicaRequestsPerS: estimate.requestsPerS }, profile, 1);
+    const estimatedCost = selfHostedCostPerMillionTokens(
+      { ...deployment, replicaRequestsPerS: estimate.requestsPerS },
+      profile,
+      1,
+    );
     const neededUtilization = neededTokensPerS / estimate.totalTokensPerS;
     let verdict: Verdict;
     let detail: string;
@@ -128,7 +147,12 @@ export function checkSeed(options: SeedCheckOptions): ClaimCheck[] {
       claim: `${label} costs ~${money(row.costPerMillion)} per 1M tokens`,
       recomputed: `${money(atClaimed)}/1M at the claimed throughput, ${money(estimatedCost)}/1M at the estimated capacity (100% utilization)`,
       verdict,
-      assumptions: [priceSource(row.gpu), `${row.gpus} GPU(s) billed per replica, every hour`, throughputMeaning, profileText],
+      assumptions: [
+        priceSource(row.gpu),
+        `${row.gpus} GPU(s) billed per replica, every hour`,
+        throughputMeaning,
+        profileText,
+      ],
       detail,
     });
   }
@@ -142,7 +166,10 @@ export function checkSeed(options: SeedCheckOptions): ClaimCheck[] {
     claim: `${apiName} costs $${SEED_API_AVERAGE.costPerMillion.toFixed(2)} per 1M tokens on average`,
     recomputed: `${money(blended)}/1M blended (input ${money(api.input)}, output ${money(api.output)} per 1M)`,
     verdict: near(blended, SEED_API_AVERAGE.costPerMillion) ? 'holds' : 'does-not-hold',
-    assumptions: [`${apiName} prices from prices.yaml (${prices.hosted[apiName]?.source ?? ''}, ${prices.hosted[apiName]?.date ?? ''})`, profileText],
+    assumptions: [
+      `${apiName} prices from prices.yaml (${prices.hosted[apiName]?.source ?? ''}, ${prices.hosted[apiName]?.date ?? ''})`,
+      profileText,
+    ],
     detail: near(blended, SEED_API_AVERAGE.costPerMillion)
       ? 'The blended price for this profile is within tolerance.'
       : `$${SEED_API_AVERAGE.costPerMillion.toFixed(2)} is the output-token price; an average that high needs ${percent(Math.min(1, outputShareNeeded))} of the tokens to be output tokens. ` +
@@ -169,7 +196,14 @@ export function checkSeed(options: SeedCheckOptions): ClaimCheck[] {
       const perToken = apiCostPerRequest(api, profile) / tokensPerRequest(profile);
       const tokensLow = replicaDaily / (perToken * SEED_BREAKEVEN.maxRequestsPerDay);
       const tokensHigh = replicaDaily / (perToken * SEED_BREAKEVEN.minRequestsPerDay);
-      return { ...variant, deployment, result, tokensLow, tokensHigh, atTarget: replicaRequestsPerDay(deployment, SEED_BREAKEVEN.utilization) };
+      return {
+        ...variant,
+        deployment,
+        result,
+        tokensLow,
+        tokensHigh,
+        atTarget: replicaRequestsPerDay(deployment, SEED_BREAKEVEN.utilization),
+      };
     });
     const [main, seedVariant] = variants as [(typeof variants)[0], (typeof variants)[0]];
     const describe = (variant: typeof main) =>
@@ -187,7 +221,8 @@ export function checkSeed(options: SeedCheckOptions): ClaimCheck[] {
     });
     const mainJudgement = judge(main);
     const seedJudgement = judge(seedVariant);
-    const partly = (judgement: ReturnType<typeof judge>) => judgement.cheaperAt80 && (judgement.loadAt80InBand || judgement.crossingInBand);
+    const partly = (judgement: ReturnType<typeof judge>) =>
+      judgement.cheaperAt80 && (judgement.loadAt80InBand || judgement.crossingInBand);
     let verdict: Verdict;
     let detail: string;
     const bandTokens = `the breakeven load lands in 200K–300K requests/day only for requests of ${count(main.tokensLow)}–${count(main.tokensHigh)} tokens (same input:output ratio)`;
@@ -198,10 +233,14 @@ export function checkSeed(options: SeedCheckOptions): ClaimCheck[] {
       verdict = 'holds-under-assumptions';
       const reasons: string[] = [];
       if (seedJudgement.cheaperAt80 && seedJudgement.loadAt80InBand) {
-        reasons.push(`with the claimed ${count(row.tokensPerS)} tok/s, 80% utilization is ${count(seedVariant.atTarget)} requests/day and self-hosting is cheaper there (breakeven at ${percent(seedVariant.result.utilization)})`);
+        reasons.push(
+          `with the claimed ${count(row.tokensPerS)} tok/s, 80% utilization is ${count(seedVariant.atTarget)} requests/day and self-hosting is cheaper there (breakeven at ${percent(seedVariant.result.utilization)})`,
+        );
       }
       if (mainJudgement.cheaperAt80) {
-        reasons.push(`with the estimated ${count(main.tokensPerS)} tok/s the replica is cheaper from ${percent(main.result.utilization)} utilization, so "80%+" is more than needed, and 80% utilization is ${count(main.atTarget)} requests/day`);
+        reasons.push(
+          `with the estimated ${count(main.tokensPerS)} tok/s the replica is cheaper from ${percent(main.result.utilization)} utilization, so "80%+" is more than needed, and 80% utilization is ${count(main.atTarget)} requests/day`,
+        );
       }
       reasons.push(bandTokens);
       detail = `${reasons.join('; ')}.`;

@@ -18,7 +18,10 @@ const SMALL_CHAT = { model: 'small', messages: [{ role: 'user', content: 'Say hi
 /** Valid starting points per route (max_tokens small: the point is the router's handling, not the answer). */
 const SEEDS: ReadonlyArray<{ route: string; body: Json }> = [
   { route: '/v1/chat/completions', body: SMALL_CHAT },
-  { route: '/v1/chat/completions', body: { ...SMALL_CHAT, model: 'auto', stream: true, stream_options: { include_usage: true } } },
+  {
+    route: '/v1/chat/completions',
+    body: { ...SMALL_CHAT, model: 'auto', stream: true, stream_options: { include_usage: true } },
+  },
   {
     route: '/v1/chat/completions',
     body: {
@@ -36,7 +39,10 @@ const SEEDS: ReadonlyArray<{ route: string; body: Json }> = [
   { route: '/v1/embeddings', body: { model: 'small', input: 'hello' } },
   { route: '/v1/retrieve', body: { query: 'what does ERR_CONN_REFUSED_443 mean', index: 'fuzz-missing', top_k: 3 } },
   { route: '/v1/rerank', body: { query: 'trains', documents: ['a train', 'a boat'], top_n: 1 } },
-  { route: '/v1/batches', body: { input_file_id: 'file-missing', endpoint: '/v1/chat/completions', completion_window: '24h' } },
+  {
+    route: '/v1/batches',
+    body: { input_file_id: 'file-missing', endpoint: '/v1/chat/completions', completion_window: '24h' },
+  },
   { route: '/v1/batches/batch_fuzz/cancel', body: {} },
   { route: '/v1/files', body: { purpose: 'batch' } },
 ];
@@ -55,7 +61,23 @@ const ODD_CONTENT_TYPES = [
 ];
 
 const NUMBERS: readonly number[] = [
-  0, -0, -1, 1, 2, 0.5, -0.5, 1e-320, 1e308, -1e308, 2 ** 31, 2 ** 53 + 2, -(2 ** 53), 1e21, 4_294_967_296, 65_536, 128_001,
+  0,
+  -0,
+  -1,
+  1,
+  2,
+  0.5,
+  -0.5,
+  1e-320,
+  1e308,
+  -1e308,
+  2 ** 31,
+  2 ** 53 + 2,
+  -(2 ** 53),
+  1e21,
+  4_294_967_296,
+  65_536,
+  128_001,
 ];
 
 export function createBodyGenerator(seed: number): (index: number) => FuzzBody {
@@ -72,7 +94,19 @@ export function createBodyGenerator(seed: number): (index: number) => FuzzBody {
       case 2:
         return pick(NUMBERS);
       case 3:
-        return pick(['', 'x', '\u0000', '\ud800', 'é'.repeat(int(50)), '{"a":', 'user', 'assistant', 'auto', 'none', 'NaN']);
+        return pick([
+          '',
+          'x',
+          '\u0000',
+          '\ud800',
+          'é'.repeat(int(50)),
+          '{"a":',
+          'user',
+          'assistant',
+          'auto',
+          'none',
+          'NaN',
+        ]);
       case 4:
         return 'y'.repeat(int(5_000));
       case 5:
@@ -80,15 +114,25 @@ export function createBodyGenerator(seed: number): (index: number) => FuzzBody {
       case 6:
         return Array.from({ length: int(4) }, () => junkValue(depth + 1));
       default:
-        return Object.fromEntries(Array.from({ length: int(4) }, () => [pick(['role', 'content', 'type', 'text', 'name', 'x', '__proto__', 'constructor']), junkValue(depth + 1)]));
+        return Object.fromEntries(
+          Array.from({ length: int(4) }, () => [
+            pick(['role', 'content', 'type', 'text', 'name', 'x', '__proto__', 'constructor']),
+            junkValue(depth + 1),
+          ]),
+        );
     }
   };
 
   /** Every path (array index or key) inside a value, for targeted mutations. */
-  const paths = (value: Json, prefix: Array<string | number> = [], out: Array<Array<string | number>> = []): Array<Array<string | number>> => {
+  const paths = (
+    value: Json,
+    prefix: Array<string | number> = [],
+    out: Array<Array<string | number>> = [],
+  ): Array<Array<string | number>> => {
     if (prefix.length > 0) out.push(prefix);
     if (Array.isArray(value)) value.forEach((item, index) => paths(item, [...prefix, index], out));
-    else if (value && typeof value === 'object') for (const [key, item] of Object.entries(value)) paths(item, [...prefix, key], out);
+    else if (value && typeof value === 'object')
+      for (const [key, item] of Object.entries(value)) paths(item, [...prefix, key], out);
     return out;
   };
 
@@ -118,7 +162,29 @@ export function createBodyGenerator(seed: number): (index: number) => FuzzBody {
         if (target) setAt(value, target, () => undefined);
         return { value, mutation: `removed ${target?.join('.')}` };
       case 2: {
-        const key = pick(['messages', 'prompt', 'n', 'logprobs', 'top_logprobs', 'logit_bias', 'stop', 'seed', 'user', 'rag', 'few_shot', 'ignore_eos', 'min_tokens', 'best_of', 'echo', 'suffix', 'x-extra', 'functions', 'dimensions', 'encoding_format', 'input']);
+        const key = pick([
+          'messages',
+          'prompt',
+          'n',
+          'logprobs',
+          'top_logprobs',
+          'logit_bias',
+          'stop',
+          'seed',
+          'user',
+          'rag',
+          'few_shot',
+          'ignore_eos',
+          'min_tokens',
+          'best_of',
+          'echo',
+          'suffix',
+          'x-extra',
+          'functions',
+          'dimensions',
+          'encoding_format',
+          'input',
+        ]);
         (value as Record<string, Json>)[key] = junkValue(0);
         return { value, mutation: `extra ${key}` };
       }
@@ -127,21 +193,29 @@ export function createBodyGenerator(seed: number): (index: number) => FuzzBody {
         return { value, mutation: `number at ${target?.join('.')}` };
       case 4: {
         const count = pick([50, 500, 3_000]);
-        (value as Record<string, Json>)['messages'] = Array.from({ length: count }, (_, index) => ({ role: index % 2 ? 'assistant' : 'user', content: `m${index}` }));
+        (value as Record<string, Json>)['messages'] = Array.from({ length: count }, (_, index) => ({
+          role: index % 2 ? 'assistant' : 'user',
+          content: `m${index}`,
+        }));
         return { value, mutation: `${count} messages` };
       }
       case 5: {
         const count = pick([20, 128, 400]);
-        (value as Record<string, Json>)['tools'] = Array.from({ length: count }, (_, index) => ({ type: 'function', function: { name: `t${index}`, parameters: { type: 'object' } } }));
+        (value as Record<string, Json>)['tools'] = Array.from({ length: count }, (_, index) => ({
+          type: 'function',
+          function: { name: `t${index}`, parameters: { type: 'object' } },
+        }));
         return { value, mutation: `${count} tools` };
       }
       case 6: {
         const levels = pick([10, 200, 3_000]);
-        (value as Record<string, Json>)[pick(['messages', 'tools', 'metadata', 'response_format', 'input'])] = JSON.parse(deepNest(levels)) as Json;
+        (value as Record<string, Json>)[pick(['messages', 'tools', 'metadata', 'response_format', 'input'])] =
+          JSON.parse(deepNest(levels)) as Json;
         return { value, mutation: `nested ${levels}` };
       }
       case 7:
-        for (const key of Object.keys(value as object)) if (random() < 0.5) (value as Record<string, Json>)[key] = junkValue(0);
+        for (const key of Object.keys(value as object))
+          if (random() < 0.5) (value as Record<string, Json>)[key] = junkValue(0);
         return { value, mutation: 'many wrong types' };
       default:
         return { value: pick([null, 1, 'text', [], [value], true]), mutation: 'not an object' };
@@ -163,7 +237,11 @@ export function createBodyGenerator(seed: number): (index: number) => FuzzBody {
     } else if (wire === 1) {
       // Invalid UTF-8 inside a string value.
       const at = Math.max(1, text.indexOf('"', 1) + 1);
-      body = Buffer.concat([body.subarray(0, at), Buffer.from([pick([0xc3, 0xff, 0xfe, 0xed, 0xf4]), 0x28, 0xa0]), body.subarray(at)]);
+      body = Buffer.concat([
+        body.subarray(0, at),
+        Buffer.from([pick([0xc3, 0xff, 0xfe, 0xed, 0xf4]), 0x28, 0xa0]),
+        body.subarray(at),
+      ]);
       label += ', bad UTF-8';
     } else if (wire === 2) {
       contentType = pick(ODD_CONTENT_TYPES);

@@ -36,7 +36,10 @@ function send(url: string, fuzz: FuzzBody, timeoutMs: number): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const request = httpRequest(`${url}${fuzz.route}`, {
       method: 'POST',
-      headers: { ...(fuzz.contentType ? { 'content-type': fuzz.contentType } : {}), 'content-length': fuzz.body.length },
+      headers: {
+        ...(fuzz.contentType ? { 'content-type': fuzz.contentType } : {}),
+        'content-length': fuzz.body.length,
+      },
       timeout: timeoutMs,
     });
     request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
@@ -46,7 +49,11 @@ function send(url: string, fuzz: FuzzBody, timeoutMs: number): Promise<Answer> {
       response.on('data', (piece: Buffer) => pieces.push(piece));
       response.on('error', reject);
       response.on('end', () =>
-        resolve({ status: response.statusCode ?? 0, contentType: String(response.headers['content-type'] ?? ''), text: Buffer.concat(pieces).toString() }),
+        resolve({
+          status: response.statusCode ?? 0,
+          contentType: String(response.headers['content-type'] ?? ''),
+          text: Buffer.concat(pieces).toString(),
+        }),
       );
     });
     request.end(fuzz.body);
@@ -80,14 +87,16 @@ export function judge(answer: Answer): string | undefined {
       } catch {
         return `malformed SSE event: ${line.slice(0, 200)}`;
       }
-      if (event && typeof event === 'object' && 'error' in event && !isOpenAIError(event)) return `SSE error event without OpenAI's shape: ${line.slice(0, 300)}`;
+      if (event && typeof event === 'object' && 'error' in event && !isOpenAIError(event))
+        return `SSE error event without OpenAI's shape: ${line.slice(0, 300)}`;
     }
     if (answer.status === 200 && !answer.text.includes('data: [DONE]')) return 'stream ended without [DONE]';
     return undefined;
   }
   if (answer.status >= 400) {
     try {
-      if (!isOpenAIError(JSON.parse(answer.text))) return `HTTP ${answer.status} without OpenAI's error shape: ${answer.text.slice(0, 300)}`;
+      if (!isOpenAIError(JSON.parse(answer.text)))
+        return `HTTP ${answer.status} without OpenAI's error shape: ${answer.text.slice(0, 300)}`;
     } catch {
       return `HTTP ${answer.status} with a non-JSON body: ${answer.text.slice(0, 300)}`;
     }

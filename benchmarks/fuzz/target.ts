@@ -25,7 +25,12 @@ export async function startFuzzTarget(options: { speed?: number } = {}): Promise
   }
   const config = validateConfig(input, '(embedded default)', { SWITCHYARD_INDEX_DIR: indexDir });
   const serverErrors: unknown[] = [];
-  const router = await startRouter(config, { host: '127.0.0.1', port: 0, processMetrics: false, onServerError: (error) => serverErrors.push(error) });
+  const router = await startRouter(config, {
+    host: '127.0.0.1',
+    port: 0,
+    processMetrics: false,
+    onServerError: (error) => serverErrors.push(error),
+  });
   return {
     url: router.url,
     router,

@@ -36,7 +36,9 @@ describe('open-loop arrival schedule', () => {
     const rate = 40;
     const sample = gaps(rate, 'constant', 1000, 7).map((gap) => gap / 1000);
     const sorted = [...sample].sort((a, b) => a - b);
-    const distance = Math.max(...sorted.map((gap, index) => Math.abs(1 - Math.exp(-rate * gap) - (index + 1) / sorted.length)));
+    const distance = Math.max(
+      ...sorted.map((gap, index) => Math.abs(1 - Math.exp(-rate * gap) - (index + 1) / sorted.length)),
+    );
     expect(distance).toBeGreaterThan(1.63 / Math.sqrt(sorted.length));
   });
 

@@ -8,7 +8,8 @@ export interface ArrivalSchedule {
 }
 
 export function createArrivalSchedule(rate: number, kind: 'poisson' | 'constant', rng: Rng): ArrivalSchedule {
-  if (!(rate > 0) || !Number.isFinite(rate)) throw new RangeError(`arrival rate must be a positive number, got ${rate}`);
+  if (!(rate > 0) || !Number.isFinite(rate))
+    throw new RangeError(`arrival rate must be a positive number, got ${rate}`);
   let offset = 0;
   let first = true;
   return {

@@ -44,7 +44,11 @@ interface Usage {
 }
 
 interface CompletionChunk {
-  choices?: { delta?: { content?: string | null; reasoning_content?: string | null }; text?: string | null; message?: { content?: string | null } }[];
+  choices?: {
+    delta?: { content?: string | null; reasoning_content?: string | null };
+    text?: string | null;
+    message?: { content?: string | null };
+  }[];
   usage?: Usage | null;
   error?: { message?: string };
 }
@@ -56,7 +60,9 @@ export function endpointUrl(baseUrl: string, endpoint: 'chat' | 'completions'): 
   return `${withVersion}/${endpoint === 'chat' ? 'chat/completions' : 'completions'}`;
 }
 
-export function requestBody(options: Omit<SendOptions, 'dispatcher' | 'signal' | 'now' | 'timeoutMs' | 'baseUrl' | 'onChunk'>): Record<string, unknown> {
+export function requestBody(
+  options: Omit<SendOptions, 'dispatcher' | 'signal' | 'now' | 'timeoutMs' | 'baseUrl' | 'onChunk'>,
+): Record<string, unknown> {
   const body: Record<string, unknown> = { model: options.model, max_tokens: options.maxTokens, stream: options.stream };
   if (options.endpoint === 'chat') body['messages'] = [{ role: 'user', content: options.prompt }];
   else body['prompt'] = options.prompt;
@@ -121,7 +127,11 @@ export async function sendRequest(options: SendOptions): Promise<SendResult> {
     });
     if (response.statusCode !== 200) {
       const body = await response.body.text();
-      return failure({ type: statusType(response.statusCode), status: response.statusCode, message: body.slice(0, 300) });
+      return failure({
+        type: statusType(response.statusCode),
+        status: response.statusCode,
+        message: body.slice(0, 300),
+      });
     }
     if (options.stream) {
       const parser = new SseDataParser();

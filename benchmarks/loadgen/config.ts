@@ -15,9 +15,7 @@ export const LengthDistribution = z.discriminatedUnion('kind', [
   }),
   z.object({
     kind: z.literal('histogram'),
-    bins: z
-      .array(z.object({ value: z.number().int().positive(), weight: z.number().positive() }))
-      .min(1),
+    bins: z.array(z.object({ value: z.number().int().positive(), weight: z.number().positive() })).min(1),
   }),
 ]);
 export type LengthDistribution = z.infer<typeof LengthDistribution>;

@@ -4,8 +4,14 @@
 import { parseArgs } from 'node:util';
 import { LOAD_TEST_SHAPE, startFakeUpstream } from '../../core/testing/fake-upstream.ts';
 
-const { values } = parseArgs({ options: { ttft: { type: 'string', default: '0' }, itl: { type: 'string', default: '0' } } });
-const upstream = await startFakeUpstream({ ...LOAD_TEST_SHAPE, ttftMs: Number(values.ttft), itlMs: Number(values.itl) });
+const { values } = parseArgs({
+  options: { ttft: { type: 'string', default: '0' }, itl: { type: 'string', default: '0' } },
+});
+const upstream = await startFakeUpstream({
+  ...LOAD_TEST_SHAPE,
+  ttftMs: Number(values.ttft),
+  itlMs: Number(values.itl),
+});
 process.stdout.write(`${JSON.stringify({ baseUrl: upstream.baseURL })}\n`);
 const stop = () => {
   void upstream.close().then(() => process.exit(0));

@@ -3,7 +3,12 @@ import { distribution, meetsSlo, percentile, summarize, throughputTimeline, time
 import type { RequestRecord } from './records.ts';
 
 /** A streaming request whose chunks arrived at `chunkTimes` (ms after send), one token per chunk. */
-function trace(index: number, startMs: number, chunkTimes: number[], extra: Partial<RequestRecord> = {}): RequestRecord {
+function trace(
+  index: number,
+  startMs: number,
+  chunkTimes: number[],
+  extra: Partial<RequestRecord> = {},
+): RequestRecord {
   const [first = 0, ...rest] = chunkTimes;
   const itl = rest.map((time, i) => time - (chunkTimes[i] ?? 0));
   return {
@@ -112,7 +117,11 @@ describe('summarize', () => {
   });
 
   it('reports no goodput without SLOs and keeps cancelled requests out of failures', () => {
-    const cancelled: RequestRecord = { ...(records[3] as RequestRecord), index: 4, error: { type: 'cancelled', message: 'end' } };
+    const cancelled: RequestRecord = {
+      ...(records[3] as RequestRecord),
+      index: 4,
+      error: { type: 'cancelled', message: 'end' },
+    };
     const summary = summarize([...records, cancelled], 1, {});
     expect(summary.requestGoodput).toBeNull();
     expect(summary.failed).toBe(1);

@@ -87,7 +87,9 @@ export function tokenArrivalTimes(record: RequestRecord): number[] {
 }
 
 /** Output tokens and completed requests per one-second bucket since the run start. */
-export function throughputTimeline(records: readonly RequestRecord[]): { second: number; outputTokens: number; completed: number }[] {
+export function throughputTimeline(
+  records: readonly RequestRecord[],
+): { second: number; outputTokens: number; completed: number }[] {
   const buckets: { second: number; outputTokens: number; completed: number }[] = [];
   const bucket = (ms: number) => {
     const second = Math.max(0, Math.floor(ms / 1000));

@@ -33,7 +33,11 @@ export interface BenchFlags {
   percentiles: string;
 }
 
-export function parseNumber(text: string, flag: string, options: { integer?: boolean; min?: number; exclusiveMin?: boolean } = {}): number {
+export function parseNumber(
+  text: string,
+  flag: string,
+  options: { integer?: boolean; min?: number; exclusiveMin?: boolean } = {},
+): number {
   const value = Number(text);
   const min = options.min ?? 0;
   const badMin = options.exclusiveMin ? value <= min : value < min;
@@ -94,22 +98,40 @@ export function configFromFlags(flags: BenchFlags): BenchConfig {
       ? {
           kind: 'open',
           rate: parseNumber(flags.rate, '--rate', { exclusiveMin: true }),
-          arrival: flags.arrival === 'constant' ? 'constant' : flags.arrival === 'poisson' ? 'poisson' : (() => {
-            throw new InvalidInputError(`--arrival: "${flags.arrival}" (poisson or constant)`);
-          })(),
-          ...(flags.maxConcurrency === undefined ? {} : { maxConcurrency: parseNumber(flags.maxConcurrency, '--max-concurrency', { integer: true, min: 1 }) }),
+          arrival:
+            flags.arrival === 'constant'
+              ? 'constant'
+              : flags.arrival === 'poisson'
+                ? 'poisson'
+                : (() => {
+                    throw new InvalidInputError(`--arrival: "${flags.arrival}" (poisson or constant)`);
+                  })(),
+          ...(flags.maxConcurrency === undefined
+            ? {}
+            : { maxConcurrency: parseNumber(flags.maxConcurrency, '--max-concurrency', { integer: true, min: 1 }) }),
         }
-      : { kind: 'closed', concurrency: parseNumber(flags.concurrency ?? '1', '--concurrency', { integer: true, min: 1 }) };
+      : {
+          kind: 'closed',
+          concurrency: parseNumber(flags.concurrency ?? '1', '--concurrency', { integer: true, min: 1 }),
+        };
   const input: BenchConfigInput = {
     baseUrl: flags.baseUrl,
     model: flags.model,
-    endpoint: flags.endpoint === 'completions' ? 'completions' : flags.endpoint === 'chat' ? 'chat' : (() => {
-      throw new InvalidInputError(`--endpoint: "${flags.endpoint}" (chat or completions)`);
-    })(),
+    endpoint:
+      flags.endpoint === 'completions'
+        ? 'completions'
+        : flags.endpoint === 'chat'
+          ? 'chat'
+          : (() => {
+              throw new InvalidInputError(`--endpoint: "${flags.endpoint}" (chat or completions)`);
+            })(),
     stream: flags.stream,
     ignoreEos: flags.ignoreEos,
     mode,
-    sweep: flags.sweep === undefined ? [] : flags.sweep.split(',').map((step) => parseNumber(step, '--sweep', { exclusiveMin: true })),
+    sweep:
+      flags.sweep === undefined
+        ? []
+        : flags.sweep.split(',').map((step) => parseNumber(step, '--sweep', { exclusiveMin: true })),
     workload: workloadFromFlags(flags),
     warmupRequests: parseNumber(flags.warmup, '--warmup', { integer: true }),
     drainTimeoutS: parseNumber(flags.drainTimeout, '--drain-timeout'),
@@ -119,7 +141,8 @@ export function configFromFlags(flags: BenchFlags): BenchConfig {
     percentiles: flags.percentiles.split(',').map((p) => parseNumber(p, '--percentiles')),
   };
   if (flags.apiKey) input.apiKey = flags.apiKey;
-  if (flags.requests !== undefined) input.requests = parseNumber(flags.requests, '--requests', { integer: true, min: 1 });
+  if (flags.requests !== undefined)
+    input.requests = parseNumber(flags.requests, '--requests', { integer: true, min: 1 });
   if (flags.duration !== undefined) input.durationS = parseNumber(flags.duration, '--duration', { exclusiveMin: true });
   const parsed = BenchConfig.safeParse(input);
   if (!parsed.success) throw new InvalidInputError(describeZodIssues(parsed.error.issues));

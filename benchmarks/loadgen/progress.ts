@@ -2,7 +2,9 @@
 import cliProgress from 'cli-progress';
 import type { RunHooks } from './runner.ts';
 
-export function progressHooks(enabled = process.stderr.isTTY === true): Pick<RunHooks, 'onRunStart' | 'onRecord' | 'onRunEnd'> {
+export function progressHooks(
+  enabled = process.stderr.isTTY === true,
+): Pick<RunHooks, 'onRunStart' | 'onRecord' | 'onRunEnd'> {
   if (!enabled) return {};
   let bar: cliProgress.SingleBar | undefined;
   let done = 0;

@@ -33,7 +33,9 @@ const ResultSchema = z.object({
   config: BenchConfig,
   workload: z.string(),
   runs: z
-    .array(z.object({ label: z.string(), mode: LoadMode, durationS: z.number().positive(), records: z.array(RecordSchema) }))
+    .array(
+      z.object({ label: z.string(), mode: LoadMode, durationS: z.number().positive(), records: z.array(RecordSchema) }),
+    )
     .min(1),
 });
 
@@ -49,13 +51,20 @@ export async function writeResult(result: BenchResult, path: string): Promise<vo
 
 export function parseResult(json: unknown, source: string): BenchResult {
   const parsed = ResultSchema.safeParse(json);
-  if (!parsed.success) throw new InvalidInputError(`${source} is not a switchyard bench result: ${describeZodIssues(parsed.error.issues)}`);
+  if (!parsed.success)
+    throw new InvalidInputError(
+      `${source} is not a switchyard bench result: ${describeZodIssues(parsed.error.issues)}`,
+    );
   const data = parsed.data;
   return {
     ...data,
     runs: data.runs.map((run) => {
       const records = run.records as RequestRecord[];
-      return { ...run, records, summary: summarize(records, run.durationS, data.config.goodput, data.config.percentiles) };
+      return {
+        ...run,
+        records,
+        summary: summarize(records, run.durationS, data.config.goodput, data.config.percentiles),
+      };
     }),
   };
 }

@@ -9,13 +9,23 @@ import { readResult, writeResult } from './result-file.ts';
 import { runBenchmark } from './runner.ts';
 import { compareResults, formatComparison, formatRun, formatSweep } from './table.ts';
 
-const synthetic = { kind: 'synthetic', input: { kind: 'fixed', value: 32 }, output: { kind: 'fixed', value: 6 } } as const;
+const synthetic = {
+  kind: 'synthetic',
+  input: { kind: 'fixed', value: 32 },
+  output: { kind: 'fixed', value: 6 },
+} as const;
 
 describe('runBenchmark against a fake upstream', () => {
   let upstream: FakeUpstream;
   let directory: string;
   const config = (overrides: Partial<BenchConfigInput>) =>
-    BenchConfig.parse({ baseUrl: upstream.baseURL, model: 'fake', mode: { kind: 'closed', concurrency: 1 }, workload: synthetic, ...overrides });
+    BenchConfig.parse({
+      baseUrl: upstream.baseURL,
+      model: 'fake',
+      mode: { kind: 'closed', concurrency: 1 },
+      workload: synthetic,
+      ...overrides,
+    });
 
   beforeAll(async () => {
     upstream = await startFakeUpstream({ ...LOAD_TEST_SHAPE, ttftMs: 5, itlMs: 2 });
@@ -28,7 +38,9 @@ describe('runBenchmark against a fake upstream', () => {
 
   it('closed loop keeps exactly N requests in flight and stops at the request count; warm-up is not recorded', async () => {
     const before = upstream.requestCount();
-    const result = await runBenchmark(config({ mode: { kind: 'closed', concurrency: 4 }, requests: 24, warmupRequests: 3 }));
+    const result = await runBenchmark(
+      config({ mode: { kind: 'closed', concurrency: 4 }, requests: 24, warmupRequests: 3 }),
+    );
     const run = result.runs[0];
     expect(run?.records).toHaveLength(24);
     expect(run?.records.map((record) => record.index)).toEqual(Array.from({ length: 24 }, (_, index) => index));
@@ -65,9 +77,18 @@ describe('runBenchmark against a fake upstream', () => {
   });
 
   it('a sweep runs one step per ladder level with the same prompts, and the result file round-trips', async () => {
-    const result = await runBenchmark(config({ mode: { kind: 'open', rate: 50, arrival: 'constant' }, sweep: [20, 80], requests: 10, goodput: { ttft: 1000 } }));
+    const result = await runBenchmark(
+      config({
+        mode: { kind: 'open', rate: 50, arrival: 'constant' },
+        sweep: [20, 80],
+        requests: 10,
+        goodput: { ttft: 1000 },
+      }),
+    );
     expect(result.runs.map((run) => run.label)).toEqual(['constant 20 req/s', 'constant 80 req/s']);
-    expect(result.runs[0]?.records.map((record) => record.promptTokens)).toEqual(result.runs[1]?.records.map((record) => record.promptTokens));
+    expect(result.runs[0]?.records.map((record) => record.promptTokens)).toEqual(
+      result.runs[1]?.records.map((record) => record.promptTokens),
+    );
     expect(result.runs[1]?.summary.requestGoodput).not.toBeNull();
     // Four times the rate: the second step's sends span about a quarter of the time.
     const span = (index: number) => {
@@ -112,12 +133,33 @@ describe('runBenchmark against a fake upstream', () => {
   });
 
   it('the config refuses unbounded runs and TTFT SLOs without streaming', () => {
-    expect(() => BenchConfig.parse({ baseUrl: upstream.baseURL, model: 'm', mode: { kind: 'closed', concurrency: 1 }, workload: synthetic })).toThrow(/stops by itself/);
     expect(() =>
-      BenchConfig.parse({ baseUrl: upstream.baseURL, model: 'm', mode: { kind: 'open', rate: -1 }, workload: synthetic, requests: 1 }),
+      BenchConfig.parse({
+        baseUrl: upstream.baseURL,
+        model: 'm',
+        mode: { kind: 'closed', concurrency: 1 },
+        workload: synthetic,
+      }),
+    ).toThrow(/stops by itself/);
+    expect(() =>
+      BenchConfig.parse({
+        baseUrl: upstream.baseURL,
+        model: 'm',
+        mode: { kind: 'open', rate: -1 },
+        workload: synthetic,
+        requests: 1,
+      }),
     ).toThrow();
     expect(() =>
-      BenchConfig.parse({ baseUrl: upstream.baseURL, model: 'm', mode: { kind: 'closed', concurrency: 1 }, workload: synthetic, requests: 1, stream: false, goodput: { ttft: 5 } }),
+      BenchConfig.parse({
+        baseUrl: upstream.baseURL,
+        model: 'm',
+        mode: { kind: 'closed', concurrency: 1 },
+        workload: synthetic,
+        requests: 1,
+        stream: false,
+        goodput: { ttft: 5 },
+      }),
     ).toThrow(/need streaming/);
   });
 });

@@ -98,7 +98,13 @@ function send(context: LevelContext, spec: PromptSpec): Promise<SendResult> {
   });
 }
 
-function toRecord(index: number, spec: PromptSpec, result: SendResult, runStart: number, scheduled?: number): RequestRecord {
+function toRecord(
+  index: number,
+  spec: PromptSpec,
+  result: SendResult,
+  runStart: number,
+  scheduled?: number,
+): RequestRecord {
   const record: RequestRecord = {
     index,
     startMs: result.sentAt - runStart,
@@ -133,7 +139,13 @@ export async function runLevel(
 ): Promise<RunResult> {
   const { now } = hooks;
   const cancel = new AbortController();
-  const context: LevelContext = { config, dispatcher: hooks.dispatcher, now, cancel: cancel.signal, onChunk: hooks.onChunk };
+  const context: LevelContext = {
+    config,
+    dispatcher: hooks.dispatcher,
+    now,
+    cancel: cancel.signal,
+    onChunk: hooks.onChunk,
+  };
   // Same seed per level: every sweep step sends the same prompt sequence; arrivals use their own stream.
   const rng = createRng(config.seed);
   const workload = await createWorkload(config.workload, rng.fork());
@@ -204,10 +216,18 @@ export async function runLevel(
 
   records.sort((a, b) => a.index - b.index);
   // The run lasts until its last non-cancelled request ended (vLLM: until every request returned).
-  const ends = records.filter((record) => record.error?.type !== 'cancelled').map((record) => record.startMs + record.e2eMs);
+  const ends = records
+    .filter((record) => record.error?.type !== 'cancelled')
+    .map((record) => record.startMs + record.e2eMs);
   const durationMs = ends.length > 0 ? Math.max(...ends) : now() - start;
   const durationS = Math.max(durationMs, 1e-3) / 1000;
-  const run: RunResult = { label, mode, durationS, records, summary: summarize(records, durationS, config.goodput, config.percentiles) };
+  const run: RunResult = {
+    label,
+    mode,
+    durationS,
+    records,
+    summary: summarize(records, durationS, config.goodput, config.percentiles),
+  };
   hooks.onRunEnd?.(run);
   return run;
 }
@@ -215,13 +235,21 @@ export async function runLevel(
 export async function runBenchmark(config: BenchConfig, hooks: RunHooks = {}): Promise<BenchResult> {
   const ownDispatcher = hooks.dispatcher === undefined;
   // Keep-alive connections, no pipelining (one request per connection at a time, like an HTTP/1.1 client pool).
-  const dispatcher = hooks.dispatcher ?? new Agent({ keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000, pipelining: 1 });
+  const dispatcher =
+    hooks.dispatcher ?? new Agent({ keepAliveTimeout: 60_000, keepAliveMaxTimeout: 600_000, pipelining: 1 });
   const now = hooks.now ?? (() => performance.now());
   try {
     const workload = await createWorkload(config.workload, createRng(config.seed));
     const runs: RunResult[] = [];
     for (const mode of sweepModes(config)) runs.push(await runLevel(config, mode, { ...hooks, dispatcher, now }));
-    return { version: 1, tool: 'switchyard bench', createdAt: new Date().toISOString(), config, workload: workload.description, runs };
+    return {
+      version: 1,
+      tool: 'switchyard bench',
+      createdAt: new Date().toISOString(),
+      config,
+      workload: workload.description,
+      runs,
+    };
   } finally {
     if (ownDispatcher) await dispatcher.close();
   }

@@ -34,7 +34,9 @@ describe('bench against a simulator replica', () => {
     expect(single?.summary.completed).toBe(4);
     expect(batched?.summary.completed).toBe(16);
     // ignore_eos + max_tokens: exactly 40 tokens each, counted by the server's usage block.
-    expect(single?.records.every((record) => record.outputTokens === 40 && record.outputTokenSource === 'usage')).toBe(true);
+    expect(single?.records.every((record) => record.outputTokens === 40 && record.outputTokenSource === 'usage')).toBe(
+      true,
+    );
 
     const stepModel = createStepTimeModel({ model: MODELS['mistral-7b'], gpu: GPUS.a10g });
     const predicted = stepModel.decodeStepMs(1, 256 + 20);

@@ -8,7 +8,8 @@ const line = (label: string, value: string | number) => `${label.padEnd(42)}${va
 function distributionLines(title: string, name: string, values: Distribution): string[] {
   const out = [`${'-'.repeat(Math.max(0, Math.floor((50 - title.length) / 2)))}${title}`.padEnd(50, '-')];
   out.push(line(`Mean ${name} (ms):`, fixed(values.mean)), line(`Median ${name} (ms):`, fixed(values.median)));
-  for (const [p, value] of Object.entries(values.percentiles)) if (p !== '50') out.push(line(`P${p} ${name} (ms):`, fixed(value)));
+  for (const [p, value] of Object.entries(values.percentiles))
+    if (p !== '50') out.push(line(`P${p} ${name} (ms):`, fixed(value)));
   return out;
 }
 
@@ -21,7 +22,8 @@ export function formatRun(run: RunResult): string {
   ];
   if (summary.cancelled > 0) lines.push(line('Cancelled at end of run:', summary.cancelled));
   const errors = Object.entries(summary.errorsByType).filter(([type]) => type !== 'cancelled');
-  if (errors.length > 0) lines.push(line('Errors by type:', errors.map(([type, count]) => `${type}=${count}`).join(' ')));
+  if (errors.length > 0)
+    lines.push(line('Errors by type:', errors.map(([type, count]) => `${type}=${count}`).join(' ')));
   lines.push(
     line('Benchmark duration (s):', fixed(summary.durationS)),
     line('Total input tokens:', summary.totalInputTokens),
@@ -44,7 +46,9 @@ export function formatRun(run: RunResult): string {
 }
 
 function table(headers: string[], rows: string[][]): string {
-  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const widths = headers.map((header, column) =>
+    Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
   const render = (cells: string[]) => cells.map((cell, column) => cell.padStart(widths[column] ?? 0)).join('  ');
   return [render(headers), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(render)].join('\n');
 }

@@ -131,7 +131,12 @@ const ShareGptFile = z.array(
 );
 
 /** vLLM's ShareGPT sampling: first turn = prompt, second = reference completion; drop too-short and too-long pairs. */
-export function shareGptPrompts(text: string, path: string, output: LengthDistribution | undefined, rng: Rng): PromptSpec[] {
+export function shareGptPrompts(
+  text: string,
+  path: string,
+  output: LengthDistribution | undefined,
+  rng: Rng,
+): PromptSpec[] {
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -139,7 +144,8 @@ export function shareGptPrompts(text: string, path: string, output: LengthDistri
     throw new InvalidInputError(`${path} is not JSON: ${(error as Error).message}`);
   }
   const parsed = ShareGptFile.safeParse(json);
-  if (!parsed.success) throw new InvalidInputError(`${path} is not a ShareGPT file: ${describeZodIssues(parsed.error.issues)}`);
+  if (!parsed.success)
+    throw new InvalidInputError(`${path} is not a ShareGPT file: ${describeZodIssues(parsed.error.issues)}`);
   const prompts: PromptSpec[] = [];
   for (const entry of shuffled(parsed.data, rng)) {
     const [first, second] = entry.conversations;
@@ -150,7 +156,8 @@ export function shareGptPrompts(text: string, path: string, output: LengthDistri
     if (promptTokens > 1024 || promptTokens + outputTokens > 2048) continue;
     prompts.push({ prompt: first.value, promptTokens, maxTokens: outputTokens });
   }
-  if (prompts.length === 0) throw new InvalidInputError(`${path}: no conversation has a usable first prompt/answer pair`);
+  if (prompts.length === 0)
+    throw new InvalidInputError(`${path}: no conversation has a usable first prompt/answer pair`);
   return prompts;
 }
 
@@ -168,7 +175,8 @@ export function jsonlPrompts(text: string, path: string, output: LengthDistribut
       throw new InvalidInputError(`${path}:${lineIndex + 1}: not JSON`);
     }
     const parsed = JsonlLine.safeParse(value);
-    if (!parsed.success) throw new InvalidInputError(`${path}:${lineIndex + 1}: expected a string or {"prompt": "..."}`);
+    if (!parsed.success)
+      throw new InvalidInputError(`${path}:${lineIndex + 1}: expected a string or {"prompt": "..."}`);
     const data = parsed.data;
     const prompt = typeof data === 'string' ? data : typeof data.prompt === 'string' ? data.prompt : String(data.text);
     prompts.push({ prompt, promptTokens: countTokens(prompt), maxTokens: sampleLength(output, rng) });

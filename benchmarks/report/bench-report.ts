@@ -26,7 +26,10 @@ export function benchCharts(result: BenchResult): { id: string; svg: string; cap
         yLabel: 'TTFT (ms)',
         xMin: 0,
         series: [
-          sweepSeries('TTFT p50', (index) => [summaries[index]?.requestThroughput ?? 0, summaries[index]?.ttftMs.median ?? 0]),
+          sweepSeries('TTFT p50', (index) => [
+            summaries[index]?.requestThroughput ?? 0,
+            summaries[index]?.ttftMs.median ?? 0,
+          ]),
           sweepSeries('TTFT p99', (index) => [
             summaries[index]?.requestThroughput ?? 0,
             summaries[index]?.ttftMs.percentiles['99'] ?? 0,
@@ -44,7 +47,10 @@ export function benchCharts(result: BenchResult): { id: string; svg: string; cap
         yLabel: 'ms',
         xMin: 0,
         series: [
-          sweepSeries('TPOT p50', (index) => [summaries[index]?.outputThroughput ?? 0, summaries[index]?.tpotMs.median ?? 0]),
+          sweepSeries('TPOT p50', (index) => [
+            summaries[index]?.outputThroughput ?? 0,
+            summaries[index]?.tpotMs.median ?? 0,
+          ]),
           sweepSeries('ITL p99', (index) => [
             summaries[index]?.outputThroughput ?? 0,
             summaries[index]?.itlMs.percentiles['99'] ?? 0,
@@ -66,7 +72,9 @@ export function benchCharts(result: BenchResult): { id: string; svg: string; cap
         series: runs.map((run) => ({
           name: run.label,
           step: true,
-          points: cdfPoints(run.records.flatMap((record) => (record.success && record.ttftMs !== null ? [record.ttftMs] : []))),
+          points: cdfPoints(
+            run.records.flatMap((record) => (record.success && record.ttftMs !== null ? [record.ttftMs] : [])),
+          ),
         })),
       }),
     },
@@ -101,7 +109,10 @@ export function benchCharts(result: BenchResult): { id: string; svg: string; cap
         series: runs.map((run) => ({
           name: run.label,
           step: true,
-          points: throughputTimeline(run.records).map((bucket): [number, number] => [bucket.second, bucket.outputTokens]),
+          points: throughputTimeline(run.records).map((bucket): [number, number] => [
+            bucket.second,
+            bucket.outputTokens,
+          ]),
         })),
       }),
     },
@@ -145,7 +156,24 @@ export function renderBenchReport(result: BenchResult): string {
 <p class="meta">Bound: ${config.requests === undefined ? '' : `${config.requests} requests`}${config.requests !== undefined && config.durationS !== undefined ? ' / ' : ''}${config.durationS === undefined ? '' : `${config.durationS} s`} per step, warm-up ${config.warmupRequests}${slo ? ` · goodput SLO: ${escapeXml(slo)}` : ''}</p>
 <h2>Summary</h2>
 ${htmlTable(
-  ['load', 'ok', 'failed', 'duration s', 'req/s', 'goodput req/s', 'out tok/s', 'total tok/s', 'TTFT p50', 'TTFT p99', 'TPOT p50', 'TPOT p99', 'ITL p50', 'ITL p99', 'E2E p50', 'E2E p99'],
+  [
+    'load',
+    'ok',
+    'failed',
+    'duration s',
+    'req/s',
+    'goodput req/s',
+    'out tok/s',
+    'total tok/s',
+    'TTFT p50',
+    'TTFT p99',
+    'TPOT p50',
+    'TPOT p99',
+    'ITL p50',
+    'ITL p99',
+    'E2E p50',
+    'E2E p99',
+  ],
   rows,
 )}
 ${errors.length > 0 ? `<h3>Errors by type</h3>\n${htmlTable(['load', 'type', 'count'], errors)}` : '<p>No errors.</p>'}

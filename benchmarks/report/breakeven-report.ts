@@ -19,8 +19,19 @@ const percent = (value: number) => `${(value * 100).toFixed(1)}%`;
 
 export function breakevenCharts(report: BreakevenReport): { id: string; svg: string; caption: string }[] {
   const { results } = report;
-  const utilizationMark = results.breakeven.utilization <= 1 ? [{ x: results.breakeven.utilization, label: `breakeven ${percent(results.breakeven.utilization)}` }] : [];
-  const requestMarks = results.breakeven.requestsPerDay === null ? [] : [{ x: results.breakeven.requestsPerDay, label: `breakeven ${compactNumber(results.breakeven.requestsPerDay)}/day` }];
+  const utilizationMark =
+    results.breakeven.utilization <= 1
+      ? [{ x: results.breakeven.utilization, label: `breakeven ${percent(results.breakeven.utilization)}` }]
+      : [];
+  const requestMarks =
+    results.breakeven.requestsPerDay === null
+      ? []
+      : [
+          {
+            x: results.breakeven.requestsPerDay,
+            label: `breakeven ${compactNumber(results.breakeven.requestsPerDay)}/day`,
+          },
+        ];
   return [
     {
       id: 'cost-vs-utilization',
@@ -37,10 +48,18 @@ export function breakevenCharts(report: BreakevenReport): { id: string; svg: str
         series: [
           {
             name: `self-hosted ${report.gpusPerReplica}× ${report.gpu.id}`,
-            points: report.sweeps.utilization.map((point): [number, number] => [point.utilization, point.selfCostPerMillionTokens]),
+            points: report.sweeps.utilization.map((point): [number, number] => [
+              point.utilization,
+              point.selfCostPerMillionTokens,
+            ]),
           },
         ],
-        yMarks: [{ y: results.apiCostPerMillionTokens, label: `${report.api.name} ${money(results.apiCostPerMillionTokens)}/1M` }],
+        yMarks: [
+          {
+            y: results.apiCostPerMillionTokens,
+            label: `${report.api.name} ${money(results.apiCostPerMillionTokens)}/1M`,
+          },
+        ],
         xMarks: utilizationMark,
       }),
     },
@@ -56,8 +75,22 @@ export function breakevenCharts(report: BreakevenReport): { id: string; svg: str
         yMin: 0,
         formatY: (value) => `$${compactNumber(value)}`,
         series: [
-          { name: 'self-hosted', step: true, points: report.sweeps.requestsPerDay.map((point): [number, number] => [point.requestsPerDay, point.selfMonthly]) },
-          { name: report.api.name, dashed: true, points: report.sweeps.requestsPerDay.map((point): [number, number] => [point.requestsPerDay, point.apiMonthly]) },
+          {
+            name: 'self-hosted',
+            step: true,
+            points: report.sweeps.requestsPerDay.map((point): [number, number] => [
+              point.requestsPerDay,
+              point.selfMonthly,
+            ]),
+          },
+          {
+            name: report.api.name,
+            dashed: true,
+            points: report.sweeps.requestsPerDay.map((point): [number, number] => [
+              point.requestsPerDay,
+              point.apiMonthly,
+            ]),
+          },
         ],
         xMarks: requestMarks,
       }),
@@ -65,7 +98,11 @@ export function breakevenCharts(report: BreakevenReport): { id: string; svg: str
   ];
 }
 
-const VERDICT_CLASS = { holds: 'verdict-holds', 'holds-under-assumptions': 'verdict-conditional', 'does-not-hold': 'verdict-fails' } as const;
+const VERDICT_CLASS = {
+  holds: 'verdict-holds',
+  'holds-under-assumptions': 'verdict-conditional',
+  'does-not-hold': 'verdict-fails',
+} as const;
 
 export function renderBreakevenReport(report: BreakevenReport): string {
   const { results } = report;
@@ -74,12 +111,14 @@ export function renderBreakevenReport(report: BreakevenReport): string {
     results.breakeven.requestsPerDay === null
       ? `never: one replica costs more per token than ${report.api.name} even at ${percent(report.utilization)} utilization`
       : `${count(results.breakeven.requestsPerDay)} requests/day (one replica at ${percent(results.breakeven.utilization)} utilization)` +
-        (results.breakeven.stableFromRequestsPerDay !== null && results.breakeven.stableFromRequestsPerDay > results.breakeven.requestsPerDay
+        (results.breakeven.stableFromRequestsPerDay !== null &&
+        results.breakeven.stableFromRequestsPerDay > results.breakeven.requestsPerDay
           ? `; because replicas come whole, the API is cheaper again just after some replica steps, and self-hosting stays cheaper for good above ${count(results.breakeven.stableFromRequestsPerDay)} requests/day`
           : '');
   const seedRows = report.seedCheck
     .map(
-      (check) => `<tr><td>${escapeXml(check.claim)}</td><td>${escapeXml(check.recomputed)}</td><td class="${VERDICT_CLASS[check.verdict]}">${check.verdict}</td><td>${escapeXml(check.detail)}<br><small>Assumptions: ${escapeXml(check.assumptions.join('; '))}</small></td></tr>`,
+      (check) =>
+        `<tr><td>${escapeXml(check.claim)}</td><td>${escapeXml(check.recomputed)}</td><td class="${VERDICT_CLASS[check.verdict]}">${check.verdict}</td><td>${escapeXml(check.detail)}<br><small>Assumptions: ${escapeXml(check.assumptions.join('; '))}</small></td></tr>`,
     )
     .join('\n');
   const body = `
@@ -93,11 +132,17 @@ ${htmlTable(
     ['model', `${report.model.name} (${report.model.id})`],
     ['GPU', `${report.gpusPerReplica}× ${report.gpu.name} per replica`],
     ['GPU price', `${money(report.gpuHourly)}/GPU-hour — ${report.gpuPriceSource}`],
-    ['replica capacity', `${report.throughput.requestsPerS.toFixed(2)} req/s = ${count(report.throughput.tokensPerS)} tok/s total, ${count(report.throughput.outputTokensPerS)} output tok/s (${report.throughput.source})`],
+    [
+      'replica capacity',
+      `${report.throughput.requestsPerS.toFixed(2)} req/s = ${count(report.throughput.tokensPerS)} tok/s total, ${count(report.throughput.outputTokensPerS)} output tok/s (${report.throughput.source})`,
+    ],
     ['request profile', `${report.profile.inputTokens} input + ${report.profile.outputTokens} output tokens`],
     ['utilization', percent(report.utilization)],
     ['traffic', `${count(report.requestsPerDay)} requests/day`],
-    ['API', `${report.api.name}: ${money(report.api.input)} in / ${money(report.api.output)} out per 1M tokens — ${report.api.source}`],
+    [
+      'API',
+      `${report.api.name}: ${money(report.api.input)} in / ${money(report.api.output)} out per 1M tokens — ${report.api.source}`,
+    ],
   ],
   'text',
 )}
@@ -105,10 +150,22 @@ ${htmlTable(
 ${htmlTable(
   ['', 'self-hosted', report.api.name],
   [
-    ['$ per 1M tokens (in + out)', `${money(results.selfCostPerMillionTokens)} at ${percent(report.utilization)}`, money(results.apiCostPerMillionTokens)],
+    [
+      '$ per 1M tokens (in + out)',
+      `${money(results.selfCostPerMillionTokens)} at ${percent(report.utilization)}`,
+      money(results.apiCostPerMillionTokens),
+    ],
     ['$ per 1M output tokens', money(results.selfCostPerMillionOutputTokens), money(report.api.output)],
-    ['$ per request', money(results.selfCostPerMillionTokens * (report.profile.inputTokens + report.profile.outputTokens) / 1e6), money(results.apiCostPerRequest)],
-    ['monthly', `${money(results.selfMonthly)} (${results.replicas} replica${results.replicas === 1 ? '' : 's'}, ${results.replicas * report.gpusPerReplica} GPU, ${percent(results.realizedUtilization)} realized utilization)`, money(results.apiMonthly)],
+    [
+      '$ per request',
+      money((results.selfCostPerMillionTokens * (report.profile.inputTokens + report.profile.outputTokens)) / 1e6),
+      money(results.apiCostPerRequest),
+    ],
+    [
+      'monthly',
+      `${money(results.selfMonthly)} (${results.replicas} replica${results.replicas === 1 ? '' : 's'}, ${results.replicas * report.gpusPerReplica} GPU, ${percent(results.realizedUtilization)} realized utilization)`,
+      money(results.apiMonthly),
+    ],
   ],
 )}
 <p><b>Breakeven:</b> ${escapeXml(breakevenText)}. Self-hosting is cheaper per token above ${percent(results.breakeven.utilization)} utilization${results.breakeven.utilization > 1 ? ' (i.e. never)' : ''}.</p>
@@ -158,7 +215,9 @@ export function formatBreakeven(report: BreakevenReport): string {
     ...report.warnings.map((warning) => `warning: ${warning}`),
     '',
     'common cost claims, rechecked:',
-    ...report.seedCheck.map((check) => `  [${check.verdict}] ${check.claim}\n      → ${check.recomputed}\n      ${check.detail}`),
+    ...report.seedCheck.map(
+      (check) => `  [${check.verdict}] ${check.claim}\n      → ${check.recomputed}\n      ${check.detail}`,
+    ),
   ];
   return lines.join('\n');
 }

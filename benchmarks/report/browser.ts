@@ -31,7 +31,12 @@ export interface RenderedReport {
 }
 
 /** Loads a report file and reports what a reader would see: errors, outside requests, and each chart's size. */
-export async function inspectReport(browser: Browser, htmlPath: string, screenshotPath?: string, selector?: string): Promise<RenderedReport> {
+export async function inspectReport(
+  browser: Browser,
+  htmlPath: string,
+  screenshotPath?: string,
+  selector?: string,
+): Promise<RenderedReport> {
   const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
   const consoleErrors: string[] = [];
   const externalRequests: string[] = [];

@@ -31,9 +31,15 @@ ${body}
 }
 
 /** A table; `text` left-aligns every column (prose), otherwise numbers are right-aligned. */
-export function htmlTable(headers: readonly string[], rows: readonly (readonly string[])[], kind: 'numbers' | 'text' = 'numbers'): string {
+export function htmlTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  kind: 'numbers' | 'text' = 'numbers',
+): string {
   const head = `<tr>${headers.map((header) => `<th>${escapeXml(header)}</th>`).join('')}</tr>`;
-  const bodyRows = rows.map((row) => `<tr>${row.map((cell) => `<td>${escapeXml(cell)}</td>`).join('')}</tr>`).join('\n');
+  const bodyRows = rows
+    .map((row) => `<tr>${row.map((cell) => `<td>${escapeXml(cell)}</td>`).join('')}</tr>`)
+    .join('\n');
   return `<table${kind === 'text' ? ' class="text"' : ''}>\n${head}\n${bodyRows}\n</table>`;
 }
 

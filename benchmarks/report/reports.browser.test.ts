@@ -32,7 +32,11 @@ describe('HTML reports in headless Chromium', () => {
           model: 'fake',
           mode: { kind: 'closed', concurrency: 1 },
           sweep: [1, 3],
-          workload: { kind: 'synthetic', input: { kind: 'uniform', min: 20, max: 60 }, output: { kind: 'fixed', value: 12 } },
+          workload: {
+            kind: 'synthetic',
+            input: { kind: 'uniform', min: 20, max: 60 },
+            output: { kind: 'fixed', value: 12 },
+          },
           requests: 9,
         }),
       );
@@ -65,7 +69,13 @@ describe('HTML reports in headless Chromium', () => {
 
   it('the breakeven report opens with no console errors and shows both sensitivity charts and the seed check', async () => {
     const report = await computeBreakeven(
-      BreakevenInput.parse({ model: 'llama-3.1-8b', gpu: 'a100-80gb', throughput: { source: 'estimate', tpotMs: 50 }, utilization: 0.8, requestsPerDay: 250_000 }),
+      BreakevenInput.parse({
+        model: 'llama-3.1-8b',
+        gpu: 'a100-80gb',
+        throughput: { source: 'estimate', tpotMs: 50 },
+        utilization: 0.8,
+        requestsPerDay: 250_000,
+      }),
       { prices: loadPrices(), readBench: () => Promise.reject(new Error('unused')) },
     );
     const path = join(directory, 'breakeven.html');

@@ -16,7 +16,10 @@ describe('inline SVG charts', () => {
       [3, 0.75],
       [4, 1],
     ]);
-    const many = downsample(Array.from({ length: 1000 }, (_, index) => index), 10);
+    const many = downsample(
+      Array.from({ length: 1000 }, (_, index) => index),
+      10,
+    );
     expect(many).toHaveLength(10);
     expect(many[0]).toBe(0);
     expect(many.at(-1)).toBe(999);
@@ -29,7 +32,13 @@ describe('inline SVG charts', () => {
       xLabel: 'x',
       yLabel: 'y',
       series: [
-        { name: 's1', points: [[0, 1], [1, 3]] },
+        {
+          name: 's1',
+          points: [
+            [0, 1],
+            [1, 3],
+          ],
+        },
         { name: 's2', points: [[0, 2]], markers: true },
         { name: 'empty', points: [] },
       ],

@@ -62,7 +62,8 @@ export function compactNumber(value: number): string {
 export function downsample<T>(points: readonly T[], limit: number): T[] {
   if (points.length <= limit) return [...points];
   const out: T[] = [];
-  for (let index = 0; index < limit; index += 1) out.push(points[Math.round((index * (points.length - 1)) / (limit - 1))] as T);
+  for (let index = 0; index < limit; index += 1)
+    out.push(points[Math.round((index * (points.length - 1)) / (limit - 1))] as T);
   return out;
 }
 
@@ -169,7 +170,8 @@ export function lineChart(options: ChartOptions): string {
       `<path class="series" data-series="${escapeXml(series.name)}" d="${path}" fill="none" stroke="${color}" stroke-width="2" clip-path="url(#plot-${escapeXml(options.id)})"${series.dashed ? ' stroke-dasharray="6 3"' : ''}/>`,
     );
     if (series.markers || points.length === 1) {
-      for (const [x, y] of points) parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3.5" fill="${color}"/>`);
+      for (const [x, y] of points)
+        parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3.5" fill="${color}"/>`);
     }
     const place = legendRows[index] ?? { x: 64, row: 0 };
     const legendY = 40 + place.row * 16;

@@ -80,7 +80,11 @@ export function parseVllmMetrics(text: string, modelName?: string, scrapedAt: nu
   const waiting = found.get('waiting');
   const kv = found.get('kvNew') ?? found.get('kvOld');
   if (!running || !waiting || !kv) {
-    const missing = [!running && 'num_requests_running', !waiting && 'num_requests_waiting', !kv && 'kv_cache_usage_perc']
+    const missing = [
+      !running && 'num_requests_running',
+      !waiting && 'num_requests_waiting',
+      !kv && 'kv_cache_usage_perc',
+    ]
       .filter(Boolean)
       .join(', ');
     const hint = seenOtherModel !== undefined ? ` (found series for model_name="${seenOtherModel}" instead)` : '';

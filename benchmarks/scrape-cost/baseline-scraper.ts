@@ -29,7 +29,10 @@ export interface ScrapeSnapshot {
 }
 
 /** The slice of WHATWG fetch the scraper uses (global fetch fits). */
-export type FetchLike = (url: string, init: { signal: AbortSignal }) => Promise<{ ok: boolean; status: number; text(): Promise<string> }>;
+export type FetchLike = (
+  url: string,
+  init: { signal: AbortSignal },
+) => Promise<{ ok: boolean; status: number; text(): Promise<string> }>;
 
 export interface MetricsScraperOptions {
   backends: readonly ScrapeTarget[];

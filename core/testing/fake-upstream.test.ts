@@ -9,7 +9,9 @@ afterEach(async () => {
   await Promise.all(upstreams.splice(0).map((upstream) => upstream.close()));
 });
 
-async function start(options: Parameters<typeof startFakeUpstream>[0] = {}): Promise<{ upstream: FakeUpstream; client: OpenAI }> {
+async function start(
+  options: Parameters<typeof startFakeUpstream>[0] = {},
+): Promise<{ upstream: FakeUpstream; client: OpenAI }> {
   const upstream = await startFakeUpstream(options);
   upstreams.push(upstream);
   return { upstream, client: new OpenAI({ baseURL: upstream.baseURL, apiKey: 'unused', maxRetries: 0 }) };
@@ -23,7 +25,11 @@ describe('fake upstream', () => {
     const whole = await client.chat.completions.create(ask);
     expect(whole.choices[0]?.message.content).toBe('Hello');
     expect(whole.usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 2 });
-    const stream = await client.chat.completions.create({ ...ask, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      ...ask,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const pieces: string[] = [];
     let usage: OpenAI.CompletionUsage | undefined | null;
     for await (const chunk of stream) {
@@ -37,7 +43,10 @@ describe('fake upstream', () => {
   });
 
   it('answers each request from the responder, and its settings change between requests', async () => {
-    const { upstream, client } = await start({ reply: (body, call) => (call.index === 0 ? `first to ${body.model ?? ''}` : undefined), chunks: ['default'] });
+    const { upstream, client } = await start({
+      reply: (body, call) => (call.index === 0 ? `first to ${body.model ?? ''}` : undefined),
+      chunks: ['default'],
+    });
     expect((await client.chat.completions.create(ask)).choices[0]?.message.content).toBe('first to m');
     expect((await client.chat.completions.create(ask)).choices[0]?.message.content).toBe('default');
     upstream.settings.chunks = ['changed'];
@@ -48,7 +57,10 @@ describe('fake upstream', () => {
 
   it('injects an error status as OpenAI error JSON, and every n-th failure', async () => {
     const { client } = await start({ reply: () => ({ status: 429, message: 'slow down', type: 'rate_limit_error' }) });
-    await expect(client.chat.completions.create(ask)).rejects.toMatchObject({ status: 429, message: expect.stringContaining('slow down') });
+    await expect(client.chat.completions.create(ask)).rejects.toMatchObject({
+      status: 429,
+      message: expect.stringContaining('slow down'),
+    });
     const failing = await start({ failEvery: { every: 2, status: 503 } });
     await expect(failing.client.chat.completions.create(ask)).resolves.toBeDefined();
     await expect(failing.client.chat.completions.create(ask)).rejects.toMatchObject({ status: 503 });
@@ -80,13 +92,17 @@ describe('fake upstream', () => {
 
   it('exposes the metrics surface of the engine it stands in for', async () => {
     const vllm = await start({ kvUsage: 0.3, servedModel: 'served' });
-    expect(await (await fetch(`${vllm.upstream.url}/metrics`)).text()).toContain('vllm:kv_cache_usage_perc{model_name="served"} 0.3');
+    expect(await (await fetch(`${vllm.upstream.url}/metrics`)).text()).toContain(
+      'vllm:kv_cache_usage_perc{model_name="served"} 0.3',
+    );
     vllm.upstream.settings.metricsPage = { status: 500, body: 'broken' };
     expect((await fetch(`${vllm.upstream.url}/metrics`)).status).toBe(500);
     expect(vllm.upstream.metricsScrapes()).toBe(2);
     const llama = await start({ engine: 'llamacpp' });
     expect(await (await fetch(`${llama.upstream.url}/metrics`)).text()).toContain('llamacpp:requests_processing 0');
-    expect(await (await fetch(`${llama.upstream.url}/slots`)).json()).toEqual([{ id: 0, n_ctx: 4096, is_processing: false }]);
+    expect(await (await fetch(`${llama.upstream.url}/slots`)).json()).toEqual([
+      { id: 0, n_ctx: 4096, is_processing: false },
+    ]);
     const hosted = await start({ engine: 'openai', servedModel: 'fake' });
     expect((await fetch(`${hosted.upstream.url}/metrics`)).status).toBe(404);
     expect((await hosted.client.models.list()).data.map((model) => model.id)).toEqual(['fake']);

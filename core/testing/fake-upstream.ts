@@ -214,61 +214,105 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     if (path === '/metrics') {
       scrapes++;
       if (settings.metricsPage) {
-        response.writeHead(settings.metricsPage.status, { 'content-type': 'text/plain; version=0.0.4' }).end(settings.metricsPage.body);
+        response
+          .writeHead(settings.metricsPage.status, { 'content-type': 'text/plain; version=0.0.4' })
+          .end(settings.metricsPage.body);
       } else if (settings.engine === 'vllm') {
-        response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(vllmMetrics(settings.servedModel, inFlight, settings.kvUsage));
+        response
+          .writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
+          .end(vllmMetrics(settings.servedModel, inFlight, settings.kvUsage));
       } else if (settings.engine === 'llamacpp') {
-        response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(llamaCppMetrics(inFlight, promptTokensTotal));
+        response
+          .writeHead(200, { 'content-type': 'text/plain; version=0.0.4' })
+          .end(llamaCppMetrics(inFlight, promptTokensTotal));
       } else {
-        response.writeHead(404, { 'content-type': 'application/json' }).end(errorBody(404, 'Not found', 'invalid_request_error'));
+        response
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end(errorBody(404, 'Not found', 'invalid_request_error'));
       }
       return;
     }
     if (path === '/slots' && settings.engine === 'llamacpp') {
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(llamaCppSlots(inFlight, settings.kvUsage)));
+      response
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify(llamaCppSlots(inFlight, settings.kvUsage)));
       return;
     }
     if (path === '/v1/models') {
       const id = settings.servedModel;
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id, object: 'model', created: 0, owned_by: 'fake-upstream' }] }));
+      response
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(
+          JSON.stringify({ object: 'list', data: [{ id, object: 'model', created: 0, owned_by: 'fake-upstream' }] }),
+        );
       return;
     }
     response.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
   }
 
-  async function answerPost(path: string, body: FakeRequestBody, arrived: number, response: ServerResponse): Promise<void> {
+  async function answerPost(
+    path: string,
+    body: FakeRequestBody,
+    arrived: number,
+    response: ServerResponse,
+  ): Promise<void> {
     const index = requests.length;
     requests.push(body);
     const failEvery = settings.failEvery;
     if (failEvery && (index + 1) % failEvery.every === 0) {
-      response.writeHead(failEvery.status, { 'content-type': 'application/json' }).end(errorBody(failEvery.status, 'injected failure', 'server_error'));
+      response
+        .writeHead(failEvery.status, { 'content-type': 'application/json' })
+        .end(errorBody(failEvery.status, 'injected failure', 'server_error'));
       return;
     }
     const model = settings.model ?? body.model ?? 'fake';
     if (path === '/v1/embeddings') {
       const input = body.input ?? '';
       const texts = Array.isArray(input) ? input : [input];
-      const data = texts.map((text, position) => ({ object: 'embedding', index: position, embedding: [text.length, 1, 0] }));
+      const data = texts.map((text, position) => ({
+        object: 'embedding',
+        index: position,
+        embedding: [text.length, 1, 0],
+      }));
       response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ object: 'list', data, model, usage: { prompt_tokens: texts.length, total_tokens: texts.length } }));
+      response.end(
+        JSON.stringify({
+          object: 'list',
+          data,
+          model,
+          usage: { prompt_tokens: texts.length, total_tokens: texts.length },
+        }),
+      );
       return;
     }
     const reply = (await settings.reply?.(body, { index, path })) ?? defaultChunks(body);
     if (isFault(reply) && 'status' in reply) {
-      response.writeHead(reply.status, { 'content-type': 'application/json' }).end(errorBody(reply.status, reply.message ?? 'injected failure', reply.type ?? 'server_error'));
+      response
+        .writeHead(reply.status, { 'content-type': 'application/json' })
+        .end(errorBody(reply.status, reply.message ?? 'injected failure', reply.type ?? 'server_error'));
       return;
     }
     if (isFault(reply) && 'malformed' in reply) {
       const type = body.stream ? 'text/event-stream' : 'application/json';
-      response.writeHead(200, { 'content-type': type }).end(body.stream ? `data: ${reply.malformed}\n\n` : reply.malformed);
+      response
+        .writeHead(200, { 'content-type': type })
+        .end(body.stream ? `data: ${reply.malformed}\n\n` : reply.malformed);
       return;
     }
     const dropAfter = isFault(reply) ? reply.dropAfter : undefined;
-    const chunks = isFault(reply) ? [...(reply.chunks ?? defaultChunks(body))] : typeof reply === 'string' ? [reply] : [...reply];
+    const chunks = isFault(reply)
+      ? [...(reply.chunks ?? defaultChunks(body))]
+      : typeof reply === 'string'
+        ? [reply]
+        : [...reply];
     const chat = path !== '/v1/completions';
     const promptTokens = Math.max(1, words(promptText(body)));
     promptTokensTotal += promptTokens;
-    const usage = { prompt_tokens: promptTokens, completion_tokens: chunks.length, total_tokens: promptTokens + chunks.length };
+    const usage = {
+      prompt_tokens: promptTokens,
+      completion_tokens: chunks.length,
+      total_tokens: promptTokens + chunks.length,
+    };
     const base = { id: `fake-${index + 1}`, created: Math.floor(Date.now() / 1000), model };
     if (!body.stream) {
       if (dropAfter !== undefined) {
@@ -278,18 +322,41 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       await waitUntil(arrived + settings.ttftMs + settings.itlMs * Math.max(0, chunks.length - 1));
       const text = chunks.join('');
       const choice = chat
-        ? { index: 0, message: { role: 'assistant', content: text }, finish_reason: settings.finishReason, logprobs: null }
+        ? {
+            index: 0,
+            message: { role: 'assistant', content: text },
+            finish_reason: settings.finishReason,
+            logprobs: null,
+          }
         : { index: 0, text, finish_reason: settings.finishReason, logprobs: null };
       response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ ...base, object: chat ? 'chat.completion' : 'text_completion', choices: [choice], ...(settings.usage ? { usage } : {}) }));
+      response.end(
+        JSON.stringify({
+          ...base,
+          object: chat ? 'chat.completion' : 'text_completion',
+          choices: [choice],
+          ...(settings.usage ? { usage } : {}),
+        }),
+      );
       return;
     }
-    await stream(response, { chat, chunks, base, usage, arrived, dropAfter, includeUsage: settings.usage && body.stream_options?.include_usage === true });
+    await stream(response, {
+      chat,
+      chunks,
+      base,
+      usage,
+      arrived,
+      dropAfter,
+      includeUsage: settings.usage && body.stream_options?.include_usage === true,
+    });
   }
 
   function defaultChunks(body: FakeRequestBody): string[] {
     if (settings.chunks) return [...settings.chunks];
-    const count = settings.tokens === 'max_tokens' ? Math.max(1, body.max_tokens ?? body.max_completion_tokens ?? 16) : settings.tokens;
+    const count =
+      settings.tokens === 'max_tokens'
+        ? Math.max(1, body.max_tokens ?? body.max_completion_tokens ?? 16)
+        : settings.tokens;
     return Array.from({ length: count }, () => settings.token);
   }
 
@@ -308,7 +375,11 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     const object = chat ? 'chat.completion.chunk' : 'text_completion';
     let flushed: Promise<void> = Promise.resolve();
     const write = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}): void => {
-      flushed = new Promise<void>((resolve) => response.write(`data: ${JSON.stringify({ ...base, object, choices: [choice], ...extra })}\n\n`, () => resolve()));
+      flushed = new Promise<void>((resolve) =>
+        response.write(`data: ${JSON.stringify({ ...base, object, choices: [choice], ...extra })}\n\n`, () =>
+          resolve(),
+        ),
+      );
     };
     response.socket?.setNoDelay(true);
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -332,11 +403,24 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       const last = position === chunks.length - 1;
       const finish = last ? settings.finishReason : null;
       const content = chunks[position] ?? '';
-      const stamp = settings.stampServerTimes ? { x_server_ms: at, x_server_wall: performance.timeOrigin + arrived + at } : {};
-      write(chat ? { index: 0, delta: { content }, finish_reason: finish } : { index: 0, text: content, finish_reason: finish }, stamp);
+      const stamp = settings.stampServerTimes
+        ? { x_server_ms: at, x_server_wall: performance.timeOrigin + arrived + at }
+        : {};
+      write(
+        chat
+          ? { index: 0, delta: { content }, finish_reason: finish }
+          : { index: 0, text: content, finish_reason: finish },
+        stamp,
+      );
     }
-    if (chunks.length === 0) write(chat ? { index: 0, delta: {}, finish_reason: settings.finishReason } : { index: 0, text: '', finish_reason: settings.finishReason });
-    if (plan.includeUsage) response.write(`data: ${JSON.stringify({ ...base, object, choices: [], usage: plan.usage })}\n\n`);
+    if (chunks.length === 0)
+      write(
+        chat
+          ? { index: 0, delta: {}, finish_reason: settings.finishReason }
+          : { index: 0, text: '', finish_reason: settings.finishReason },
+      );
+    if (plan.includeUsage)
+      response.write(`data: ${JSON.stringify({ ...base, object, choices: [], usage: plan.usage })}\n\n`);
     response.end('data: [DONE]\n\n');
     served.push({ arrivedAt: arrived, chunkMs });
   }
@@ -356,14 +440,19 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       try {
         body = (raw === '' ? {} : JSON.parse(raw)) as FakeRequestBody;
       } catch {
-        response.writeHead(400, { 'content-type': 'application/json' }).end(errorBody(400, 'request body is not JSON', 'invalid_request_error'));
+        response
+          .writeHead(400, { 'content-type': 'application/json' })
+          .end(errorBody(400, 'request body is not JSON', 'invalid_request_error'));
         return;
       }
       inFlight++;
       peakInFlight = Math.max(peakInFlight, inFlight);
       response.on('close', () => inFlight--);
       answerPost((request.url ?? '/').split('?')[0] ?? '/', body, arrived, response).catch((error: unknown) => {
-        if (!response.headersSent) response.writeHead(500, { 'content-type': 'application/json' }).end(errorBody(500, String(error), 'server_error'));
+        if (!response.headersSent)
+          response
+            .writeHead(500, { 'content-type': 'application/json' })
+            .end(errorBody(500, String(error), 'server_error'));
         else response.destroy();
       });
     });
@@ -391,4 +480,9 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
 }
 
 /** An engine under ignore_eos, as a load generator measures it: max_tokens chunks ending in `length`, each stamped. */
-export const LOAD_TEST_SHAPE: Partial<FakeUpstreamSettings> = { servedModel: 'fake', tokens: 'max_tokens', finishReason: 'length', stampServerTimes: true };
+export const LOAD_TEST_SHAPE: Partial<FakeUpstreamSettings> = {
+  servedModel: 'fake',
+  tokens: 'max_tokens',
+  finishReason: 'length',
+  stampServerTimes: true,
+};

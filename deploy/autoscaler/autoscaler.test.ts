@@ -29,7 +29,10 @@ interface Run {
   samples: { at: number; ready: number; kv: number }[];
 }
 
-function setUp(policyOverrides: Partial<AutoscalerPolicy> = {}, poolOverrides: { minReplicas?: number; initialReplicas?: number } = {}): Run {
+function setUp(
+  policyOverrides: Partial<AutoscalerPolicy> = {},
+  poolOverrides: { minReplicas?: number; initialReplicas?: number } = {},
+): Run {
   const clock = new VirtualClock();
   const registry = new InMemoryPoolRegistry({ clock, rateWindowMs: 10_000 });
   const pool = new SimPool({
@@ -73,7 +76,8 @@ async function advance(run: Run, ms: number): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
     if (run.clock.now() % 5_000 === 0) {
       const serving = run.registry.read('chat').replicas.filter((replica) => !replica.draining);
-      const kv = serving.length === 0 ? 0 : serving.reduce((sum, replica) => sum + replica.kvCacheUsage, 0) / serving.length;
+      const kv =
+        serving.length === 0 ? 0 : serving.reduce((sum, replica) => sum + replica.kvCacheUsage, 0) / serving.length;
       run.samples.push({ at: run.clock.now(), ready: run.pool.readyCount(), kv });
     }
   }
@@ -141,14 +145,18 @@ describe('autoscaler on a simulated pool under a load ramp (virtual time)', () =
     expect(Math.max(...scaled.map((decision) => decision.to))).toBe(3);
 
     // Up within the window: the first scale-up comes at most window + one interval after the pool first ran hot.
-    const firstHot = decisions.find((decision) => decision.utilization !== null && decision.utilization > POLICY.highUtilization);
+    const firstHot = decisions.find(
+      (decision) => decision.utilization !== null && decision.utilization > POLICY.highUtilization,
+    );
     expect(firstHot).toBeDefined();
     expect(ups[0]!.at - firstHot!.at).toBeLessThanOrEqual(POLICY.scaleUpWindowMs + POLICY.intervalMs);
     expect(ups[0]!.at - firstHot!.at).toBeGreaterThanOrEqual(POLICY.scaleUpWindowMs);
 
     // Decisions match the policy: ups only when hot, downs only when below the band, never below min or above max.
     for (const decision of ups) {
-      expect(decision.utilization! > POLICY.highUtilization || decision.waiting > POLICY.maxWaitingPerReplica).toBe(true);
+      expect(decision.utilization! > POLICY.highUtilization || decision.waiting > POLICY.maxWaitingPerReplica).toBe(
+        true,
+      );
     }
     for (const decision of downs) {
       expect(decision.utilization!).toBeLessThan(POLICY.lowUtilization);
@@ -176,7 +184,9 @@ describe('autoscaler on a simulated pool under a load ramp (virtual time)', () =
     expect(tailKv).toBeLessThan(POLICY.highUtilization);
 
     // While replicas were starting the router was told to spill, and overflow went to the hosted tier.
-    expect(decisions.some((decision) => decision.reason === 'capacity-starting' && decision.spillOver.preferHosted)).toBe(true);
+    expect(
+      decisions.some((decision) => decision.reason === 'capacity-starting' && decision.spillOver.preferHosted),
+    ).toBe(true);
     expect(run.pool.counters.spilled).toBeGreaterThan(0);
     expect(failedBeforeStop).toBe(0);
 
@@ -185,7 +195,11 @@ describe('autoscaler on a simulated pool under a load ramp (virtual time)', () =
     expect(infoLogs).toHaveLength(scaled.length);
     expect(infoLogs[0]!.message).toMatch(/autoscaler scale-up chat 1→2: above-band/);
     const text = await run.metrics.metrics();
-    expect(text).toMatch(new RegExp(`switchyard_autoscaler_decisions_total\\{pool="chat",action="scale-up",reason="above-band",dry_run="false"\\} ${ups.filter((decision) => decision.reason === 'above-band').length}`));
+    expect(text).toMatch(
+      new RegExp(
+        `switchyard_autoscaler_decisions_total\\{pool="chat",action="scale-up",reason="above-band",dry_run="false"\\} ${ups.filter((decision) => decision.reason === 'above-band').length}`,
+      ),
+    );
     expect(text).toMatch(/switchyard_autoscaler_desired_replicas\{pool="chat"\} 1/);
   });
 
@@ -227,7 +241,11 @@ describe('autoscaler on a simulated pool under a load ramp (virtual time)', () =
     expect(wake!.at).toBeLessThanOrEqual(12 * MINUTE + POLICY.intervalMs);
     expect(wake!.spillOver.preferHosted).toBe(true);
     expect(run.pool.counters.spilled).toBeGreaterThan(0);
-    expect(run.samples.filter((sample) => sample.at > 9 * MINUTE && sample.at < 12 * MINUTE).every((sample) => sample.ready === 0)).toBe(true);
+    expect(
+      run.samples
+        .filter((sample) => sample.at > 9 * MINUTE && sample.at < 12 * MINUTE)
+        .every((sample) => sample.ready === 0),
+    ).toBe(true);
     expect(run.samples.at(-1)!.ready).toBe(1);
   });
 });

@@ -4,7 +4,14 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Clock, GpuTelemetrySource, PoolSignalSource, SpillOverAdvisor, TimerHandle } from '../contracts.ts';
 import { meanUtilization } from '../telemetry/metrics.ts';
-import { type AutoscalerPolicy, type Decision, type PoolScaleState, type PolicyMemory, decide, initialMemory } from './policy.ts';
+import {
+  type AutoscalerPolicy,
+  type Decision,
+  type PoolScaleState,
+  type PolicyMemory,
+  decide,
+  initialMemory,
+} from './policy.ts';
 
 /** What the loop needs from a pool (the PoolController implements it). */
 export interface ScaleTarget {
@@ -50,11 +57,36 @@ class AutoscalerMetrics {
       labelNames: ['pool', 'action', 'reason', 'dry_run'],
       registers,
     });
-    this.desired = new Gauge({ name: 'switchyard_autoscaler_desired_replicas', help: 'Replicas the autoscaler wants', labelNames: ['pool'], registers });
-    this.ready = new Gauge({ name: 'switchyard_autoscaler_ready_replicas', help: 'Replicas ready at the last tick', labelNames: ['pool'], registers });
-    this.utilization = new Gauge({ name: 'switchyard_autoscaler_utilization_ratio', help: 'Pool utilization the policy saw', labelNames: ['pool'], registers });
-    this.waiting = new Gauge({ name: 'switchyard_autoscaler_waiting_requests', help: 'Waiting requests the policy saw', labelNames: ['pool'], registers });
-    this.spill = new Gauge({ name: 'switchyard_autoscaler_spill_advised', help: '1 when the autoscaler advises spilling to the hosted tier', labelNames: ['pool'], registers });
+    this.desired = new Gauge({
+      name: 'switchyard_autoscaler_desired_replicas',
+      help: 'Replicas the autoscaler wants',
+      labelNames: ['pool'],
+      registers,
+    });
+    this.ready = new Gauge({
+      name: 'switchyard_autoscaler_ready_replicas',
+      help: 'Replicas ready at the last tick',
+      labelNames: ['pool'],
+      registers,
+    });
+    this.utilization = new Gauge({
+      name: 'switchyard_autoscaler_utilization_ratio',
+      help: 'Pool utilization the policy saw',
+      labelNames: ['pool'],
+      registers,
+    });
+    this.waiting = new Gauge({
+      name: 'switchyard_autoscaler_waiting_requests',
+      help: 'Waiting requests the policy saw',
+      labelNames: ['pool'],
+      registers,
+    });
+    this.spill = new Gauge({
+      name: 'switchyard_autoscaler_spill_advised',
+      help: '1 when the autoscaler advises spilling to the hosted tier',
+      labelNames: ['pool'],
+      registers,
+    });
   }
 }
 
@@ -116,7 +148,10 @@ export class Autoscaler {
           const action = target
             .scaleTo(decision.to, `${decision.reason}: ${decision.detail}`)
             .catch((error: unknown) =>
-              this.options.logger.warn({ pool: target.name, error: (error as Error).message }, 'autoscaler scale action failed'),
+              this.options.logger.warn(
+                { pool: target.name, error: (error as Error).message },
+                'autoscaler scale action failed',
+              ),
             )
             .finally(() => this.pendingActions.delete(action));
           this.pendingActions.add(action);
@@ -131,7 +166,12 @@ export class Autoscaler {
   private record(decision: Decision, pool: PoolScaleState): void {
     const { policy, logger } = this.options;
     const dryRun = policy.dryRun ? 'true' : 'false';
-    this.metrics.decisions.inc({ pool: decision.pool, action: decision.action, reason: decision.reason, dry_run: dryRun });
+    this.metrics.decisions.inc({
+      pool: decision.pool,
+      action: decision.action,
+      reason: decision.reason,
+      dry_run: dryRun,
+    });
     this.metrics.desired.set({ pool: decision.pool }, decision.to);
     this.metrics.ready.set({ pool: decision.pool }, pool.ready);
     if (decision.utilization !== null) this.metrics.utilization.set({ pool: decision.pool }, decision.utilization);
@@ -158,7 +198,9 @@ export class Autoscaler {
     if (!this.running) return;
     this.timer = this.options.clock.setTimer(this.options.policy.intervalMs, () => {
       void this.tick()
-        .catch((error: unknown) => this.options.logger.warn({ error: (error as Error).message }, 'autoscaler tick failed'))
+        .catch((error: unknown) =>
+          this.options.logger.warn({ error: (error as Error).message }, 'autoscaler tick failed'),
+        )
         .finally(() => this.schedule());
     });
   }

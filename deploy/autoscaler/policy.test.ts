@@ -2,13 +2,26 @@ import { describe, expect, it } from 'vitest';
 import type { PoolSignals } from '../contracts.ts';
 import { AutoscalerPolicy, type PolicyMemory, type PoolScaleState, decide, initialMemory } from './policy.ts';
 
-const policy = AutoscalerPolicy.parse({ scaleUpWindowMs: 30_000, scaleDownWindowMs: 120_000, scaleUpCooldownMs: 60_000, scaleDownCooldownMs: 120_000, utilizationSignal: 'max' });
+const policy = AutoscalerPolicy.parse({
+  scaleUpWindowMs: 30_000,
+  scaleDownWindowMs: 120_000,
+  scaleUpCooldownMs: 60_000,
+  scaleDownCooldownMs: 120_000,
+  utilizationSignal: 'max',
+});
 
 function signals(kv: number[], extra: Partial<PoolSignals> = {}): PoolSignals {
   return {
     pool: 'p',
     at: 0,
-    replicas: kv.map((usage, index) => ({ replicaId: `r${index}`, kvCacheUsage: usage, requestsWaiting: 0, requestsRunning: 1, inFlight: 1, draining: false })),
+    replicas: kv.map((usage, index) => ({
+      replicaId: `r${index}`,
+      kvCacheUsage: usage,
+      requestsWaiting: 0,
+      requestsRunning: 1,
+      inFlight: 1,
+      draining: false,
+    })),
     routerQueue: 0,
     spillOverPerSecond: 0,
     requestsPerSecond: 5,
@@ -16,15 +29,32 @@ function signals(kv: number[], extra: Partial<PoolSignals> = {}): PoolSignals {
   };
 }
 
-const pool = (desired: number, extra: Partial<PoolScaleState> = {}): PoolScaleState => ({ desired, ready: desired, starting: 0, minReplicas: 1, maxReplicas: 4, ...extra });
+const pool = (desired: number, extra: Partial<PoolScaleState> = {}): PoolScaleState => ({
+  desired,
+  ready: desired,
+  starting: 0,
+  minReplicas: 1,
+  maxReplicas: 4,
+  ...extra,
+});
 
 /** Feed the same reading every 5 s for `ms`, return the decisions. */
-function run(memory: PolicyMemory, from: number, ms: number, reading: () => { signals: PoolSignals; pool: PoolScaleState; gpu?: number | null }) {
+function run(
+  memory: PolicyMemory,
+  from: number,
+  ms: number,
+  reading: () => { signals: PoolSignals; pool: PoolScaleState; gpu?: number | null },
+) {
   const decisions = [];
   let state = memory;
   for (let now = from; now <= from + ms; now += 5_000) {
     const input = reading();
-    const result = decide(policy, state, { now, signals: input.signals, pool: input.pool, gpuUtilization: input.gpu ?? null });
+    const result = decide(policy, state, {
+      now,
+      signals: input.signals,
+      pool: input.pool,
+      gpuUtilization: input.gpu ?? null,
+    });
     state = result.memory;
     decisions.push(result.decision);
   }
@@ -57,19 +87,35 @@ describe('autoscaler policy', () => {
     const { decisions, memory } = run(initialMemory(), 0, 30_000, () => ({ signals: queue, pool: pool(2) }));
     const up = decisions.at(-1)!;
     expect([up.action, up.reason, up.to]).toEqual(['scale-up', 'queue-above-limit', 3]);
-    const starting = decide(policy, memory, { now: 35_000, signals: queue, pool: pool(3, { ready: 2, starting: 1 }), gpuUtilization: null });
+    const starting = decide(policy, memory, {
+      now: 35_000,
+      signals: queue,
+      pool: pool(3, { ready: 2, starting: 1 }),
+      gpuUtilization: null,
+    });
     expect(starting.decision.reason).toBe('capacity-starting');
     expect(starting.decision.spillOver.preferHosted).toBe(true);
     const cooling = run(starting.memory, 40_000, 60_000, () => ({ signals: queue, pool: pool(3) }));
     expect(cooling.decisions.some((decision) => decision.reason === 'cooldown')).toBe(true);
-    expect(cooling.decisions.find((decision) => decision.action === 'scale-up')!.at).toBeGreaterThanOrEqual(30_000 + policy.scaleUpCooldownMs);
-    const atMax = decide(policy, initialMemory(), { now: 0, signals: signals([0.99, 0.99, 0.99, 0.99]), pool: pool(4), gpuUtilization: null });
+    expect(cooling.decisions.find((decision) => decision.action === 'scale-up')!.at).toBeGreaterThanOrEqual(
+      30_000 + policy.scaleUpCooldownMs,
+    );
+    const atMax = decide(policy, initialMemory(), {
+      now: 0,
+      signals: signals([0.99, 0.99, 0.99, 0.99]),
+      pool: pool(4),
+      gpuUtilization: null,
+    });
     expect(atMax.decision.reason).toBe('at-max');
     expect(atMax.decision.spillOver.preferHosted).toBe(true);
   });
 
   it('uses GPU telemetry when it is higher than KV usage (utilizationSignal max)', () => {
-    const { decisions } = run(initialMemory(), 0, 30_000, () => ({ signals: signals([0.4]), pool: pool(1), gpu: 0.95 }));
+    const { decisions } = run(initialMemory(), 0, 30_000, () => ({
+      signals: signals([0.4]),
+      pool: pool(1),
+      gpu: 0.95,
+    }));
     expect(decisions.at(-1)!.action).toBe('scale-up');
     expect(decisions.at(-1)!.utilization).toBe(0.95);
   });
@@ -88,11 +134,33 @@ describe('autoscaler policy', () => {
   });
 
   it('enforces min/max bounds first and wakes an empty pool on demand', () => {
-    expect(decide(policy, initialMemory(), { now: 0, signals: signals([]), pool: pool(0, { minReplicas: 2 }), gpuUtilization: null }).decision).toMatchObject({ action: 'scale-up', to: 2, reason: 'below-min' });
-    expect(decide(policy, initialMemory(), { now: 0, signals: signals([0.7]), pool: pool(6), gpuUtilization: null }).decision).toMatchObject({ action: 'scale-down', to: 4, reason: 'above-max' });
+    expect(
+      decide(policy, initialMemory(), {
+        now: 0,
+        signals: signals([]),
+        pool: pool(0, { minReplicas: 2 }),
+        gpuUtilization: null,
+      }).decision,
+    ).toMatchObject({ action: 'scale-up', to: 2, reason: 'below-min' });
+    expect(
+      decide(policy, initialMemory(), { now: 0, signals: signals([0.7]), pool: pool(6), gpuUtilization: null })
+        .decision,
+    ).toMatchObject({ action: 'scale-down', to: 4, reason: 'above-max' });
     const empty = pool(0, { minReplicas: 0 });
-    expect(decide(policy, initialMemory(), { now: 0, signals: signals([], { requestsPerSecond: 0 }), pool: empty, gpuUtilization: null }).decision.reason).toBe('idle-at-zero');
-    const wake = decide(policy, initialMemory(), { now: 0, signals: signals([], { requestsPerSecond: 0, spillOverPerSecond: 0.2 }), pool: empty, gpuUtilization: null }).decision;
+    expect(
+      decide(policy, initialMemory(), {
+        now: 0,
+        signals: signals([], { requestsPerSecond: 0 }),
+        pool: empty,
+        gpuUtilization: null,
+      }).decision.reason,
+    ).toBe('idle-at-zero');
+    const wake = decide(policy, initialMemory(), {
+      now: 0,
+      signals: signals([], { requestsPerSecond: 0, spillOverPerSecond: 0.2 }),
+      pool: empty,
+      gpuUtilization: null,
+    }).decision;
     expect(wake).toMatchObject({ action: 'scale-from-zero', to: 1, reason: 'demand-at-zero' });
     expect(wake.spillOver.preferHosted).toBe(true);
   });

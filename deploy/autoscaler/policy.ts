@@ -97,7 +97,8 @@ export interface Decision {
 
 function poolUtilization(policy: AutoscalerPolicy, input: TickInput): number | null {
   const serving = input.signals.replicas.filter((replica) => !replica.draining);
-  const kv = serving.length === 0 ? null : serving.reduce((sum, replica) => sum + replica.kvCacheUsage, 0) / serving.length;
+  const kv =
+    serving.length === 0 ? null : serving.reduce((sum, replica) => sum + replica.kvCacheUsage, 0) / serving.length;
   if (policy.utilizationSignal === 'kv') return kv;
   if (policy.utilizationSignal === 'gpu') return input.gpuUtilization;
   if (kv === null) return input.gpuUtilization;
@@ -106,14 +107,19 @@ function poolUtilization(policy: AutoscalerPolicy, input: TickInput): number | n
 
 const percent = (value: number | null): string => (value === null ? 'n/a' : `${(value * 100).toFixed(1)}%`);
 
-export function decide(policy: AutoscalerPolicy, memory: PolicyMemory, input: TickInput): { decision: Decision; memory: PolicyMemory } {
+export function decide(
+  policy: AutoscalerPolicy,
+  memory: PolicyMemory,
+  input: TickInput,
+): { decision: Decision; memory: PolicyMemory } {
   const { now, signals, pool } = input;
   const utilization = poolUtilization(policy, input);
   const waiting = signals.routerQueue + signals.replicas.reduce((sum, replica) => sum + replica.requestsWaiting, 0);
   const inFlight = signals.replicas.reduce((sum, replica) => sum + replica.inFlight + replica.requestsRunning, 0);
   const waitingPerReplica = waiting / Math.max(1, pool.ready);
   const next: PolicyMemory = { ...memory };
-  if (signals.requestsPerSecond > 0 || inFlight > 0 || waiting > 0 || next.lastActivityAt === null) next.lastActivityAt = now;
+  if (signals.requestsPerSecond > 0 || inFlight > 0 || waiting > 0 || next.lastActivityAt === null)
+    next.lastActivityAt = now;
 
   const queueHot = waitingPerReplica > policy.maxWaitingPerReplica;
   const hot = (utilization !== null && utilization > policy.highUtilization) || queueHot;
@@ -122,7 +128,12 @@ export function decide(policy: AutoscalerPolicy, memory: PolicyMemory, input: Ti
   next.coldSince = cold ? (memory.coldSince ?? now) : null;
 
   const numbers = `utilization ${percent(utilization)} (band ${percent(policy.lowUtilization)}–${percent(policy.highUtilization)}), waiting ${waiting}, ready ${pool.ready}, starting ${pool.starting}, desired ${pool.desired}`;
-  const make = (action: ScaleAction, to: number, reason: DecisionReason, why: string): { decision: Decision; memory: PolicyMemory } => {
+  const make = (
+    action: ScaleAction,
+    to: number,
+    reason: DecisionReason,
+    why: string,
+  ): { decision: Decision; memory: PolicyMemory } => {
     if (action === 'scale-up' || action === 'scale-from-zero') next.lastScaleUpAt = now;
     if (action === 'scale-down' || action === 'scale-to-zero') next.lastScaleDownAt = now;
     if (action !== 'hold') {
@@ -161,55 +172,118 @@ export function decide(policy: AutoscalerPolicy, memory: PolicyMemory, input: Ti
   const since = (at: number | null): number => (at === null ? Number.POSITIVE_INFINITY : now - at);
 
   // Hard bounds first.
-  if (pool.desired < pool.minReplicas) return make('scale-up', pool.minReplicas, 'below-min', `desired ${pool.desired} < min ${pool.minReplicas}`);
-  if (pool.desired > pool.maxReplicas) return make('scale-down', pool.maxReplicas, 'above-max', `desired ${pool.desired} > max ${pool.maxReplicas}`);
+  if (pool.desired < pool.minReplicas)
+    return make('scale-up', pool.minReplicas, 'below-min', `desired ${pool.desired} < min ${pool.minReplicas}`);
+  if (pool.desired > pool.maxReplicas)
+    return make('scale-down', pool.maxReplicas, 'above-max', `desired ${pool.desired} > max ${pool.maxReplicas}`);
 
   // At zero: any demand (arrivals, spilled requests, router queue) wakes the pool; no cooldown on a cold start.
   if (pool.desired === 0) {
     const demand = signals.requestsPerSecond > 0 || signals.spillOverPerSecond > 0 || signals.routerQueue > 0;
     if (demand && pool.maxReplicas > 0) {
-      return make('scale-from-zero', Math.max(1, pool.minReplicas), 'demand-at-zero', `${signals.requestsPerSecond.toFixed(2)} req/s arriving at an empty pool`);
+      return make(
+        'scale-from-zero',
+        Math.max(1, pool.minReplicas),
+        'demand-at-zero',
+        `${signals.requestsPerSecond.toFixed(2)} req/s arriving at an empty pool`,
+      );
     }
     return make('hold', 0, 'idle-at-zero', 'no demand');
   }
 
   if (hot) {
-    const reason: DecisionReason = utilization !== null && utilization > policy.highUtilization ? 'above-band' : 'queue-above-limit';
-    if (pool.starting > 0) return make('hold', pool.desired, 'capacity-starting', `hot (${reason}) but ${pool.starting} replica(s) already starting`);
-    if (pool.desired >= pool.maxReplicas) return make('hold', pool.desired, 'at-max', `hot (${reason}) at max ${pool.maxReplicas}`);
+    const reason: DecisionReason =
+      utilization !== null && utilization > policy.highUtilization ? 'above-band' : 'queue-above-limit';
+    if (pool.starting > 0)
+      return make(
+        'hold',
+        pool.desired,
+        'capacity-starting',
+        `hot (${reason}) but ${pool.starting} replica(s) already starting`,
+      );
+    if (pool.desired >= pool.maxReplicas)
+      return make('hold', pool.desired, 'at-max', `hot (${reason}) at max ${pool.maxReplicas}`);
     if (since(next.hotSince) < policy.scaleUpWindowMs) {
-      return make('hold', pool.desired, 'window-not-elapsed', `hot (${reason}) for ${since(next.hotSince)} ms of ${policy.scaleUpWindowMs}`);
+      return make(
+        'hold',
+        pool.desired,
+        'window-not-elapsed',
+        `hot (${reason}) for ${since(next.hotSince)} ms of ${policy.scaleUpWindowMs}`,
+      );
     }
     if (since(memory.lastScaleUpAt) < policy.scaleUpCooldownMs) {
-      return make('hold', pool.desired, 'cooldown', `scale-up cooldown: ${since(memory.lastScaleUpAt)} ms of ${policy.scaleUpCooldownMs}`);
+      return make(
+        'hold',
+        pool.desired,
+        'cooldown',
+        `scale-up cooldown: ${since(memory.lastScaleUpAt)} ms of ${policy.scaleUpCooldownMs}`,
+      );
     }
-    const proportional = utilization === null ? pool.ready + 1 : Math.ceil((pool.ready * utilization) / policy.targetUtilization);
+    const proportional =
+      utilization === null ? pool.ready + 1 : Math.ceil((pool.ready * utilization) / policy.targetUtilization);
     const step = Math.min(policy.maxStepUp, Math.max(1, proportional - pool.ready));
     const to = Math.min(pool.maxReplicas, pool.desired + step);
-    return make('scale-up', to, reason, `hot for ${since(next.hotSince)} ms ≥ ${policy.scaleUpWindowMs}; +${to - pool.desired}`);
+    return make(
+      'scale-up',
+      to,
+      reason,
+      `hot for ${since(next.hotSince)} ms ≥ ${policy.scaleUpWindowMs}; +${to - pool.desired}`,
+    );
   }
 
   // Scale to zero after the keep-alive period without any traffic.
-  if (policy.scaleToZero && pool.minReplicas === 0 && next.lastActivityAt !== null && now - next.lastActivityAt >= policy.keepAliveMs) {
-    return make('scale-to-zero', 0, 'idle-keep-alive-expired', `no traffic for ${now - next.lastActivityAt} ms ≥ keep-alive ${policy.keepAliveMs}`);
+  if (
+    policy.scaleToZero &&
+    pool.minReplicas === 0 &&
+    next.lastActivityAt !== null &&
+    now - next.lastActivityAt >= policy.keepAliveMs
+  ) {
+    return make(
+      'scale-to-zero',
+      0,
+      'idle-keep-alive-expired',
+      `no traffic for ${now - next.lastActivityAt} ms ≥ keep-alive ${policy.keepAliveMs}`,
+    );
   }
 
   if (cold) {
-    if (pool.desired <= Math.max(1, pool.minReplicas)) return make('hold', pool.desired, 'at-min', `below band at ${pool.desired} replica(s)`);
-    if (pool.starting > 0) return make('hold', pool.desired, 'capacity-starting', `below band while ${pool.starting} replica(s) start`);
+    if (pool.desired <= Math.max(1, pool.minReplicas))
+      return make('hold', pool.desired, 'at-min', `below band at ${pool.desired} replica(s)`);
+    if (pool.starting > 0)
+      return make('hold', pool.desired, 'capacity-starting', `below band while ${pool.starting} replica(s) start`);
     if (since(next.coldSince) < policy.scaleDownWindowMs) {
-      return make('hold', pool.desired, 'window-not-elapsed', `below band for ${since(next.coldSince)} ms of ${policy.scaleDownWindowMs}`);
+      return make(
+        'hold',
+        pool.desired,
+        'window-not-elapsed',
+        `below band for ${since(next.coldSince)} ms of ${policy.scaleDownWindowMs}`,
+      );
     }
     const lastScale = Math.min(since(memory.lastScaleDownAt), since(memory.lastScaleUpAt));
     if (lastScale < policy.scaleDownCooldownMs) {
-      return make('hold', pool.desired, 'cooldown', `scale-down cooldown: ${lastScale} ms of ${policy.scaleDownCooldownMs}`);
+      return make(
+        'hold',
+        pool.desired,
+        'cooldown',
+        `scale-down cooldown: ${lastScale} ms of ${policy.scaleDownCooldownMs}`,
+      );
     }
     // Do not remove a replica if the rest would be pushed above the band right away (flapping).
     const projected = ((utilization ?? 0) * pool.ready) / Math.max(1, pool.ready - 1);
     if (projected > policy.targetUtilization) {
-      return make('hold', pool.desired, 'would-exceed-band', `one replica fewer would run at ${percent(projected)} > target ${percent(policy.targetUtilization)}`);
+      return make(
+        'hold',
+        pool.desired,
+        'would-exceed-band',
+        `one replica fewer would run at ${percent(projected)} > target ${percent(policy.targetUtilization)}`,
+      );
     }
-    return make('scale-down', pool.desired - 1, 'below-band', `below band for ${since(next.coldSince)} ms ≥ ${policy.scaleDownWindowMs}; one fewer runs at ${percent(projected)}`);
+    return make(
+      'scale-down',
+      pool.desired - 1,
+      'below-band',
+      `below band for ${since(next.coldSince)} ms ≥ ${policy.scaleDownWindowMs}; one fewer runs at ${percent(projected)}`,
+    );
   }
 
   if (utilization === null) return make('hold', pool.desired, 'no-signal', 'no ready replica reports load yet');

@@ -164,7 +164,14 @@ export class SimPool implements ScaleTarget {
     replica.leases.add(lease);
     const id = `r${this.nextRequestId++}`;
     replica.engine.submit(
-      { id, promptTokens: Array.from({ length: this.options.promptTokens }, (_, index) => (index * 7919 + this.nextRequestId * 104729) % 100_000), outputTokens: this.options.outputTokens },
+      {
+        id,
+        promptTokens: Array.from(
+          { length: this.options.promptTokens },
+          (_, index) => (index * 7919 + this.nextRequestId * 104729) % 100_000,
+        ),
+        outputTokens: this.options.outputTokens,
+      },
       {
         onToken: () => undefined,
         onFinish: (cause) => {

@@ -21,7 +21,17 @@ export interface DriverHarness {
   healthTimeoutMs: number;
 }
 
-const POOL = resolvePool(PoolConfig.parse({ name: 'conf', model: 'llama-3.1-8b', gpu: 'a10g', maxNumSeqs: 32, healthTimeoutMs: 30_000, drainTimeoutMs: 10_000, stopGraceMs: 3_000 }));
+const POOL = resolvePool(
+  PoolConfig.parse({
+    name: 'conf',
+    model: 'llama-3.1-8b',
+    gpu: 'a10g',
+    maxNumSeqs: 32,
+    healthTimeoutMs: 30_000,
+    drainTimeoutMs: 10_000,
+    stopGraceMs: 3_000,
+  }),
+);
 
 let sequence = 0;
 async function specFor(harness: DriverHarness, gpuIds: string[] = ['0']): Promise<ReplicaSpec> {
@@ -56,7 +66,13 @@ export function describeDriverConformance(name: string, makeHarness: () => Promi
       const spec = await specFor(harness, ['1']);
       const info = await driver.start(spec);
       cleanups.push(() => driver.stop(spec.replicaId, { graceMs: 0 }));
-      expect(info).toMatchObject({ replicaId: spec.replicaId, pool: 'conf', model: 'llama-3.1-8b', port: spec.port, gpuIds: ['1'] });
+      expect(info).toMatchObject({
+        replicaId: spec.replicaId,
+        pool: 'conf',
+        model: 'llama-3.1-8b',
+        port: spec.port,
+        gpuIds: ['1'],
+      });
       expect(await waitHealthy(info.url, { timeoutMs: harness.healthTimeoutMs })).toBe('healthy');
       const models = (await (await fetch(`${info.url}/v1/models`)).json()) as { data: { id: string }[] };
       expect(models.data.map((model) => model.id)).toEqual(['llama-3.1-8b']);
@@ -93,7 +109,9 @@ export function describeDriverConformance(name: string, makeHarness: () => Promi
       await harness.killExternally(spec.replicaId);
       await Promise.race([died, new Promise((resolve) => setTimeout(resolve, 10_000))]);
       expect(exits.map((exit) => exit.replicaId)).toEqual([spec.replicaId]);
-      expect((await second.list()).find((replica) => replica.replicaId === spec.replicaId)?.phase ?? 'exited').toBe('exited');
+      expect((await second.list()).find((replica) => replica.replicaId === spec.replicaId)?.phase ?? 'exited').toBe(
+        'exited',
+      );
       await second.stop(spec.replicaId, { graceMs: 0 });
     });
 
@@ -104,7 +122,15 @@ export function describeDriverConformance(name: string, makeHarness: () => Promi
       const inventory = new GpuInventory(['0', '1']);
       const events: PoolEvent[] = [];
       const pool = { ...POOL, replicas: 1, healthTimeoutMs: harness.healthTimeoutMs };
-      const controller = new PoolController({ pool, driver, inventory, registry, host: harness.host, logger: silent, onEvent: (event) => events.push(event) });
+      const controller = new PoolController({
+        pool,
+        driver,
+        inventory,
+        registry,
+        host: harness.host,
+        logger: silent,
+        onEvent: (event) => events.push(event),
+      });
       cleanups.push(async () => {
         await controller.down();
         await driver.close();
@@ -114,7 +140,10 @@ export function describeDriverConformance(name: string, makeHarness: () => Promi
       expect(original).toBeDefined();
       await harness.killExternally(original!.replicaId);
       const deadline = Date.now() + harness.healthTimeoutMs + 10_000;
-      while (Date.now() < deadline && !events.some((event) => event.type === 'ready' && event.replicaId !== original!.replicaId)) {
+      while (
+        Date.now() < deadline &&
+        !events.some((event) => event.type === 'ready' && event.replicaId !== original!.replicaId)
+      ) {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
       await controller.settled();
@@ -125,7 +154,8 @@ export function describeDriverConformance(name: string, makeHarness: () => Promi
       expect(await waitHealthy(replicas[0]!.url, { timeoutMs: 2_000 })).toBe('healthy');
       expect(controller.status().replacements).toBe(1);
       expect(inventory.grants().map((grant) => grant.owner)).toEqual([replicas[0]!.replicaId]);
-      const ofPool = async (): Promise<string[]> => (await driver.list()).filter((replica) => replica.pool === 'conf').map((replica) => replica.replicaId);
+      const ofPool = async (): Promise<string[]> =>
+        (await driver.list()).filter((replica) => replica.pool === 'conf').map((replica) => replica.replicaId);
       expect(await ofPool()).toEqual([replicas[0]!.replicaId]);
       await controller.down();
       expect(await ofPool()).toEqual([]);
@@ -165,7 +195,12 @@ export function describeDriverConformance(name: string, makeHarness: () => Promi
         fetch(`${lease.replica.url}/v1/chat/completions`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'hello' }], max_tokens: 400, ignore_eos: true }),
+          body: JSON.stringify({
+            model: 'llama-3.1-8b',
+            messages: [{ role: 'user', content: 'hello' }],
+            max_tokens: 400,
+            ignore_eos: true,
+          }),
         }).then(async (response) => {
           const body = (await response.json()) as { usage?: { completion_tokens: number } };
           finishedAt.set(lease.replica.replicaId, Date.now());
@@ -173,13 +208,18 @@ export function describeDriverConformance(name: string, makeHarness: () => Promi
           return { status: response.status, tokens: body.usage?.completion_tokens };
         }),
       );
-      expect(new Set([...registry.list('conf')].map((replica) => registry.inFlight(replica.replicaId)))).toEqual(new Set([1]));
+      expect(new Set([...registry.list('conf')].map((replica) => registry.inFlight(replica.replicaId)))).toEqual(
+        new Set([1]),
+      );
       const before = registry.list('conf').map((replica) => replica.replicaId);
       const downStarted = Date.now();
       const scaledDown = await controller.scaleTo(1);
       const scaleDownMs = Date.now() - downStarted;
       expect(scaledDown.replicas).toHaveLength(1);
-      expect(await Promise.all(requests)).toEqual([{ status: 200, tokens: 400 }, { status: 200, tokens: 400 }]);
+      expect(await Promise.all(requests)).toEqual([
+        { status: 200, tokens: 400 },
+        { status: 200, tokens: 400 },
+      ]);
       const survivor = scaledDown.replicas[0]!.replicaId;
       const removed = before.find((replicaId) => replicaId !== survivor)!;
       const drained = events.find((event) => event.type === 'drained' && event.replicaId === removed);
@@ -198,7 +238,14 @@ export function describeDriverConformance(name: string, makeHarness: () => Promi
       const driver2 = harness.makeDriver();
       const registry2 = new InMemoryPoolRegistry({ clock: new RealClock() });
       const inventory2 = new GpuInventory(['0', '1', '2', '3']);
-      const controller2 = new PoolController({ pool: { ...pool, replicas: 1 }, driver: driver2, inventory: inventory2, registry: registry2, host: harness.host, logger: silent });
+      const controller2 = new PoolController({
+        pool: { ...pool, replicas: 1 },
+        driver: driver2,
+        inventory: inventory2,
+        registry: registry2,
+        host: harness.host,
+        logger: silent,
+      });
       cleanups.push(async () => {
         await controller2.down();
         await driver2.close();

@@ -73,18 +73,24 @@ describe('container spec produced for the Docker Engine', () => {
     expect(flag(args, '--max-model-len')).toBe(
       String(maxModelLen({ model: MODELS['llama-3.1-70b'], gpu: GPUS['a100-80gb'], dtype: 'bf16', tensorParallel: 4 })),
     );
-    expect(options.HostConfig?.DeviceRequests).toEqual([{ Driver: 'nvidia', DeviceIDs: ['4', '5', '6', '7'], Capabilities: [['gpu']] }]);
+    expect(options.HostConfig?.DeviceRequests).toEqual([
+      { Driver: 'nvidia', DeviceIDs: ['4', '5', '6', '7'], Capabilities: [['gpu']] },
+    ]);
     expect(options.HostConfig?.RestartPolicy).toEqual({ Name: 'unless-stopped' });
     expect(options.Env?.some((entry) => entry.startsWith('HF_TOKEN='))).toBe(false);
   });
 
   it('omits DeviceRequests where GPUs are not requested (the stand-in on a GPU-less engine)', () => {
     const spec = specFor({ name: 'small', model: 'llama-3.1-8b', gpu: 'a10g' }, ['0'], 8003);
-    expect(containerSpec(spec, DockerConfig.parse({ requestGpus: false }), {}).HostConfig?.DeviceRequests).toBeUndefined();
+    expect(
+      containerSpec(spec, DockerConfig.parse({ requestGpus: false }), {}).HostConfig?.DeviceRequests,
+    ).toBeUndefined();
   });
 
   it('rejects deployments the catalog says do not fit', () => {
-    expect(() => resolvePool(PoolConfig.parse({ name: 'x', model: 'llama-3.1-70b', gpu: 'a10g', tensorParallel: 1 }))).toThrow(/does not fit|KV tokens/);
+    expect(() =>
+      resolvePool(PoolConfig.parse({ name: 'x', model: 'llama-3.1-70b', gpu: 'a10g', tensorParallel: 1 })),
+    ).toThrow(/does not fit|KV tokens/);
   });
 
   it('demultiplexes container log frames', () => {

@@ -126,6 +126,10 @@ function replicaLabels(spec: ReplicaSpec, deploymentId: string): Record<string, 
 export function redactedSpec(options: ContainerCreateOptions): ContainerCreateOptions {
   return {
     ...options,
-    Env: (options.Env ?? []).map((entry) => (/^(HF_TOKEN|HUGGING_FACE_HUB_TOKEN|[A-Z_]*(TOKEN|KEY|SECRET))=/.test(entry) ? `${entry.split('=')[0]}=***` : entry)),
+    Env: (options.Env ?? []).map((entry) =>
+      /^(HF_TOKEN|HUGGING_FACE_HUB_TOKEN|[A-Z_]*(TOKEN|KEY|SECRET))=/.test(entry)
+        ? `${entry.split('=')[0]}=***`
+        : entry,
+    ),
   };
 }

@@ -36,7 +36,17 @@ function configFor(name: string, image: { repository: string; tag: string }): De
       shmSizeBytes: 64 * 1024 * 1024,
       env: { SWITCHYARD_SIM_SPEED: '20' },
     },
-    pools: [{ name: POOL, model: 'llama-3.1-8b', gpu: 'a10g', replicas: 1, maxReplicas: 2, healthTimeoutMs: 30_000, stopGraceMs: 1_000 }],
+    pools: [
+      {
+        name: POOL,
+        model: 'llama-3.1-8b',
+        gpu: 'a10g',
+        replicas: 1,
+        maxReplicas: 2,
+        healthTimeoutMs: 30_000,
+        stopGraceMs: 1_000,
+      },
+    ],
   });
 }
 
@@ -47,7 +57,10 @@ async function containersOf(config: DeployConfig): Promise<Docker.ContainerInfo[
 async function removeAll(): Promise<void> {
   for (const config of configs ?? []) {
     for (const container of await containersOf(config).catch(() => [])) {
-      await docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
+      await docker
+        .getContainer(container.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
     }
   }
 }
@@ -101,7 +114,9 @@ describe('docker driver scoped to its deployment', () => {
       expect(listedB).toHaveLength(1);
       expect(listedA[0]!.replicaId).not.toBe(listedB[0]!.replicaId);
       const onEngine = [...(await containersOf(configA)), ...(await containersOf(configB))];
-      expect(onEngine.map((container) => container.Labels[LABELS.deployment]).sort()).toEqual([deploymentIdOf(configA), deploymentIdOf(configB)].sort());
+      expect(onEngine.map((container) => container.Labels[LABELS.deployment]).sort()).toEqual(
+        [deploymentIdOf(configA), deploymentIdOf(configB)].sort(),
+      );
 
       // A restarted `deploy` of A (a fresh driver) adopts exactly A's replica.
       const againA = await createDeployment(configA, { logger: quiet });
@@ -116,7 +131,8 @@ describe('docker driver scoped to its deployment', () => {
       const victim = listedB[0]!.replicaId;
       await docker.getContainer(containerName(victim, deploymentIdOf(configB))).kill();
       const deadline = Date.now() + 15_000;
-      while (Date.now() < deadline && !exitsB.some((exit) => exit.replicaId === victim)) await new Promise((resolve) => setTimeout(resolve, 100));
+      while (Date.now() < deadline && !exitsB.some((exit) => exit.replicaId === victim))
+        await new Promise((resolve) => setTimeout(resolve, 100));
       expect(exitsB.map((exit) => exit.replicaId)).toContain(victim);
       expect(exitsA).toEqual([]);
       const health = await fetch(`${listedA[0]!.url}/health`);
@@ -125,7 +141,9 @@ describe('docker driver scoped to its deployment', () => {
       // `down` of B leaves A's container alone.
       await b.down();
       expect(await containersOf(configB)).toEqual([]);
-      expect((await containersOf(configA)).map((container) => container.Labels[LABELS.replica])).toEqual([listedA[0]!.replicaId]);
+      expect((await containersOf(configA)).map((container) => container.Labels[LABELS.replica])).toEqual([
+        listedA[0]!.replicaId,
+      ]);
       await a.down();
       expect(await containersOf(configA)).toEqual([]);
     } finally {

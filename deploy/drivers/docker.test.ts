@@ -42,7 +42,11 @@ function prepare(): Promise<BuiltImage> {
     image = await ensureStandinImage(docker);
     // Older stand-in builds are dead weight on the engine.
     for (const old of await docker.listImages({ filters: { reference: [STANDIN_REPOSITORY] } })) {
-      if (!(old.RepoTags ?? []).includes(image.image)) await docker.getImage(old.Id).remove({ force: true }).catch(() => undefined);
+      if (!(old.RepoTags ?? []).includes(image.image))
+        await docker
+          .getImage(old.Id)
+          .remove({ force: true })
+          .catch(() => undefined);
     }
     return image;
   })();
@@ -63,10 +67,15 @@ function dockerConfig(built: BuiltImage): DockerConfig {
 }
 
 async function removeLeftovers(): Promise<void> {
-  const containers = await docker.listContainers({ all: true, filters: { label: deploymentLabelFilter(DEPLOYMENT) } }).catch(() => []);
+  const containers = await docker
+    .listContainers({ all: true, filters: { label: deploymentLabelFilter(DEPLOYMENT) } })
+    .catch(() => []);
   for (const container of containers) {
     if (container.Labels[LABELS.pool]?.startsWith('dk') || container.Labels[LABELS.pool] === 'conf') {
-      await docker.getContainer(container.Id).remove({ force: true }).catch(() => undefined);
+      await docker
+        .getContainer(container.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
     }
   }
 }
@@ -96,7 +105,19 @@ describe('docker driver under load', () => {
     const driver = new DockerDriver({ config: dockerConfig(built), docker, deploymentId: DEPLOYMENT });
     const registry = new InMemoryPoolRegistry({ clock: new RealClock() });
     const inventory = new GpuInventory(['0', '1', '2', '3']);
-    const pool = resolvePool(PoolConfig.parse({ name: 'dkload', model: 'llama-3.1-8b', gpu: 'a10g', replicas: 1, maxReplicas: 3, maxNumSeqs: 32, healthTimeoutMs: 20_000, drainTimeoutMs: 15_000, stopGraceMs: 3_000 }));
+    const pool = resolvePool(
+      PoolConfig.parse({
+        name: 'dkload',
+        model: 'llama-3.1-8b',
+        gpu: 'a10g',
+        replicas: 1,
+        maxReplicas: 3,
+        maxNumSeqs: 32,
+        healthTimeoutMs: 20_000,
+        drainTimeoutMs: 15_000,
+        stopGraceMs: 3_000,
+      }),
+    );
     const events: (PoolEvent & { at: number })[] = [];
     const controller = new PoolController({
       pool,
@@ -124,7 +145,12 @@ describe('docker driver under load', () => {
             await new Promise((resolve) => setTimeout(resolve, 20));
             continue;
           }
-          const client = new OpenAI({ baseURL: `${lease.replica.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 20_000 });
+          const client = new OpenAI({
+            baseURL: `${lease.replica.url}/v1`,
+            apiKey: 'unused',
+            maxRetries: 0,
+            timeout: 20_000,
+          });
           try {
             const completion = await client.chat.completions.create({
               model: 'llama-3.1-8b',
@@ -153,7 +179,15 @@ describe('docker driver under load', () => {
       const routerConfig = parseConfigText(
         JSON.stringify({
           server: { host: '127.0.0.1', port: 0 },
-          pools: [{ name: 'dkload', kind: 'vllm', model: 'llama-3.1-8b', gpu: 'a10g', backends: registry.list('dkload').map((replica) => ({ id: replica.replicaId, url: replica.url })) }],
+          pools: [
+            {
+              name: 'dkload',
+              kind: 'vllm',
+              model: 'llama-3.1-8b',
+              gpu: 'a10g',
+              backends: registry.list('dkload').map((replica) => ({ id: replica.replicaId, url: replica.url })),
+            },
+          ],
           models: [{ name: 'llama-3.1-8b', route: ['dkload'] }],
         }),
         'docker test router',
@@ -163,7 +197,13 @@ describe('docker driver under load', () => {
       try {
         const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 20_000 });
         const answers = await Promise.all(
-          Array.from({ length: 6 }, () => client.chat.completions.create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 })),
+          Array.from({ length: 6 }, () =>
+            client.chat.completions.create({
+              model: 'llama-3.1-8b',
+              messages: [{ role: 'user', content: 'hi' }],
+              max_tokens: 8,
+            }),
+          ),
         );
         expect(answers.every((answer) => answer.choices[0]?.message.content !== undefined)).toBe(true);
       } finally {
@@ -243,8 +283,12 @@ describe('docker driver and the engine restart policy', () => {
 
 describe('docker driver without a reachable engine', () => {
   it('fails with the command that starts dockerd', async () => {
-    const driver = new DockerDriver({ config: DockerConfig.parse({ socketPath: '/tmp/switchyard-no-such-docker.sock' }) });
-    await expect(driver.ping()).rejects.toThrow(/Docker Engine not reachable at \/tmp\/switchyard-no-such-docker.sock .*dockerd --host unix:\/\/\/var\/run\/docker.sock --bridge=none/);
+    const driver = new DockerDriver({
+      config: DockerConfig.parse({ socketPath: '/tmp/switchyard-no-such-docker.sock' }),
+    });
+    await expect(driver.ping()).rejects.toThrow(
+      /Docker Engine not reachable at \/tmp\/switchyard-no-such-docker.sock .*dockerd --host unix:\/\/\/var\/run\/docker.sock --bridge=none/,
+    );
     await expect(driver.ping()).rejects.toMatchObject({ status: 503, retryable: true, code: 'driver_unavailable' });
   });
 });

@@ -7,7 +7,13 @@ import Docker from 'dockerode';
 import type { DockerConfig } from '../config.ts';
 import type { Driver, ReplicaExit, ReplicaInfo, ReplicaPhase, ReplicaSpec, StopOptions } from '../contracts.ts';
 import { DriverUnavailableError, ReplicaStartError } from '../errors.ts';
-import { DEFAULT_DEPLOYMENT_ID, LABELS, containerName, containerSpec, deploymentLabelFilter } from './container-spec.ts';
+import {
+  DEFAULT_DEPLOYMENT_ID,
+  LABELS,
+  containerName,
+  containerSpec,
+  deploymentLabelFilter,
+} from './container-spec.ts';
 import { demuxDockerLogs } from './docker-logs.ts';
 
 export interface DockerDriverOptions {
@@ -73,15 +79,27 @@ export class DockerDriver implements Driver {
       container = await this.docker.createContainer(options);
     } catch (error) {
       if (statusCode(error) === 404) {
-        throw new ReplicaStartError(spec.replicaId, `image ${options.Image} is not present on this Docker Engine; pull or build it first`, error);
+        throw new ReplicaStartError(
+          spec.replicaId,
+          `image ${options.Image} is not present on this Docker Engine; pull or build it first`,
+          error,
+        );
       }
-      throw new ReplicaStartError(spec.replicaId, `cannot create container for ${spec.replicaId}: ${(error as Error).message}`, error);
+      throw new ReplicaStartError(
+        spec.replicaId,
+        `cannot create container for ${spec.replicaId}: ${(error as Error).message}`,
+        error,
+      );
     }
     try {
       await container.start();
     } catch (error) {
       await container.remove({ force: true }).catch(() => undefined);
-      throw new ReplicaStartError(spec.replicaId, `cannot start container for ${spec.replicaId}: ${(error as Error).message}`, error);
+      throw new ReplicaStartError(
+        spec.replicaId,
+        `cannot start container for ${spec.replicaId}: ${(error as Error).message}`,
+        error,
+      );
     }
     const inspected = await container.inspect();
     return this.info(inspected.Config.Labels, inspected.Id, inspected.State.Status, Date.parse(inspected.Created));
@@ -109,13 +127,20 @@ export class DockerDriver implements Driver {
   }
 
   async list(): Promise<ReplicaInfo[]> {
-    const containers = await this.docker.listContainers({ all: true, filters: { label: deploymentLabelFilter(this.deploymentId) } });
-    return containers.map((container) => this.info(container.Labels, container.Id, container.State, container.Created * 1000));
+    const containers = await this.docker.listContainers({
+      all: true,
+      filters: { label: deploymentLabelFilter(this.deploymentId) },
+    });
+    return containers.map((container) =>
+      this.info(container.Labels, container.Id, container.State, container.Created * 1000),
+    );
   }
 
   async logs(replicaId: string, tailLines = 50): Promise<string> {
     try {
-      const buffer = await this.docker.getContainer(containerName(replicaId, this.deploymentId)).logs({ stdout: true, stderr: true, tail: tailLines, follow: false });
+      const buffer = await this.docker
+        .getContainer(containerName(replicaId, this.deploymentId))
+        .logs({ stdout: true, stderr: true, tail: tailLines, follow: false });
       const { stdout, stderr } = demuxDockerLogs(buffer);
       return [stdout, stderr].filter((text) => text !== '').join('\n');
     } catch (error) {
@@ -195,7 +220,9 @@ export class DockerDriver implements Driver {
     if (replicaId === undefined || this.stopping.has(replicaId)) return;
     // The engine sets Restarting before it emits `die` when its restart policy will bring the container back.
     try {
-      const inspected = await this.docker.getContainer(event.id ?? containerName(replicaId, this.deploymentId)).inspect();
+      const inspected = await this.docker
+        .getContainer(event.id ?? containerName(replicaId, this.deploymentId))
+        .inspect();
       if (inspected.State.Restarting || inspected.State.Running) return;
     } catch (error) {
       if (statusCode(error) !== 404) return;
@@ -203,7 +230,12 @@ export class DockerDriver implements Driver {
     if (this.stopping.has(replicaId) || this.reported.has(replicaId)) return;
     this.reported.add(replicaId);
     const exitCode = attributes['exitCode'] === undefined ? null : Number(attributes['exitCode']);
-    const exit: ReplicaExit = { replicaId, pool: attributes[LABELS.pool] ?? '', exitCode, detail: `container die (exit ${exitCode ?? '?'})` };
+    const exit: ReplicaExit = {
+      replicaId,
+      pool: attributes[LABELS.pool] ?? '',
+      exitCode,
+      detail: `container die (exit ${exitCode ?? '?'})`,
+    };
     for (const listener of this.listeners) listener(exit);
   }
 }

@@ -35,9 +35,25 @@ describe('local driver + GPU inventory: a TP=4 replica waits for four free GPUs'
     const driver = new LocalDriver({ stateDir, simSpeed: 20, bundleFile: bundle.file });
     const registry = new InMemoryPoolRegistry({ clock: new RealClock() });
     const inventory = new GpuInventory(['0', '1', '2', '3', '4', '5']);
-    const pool = resolvePool(PoolConfig.parse({ name: 'big', model: 'llama-3.1-70b', gpu: 'a100-80gb', replicas: 1, maxReplicas: 2, healthTimeoutMs: 20_000 }));
+    const pool = resolvePool(
+      PoolConfig.parse({
+        name: 'big',
+        model: 'llama-3.1-70b',
+        gpu: 'a100-80gb',
+        replicas: 1,
+        maxReplicas: 2,
+        healthTimeoutMs: 20_000,
+      }),
+    );
     expect(pool.tensorParallel).toBe(4);
-    const controller = new PoolController({ pool, driver, inventory, registry, host: '127.0.0.1', logger: { info: () => undefined, warn: () => undefined } });
+    const controller = new PoolController({
+      pool,
+      driver,
+      inventory,
+      registry,
+      host: '127.0.0.1',
+      logger: { info: () => undefined, warn: () => undefined },
+    });
     try {
       await controller.scaleTo(1);
       expect(inventory.grants()).toEqual([{ owner: registry.list('big')[0]!.replicaId, gpuIds: ['0', '1', '2', '3'] }]);
@@ -45,7 +61,12 @@ describe('local driver + GPU inventory: a TP=4 replica waits for four free GPUs'
       expect(launched.gpuIds).toEqual(['0', '1', '2', '3']);
       const pending = controller.scaleTo(2);
       await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(controller.status().replicas.map((replica) => replica.state).sort()).toEqual(['ready', 'waiting-gpus']);
+      expect(
+        controller
+          .status()
+          .replicas.map((replica) => replica.state)
+          .sort(),
+      ).toEqual(['ready', 'waiting-gpus']);
       expect(inventory.waiting).toEqual([{ owner: expect.stringMatching(/^big-/), count: 4 }]);
       expect(await driver.list()).toHaveLength(1);
       await controller.scaleTo(1);
@@ -67,7 +88,9 @@ describe('local driver + GPU inventory: a TP=4 replica waits for four free GPUs'
       const status = await impatient.scaleTo(1);
       expect(status.replicas).toEqual([]);
       expect(status.startFailures).toBe(1);
-      expect(events.find((event) => event.type === 'start-failed')?.detail).toMatch(/no 4 free GPU\(s\) within 300 ms \(host has 6; held: big-[0-9a-f]+\[0,1,2,3\]\)/);
+      expect(events.find((event) => event.type === 'start-failed')?.detail).toMatch(
+        /no 4 free GPU\(s\) within 300 ms \(host has 6; held: big-[0-9a-f]+\[0,1,2,3\]\)/,
+      );
       await impatient.close();
     } finally {
       await controller.down();
@@ -84,9 +107,27 @@ describe('pool controller with a command line that crashes at start', () => {
     const registry = new InMemoryPoolRegistry({ clock: new RealClock() });
     const inventory = new GpuInventory(['0', '1']);
     // The later --port wins in vLLM's parser too; "not-a-port" makes the stand-in exit 1 at once.
-    const pool = resolvePool(PoolConfig.parse({ name: 'crashy', model: 'llama-3.1-8b', gpu: 'a10g', replicas: 1, healthTimeoutMs: 20_000, extraArgs: ['--port', 'not-a-port'] }));
+    const pool = resolvePool(
+      PoolConfig.parse({
+        name: 'crashy',
+        model: 'llama-3.1-8b',
+        gpu: 'a10g',
+        replicas: 1,
+        healthTimeoutMs: 20_000,
+        extraArgs: ['--port', 'not-a-port'],
+      }),
+    );
     const events: PoolEvent[] = [];
-    const controller = new PoolController({ pool, driver, inventory, registry, host: '127.0.0.1', logger: { info: () => undefined, warn: () => undefined }, onEvent: (event) => events.push(event), maxStartFailures: 2 });
+    const controller = new PoolController({
+      pool,
+      driver,
+      inventory,
+      registry,
+      host: '127.0.0.1',
+      logger: { info: () => undefined, warn: () => undefined },
+      onEvent: (event) => events.push(event),
+      maxStartFailures: 2,
+    });
     try {
       const status = await controller.scaleTo(1);
       expect(status.replicas).toEqual([]);

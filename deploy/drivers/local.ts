@@ -11,7 +11,9 @@ import { ReplicaStartError } from '../errors.ts';
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 // From the compiled build the stand-in is JavaScript for plain node; from the sources it is TypeScript run through tsx.
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const STANDIN_ENTRY = fileURLToPath(new URL(FROM_SOURCE ? '../image/vllm-standin.ts' : '../image/vllm-standin.js', import.meta.url));
+const STANDIN_ENTRY = fileURLToPath(
+  new URL(FROM_SOURCE ? '../image/vllm-standin.ts' : '../image/vllm-standin.js', import.meta.url),
+);
 
 interface StateFile {
   replicaId: string;
@@ -71,7 +73,9 @@ export class LocalDriver implements Driver {
       const standin = FROM_SOURCE ? ['--import', 'tsx', STANDIN_ENTRY] : [STANDIN_ENTRY];
       const entry = this.options.bundleFile === undefined ? standin : [this.options.bundleFile];
       const engine = spec.engine;
-      const [file, args] = engine ? [engine.binary, [...spec.launchArgs]] : [process.execPath, [...entry, ...spec.launchArgs]];
+      const [file, args] = engine
+        ? [engine.binary, [...spec.launchArgs]]
+        : [process.execPath, [...entry, ...spec.launchArgs]];
       child = spawn(file, args, {
         cwd: REPO_ROOT,
         detached: true,
@@ -91,14 +95,21 @@ export class LocalDriver implements Driver {
     }
     const pid = await new Promise<number>((resolve, reject) => {
       child.once('spawn', () => resolve(child.pid ?? 0));
-      child.once('error', (error) => reject(new ReplicaStartError(spec.replicaId, `cannot spawn ${spec.replicaId}: ${error.message}`, error)));
+      child.once('error', (error) =>
+        reject(new ReplicaStartError(spec.replicaId, `cannot spawn ${spec.replicaId}: ${error.message}`, error)),
+      );
     });
     child.unref();
     this.children.set(spec.replicaId, child);
     child.once('exit', (code, signal) => {
       this.children.delete(spec.replicaId);
       if (!this.stopping.has(spec.replicaId)) {
-        this.report({ replicaId: spec.replicaId, pool: spec.pool, exitCode: code, detail: `process exited (${signal ? `signal ${signal}` : `code ${code}`})` });
+        this.report({
+          replicaId: spec.replicaId,
+          pool: spec.pool,
+          exitCode: code,
+          detail: `process exited (${signal ? `signal ${signal}` : `code ${code}`})`,
+        });
       }
     });
     const state: StateFile = {
@@ -145,7 +156,12 @@ export class LocalDriver implements Driver {
   logs(replicaId: string, tailLines = 50): Promise<string> {
     const state = this.readState(replicaId);
     if (!state || !existsSync(state.logFile)) return Promise.resolve('');
-    return Promise.resolve(readFileSync(state.logFile, 'utf8').split('\n').slice(-tailLines - 1).join('\n'));
+    return Promise.resolve(
+      readFileSync(state.logFile, 'utf8')
+        .split('\n')
+        .slice(-tailLines - 1)
+        .join('\n'),
+    );
   }
 
   onExit(listener: (exit: ReplicaExit) => void): () => void {
@@ -180,7 +196,13 @@ export class LocalDriver implements Driver {
     this.poller = setInterval(() => {
       for (const state of this.allStates()) {
         if (this.children.has(state.replicaId) || this.stopping.has(state.replicaId)) continue;
-        if (!isAlive(state.pid)) this.report({ replicaId: state.replicaId, pool: state.pool, exitCode: null, detail: `process ${state.pid} is gone` });
+        if (!isAlive(state.pid))
+          this.report({
+            replicaId: state.replicaId,
+            pool: state.pool,
+            exitCode: null,
+            detail: `process ${state.pid} is gone`,
+          });
       }
     }, this.options.livenessPollMs ?? 500);
     this.poller.unref();

@@ -9,7 +9,8 @@ import { generateTinyModel, tinyModelFileName } from './llamacpp/tiny-model.ts';
 const ENGINES = ['llamacpp'] as const;
 
 function engineName(value: string): string {
-  if (!(ENGINES as readonly string[]).includes(value)) throw new InvalidArgumentError(`unknown engine "${value}" (known: ${ENGINES.join(', ')})`);
+  if (!(ENGINES as readonly string[]).includes(value))
+    throw new InvalidArgumentError(`unknown engine "${value}" (known: ${ENGINES.join(', ')})`);
   return value;
 }
 
@@ -20,11 +21,15 @@ function positiveInteger(value: string): number {
 }
 
 export function registerEngineCommands(program: Command): void {
-  const engine = program.command('engine').description('Build and locate real inference engines (llama.cpp llama-server) for CPU pools and tests');
+  const engine = program
+    .command('engine')
+    .description('Build and locate real inference engines (llama.cpp llama-server) for CPU pools and tests');
   engine
     .command('build')
     .argument('<engine>', 'engine to build: llamacpp', engineName)
-    .description('Build llama-server from the llama.cpp source in node-llama-cpp@3.21.1 (cmake, CPU); cached, reused when present')
+    .description(
+      'Build llama-server from the llama.cpp source in node-llama-cpp@3.21.1 (cmake, CPU); cached, reused when present',
+    )
     .option('--source <dir>', 'build this llama.cpp checkout instead (an existing build/ tree in it is reused)')
     .option('--force', 'rebuild even when an install exists')
     .option('--jobs <n>', 'parallel compile jobs (default: all cores)', positiveInteger)

@@ -57,7 +57,10 @@ export async function ensureStandinImage(docker: Docker): Promise<BuiltImage> {
       copyFileSync(from, target);
       hash.update(to).update(readFileSync(from));
     }
-    hash.update(readFileSync(bundle.file)).update(readFileSync(join(bundle.dir, WASM_NAME))).update(DOCKERFILE);
+    hash
+      .update(readFileSync(bundle.file))
+      .update(readFileSync(join(bundle.dir, WASM_NAME)))
+      .update(DOCKERFILE);
     const tag = hash.digest('hex').slice(0, 16);
     const image = `${STANDIN_REPOSITORY}:${tag}`;
     const exists = await docker
@@ -68,7 +71,10 @@ export async function ensureStandinImage(docker: Docker): Promise<BuiltImage> {
     if (exists) return { image, repository: STANDIN_REPOSITORY, tag, built: false, buildMs: Date.now() - started };
     mkdirSync(join(rootfs, 'tmp'), { recursive: true });
     writeFileSync(join(workDir, 'Dockerfile'), DOCKERFILE);
-    const stream = await docker.buildImage({ context: workDir, src: ['Dockerfile', 'rootfs'] }, { t: image, rm: true, forcerm: true });
+    const stream = await docker.buildImage(
+      { context: workDir, src: ['Dockerfile', 'rootfs'] },
+      { t: image, rm: true, forcerm: true },
+    );
     await new Promise<void>((resolve, reject) => {
       docker.modem.followProgress(
         stream,

@@ -74,7 +74,8 @@ export function simOptionsFromVllmArgs(args: readonly string[], env: NodeJS.Proc
     model,
     gpu,
     speed,
-    dtype: quantization === 'fp8' ? 'fp8' : quantization === 'awq_marlin' || quantization === 'awq' ? 'int4-awq' : 'bf16',
+    dtype:
+      quantization === 'fp8' ? 'fp8' : quantization === 'awq_marlin' || quantization === 'awq' ? 'int4-awq' : 'bf16',
     host: flags.get('--host') ?? '0.0.0.0',
     port: integer(flags, '--port') ?? 8000,
     servedModelName: flags.get('--served-model-name') ?? model,
@@ -105,7 +106,8 @@ export function simOptionsFromVllmArgs(args: readonly string[], env: NodeJS.Proc
       ...(maxCpuLoras === undefined ? {} : { maxCpuLoras }),
     };
   }
-  const loadingMs = env['SWITCHYARD_SIM_LOADING_MS'] === undefined ? undefined : Number(env['SWITCHYARD_SIM_LOADING_MS']);
+  const loadingMs =
+    env['SWITCHYARD_SIM_LOADING_MS'] === undefined ? undefined : Number(env['SWITCHYARD_SIM_LOADING_MS']);
   if (loadingMs !== undefined) options.loadingMs = loadingMs;
   return options;
 }

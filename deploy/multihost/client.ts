@@ -91,7 +91,10 @@ async function runSessions(phase: Extract<Phase, { phase: 'sessions' }>): Promis
       const router = phase.routers[(session + turn) % phase.routers.length]!;
       history.push({ role: 'user', content: `Turn ${turn} of ${id}: tell me more.` });
       const { data, response } = await clientFor(router, phase.key)
-        .chat.completions.create({ model: phase.model, messages: history, max_tokens: 6 }, { headers: { 'x-session-id': id } })
+        .chat.completions.create(
+          { model: phase.model, messages: history, max_tokens: 6 },
+          { headers: { 'x-session-id': id } },
+        )
         .withResponse();
       history.push({ role: 'assistant', content: data.choices[0]?.message.content ?? '' });
       (replicas[id] ??= []).push(response.headers.get('x-switchyard-backend') ?? '?');
@@ -112,13 +115,18 @@ async function runBurst(phase: Extract<Phase, { phase: 'burst' }>): Promise<obje
       const client = clientFor(phase.routers[index % phase.routers.length]!, phase.key);
       try {
         const { response } = await client.chat.completions
-          .create({ model: phase.model, messages: [{ role: 'user', content: `burst request ${index}` }], max_tokens: 16 })
+          .create({
+            model: phase.model,
+            messages: [{ role: 'user', content: `burst request ${index}` }],
+            max_tokens: 16,
+          })
           .withResponse();
         chargedUsd += Number(response.headers.get('x-switchyard-cost-usd') ?? 0);
         reservedUsd = Math.max(reservedUsd, Number(response.headers.get('x-switchyard-cost-reserved-usd') ?? 0));
         statuses['200'] = (statuses['200'] ?? 0) + 1;
       } catch (error) {
-        const status = error instanceof OpenAI.APIError ? `${error.status ?? 'network'}:${error.code ?? ''}` : 'network';
+        const status =
+          error instanceof OpenAI.APIError ? `${error.status ?? 'network'}:${error.code ?? ''}` : 'network';
         statuses[status] = (statuses[status] ?? 0) + 1;
       }
     }),
@@ -134,7 +142,11 @@ async function runBurst(phase: Extract<Phase, { phase: 'burst' }>): Promise<obje
 /** Every `code` and message along the error's cause chain (fetch wraps the socket error twice). */
 function causeCodes(error: unknown): string {
   const parts: string[] = [];
-  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
+  for (
+    let current: unknown = error, depth = 0;
+    current instanceof Error && depth < 5;
+    current = current.cause, depth++
+  ) {
     parts.push(String((current as { code?: unknown }).code ?? ''), current.message);
   }
   return parts.join(' ');
@@ -154,7 +166,11 @@ async function runKill(phase: Extract<Phase, { phase: 'kill' }>): Promise<object
       for (let attempt = 0; attempt < phase.routers.length; attempt++) {
         const router = phase.routers[(index + attempt) % phase.routers.length]!;
         try {
-          await clientFor(router, phase.key).chat.completions.create({ model: phase.model, messages: [{ role: 'user', content: `load ${index}` }], max_tokens: 40 });
+          await clientFor(router, phase.key).chat.completions.create({
+            model: phase.model,
+            messages: [{ role: 'user', content: `load ${index}` }],
+            max_tokens: 40,
+          });
           ok++;
           break;
         } catch (error) {
@@ -203,7 +219,8 @@ async function runRetrieve(phase: Extract<Phase, { phase: 'retrieve' }>): Promis
           const body = (await response.json()) as { data?: { document_id: string }[] };
           queries++;
           maxLatencyMs = Math.max(maxLatencyMs, performance.now() - sent);
-          if (response.status !== 200) failures.push(`${router}: ${response.status} ${JSON.stringify(body).slice(0, 200)}`);
+          if (response.status !== 200)
+            failures.push(`${router}: ${response.status} ${JSON.stringify(body).slice(0, 200)}`);
           else if ((body.data ?? []).some((hit) => hit.document_id === phase.expectDocument)) {
             seenAt[router] = Date.now();
             return;

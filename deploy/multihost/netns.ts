@@ -81,7 +81,12 @@ export class NamespaceCluster {
   }
 
   /** Runs `command args…` inside the host's namespace. */
-  run(hostName: string, command: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: boolean } = {}): HostProcess {
+  run(
+    hostName: string,
+    command: string,
+    args: readonly string[],
+    options: { cwd?: string; env?: NodeJS.ProcessEnv; stdin?: boolean } = {},
+  ): HostProcess {
     const host = this.host(hostName);
     const child = spawn('ip', ['netns', 'exec', host.namespace, command, ...args], {
       cwd: options.cwd,
@@ -117,9 +122,19 @@ export class NamespaceCluster {
         const onLine = (line: string): void => {
           if (pattern.test(line)) done(undefined, line);
         };
-        const timer = setTimeout(() => done(new Error(`${hostName}: no line matching ${pattern} within ${timeoutMs} ms; output:\n${text.slice(-2_000)}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            done(
+              new Error(
+                `${hostName}: no line matching ${pattern} within ${timeoutMs} ms; output:\n${text.slice(-2_000)}`,
+              ),
+            ),
+          timeoutMs,
+        );
         lineWaiters.add(onLine);
-        void exited.then((code) => done(new Error(`${hostName}: exited (${code}) before ${pattern}; output:\n${text.slice(-2_000)}`)));
+        void exited.then((code) =>
+          done(new Error(`${hostName}: exited (${code}) before ${pattern}; output:\n${text.slice(-2_000)}`)),
+        );
       });
     const process_: HostProcess = {
       child,
@@ -133,7 +148,12 @@ export class NamespaceCluster {
         child.stdin?.end();
         if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       },
-      waitFor: (pattern, timeoutMs) => nextLine(pattern, timeoutMs, text.split('\n').find((line) => pattern.test(line))),
+      waitFor: (pattern, timeoutMs) =>
+        nextLine(
+          pattern,
+          timeoutMs,
+          text.split('\n').find((line) => pattern.test(line)),
+        ),
     };
     this.processes.push(process_);
     return process_;

@@ -65,7 +65,9 @@ export class VllmMetricsScraper {
     await Promise.all(
       registry.list().map(async (replica) => {
         try {
-          const response = await fetch(`${replica.url}/metrics`, { signal: AbortSignal.timeout(this.options.timeoutMs ?? 2_000) });
+          const response = await fetch(`${replica.url}/metrics`, {
+            signal: AbortSignal.timeout(this.options.timeoutMs ?? 2_000),
+          });
           if (response.status !== 200) return;
           const load = parseVllmLoad(await response.text());
           if (load) registry.reportMetrics(replica.replicaId, load);

@@ -14,18 +14,44 @@ export class TelemetryMetrics {
   constructor(registry: Registry) {
     const labelNames = ['gpu', 'uuid', 'name'] as const;
     const registers = [registry];
-    this.up = new Gauge({ name: 'switchyard_gpu_telemetry_up', help: '1 when the GPU telemetry source answered', labelNames: ['source'], registers });
-    this.utilization = new Gauge({ name: 'switchyard_gpu_utilization_ratio', help: 'GPU utilization in [0,1]', labelNames, registers });
-    this.memoryUsed = new Gauge({ name: 'switchyard_gpu_memory_used_bytes', help: 'GPU framebuffer memory used', labelNames, registers });
-    this.memoryTotal = new Gauge({ name: 'switchyard_gpu_memory_total_bytes', help: 'GPU framebuffer memory total', labelNames, registers });
+    this.up = new Gauge({
+      name: 'switchyard_gpu_telemetry_up',
+      help: '1 when the GPU telemetry source answered',
+      labelNames: ['source'],
+      registers,
+    });
+    this.utilization = new Gauge({
+      name: 'switchyard_gpu_utilization_ratio',
+      help: 'GPU utilization in [0,1]',
+      labelNames,
+      registers,
+    });
+    this.memoryUsed = new Gauge({
+      name: 'switchyard_gpu_memory_used_bytes',
+      help: 'GPU framebuffer memory used',
+      labelNames,
+      registers,
+    });
+    this.memoryTotal = new Gauge({
+      name: 'switchyard_gpu_memory_total_bytes',
+      help: 'GPU framebuffer memory total',
+      labelNames,
+      registers,
+    });
     this.power = new Gauge({ name: 'switchyard_gpu_power_watts', help: 'GPU power draw', labelNames, registers });
-    this.temperature = new Gauge({ name: 'switchyard_gpu_temperature_celsius', help: 'GPU core temperature', labelNames, registers });
+    this.temperature = new Gauge({
+      name: 'switchyard_gpu_temperature_celsius',
+      help: 'GPU core temperature',
+      labelNames,
+      registers,
+    });
   }
 
   update(reading: TelemetryReading): void {
     this.up.reset();
     this.up.set({ source: reading.source }, reading.available ? 1 : 0);
-    for (const gauge of [this.utilization, this.memoryUsed, this.memoryTotal, this.power, this.temperature]) gauge.reset();
+    for (const gauge of [this.utilization, this.memoryUsed, this.memoryTotal, this.power, this.temperature])
+      gauge.reset();
     for (const sample of reading.samples) {
       const labels = { gpu: sample.index, uuid: sample.uuid ?? '', name: sample.name ?? '' };
       if (sample.utilization !== null) this.utilization.set(labels, sample.utilization);

@@ -30,8 +30,8 @@ export interface TimedSample extends GpuSample {
 const HEADER_ALIASES: Readonly<Record<string, string>> = {
   'clocks.current.sm': 'clocks.sm',
   'clocks.current.memory': 'clocks.mem',
-  'gpu_name': 'name',
-  'gpu_uuid': 'uuid',
+  gpu_name: 'name',
+  gpu_uuid: 'uuid',
 };
 
 function normaliseField(header: string): string {
@@ -40,7 +40,12 @@ function normaliseField(header: string): string {
 }
 
 function isMissing(raw: string): boolean {
-  return raw === '' || /^\[?(N\/A|Not Supported|Unknown Error|Insufficient Permissions|Requested functionality has been deprecated)\]?$/i.test(raw);
+  return (
+    raw === '' ||
+    /^\[?(N\/A|Not Supported|Unknown Error|Insufficient Permissions|Requested functionality has been deprecated)\]?$/i.test(
+      raw,
+    )
+  );
 }
 
 /** A number from "38 %", "29751 MiB", "351.89 W", "42" — or null. */
@@ -92,7 +97,9 @@ export function parseQueryCsv(output: string, options: CsvOptions = {}): TimedSa
   return rows.map((line, lineNumber) => {
     const cells = line.split(',').map((cell) => cell.trim());
     if (cells.length !== fields.length) {
-      throw new Error(`nvidia-smi CSV row ${lineNumber + 1} has ${cells.length} cells, expected ${fields.length}: ${line}`);
+      throw new Error(
+        `nvidia-smi CSV row ${lineNumber + 1} has ${cells.length} cells, expected ${fields.length}: ${line}`,
+      );
     }
     const cell = (name: string): string | undefined => {
       const at = fields.indexOf(name);
@@ -144,7 +151,10 @@ export function parseQueryXml(xml: string): GpuSample[] {
   const gpus = child(log, 'gpu');
   if (!Array.isArray(gpus)) return [];
   return gpus.map((gpu: unknown, position) => {
-    const power = leaf(gpu, 'gpu_power_readings', 'instant_power_draw') ?? leaf(gpu, 'gpu_power_readings', 'power_draw') ?? leaf(gpu, 'power_readings', 'power_draw');
+    const power =
+      leaf(gpu, 'gpu_power_readings', 'instant_power_draw') ??
+      leaf(gpu, 'gpu_power_readings', 'power_draw') ??
+      leaf(gpu, 'power_readings', 'power_draw');
     return {
       index: String(position),
       uuid: text(leaf(gpu, 'uuid')),

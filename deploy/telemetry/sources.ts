@@ -86,7 +86,8 @@ export class DcgmExporterSource implements GpuTelemetrySource {
   async read(): Promise<TelemetryReading> {
     try {
       const { status, body } = await this.fetchText(this.url, { timeoutMs: this.timeoutMs });
-      if (status !== 200) return { source: 'dcgm', available: false, samples: [], detail: `${this.url} answered ${status}` };
+      if (status !== 200)
+        return { source: 'dcgm', available: false, samples: [], detail: `${this.url} answered ${status}` };
       const samples = parseDcgmMetrics(body);
       return {
         source: 'dcgm',

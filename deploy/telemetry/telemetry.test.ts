@@ -32,7 +32,9 @@ describe('nvidia-smi CSV (real H100 capture)', () => {
   });
 
   it('sees the load: utilization, held memory, power and temperature rise', () => {
-    const peak = withUnits.reduce((best, sample) => ((sample.utilization ?? 0) > (best.utilization ?? 0) ? sample : best));
+    const peak = withUnits.reduce((best, sample) =>
+      (sample.utilization ?? 0) > (best.utilization ?? 0) ? sample : best,
+    );
     expect(peak.utilization).toBeGreaterThan(0.5);
     expect(peak.memoryUsedBytes).toBe(29751 * MIB);
     expect(peak.powerWatts).toBeGreaterThan(300);
@@ -43,8 +45,22 @@ describe('nvidia-smi CSV (real H100 capture)', () => {
 
   it('parses the noheader,nounits variant with a field list to the same values', () => {
     const fields = [
-      'timestamp', 'index', 'uuid', 'name', 'pci.bus_id', 'utilization.gpu', 'utilization.memory', 'memory.total',
-      'memory.used', 'memory.free', 'power.draw', 'power.limit', 'temperature.gpu', 'clocks.sm', 'clocks.mem', 'pstate',
+      'timestamp',
+      'index',
+      'uuid',
+      'name',
+      'pci.bus_id',
+      'utilization.gpu',
+      'utilization.memory',
+      'memory.total',
+      'memory.used',
+      'memory.free',
+      'power.draw',
+      'power.limit',
+      'temperature.gpu',
+      'clocks.sm',
+      'clocks.mem',
+      'pstate',
     ];
     const rows = parseQueryCsv(fixture('nvidia-smi/h100/nvsmi_query_load_nounits.csv'), { fields });
     expect(rows.length).toBeGreaterThan(10);
@@ -83,7 +99,13 @@ describe('nvidia-smi XML and dmon (real H100 capture)', () => {
   it('reads dmon rows under load', () => {
     const rows = parseDmon(fixture('nvidia-smi/h100/nvsmi_dmon.txt'));
     expect(rows).toHaveLength(5);
-    expect(rows[2]).toEqual({ index: '0', powerWatts: 404, temperatureCelsius: 58, smUtilization: 0.32, memoryUtilization: 0.12 });
+    expect(rows[2]).toEqual({
+      index: '0',
+      powerWatts: 404,
+      temperatureCelsius: 58,
+      smUtilization: 0.32,
+      memoryUtilization: 0.12,
+    });
     expect(() => parseDmon('0 1 2\n')).toThrow(/header/);
   });
 });
@@ -122,7 +144,12 @@ describe('telemetry sources degrade cleanly without GPUs', () => {
 
   it('a driver failure is reported with its stderr line', async () => {
     const exec: ExecFile = () =>
-      Promise.reject(Object.assign(new Error('exit 9'), { code: 9, stderr: "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\n" }));
+      Promise.reject(
+        Object.assign(new Error('exit 9'), {
+          code: 9,
+          stderr: "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\n",
+        }),
+      );
     const reading = await new NvidiaSmiSource({ exec }).read();
     expect(reading.available).toBe(false);
     expect(reading.detail).toMatch(/couldn't communicate/);
@@ -131,10 +158,16 @@ describe('telemetry sources degrade cleanly without GPUs', () => {
   it('runs the query and keeps the newest row per GPU', async () => {
     const exec: ExecFile = (_file, args) => {
       expect(args[0]).toMatch(/^--query-gpu=index,uuid,name,utilization.gpu/);
-      return Promise.resolve({ stdout: '0, GPU-a, A, 10, 1, 2, 3, 4\n1, GPU-b, B, 50, 1, 2, 3, 4\n0, GPU-a, A, 90, 1, 2, 3, 4\n', stderr: '' });
+      return Promise.resolve({
+        stdout: '0, GPU-a, A, 10, 1, 2, 3, 4\n1, GPU-b, B, 50, 1, 2, 3, 4\n0, GPU-a, A, 90, 1, 2, 3, 4\n',
+        stderr: '',
+      });
     };
     const reading = await new NvidiaSmiSource({ exec }).read();
-    expect(reading.samples.map((sample) => [sample.index, sample.utilization])).toEqual([['0', 0.9], ['1', 0.5]]);
+    expect(reading.samples.map((sample) => [sample.index, sample.utilization])).toEqual([
+      ['0', 0.9],
+      ['1', 0.5],
+    ]);
     expect(meanUtilization(reading)).toBeCloseTo(0.7);
     expect(meanUtilization(reading, ['1'])).toBeCloseTo(0.5);
   });
@@ -147,9 +180,16 @@ describe('telemetry sources degrade cleanly without GPUs', () => {
   it('exports gauges and an up metric', async () => {
     const registry = new Registry();
     const metrics = new TelemetryMetrics(registry);
-    metrics.update({ source: 'dcgm', available: true, samples: parseDcgmMetrics(fixture('dcgm/h100-load.prom')), detail: '' });
+    metrics.update({
+      source: 'dcgm',
+      available: true,
+      samples: parseDcgmMetrics(fixture('dcgm/h100-load.prom')),
+      detail: '',
+    });
     let text = await registry.metrics();
-    expect(text).toMatch(/switchyard_gpu_utilization_ratio\{gpu="0",uuid="GPU-75b1db44[^"]*",name="NVIDIA H100 80GB HBM3"\} 0.7/);
+    expect(text).toMatch(
+      /switchyard_gpu_utilization_ratio\{gpu="0",uuid="GPU-75b1db44[^"]*",name="NVIDIA H100 80GB HBM3"\} 0.7/,
+    );
     expect(text).toMatch(/switchyard_gpu_telemetry_up\{source="dcgm"\} 1/);
     metrics.update({ source: 'nvidia-smi', available: false, samples: [], detail: 'not found' });
     text = await registry.metrics();

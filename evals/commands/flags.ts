@@ -8,7 +8,10 @@ function describeIssue(issue: core.$ZodIssue, values: Record<string, unknown>): 
   const flag = key === '' ? '' : `--${kebab(key)}: `;
   const given = key === '' ? undefined : values[key];
   const got = given === undefined ? '' : `, got "${String(given)}"`;
-  const text = issue.code === 'invalid_type' && issue.expected === 'number' ? 'expected a number' : issue.message.replace(/^Too (small|big): expected number to be /, 'must be ');
+  const text =
+    issue.code === 'invalid_type' && issue.expected === 'number'
+      ? 'expected a number'
+      : issue.message.replace(/^Too (small|big): expected number to be /, 'must be ');
   return `${flag}${text}${got}`;
 }
 

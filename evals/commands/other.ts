@@ -8,7 +8,13 @@ import { addCaseFromRequest } from '../dataset/add-case.ts';
 import { baselineFromReport } from '../gate/baseline.ts';
 import type { RunReport } from '../report/types.ts';
 import { openRetrievalBackend } from '../retrieval/backend.ts';
-import { evaluateRetrieval, formatRetrievalTable, parseQueries, RECALL_CUTOFF, type ModeResult } from '../retrieval/evaluate.ts';
+import {
+  evaluateRetrieval,
+  formatRetrievalTable,
+  parseQueries,
+  RECALL_CUTOFF,
+  type ModeResult,
+} from '../retrieval/evaluate.ts';
 import { convertCacm } from '../retrieval/cacm.ts';
 import { measureRun } from '../retrieval/measures.ts';
 import { formatRun, parseQrels, parseRun } from '../retrieval/trec.ts';
@@ -34,7 +40,10 @@ export async function readReport(path: string): Promise<RunReport> {
   return json as RunReport;
 }
 
-export async function evalBaselineSave(options: { report: string; out: string }, io: CommandIo = consoleIo): Promise<number> {
+export async function evalBaselineSave(
+  options: { report: string; out: string },
+  io: CommandIo = consoleIo,
+): Promise<number> {
   try {
     const baseline = baselineFromReport(await readReport(options.report));
     await mkdir(dirname(options.out), { recursive: true });
@@ -48,7 +57,14 @@ export async function evalBaselineSave(options: { report: string; out: string },
 }
 
 export async function evalAddCase(
-  options: { fromRequest: string; log: string; suite: string; id?: string; tag?: string[]; referenceFromResponse?: boolean },
+  options: {
+    fromRequest: string;
+    log: string;
+    suite: string;
+    id?: string;
+    tag?: string[];
+    referenceFromResponse?: boolean;
+  },
   io: CommandIo = consoleIo,
 ): Promise<number> {
   try {
@@ -71,10 +87,14 @@ export async function evalReviewSample(
   io: CommandIo = consoleIo,
 ): Promise<number> {
   try {
-    const { share } = z.object({ share: z.coerce.number().min(0).max(1) }).parse({ share: options.share === '' ? Number.NaN : options.share });
+    const { share } = z
+      .object({ share: z.coerce.number().min(0).max(1) })
+      .parse({ share: options.share === '' ? Number.NaN : options.share });
     const items = selectForReview(await readReport(options.report), { share, seed: options.seed });
     await writeReviewFile(options.out, items);
-    io.stdout(`human review: ${items.length} item(s) (${items.filter((item) => item.flagged).length} flagged) → ${options.out}`);
+    io.stdout(
+      `human review: ${items.length} item(s) (${items.filter((item) => item.flagged).length} flagged) → ${options.out}`,
+    );
     return 0;
   } catch (error) {
     io.stderr(`eval review sample: ${message(error)}`);
@@ -95,7 +115,9 @@ export async function evalReviewAgreement(
     );
     if (agreement.method === 'fleiss') {
       for (const pair of agreement.pairwise) {
-        io.stdout(`  Cohen's kappa ${pair.a} vs ${pair.b} (${pair.items} items): ${pair.kappa === null ? 'undefined' : pair.kappa.toFixed(3)}`);
+        io.stdout(
+          `  Cohen's kappa ${pair.a} vs ${pair.b} (${pair.items} items): ${pair.kappa === null ? 'undefined' : pair.kappa.toFixed(3)}`,
+        );
       }
     }
     if (agreement.warning) {
@@ -131,7 +153,10 @@ export function cutoffsUpTo(k: number): number[] {
   return [...new Set([1, 3, 5, 10, 20, 100].filter((cutoff) => cutoff < k).concat(k))].sort((a, b) => a - b);
 }
 
-export async function evalRetrieval(raw: z.input<typeof RetrievalCommandSchema>, io: CommandIo = consoleIo): Promise<number> {
+export async function evalRetrieval(
+  raw: z.input<typeof RetrievalCommandSchema>,
+  io: CommandIo = consoleIo,
+): Promise<number> {
   try {
     const parsed = RetrievalCommandSchema.safeParse(raw);
     if (!parsed.success) throw new Error(describeFlagIssues(parsed.error, raw as Record<string, unknown>));
@@ -145,7 +170,8 @@ export async function evalRetrieval(raw: z.input<typeof RetrievalCommandSchema>,
       results = [{ mode: 'run-file', run, measures: measureRun(run, qrels, measure), warnings: [] }];
       io.stdout(`scored run file ${options.run}`);
     } else {
-      if (!options.index || !options.queries) throw new Error('give --index and --queries (or --run FILE to score a run file)');
+      if (!options.index || !options.queries)
+        throw new Error('give --index and --queries (or --run FILE to score a run file)');
       const modes = options.mode.split(',').map((mode) => {
         const known = z.enum(MODES).safeParse(mode.trim());
         if (!known.success) throw new Error(`--mode: "${mode.trim()}" is not one of ${MODES.join(', ')}`);
@@ -163,7 +189,15 @@ export async function evalRetrieval(raw: z.input<typeof RetrievalCommandSchema>,
     }
     io.stdout(
       options.json
-        ? JSON.stringify(results.map((result) => ({ mode: result.mode, numQueries: result.measures.numQueries, ...result.measures.mean })), null, 2)
+        ? JSON.stringify(
+            results.map((result) => ({
+              mode: result.mode,
+              numQueries: result.measures.numQueries,
+              ...result.measures.mean,
+            })),
+            null,
+            2,
+          )
         : formatRetrievalTable(results, cutoffs),
     );
     return 0;

@@ -10,7 +10,13 @@ import type { ProgressReporter, ResponseCache } from '../contracts.ts';
 import { loadSuite } from '../dataset/load.ts';
 import { selectEmbedder } from '../embedders/select.ts';
 import { evaluateGate, readBaseline, type GateResult } from '../gate/baseline.ts';
-import { baselineCheck, openPromptStore, promptPrefix, registryPromptResolver, resolvePromptReference } from '../dataset/registry-prompts.ts';
+import {
+  baselineCheck,
+  openPromptStore,
+  promptPrefix,
+  registryPromptResolver,
+  resolvePromptReference,
+} from '../dataset/registry-prompts.ts';
 import type { EvalCase } from '../dataset/schema.ts';
 import { LlmJudge } from '../judge/judge.ts';
 import { renderHtmlReport } from '../report/html.ts';
@@ -122,15 +128,18 @@ export async function evalRun(raw: RunCommandOptions, io: CommandIo = consoleIo)
           label: options.compareTarget ?? resolved.baseURL,
         }
       : undefined;
-    const judgeClient = options.judgeModel ? clientFor(options.judgeUrl ? withV1(options.judgeUrl) : resolved.baseURL) : null;
-    const judge = options.judgeModel && judgeClient
-      ? new LlmJudge({
-          client: judgeClient,
-          model: options.judgeModel,
-          maxRetries: options.judgeRetries,
-          responseFormat: options.judgeFormat,
-        })
+    const judgeClient = options.judgeModel
+      ? clientFor(options.judgeUrl ? withV1(options.judgeUrl) : resolved.baseURL)
       : null;
+    const judge =
+      options.judgeModel && judgeClient
+        ? new LlmJudge({
+            client: judgeClient,
+            model: options.judgeModel,
+            maxRetries: options.judgeRetries,
+            responseFormat: options.judgeFormat,
+          })
+        : null;
     if (!judge && suite.cases.some((loaded) => loaded.assertions.some((assertion) => assertion.stage === 'judge'))) {
       io.stderr('eval run: warning: the suite has judge metrics but no --judge-model: they will fail');
     }
@@ -141,7 +150,9 @@ export async function evalRun(raw: RunCommandOptions, io: CommandIo = consoleIo)
       promptReference !== undefined || suite.cases.some((loaded) => 'promptRef' in loaded.case.input)
         ? openPromptStore({
             dirs: (options.promptDir ?? []).map((dir) => resolve(dir)),
-            rolloutFile: resolve(options.rolloutFile ?? process.env['SWITCHYARD_PROMPT_ROLLOUT'] ?? '.switchyard/prompt-rollout.yaml'),
+            rolloutFile: resolve(
+              options.rolloutFile ?? process.env['SWITCHYARD_PROMPT_ROLLOUT'] ?? '.switchyard/prompt-rollout.yaml',
+            ),
           })
         : undefined;
     const prompt = store && promptReference !== undefined ? resolvePromptReference(store, promptReference) : undefined;
@@ -191,12 +202,21 @@ export async function evalRun(raw: RunCommandOptions, io: CommandIo = consoleIo)
     }
     if (prompt && options.pushTo) {
       const passRate = accepted?.check.candidate ?? report.summary.casePassRate;
-      const pushed = await fetch(`${options.pushTo.replace(/\/(v1\/?)?$/, '')}/admin/prompts/${encodeURIComponent(prompt.name)}/eval`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...(process.env['SWITCHYARD_ADMIN_TOKEN'] ? { authorization: `Bearer ${process.env['SWITCHYARD_ADMIN_TOKEN']}` } : {}) },
-        body: JSON.stringify({ version: prompt.version, pass_rate: passRate }),
-      });
-      if (!pushed.ok) io.stderr(`eval run: warning: pushing the pass rate to ${options.pushTo} failed (HTTP ${pushed.status})`);
+      const pushed = await fetch(
+        `${options.pushTo.replace(/\/(v1\/?)?$/, '')}/admin/prompts/${encodeURIComponent(prompt.name)}/eval`,
+        {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            ...(process.env['SWITCHYARD_ADMIN_TOKEN']
+              ? { authorization: `Bearer ${process.env['SWITCHYARD_ADMIN_TOKEN']}` }
+              : {}),
+          },
+          body: JSON.stringify({ version: prompt.version, pass_rate: passRate }),
+        },
+      );
+      if (!pushed.ok)
+        io.stderr(`eval run: warning: pushing the pass rate to ${options.pushTo} failed (HTTP ${pushed.status})`);
     }
     await writeReports(report, gate, options.out);
     io.stdout(formatSummary(report));
@@ -211,7 +231,9 @@ export async function evalRun(raw: RunCommandOptions, io: CommandIo = consoleIo)
       const reviewPath = options.reviewOut ?? join(options.out, 'review.csv');
       const items = selectForReview(report, { share: options.reviewShare ?? 0.1, seed: options.seed });
       await writeReviewFile(reviewPath, items);
-      io.stdout(`human review: ${items.length} item(s) (${items.filter((item) => item.flagged).length} flagged) → ${reviewPath}`);
+      io.stdout(
+        `human review: ${items.length} item(s) (${items.filter((item) => item.flagged).length} flagged) → ${reviewPath}`,
+      );
     }
     if (gate) {
       io.stdout(formatGate(gate));
@@ -220,7 +242,9 @@ export async function evalRun(raw: RunCommandOptions, io: CommandIo = consoleIo)
     // No baseline or pass-rate gate: every gated metric's own threshold is the gate, as a test runner's assertions are.
     const failed = failedGatedMetrics(report);
     if (failed.length > 0) {
-      io.stdout(`thresholds: ${failed.length} gated metric(s) failed (${failed.join(', ')}): exit 1; --baseline or --min-pass-rate gate on rates instead`);
+      io.stdout(
+        `thresholds: ${failed.length} gated metric(s) failed (${failed.join(', ')}): exit 1; --baseline or --min-pass-rate gate on rates instead`,
+      );
       return 1;
     }
     return 0;
@@ -237,7 +261,11 @@ function failedGatedMetrics(report: RunReport): string[] {
   );
 }
 
-export async function writeReports(report: RunReport, gate: GateResult | undefined, outDirectory: string): Promise<void> {
+export async function writeReports(
+  report: RunReport,
+  gate: GateResult | undefined,
+  outDirectory: string,
+): Promise<void> {
   await mkdir(outDirectory, { recursive: true });
   await writeFile(join(outDirectory, 'report.json'), `${JSON.stringify({ ...report, gate: gate ?? null }, null, 2)}\n`);
   await writeFile(join(outDirectory, 'report.html'), renderHtmlReport(report, gate));

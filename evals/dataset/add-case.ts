@@ -74,7 +74,11 @@ export function caseFromLoggedRequest(entry: LoggedRequest, options: AddCaseOpti
   return EvalCaseSchema.parse(candidate);
 }
 
-export async function addCaseFromRequest(logPath: string, casesPath: string, options: AddCaseOptions): Promise<EvalCase> {
+export async function addCaseFromRequest(
+  logPath: string,
+  casesPath: string,
+  options: AddCaseOptions,
+): Promise<EvalCase> {
   const logText = await readFile(logPath, 'utf8').catch(() => {
     throw new InvalidRequestError(`cannot read request log ${logPath}`);
   });

@@ -20,13 +20,24 @@ const line = (value: unknown) => JSON.stringify(value);
 
 describe('suite loading', () => {
   it('loads JSONL cases; the version hash follows content, not formatting', async () => {
-    const a = { id: 'a', input: { prompt: 'hi {{name}}', variables: { name: 'Ada' } }, assertions: [{ type: 'contains', value: 'Ada' }] };
+    const a = {
+      id: 'a',
+      input: { prompt: 'hi {{name}}', variables: { name: 'Ada' } },
+      assertions: [{ type: 'contains', value: 'Ada' }],
+    };
     const { mkdir } = await import('node:fs/promises');
     await mkdir(join(directory, 'reformatted'));
     await writeFile(join(directory, 'one.jsonl'), `${line(a)}\n`);
     // Same content, other key order and spacing, blank lines.
-    const reordered = { assertions: a.assertions, input: { variables: { name: 'Ada' }, prompt: 'hi {{name}}' }, id: 'a' };
-    await writeFile(join(directory, 'reformatted', 'one.jsonl'), `\n${JSON.stringify(reordered, null, 0).replace(/,/g, ' , ')}\n\n`);
+    const reordered = {
+      assertions: a.assertions,
+      input: { variables: { name: 'Ada' }, prompt: 'hi {{name}}' },
+      id: 'a',
+    };
+    await writeFile(
+      join(directory, 'reformatted', 'one.jsonl'),
+      `\n${JSON.stringify(reordered, null, 0).replace(/,/g, ' , ')}\n\n`,
+    );
     const one = await loadSuite(join(directory, 'one.jsonl'));
     expect(one.cases[0]?.assertions.map((assertion) => assertion.id)).toEqual(['contains']);
     expect(one.hash).toMatch(/^sha256:[0-9a-f]{12}$/);
@@ -40,12 +51,17 @@ describe('suite loading', () => {
     expect(() => parseCases('{nope', 'c.jsonl')).toThrow(/c\.jsonl:1: not valid JSON/);
     const dup = `${line({ id: 'a', input: { prompt: 'x' } })}\n${line({ id: 'a', input: { prompt: 'y' } })}`;
     expect(() => parseCases(dup, 'c.jsonl')).toThrow(/c\.jsonl:2: duplicate case id "a"/);
-    expect(() => parseCases(line({ id: 'a', input: { prompt: 'x' }, extra: 1 }), 'c.jsonl')).toThrow(/Unrecognized key/);
+    expect(() => parseCases(line({ id: 'a', input: { prompt: 'x' }, extra: 1 }), 'c.jsonl')).toThrow(
+      /Unrecognized key/,
+    );
     expect(() => parseCases('\n\n', 'c.jsonl')).toThrow(/no cases/);
   });
 
   it('YAML suites add default assertions and request parameters; bad assertions fail at load', async () => {
-    await writeFile(join(directory, 'cases.jsonl'), line({ id: 'a', input: { prompt: 'x' }, assertions: [{ type: 'regex', pattern: 'y' }] }));
+    await writeFile(
+      join(directory, 'cases.jsonl'),
+      line({ id: 'a', input: { prompt: 'x' }, assertions: [{ type: 'regex', pattern: 'y' }] }),
+    );
     await writeFile(
       join(directory, 'suite.yaml'),
       'name: demo\ncases: cases.jsonl\ndefaults:\n  request: { temperature: 0 }\n  assertions:\n    - { type: token-length, max: 10 }\n',
@@ -55,7 +71,17 @@ describe('suite loading', () => {
     expect(suite.request).toEqual({ temperature: 0 });
     expect(suite.cases[0]?.assertions.map((assertion) => assertion.id)).toEqual(['token-length', 'regex']);
 
-    await writeFile(join(directory, 'bad.jsonl'), line({ id: 'a', input: { prompt: 'x' }, assertions: [{ type: 'regex', pattern: 'a' }, { type: 'regex', pattern: 'b' }] }));
+    await writeFile(
+      join(directory, 'bad.jsonl'),
+      line({
+        id: 'a',
+        input: { prompt: 'x' },
+        assertions: [
+          { type: 'regex', pattern: 'a' },
+          { type: 'regex', pattern: 'b' },
+        ],
+      }),
+    );
     await expect(loadSuite(join(directory, 'bad.jsonl'))).rejects.toThrow(/metric "regex" appears twice/);
     await writeFile(join(directory, 'bad.yaml'), 'name: x\ncases: nowhere.jsonl\n');
     await expect(loadSuite(join(directory, 'bad.yaml'))).rejects.toThrow(/cannot read cases nowhere\.jsonl/);
@@ -77,7 +103,12 @@ describe('suite loading', () => {
 
 describe('add-case --from-request', () => {
   const log = [
-    line({ id: 'req_1', timestamp: '2026-11-27T08:00:00Z', request: { model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'Reset my password?' }], temperature: 0.2 }, response: { choices: [{ message: { content: 'Click "forgot password".' } }] } }),
+    line({
+      id: 'req_1',
+      timestamp: '2026-11-27T08:00:00Z',
+      request: { model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'Reset my password?' }], temperature: 0.2 },
+      response: { choices: [{ message: { content: 'Click "forgot password".' } }] },
+    }),
     '{"torn line',
     line({ request_id: 'req_2', request: { messages: [{ role: 'user', content: 'Hi' }] }, output: 'Hello!' }),
   ].join('\n');
@@ -86,7 +117,10 @@ describe('add-case --from-request', () => {
     await writeFile(join(directory, 'requests.jsonl'), log);
     const cases = join(directory, 'cases.jsonl');
     await writeFile(cases, line({ id: 'existing', input: { prompt: 'x' } }));
-    const added = await addCaseFromRequest(join(directory, 'requests.jsonl'), cases, { requestId: 'req_1', tags: ['bug-123'] });
+    const added = await addCaseFromRequest(join(directory, 'requests.jsonl'), cases, {
+      requestId: 'req_1',
+      tags: ['bug-123'],
+    });
     expect(added).toMatchObject({
       id: 'req-req_1',
       input: { messages: [{ role: 'user', content: 'Reset my password?' }] },
@@ -96,8 +130,13 @@ describe('add-case --from-request', () => {
     expect(added.reference).toBeUndefined();
     const parsed = parseCases(await readFile(cases, 'utf8'), 'cases.jsonl');
     expect(parsed.map((evalCase) => evalCase.id)).toEqual(['existing', 'req-req_1']);
-    await expect(addCaseFromRequest(join(directory, 'requests.jsonl'), cases, { requestId: 'req_1' })).rejects.toThrow(/already has a case/);
-    const second = await addCaseFromRequest(join(directory, 'requests.jsonl'), cases, { requestId: 'req_2', referenceFromResponse: true });
+    await expect(addCaseFromRequest(join(directory, 'requests.jsonl'), cases, { requestId: 'req_1' })).rejects.toThrow(
+      /already has a case/,
+    );
+    const second = await addCaseFromRequest(join(directory, 'requests.jsonl'), cases, {
+      requestId: 'req_2',
+      referenceFromResponse: true,
+    });
     expect(second.reference).toBe('Hello!');
   });
 
@@ -105,8 +144,18 @@ describe('add-case --from-request', () => {
     await writeFile(join(directory, 'requests.jsonl'), log);
     const errors: string[] = [];
     const io = { stdout: () => undefined, stderr: (text: string) => errors.push(text) };
-    expect(await evalAddCase({ fromRequest: 'req_9', log: join(directory, 'requests.jsonl'), suite: join(directory, 'c.jsonl') }, io)).toBe(2);
-    expect(await evalAddCase({ fromRequest: 'req_1', log: join(directory, 'none.jsonl'), suite: join(directory, 'c.jsonl') }, io)).toBe(2);
+    expect(
+      await evalAddCase(
+        { fromRequest: 'req_9', log: join(directory, 'requests.jsonl'), suite: join(directory, 'c.jsonl') },
+        io,
+      ),
+    ).toBe(2);
+    expect(
+      await evalAddCase(
+        { fromRequest: 'req_1', log: join(directory, 'none.jsonl'), suite: join(directory, 'c.jsonl') },
+        io,
+      ),
+    ).toBe(2);
     expect(errors.join('\n')).toMatch(/request req_9 is not in the request log[\s\S]*cannot read request log/);
   });
 });

@@ -46,7 +46,9 @@ export function parseCases(text: string, source: string): EvalCase[] {
     try {
       json = JSON.parse(line) as unknown;
     } catch (error) {
-      throw new InvalidRequestError(`${where}: not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+      throw new InvalidRequestError(
+        `${where}: not valid JSON (${error instanceof Error ? error.message : String(error)})`,
+      );
     }
     const parsed = EvalCaseSchema.safeParse(json);
     if (!parsed.success) throw new InvalidRequestError(describeIssues(parsed.error, where));
@@ -94,7 +96,9 @@ export function buildSuite(
 export async function loadSuite(path: string): Promise<LoadedSuite> {
   const absolute = resolve(path);
   const text = await readFile(absolute, 'utf8').catch((error: unknown) => {
-    throw new InvalidRequestError(`cannot read suite ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new InvalidRequestError(
+      `cannot read suite ${path}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   });
   const extension = extname(absolute).toLowerCase();
   if (extension === '.jsonl') {
@@ -114,7 +118,13 @@ export async function loadSuite(path: string): Promise<LoadedSuite> {
       `suite ${path}: cannot read cases ${parsed.data.cases}: ${error instanceof Error ? error.message : String(error)}`,
     );
   });
-  const suite = buildSuite(parsed.data.name, absolute, casesPath, parseCases(casesText, parsed.data.cases), parsed.data.defaults);
+  const suite = buildSuite(
+    parsed.data.name,
+    absolute,
+    casesPath,
+    parseCases(casesText, parsed.data.cases),
+    parsed.data.defaults,
+  );
   if (parsed.data.prompt !== undefined) suite.prompt = parsed.data.prompt;
   if (parsed.data.defaults.variables !== undefined) suite.variables = parsed.data.defaults.variables;
   return suite;

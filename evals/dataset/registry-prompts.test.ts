@@ -23,8 +23,14 @@ const prompt = (version: number, baseline: string): string =>
 
 beforeAll(async () => {
   fixture = await startChainFixture();
-  writeFileSync(join(fixture.promptsDir, 'gate-test.v1.yaml'), prompt(1, '{ dataset: suite/cases.jsonl, metric: token-length, score: 0.9 }'));
-  writeFileSync(join(fixture.promptsDir, 'gate-test.v2.yaml'), prompt(2, '{ dataset: suite/cases.jsonl, metric: has-marker, score: 0.9 }'));
+  writeFileSync(
+    join(fixture.promptsDir, 'gate-test.v1.yaml'),
+    prompt(1, '{ dataset: suite/cases.jsonl, metric: token-length, score: 0.9 }'),
+  );
+  writeFileSync(
+    join(fixture.promptsDir, 'gate-test.v2.yaml'),
+    prompt(2, '{ dataset: suite/cases.jsonl, metric: has-marker, score: 0.9 }'),
+  );
   mkdirSync(join(fixture.workspace, 'suite'));
   const cases = [1, 2, 3].map((index) =>
     JSON.stringify({
@@ -37,7 +43,10 @@ beforeAll(async () => {
     }),
   );
   writeFileSync(join(fixture.workspace, 'suite', 'cases.jsonl'), `${cases.join('\n')}\n`);
-  writeFileSync(join(fixture.workspace, 'suite', 'suite.yaml'), 'name: gate\ncases: cases.jsonl\nprompt: gate-test@1\ndefaults:\n  variables: { product: Switchyard }\n');
+  writeFileSync(
+    join(fixture.workspace, 'suite', 'suite.yaml'),
+    'name: gate\ncases: cases.jsonl\nprompt: gate-test@1\ndefaults:\n  variables: { product: Switchyard }\n',
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -71,7 +80,9 @@ describe('registry prompts in evals', () => {
     expect(v1.eval_baseline).toEqual({ dataset: 'suite/cases.jsonl', metric: 'token-length', score: 0.9 });
     expect(resolvePromptReference(store, 'gate-test').version).toBe('2');
     expect(resolvePromptReference(store, 'chain-verify@1').name).toBe('chain-verify');
-    expect(promptPrefix(v1, { product: 'Switchyard' }, 'q1')).toEqual([{ role: 'system', content: 'You answer questions about Switchyard.' }]);
+    expect(promptPrefix(v1, { product: 'Switchyard' }, 'q1')).toEqual([
+      { role: 'system', content: 'You answer questions about Switchyard.' },
+    ]);
     expect(() => promptPrefix(v1, {}, 'q1')).toThrow(/\{\{product\}\} has no value/);
     expect(() => resolvePromptReference(store, 'gate-test@9')).toThrow(/gate-test/);
     expect(() => resolvePromptReference(store, 'bad name')).toThrow(/name@version/);
@@ -83,14 +94,22 @@ describe('registry prompts in evals', () => {
     expect(out).toMatch(/gate-test@1 eval_baseline token-length/);
     expect(code).toBe(0);
     const metrics = await (await fetch(`${fixture.router.url}/metrics`)).text();
-    expect(metrics).toMatch(/switchyard_prompt_version_eval_pass_rate\{prompt="gate-test",version="1",source="eval"\} 1/);
-    expect(metrics).toMatch(/switchyard_prompt_version_eval_pass_rate\{prompt="gate-test",version="1",source="baseline"\} 0\.9/);
+    expect(metrics).toMatch(
+      /switchyard_prompt_version_eval_pass_rate\{prompt="gate-test",version="1",source="eval"\} 1/,
+    );
+    expect(metrics).toMatch(
+      /switchyard_prompt_version_eval_pass_rate\{prompt="gate-test",version="1",source="baseline"\} 0\.9/,
+    );
   });
 
-  it('fails the gate (exit 1) when the run is under the eval_baseline of the version', { timeout: 120_000 }, async () => {
-    const { code, out } = await run({ prompt: 'gate-test@2' });
-    expect(out).toMatch(/prompt: gate-test@2/);
-    expect(out).toMatch(/gate-test@2 eval_baseline has-marker/);
-    expect(code).toBe(1);
-  });
+  it(
+    'fails the gate (exit 1) when the run is under the eval_baseline of the version',
+    { timeout: 120_000 },
+    async () => {
+      const { code, out } = await run({ prompt: 'gate-test@2' });
+      expect(out).toMatch(/prompt: gate-test@2/);
+      expect(out).toMatch(/gate-test@2 eval_baseline has-marker/);
+      expect(code).toBe(1);
+    },
+  );
 });

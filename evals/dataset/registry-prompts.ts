@@ -35,7 +35,9 @@ export function registryPromptResolver(store: PromptStore): PromptResolver {
   return {
     resolve(name, version) {
       const prompt = store.resolve(name, version).prompt;
-      const system = prompt.template.filter((message) => message.role === 'system' || message.role === 'developer').map((message) => message.content);
+      const system = prompt.template
+        .filter((message) => message.role === 'system' || message.role === 'developer')
+        .map((message) => message.content);
       const user = prompt.template.filter((message) => message.role === 'user').map((message) => message.content);
       return Promise.resolve({
         ...(system.length > 0 ? { system: system.join('\n\n') } : {}),
@@ -47,7 +49,11 @@ export function registryPromptResolver(store: PromptStore): PromptResolver {
 }
 
 /** The suite prompt's system messages, filled from the case's variables (then the suite's default variables). */
-export function promptPrefix(prompt: PromptFile, variables: Readonly<Record<string, string>>, caseId: string): ChatMessage[] {
+export function promptPrefix(
+  prompt: PromptFile,
+  variables: Readonly<Record<string, string>>,
+  caseId: string,
+): ChatMessage[] {
   return prompt.template
     .filter((message) => message.role === 'system' || message.role === 'developer')
     .map((message) => ({ role: 'system', content: fillTemplate(message.content, variables, caseId) }));
@@ -57,11 +63,17 @@ export function promptPrefix(prompt: PromptFile, variables: Readonly<Record<stri
  * The gate check from the prompt file's `eval_baseline`: metric `pass_rate` is the suite's case pass rate, any other
  * name is that metric's pass rate in the report (a metric that did not run fails the check).
  */
-export function baselineCheck(prompt: PromptFile, report: RunReport, tolerance: number): { check: GateCheck; warning?: string } | undefined {
+export function baselineCheck(
+  prompt: PromptFile,
+  report: RunReport,
+  tolerance: number,
+): { check: GateCheck; warning?: string } | undefined {
   const baseline = prompt.eval_baseline;
   if (baseline === undefined) return undefined;
   const candidate =
-    baseline.metric === 'pass_rate' ? report.summary.casePassRate : (report.summary.metrics.find((metric) => metric.id === baseline.metric)?.passRate ?? null);
+    baseline.metric === 'pass_rate'
+      ? report.summary.casePassRate
+      : (report.summary.metrics.find((metric) => metric.id === baseline.metric)?.passRate ?? null);
   const threshold = baseline.score - tolerance;
   const check: GateCheck = {
     metricId: `${prompt.name}@${prompt.version} eval_baseline ${baseline.metric}`,
@@ -72,6 +84,8 @@ export function baselineCheck(prompt: PromptFile, report: RunReport, tolerance: 
     pass: candidate !== null && candidate + 1e-9 >= threshold,
   };
   const suiteFile = report.suite.path ?? '';
-  const warning = suiteFile.endsWith(baseline.dataset) ? undefined : `${prompt.name}@${prompt.version}'s eval_baseline was measured on ${baseline.dataset}, this run is ${suiteFile || 'another suite'}`;
+  const warning = suiteFile.endsWith(baseline.dataset)
+    ? undefined
+    : `${prompt.name}@${prompt.version}'s eval_baseline was measured on ${baseline.dataset}, this run is ${suiteFile || 'another suite'}`;
   return warning === undefined ? { check } : { check, warning };
 }

@@ -60,7 +60,10 @@ export const SuiteFileSchema = z.strictObject({
   cases: z.string().min(1),
   description: z.string().optional(),
   /** A registry prompt version (`name@version`, or `name` for the active one) evaluated over the cases. */
-  prompt: z.string().regex(/^[\w.-]+(@[\w.-]+)?$/, 'use name or name@version').optional(),
+  prompt: z
+    .string()
+    .regex(/^[\w.-]+(@[\w.-]+)?$/, 'use name or name@version')
+    .optional(),
   defaults: z
     .strictObject({
       assertions: z.array(RawAssertionSchema).default([]),

@@ -34,7 +34,7 @@ export class HashedBagOfWordsEmbedder implements Embedder {
     for (const [token, count] of counts) {
       const hash = fnv1a(token);
       const bucket = hash % this.dimensions;
-      const sign = (hash >>> 31) === 1 ? -1 : 1;
+      const sign = hash >>> 31 === 1 ? -1 : 1;
       vector[bucket] = (vector[bucket] ?? 0) + sign * (1 + Math.log(count));
     }
     const norm = Math.sqrt(vector.reduce((sum, x) => sum + x * x, 0));

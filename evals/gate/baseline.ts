@@ -44,7 +44,9 @@ export async function readBaseline(path: string): Promise<Baseline> {
   try {
     json = JSON.parse(await readFile(path, 'utf8')) as unknown;
   } catch (error) {
-    throw new InvalidRequestError(`cannot read baseline ${path}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new InvalidRequestError(
+      `cannot read baseline ${path}: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   const parsed = BaselineSchema.safeParse(json);
   if (!parsed.success) {
@@ -141,7 +143,14 @@ export function evaluateGate(report: RunReport, baseline: Baseline | null, optio
     // A metric named in --gate-metrics that did not run at all must not pass silently.
     for (const id of options.metrics) {
       if (!candidates.has(id)) {
-        checks.push({ metricId: id, measure: 'passRate', candidate: null, baseline: null, threshold: options.minPassRate, pass: false });
+        checks.push({
+          metricId: id,
+          measure: 'passRate',
+          candidate: null,
+          baseline: null,
+          threshold: options.minPassRate,
+          pass: false,
+        });
       }
     }
   }

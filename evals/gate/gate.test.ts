@@ -25,7 +25,17 @@ function reportWith(passes: Record<string, boolean[]>, hash = 'sha256:aaaaaaaaaa
       score: list[index] ? 1 : 0,
       reason: '',
     }));
-    return { caseId: `c${index}`, repeat: 0, tags: [], input: '', output: '', cached: false, latencyMs: 0, metrics, passed: metrics.every((m) => m.pass) };
+    return {
+      caseId: `c${index}`,
+      repeat: 0,
+      tags: [],
+      input: '',
+      output: '',
+      cached: false,
+      latencyMs: 0,
+      metrics,
+      passed: metrics.every((m) => m.pass),
+    };
   });
   return {
     schemaVersion: 1,
@@ -51,7 +61,9 @@ describe('evaluateGate', () => {
   const baseline = baselineFromReport(reportWith({ accuracy: rate(90), ungated: rate(90) }));
 
   it('passes within the tolerance (boundary included) and fails beyond it', () => {
-    expect(evaluateGate(reportWith({ accuracy: rate(87) }), baseline, { tolerance: 0.03, on: 'pass-rate' }).pass).toBe(true);
+    expect(evaluateGate(reportWith({ accuracy: rate(87) }), baseline, { tolerance: 0.03, on: 'pass-rate' }).pass).toBe(
+      true,
+    );
     const worse = evaluateGate(reportWith({ accuracy: rate(86) }), baseline, { tolerance: 0.03, on: 'pass-rate' });
     expect(worse.pass).toBe(false);
     expect(worse.checks).toEqual([
@@ -73,9 +85,18 @@ describe('evaluateGate', () => {
   });
 
   it('threshold mode needs no baseline', () => {
-    expect(evaluateGate(reportWith({ accuracy: rate(95) }), null, { tolerance: 0, on: 'pass-rate', minPassRate: 0.95 }).pass).toBe(true);
-    expect(evaluateGate(reportWith({ accuracy: rate(94) }), null, { tolerance: 0, on: 'pass-rate', minPassRate: 0.95 }).pass).toBe(false);
-    const named = evaluateGate(reportWith({ accuracy: rate(95) }), null, { tolerance: 0, on: 'pass-rate', minPassRate: 0.5, metrics: ['missing'] });
+    expect(
+      evaluateGate(reportWith({ accuracy: rate(95) }), null, { tolerance: 0, on: 'pass-rate', minPassRate: 0.95 }).pass,
+    ).toBe(true);
+    expect(
+      evaluateGate(reportWith({ accuracy: rate(94) }), null, { tolerance: 0, on: 'pass-rate', minPassRate: 0.95 }).pass,
+    ).toBe(false);
+    const named = evaluateGate(reportWith({ accuracy: rate(95) }), null, {
+      tolerance: 0,
+      on: 'pass-rate',
+      minPassRate: 0.5,
+      metrics: ['missing'],
+    });
     expect(named.pass).toBe(false);
   });
 
@@ -125,39 +146,109 @@ describe('switchyard eval run --baseline (commander wiring, exit codes)', () => 
   });
 
   const common = () => [
-    'eval', 'run', '--suite', SUITE, '--model', 'm', '--judge-model', 'j', '--judge-url', judge.baseURL,
-    '--embedder', 'hashed', '--no-progress', '--cache-dir', join(directory, 'cache'),
+    'eval',
+    'run',
+    '--suite',
+    SUITE,
+    '--model',
+    'm',
+    '--judge-model',
+    'j',
+    '--judge-url',
+    judge.baseURL,
+    '--embedder',
+    'hashed',
+    '--no-progress',
+    '--cache-dir',
+    join(directory, 'cache'),
   ];
 
   it('saves a baseline, then exits 1 for a worse candidate and 0 within tolerance', async () => {
     const first = await cli([...common(), '--target', good.baseURL, '--out', join(directory, 'base')]);
     expect(first.code).toBe(0);
-    const saved = await cli(['eval', 'baseline', 'save', '--report', join(directory, 'base', 'report.json'), '--out', join(directory, 'baseline.json')]);
+    const saved = await cli([
+      'eval',
+      'baseline',
+      'save',
+      '--report',
+      join(directory, 'base', 'report.json'),
+      '--out',
+      join(directory, 'baseline.json'),
+    ]);
     expect(saved.code).toBe(0);
-    expect(JSON.parse(await readFile(join(directory, 'baseline.json'), 'utf8'))).toMatchObject({ schemaVersion: 1, metrics: { 'json-schema': { passRate: 1 } } });
+    expect(JSON.parse(await readFile(join(directory, 'baseline.json'), 'utf8'))).toMatchObject({
+      schemaVersion: 1,
+      metrics: { 'json-schema': { passRate: 1 } },
+    });
 
-    const same = await cli([...common(), '--target', good.baseURL, '--out', join(directory, 'same'), '--baseline', join(directory, 'baseline.json'), '--tolerance', '0.03']);
+    const same = await cli([
+      ...common(),
+      '--target',
+      good.baseURL,
+      '--out',
+      join(directory, 'same'),
+      '--baseline',
+      join(directory, 'baseline.json'),
+      '--tolerance',
+      '0.03',
+    ]);
     expect(same.code).toBe(0);
     expect(same.stdout).toMatch(/gate: passed/);
 
-    const regressed = await cli([...common(), '--target', worse.baseURL, '--out', join(directory, 'worse'), '--baseline', join(directory, 'baseline.json'), '--tolerance', '0.03']);
+    const regressed = await cli([
+      ...common(),
+      '--target',
+      worse.baseURL,
+      '--out',
+      join(directory, 'worse'),
+      '--baseline',
+      join(directory, 'baseline.json'),
+      '--tolerance',
+      '0.03',
+    ]);
     expect(regressed.code).toBe(1);
     expect(regressed.stdout).toMatch(/FAIL json-schema passRate 0\.0000 ≥ 0\.9700 \(baseline 1\.0000\)/);
     expect(regressed.stdout).toMatch(/gate: FAILED/);
 
     // The same drop is inside a tolerance of 1.
-    const tolerant = await cli([...common(), '--target', worse.baseURL, '--out', join(directory, 'tolerant'), '--baseline', join(directory, 'baseline.json'), '--tolerance', '1']);
+    const tolerant = await cli([
+      ...common(),
+      '--target',
+      worse.baseURL,
+      '--out',
+      join(directory, 'tolerant'),
+      '--baseline',
+      join(directory, 'baseline.json'),
+      '--tolerance',
+      '1',
+    ]);
     expect(tolerant.code).toBe(0);
   });
 
   it('threshold mode: --min-pass-rate exits 1 when a gated metric is below it', async () => {
-    const result = await cli([...common(), '--target', worse.baseURL, '--out', join(directory, 'threshold'), '--min-pass-rate', '0.9']);
+    const result = await cli([
+      ...common(),
+      '--target',
+      worse.baseURL,
+      '--out',
+      join(directory, 'threshold'),
+      '--min-pass-rate',
+      '0.9',
+    ]);
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/FAIL required-fields passRate/);
   });
 
   it('bad options exit 2', async () => {
-    const result = await cli([...common(), '--target', good.baseURL, '--out', join(directory, 'bad'), '--tolerance', '7']);
+    const result = await cli([
+      ...common(),
+      '--target',
+      good.baseURL,
+      '--out',
+      join(directory, 'bad'),
+      '--tolerance',
+      '7',
+    ]);
     expect(result.code).toBe(2);
   });
 });

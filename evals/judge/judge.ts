@@ -52,7 +52,10 @@ function coercePairwise(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   const record = value as Record<string, unknown>;
   if (typeof record['winner'] !== 'string') return value;
-  const winner = record['winner'].trim().toLowerCase().replace(/^answer\s+/, '');
+  const winner = record['winner']
+    .trim()
+    .toLowerCase()
+    .replace(/^answer\s+/, '');
   const mapped = winner === 'a' ? 'A' : winner === 'b' ? 'B' : winner === 'tie' ? 'tie' : record['winner'];
   return mapped === record['winner'] ? value : { ...record, winner: mapped };
 }

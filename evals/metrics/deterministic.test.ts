@@ -23,21 +23,30 @@ describe('deterministic metrics', () => {
 
   it('not-contains and starts-with', async () => {
     // Case-sensitive by default: "Sorry" ≠ "sorry", so only "as an AI" is present → fails with score 0.5.
-    expect(await run({ type: 'not-contains', values: ['sorry', 'as an AI'] }, 'Sorry, as an AI I cannot')).toMatchObject({
+    expect(
+      await run({ type: 'not-contains', values: ['sorry', 'as an AI'] }, 'Sorry, as an AI I cannot'),
+    ).toMatchObject({
       pass: false,
       score: 0.5,
     });
-    expect(await run({ type: 'not-contains', values: ['sorry'], ignoreCase: true }, 'Sorry!')).toMatchObject({ pass: false, score: 0 });
+    expect(await run({ type: 'not-contains', values: ['sorry'], ignoreCase: true }, 'Sorry!')).toMatchObject({
+      pass: false,
+      score: 0,
+    });
     expect((await run({ type: 'not-contains', values: ['sorry'] }, 'Here you go.')).pass).toBe(true);
     expect((await run({ type: 'starts-with', value: 'Yes' }, '  Yes, it is.')).pass).toBe(true);
     expect((await run({ type: 'starts-with', value: 'Yes' }, 'No. Yes.')).pass).toBe(false);
   });
 
   it('regex / not-regex, with invalid patterns rejected when the suite loads', async () => {
-    expect((await run({ type: 'regex', pattern: '\\b\\d{4}-\\d{2}-\\d{2}\\b' }, 'on 2024-05-01')).reason).toContain('2024-05-01');
+    expect((await run({ type: 'regex', pattern: '\\b\\d{4}-\\d{2}-\\d{2}\\b' }, 'on 2024-05-01')).reason).toContain(
+      '2024-05-01',
+    );
     expect((await run({ type: 'regex', pattern: '^answer', flags: 'i' }, 'ANSWER: 4')).pass).toBe(true);
     expect((await run({ type: 'not-regex', pattern: 'TODO' }, 'all done')).pass).toBe(true);
-    await expect(run({ type: 'regex', pattern: '(' }, 'x')).rejects.toThrow(/not a valid JavaScript regular expression/);
+    await expect(run({ type: 'regex', pattern: '(' }, 'x')).rejects.toThrow(
+      /not a valid JavaScript regular expression/,
+    );
     await expect(run({ type: 'regex', pattern: 'a', flags: 'q' }, 'x')).rejects.toThrow(/flags/);
   });
 
@@ -47,19 +56,30 @@ describe('deterministic metrics', () => {
     expect((await run({ type: 'is-json', extract: true }, 'Here:\n```json\n{"a": 1}\n```')).pass).toBe(true);
     const schema = {
       type: 'object',
-      properties: { name: { type: 'string' }, email: { type: 'string', format: 'email' }, age: { type: 'integer', minimum: 0 } },
+      properties: {
+        name: { type: 'string' },
+        email: { type: 'string', format: 'email' },
+        age: { type: 'integer', minimum: 0 },
+      },
       required: ['name', 'email'],
     };
-    expect((await run({ type: 'json-schema', schema }, '{"name":"Ada","email":"ada@example.org","age":36}')).pass).toBe(true);
+    expect((await run({ type: 'json-schema', schema }, '{"name":"Ada","email":"ada@example.org","age":36}')).pass).toBe(
+      true,
+    );
     const bad = await run({ type: 'json-schema', schema }, '{"name":"Ada","email":"not-an-email","age":-1}');
     expect(bad.pass).toBe(false);
     expect(bad.reason).toMatch(/\/email must match format "email"/);
     expect(bad.reason).toMatch(/\/age must be >= 0/);
-    await expect(run({ type: 'json-schema', schema: { type: 'nope' } }, '{}')).rejects.toThrow(/not a valid JSON Schema/);
+    await expect(run({ type: 'json-schema', schema: { type: 'nope' } }, '{}')).rejects.toThrow(
+      /not a valid JSON Schema/,
+    );
   });
 
   it('required-fields: dotted paths, score = share present', async () => {
-    const result = await run({ type: 'required-fields', fields: ['user.name', 'user.id', 'total'] }, '{"user":{"name":"x"},"total":null}');
+    const result = await run(
+      { type: 'required-fields', fields: ['user.name', 'user.id', 'total'] },
+      '{"user":{"name":"x"},"total":null}',
+    );
     expect(result.score).toBeCloseTo(1 / 3, 12);
     expect(result.reason).toBe('missing user.id, total');
   });

@@ -25,8 +25,7 @@ function expectedValue(input: MetricInput, value: string | undefined): string {
   return expected;
 }
 
-const quote = (text: string, max = 60): string =>
-  JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
+const quote = (text: string, max = 60): string => JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
 
 export const equalsMetric: EvalMetric<{ value?: string | undefined; ignoreCase: boolean; trim: boolean }> = {
   name: 'equals',
@@ -62,7 +61,11 @@ export const containsMetric: EvalMetric<{
     const found = needles.length - missing.length;
     const pass = params.mode === 'all' ? missing.length === 0 : found > 0;
     const score = params.mode === 'all' ? found / needles.length : found > 0 ? 1 : 0;
-    return { pass, score, reason: pass ? `found ${found}/${needles.length}` : `missing ${missing.map((m) => quote(m)).join(', ')}` };
+    return {
+      pass,
+      score,
+      reason: pass ? `found ${found}/${needles.length}` : `missing ${missing.map((m) => quote(m)).join(', ')}`,
+    };
   },
 };
 
@@ -96,7 +99,13 @@ export const startsWithMetric: EvalMetric<{ value?: string | undefined; ignoreCa
 };
 
 const regexParams = z
-  .strictObject({ pattern: z.string().min(1), flags: z.string().regex(/^[dgimsuvy]*$/).default('') })
+  .strictObject({
+    pattern: z.string().min(1),
+    flags: z
+      .string()
+      .regex(/^[dgimsuvy]*$/)
+      .default(''),
+  })
   .refine(
     (params) => {
       try {
@@ -136,7 +145,10 @@ export const notRegexMetric: EvalMetric<{ pattern: string; flags: string }> = {
 };
 
 /** Parses the output as JSON; with `extract`, a ```json fenced block or the outermost {...}/[...] is used. */
-export function parseJsonOutput(output: string, extract: boolean): { ok: true; value: unknown } | { ok: false; error: string } {
+export function parseJsonOutput(
+  output: string,
+  extract: boolean,
+): { ok: true; value: unknown } | { ok: false; error: string } {
   const candidates = [output.trim()];
   if (extract) {
     const fenced = /```(?:json)?\s*([\s\S]*?)```/i.exec(output);

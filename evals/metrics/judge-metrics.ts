@@ -45,12 +45,18 @@ export const pairwiseMetric: EvalMetric<{
   async evaluate(input, params, services) {
     const judge = requireJudge(services);
     const outcome = await judge.pairwise(
-      { question: questionText(input.case), candidate: input.output, other: otherAnswer(input, params.against), criteria: params.criteria },
+      {
+        question: questionText(input.case),
+        candidate: input.output,
+        other: otherAnswer(input, params.against),
+        criteria: params.criteria,
+      },
       input.repeat,
     );
     const score = outcome.result === 'candidate' ? 1 : outcome.result === 'tie' ? 0.5 : 0;
     const pass = outcome.result === 'candidate' || (params.passOn === 'win-or-tie' && outcome.result === 'tie');
-    const verdict = outcome.result === 'candidate' ? 'output wins' : outcome.result === 'other' ? `${params.against} wins` : 'tie';
+    const verdict =
+      outcome.result === 'candidate' ? 'output wins' : outcome.result === 'other' ? `${params.against} wins` : 'tie';
     return {
       pass,
       score,
@@ -79,10 +85,12 @@ export const rubricMetric: EvalMetric<{
 }> = {
   name: 'rubric',
   stage: 'judge',
-  description:
-    'judge scores each criterion 1-5 after writing its reasoning; score = mean of (s-1)/4 over criteria',
+  description: 'judge scores each criterion 1-5 after writing its reasoning; score = mean of (s-1)/4 over criteria',
   params: z.strictObject({
-    criteria: z.array(CriterionSchema).min(1).default(DEFAULT_RUBRIC.map((criterion) => ({ ...criterion }))),
+    criteria: z
+      .array(CriterionSchema)
+      .min(1)
+      .default(DEFAULT_RUBRIC.map((criterion) => ({ ...criterion }))),
     threshold: z.number().min(0).max(1).default(0.6),
     withReference: z.boolean().default(true),
   }),
@@ -105,7 +113,12 @@ export const rubricMetric: EvalMetric<{
       pass: score >= params.threshold,
       score,
       reason: `${perCriterion.join(', ')}; ${outcome.reasoning.slice(0, 160)}`,
-      details: { scores: outcome.scores, reasoning: outcome.reasoning, judgeModel: judge.model, judgePrompt: judge.promptVersions['rubric'] },
+      details: {
+        scores: outcome.scores,
+        reasoning: outcome.reasoning,
+        judgeModel: judge.model,
+        judgePrompt: judge.promptVersions['rubric'],
+      },
     };
   },
 };

@@ -78,7 +78,9 @@ describe.each(Object.keys(METRICS) as MetricName[])('metric %s', (name) => {
   });
 
   it('rejects unknown parameters at load time', () => {
-    expect(() => prepareAssertion({ type: name, ...SAMPLE_PARAMS[name], notAParameter: 1 }, 'x')).toThrow(/Invalid parameters/);
+    expect(() => prepareAssertion({ type: name, ...SAMPLE_PARAMS[name], notAParameter: 1 }, 'x')).toThrow(
+      /Invalid parameters/,
+    );
   });
 
   it('returns {pass, score ∈ [0,1], reason} for awkward outputs, deterministically', async () => {

@@ -66,10 +66,9 @@ export function isMetricName(name: string): name is MetricName {
 /** Validates one raw assertion against the registry; `path` names it in errors (`cases.jsonl:3.assertions[1]`). */
 export function prepareAssertion(raw: RawAssertion, path: string): PreparedAssertion {
   if (!isMetricName(raw.type)) {
-    throw new InvalidRequestError(
-      `${path}: unknown metric "${raw.type}" (known: ${Object.keys(METRICS).join(', ')})`,
-      { param: `${path}.type` },
-    );
+    throw new InvalidRequestError(`${path}: unknown metric "${raw.type}" (known: ${Object.keys(METRICS).join(', ')})`, {
+      param: `${path}.type`,
+    });
   }
   return METRICS[raw.type].prepare(raw, path);
 }

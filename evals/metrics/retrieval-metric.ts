@@ -44,7 +44,9 @@ export const retrievalMetric: EvalMetric<{
   evaluate(input, params) {
     const judgments = input.case.relevantDocuments;
     if (!judgments) throw new Error('the case has no `relevantDocuments`');
-    const ranking = input.retrievedDocumentIds ? [...input.retrievedDocumentIds] : citedDocuments(input.output, params.citationPattern);
+    const ranking = input.retrievedDocumentIds
+      ? [...input.retrievedDocumentIds]
+      : citedDocuments(input.output, params.citationPattern);
     const measures = measureQuery(ranking, new Map(Object.entries(judgments)), { cutoffs: [params.k] });
     const score =
       params.measure === 'recall'
@@ -56,7 +58,8 @@ export const retrievalMetric: EvalMetric<{
             : params.measure === 'ap'
               ? measures.averagePrecision
               : (measures.ndcgAt[params.k] ?? 0);
-    const label = params.measure === 'mrr' || params.measure === 'ap' ? params.measure : `${params.measure}@${params.k}`;
+    const label =
+      params.measure === 'mrr' || params.measure === 'ap' ? params.measure : `${params.measure}@${params.k}`;
     return {
       pass: score >= params.threshold,
       score,

@@ -43,11 +43,16 @@ describe('text helpers', () => {
 
 describe('semantic metrics (hashed embedder, so matches are exact word overlap)', () => {
   const reference = 'The Moon causes the tides. Spring tides happen when the Sun and Moon line up.';
-  const evalCase = makeCase({ reference, context: ['Tides are caused by the Moon. The Sun also pulls on the oceans.'] });
+  const evalCase = makeCase({
+    reference,
+    context: ['Tides are caused by the Moon. The Sun also pulls on the oceans.'],
+  });
 
   it('embedding similarity: identical text is 1, unrelated text fails', async () => {
     expect((await run({ type: 'embedding-similarity' }, reference, evalCase)).score).toBeCloseTo(1, 12);
-    expect((await run({ type: 'embedding-similarity', threshold: 0.5 }, 'Bread needs yeast.', evalCase)).pass).toBe(false);
+    expect((await run({ type: 'embedding-similarity', threshold: 0.5 }, 'Bread needs yeast.', evalCase)).pass).toBe(
+      false,
+    );
   });
 
   it('claim precision and recall count matched sentences', async () => {
@@ -80,6 +85,8 @@ describe('semantic metrics (hashed embedder, so matches are exact word overlap)'
     expect(partial.score).toBeLessThan(1);
     expect(partial.reason).toMatch(/missing .*marie curie/);
     expect((await run({ type: 'entity-overlap' }, 'Marie Curie, 1903, Stockholm.', entityCase)).score).toBe(1);
-    expect((await run({ type: 'entity-overlap' }, 'anything', makeCase({ reference: 'yes it is.' }))).reason).toMatch(/no entities/);
+    expect((await run({ type: 'entity-overlap' }, 'anything', makeCase({ reference: 'yes it is.' }))).reason).toMatch(
+      /no entities/,
+    );
   });
 });

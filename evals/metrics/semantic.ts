@@ -169,7 +169,8 @@ export const entityOverlapMetric: EvalMetric<{ threshold: number; source?: 'refe
     return {
       pass: score >= params.threshold,
       score,
-      reason: `${hits.length}/${expected.length} entities` + (missing.length > 0 ? `; missing ${missing.join(', ')}` : ''),
+      reason:
+        `${hits.length}/${expected.length} entities` + (missing.length > 0 ? `; missing ${missing.join(', ')}` : ''),
       details: { expected, found: [...found] },
     };
   },

@@ -31,7 +31,9 @@ export function renderHtmlReport(report: RunReport, gate?: GateResult): string {
   const { summary } = report;
   const metricRows = summary.metrics
     .map(
-      (metric) => `<tr><td>${e(metric.id)}</td><td>${e(metric.stage)}</td><td class="num">${percent(metric.passRate)}</td>
+      (
+        metric,
+      ) => `<tr><td>${e(metric.id)}</td><td>${e(metric.stage)}</td><td class="num">${percent(metric.passRate)}</td>
 <td class="num">${metric.meanScore.toFixed(3)}</td><td class="num">${metric.count}</td><td>${histogramSvg(metric)}</td>
 <td class="num">${report.repeat > 1 ? percent(metric.flakyRate) : '–'}</td><td>${metric.gate ? 'yes' : 'no'}</td></tr>`,
     )
@@ -44,7 +46,9 @@ export function renderHtmlReport(report: RunReport, gate?: GateResult): string {
     .join('\n');
   const caseRows = report.results
     .map(
-      (result) => `<details${result.passed ? '' : ' open'}><summary class="${result.passed ? 'pass' : 'fail'}">${e(result.caseId)}#${result.repeat} — ${result.passed ? 'pass' : 'fail'}${result.cached ? ' (cached)' : ''}</summary>
+      (
+        result,
+      ) => `<details${result.passed ? '' : ' open'}><summary class="${result.passed ? 'pass' : 'fail'}">${e(result.caseId)}#${result.repeat} — ${result.passed ? 'pass' : 'fail'}${result.cached ? ' (cached)' : ''}</summary>
 <p><b>Input</b></p><pre>${e(result.input)}</pre><p><b>Output</b></p><pre>${e(result.error === undefined ? result.output : `ERROR: ${result.error}`)}</pre>
 <table><tr><th>metric</th><th>pass</th><th>score</th><th>reason</th></tr>${result.metrics
         .map(

@@ -17,17 +17,59 @@ const metric = (id: string, pass: boolean, score: number, details?: Record<strin
 });
 
 const results: CaseResult[] = [
-  { caseId: 'a', repeat: 0, tags: [], input: 'q <script>alert(1)</script>', output: '<img src=x onerror=alert(1)>', cached: false, latencyMs: 5,
-    metrics: [metric('contains', true, 1), metric('pairwise', true, 0.5, { flipped: true, candidateFirst: { winner: 'A' }, candidateSecond: { winner: 'A' } })], passed: true },
-  { caseId: 'b', repeat: 0, tags: [], input: 'q', output: 'x', cached: true, latencyMs: 0,
-    metrics: [metric('contains', false, 0), metric('pairwise', false, 0, { flipped: false, candidateFirst: { winner: 'B' }, candidateSecond: { winner: 'tie' } })], passed: false },
+  {
+    caseId: 'a',
+    repeat: 0,
+    tags: [],
+    input: 'q <script>alert(1)</script>',
+    output: '<img src=x onerror=alert(1)>',
+    cached: false,
+    latencyMs: 5,
+    metrics: [
+      metric('contains', true, 1),
+      metric('pairwise', true, 0.5, {
+        flipped: true,
+        candidateFirst: { winner: 'A' },
+        candidateSecond: { winner: 'A' },
+      }),
+    ],
+    passed: true,
+  },
+  {
+    caseId: 'b',
+    repeat: 0,
+    tags: [],
+    input: 'q',
+    output: 'x',
+    cached: true,
+    latencyMs: 0,
+    metrics: [
+      metric('contains', false, 0),
+      metric('pairwise', false, 0, {
+        flipped: false,
+        candidateFirst: { winner: 'B' },
+        candidateSecond: { winner: 'tie' },
+      }),
+    ],
+    passed: false,
+  },
 ];
 
 const report: RunReport = {
-  schemaVersion: 1, runId: 'run-1', startedAt: 't0', finishedAt: 't1', suite: { name: 'demo & co', path: 'p', hash: 'sha256:abc', cases: 2 },
-  target: { label: 'http://x/v1', model: 'm' }, compare: null, judge: { model: 'j', promptVersions: { pairwise: 'pairwise@sha256:1' } },
-  embedder: { id: 'hashed-bow-512-v1', fallback: true }, repeat: 1, concurrency: 2, calls: { targetCalls: 1, targetCacheHits: 1 },
-  results, summary: summarize(results),
+  schemaVersion: 1,
+  runId: 'run-1',
+  startedAt: 't0',
+  finishedAt: 't1',
+  suite: { name: 'demo & co', path: 'p', hash: 'sha256:abc', cases: 2 },
+  target: { label: 'http://x/v1', model: 'm' },
+  compare: null,
+  judge: { model: 'j', promptVersions: { pairwise: 'pairwise@sha256:1' } },
+  embedder: { id: 'hashed-bow-512-v1', fallback: true },
+  repeat: 1,
+  concurrency: 2,
+  calls: { targetCalls: 1, targetCacheHits: 1 },
+  results,
+  summary: summarize(results),
 };
 
 describe('summary', () => {
@@ -68,9 +110,13 @@ describe('reports', () => {
     const gate: GateResult = {
       pass: false,
       warnings: ['suite changed'],
-      checks: [{ metricId: 'contains', measure: 'passRate', candidate: 0.5, baseline: 0.9, threshold: 0.87, pass: false }],
+      checks: [
+        { metricId: 'contains', measure: 'passRate', candidate: 0.5, baseline: 0.9, threshold: 0.87, pass: false },
+      ],
     };
-    expect(formatGate(gate)).toBe('gate warning: suite changed\nFAIL contains passRate 0.5000 ≥ 0.8700 (baseline 0.9000)\ngate: FAILED');
+    expect(formatGate(gate)).toBe(
+      'gate warning: suite changed\nFAIL contains passRate 0.5000 ≥ 0.8700 (baseline 0.9000)\ngate: FAILED',
+    );
     expect(renderHtmlReport(report, gate)).toContain('<h2>Gate: <span class="fail">FAILED</span></h2>');
   });
 });

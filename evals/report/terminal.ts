@@ -14,7 +14,8 @@ export function formatSummary(report: RunReport): string {
   if (report.embedder.fallback) {
     lines.push(`note: semantic metrics used the fallback embedder ${report.embedder.id} (word overlap, not meaning)`);
   }
-  if (report.judge) lines.push(`judge ${report.judge.model} (${Object.values(report.judge.promptVersions).join(', ')})`);
+  if (report.judge)
+    lines.push(`judge ${report.judge.model} (${Object.values(report.judge.promptVersions).join(', ')})`);
   lines.push(
     `cases passing every metric: ${percent(summary.casePassRate)}; target errors: ${summary.errors}; ` +
       `target calls: ${report.calls.targetCalls}, cache hits: ${report.calls.targetCacheHits}` +

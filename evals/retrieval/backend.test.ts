@@ -17,7 +17,13 @@ beforeAll(async () => {
   workspace = mkdtempSync(join(tmpdir(), 'switchyard-evals-index-'));
   cpSync(join(collection, 'documents.jsonl'), join(workspace, 'docs', 'documents.jsonl'), { recursive: true });
   const { embedder, reranker } = await tinyModels();
-  const index = await RetrievalIndex.open({ directory: join(workspace, 'index'), create: true, writable: true, embedder, reranker });
+  const index = await RetrievalIndex.open({
+    directory: join(workspace, 'index'),
+    create: true,
+    writable: true,
+    embedder,
+    reranker,
+  });
   // What `switchyard retrieval ingest --reranker <dir>` records, so rerank mode loads the tiny cross-encoder.
   index.store.setSetting('reranker_model', TINY_CROSS_ENCODER);
   await ingest({ path: join(workspace, 'docs'), index });
@@ -61,7 +67,11 @@ describe('eval retrieval --index (retrieval stack)', () => {
   it('a missing index is a clear error', async () => {
     const errors: string[] = [];
     const code = await evalRetrieval(
-      { index: join(workspace, 'nope'), queries: join(collection, 'queries.jsonl'), qrels: join(collection, 'qrels.txt') },
+      {
+        index: join(workspace, 'nope'),
+        queries: join(collection, 'queries.jsonl'),
+        qrels: join(collection, 'qrels.txt'),
+      },
       { stdout: () => undefined, stderr: (text) => errors.push(text) },
     );
     expect(code).toBe(2);

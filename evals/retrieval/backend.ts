@@ -5,8 +5,7 @@
 import type { SearchBackend, SearchHit, SearchMode } from '../contracts.ts';
 
 export type OpenSearchResult =
-  | { ok: true; backend: SearchBackend; directory: string; close: () => Promise<void> }
-  | { ok: false; reason: string };
+  { ok: true; backend: SearchBackend; directory: string; close: () => Promise<void> } | { ok: false; reason: string };
 
 export interface OpenRetrievalOptions {
   /** Directory holding named indexes (default: retrieval's default root). */
@@ -14,7 +13,10 @@ export interface OpenRetrievalOptions {
   offline?: boolean;
 }
 
-export async function openRetrievalBackend(index: string, options: OpenRetrievalOptions = {}): Promise<OpenSearchResult> {
+export async function openRetrievalBackend(
+  index: string,
+  options: OpenRetrievalOptions = {},
+): Promise<OpenSearchResult> {
   const [config, snapshot, models, indexModule] = await Promise.all([
     import('../../retrieval/config.ts'),
     import('../../retrieval/persistence/snapshot.ts'),

@@ -39,7 +39,10 @@ describe('CACM loader', () => {
     expect(records).toHaveLength(264);
     const documents = cacmDocuments(records);
     expect(documents[0]).toMatchObject({ id: '1', title: 'Preliminary Report-International Algebraic Language' });
-    expect(documents[0]?.metadata).toEqual({ authors: ['Perlis, A. J.', 'Samelson,K.'], published: 'CACM December, 1958' });
+    expect(documents[0]?.metadata).toEqual({
+      authors: ['Perlis, A. J.', 'Samelson,K.'],
+      published: 'CACM December, 1958',
+    });
     const withAbstract = documents.find((document) => document.id === '1572');
     expect(withAbstract?.text).not.toContain('\n.W');
     expect(documents.every((document) => document.text.length > 0 && !/^\s|\s$/.test(document.title))).toBe(true);
@@ -71,19 +74,43 @@ describe('eval retrieval on the CACM sample', () => {
     const program = new Command('switchyard').exitOverride();
     registerRetrievalCommands(program, cliIo);
     const indexDir = join(workspace, 'indexes');
-    await program.parseAsync(['node', 'switchyard', 'ingest', join(collection, 'documents.jsonl'), '--index', 'cacm', '--index-dir', indexDir, '--offline']);
-    expect(ingestErr).toMatch(/^note: Xenova\/all-MiniLM-L6-v2 is not available offline; using switchyard\/glove-100d-wink/);
+    await program.parseAsync([
+      'node',
+      'switchyard',
+      'ingest',
+      join(collection, 'documents.jsonl'),
+      '--index',
+      'cacm',
+      '--index-dir',
+      indexDir,
+      '--offline',
+    ]);
+    expect(ingestErr).toMatch(
+      /^note: Xenova\/all-MiniLM-L6-v2 is not available offline; using switchyard\/glove-100d-wink/,
+    );
     expect(ingestErr).not.toMatch(/warning|fetch failed|BM25 only/);
 
     const runs = join(workspace, 'runs', 'cacm.txt');
     mkdirSync(join(workspace, 'runs'));
     const code = await evalRetrieval(
-      { index: 'cacm', indexDir, queries: join(collection, 'queries.jsonl'), qrels: join(collection, 'qrels.txt'), runOut: runs, json: true },
+      {
+        index: 'cacm',
+        indexDir,
+        queries: join(collection, 'queries.jsonl'),
+        qrels: join(collection, 'qrels.txt'),
+        runOut: runs,
+        json: true,
+      },
       commandIo,
     );
     expect(io.err).toEqual([]);
     expect(code).toBe(0);
-    const rows = JSON.parse(io.out.at(-1) ?? '[]') as Array<{ mode: string; numQueries: number; map: number; recallAt: Record<string, number> }>;
+    const rows = JSON.parse(io.out.at(-1) ?? '[]') as Array<{
+      mode: string;
+      numQueries: number;
+      map: number;
+      recallAt: Record<string, number>;
+    }>;
     expect(rows.map((row) => row.mode)).toEqual(['lexical', 'lexical-prf', 'vector', 'hybrid']);
     for (const row of rows) {
       expect(row.numQueries).toBe(6);
@@ -99,7 +126,15 @@ describe('eval retrieval on the CACM sample', () => {
 
     const shallow = join(workspace, 'runs', 'shallow.txt');
     await evalRetrieval(
-      { index: 'cacm', indexDir, queries: join(collection, 'queries.jsonl'), qrels: join(collection, 'qrels.txt'), mode: 'hybrid', depth: '5', runOut: shallow },
+      {
+        index: 'cacm',
+        indexDir,
+        queries: join(collection, 'queries.jsonl'),
+        qrels: join(collection, 'qrels.txt'),
+        mode: 'hybrid',
+        depth: '5',
+        runOut: shallow,
+      },
       commandIo,
     );
     expect(io.out.at(-1)).toMatch(/^mode\s+queries\s+nDCG@10\s+MAP\s+P@10\s+R@100\s+MRR\nhybrid\s+6\s/);

@@ -41,7 +41,8 @@ export function parseSmart(text: string, source: string): SmartRecord[] {
         records.push(current);
         field = null;
       } else {
-        if (current === null) throw new InvalidRequestError(`${source}:${index + 1}: field .${letter} before the first .I`);
+        if (current === null)
+          throw new InvalidRequestError(`${source}:${index + 1}: field .${letter} before the first .I`);
         field = letter;
         if (match[2] !== undefined) lines.push(match[2]);
       }
@@ -74,8 +75,13 @@ const oneLine = (text: string | undefined) => (text ?? '').replace(/\s+/g, ' ').
 export function cacmDocuments(records: readonly SmartRecord[]): CacmDocument[] {
   return records.map((record) => {
     const title = oneLine(record.fields.get('T'));
-    const authors = (record.fields.get('A') ?? '').split('\n').map(oneLine).filter((author) => author !== '');
-    const body = [oneLine(record.fields.get('W')), oneLine(record.fields.get('K')), authors.join('; ')].filter((part) => part !== '');
+    const authors = (record.fields.get('A') ?? '')
+      .split('\n')
+      .map(oneLine)
+      .filter((author) => author !== '');
+    const body = [oneLine(record.fields.get('W')), oneLine(record.fields.get('K')), authors.join('; ')].filter(
+      (part) => part !== '',
+    );
     return {
       id: record.id,
       title,
@@ -88,7 +94,10 @@ export function cacmDocuments(records: readonly SmartRecord[]): CacmDocument[] {
 /** Queries: the `.W` text, plus the `.A` authors some queries name. */
 export function cacmQueries(records: readonly SmartRecord[]): CacmQuery[] {
   return records.map((record) => {
-    const authors = (record.fields.get('A') ?? '').split('\n').map(oneLine).filter((author) => author !== '');
+    const authors = (record.fields.get('A') ?? '')
+      .split('\n')
+      .map(oneLine)
+      .filter((author) => author !== '');
     return { id: record.id, text: [oneLine(record.fields.get('W')), ...authors].join(' ').trim() };
   });
 }
@@ -123,17 +132,28 @@ export function convertCacm(directory: string, out: string): ConvertedCollection
     try {
       return readFileSync(join(directory, name), 'latin1');
     } catch {
-      throw new InvalidRequestError(`${join(directory, name)} cannot be read (a CACM folder holds cacm.all, query.text, qrels.text)`);
+      throw new InvalidRequestError(
+        `${join(directory, name)} cannot be read (a CACM folder holds cacm.all, query.text, qrels.text)`,
+      );
     }
   };
   const documents = cacmDocuments(parseSmart(read('cacm.all'), 'cacm.all'));
   const queries = cacmQueries(parseSmart(read('query.text'), 'query.text')).filter((query) => query.text !== '');
   const qrels = cacmQrels(read('qrels.text'), 'qrels.text');
   mkdirSync(out, { recursive: true });
-  const files = { documents: join(out, 'documents.jsonl'), queries: join(out, 'queries.jsonl'), qrels: join(out, 'qrels.txt') };
+  const files = {
+    documents: join(out, 'documents.jsonl'),
+    queries: join(out, 'queries.jsonl'),
+    qrels: join(out, 'qrels.txt'),
+  };
   writeFileSync(files.documents, documents.map((document) => JSON.stringify(document)).join('\n') + '\n');
   writeFileSync(files.queries, queries.map((query) => JSON.stringify(query)).join('\n') + '\n');
   writeFileSync(files.qrels, qrels);
-  const judgedQueries = new Set(qrels.split('\n').filter(Boolean).map((line) => line.split(' ')[0])).size;
+  const judgedQueries = new Set(
+    qrels
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(' ')[0]),
+  ).size;
   return { documents: documents.length, queries: queries.length, judgedQueries, files };
 }

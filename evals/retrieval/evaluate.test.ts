@@ -60,7 +60,11 @@ describe('eval retrieval', () => {
 
   it('rejects modes the backend does not have, and bad query files', async () => {
     await expect(
-      evaluateRetrieval(new CollectionSearchBackend(), queries, qrels, { modes: ['rerank'], depth: 5, measure: { cutoffs: [5] } }),
+      evaluateRetrieval(new CollectionSearchBackend(), queries, qrels, {
+        modes: ['rerank'],
+        depth: 5,
+        measure: { cutoffs: [5] },
+      }),
     ).rejects.toThrow(/search mode rerank is not available/);
     expect(() => parseQueries('{"id": "q 1", "text": "x"}')).toThrow(/cannot contain spaces/);
     expect(() => parseQueries('{"id": "q1"}')).toThrow(/expected \{"id", "text"\}/);
@@ -77,7 +81,10 @@ describe('eval retrieval', () => {
     expect(summary).toMatchObject({ mode: 'run-file', numQueries: 4 });
     expect(summary?.map).toBeCloseTo(((1 + 2 / 3 + 3 / 4) / 3 + 1 + 0 + 1) / 4, 12);
     expect(cutoffsUpTo(10)).toEqual([1, 3, 5, 10]);
-    const missing = await evalRetrieval({ qrels: join(collection, 'qrels.txt') }, { stdout: () => undefined, stderr: (text) => out.push(text) });
+    const missing = await evalRetrieval(
+      { qrels: join(collection, 'qrels.txt') },
+      { stdout: () => undefined, stderr: (text) => out.push(text) },
+    );
     expect(missing).toBe(2);
   });
 });

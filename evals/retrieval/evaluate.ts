@@ -7,7 +7,10 @@ import { measureRun, type MeasureOptions, type RunMeasures } from './measures.ts
 import type { Qrels, Run, RunEntry } from './trec.ts';
 import { rankDocuments } from './trec.ts';
 
-const QuerySchema = z.object({ id: z.union([z.string().min(1), z.number()]).transform(String), text: z.string().min(1) });
+const QuerySchema = z.object({
+  id: z.union([z.string().min(1), z.number()]).transform(String),
+  text: z.string().min(1),
+});
 export type RetrievalQuery = z.infer<typeof QuerySchema>;
 
 export function parseQueries(text: string, source = 'queries'): RetrievalQuery[] {
@@ -23,8 +26,10 @@ export function parseQueries(text: string, source = 'queries'): RetrievalQuery[]
     }
     const parsed = QuerySchema.safeParse(json);
     if (!parsed.success) throw new InvalidRequestError(`${source}:${index + 1}: expected {"id", "text"}`);
-    if (/\s/.test(parsed.data.id)) throw new InvalidRequestError(`${source}:${index + 1}: query ids cannot contain spaces (TREC)`);
-    if (ids.has(parsed.data.id)) throw new InvalidRequestError(`${source}:${index + 1}: duplicate query id ${parsed.data.id}`);
+    if (/\s/.test(parsed.data.id))
+      throw new InvalidRequestError(`${source}:${index + 1}: query ids cannot contain spaces (TREC)`);
+    if (ids.has(parsed.data.id))
+      throw new InvalidRequestError(`${source}:${index + 1}: duplicate query id ${parsed.data.id}`);
     ids.add(parsed.data.id);
     queries.push(parsed.data);
   });
@@ -32,10 +37,14 @@ export function parseQueries(text: string, source = 'queries'): RetrievalQuery[]
 }
 
 /** Chunk hits → one entry per document with its best chunk's score, top `depth` in trec_eval order. */
-export function documentsFromHits(hits: ReadonlyArray<{ documentId: string; score: number }>, depth: number): RunEntry[] {
+export function documentsFromHits(
+  hits: ReadonlyArray<{ documentId: string; score: number }>,
+  depth: number,
+): RunEntry[] {
   const best = new Map<string, number>();
   for (const hit of hits) {
-    if (/\s/.test(hit.documentId)) throw new InvalidRequestError(`document id ${JSON.stringify(hit.documentId)} has whitespace (TREC)`);
+    if (/\s/.test(hit.documentId))
+      throw new InvalidRequestError(`document id ${JSON.stringify(hit.documentId)} has whitespace (TREC)`);
     const previous = best.get(hit.documentId);
     if (previous === undefined || hit.score > previous) best.set(hit.documentId, hit.score);
   }
@@ -101,8 +110,14 @@ export function formatRetrievalTable(results: readonly ModeResult[], cutoffs: re
       mean.mrr.toFixed(4),
     ];
   });
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join('  ').trimEnd();
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd();
   const warnings = results.flatMap((result) => result.warnings.map((warning) => `warning: ${warning}`));
   return [line(header), ...rows.map(line), ...warnings].join('\n');
 }

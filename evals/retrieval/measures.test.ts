@@ -110,7 +110,14 @@ describe('measureQuery edge cases', () => {
   });
 
   it('negative grades (unjudged in pool) are not relevant and add no gain', () => {
-    const m = measureQuery(['a', 'b'], new Map([['a', -1], ['b', 1]]), { cutoffs: [2] });
+    const m = measureQuery(
+      ['a', 'b'],
+      new Map([
+        ['a', -1],
+        ['b', 1],
+      ]),
+      { cutoffs: [2] },
+    );
     expect(m.recipRank).toBe(1 / 2);
     expect(m.ndcgAt[2]).toBeCloseTo(1 / log2(3), 12);
   });

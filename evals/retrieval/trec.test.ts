@@ -23,13 +23,30 @@ describe('TREC files', () => {
   });
 
   it('breaks score ties by descending docno, byte-wise', () => {
-    expect(rankDocuments([{ docno: 'a', score: 1 }, { docno: 'b', score: 1 }, { docno: 'c', score: 2 }])).toEqual(['c', 'b', 'a']);
-    expect(rankDocuments([{ docno: 'B', score: 1 }, { docno: 'a', score: 1 }])).toEqual(['a', 'B']);
+    expect(
+      rankDocuments([
+        { docno: 'a', score: 1 },
+        { docno: 'b', score: 1 },
+        { docno: 'c', score: 2 },
+      ]),
+    ).toEqual(['c', 'b', 'a']);
+    expect(
+      rankDocuments([
+        { docno: 'B', score: 1 },
+        { docno: 'a', score: 1 },
+      ]),
+    ).toEqual(['a', 'B']);
   });
 
   it('writes a run that parses back to the same ranking', () => {
     const run: Run = new Map([
-      ['q1', [{ docno: 'x', score: 0.25 }, { docno: 'y', score: 0.75 }]],
+      [
+        'q1',
+        [
+          { docno: 'x', score: 0.25 },
+          { docno: 'y', score: 0.75 },
+        ],
+      ],
       ['q2', [{ docno: 'z', score: 1 / 3 }]],
     ]);
     const text = formatRun(run, 'mine');

@@ -25,7 +25,8 @@ export function parseQrels(text: string, source = 'qrels'): Qrels {
     if (line.trim() === '') return;
     const parts = fields(line);
     const where = `${source}:${index + 1}`;
-    if (parts.length !== 4) throw new InvalidRequestError(`${where}: expected "qid iter docno rel", got ${parts.length} fields`);
+    if (parts.length !== 4)
+      throw new InvalidRequestError(`${where}: expected "qid iter docno rel", got ${parts.length} fields`);
     const [qid, , docno, relText] = parts as [string, string, string, string];
     if (!/^-?\d+$/.test(relText)) throw new InvalidRequestError(`${where}: relevance "${relText}" is not an integer`);
     let judgments = qrels.get(qid);

@@ -37,7 +37,8 @@ export function fleissKappa(ratings: ReadonlyArray<readonly string[]>): number |
   if (ratings.length === 0) return null;
   const m = ratings[0]?.length ?? 0;
   if (m < 2) return null;
-  if (ratings.some((labels) => labels.length !== m)) throw new RangeError('every item needs the same number of ratings');
+  if (ratings.some((labels) => labels.length !== m))
+    throw new RangeError('every item needs the same number of ratings');
   const totals = new Map<string, number>();
   let sumAgreement = 0;
   for (const labels of ratings) {
@@ -110,7 +111,8 @@ export function computeAgreement(annotations: readonly Annotation[]): AgreementR
 
 function rowsOf(text: string, path: string): Array<Record<string, unknown>> {
   const extension = extname(path).toLowerCase();
-  if (extension === '.csv') return parse(text, { columns: true, skip_empty_lines: true }) as Array<Record<string, unknown>>;
+  if (extension === '.csv')
+    return parse(text, { columns: true, skip_empty_lines: true }) as Array<Record<string, unknown>>;
   if (extension === '.jsonl') {
     return text
       .split(/\r?\n/)
@@ -141,11 +143,15 @@ export async function readAnnotations(
     const rows = rowsOf(await readFile(path, 'utf8'), path);
     for (const row of rows) {
       // The pipeline's own verdict as one more "annotator": how far do humans agree with the automated checks?
-      const verdict = String(row['automated'] ?? '').trim().toLowerCase();
+      const verdict = String(row['automated'] ?? '')
+        .trim()
+        .toLowerCase();
       if (options.includeAutomated && verdict !== '' && String(row['caseId'] ?? '') !== '') {
         automated.set(`${String(row['caseId'])}#${String(row['repeat'] ?? 0)}`, verdict);
       }
-      const label = String(row['label'] ?? '').trim().toLowerCase();
+      const label = String(row['label'] ?? '')
+        .trim()
+        .toLowerCase();
       if (label === '') continue;
       const caseId = String(row['caseId'] ?? '').trim();
       if (caseId === '') throw new InvalidRequestError(`${path}: a labelled row has no caseId`);

@@ -18,15 +18,30 @@ describe("Cohen's and Fleiss' kappa, hand-computed", () => {
     ];
     // pₒ = 35/50 = 0.7; pₑ = (25/50)(30/50) + (25/50)(20/50) = 0.3 + 0.2 = 0.5; κ = 0.2/0.5 = 0.4
     expect(cohensKappa(pairs)).toBeCloseTo(0.4, 12);
-    expect(cohensKappa([['a', 'a'], ['b', 'b']])).toBe(1);
-    expect(cohensKappa([['a', 'a'], ['a', 'a']])).toBeNull();
+    expect(
+      cohensKappa([
+        ['a', 'a'],
+        ['b', 'b'],
+      ]),
+    ).toBe(1);
+    expect(
+      cohensKappa([
+        ['a', 'a'],
+        ['a', 'a'],
+      ]),
+    ).toBeNull();
     expect(cohensKappa([])).toBeNull();
   });
 
   it("Fleiss' kappa: 3 raters, 4 items", () => {
     // items: [a,a,a] [a,a,b] [b,b,b] [a,b,b]; Pᵢ = 1, 1/3, 1, 1/3 → P̄ = 2/3
     // p(a) = 6/12, p(b) = 6/12 → P̄ₑ = 0.5; κ = (2/3 − 0.5)/(0.5) = 1/3
-    const ratings = [['a', 'a', 'a'], ['a', 'a', 'b'], ['b', 'b', 'b'], ['a', 'b', 'b']];
+    const ratings = [
+      ['a', 'a', 'a'],
+      ['a', 'a', 'b'],
+      ['b', 'b', 'b'],
+      ['a', 'b', 'b'],
+    ];
     expect(fleissKappa(ratings)).toBeCloseTo(1 / 3, 12);
     expect(fleissKappa([['x', 'x', 'x']])).toBeNull();
     expect(() => fleissKappa([['a', 'b'], ['a']])).toThrow(/same number/);
@@ -42,7 +57,12 @@ describe("Cohen's and Fleiss' kappa, hand-computed", () => {
     ]);
     expect(two).toMatchObject({ method: 'cohen', kappa: 1, commonItems: 2, items: 3, warning: null });
     const three = computeAgreement(
-      [['a', 'a', 'a'], ['a', 'a', 'b'], ['b', 'b', 'b'], ['a', 'b', 'b']].flatMap((labels, item) =>
+      [
+        ['a', 'a', 'a'],
+        ['a', 'a', 'b'],
+        ['b', 'b', 'b'],
+        ['a', 'b', 'b'],
+      ].flatMap((labels, item) =>
         labels.map((label, rater) => ({ itemId: String(item), annotator: `r${rater}`, label })),
       ),
     );
@@ -64,13 +84,34 @@ function report(results: Array<Partial<CaseResult> & { caseId: string; passed: b
     latencyMs: 1,
     metrics: result.passed
       ? [{ id: 'contains', type: 'contains', stage: 'deterministic', gate: true, pass: true, score: 1, reason: 'ok' }]
-      : [{ id: 'contains', type: 'contains', stage: 'deterministic', gate: true, pass: false, score: 0, reason: 'missing' }],
+      : [
+          {
+            id: 'contains',
+            type: 'contains',
+            stage: 'deterministic',
+            gate: true,
+            pass: false,
+            score: 0,
+            reason: 'missing',
+          },
+        ],
     ...result,
   }));
   return {
-    schemaVersion: 1, runId: 'r', startedAt: '', finishedAt: '', suite: { name: 's', path: '', hash: 'h', cases: full.length },
-    target: { label: '', model: '' }, compare: null, judge: null, embedder: { id: 'e', fallback: true }, repeat: 1,
-    concurrency: 1, calls: { targetCalls: 0, targetCacheHits: 0 }, results: full, summary: summarize(full),
+    schemaVersion: 1,
+    runId: 'r',
+    startedAt: '',
+    finishedAt: '',
+    suite: { name: 's', path: '', hash: 'h', cases: full.length },
+    target: { label: '', model: '' },
+    compare: null,
+    judge: null,
+    embedder: { id: 'e', fallback: true },
+    repeat: 1,
+    concurrency: 1,
+    calls: { targetCalls: 0, targetCacheHits: 0 },
+    results: full,
+    summary: summarize(full),
   };
 }
 
@@ -102,9 +143,18 @@ describe('review sampling and annotation import', () => {
   it('CSV review files round-trip quotes and newlines; two annotators → Cohen', async () => {
     const items = selectForReview(run, { share: 1, seed: 'x' });
     const annotate = (annotator: string, label: (id: string) => string) =>
-      formatReviewFile(items.map((item) => ({ ...item, annotator, label: label(item.caseId) })), 'csv');
-    await writeFile(join(directory, 'ann.csv'), annotate('ann', (id) => (id === 'bad' ? 'fail' : 'pass')));
-    await writeFile(join(directory, 'bob.csv'), annotate('bob', (id) => (id === 'bad' || id === 'ok3' ? 'fail' : 'pass')));
+      formatReviewFile(
+        items.map((item) => ({ ...item, annotator, label: label(item.caseId) })),
+        'csv',
+      );
+    await writeFile(
+      join(directory, 'ann.csv'),
+      annotate('ann', (id) => (id === 'bad' ? 'fail' : 'pass')),
+    );
+    await writeFile(
+      join(directory, 'bob.csv'),
+      annotate('bob', (id) => (id === 'bad' || id === 'ok3' ? 'fail' : 'pass')),
+    );
     const annotations = await readAnnotations([join(directory, 'ann.csv'), join(directory, 'bob.csv')]);
     expect(annotations).toHaveLength(22);
     const agreement = computeAgreement(annotations);
@@ -125,7 +175,10 @@ describe('review sampling and annotation import', () => {
     const items = selectForReview(run, { share: 1, seed: 'x' });
     await writeFile(
       join(directory, 'ann.jsonl'),
-      formatReviewFile(items.map((item) => ({ ...item, annotator: 'ann', label: item.caseId === 'ok1' ? 'fail' : item.automated })), 'jsonl'),
+      formatReviewFile(
+        items.map((item) => ({ ...item, annotator: 'ann', label: item.caseId === 'ok1' ? 'fail' : item.automated })),
+        'jsonl',
+      ),
     );
     const annotations = await readAnnotations([join(directory, 'ann.jsonl')], { includeAutomated: true });
     const agreement = computeAgreement(annotations);
@@ -138,17 +191,35 @@ describe('review sampling and annotation import', () => {
     await writeFile(join(directory, 'report.json'), JSON.stringify(run));
     const lines: string[] = [];
     const io = { stdout: (text: string) => lines.push(text), stderr: (text: string) => lines.push(text) };
-    const code = await evalReviewSample({ report: join(directory, 'report.json'), out: join(directory, 'r.csv'), share: '0', seed: 's' }, io);
+    const code = await evalReviewSample(
+      { report: join(directory, 'report.json'), out: join(directory, 'r.csv'), share: '0', seed: 's' },
+      io,
+    );
     expect(code).toBe(0);
     expect(lines.join('\n')).toMatch(/1 item\(s\) \(1 flagged\)/);
-    expect(await evalReviewSample({ report: join(directory, 'report.json'), out: join(directory, 'r.txt'), share: '0', seed: 's' }, io)).toBe(2);
+    expect(
+      await evalReviewSample(
+        { report: join(directory, 'report.json'), out: join(directory, 'r.txt'), share: '0', seed: 's' },
+        io,
+      ),
+    ).toBe(2);
     await writeFile(join(directory, 'not-a-report.json'), '{"hello": 1}');
-    expect(await evalReviewSample({ report: join(directory, 'not-a-report.json'), out: join(directory, 'r.csv'), share: '0', seed: 's' }, io)).toBe(2);
+    expect(
+      await evalReviewSample(
+        { report: join(directory, 'not-a-report.json'), out: join(directory, 'r.csv'), share: '0', seed: 's' },
+        io,
+      ),
+    ).toBe(2);
     expect(lines.join('\n')).toMatch(/not an eval run report/);
   });
 
   it('JSONL annotations take the annotator from the file name when the column is empty', async () => {
-    await writeFile(join(directory, 'carol.jsonl'), '{"caseId":"a","repeat":0,"label":"Pass"}\n{"caseId":"b","repeat":0,"label":""}\n');
-    expect(await readAnnotations([join(directory, 'carol.jsonl')])).toEqual([{ itemId: 'a#0', annotator: 'carol', label: 'pass' }]);
+    await writeFile(
+      join(directory, 'carol.jsonl'),
+      '{"caseId":"a","repeat":0,"label":"Pass"}\n{"caseId":"b","repeat":0,"label":""}\n',
+    );
+    expect(await readAnnotations([join(directory, 'carol.jsonl')])).toEqual([
+      { itemId: 'a#0', annotator: 'carol', label: 'pass' },
+    ]);
   });
 });

@@ -61,7 +61,9 @@ export function selectForReview(report: RunReport, options: SampleOptions): Revi
     else rest.push(result);
   }
   const order = (result: CaseResult) => sha256(`${options.seed}\u0000${result.caseId}\u0000${result.repeat}`);
-  const sampled = [...rest].sort((a, b) => order(a).localeCompare(order(b))).slice(0, Math.ceil(options.share * rest.length));
+  const sampled = [...rest]
+    .sort((a, b) => order(a).localeCompare(order(b)))
+    .slice(0, Math.ceil(options.share * rest.length));
   return [...flagged, ...sampled]
     .sort((a, b) => a.caseId.localeCompare(b.caseId) || a.repeat - b.repeat)
     .map((result) => ({

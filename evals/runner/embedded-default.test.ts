@@ -21,7 +21,10 @@ let router: RunningRouter;
 
 beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'switchyard-evals-embedded-'));
-  const environment = { SWITCHYARD_GOVERNANCE_DB: join(directory, 'governance.sqlite'), SWITCHYARD_INDEX_DIR: join(directory, 'indexes') };
+  const environment = {
+    SWITCHYARD_GOVERNANCE_DB: join(directory, 'governance.sqlite'),
+    SWITCHYARD_INDEX_DIR: join(directory, 'indexes'),
+  };
   const config = validateConfig(embeddedDefaultConfig(environment), '(embedded default)', environment);
   // `switchyard serve` creates the demo key that keyless local requests are billed to before it starts the router.
   ensureDemoKey(config.governance.keys.database, config.governance.keys.loopbackKey ?? 'demo');
@@ -31,7 +34,13 @@ beforeAll(async () => {
   );
   // Scheduling needs the replicas' first metrics scrape: wait for /ready as a user's script would.
   const deadline = Date.now() + 60_000;
-  while ((await fetch(`${router.url}/ready`).then((response) => response.status, () => 0)) !== 200 && Date.now() < deadline) {
+  while (
+    (await fetch(`${router.url}/ready`).then(
+      (response) => response.status,
+      () => 0,
+    )) !== 200 &&
+    Date.now() < deadline
+  ) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }, 120_000);
@@ -45,7 +54,14 @@ describe('the sample suite on the embedded default', () => {
     const out: string[] = [];
     const err: string[] = [];
     const code = await evalRun(
-      { suite: SUITE, target: 'llama-3.1-8b', routerUrl: router.url, embedder: 'hashed', cache: false, out: join(directory, 'out') },
+      {
+        suite: SUITE,
+        target: 'llama-3.1-8b',
+        routerUrl: router.url,
+        embedder: 'hashed',
+        cache: false,
+        out: join(directory, 'out'),
+      },
       { stdout: (text) => out.push(text), stderr: (text) => err.push(text), progress: silentProgress },
     );
     const report = JSON.parse(await readFile(join(directory, 'out', 'report.json'), 'utf8')) as RunReport;
@@ -54,7 +70,15 @@ describe('the sample suite on the embedded default', () => {
     // Any answering model: a non-empty English answer of bounded length, no "As an AI" boilerplate.
     for (const id of ['non-empty', 'token-length', 'language', 'not-contains']) expect(passRate[id], id).toBe(1);
     // Knowledge ("Paris"), JSON output, overlap with a reference, grounding in the context, citing the right documents.
-    for (const id of ['contains', 'json-schema', 'required-fields', 'rouge-l', 'faithfulness', 'claim-recall', 'retrieval']) {
+    for (const id of [
+      'contains',
+      'json-schema',
+      'required-fields',
+      'rouge-l',
+      'faithfulness',
+      'claim-recall',
+      'retrieval',
+    ]) {
       expect(passRate[id], id).toBe(0);
     }
     // No --judge-model: judge metrics fail and say why.

@@ -51,7 +51,14 @@ export class OpenAIChatClient implements ChatClient {
   }
 
   cacheKey(request: ChatRequest, scope: Readonly<Record<string, string | number>>): string {
-    return sha256(canonicalJson({ namespace: this.options.cacheNamespace ?? this.options.baseURL, model: request.model, request, scope }));
+    return sha256(
+      canonicalJson({
+        namespace: this.options.cacheNamespace ?? this.options.baseURL,
+        model: request.model,
+        request,
+        scope,
+      }),
+    );
   }
 
   async complete(request: ChatRequest, scope: Readonly<Record<string, string | number>>): Promise<ChatResponse> {
@@ -93,9 +100,14 @@ function toSdkRequest(request: ChatRequest): OpenAI.Chat.Completions.ChatComplet
 function toEvalUpstreamError(error: unknown, model: string): SwitchyardError {
   if (error instanceof OpenAI.APIError) {
     const status = error.status ?? 0;
-    return new UpstreamError(`model ${model}: ${error.message}`, status, status === 429 || status >= 500 || status === 0, {
-      cause: error,
-    });
+    return new UpstreamError(
+      `model ${model}: ${error.message}`,
+      status,
+      status === 429 || status >= 500 || status === 0,
+      {
+        cause: error,
+      },
+    );
   }
   const message = error instanceof Error ? error.message : String(error);
   return new UpstreamError(`model ${model}: ${message}`, 0, true, { cause: error });

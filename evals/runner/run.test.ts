@@ -7,7 +7,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { evalRun, type RunCommandOptions } from '../commands/run.ts';
 import type { RunReport } from '../report/types.ts';
 import type { FakeUpstream } from '../../core/testing/fake-upstream.ts';
-import { alwaysFirstJudge, consistentJudge, scriptedTarget, startScriptedOpenAI, type FakeResponder } from '../testing/scripted.ts';
+import {
+  alwaysFirstJudge,
+  consistentJudge,
+  scriptedTarget,
+  startScriptedOpenAI,
+  type FakeResponder,
+} from '../testing/scripted.ts';
 import { silentProgress } from './progress.ts';
 
 const SUITE = join(import.meta.dirname, '..', 'samples', 'suite.yaml');
@@ -46,7 +52,9 @@ async function run(target: FakeUpstream, judge: FakeUpstream, extra: Partial<Run
     },
     { stdout: (text) => out.push(text), stderr: (text) => err.push(text), progress: silentProgress },
   );
-  const report = JSON.parse(await readFile(join(outDirectory, 'report.json'), 'utf8').catch(() => 'null')) as RunReport | null;
+  const report = JSON.parse(
+    await readFile(join(outDirectory, 'report.json'), 'utf8').catch(() => 'null'),
+  ) as RunReport | null;
   return { code, out: out.join('\n'), err: err.join('\n'), report };
 }
 
@@ -88,7 +96,9 @@ describe('eval run end to end', () => {
     expect(judge.requestCount()).toBe(judgeCalls);
     expect(second.report?.calls).toEqual({ targetCalls: 0, targetCacheHits: 5, judgeCalls: 0 });
     expect(second.out).toMatch(/target calls: 0, cache hits: 5, judge calls: 0/);
-    expect(second.report?.summary.metrics).toEqual((await run(target, judge, { out: 'third' })).report?.summary.metrics);
+    expect(second.report?.summary.metrics).toEqual(
+      (await run(target, judge, { out: 'third' })).report?.summary.metrics,
+    );
     // --no-cache calls everything again.
     await run(target, judge, { out: 'fourth', cache: false });
     expect(target.requestCount()).toBe(targetCalls + 5);
@@ -98,7 +108,9 @@ describe('eval run end to end', () => {
     const target = await serve(scriptedTarget());
     const judge = await serve(alwaysFirstJudge());
     const { report, out } = await run(target, judge);
-    const pairwise = report?.results.find((result) => result.caseId === 'capital-france')?.metrics.find((m) => m.id === 'pairwise');
+    const pairwise = report?.results
+      .find((result) => result.caseId === 'capital-france')
+      ?.metrics.find((m) => m.id === 'pairwise');
     expect(pairwise).toMatchObject({ score: 0.5, details: { flipped: true, result: 'tie' } });
     expect(report?.summary.judge.flipRate).toBe(1);
     expect(report?.summary.judge.firstPositionRate).toBe(1);
@@ -107,7 +119,9 @@ describe('eval run end to end', () => {
 
   it('records target errors and invalid judge output as failed metrics, never a crash', async () => {
     const target = await serve((body) =>
-      JSON.stringify(body.messages).includes('Ada Lovelace') ? { status: 400, message: 'bad request' } : scriptedTarget()(body),
+      JSON.stringify(body.messages).includes('Ada Lovelace')
+        ? { status: 400, message: 'bad request' }
+        : scriptedTarget()(body),
     );
     const judge = await serve(() => 'no JSON here at all');
     const { code, report, out } = await run(target, judge, { judgeRetries: 1 });
@@ -117,7 +131,9 @@ describe('eval run end to end', () => {
     const failed = report?.results.find((result) => result.caseId === 'user-json');
     expect(failed?.error).toMatch(/bad request/);
     expect(failed?.metrics.every((metric) => !metric.pass && metric.reason.startsWith('target error'))).toBe(true);
-    const rubric = report?.results.find((result) => result.caseId === 'refund-policy')?.metrics.find((m) => m.id === 'rubric');
+    const rubric = report?.results
+      .find((result) => result.caseId === 'refund-policy')
+      ?.metrics.find((m) => m.id === 'rubric');
     expect(rubric).toMatchObject({ pass: false, score: 0 });
     expect(rubric?.reason).toMatch(/judge output invalid after 2 attempt\(s\)/);
   });
@@ -133,7 +149,9 @@ describe('eval run end to end', () => {
     const { report } = await run(target, judge, { repeat: 3, concurrency: 2 });
     expect(report?.results).toHaveLength(15);
     expect(target.maxInFlight()).toBeLessThanOrEqual(2);
-    expect(report?.summary.flaky.some((entry) => entry.caseId === 'capital-france' && entry.metricId === 'contains')).toBe(true);
+    expect(
+      report?.summary.flaky.some((entry) => entry.caseId === 'capital-france' && entry.metricId === 'contains'),
+    ).toBe(true);
     const contains = report?.summary.metrics.find((metric) => metric.id === 'contains');
     expect(contains?.flakyRate).toBe(1);
     // Every case but the flaky one answered identically on all three repeats.
@@ -145,7 +163,10 @@ describe('eval run end to end', () => {
     const judge = await serve(consistentJudge());
     const reviewOut = join(directory, 'review.jsonl');
     const { out } = await run(target, judge, { reviewShare: 0.5, reviewOut });
-    const items = (await readFile(reviewOut, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { caseId: string; flagged: boolean });
+    const items = (await readFile(reviewOut, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { caseId: string; flagged: boolean });
     expect(items.filter((item) => item.flagged).map((item) => item.caseId)).toEqual(['capital-france']);
     expect(items.length).toBe(1 + Math.ceil(0.5 * 4));
     expect(out).toMatch(/human review: 3 item\(s\) \(1 flagged\)/);
@@ -169,7 +190,12 @@ describe('eval run end to end', () => {
     expect(err).not.toMatch(/warning/);
     expect(report?.compare).toEqual({ label: other.baseURL, model: 'other-model' });
     expect(other.requests[0]?.model).toBe('other-model');
-    expect(report?.results[0]?.metrics[0]).toMatchObject({ id: 'pairwise', pass: true, score: 1, details: { flipped: false, result: 'candidate' } });
+    expect(report?.results[0]?.metrics[0]).toMatchObject({
+      id: 'pairwise',
+      pass: true,
+      score: 1,
+      details: { flipped: false, result: 'candidate' },
+    });
   });
 
   it('warns when the suite has judge metrics but no judge model', async () => {
@@ -184,7 +210,9 @@ describe('eval run end to end', () => {
     const down = await serve(() => ({ status: 404, message: 'The model `target-model` does not exist.' }));
     const { code, err } = await run(down, down, { retries: 0 });
     expect(code).toBe(2);
-    expect(err).toMatch(/every target call failed \(first: model target-model: 404 The model `target-model` does not exist/);
+    expect(err).toMatch(
+      /every target call failed \(first: model target-model: 404 The model `target-model` does not exist/,
+    );
   });
 
   it('bad suites and options exit 2 with a clear message', async () => {

@@ -3,7 +3,15 @@
 // Units run with bounded concurrency (p-limit); a failing target call or metric is recorded, never thrown.
 import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
-import type { ChatClient, ChatMessage, Embedder, JudgeService, MetricInput, MetricServices, ProgressReporter } from '../contracts.ts';
+import type {
+  ChatClient,
+  ChatMessage,
+  Embedder,
+  JudgeService,
+  MetricInput,
+  MetricServices,
+  ProgressReporter,
+} from '../contracts.ts';
 import type { EvalCase } from '../dataset/schema.ts';
 import { questionText, renderInput, type PromptResolver } from '../dataset/render.ts';
 import type { LoadedCase, LoadedSuite } from '../dataset/load.ts';
@@ -60,7 +68,10 @@ async function evaluateUnit(
   let latencyMs: number;
   let compareOutput: string | undefined;
   try {
-    const messages = [...(options.promptPrefix?.(evalCase) ?? []), ...(await renderInput(evalCase, options.promptResolver))];
+    const messages = [
+      ...(options.promptPrefix?.(evalCase) ?? []),
+      ...(await renderInput(evalCase, options.promptResolver)),
+    ];
     const request = { model: options.target.model, messages, ...options.suite.request };
     const response = await options.target.client.complete(request, { repeat });
     output = response.text;
@@ -86,7 +97,12 @@ async function evaluateUnit(
     }));
     return { ...base, output: '', error: errorMessage(error), cached: false, latencyMs: 0, metrics, passed: false };
   }
-  const input: MetricInput = { case: evalCase, output, repeat, ...(compareOutput === undefined ? {} : { compareOutput }) };
+  const input: MetricInput = {
+    case: evalCase,
+    output,
+    repeat,
+    ...(compareOutput === undefined ? {} : { compareOutput }),
+  };
   const metrics = await Promise.all(
     loaded.assertions.map(async (assertion): Promise<MetricOutcome> => {
       const result = await assertion.evaluate(input, services);

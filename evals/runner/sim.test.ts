@@ -39,15 +39,30 @@ afterAll(async () => {
 describe('eval run against the simulator', () => {
   it('echo target + always-"A" judge: deterministic checks pass, pairwise verdicts become ties (flip rate 100%)', async () => {
     const cases = [
-      { id: 'echo-1', input: { prompt: 'The capital of France is Paris.' }, reference: 'Paris is the capital of France.' },
-      { id: 'echo-2', input: { prompt: 'At sea level, water starts to boil when it is heated to one hundred degrees.' }, reference: 'At sea level water boils at 100 °C.' },
+      {
+        id: 'echo-1',
+        input: { prompt: 'The capital of France is Paris.' },
+        reference: 'Paris is the capital of France.',
+      },
+      {
+        id: 'echo-2',
+        input: { prompt: 'At sea level, water starts to boil when it is heated to one hundred degrees.' },
+        reference: 'At sea level water boils at 100 °C.',
+      },
     ].map((raw) =>
       EvalCaseSchema.parse({
         ...raw,
-        assertions: [{ type: 'starts-with', value: raw.input.prompt.slice(0, 12) }, { type: 'language', value: 'en' }, { type: 'pairwise' }],
+        assertions: [
+          { type: 'starts-with', value: raw.input.prompt.slice(0, 12) },
+          { type: 'language', value: 'en' },
+          { type: 'pairwise' },
+        ],
       }),
     );
-    const suite = buildSuite('sim', 'inline', 'inline', cases, { assertions: [], request: { temperature: 0, max_tokens: 64 } });
+    const suite = buildSuite('sim', 'inline', 'inline', cases, {
+      assertions: [],
+      request: { temperature: 0, max_tokens: 64 },
+    });
     const cache = new MemoryResponseCache();
     const targetClient = new OpenAIChatClient({ baseURL: `${target.url}/v1`, cache, maxRetries: 0 });
     const judgeClient = new OpenAIChatClient({ baseURL: `${judge.url}/v1`, cache, maxRetries: 0 });
@@ -60,12 +75,16 @@ describe('eval run against the simulator', () => {
       concurrency: 2,
     });
     expect(report.summary.errors).toBe(0);
-    expect(report.results.map((result) => result.output)).toEqual(cases.map((c) => ('prompt' in c.input ? c.input.prompt : '')));
+    expect(report.results.map((result) => result.output)).toEqual(
+      cases.map((c) => ('prompt' in c.input ? c.input.prompt : '')),
+    );
     const passRate = (id: string) => report.summary.metrics.find((metric) => metric.id === id)?.passRate;
     expect(passRate('starts-with')).toBe(1);
     expect(passRate('language')).toBe(1);
     expect(report.summary.judge).toEqual({ pairwiseComparisons: 2, flips: 2, flipRate: 1, firstPositionRate: 1 });
-    expect(report.results.flatMap((result) => result.metrics.filter((m) => m.id === 'pairwise').map((m) => m.score))).toEqual([0.5, 0.5]);
+    expect(
+      report.results.flatMap((result) => result.metrics.filter((m) => m.id === 'pairwise').map((m) => m.score)),
+    ).toEqual([0.5, 0.5]);
     expect(targetClient.calls).toBe(2);
     expect(judgeClient.calls).toBe(4);
   });

@@ -1,6 +1,12 @@
 // Scripted target and judges for the evals' tests (answers keyed by what the sample suite asks), served by the test
 // kit's fake upstream as a hosted OpenAI-compatible API: real HTTP, the real openai SDK on the client side.
-import { messageText, startFakeUpstream, type FakeReply, type FakeRequestBody, type FakeUpstream } from '../../core/testing/fake-upstream.ts';
+import {
+  messageText,
+  startFakeUpstream,
+  type FakeReply,
+  type FakeRequestBody,
+  type FakeUpstream,
+} from '../../core/testing/fake-upstream.ts';
 
 /** A chat request as the scripted answers read it: every message's content as text. */
 export interface FakeChatBody {
@@ -13,12 +19,20 @@ export type FakeResponder = (body: FakeChatBody, callIndex: number) => FakeReply
 
 /** A received request body as a chat body (content parts flattened to text). */
 export function chatBody(body: FakeRequestBody): FakeChatBody {
-  return { ...body, model: body.model ?? '', messages: (body.messages ?? []).map((message) => ({ role: message.role, content: messageText(message) })) };
+  return {
+    ...body,
+    model: body.model ?? '',
+    messages: (body.messages ?? []).map((message) => ({ role: message.role, content: messageText(message) })),
+  };
 }
 
 /** The kit's fake upstream answering every chat request with `responder` (base URL includes /v1). */
 export function startScriptedOpenAI(responder: FakeResponder): Promise<FakeUpstream> {
-  return startFakeUpstream({ engine: 'openai', servedModel: 'fake', reply: (body, call) => responder(chatBody(body), call.index) });
+  return startFakeUpstream({
+    engine: 'openai',
+    servedModel: 'fake',
+    reply: (body, call) => responder(chatBody(body), call.index),
+  });
 }
 
 /** The last user message of a request (what a scripted target answers to). */
@@ -40,9 +54,15 @@ export function isPairwiseJudgeRequest(body: FakeChatBody): boolean {
 
 export const GOOD_ANSWERS: ReadonlyArray<readonly [RegExp, string]> = [
   [/capital of France/, 'The capital of France is Paris.'],
-  [/causes the tides/, 'Tides are caused mainly by the gravity of the Moon pulling on the oceans. The Sun adds a smaller pull.'],
+  [
+    /causes the tides/,
+    'Tides are caused mainly by the gravity of the Moon pulling on the oceans. The Sun adds a smaller pull.',
+  ],
   [/Ada Lovelace/, '{"name": "Ada Lovelace", "age": 36}'],
-  [/refund after 40 days/, 'Refunds are available within 30 days of purchase, so a refund after 40 days is not possible.'],
+  [
+    /refund after 40 days/,
+    'Refunds are available within 30 days of purchase, so a refund after 40 days is not possible.',
+  ],
   [/Fresnel lens/, 'The Fresnel lens is described in [d2] and [d10].'],
 ];
 

@@ -28,7 +28,9 @@ export function printCatalog(options: { model?: string; json?: boolean }): void 
   const report = {
     models: models.map((model) => ({
       ...model,
-      weightGb: Object.fromEntries(Dtype.options.map((dtype) => [dtype, +(weightBytes(model, dtype) / 1e9).toFixed(2)])),
+      weightGb: Object.fromEntries(
+        Dtype.options.map((dtype) => [dtype, +(weightBytes(model, dtype) / 1e9).toFixed(2)]),
+      ),
       kvBytesPerToken: kvBytesPerToken(model),
       sizing: sizingRows(model),
     })),
@@ -40,12 +42,20 @@ export function printCatalog(options: { model?: string; json?: boolean }): void 
     return;
   }
   for (const model of report.models) {
-    console.log(`${model.displayName} (${model.id}): ${(model.parameters / 1e9).toFixed(2)}B params, ${model.layers} layers, ` +
-      `KV ${(model.kvBytesPerToken / 1024).toFixed(0)} KiB/token, weights bf16 ${model.weightGb['bf16']} GB`);
+    console.log(
+      `${model.displayName} (${model.id}): ${(model.parameters / 1e9).toFixed(2)}B params, ${model.layers} layers, ` +
+        `KV ${(model.kvBytesPerToken / 1024).toFixed(0)} KiB/token, weights bf16 ${model.weightGb['bf16']} GB`,
+    );
     console.log(
       formatTable(
         ['GPU', 'dtype', 'GPUs (TP)', 'KV tokens', 'fits'],
-        model.sizing.map((row) => [row.gpu, row.dtype, row.tensorParallel, row.kvCapacityTokens.toLocaleString('en-US'), row.tensorParallel === null ? row.note : 'yes']),
+        model.sizing.map((row) => [
+          row.gpu,
+          row.dtype,
+          row.tensorParallel,
+          row.kvCapacityTokens.toLocaleString('en-US'),
+          row.tensorParallel === null ? row.note : 'yes',
+        ]),
       ),
     );
     console.log('');
@@ -54,7 +64,13 @@ export function printCatalog(options: { model?: string; json?: boolean }): void 
   console.log(
     formatTable(
       ['GPU', 'memory GB', 'bandwidth GB/s', 'bf16 TFLOP/s', '$/GPU-hour'],
-      report.gpus.map((gpu) => [gpu.id, gpu.memoryBytes / 1e9, gpu.memoryBandwidth / 1e9, gpu.bf16Flops / 1e12, gpu.price ? gpu.price.hourly.toFixed(2) : null]),
+      report.gpus.map((gpu) => [
+        gpu.id,
+        gpu.memoryBytes / 1e9,
+        gpu.memoryBandwidth / 1e9,
+        gpu.bf16Flops / 1e12,
+        gpu.price ? gpu.price.hourly.toFixed(2) : null,
+      ]),
     ),
   );
   console.log('');

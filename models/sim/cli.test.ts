@@ -18,7 +18,10 @@ const defaults = {
 
 describe('switchyard sim', () => {
   it('maps flags to replica options on consecutive ports', () => {
-    const first = replicaOptionsFromCli({ ...defaults, tp: '2', legacyMetrics: true, fault: 'rate=0.1;error=503', kvBlocks: '500' }, 0);
+    const first = replicaOptionsFromCli(
+      { ...defaults, tp: '2', legacyMetrics: true, fault: 'rate=0.1;error=503', kvBlocks: '500' },
+      0,
+    );
     const second = replicaOptionsFromCli({ ...defaults }, 1);
     expect(first).toMatchObject({
       model: 'llama-3.1-8b',
@@ -31,7 +34,10 @@ describe('switchyard sim', () => {
     });
     expect(second.port).toBe(8002);
     expect(second.metricsGeneration).toBe('current');
-    expect(replicaOptionsFromCli({ ...defaults, script: 'fixed answer' }, 0)).toMatchObject({ responseMode: 'script', scriptedText: 'fixed answer' });
+    expect(replicaOptionsFromCli({ ...defaults, script: 'fixed answer' }, 0)).toMatchObject({
+      responseMode: 'script',
+      scriptedText: 'fixed answer',
+    });
     expect(() => replicaOptionsFromCli({ ...defaults, speed: 'fast' }, 0)).toThrow();
   });
 
@@ -40,7 +46,18 @@ describe('switchyard sim', () => {
     registerSimCommand(program);
     const sim = program.commands.find((command) => command.name() === 'sim');
     const flags = sim?.options.map((option) => option.long) ?? [];
-    for (const flag of ['--model', '--gpu', '--replicas', '--port', '--tp', '--dtype', '--speed', '--legacy-metrics', '--fault', '--profile']) {
+    for (const flag of [
+      '--model',
+      '--gpu',
+      '--replicas',
+      '--port',
+      '--tp',
+      '--dtype',
+      '--speed',
+      '--legacy-metrics',
+      '--fault',
+      '--profile',
+    ]) {
       expect(flags).toContain(flag);
     }
   });
@@ -53,7 +70,10 @@ describe('switchyard sim', () => {
     try {
       expect(new Set(fleet.replicas.map((replica) => replica.port)).size).toBe(2);
       const names = await Promise.all(
-        fleet.replicas.map(async (replica) => ((await (await fetch(`${replica.url}/v1/models`)).json()) as { data: { id: string }[] }).data[0]?.id),
+        fleet.replicas.map(
+          async (replica) =>
+            ((await (await fetch(`${replica.url}/v1/models`)).json()) as { data: { id: string }[] }).data[0]?.id,
+        ),
       );
       expect(names).toEqual(['llama-3.1-8b', 'mistral-7b']);
     } finally {
@@ -63,6 +83,8 @@ describe('switchyard sim', () => {
   });
 
   it('a model that does not fit fails to start with a clear error', async () => {
-    await expect(startSimFleet([{ model: 'llama-3.1-70b', gpu: 'a10g', tensorParallel: 1 }])).rejects.toThrow(/does not fit/);
+    await expect(startSimFleet([{ model: 'llama-3.1-70b', gpu: 'a10g', tensorParallel: 1 }])).rejects.toThrow(
+      /does not fit/,
+    );
   });
 });

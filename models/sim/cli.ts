@@ -46,7 +46,10 @@ function flag<T>(name: string, schema: z.ZodType<T>, value: string): T {
   const parsed = schema.safeParse(value.trim() === '' ? Number.NaN : value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  const wanted = issue?.code === 'invalid_type' ? 'expected a number' : (issue?.message.replace(/^Too (small|big): expected number to be /, 'must be ') ?? 'invalid');
+  const wanted =
+    issue?.code === 'invalid_type'
+      ? 'expected a number'
+      : (issue?.message.replace(/^Too (small|big): expected number to be /, 'must be ') ?? 'invalid');
   throw new InvalidRequestError(`--${name}: ${wanted}, got "${value}"`);
 }
 
@@ -74,7 +77,8 @@ export function replicaOptionsFromCli(options: SimCommandOptions, index: number)
   if (options.apiKey !== undefined) replica.apiKey = options.apiKey;
   if (options.servedModelName !== undefined) replica.servedModelName = options.servedModelName;
   if (options.maxNumSeqs !== undefined) replica.maxNumSeqs = flag('max-num-seqs', PositiveInt, options.maxNumSeqs);
-  if (options.maxNumBatchedTokens !== undefined) replica.maxNumBatchedTokens = flag('max-num-batched-tokens', PositiveInt, options.maxNumBatchedTokens);
+  if (options.maxNumBatchedTokens !== undefined)
+    replica.maxNumBatchedTokens = flag('max-num-batched-tokens', PositiveInt, options.maxNumBatchedTokens);
   if (options.maxModelLen !== undefined) replica.maxModelLen = flag('max-model-len', PositiveInt, options.maxModelLen);
   if (options.kvBlocks !== undefined) replica.kvBlocks = flag('kv-blocks', PositiveInt, options.kvBlocks);
   if (options.loadingMs !== undefined) replica.loadingMs = flag('loading-ms', Milliseconds, options.loadingMs);
@@ -88,14 +92,20 @@ export function replicaOptionsFromCli(options: SimCommandOptions, index: number)
   });
   const lora = {
     ...(options.maxLoras !== undefined ? { maxLoras: flag('max-loras', PositiveInt, options.maxLoras) } : {}),
-    ...(options.maxLoraRank !== undefined ? { maxLoraRank: flag('max-lora-rank', PositiveInt, options.maxLoraRank) } : {}),
-    ...(options.maxCpuLoras !== undefined ? { maxCpuLoras: flag('max-cpu-loras', PositiveInt, options.maxCpuLoras) } : {}),
+    ...(options.maxLoraRank !== undefined
+      ? { maxLoraRank: flag('max-lora-rank', PositiveInt, options.maxLoraRank) }
+      : {}),
+    ...(options.maxCpuLoras !== undefined
+      ? { maxCpuLoras: flag('max-cpu-loras', PositiveInt, options.maxCpuLoras) }
+      : {}),
     ...(options.loraLoadMs !== undefined ? { loadMs: flag('lora-load-ms', Milliseconds, options.loraLoadMs) } : {}),
   };
   if (options.enableLora || options.loraModules !== undefined) {
     replica.lora = {
       modules: loraModules,
-      runtimeUpdating: options.allowRuntimeLoraUpdating === true || /^(1|true)$/i.test(process.env['VLLM_ALLOW_RUNTIME_LORA_UPDATING'] ?? ''),
+      runtimeUpdating:
+        options.allowRuntimeLoraUpdating === true ||
+        /^(1|true)$/i.test(process.env['VLLM_ALLOW_RUNTIME_LORA_UPDATING'] ?? ''),
       ...lora,
     };
   }
@@ -110,7 +120,9 @@ function faultFlag(spec: string): ReturnType<typeof faultConfigFromSpec> {
   try {
     return faultConfigFromSpec(spec);
   } catch (error) {
-    throw new InvalidRequestError(`--fault: ${error instanceof Error ? error.message.replace(/^x-sim-fault: /, '') : String(error)}`);
+    throw new InvalidRequestError(
+      `--fault: ${error instanceof Error ? error.message.replace(/^x-sim-fault: /, '') : String(error)}`,
+    );
   }
 }
 
@@ -145,7 +157,10 @@ export function registerSimCommand(program: Command): void {
     .option('--max-lora-rank <n>', 'largest adapter rank accepted (vLLM default 16)')
     .option('--max-cpu-loras <n>', 'adapters kept in host memory (default: --max-loras)')
     .option('--lora-load-ms <ms>', 'simulated ms to read one adapter from disk (default 300)')
-    .option('--allow-runtime-lora-updating', 'serve /v1/load_lora_adapter and /v1/unload_lora_adapter (also VLLM_ALLOW_RUNTIME_LORA_UPDATING=True)')
+    .option(
+      '--allow-runtime-lora-updating',
+      'serve /v1/load_lora_adapter and /v1/unload_lora_adapter (also VLLM_ALLOW_RUNTIME_LORA_UPDATING=True)',
+    )
     .action(async (options: SimCommandOptions) => {
       // Signals are caught from the start: one that arrives while replicas start stops them once they are up.
       const signalled = new Promise<void>((resolve) => {
@@ -167,7 +182,10 @@ export function registerSimCommand(program: Command): void {
         return;
       }
       for (const replica of fleet.replicas) {
-        const sizing = replica.options.profile === 'vllm' ? ` (${replica.totalBlocks} KV blocks, max_model_len ${replica.maxModelLen})` : '';
+        const sizing =
+          replica.options.profile === 'vllm'
+            ? ` (${replica.totalBlocks} KV blocks, max_model_len ${replica.maxModelLen})`
+            : '';
         const where = replica.options.profile === 'vllm' ? ` on ${replica.options.gpu}` : '';
         console.log(`${replica.options.profile} ${replica.servedModelName}${where}: ${replica.url}/v1${sizing}`);
       }

@@ -59,7 +59,12 @@ export class VirtualClock implements Clock {
   }
 
   setTimer(delayMs: number, callback: () => void): TimerHandle {
-    const timer: PendingTimer = { at: this.current + Math.max(0, delayMs), order: this.order++, callback, cancelled: false };
+    const timer: PendingTimer = {
+      at: this.current + Math.max(0, delayMs),
+      order: this.order++,
+      callback,
+      cancelled: false,
+    };
     this.timers.push(timer);
     return {
       cancel: () => {

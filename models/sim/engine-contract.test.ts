@@ -30,13 +30,16 @@ for (const [name, create] of Object.entries(implementations)) {
       const indexes: number[] = [];
       const times: number[] = [];
       const finishes: [FinishCause, RequestTimings][] = [];
-      engine.submit({ id: 'a', promptTokens: prompt, outputTokens: 12 }, {
-        onToken: (index, atMs) => {
-          indexes.push(index);
-          times.push(atMs);
+      engine.submit(
+        { id: 'a', promptTokens: prompt, outputTokens: 12 },
+        {
+          onToken: (index, atMs) => {
+            indexes.push(index);
+            times.push(atMs);
+          },
+          onFinish: (cause, timings) => finishes.push([cause, timings]),
         },
-        onFinish: (cause, timings) => finishes.push([cause, timings]),
-      });
+      );
       clock.runAll();
       expect(indexes).toEqual([...Array(12).keys()]);
       expect(times.every((time, index) => index === 0 || time > (times[index - 1] ?? 0))).toBe(true);
@@ -58,10 +61,13 @@ for (const [name, create] of Object.entries(implementations)) {
       const engine = create(clock);
       let tokens = 0;
       const causes: FinishCause[] = [];
-      const handle = engine.submit({ id: 'b', promptTokens: prompt, outputTokens: 1000 }, {
-        onToken: () => tokens++,
-        onFinish: (cause) => causes.push(cause),
-      });
+      const handle = engine.submit(
+        { id: 'b', promptTokens: prompt, outputTokens: 1000 },
+        {
+          onToken: () => tokens++,
+          onFinish: (cause) => causes.push(cause),
+        },
+      );
       clock.advance(300);
       const before = tokens;
       expect(before).toBeGreaterThan(0);
@@ -81,7 +87,10 @@ for (const [name, create] of Object.entries(implementations)) {
       engine.addObserver({ onToken: () => observed++ });
       const causes: FinishCause[] = [];
       for (let index = 0; index < 3; index++) {
-        engine.submit({ id: `c${index}`, promptTokens: prompt, outputTokens: 50 }, { onToken: () => undefined, onFinish: (cause) => causes.push(cause) });
+        engine.submit(
+          { id: `c${index}`, promptTokens: prompt, outputTokens: 50 },
+          { onToken: () => undefined, onFinish: (cause) => causes.push(cause) },
+        );
       }
       clock.advance(200);
       expect(observed).toBe(engine.stats().generationTokens);

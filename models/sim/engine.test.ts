@@ -11,7 +11,14 @@ const stepTime = createStepTimeModel({ model: MODELS['llama-3.1-8b'], gpu: GPUS.
 
 function makeEngine(overrides: Partial<EngineConfig> = {}): { engine: SimEngine; clock: VirtualClock } {
   const clock = new VirtualClock();
-  const engine = new SimEngine({ clock, stepTime, totalBlocks: 20_000, maxNumSeqs: 256, maxNumBatchedTokens: 8192, ...overrides });
+  const engine = new SimEngine({
+    clock,
+    stepTime,
+    totalBlocks: 20_000,
+    maxNumSeqs: 256,
+    maxNumBatchedTokens: 8192,
+    ...overrides,
+  });
   return { engine, clock };
 }
 
@@ -43,7 +50,8 @@ function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
-const medianItl = (outcome: Outcome): number => median(outcome.tokens.slice(1).map((at, index) => at - (outcome.tokens[index] ?? at)));
+const medianItl = (outcome: Outcome): number =>
+  median(outcome.tokens.slice(1).map((at, index) => at - (outcome.tokens[index] ?? at)));
 const promptOf = (seed: number, tokens: number): number[] => encode(pseudoText(seed, tokens));
 
 describe('SimEngine', () => {
@@ -64,11 +72,13 @@ describe('SimEngine', () => {
     single.clock.runAll();
 
     const busy = makeEngine({ maxNumSeqs: 4 });
-    const queue = Array.from({ length: 16 }, (_, index) => submit(busy.engine, promptOf(100 + index, 256), 64, `q${index}`));
+    const queue = Array.from({ length: 16 }, (_, index) =>
+      submit(busy.engine, promptOf(100 + index, 256), 64, `q${index}`),
+    );
     busy.clock.runAll();
     const ttfts = queue.map(ttft);
     // Each wave of 4 waits for the previous wave: TTFT rises monotonically by wave.
-    const wave = (index: number): number => (ttfts.slice(index * 4, index * 4 + 4).reduce((a, b) => a + b, 0) / 4);
+    const wave = (index: number): number => ttfts.slice(index * 4, index * 4 + 4).reduce((a, b) => a + b, 0) / 4;
     expect(wave(1)).toBeGreaterThan(wave(0) * 2);
     expect(wave(3)).toBeGreaterThan(wave(2));
     expect(wave(3)).toBeGreaterThan(ttft(alone) * 10);
@@ -80,7 +90,9 @@ describe('SimEngine', () => {
     one.clock.runAll();
 
     const many = makeEngine();
-    const batch = Array.from({ length: 128 }, (_, index) => submit(many.engine, promptOf(200 + index, 512), 128, `b${index}`));
+    const batch = Array.from({ length: 128 }, (_, index) =>
+      submit(many.engine, promptOf(200 + index, 512), 128, `b${index}`),
+    );
     many.clock.runAll();
     // Steady state: the median gap (the first gaps also pay for the other requests' prefills).
     const batchItl = median(batch.map(medianItl));
@@ -95,7 +107,9 @@ describe('SimEngine', () => {
 
   it('KV usage rises with concurrent long contexts and requests wait when it is full', () => {
     const { engine, clock } = makeEngine({ totalBlocks: 200 }); // 3,200 tokens
-    const outcomes = Array.from({ length: 8 }, (_, index) => submit(engine, promptOf(300 + index, 1000), 40, `kv${index}`));
+    const outcomes = Array.from({ length: 8 }, (_, index) =>
+      submit(engine, promptOf(300 + index, 1000), 40, `kv${index}`),
+    );
     let peakUsage = 0;
     let peakWaiting = 0;
     for (let step = 0; step < 10_000 && outcomes.some((outcome) => !outcome.timings); step++) {
@@ -114,7 +128,9 @@ describe('SimEngine', () => {
 
   it('preempts (recompute) when decode needs a block and none is free, and still finishes every request exactly', () => {
     const { engine, clock } = makeEngine({ totalBlocks: 24 }); // 384 tokens
-    const outcomes = Array.from({ length: 4 }, (_, index) => submit(engine, promptOf(400 + index, 40), 120, `p${index}`));
+    const outcomes = Array.from({ length: 4 }, (_, index) =>
+      submit(engine, promptOf(400 + index, 40), 120, `p${index}`),
+    );
     clock.runAll();
     const stats = engine.stats();
     expect(stats.preemptions).toBeGreaterThan(0);
@@ -180,8 +196,18 @@ describe('SimEngine', () => {
   it('keeps exact step times when the host runs late: a new arrival does not stall running streams', () => {
     const inner = new VirtualClock();
     // Every timer fires 40 ms late, as on an overloaded host; the engine's timeline must not stretch.
-    const laggy: Clock = { speed: 1, now: () => inner.now(), setTimer: (delay, callback) => inner.setTimer(delay + 40, callback) };
-    const engine = new SimEngine({ clock: laggy, stepTime, totalBlocks: 20_000, maxNumSeqs: 256, maxNumBatchedTokens: 8192 });
+    const laggy: Clock = {
+      speed: 1,
+      now: () => inner.now(),
+      setTimer: (delay, callback) => inner.setTimer(delay + 40, callback),
+    };
+    const engine = new SimEngine({
+      clock: laggy,
+      stepTime,
+      totalBlocks: 20_000,
+      maxNumSeqs: 256,
+      maxNumBatchedTokens: 8192,
+    });
     const first = submit(engine, promptOf(14, 100), 200, 'first');
     inner.advance(1000);
     const second = submit(engine, promptOf(15, 100), 20, 'second');
@@ -200,12 +226,15 @@ describe('SimEngine', () => {
     const original = console.error;
     console.error = (...args: unknown[]) => errors.push(args);
     try {
-      engine.submit({ id: 'bad', promptTokens: promptOf(12, 50), outputTokens: 5 }, {
-        onToken: () => {
-          throw new Error('listener bug');
+      engine.submit(
+        { id: 'bad', promptTokens: promptOf(12, 50), outputTokens: 5 },
+        {
+          onToken: () => {
+            throw new Error('listener bug');
+          },
+          onFinish: () => undefined,
         },
-        onFinish: () => undefined,
-      });
+      );
       const good = submit(engine, promptOf(13, 50), 5, 'good');
       clock.runAll();
       expect(good.tokens).toHaveLength(5);

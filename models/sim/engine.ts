@@ -36,7 +36,6 @@ export interface EngineConfig {
   lora?: LoraManager;
 }
 
-
 interface SequenceState {
   input: EngineRequestInput;
   events: RequestEvents;
@@ -91,7 +90,8 @@ export class SimEngine implements GenerationEngine {
 
   constructor(config: EngineConfig) {
     this.config = { enablePrefixCaching: true, ...config };
-    if (config.maxNumSeqs < 1 || config.maxNumBatchedTokens < 1) throw new Error('maxNumSeqs and maxNumBatchedTokens must be ≥ 1');
+    if (config.maxNumSeqs < 1 || config.maxNumBatchedTokens < 1)
+      throw new Error('maxNumSeqs and maxNumBatchedTokens must be ≥ 1');
     this.kv = new KvCacheManager(config.totalBlocks, this.config.enablePrefixCaching);
   }
 
@@ -175,7 +175,8 @@ export class SimEngine implements GenerationEngine {
   private loraStats(manager: LoraManager): NonNullable<EngineStats['lora']> {
     const count = (sequences: readonly SequenceState[]): Record<string, number> => {
       const counts: Record<string, number> = {};
-      for (const { input } of sequences) if (input.lora !== undefined) counts[input.lora] = (counts[input.lora] ?? 0) + 1;
+      for (const { input } of sequences)
+        if (input.lora !== undefined) counts[input.lora] = (counts[input.lora] ?? 0) + 1;
       return counts;
     };
     return { running: count(this.running), waiting: count(this.waiting), diskLoads: manager.diskLoads };
@@ -250,7 +251,7 @@ export class SimEngine implements GenerationEngine {
     let preempted = false;
     const scheduled = new Set<SequenceState>();
 
-    for (let index = 0; index < this.running.length && budget > 0; ) {
+    for (let index = 0; index < this.running.length && budget > 0;) {
       const sequence = this.running[index];
       if (!sequence) break;
       const pending = sequence.promptLength + sequence.generated - sequence.computed;
@@ -280,7 +281,10 @@ export class SimEngine implements GenerationEngine {
     // as vLLM v1's scheduler does; the adapters of running requests count first.
     const lora = this.config.lora;
     const inStep = lora ? adaptersOf(work) : undefined;
-    for (let index = 0; !preempted && budget > 0 && this.running.length < this.config.maxNumSeqs && index < this.waiting.length; ) {
+    for (
+      let index = 0;
+      !preempted && budget > 0 && this.running.length < this.config.maxNumSeqs && index < this.waiting.length;
+    ) {
       const sequence = this.waiting[index];
       if (!sequence || sequence.arrivalMs > startMs) break;
       if (lora && inStep && !lora.fits(inStep, sequence.input.lora)) {
@@ -322,7 +326,8 @@ export class SimEngine implements GenerationEngine {
     const queried = sequence.promptLength;
     this.counters.prefixQueryTokens += queried;
     this.counters.prefixHitTokens += cachedTokens;
-    for (const observer of this.observers) observer.onPrefixQuery?.({ queriedTokens: queried, hitTokens: cachedTokens });
+    for (const observer of this.observers)
+      observer.onPrefixQuery?.({ queriedTokens: queried, hitTokens: cachedTokens });
     if (sequence.firstScheduledMs === undefined) {
       sequence.firstScheduledMs = startMs;
       sequence.cachedPromptTokens = Math.min(cachedTokens, sequence.promptLength);
@@ -390,7 +395,11 @@ export class SimEngine implements GenerationEngine {
 
   private registerFullBlocks(sequence: SequenceState): void {
     if (!this.config.enablePrefixCaching) return;
-    const full = Math.min(Math.floor(sequence.computed / KV_BLOCK_TOKENS), sequence.hashes.length, sequence.blocks.length);
+    const full = Math.min(
+      Math.floor(sequence.computed / KV_BLOCK_TOKENS),
+      sequence.hashes.length,
+      sequence.blocks.length,
+    );
     for (let index = 0; index < full; index++) {
       const block = sequence.blocks[index];
       const hash = sequence.hashes[index];

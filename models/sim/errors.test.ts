@@ -11,12 +11,25 @@ afterAll(async () => {
   await replica.close();
 });
 
-async function post(path: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
-  const response = await fetch(`${replica.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+async function post(
+  path: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: unknown }> {
+  const response = await fetch(`${replica.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
   return { status: response.status, json: await response.json() };
 }
 
-function expectVllmError(result: { status: number; json: unknown }, status: number, type: string, message?: RegExp): void {
+function expectVllmError(
+  result: { status: number; json: unknown },
+  status: number,
+  type: string,
+  message?: RegExp,
+): void {
   expect(result.status).toBe(status);
   const body = result.json as { error: Record<string, unknown> };
   expect(Object.keys(body)).toEqual(['error']);
@@ -32,22 +45,47 @@ const user = [{ role: 'user', content: 'hi' }];
 
 describe('bad input', () => {
   it('malformed JSON → 400 BadRequestError', async () => {
-    expectVllmError(await post('/v1/chat/completions', '{"model": "llama-3.1-8b", "messages": ['), 400, 'BadRequestError', /JSON/);
+    expectVllmError(
+      await post('/v1/chat/completions', '{"model": "llama-3.1-8b", "messages": ['),
+      400,
+      'BadRequestError',
+      /JSON/,
+    );
   });
 
   it('missing messages → 400 naming the field', async () => {
-    expectVllmError(await post('/v1/chat/completions', chat({ model: 'llama-3.1-8b' })), 400, 'BadRequestError', /messages[\s\S]*Field required/);
+    expectVllmError(
+      await post('/v1/chat/completions', chat({ model: 'llama-3.1-8b' })),
+      400,
+      'BadRequestError',
+      /messages[\s\S]*Field required/,
+    );
   });
 
   it('wrong types → 400', async () => {
-    expectVllmError(await post('/v1/chat/completions', chat({ messages: user, max_tokens: 'ten' })), 400, 'BadRequestError', /max_tokens\n  Input should be a valid number/);
-    expectVllmError(await post('/v1/chat/completions', chat({ messages: [{ role: 'wizard', content: 'x' }] })), 400, 'BadRequestError', /role/);
+    expectVllmError(
+      await post('/v1/chat/completions', chat({ messages: user, max_tokens: 'ten' })),
+      400,
+      'BadRequestError',
+      /max_tokens\n  Input should be a valid number/,
+    );
+    expectVllmError(
+      await post('/v1/chat/completions', chat({ messages: [{ role: 'wizard', content: 'x' }] })),
+      400,
+      'BadRequestError',
+      /role/,
+    );
     expectVllmError(await post('/v1/chat/completions', '[1,2,3]'), 400, 'BadRequestError');
     expectVllmError(await post('/v1/completions', chat({ prompt: 42 })), 400, 'BadRequestError', /prompt/);
   });
 
   it('unknown model → 404 NotFoundError', async () => {
-    expectVllmError(await post('/v1/chat/completions', chat({ model: 'gpt-5', messages: user })), 404, 'NotFoundError', /The model `gpt-5` does not exist\./);
+    expectVllmError(
+      await post('/v1/chat/completions', chat({ model: 'gpt-5', messages: user })),
+      404,
+      'NotFoundError',
+      /The model `gpt-5` does not exist\./,
+    );
   });
 
   it('max_tokens beyond the context → 400 with vLLM’s wording', async () => {
@@ -68,12 +106,24 @@ describe('bad input', () => {
   it('n > 1, bad tool_choice and a bad fault header are 400s', async () => {
     expectVllmError(await post('/v1/chat/completions', chat({ messages: user, n: 3 })), 400, 'BadRequestError');
     expectVllmError(
-      await post('/v1/chat/completions', chat({ messages: user, tool_choice: { type: 'function', function: { name: 'nope' } }, tools: [{ type: 'function', function: { name: 'other' } }] })),
+      await post(
+        '/v1/chat/completions',
+        chat({
+          messages: user,
+          tool_choice: { type: 'function', function: { name: 'nope' } },
+          tools: [{ type: 'function', function: { name: 'other' } }],
+        }),
+      ),
       400,
       'BadRequestError',
       /nope/,
     );
-    expectVllmError(await post('/v1/chat/completions', chat({ messages: user }), { 'x-sim-fault': 'explode=1' }), 400, 'BadRequestError', /unknown item/);
+    expectVllmError(
+      await post('/v1/chat/completions', chat({ messages: user }), { 'x-sim-fault': 'explode=1' }),
+      400,
+      'BadRequestError',
+      /unknown item/,
+    );
   });
 
   it('unknown routes → FastAPI’s 404 {"detail":"Not Found"}', async () => {

@@ -64,7 +64,11 @@ export class SimError extends SwitchyardError {
   /** Seconds for a Retry-After header (429/503). */
   readonly retryAfterSeconds: number | undefined;
 
-  constructor(kind: SimErrorKind, message: string, options: { param?: string | null; retryAfterSeconds?: number } = {}) {
+  constructor(
+    kind: SimErrorKind,
+    message: string,
+    options: { param?: string | null; retryAfterSeconds?: number } = {},
+  ) {
     const [type, code] = OPENAI_TYPE_AND_CODE[kind];
     const retryable = kind === 'rate_limited' || kind === 'internal' || kind === 'unavailable';
     super(STATUS[kind], type, message, retryable, { param: options.param ?? null, code });
@@ -74,7 +78,8 @@ export class SimError extends SwitchyardError {
 
   /** An error for an injected fault with a given HTTP status. */
   static forStatus(status: number, message: string, retryAfterSeconds?: number): SimError {
-    const kind = (Object.keys(STATUS) as SimErrorKind[]).find((candidate) => STATUS[candidate] === status) ?? 'internal';
+    const kind =
+      (Object.keys(STATUS) as SimErrorKind[]).find((candidate) => STATUS[candidate] === status) ?? 'internal';
     return new SimError(kind, message, retryAfterSeconds === undefined ? {} : { retryAfterSeconds });
   }
 }

@@ -17,7 +17,12 @@ afterEach(async () => {
 const body = (extra: Record<string, unknown> = {}): string =>
   JSON.stringify({ messages: [{ role: 'user', content: 'hello' }], max_tokens: 20, ignore_eos: true, ...extra });
 
-async function post(replica: SimReplica, fault: string | undefined, extra: Record<string, unknown> = {}, signal?: AbortSignal): Promise<Response> {
+async function post(
+  replica: SimReplica,
+  fault: string | undefined,
+  extra: Record<string, unknown> = {},
+  signal?: AbortSignal,
+): Promise<Response> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (fault !== undefined) headers['x-sim-fault'] = fault;
   const init: RequestInit = { method: 'POST', headers, body: body(extra) };
@@ -26,7 +31,10 @@ async function post(replica: SimReplica, fault: string | undefined, extra: Recor
 }
 
 /** Read SSE data lines until the stream ends, errors, or `ms` pass. */
-async function readEvents(response: Response, ms: number): Promise<{ events: string[]; ended: 'done' | 'error' | 'timeout' }> {
+async function readEvents(
+  response: Response,
+  ms: number,
+): Promise<{ events: string[]; ended: 'done' | 'error' | 'timeout' }> {
   const events: string[] = [];
   const reader = response.body?.getReader();
   if (!reader) return { events, ended: 'error' };
@@ -85,8 +93,15 @@ describe('fault injection', () => {
     expect(response.headers.get('retry-after')).toBe('2');
     const json = (await response.json()) as { error: { code: number } };
     expect(json.error.code).toBe(429);
-    const client = new OpenAI({ baseURL: `${replica.url}/v1`, apiKey: 'x', maxRetries: 0, defaultHeaders: { 'x-sim-fault': 'error=429' } });
-    await expect(client.chat.completions.create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'x' }] })).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+    const client = new OpenAI({
+      baseURL: `${replica.url}/v1`,
+      apiKey: 'x',
+      maxRetries: 0,
+      defaultHeaders: { 'x-sim-fault': 'error=429' },
+    });
+    await expect(
+      client.chat.completions.create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'x' }] }),
+    ).rejects.toBeInstanceOf(OpenAI.RateLimitError);
     expect((await post(replica, 'error=500')).status).toBe(500);
     expect((await post(replica, 'error=503')).status).toBe(503);
   });
@@ -104,10 +119,18 @@ describe('fault injection', () => {
     expect((await post(replica, undefined)).status).toBe(200);
     await replica.setFaults({ errorRate: 1, errorStatuses: [503] });
     expect((await post(replica, undefined)).status).toBe(503);
-    const put = await fetch(`${replica.url}/sim/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const put = await fetch(`${replica.url}/sim/faults`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(put.status).toBe(200);
     expect((await post(replica, undefined)).status).toBe(200);
-    const bad = await fetch(`${replica.url}/sim/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"errorRate": 7}' });
+    const bad = await fetch(`${replica.url}/sim/faults`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: '{"errorRate": 7}',
+    });
     expect(bad.status).toBe(400);
   });
 

@@ -35,7 +35,9 @@ describe('hosted profile', () => {
     const models = await client.models.list();
     expect(models.data.map((model) => model.id)).toEqual(['gpt-4o-mini', 'gpt-4o']);
     expect((await fetch(`${replica.url}/metrics`)).status).toBe(404);
-    const missing = await client.chat.completions.create({ model: 'gpt-9', messages: [{ role: 'user', content: 'x' }] }).catch((caught: unknown) => caught);
+    const missing = await client.chat.completions
+      .create({ model: 'gpt-9', messages: [{ role: 'user', content: 'x' }] })
+      .catch((caught: unknown) => caught);
     expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
     expect((missing as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('model_not_found');
   });

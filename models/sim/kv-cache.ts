@@ -19,7 +19,8 @@ export class KvCacheManager {
   private readonly cachedByHash = new Map<string, KvBlock>();
 
   constructor(totalBlocks: number, enablePrefixCaching = true) {
-    if (!Number.isInteger(totalBlocks) || totalBlocks <= 0) throw new Error(`KV cache needs ≥ 1 block, got ${totalBlocks}`);
+    if (!Number.isInteger(totalBlocks) || totalBlocks <= 0)
+      throw new Error(`KV cache needs ≥ 1 block, got ${totalBlocks}`);
     this.totalBlocks = totalBlocks;
     this.enablePrefixCaching = enablePrefixCaching;
     for (let id = 0; id < totalBlocks; id++) this.freeQueue.set(id, { id, refCount: 0, hash: undefined });

@@ -2,7 +2,28 @@
 // the chosen token gets a seeded logprob in (-2, 0]; alternatives get lower ones. Shapes follow OpenAI/vLLM.
 import { createRandom } from './tokenizer.ts';
 
-const ALTERNATIVES = [' the', ' a', ' and', ' of', ' to', ' in', ',', '.', ' is', ' that', ' it', ' for', ' on', ' with', ' as', ' was', ' be', ' at', ' by', ' this'];
+const ALTERNATIVES = [
+  ' the',
+  ' a',
+  ' and',
+  ' of',
+  ' to',
+  ' in',
+  ',',
+  '.',
+  ' is',
+  ' that',
+  ' it',
+  ' for',
+  ' on',
+  ' with',
+  ' as',
+  ' was',
+  ' be',
+  ' at',
+  ' by',
+  ' this',
+];
 
 export interface TokenLogprob {
   token: string;
@@ -22,13 +43,22 @@ export function tokenLogprob(seed: number, index: number, token: string, top: nu
   for (let rank = 1; rank < top; rank++) {
     next = round(next - 0.5 - 2 * random());
     const candidate = ALTERNATIVES[Math.floor(random() * ALTERNATIVES.length)] ?? ' the';
-    alternatives.push({ token: candidate === token ? `${candidate}s` : candidate, logprob: next, bytes: bytesOf(candidate) });
+    alternatives.push({
+      token: candidate === token ? `${candidate}s` : candidate,
+      logprob: next,
+      bytes: bytesOf(candidate),
+    });
   }
   return { token, logprob, bytes: bytesOf(token), top_logprobs: top > 0 ? alternatives : [] };
 }
 
 /** Chat: `choice.logprobs = { content: [...] }`. */
-export function chatLogprobs(seed: number, pieces: readonly string[], from: number, top: number): { content: TokenLogprob[] } {
+export function chatLogprobs(
+  seed: number,
+  pieces: readonly string[],
+  from: number,
+  top: number,
+): { content: TokenLogprob[] } {
   return { content: pieces.map((piece, offset) => tokenLogprob(seed, from + offset, piece, top)) };
 }
 
@@ -45,7 +75,9 @@ export function completionLogprobs(
   return {
     tokens: entries.map((entry) => entry.token),
     token_logprobs: entries.map((entry) => entry.logprob),
-    top_logprobs: entries.map((entry) => Object.fromEntries(entry.top_logprobs.slice(0, Math.max(1, top)).map((alt) => [alt.token, alt.logprob]))),
+    top_logprobs: entries.map((entry) =>
+      Object.fromEntries(entry.top_logprobs.slice(0, Math.max(1, top)).map((alt) => [alt.token, alt.logprob])),
+    ),
     text_offset: pieces.map((piece) => {
       const at = offset;
       offset += piece.length;

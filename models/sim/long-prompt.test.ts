@@ -9,7 +9,12 @@ let hosted: SimReplica;
 
 beforeAll(async () => {
   vllm = await startSimReplica({ model: 'llama-3.1-8b', gpu: 'h100', speed: 200, maxModelLen: 4096 });
-  hosted = await startSimReplica({ profile: 'hosted', model: 'gpt-4o-mini', hosted: { models: ['gpt-4o-mini'] }, speed: 200 });
+  hosted = await startSimReplica({
+    profile: 'hosted',
+    model: 'gpt-4o-mini',
+    hosted: { models: ['gpt-4o-mini'] },
+    speed: 200,
+  });
 });
 afterAll(async () => {
   await vllm?.close();

@@ -43,7 +43,8 @@ export function mountLoraRoutes(app: Express, lora: LoraServing, assertReady: ()
     if ((typeof name !== 'string' || name === '') && typeof id !== 'number') {
       throw new SimError('invalid_user_input', "either 'lora_name' and 'lora_int_id' needs to be provided.");
     }
-    const target = typeof name === 'string' && name !== '' ? name : lora.manager.list().find((adapter) => adapter.id === id)?.name;
+    const target =
+      typeof name === 'string' && name !== '' ? name : lora.manager.list().find((adapter) => adapter.id === id)?.name;
     lora.manager.unregister(target ?? String(name ?? id));
     response.status(200).type('text/plain').send(`Success: LoRA adapter '${target}' removed successfully.`);
   });

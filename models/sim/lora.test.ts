@@ -19,7 +19,11 @@ describe('simulated vLLM with --enable-lora', () => {
   let replica: SimReplica;
   let client: OpenAI;
   const post = (path: string, body: unknown) =>
-    fetch(`${replica.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${replica.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
 
   beforeAll(async () => {
     replica = await startSimReplica({
@@ -64,7 +68,8 @@ describe('simulated vLLM with --enable-lora', () => {
     expect(again.status).toBe(400);
     expect(await again.json()).toEqual({
       error: {
-        message: "The lora adapter 'tmp-lora' has already been loaded. If you want to load the adapter in place, set 'load_inplace' to True.",
+        message:
+          "The lora adapter 'tmp-lora' has already been loaded. If you want to load the adapter in place, set 'load_inplace' to True.",
         type: 'InvalidUserInput',
         param: null,
         code: 400,
@@ -72,7 +77,9 @@ describe('simulated vLLM with --enable-lora', () => {
     });
     const missing = await post('/v1/load_lora_adapter', { lora_name: 'x' });
     expect(missing.status).toBe(400);
-    expect(((await missing.json()) as { error: { message: string } }).error.message).toBe("Both 'lora_name' and 'lora_path' must be provided.");
+    expect(((await missing.json()) as { error: { message: string } }).error.message).toBe(
+      "Both 'lora_name' and 'lora_path' must be provided.",
+    );
     const noFolder = await post('/v1/load_lora_adapter', { lora_name: 'ghost', lora_path: '/nonexistent/adapter' });
     expect(noFolder.status).toBe(404);
     expect(((await noFolder.json()) as { error: { type: string; message: string } }).error).toMatchObject({
@@ -81,7 +88,9 @@ describe('simulated vLLM with --enable-lora', () => {
     });
     const tooBig = await post('/v1/load_lora_adapter', { lora_name: 'big', lora_path: 'sim://big?rank=64' });
     expect(tooBig.status).toBe(400);
-    expect(((await tooBig.json()) as { error: { message: string } }).error.message).toBe('LoRA rank 64 is greater than max_lora_rank 16.');
+    expect(((await tooBig.json()) as { error: { message: string } }).error.message).toBe(
+      'LoRA rank 64 is greater than max_lora_rank 16.',
+    );
 
     const unloaded = await post('/v1/unload_lora_adapter', { lora_name: 'tmp-lora' });
     expect(unloaded.status).toBe(200);
@@ -91,7 +100,9 @@ describe('simulated vLLM with --enable-lora', () => {
     expect(await gone.json()).toEqual({
       error: { message: "The lora adapter 'tmp-lora' cannot be found.", type: 'NotFoundError', param: null, code: 404 },
     });
-    await expect(client.chat.completions.create({ model: 'tmp-lora', messages: [{ role: 'user', content: 'hi' }] })).rejects.toMatchObject({
+    await expect(
+      client.chat.completions.create({ model: 'tmp-lora', messages: [{ role: 'user', content: 'hi' }] }),
+    ).rejects.toMatchObject({
       status: 404,
     });
   });
@@ -108,7 +119,9 @@ describe('simulated vLLM with --enable-lora', () => {
     const page = await (await fetch(`${replica.url}/metrics`)).text();
     const lines = page.split('\n').filter((line) => line.startsWith('vllm:lora_requests_info{'));
     expect(lines.length).toBeGreaterThan(0);
-    const newest = lines.map((line) => ({ line, value: Number(line.split(' ').at(-1)) })).sort((a, b) => b.value - a.value)[0]!;
+    const newest = lines
+      .map((line) => ({ line, value: Number(line.split(' ').at(-1)) }))
+      .sort((a, b) => b.value - a.value)[0]!;
     expect(newest.line).toContain('max_lora="2"');
     expect(newest.line).toContain('running_lora_adapters="sql-lora"');
     expect(newest.value).toBeGreaterThan(Date.now() / 1000 - 60);
@@ -137,7 +150,14 @@ describe('LoRA in the engine', () => {
   function engineWith(options: Parameters<typeof LoraOptions.parse>[0]) {
     const clock = new VirtualClock();
     const lora = new LoraManager(LoraOptions.parse(options), 'llama-3.1-8b', cost);
-    const engine = new SimEngine({ clock, stepTime, totalBlocks: 20_000, maxNumSeqs: 256, maxNumBatchedTokens: 8192, lora });
+    const engine = new SimEngine({
+      clock,
+      stepTime,
+      totalBlocks: 20_000,
+      maxNumSeqs: 256,
+      maxNumBatchedTokens: 8192,
+      lora,
+    });
     return { clock, lora, engine };
   }
   function run(engine: SimEngine, lora: string | undefined, seed: number, outputTokens = 20) {
@@ -209,7 +229,11 @@ describe('LoRA in the engine', () => {
 
   it('parses --lora-modules in both of vLLM’s forms', () => {
     expect(parseLoraModule('sql=/adapters/sql')).toEqual({ name: 'sql', path: '/adapters/sql' });
-    expect(parseLoraModule('{"name":"sql","path":"/a","base_model_name":"llama"}')).toEqual({ name: 'sql', path: '/a', base: 'llama' });
+    expect(parseLoraModule('{"name":"sql","path":"/a","base_model_name":"llama"}')).toEqual({
+      name: 'sql',
+      path: '/a',
+      base: 'llama',
+    });
     expect(() => parseLoraModule('sql')).toThrow(/name=path/);
   });
 });
@@ -217,7 +241,17 @@ describe('LoRA in the engine', () => {
 describe('switchyard sim LoRA flags', () => {
   it('map --enable-lora, --lora-modules, --max-loras, --max-lora-rank, --max-cpu-loras, --lora-load-ms and runtime updating', async () => {
     const { replicaOptionsFromCli } = await import('./cli.ts');
-    const base = { model: 'llama-3.1-8b', gpu: 'h100', replicas: '1', port: '0', host: '127.0.0.1', dtype: 'bf16', speed: '1', profile: 'vllm', mode: 'generate' };
+    const base = {
+      model: 'llama-3.1-8b',
+      gpu: 'h100',
+      replicas: '1',
+      port: '0',
+      host: '127.0.0.1',
+      dtype: 'bf16',
+      speed: '1',
+      profile: 'vllm',
+      mode: 'generate',
+    };
     const options = replicaOptionsFromCli(
       {
         ...base,

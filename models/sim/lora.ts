@@ -90,7 +90,8 @@ export interface LoraCostModel {
 export function createLoraCostModel(model: ModelSpec, gpu: GpuSpec, tensorParallel: number): LoraCostModel {
   return {
     perStepMs: model.layers * LORA_MS_PER_LAYER,
-    perAdapterMs: (rank) => (adapterBytes(model, rank) / tensorParallel / (gpu.memoryBandwidth * ADAPTER_READ_EFFICIENCY)) * 1000,
+    perAdapterMs: (rank) =>
+      (adapterBytes(model, rank) / tensorParallel / (gpu.memoryBandwidth * ADAPTER_READ_EFFICIENCY)) * 1000,
     swapInMs: (rank) => (adapterBytes(model, rank) / tensorParallel / HOST_TO_GPU_BYTES_PER_S) * 1000,
   };
 }
@@ -240,7 +241,7 @@ function touch(list: string[], name: string): boolean {
 
 /** Drop least recently used entries (never a pinned one) until at most `capacity` remain. */
 function evictBeyond(list: string[], capacity: number, pinned: ReadonlySet<string>): void {
-  for (let index = 0; list.length > capacity && index < list.length; ) {
+  for (let index = 0; list.length > capacity && index < list.length;) {
     if (pinned.has(list[index]!)) index++;
     else list.splice(index, 1);
   }
@@ -253,7 +254,11 @@ export function parseLoraModule(spec: string): LoraModule {
     const parsed = z
       .strictObject({ name: z.string().min(1), path: z.string().min(1), base_model_name: z.string().min(1).optional() })
       .parse(JSON.parse(trimmed));
-    return { name: parsed.name, path: parsed.path, ...(parsed.base_model_name ? { base: parsed.base_model_name } : {}) };
+    return {
+      name: parsed.name,
+      path: parsed.path,
+      ...(parsed.base_model_name ? { base: parsed.base_model_name } : {}),
+    };
   }
   const equals = trimmed.indexOf('=');
   if (equals <= 0 || equals === trimmed.length - 1) {

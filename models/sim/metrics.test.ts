@@ -41,7 +41,12 @@ const names = (samples: Sample[]): Set<string> => new Set(samples.map((sample) =
 
 describe('metrics', () => {
   it('current generation: vLLM names with model_name labels, counters equal to what was served', async () => {
-    const replica = await startSimReplica({ model: 'llama-3.1-8b', gpu: 'h100', speed: 200, servedModelName: 'chat-8b' });
+    const replica = await startSimReplica({
+      model: 'llama-3.1-8b',
+      gpu: 'h100',
+      speed: 200,
+      servedModelName: 'chat-8b',
+    });
     replicas.push(replica);
     const client = new OpenAI({ baseURL: `${replica.url}/v1`, apiKey: 'x', maxRetries: 0 });
     const system = pseudoText(1, 600);
@@ -49,19 +54,41 @@ describe('metrics', () => {
       Array.from({ length: 6 }, (_, index) =>
         client.chat.completions.create({
           model: 'chat-8b',
-          messages: [{ role: 'system', content: system }, { role: 'user', content: `question ${index}` }],
+          messages: [
+            { role: 'system', content: system },
+            { role: 'user', content: `question ${index}` },
+          ],
           max_tokens: 10 + index,
         }),
       ),
     );
     // One more with the same system prompt, after the others: its prefix is cached.
-    results.push(await client.chat.completions.create({ model: 'chat-8b', messages: [{ role: 'system', content: system }, { role: 'user', content: 'again' }], max_tokens: 5 }));
+    results.push(
+      await client.chat.completions.create({
+        model: 'chat-8b',
+        messages: [
+          { role: 'system', content: system },
+          { role: 'user', content: 'again' },
+        ],
+        max_tokens: 5,
+      }),
+    );
     const samples = await scrape(replica);
     const expected = [
-      'vllm:num_requests_running', 'vllm:num_requests_waiting', 'vllm:kv_cache_usage_perc', 'vllm:prompt_tokens_total',
-      'vllm:generation_tokens_total', 'vllm:request_success_total', 'vllm:time_to_first_token_seconds_bucket',
-      'vllm:inter_token_latency_seconds_bucket', 'vllm:e2e_request_latency_seconds_bucket', 'vllm:prefix_cache_queries_total',
-      'vllm:prefix_cache_hits_total', 'vllm:cache_config_info', 'vllm:num_preemptions_total', 'vllm:request_queue_time_seconds_count',
+      'vllm:num_requests_running',
+      'vllm:num_requests_waiting',
+      'vllm:kv_cache_usage_perc',
+      'vllm:prompt_tokens_total',
+      'vllm:generation_tokens_total',
+      'vllm:request_success_total',
+      'vllm:time_to_first_token_seconds_bucket',
+      'vllm:inter_token_latency_seconds_bucket',
+      'vllm:e2e_request_latency_seconds_bucket',
+      'vllm:prefix_cache_queries_total',
+      'vllm:prefix_cache_hits_total',
+      'vllm:cache_config_info',
+      'vllm:num_preemptions_total',
+      'vllm:request_queue_time_seconds_count',
     ];
     for (const name of expected) expect(names(samples), name).toContain(name);
     expect(names(samples)).not.toContain('vllm:gpu_cache_usage_perc');
@@ -86,7 +113,12 @@ describe('metrics', () => {
   });
 
   it('legacy generation: gpu_cache_usage_perc, gpu_prefix_cache_* and time_per_output_token_seconds', async () => {
-    const replica = await startSimReplica({ model: 'mistral-7b', gpu: 'a100-80gb', speed: 200, metricsGeneration: 'legacy' });
+    const replica = await startSimReplica({
+      model: 'mistral-7b',
+      gpu: 'a100-80gb',
+      speed: 200,
+      metricsGeneration: 'legacy',
+    });
     replicas.push(replica);
     const response = await fetch(`${replica.url}/v1/completions`, {
       method: 'POST',
@@ -95,10 +127,19 @@ describe('metrics', () => {
     });
     expect(response.status).toBe(200);
     const found = names(await scrape(replica));
-    for (const name of ['vllm:gpu_cache_usage_perc', 'vllm:gpu_prefix_cache_queries_total', 'vllm:gpu_prefix_cache_hits_total', 'vllm:time_per_output_token_seconds_count']) {
+    for (const name of [
+      'vllm:gpu_cache_usage_perc',
+      'vllm:gpu_prefix_cache_queries_total',
+      'vllm:gpu_prefix_cache_hits_total',
+      'vllm:time_per_output_token_seconds_count',
+    ]) {
       expect(found, name).toContain(name);
     }
-    for (const name of ['vllm:kv_cache_usage_perc', 'vllm:prefix_cache_queries_total', 'vllm:inter_token_latency_seconds_count']) {
+    for (const name of [
+      'vllm:kv_cache_usage_perc',
+      'vllm:prefix_cache_queries_total',
+      'vllm:inter_token_latency_seconds_count',
+    ]) {
       expect(found, name).not.toContain(name);
     }
   });
@@ -135,7 +176,14 @@ describe('metrics', () => {
       const response = await fetch(`${replica.url}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-sim-timings': '1' },
-        body: JSON.stringify({ messages: [{ role: 'system', content: system }, { role: 'user', content: question }], max_tokens: 3, stream: true }),
+        body: JSON.stringify({
+          messages: [
+            { role: 'system', content: system },
+            { role: 'user', content: question },
+          ],
+          max_tokens: 3,
+          stream: true,
+        }),
       });
       const match = /^: sim arrival=([\d.]+) t=([\d.]+)$/m.exec(await response.text());
       return Number(match?.[2]) - Number(match?.[1]);

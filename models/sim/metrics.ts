@@ -8,9 +8,17 @@ import type { FinishReason } from './output.ts';
 
 export type MetricsGeneration = 'current' | 'legacy';
 
-const TTFT_BUCKETS = [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0];
-const ITL_BUCKETS = [0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0];
-const REQUEST_LATENCY_BUCKETS = [0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0];
+const TTFT_BUCKETS = [
+  0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0, 160.0,
+  640.0, 2560.0,
+];
+const ITL_BUCKETS = [
+  0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0, 20.0, 40.0, 80.0,
+];
+const REQUEST_LATENCY_BUCKETS = [
+  0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0, 50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0,
+  7680.0,
+];
 const ITERATION_TOKEN_BUCKETS = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
 
 /** vLLM's build_1_2_5_buckets: 1, 2, 5, 10, 20, 50 … up to `max`. */
@@ -127,9 +135,24 @@ export class SimMetrics implements EngineObserver {
       labelNames,
       registers,
     });
-    this.preemptions = new Counter({ name: 'vllm:num_preemptions_total', help: 'Cumulative number of preemption from the engine.', labelNames, registers });
-    this.promptTokens = new Counter({ name: 'vllm:prompt_tokens_total', help: 'Number of prefill tokens processed.', labelNames, registers });
-    this.generationTokens = new Counter({ name: 'vllm:generation_tokens_total', help: 'Number of generation tokens processed.', labelNames, registers });
+    this.preemptions = new Counter({
+      name: 'vllm:num_preemptions_total',
+      help: 'Cumulative number of preemption from the engine.',
+      labelNames,
+      registers,
+    });
+    this.promptTokens = new Counter({
+      name: 'vllm:prompt_tokens_total',
+      help: 'Number of prefill tokens processed.',
+      labelNames,
+      registers,
+    });
+    this.generationTokens = new Counter({
+      name: 'vllm:generation_tokens_total',
+      help: 'Number of generation tokens processed.',
+      labelNames,
+      registers,
+    });
     this.requestSuccess = new Counter({
       name: 'vllm:request_success_total',
       help: 'Count of successfully processed requests.',
@@ -139,23 +162,67 @@ export class SimMetrics implements EngineObserver {
     const tokenBuckets = oneTwoFiveBuckets(options.maxModelLen);
     const histogram = (name: string, help: string, buckets: number[]): Histogram<'model_name' | 'engine'> =>
       new Histogram({ name, help, labelNames, buckets, registers });
-    this.requestPromptTokens = histogram('vllm:request_prompt_tokens', 'Number of prefill tokens processed.', tokenBuckets);
-    this.requestGenerationTokens = histogram('vllm:request_generation_tokens', 'Number of generation tokens processed.', tokenBuckets);
-    this.iterationTokens = histogram('vllm:iteration_tokens_total', 'Histogram of number of tokens per engine_step.', ITERATION_TOKEN_BUCKETS);
-    this.maxTokensParam = histogram('vllm:request_params_max_tokens', 'Histogram of the max_tokens request parameter.', tokenBuckets);
+    this.requestPromptTokens = histogram(
+      'vllm:request_prompt_tokens',
+      'Number of prefill tokens processed.',
+      tokenBuckets,
+    );
+    this.requestGenerationTokens = histogram(
+      'vllm:request_generation_tokens',
+      'Number of generation tokens processed.',
+      tokenBuckets,
+    );
+    this.iterationTokens = histogram(
+      'vllm:iteration_tokens_total',
+      'Histogram of number of tokens per engine_step.',
+      ITERATION_TOKEN_BUCKETS,
+    );
+    this.maxTokensParam = histogram(
+      'vllm:request_params_max_tokens',
+      'Histogram of the max_tokens request parameter.',
+      tokenBuckets,
+    );
     this.nParam = histogram('vllm:request_params_n', 'Histogram of the n request parameter.', [1, 2, 5, 10, 20]);
-    this.ttft = histogram('vllm:time_to_first_token_seconds', 'Histogram of time to first token in seconds.', TTFT_BUCKETS);
+    this.ttft = histogram(
+      'vllm:time_to_first_token_seconds',
+      'Histogram of time to first token in seconds.',
+      TTFT_BUCKETS,
+    );
     this.interToken = legacy
       ? histogram('vllm:time_per_output_token_seconds', 'Histogram of time per output token in seconds.', ITL_BUCKETS)
       : histogram('vllm:inter_token_latency_seconds', 'Histogram of inter-token latency in seconds.', ITL_BUCKETS);
     this.requestTimePerToken = legacy
       ? undefined
-      : histogram('vllm:request_time_per_output_token_seconds', 'Histogram of time_per_output_token_seconds per request.', ITL_BUCKETS);
-    this.e2e = histogram('vllm:e2e_request_latency_seconds', 'Histogram of e2e request latency in seconds.', REQUEST_LATENCY_BUCKETS);
-    this.queueTime = histogram('vllm:request_queue_time_seconds', 'Histogram of time spent in WAITING phase for request.', REQUEST_LATENCY_BUCKETS);
-    this.inferenceTime = histogram('vllm:request_inference_time_seconds', 'Histogram of time spent in RUNNING phase for request.', REQUEST_LATENCY_BUCKETS);
-    this.prefillTime = histogram('vllm:request_prefill_time_seconds', 'Histogram of time spent in PREFILL phase for request.', REQUEST_LATENCY_BUCKETS);
-    this.decodeTime = histogram('vllm:request_decode_time_seconds', 'Histogram of time spent in DECODE phase for request.', REQUEST_LATENCY_BUCKETS);
+      : histogram(
+          'vllm:request_time_per_output_token_seconds',
+          'Histogram of time_per_output_token_seconds per request.',
+          ITL_BUCKETS,
+        );
+    this.e2e = histogram(
+      'vllm:e2e_request_latency_seconds',
+      'Histogram of e2e request latency in seconds.',
+      REQUEST_LATENCY_BUCKETS,
+    );
+    this.queueTime = histogram(
+      'vllm:request_queue_time_seconds',
+      'Histogram of time spent in WAITING phase for request.',
+      REQUEST_LATENCY_BUCKETS,
+    );
+    this.inferenceTime = histogram(
+      'vllm:request_inference_time_seconds',
+      'Histogram of time spent in RUNNING phase for request.',
+      REQUEST_LATENCY_BUCKETS,
+    );
+    this.prefillTime = histogram(
+      'vllm:request_prefill_time_seconds',
+      'Histogram of time spent in PREFILL phase for request.',
+      REQUEST_LATENCY_BUCKETS,
+    );
+    this.decodeTime = histogram(
+      'vllm:request_decode_time_seconds',
+      'Histogram of time spent in DECODE phase for request.',
+      REQUEST_LATENCY_BUCKETS,
+    );
 
     if (options.maxLoras !== undefined) {
       // vLLM v1: one series per label combination, its value the wall-clock time it was last set; readers take the
@@ -182,7 +249,11 @@ export class SimMetrics implements EngineObserver {
           recent.push(key);
           while (recent.length > LORA_INFO_SERIES) {
             const [waiting, running] = recent.shift()!.split('\u0000');
-            this.remove({ max_lora: maxLora, waiting_lora_adapters: waiting ?? '', running_lora_adapters: running ?? '' });
+            this.remove({
+              max_lora: maxLora,
+              waiting_lora_adapters: waiting ?? '',
+              running_lora_adapters: running ?? '',
+            });
           }
           lastSetAt = Math.max(Date.now() / 1000, lastSetAt + 1e-6);
           this.set(labels, lastSetAt);
@@ -193,7 +264,15 @@ export class SimMetrics implements EngineObserver {
     new Gauge({
       name: 'vllm:cache_config_info',
       help: 'Information of the LLMEngine CacheConfig',
-      labelNames: ['block_size', 'cache_dtype', 'enable_prefix_caching', 'gpu_memory_utilization', 'num_cpu_blocks', 'num_gpu_blocks', 'engine'],
+      labelNames: [
+        'block_size',
+        'cache_dtype',
+        'enable_prefix_caching',
+        'gpu_memory_utilization',
+        'num_cpu_blocks',
+        'num_gpu_blocks',
+        'engine',
+      ],
       registers,
     }).set(
       {
@@ -208,10 +287,17 @@ export class SimMetrics implements EngineObserver {
       1,
     );
     // Counters appear at zero from the start, as vLLM's do.
-    for (const counter of [this.prefixQueries, this.prefixHits, this.preemptions, this.promptTokens, this.generationTokens]) {
+    for (const counter of [
+      this.prefixQueries,
+      this.prefixHits,
+      this.preemptions,
+      this.promptTokens,
+      this.generationTokens,
+    ]) {
       counter.inc(this.labels, 0);
     }
-    for (const reason of ['stop', 'length', 'abort']) this.requestSuccess.inc({ ...this.labels, finished_reason: reason }, 0);
+    for (const reason of ['stop', 'length', 'abort'])
+      this.requestSuccess.inc({ ...this.labels, finished_reason: reason }, 0);
   }
 
   get contentType(): string {
@@ -263,7 +349,10 @@ export class SimMetrics implements EngineObserver {
     this.prefillTime.observe(this.labels, seconds(firstToken - scheduled));
     this.decodeTime.observe(this.labels, seconds(timings.finishedMs - firstToken));
     if (this.requestTimePerToken && timings.outputTokens > 1) {
-      this.requestTimePerToken.observe(this.labels, seconds((timings.finishedMs - firstToken) / (timings.outputTokens - 1)));
+      this.requestTimePerToken.observe(
+        this.labels,
+        seconds((timings.finishedMs - firstToken) / (timings.outputTokens - 1)),
+      );
     }
   }
 }

@@ -49,13 +49,21 @@ export function planOutput(request: OutputRequest): OutputPlan {
   }
   const natural = naturalLength(random, request.minTokens ?? 0);
   const count = request.ignoreEos ? request.maxTokens : Math.min(request.maxTokens, natural);
-  const finishReason: FinishReason = count >= request.maxTokens && (request.ignoreEos || natural >= request.maxTokens) ? 'length' : 'stop';
+  const finishReason: FinishReason =
+    count >= request.maxTokens && (request.ignoreEos || natural >= request.maxTokens) ? 'length' : 'stop';
   return applyStop({ pieces: pseudoTextPieces(request.seed, count), finishReason }, request.stop);
 }
 
-function capped(pieces: string[], maxTokens: number, finishReason: FinishReason, toolCall?: { name: string }): OutputPlan {
+function capped(
+  pieces: string[],
+  maxTokens: number,
+  finishReason: FinishReason,
+  toolCall?: { name: string },
+): OutputPlan {
   const plan: OutputPlan =
-    pieces.length > maxTokens ? { pieces: pieces.slice(0, maxTokens), finishReason: 'length' } : { pieces, finishReason };
+    pieces.length > maxTokens
+      ? { pieces: pieces.slice(0, maxTokens), finishReason: 'length' }
+      : { pieces, finishReason };
   if (toolCall) plan.toolCall = toolCall;
   return plan;
 }
@@ -119,7 +127,8 @@ export function valueForSchema(schema: unknown, random: () => number, depth: num
     case 'object': {
       const result: Record<string, Json> = {};
       const properties = isRecord(schema['properties']) ? schema['properties'] : {};
-      for (const [name, property] of Object.entries(properties)) result[name] = valueForSchema(property, random, depth + 1);
+      for (const [name, property] of Object.entries(properties))
+        result[name] = valueForSchema(property, random, depth + 1);
       return result;
     }
     case 'array': {
@@ -133,7 +142,9 @@ export function valueForSchema(schema: unknown, random: () => number, depth: num
       const min = typeof schema['minimum'] === 'number' ? schema['minimum'] : 0;
       const max = typeof schema['maximum'] === 'number' ? schema['maximum'] : min + 100;
       const value = min + random() * (max - min);
-      return type === 'integer' ? Math.min(Math.floor(max), Math.max(Math.ceil(min), Math.round(value))) : Math.round(value * 100) / 100;
+      return type === 'integer'
+        ? Math.min(Math.floor(max), Math.max(Math.ceil(min), Math.round(value)))
+        : Math.round(value * 100) / 100;
     }
     case 'boolean':
       return random() < 0.5;

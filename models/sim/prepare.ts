@@ -81,9 +81,14 @@ function checkContext(promptLength: number, maxTokens: number | undefined, maxMo
  * The answer text requested by header (`x-sim-response`, `x-sim-mode`), by body (`vllm_xargs.sim_response`: vLLM's
  * own field for extension arguments, so a script survives a router that forwards bodies but not headers) or config.
  */
-function responseSource(headers: IncomingHttpHeaders, context: PrepareContext, body?: unknown): { mode: ResponseMode; text?: string } {
+function responseSource(
+  headers: IncomingHttpHeaders,
+  context: PrepareContext,
+  body?: unknown,
+): { mode: ResponseMode; text?: string } {
   const xargs = typeof body === 'object' && body !== null ? (body as { vllm_xargs?: unknown }).vllm_xargs : undefined;
-  const bodyScript = typeof xargs === 'object' && xargs !== null ? (xargs as { sim_response?: unknown }).sim_response : undefined;
+  const bodyScript =
+    typeof xargs === 'object' && xargs !== null ? (xargs as { sim_response?: unknown }).sim_response : undefined;
   if (typeof bodyScript === 'string') return { mode: 'script', text: bodyScript };
   const scripted = headers['x-sim-response'];
   if (typeof scripted === 'string') {
@@ -96,7 +101,8 @@ function responseSource(headers: IncomingHttpHeaders, context: PrepareContext, b
   const mode = headers['x-sim-mode'];
   if (mode === 'echo' || mode === 'generate') return { mode };
   if (mode === 'script') return { mode, text: context.scriptedText ?? '' };
-  if (mode !== undefined) throw new SimError('bad_request', `x-sim-mode must be echo, script or generate, got "${String(mode)}"`);
+  if (mode !== undefined)
+    throw new SimError('bad_request', `x-sim-mode must be echo, script or generate, got "${String(mode)}"`);
   return context.responseMode === 'script'
     ? { mode: 'script', text: context.scriptedText ?? '' }
     : { mode: context.responseMode };
@@ -104,7 +110,9 @@ function responseSource(headers: IncomingHttpHeaders, context: PrepareContext, b
 
 function checkStreamOptions(stream: boolean | null | undefined, streamOptions: unknown): void {
   if (streamOptions !== null && streamOptions !== undefined && stream !== true) {
-    throw new SimError('bad_request', 'Stream options can only be defined when `stream=True`.', { param: 'stream_options' });
+    throw new SimError('bad_request', 'Stream options can only be defined when `stream=True`.', {
+      param: 'stream_options',
+    });
   }
 }
 
@@ -129,7 +137,9 @@ function chooseTool(
   }
   const named = tools.find((tool) => tool.function.name === choice.function.name);
   if (!named) {
-    throw new SimError('bad_request', `Tool '${choice.function.name}' has not been passed in \`tools\`.`, { param: 'tool_choice' });
+    throw new SimError('bad_request', `Tool '${choice.function.name}' has not been passed in \`tools\`.`, {
+      param: 'tool_choice',
+    });
   }
   return { name: named.function.name, parameters: named.function.parameters ?? {}, finishReason: 'stop' };
 }
@@ -139,7 +149,8 @@ function autoToolCall(request: ChatCompletionRequest, headers: IncomingHttpHeade
   const name = headers['x-sim-tool-call'];
   if (typeof name !== 'string' || request.tool_choice === 'none') return undefined;
   const tool = request.tools?.find((candidate) => candidate.function.name === name);
-  if (!tool) throw new SimError('bad_request', `x-sim-tool-call: no tool named '${name}' in \`tools\`.`, { param: 'tools' });
+  if (!tool)
+    throw new SimError('bad_request', `x-sim-tool-call: no tool named '${name}' in \`tools\`.`, { param: 'tools' });
   return { name: tool.function.name, parameters: tool.function.parameters ?? {}, finishReason: 'tool_calls' };
 }
 
@@ -187,12 +198,18 @@ export function prepareChat(body: unknown, headers: IncomingHttpHeaders, context
   if (tool) prepared.toolCallId = `chatcmpl-tool-${hexId()}`;
   if (request.logprobs === true) prepared.logprobs = { top: request.top_logprobs ?? 0, seed: outputRequest.seed };
   else if (typeof request.top_logprobs === 'number' && request.top_logprobs > 0) {
-    throw new SimError('bad_request', 'when using `top_logprobs`, `logprobs` must be set to true.', { param: 'top_logprobs' });
+    throw new SimError('bad_request', 'when using `top_logprobs`, `logprobs` must be set to true.', {
+      param: 'top_logprobs',
+    });
   }
   return prepared;
 }
 
-export function prepareCompletion(body: unknown, headers: IncomingHttpHeaders, context: PrepareContext): PreparedGeneration {
+export function prepareCompletion(
+  body: unknown,
+  headers: IncomingHttpHeaders,
+  context: PrepareContext,
+): PreparedGeneration {
   const request = parseBody(CompletionRequest, body, 'CompletionRequest');
   const model = resolveModel(request.model, context);
   checkN(request.n);
@@ -229,7 +246,10 @@ export function prepareCompletion(body: unknown, headers: IncomingHttpHeaders, c
 }
 
 /** One prompt: a string, a one-element string list, a token-id list or a one-element list of token-id lists. */
-function completionPrompt(prompt: CompletionRequest['prompt']): { promptText: string | undefined; promptTokens: number[] } {
+function completionPrompt(prompt: CompletionRequest['prompt']): {
+  promptText: string | undefined;
+  promptTokens: number[];
+} {
   if (typeof prompt === 'string') return { promptText: prompt, promptTokens: [SPECIAL.beginOfText, ...encode(prompt)] };
   const first = prompt[0];
   if (typeof first === 'number') return { promptText: undefined, promptTokens: prompt as number[] };

@@ -40,7 +40,11 @@ const ResponseFormat = z
   .looseObject({
     type: z.enum(['text', 'json_object', 'json_schema']),
     json_schema: z
-      .looseObject({ name: z.string().optional(), schema: z.record(z.string(), z.unknown()).optional(), strict: z.boolean().nullish() })
+      .looseObject({
+        name: z.string().optional(),
+        schema: z.record(z.string(), z.unknown()).optional(),
+        strict: z.boolean().nullish(),
+      })
       .optional(),
   })
   .nullish();
@@ -92,7 +96,10 @@ export type CompletionRequest = z.infer<typeof CompletionRequest>;
 /** Parse or throw a 400 in vLLM's style ("1 validation error for ChatCompletionRequest\nmessages\n  Field required"). */
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown, modelName: string): T {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new SimError('bad_request', `1 validation error for ${modelName}\n  Input should be a valid dictionary or object`);
+    throw new SimError(
+      'bad_request',
+      `1 validation error for ${modelName}\n  Input should be a valid dictionary or object`,
+    );
   }
   const result = schema.safeParse(body);
   if (result.success) return result.data;
@@ -130,7 +137,8 @@ export function messageText(message: ChatMessage): string {
   const { content } = message;
   let text = '';
   if (typeof content === 'string') text = content;
-  else if (Array.isArray(content)) text = content.map((part) => (typeof part.text === 'string' ? part.text : '')).join('');
+  else if (Array.isArray(content))
+    text = content.map((part) => (typeof part.text === 'string' ? part.text : '')).join('');
   if (message.tool_calls && message.tool_calls.length > 0) text += JSON.stringify(message.tool_calls);
   return text;
 }

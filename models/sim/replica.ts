@@ -4,7 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { type Server, createServer } from 'node:http';
 import { getModel } from '../catalog/models.ts';
 import { GPUS } from '../catalog/gpus.ts';
-import { type Deployment, KV_BLOCK_TOKENS, kvCapacityBlocks, maxModelLen as sizingMaxModelLen, smallestTensorParallel } from '../sizing.ts';
+import {
+  type Deployment,
+  KV_BLOCK_TOKENS,
+  kvCapacityBlocks,
+  maxModelLen as sizingMaxModelLen,
+  smallestTensorParallel,
+} from '../sizing.ts';
 import { createStepTimeModel } from '../step-time.ts';
 import { RealClock } from './clock.ts';
 import { warmTokenizer } from './tokenizer.ts';
@@ -52,20 +58,43 @@ function setupEngine(options: ResolvedSimReplicaOptions, clock: RealClock): Engi
     const hosted = options.hosted ?? { ttftMs: 300, msPerToken: 12, msPerPromptToken: 0.02 };
     const engine = new HostedEngine(clock, hosted);
     const modelNames = hosted.models ?? [options.servedModelName ?? options.model];
-    return { engine, metrics: undefined, totalBlocks: 0, maxModelLen: options.maxModelLen ?? 128_000, modelNames, rootModel: options.model };
+    return {
+      engine,
+      metrics: undefined,
+      totalBlocks: 0,
+      maxModelLen: options.maxModelLen ?? 128_000,
+      modelNames,
+      rootModel: options.model,
+    };
   }
   const model = getModel(options.model);
   const gpu = GPUS[options.gpu];
-  const base = { model, gpu, dtype: options.dtype, gpuMemoryUtilization: options.gpuMemoryUtilization, maxNumBatchedTokens: options.maxNumBatchedTokens };
+  const base = {
+    model,
+    gpu,
+    dtype: options.dtype,
+    gpuMemoryUtilization: options.gpuMemoryUtilization,
+    maxNumBatchedTokens: options.maxNumBatchedTokens,
+  };
   const tensorParallel = options.tensorParallel ?? smallestTensorParallel(base);
-  if (tensorParallel === undefined) throw new Error(`${model.id} (${options.dtype}) does not fit on up to 8× ${gpu.id}`);
+  if (tensorParallel === undefined)
+    throw new Error(`${model.id} (${options.dtype}) does not fit on up to 8× ${gpu.id}`);
   const deployment: Deployment = { ...base, tensorParallel };
   const totalBlocks = options.kvBlocks ?? kvCapacityBlocks(deployment);
-  if (totalBlocks <= 0) throw new Error(`${model.id} (${options.dtype}) does not fit on ${tensorParallel}× ${gpu.id}: no room for a KV cache`);
+  if (totalBlocks <= 0)
+    throw new Error(
+      `${model.id} (${options.dtype}) does not fit on ${tensorParallel}× ${gpu.id}: no room for a KV cache`,
+    );
   // vLLM refuses a max_model_len the cache cannot hold; the simulator clamps instead.
-  const maxModelLen = Math.min(options.maxModelLen ?? sizingMaxModelLen(deployment), totalBlocks * KV_BLOCK_TOKENS, model.maxContext);
+  const maxModelLen = Math.min(
+    options.maxModelLen ?? sizingMaxModelLen(deployment),
+    totalBlocks * KV_BLOCK_TOKENS,
+    model.maxContext,
+  );
   const servedName = options.servedModelName ?? model.id;
-  const lora = options.lora ? new LoraManager(options.lora, servedName, createLoraCostModel(model, gpu, tensorParallel)) : undefined;
+  const lora = options.lora
+    ? new LoraManager(options.lora, servedName, createLoraCostModel(model, gpu, tensorParallel))
+    : undefined;
   // Static adapters are read at start-up, before the server answers (vLLM fails to start on a bad one).
   for (const module of options.lora?.modules ?? []) lora?.register(module.name, module.path, module.base);
   const engine = new SimEngine({

@@ -25,7 +25,12 @@ interface Usage {
   completion_tokens_details?: { reasoning_tokens: number };
 }
 
-function usageOf(prepared: PreparedGeneration, completionTokens: number, profile: Profile, cachedTokens: number): Usage {
+function usageOf(
+  prepared: PreparedGeneration,
+  completionTokens: number,
+  profile: Profile,
+  cachedTokens: number,
+): Usage {
   const promptTokens = prepared.promptTokens.length;
   const usage: Usage = {
     prompt_tokens: promptTokens,
@@ -58,7 +63,8 @@ export function runGeneration(
   const write = (payload: unknown): void => {
     if (closed) return;
     // SSE comment lines are ignored by every client; only sent when asked for with `x-sim-timings: 1`.
-    const comment = prepared.simTimings && eventTimeMs !== undefined ? `: sim arrival=${arrivalMs} t=${eventTimeMs}\n` : '';
+    const comment =
+      prepared.simTimings && eventTimeMs !== undefined ? `: sim arrival=${arrivalMs} t=${eventTimeMs}\n` : '';
     response.write(`${comment}data: ${JSON.stringify(payload)}\n\n`);
   };
   const startStream = (): void => {
@@ -69,14 +75,22 @@ export function runGeneration(
     response.setHeader('cache-control', 'no-cache');
     response.flushHeaders();
     if (prepared.kind === 'chat') {
-      write({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] });
+      write({
+        ...base,
+        choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }],
+      });
     } else if (prepared.echoPrefix !== undefined) {
-      write({ ...base, choices: [{ index: 0, text: prepared.echoPrefix, logprobs: null, finish_reason: null, stop_reason: null }] });
+      write({
+        ...base,
+        choices: [{ index: 0, text: prepared.echoPrefix, logprobs: null, finish_reason: null, stop_reason: null }],
+      });
     }
   };
   const chunkFor = (index: number, last: boolean): unknown => {
     const piece = plan.pieces[index] ?? '';
-    const finish = last ? { finish_reason: plan.finishReason, stop_reason: plan.stopReason ?? null } : { finish_reason: null };
+    const finish = last
+      ? { finish_reason: plan.finishReason, stop_reason: plan.stopReason ?? null }
+      : { finish_reason: null };
     const { logprobs } = prepared;
     let choice: Record<string, unknown>;
     if (prepared.kind === 'completion') {
@@ -86,7 +100,12 @@ export function runGeneration(
     } else if (plan.toolCall) {
       const call =
         index === 0
-          ? { id: prepared.toolCallId, type: 'function', index: 0, function: { name: plan.toolCall.name, arguments: piece } }
+          ? {
+              id: prepared.toolCallId,
+              type: 'function',
+              index: 0,
+              function: { name: plan.toolCall.name, arguments: piece },
+            }
           : { index: 0, function: { arguments: piece } };
       choice = { index: 0, delta: { tool_calls: [call] }, logprobs: null, ...finish };
     } else {
@@ -169,7 +188,12 @@ export function runGeneration(
     if (closed) return;
     try {
       handle = context.engine.submit(
-        { id: prepared.id, promptTokens: prepared.promptTokens, outputTokens, ...(prepared.lora ? { lora: prepared.lora } : {}) },
+        {
+          id: prepared.id,
+          promptTokens: prepared.promptTokens,
+          outputTokens,
+          ...(prepared.lora ? { lora: prepared.lora } : {}),
+        },
         { onToken, onFinish },
       );
       arrivalMs = handle.arrivalMs;
@@ -195,7 +219,9 @@ function nonStreamBody(prepared: PreparedGeneration, usage: Usage, profile: Prof
         {
           index: 0,
           text: (prepared.echoPrefix ?? '') + text,
-          logprobs: logprobs ? completionLogprobs(logprobs.seed, plan.pieces, 0, logprobs.top, prepared.echoPrefix?.length ?? 0) : null,
+          logprobs: logprobs
+            ? completionLogprobs(logprobs.seed, plan.pieces, 0, logprobs.top, prepared.echoPrefix?.length ?? 0)
+            : null,
           finish_reason: plan.finishReason,
           stop_reason: plan.stopReason ?? null,
           prompt_logprobs: null,
@@ -210,16 +236,29 @@ function nonStreamBody(prepared: PreparedGeneration, usage: Usage, profile: Prof
     : [];
   const message =
     profile === 'hosted'
-      ? { role: 'assistant', content: plan.toolCall ? null : text, refusal: null, annotations: [], ...(plan.toolCall ? { tool_calls: toolCalls } : {}) }
+      ? {
+          role: 'assistant',
+          content: plan.toolCall ? null : text,
+          refusal: null,
+          annotations: [],
+          ...(plan.toolCall ? { tool_calls: toolCalls } : {}),
+        }
       : { role: 'assistant', reasoning_content: null, content: plan.toolCall ? null : text, tool_calls: toolCalls };
   const choiceLogprobs = logprobs && !plan.toolCall ? chatLogprobs(logprobs.seed, plan.pieces, 0, logprobs.top) : null;
-  const choice: Record<string, unknown> = { index: 0, message, logprobs: choiceLogprobs, finish_reason: plan.finishReason };
+  const choice: Record<string, unknown> = {
+    index: 0,
+    message,
+    logprobs: choiceLogprobs,
+    finish_reason: plan.finishReason,
+  };
   if (profile === 'vllm') choice['stop_reason'] = plan.stopReason ?? null;
   return {
     ...base,
     object: 'chat.completion',
     choices: [choice],
     usage,
-    ...(profile === 'vllm' ? { prompt_logprobs: null, kv_transfer_params: null } : { service_tier: 'default', system_fingerprint: 'fp_sim' }),
+    ...(profile === 'vllm'
+      ? { prompt_logprobs: null, kv_transfer_params: null }
+      : { service_tier: 'default', system_fingerprint: 'fp_sim' }),
   };
 }

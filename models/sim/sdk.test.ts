@@ -28,7 +28,12 @@ describe('openai SDK against the simulator', () => {
   });
 
   it('chat non-stream: text, finish reason and exact usage', async () => {
-    const completion = await client.chat.completions.create({ model: 'llama-3.1-8b', messages, max_tokens: 40, temperature: 0.7 });
+    const completion = await client.chat.completions.create({
+      model: 'llama-3.1-8b',
+      messages,
+      max_tokens: 40,
+      temperature: 0.7,
+    });
     const choice = completion.choices[0];
     expect(completion.object).toBe('chat.completion');
     expect(choice?.message.role).toBe('assistant');
@@ -36,7 +41,9 @@ describe('openai SDK against the simulator', () => {
     expect(content.length).toBeGreaterThan(0);
     expect(completion.usage?.completion_tokens).toBe(countTokens(content));
     expect(completion.usage?.prompt_tokens).toBe(chatPromptTokens(messages).length);
-    expect(completion.usage?.total_tokens).toBe((completion.usage?.prompt_tokens ?? 0) + (completion.usage?.completion_tokens ?? 0));
+    expect(completion.usage?.total_tokens).toBe(
+      (completion.usage?.prompt_tokens ?? 0) + (completion.usage?.completion_tokens ?? 0),
+    );
     expect(['stop', 'length']).toContain(choice?.finish_reason);
   });
 
@@ -80,11 +87,22 @@ describe('openai SDK against the simulator', () => {
   });
 
   it('completions, stream and non-stream', async () => {
-    const completion = await client.completions.create({ model: 'llama-3.1-8b', prompt: 'Once upon a time', max_tokens: 12, ignore_eos: true } as OpenAI.CompletionCreateParamsNonStreaming);
+    const completion = await client.completions.create({
+      model: 'llama-3.1-8b',
+      prompt: 'Once upon a time',
+      max_tokens: 12,
+      ignore_eos: true,
+    } as OpenAI.CompletionCreateParamsNonStreaming);
     expect(completion.object).toBe('text_completion');
     expect(completion.usage?.completion_tokens).toBe(12);
     expect(completion.usage?.prompt_tokens).toBe(countTokens('Once upon a time') + 1);
-    const stream = await client.completions.create({ model: 'llama-3.1-8b', prompt: 'Once upon a time', max_tokens: 12, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.completions.create({
+      model: 'llama-3.1-8b',
+      prompt: 'Once upon a time',
+      max_tokens: 12,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     let text = '';
     let usage: OpenAI.CompletionUsage | undefined;
     for await (const chunk of stream) {
@@ -102,7 +120,11 @@ describe('openai SDK against the simulator', () => {
           name: 'get_weather',
           parameters: {
             type: 'object',
-            properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] }, days: { type: 'integer', minimum: 1, maximum: 7 } },
+            properties: {
+              city: { type: 'string' },
+              unit: { type: 'string', enum: ['celsius', 'fahrenheit'] },
+              days: { type: 'integer', minimum: 1, maximum: 7 },
+            },
             required: ['city', 'unit'],
           },
         },
@@ -123,7 +145,13 @@ describe('openai SDK against the simulator', () => {
     expect(args.unit).toBe('celsius');
     expect(Number.isInteger(args.days) && (args.days as number) >= 1 && (args.days as number) <= 7).toBe(true);
 
-    const required = await client.chat.completions.create({ model: 'llama-3.1-8b', messages, tools, tool_choice: 'required', stream: true });
+    const required = await client.chat.completions.create({
+      model: 'llama-3.1-8b',
+      messages,
+      tools,
+      tool_choice: 'required',
+      stream: true,
+    });
     let name = '';
     let argumentsText = '';
     let finish: string | null = null;
@@ -136,7 +164,10 @@ describe('openai SDK against the simulator', () => {
     expect(name).toBe('get_weather');
     expect(finish).toBe('tool_calls');
 
-    const auto = await client.chat.completions.create({ model: 'llama-3.1-8b', messages, tools }, { headers: { 'x-sim-tool-call': 'get_weather' } });
+    const auto = await client.chat.completions.create(
+      { model: 'llama-3.1-8b', messages, tools },
+      { headers: { 'x-sim-tool-call': 'get_weather' } },
+    );
     expect(auto.choices[0]?.finish_reason).toBe('tool_calls');
     expect(auto.choices[0]?.message.tool_calls?.[0]?.id).toMatch(/^chatcmpl-tool-/);
     const plain = await client.chat.completions.create({ model: 'llama-3.1-8b', messages, tools, max_tokens: 5 });
@@ -145,11 +176,20 @@ describe('openai SDK against the simulator', () => {
   });
 
   it('JSON mode and JSON schema return valid JSON', async () => {
-    const object = await client.chat.completions.create({ model: 'llama-3.1-8b', messages, response_format: { type: 'json_object' } });
+    const object = await client.chat.completions.create({
+      model: 'llama-3.1-8b',
+      messages,
+      response_format: { type: 'json_object' },
+    });
     expect(typeof JSON.parse(object.choices[0]?.message.content ?? '')).toBe('object');
     const schema = {
       type: 'object',
-      properties: { title: { type: 'string' }, year: { type: 'integer', minimum: 1900, maximum: 2030 }, tags: { type: 'array', items: { type: 'string' } }, ok: { type: 'boolean' } },
+      properties: {
+        title: { type: 'string' },
+        year: { type: 'integer', minimum: 1900, maximum: 2030 },
+        tags: { type: 'array', items: { type: 'string' } },
+        ok: { type: 'boolean' },
+      },
       required: ['title', 'year', 'tags', 'ok'],
     };
     const structured = await client.chat.completions.create({
@@ -157,7 +197,12 @@ describe('openai SDK against the simulator', () => {
       messages,
       response_format: { type: 'json_schema', json_schema: { name: 'film', schema } },
     });
-    const value = JSON.parse(structured.choices[0]?.message.content ?? '') as { title: unknown; year: number; tags: unknown[]; ok: unknown };
+    const value = JSON.parse(structured.choices[0]?.message.content ?? '') as {
+      title: unknown;
+      year: number;
+      tags: unknown[];
+      ok: unknown;
+    };
     expect(typeof value.title).toBe('string');
     expect(value.year).toBeGreaterThanOrEqual(1900);
     expect(value.year).toBeLessThanOrEqual(2030);
@@ -179,7 +224,10 @@ describe('openai SDK against the simulator', () => {
     }
     expect(text).toBe(script);
     expect(usage?.completion_tokens).toBe(countTokens(script));
-    const echo = await client.chat.completions.create({ model: 'llama-3.1-8b', messages }, { headers: { 'x-sim-mode': 'echo' } });
+    const echo = await client.chat.completions.create(
+      { model: 'llama-3.1-8b', messages },
+      { headers: { 'x-sim-mode': 'echo' } },
+    );
     expect(echo.choices[0]?.message.content).toBe('Name three rivers.');
   });
 
@@ -201,7 +249,9 @@ describe('openai SDK against the simulator', () => {
       headers: { 'content-type': 'application/json', 'x-sim-timings': '1' },
       body: JSON.stringify({ prompt: 'hi', max_tokens: 3, stream: true }),
     });
-    const times = [...(await raw.text()).matchAll(/^: sim arrival=([\d.]+) t=([\d.]+)$/gm)].map((match) => Number(match[2]) - Number(match[1]));
+    const times = [...(await raw.text()).matchAll(/^: sim arrival=([\d.]+) t=([\d.]+)$/gm)].map(
+      (match) => Number(match[2]) - Number(match[1]),
+    );
     expect(times.length).toBeGreaterThanOrEqual(3);
     expect(times.every((time, index) => time > 0 && (index === 0 || time >= (times[index - 1] ?? 0)))).toBe(true);
   });
@@ -214,7 +264,12 @@ describe('openai SDK against the simulator', () => {
     expect(content.map((entry) => entry.token).join('')).toBe(a.choices[0]?.message.content);
     expect(content.every((entry) => entry.logprob <= 0 && entry.top_logprobs.length === 3)).toBe(true);
     expect(b.choices[0]?.logprobs?.content).toEqual(content);
-    const completion = await client.completions.create({ model: 'llama-3.1-8b', prompt: 'Say', max_tokens: 4, logprobs: 2 });
+    const completion = await client.completions.create({
+      model: 'llama-3.1-8b',
+      prompt: 'Say',
+      max_tokens: 4,
+      logprobs: 2,
+    });
     expect(completion.choices[0]?.logprobs?.tokens?.join('')).toBe(completion.choices[0]?.text);
     expect(completion.choices[0]?.logprobs?.top_logprobs?.[0]).toBeDefined();
   });

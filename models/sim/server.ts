@@ -60,7 +60,9 @@ export function createSimApp(context: SimServerContext): express.Express {
 
   app.get('/health', (_request, response) => {
     if (loading()) {
-      response.status(503).json(renderError(new SimError('unavailable', 'The model is still loading.'), context.profile));
+      response
+        .status(503)
+        .json(renderError(new SimError('unavailable', 'The model is still loading.'), context.profile));
       return;
     }
     response.status(200).end();
@@ -72,7 +74,9 @@ export function createSimApp(context: SimServerContext): express.Express {
   app.put('/sim/faults', express.json(), (request, response) => {
     const parsed = FaultConfig.safeParse(request.body);
     if (!parsed.success) {
-      response.status(400).json(renderError(new SimError('bad_request', z.prettifyError(parsed.error)), context.profile));
+      response
+        .status(400)
+        .json(renderError(new SimError('bad_request', z.prettifyError(parsed.error)), context.profile));
       return;
     }
     context.faults.setConfig(parsed.data);
@@ -161,7 +165,11 @@ export function createSimApp(context: SimServerContext): express.Express {
     if (lora?.manager.has(prepared.model)) prepared.lora = prepared.model;
     if (faults.error) {
       const { status, retryAfterSeconds } = faults.error;
-      throw SimError.forStatus(status, `Simulated failure (HTTP ${status}).`, status === 500 ? undefined : retryAfterSeconds);
+      throw SimError.forStatus(
+        status,
+        `Simulated failure (HTTP ${status}).`,
+        status === 500 ? undefined : retryAfterSeconds,
+      );
     }
     runGeneration(prepared, faults, context, response);
   };

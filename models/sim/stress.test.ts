@@ -29,12 +29,23 @@ describe('stress', () => {
           const response = await fetch(`${replica.url}/v1/completions`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ prompt: pseudoText(job.index, job.promptTokens), max_tokens: job.maxTokens, ignore_eos: true, stream: true, stream_options: { include_usage: true } }),
+            body: JSON.stringify({
+              prompt: pseudoText(job.index, job.promptTokens),
+              max_tokens: job.maxTokens,
+              ignore_eos: true,
+              stream: true,
+              stream_options: { include_usage: true },
+            }),
             signal: controller.signal,
           });
           const text = await response.text();
           const usage = /"completion_tokens":(\d+)/.exec(text);
-          return { job, status: response.status, completion: usage ? Number(usage[1]) : undefined, done: text.includes('data: [DONE]') };
+          return {
+            job,
+            status: response.status,
+            completion: usage ? Number(usage[1]) : undefined,
+            done: text.includes('data: [DONE]'),
+          };
         } catch {
           return { job, status: 0, completion: undefined, done: false };
         }

@@ -23,7 +23,13 @@ describe('simulator tokenizer', () => {
   });
 
   it('stop strings cut the text and count the tokens that were generated', () => {
-    const plan = planOutput({ seed: 1, maxTokens: 100, mode: 'script', text: 'alpha beta gamma delta', stop: [' gamma'] });
+    const plan = planOutput({
+      seed: 1,
+      maxTokens: 100,
+      mode: 'script',
+      text: 'alpha beta gamma delta',
+      stop: [' gamma'],
+    });
     expect(plan.pieces.join('')).toBe('alpha beta');
     expect(plan.finishReason).toBe('stop');
     expect(plan.stopReason).toBe(' gamma');

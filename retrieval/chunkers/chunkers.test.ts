@@ -197,7 +197,8 @@ describe('semantic chunker', () => {
 describe('chunker registry', () => {
   it('derives the names, the zod enum and the factory from one record', () => {
     expect(CHUNKER_NAMES).toEqual(Object.keys(CHUNKERS));
-    for (const name of CHUNKER_NAMES.filter((entry) => entry !== 'semantic')) expect(createChunker(name).name).toBe(name);
+    for (const name of CHUNKER_NAMES.filter((entry) => entry !== 'semantic'))
+      expect(createChunker(name).name).toBe(name);
     expect(ChunkerNameSchema.options).toEqual(CHUNKER_NAMES);
     expect(ChunkerNameSchema.safeParse('sentences').success).toBe(false);
   });

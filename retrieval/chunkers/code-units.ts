@@ -77,7 +77,9 @@ function classMembers(ts: Ts, declaration: TypeScript.ClassDeclaration): CodeUni
   const members = declaration.members;
   const first = members[0];
   if (first === undefined) return [];
-  const units: CodeUnit[] = [{ start: declaration.getFullStart(), end: first.getFullStart(), name: null, children: [] }];
+  const units: CodeUnit[] = [
+    { start: declaration.getFullStart(), end: first.getFullStart(), name: null, children: [] },
+  ];
   for (const member of members) {
     const named =
       ts.isMethodDeclaration(member) ||
@@ -87,7 +89,12 @@ function classMembers(ts: Ts, declaration: TypeScript.ClassDeclaration): CodeUni
     const name = ts.isConstructorDeclaration(member) ? 'constructor' : (member.name?.getText() ?? null);
     units.push({ start: member.getFullStart(), end: member.end, name: named ? name : null, children: [] });
   }
-  units.push({ start: (members[members.length - 1] as TypeScript.ClassElement).end, end: declaration.end, name: null, children: [] });
+  units.push({
+    start: (members[members.length - 1] as TypeScript.ClassElement).end,
+    end: declaration.end,
+    name: null,
+    children: [],
+  });
   return units;
 }
 
@@ -156,8 +163,7 @@ function pythonBlock(all: Line[], from: number, to: number, indent: number, with
       start: line.start,
       end: (all[last - 1] as Line).end,
       name: match?.[2] ?? null,
-      children:
-        withChildren && isClass && bodyIndent !== null ? classBody(all, header, last, bodyIndent) : [],
+      children: withChildren && isClass && bodyIndent !== null ? classBody(all, header, last, bodyIndent) : [],
     });
     i = last;
   }
@@ -171,7 +177,12 @@ function firstBodyIndent(all: Line[], from: number, to: number): number | null {
 }
 
 function classBody(all: Line[], header: number, end: number, indent: number): CodeUnit[] {
-  const headerUnit: CodeUnit = { start: (all[header] as Line).start, end: (all[header] as Line).end, name: null, children: [] };
+  const headerUnit: CodeUnit = {
+    start: (all[header] as Line).start,
+    end: (all[header] as Line).end,
+    name: null,
+    children: [],
+  };
   // Decorators above the class keyword are part of the first glue unit via the block's start.
   return [headerUnit, ...pythonBlock(all, header + 1, end, indent, false)];
 }

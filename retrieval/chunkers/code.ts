@@ -44,7 +44,9 @@ export class CodeChunker implements Chunker {
     const units = await codeUnits(text, language, document.sourcePath);
     const spans: PathSpan[] =
       units === null
-        ? this.lineSplitter.spans(text, { start: 0, end: text.length }, tokenizer).map((span) => ({ ...span, headingPath: [] }))
+        ? this.lineSplitter
+            .spans(text, { start: 0, end: text.length }, tokenizer)
+            .map((span) => ({ ...span, headingPath: [] }))
         : this.layout(text, units, [], tokenizer);
     return spans
       .filter((span) => text.slice(span.start, span.end).trim().length > 0)

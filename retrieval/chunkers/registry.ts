@@ -15,7 +15,9 @@ export interface ChunkerDependencies {
   embedder?: Embedder;
 }
 
-type ChunkerFactories<Record> = { [Name in keyof Record]: (dependencies: ChunkerDependencies) => Chunker & { readonly name: Name } };
+type ChunkerFactories<Record> = {
+  [Name in keyof Record]: (dependencies: ChunkerDependencies) => Chunker & { readonly name: Name };
+};
 
 function defineChunkers<Record extends ChunkerFactories<Record>>(record: Record): Record {
   return record;
@@ -26,7 +28,9 @@ export const CHUNKERS = defineChunkers({
   recursive: () => new RecursiveChunker(),
   semantic: (dependencies) => {
     if (dependencies.embedder === undefined) {
-      throw new InvalidRequestError('The semantic chunker needs an embedder, and none could be loaded.', { param: 'chunker' });
+      throw new InvalidRequestError('The semantic chunker needs an embedder, and none could be loaded.', {
+        param: 'chunker',
+      });
     }
     return new SemanticChunker(dependencies.embedder);
   },

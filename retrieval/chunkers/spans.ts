@@ -22,7 +22,10 @@ export function tokenWindows(text: string, span: Span, size: number, overlap: nu
   const windows: Span[] = [];
   for (let first = 0; first < tokens.length; first += step) {
     let last = Math.min(tokens.length, first + size);
-    let window: Span = { start: span.start + (charOffsets[first] as number), end: span.start + (charOffsets[last] as number) };
+    let window: Span = {
+      start: span.start + (charOffsets[first] as number),
+      end: span.start + (charOffsets[last] as number),
+    };
     while (last > first + 1 && tokenizer.count(text.slice(window.start, window.end)) > size) {
       last -= 1;
       window = { start: window.start, end: span.start + (charOffsets[last] as number) };
@@ -37,7 +40,7 @@ export function tokenWindows(text: string, span: Span, size: number, overlap: nu
 function tokenCharOffsets(slice: string, tokens: Uint32Array, tokenizer: Tokenizer): number[] {
   const byteToChar = new Map<number, number>();
   let bytes = 0;
-  for (let charIndex = 0; charIndex < slice.length; ) {
+  for (let charIndex = 0; charIndex < slice.length;) {
     byteToChar.set(bytes, charIndex);
     const codePoint = slice.codePointAt(charIndex) as number;
     bytes += codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;

@@ -27,7 +27,10 @@ export function splitSentences(text: string): string[] {
   return sentences.map((sentence) => sentence.trim()).filter((sentence) => sentence.length > 0);
 }
 
-export function checkCitations(answer: string, sources: readonly Pick<ContextSource, 'n' | 'text' | 'title'>[]): {
+export function checkCitations(
+  answer: string,
+  sources: readonly Pick<ContextSource, 'n' | 'text' | 'title'>[],
+): {
   citations: CitationCheck[];
   valid: boolean;
 } {
@@ -50,7 +53,13 @@ export function checkCitations(answer: string, sources: readonly Pick<ContextSou
         sourceTerms.set(n, terms);
       }
       const shared = [...sentenceTerms].filter((term) => terms.has(term));
-      citations.push({ marker: `[${n}]`, n, sentence, status: shared.length > 0 ? 'ok' : 'unsupported', sharedTerms: shared });
+      citations.push({
+        marker: `[${n}]`,
+        n,
+        sentence,
+        status: shared.length > 0 ? 'ok' : 'unsupported',
+        sharedTerms: shared,
+      });
     }
   }
   return { citations, valid: citations.every((citation) => citation.status === 'ok') };

@@ -3,21 +3,47 @@ import { getTokenizer } from '../tokens.ts';
 import { assembleContext, contextBudget, type ContextCandidate } from './assemble.ts';
 import { checkCitations, splitSentences } from './citations.ts';
 
-function candidate(id: string, text: string, score: number, extra: Partial<ContextCandidate['metadata']> = {}): ContextCandidate {
+function candidate(
+  id: string,
+  text: string,
+  score: number,
+  extra: Partial<ContextCandidate['metadata']> = {},
+): ContextCandidate {
   return {
     chunkId: id,
     documentId: id.split('#')[0] as string,
     text,
     score,
-    metadata: { title: id, headingPath: [], sourcePath: `/docs/${id}`, sourceUrl: null, contentHash: `hash-${text}`, position: 0, ...extra },
+    metadata: {
+      title: id,
+      headingPath: [],
+      sourcePath: `/docs/${id}`,
+      sourceUrl: null,
+      contentHash: `hash-${text}`,
+      position: 0,
+      ...extra,
+    },
   };
 }
 
-const network = candidate('net.md#0', 'ERR_CONN_REFUSED_443 means the connection to port 443 was refused by the server.', 0.9);
-const auth = candidate('auth.md#1', 'Users sign in with a password or OAuth tokens; sessions expire after one hour.', 0.8, {
-  headingPath: ['Authentication', 'Sessions'],
-});
-const billing = candidate('billing.md#0', 'Invoices are issued monthly and refunds take five to ten days to arrive.', 0.5);
+const network = candidate(
+  'net.md#0',
+  'ERR_CONN_REFUSED_443 means the connection to port 443 was refused by the server.',
+  0.9,
+);
+const auth = candidate(
+  'auth.md#1',
+  'Users sign in with a password or OAuth tokens; sessions expire after one hour.',
+  0.8,
+  {
+    headingPath: ['Authentication', 'Sessions'],
+  },
+);
+const billing = candidate(
+  'billing.md#0',
+  'Invoices are issued monthly and refunds take five to ten days to arrive.',
+  0.5,
+);
 
 describe('assembleContext', () => {
   it('numbers sources with headers and respects the token budget exactly', () => {

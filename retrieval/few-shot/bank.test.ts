@@ -4,10 +4,20 @@ import { FewShotBank, type FewShotExample } from './bank.ts';
 
 const EXAMPLES: FewShotExample[] = [
   { id: 'auth', input: 'How do I reset my password?', output: 'Use the reset link [1].', insufficient: false },
-  { id: 'net', input: 'Why is the connection to port 443 refused?', output: 'Check the firewall [1].', insufficient: false },
+  {
+    id: 'net',
+    input: 'Why is the connection to port 443 refused?',
+    output: 'Check the firewall [1].',
+    insufficient: false,
+  },
   { id: 'cook', input: 'How long do I bake the bread?', output: 'Forty minutes [1].', insufficient: false },
   { id: 'weather', input: 'Will it rain tomorrow?', output: 'Rain is forecast [2].', insufficient: false },
-  { id: 'unknown', input: 'What is the CEO’s favourite colour?', output: 'The sources do not say.', insufficient: true },
+  {
+    id: 'unknown',
+    input: 'What is the CEO’s favourite colour?',
+    output: 'The sources do not say.',
+    insufficient: true,
+  },
 ];
 
 describe('FewShotBank', () => {

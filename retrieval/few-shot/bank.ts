@@ -31,12 +31,19 @@ export class FewShotBank {
     private readonly lexical: Bm25Index,
   ) {}
 
-  static async build(name: string, examples: readonly FewShotExample[], embedder: Embedder | null): Promise<FewShotBank> {
+  static async build(
+    name: string,
+    examples: readonly FewShotExample[],
+    embedder: Embedder | null,
+  ): Promise<FewShotBank> {
     const lexical = new Bm25Index();
     lexical.add(examples.map((example, key) => ({ key, text: example.input })));
     let vectors: BruteForceIndex | null = null;
     if (embedder !== null && examples.length > 0) {
-      const embedded = await embedder.embed(examples.map((example) => example.input), 'query');
+      const embedded = await embedder.embed(
+        examples.map((example) => example.input),
+        'query',
+      );
       vectors = new BruteForceIndex(embedder.dimensions, 'ip');
       vectors.add(embedded.map((vector, key) => ({ key, vector })));
     }

@@ -27,13 +27,19 @@ beforeAll(async () => {
   const { embedder, reranker } = await tinyModels();
   const docs = join(workspace, 'docs');
   cpSync(DOCS_FIXTURE, docs, { recursive: true });
-  const writer = await RetrievalIndex.open({ directory: join(workspace, 'indexes', 'docs'), create: true, writable: true, embedder });
+  const writer = await RetrievalIndex.open({
+    directory: join(workspace, 'indexes', 'docs'),
+    create: true,
+    writable: true,
+    embedder,
+  });
   await ingest({ path: docs, index: writer });
   writer.close();
 
   registry = new IndexRegistry({
     root: join(workspace, 'indexes'),
-    embedderFor: async (model) => (model === embedder.modelId ? { embedder, error: null } : { embedder: null, error: `unknown model ${model}` }),
+    embedderFor: async (model) =>
+      model === embedder.modelId ? { embedder, error: null } : { embedder: null, error: `unknown model ${model}` },
     reranker,
   });
   const bank = await FewShotBank.build(
@@ -47,17 +53,30 @@ beforeAll(async () => {
   );
   const fewShotBanks = {
     get: async (name: string) => {
-      if (name !== 'support') throw new NotFoundError(`Few-shot bank "${name}" does not exist.`, { code: 'bank_not_found' });
+      if (name !== 'support')
+        throw new NotFoundError(`Few-shot bank "${name}" does not exist.`, { code: 'bank_not_found' });
       return bank;
     },
   };
   const app = express();
   app.use(express.json());
-  app.use(createRetrievalRouter({ indexes: registry, embedder, reranker, fewShotBanks, embeddingModelNames: ['local-embedder'] }));
+  app.use(
+    createRetrievalRouter({
+      indexes: registry,
+      embedder,
+      reranker,
+      fewShotBanks,
+      embeddingModelNames: ['local-embedder'],
+    }),
+  );
   // Stand-in for the router's chat endpoint: applies the extensions and answers with a fixed cited sentence.
   app.post('/v1/chat/completions', async (request: Request, response: Response) => {
     try {
-      const prepared = await applyRetrievalExtensions(request.body, { indexes: registry, fewShotBanks, contextWindow: () => 4096 });
+      const prepared = await applyRetrievalExtensions(request.body, {
+        indexes: registry,
+        fewShotBanks,
+        contextWindow: () => 4096,
+      });
       const answer = 'The TCP connection to port 443 was refused [1]. Bread needs an oven [2].';
       response.json({
         id: 'chatcmpl-test',
@@ -103,7 +122,12 @@ describe('POST /v1/retrieve', () => {
     const { status, json } = await post('/v1/retrieve', { query: 'ERR_CONN_REFUSED_443', index: 'docs', top_k: 3 });
     expect(status).toBe(200);
     expect(json['effective_mode']).toBe('rerank');
-    const data = json['data'] as { document_id: string; chunk_id: string; scores: Record<string, unknown>; metadata: Record<string, unknown> }[];
+    const data = json['data'] as {
+      document_id: string;
+      chunk_id: string;
+      scores: Record<string, unknown>;
+      metadata: Record<string, unknown>;
+    }[];
     expect(data).toHaveLength(3);
     expect(data[0]?.document_id).toBe('guides/troubleshooting.md');
     expect(Object.keys(data[0]?.scores ?? {}).sort()).toEqual(['fused', 'lexical', 'rerank', 'vector']);
@@ -129,7 +153,12 @@ describe('POST /v1/retrieve', () => {
     [{ query: 'x', top_k: 'five' }, 400, 'top_k', 'invalid_value'],
     [{ query: 'x', mode: 'psychic' }, 400, 'mode', 'invalid_value'],
     [{ query: 'x', filters: { team: { between: [1, 2] } } }, 400, 'filters.team', 'invalid_value'],
-    [{ query: 'x', index: 'docs', filters: { last_modified: { gte: 'yesterday-ish' } } }, 400, 'filters.last_modified', null],
+    [
+      { query: 'x', index: 'docs', filters: { last_modified: { gte: 'yesterday-ish' } } },
+      400,
+      'filters.last_modified',
+      null,
+    ],
     [{ query: 'x', mode: 'lexical', rerank: true }, 400, 'rerank', null],
     [{ query: 'x', index: '../etc' }, 400, 'index', null],
     [{ query: 'x', index: 'missing' }, 404, 'index', 'index_not_found'],
@@ -148,7 +177,8 @@ describe('POST /v1/retrieve', () => {
     const { embedder } = await tinyModels();
     const plain = new IndexRegistry({
       root: join(workspace, 'indexes'),
-      embedderFor: async (model) => (model === embedder.modelId ? { embedder, error: null } : { embedder: null, error: `unknown model ${model}` }),
+      embedderFor: async (model) =>
+        model === embedder.modelId ? { embedder, error: null } : { embedder: null, error: `unknown model ${model}` },
       reranker: null,
     });
     const app = express();
@@ -208,7 +238,11 @@ describe('POST /v1/rerank', () => {
   it('answers Cohere/Jina-style, sorted by relevance with original indices', async () => {
     const { status, json } = await post('/v1/rerank', {
       query: 'how do I sign in with my password',
-      documents: ['Bake the bread in the oven.', { text: 'Users authenticate with a password and OAuth tokens.' }, 'Rain and storms.'],
+      documents: [
+        'Bake the bread in the oven.',
+        { text: 'Users authenticate with a password and OAuth tokens.' },
+        'Rain and storms.',
+      ],
       top_n: 2,
     });
     expect(status).toBe(200);
@@ -241,18 +275,29 @@ describe('POST /v1/embeddings (openai SDK)', () => {
   it('returns normalised vectors in order, as float and base64 (the SDK default)', async () => {
     const { embedder } = await tinyModels();
     const viaBase64 = await client().embeddings.create({ model: 'local-embedder', input: ['login flow', 'bread'] });
-    const viaFloat = await client().embeddings.create({ model: 'tiny-bert-embedder', input: 'login flow', encoding_format: 'float' });
+    const viaFloat = await client().embeddings.create({
+      model: 'tiny-bert-embedder',
+      input: 'login flow',
+      encoding_format: 'float',
+    });
     expect(viaBase64.data).toHaveLength(2);
     expect(viaBase64.data[1]?.index).toBe(1);
     const [expected] = await embedder.embed(['login flow'], 'document');
     expect(viaBase64.data[0]?.embedding).toHaveLength(embedder.dimensions);
-    viaBase64.data[0]?.embedding.forEach((value, i) => expect(value).toBeCloseTo((expected as Float32Array)[i] as number, 5));
+    viaBase64.data[0]?.embedding.forEach((value, i) =>
+      expect(value).toBeCloseTo((expected as Float32Array)[i] as number, 5),
+    );
     expect(viaFloat.data[0]?.embedding).toEqual(viaBase64.data[0]?.embedding);
     expect(viaBase64.usage.prompt_tokens).toBeGreaterThan(0);
   });
 
   it('truncates to the requested dimensions and renormalises', async () => {
-    const result = await client().embeddings.create({ model: 'local-embedder', input: 'login flow', dimensions: 8, encoding_format: 'float' });
+    const result = await client().embeddings.create({
+      model: 'local-embedder',
+      input: 'login flow',
+      dimensions: 8,
+      encoding_format: 'float',
+    });
     const vector = result.data[0]?.embedding ?? [];
     expect(vector).toHaveLength(8);
     expect(Math.hypot(...vector)).toBeCloseTo(1, 5);
@@ -267,8 +312,13 @@ describe('POST /v1/embeddings (openai SDK)', () => {
       status: 400,
       code: 'unsupported_input',
     });
-    await expect(client().embeddings.create({ model: 'local-embedder', input: '' })).rejects.toMatchObject({ status: 400, param: 'input' });
-    await expect(client().embeddings.create({ model: 'local-embedder', input: 'x', dimensions: 4096 })).rejects.toMatchObject({
+    await expect(client().embeddings.create({ model: 'local-embedder', input: '' })).rejects.toMatchObject({
+      status: 400,
+      param: 'input',
+    });
+    await expect(
+      client().embeddings.create({ model: 'local-embedder', input: 'x', dimensions: 4096 }),
+    ).rejects.toMatchObject({
       status: 400,
       param: 'dimensions',
     });
@@ -305,7 +355,10 @@ describe('rag and few_shot chat extensions', () => {
     expect(rest.map((message) => message.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user']);
     expect(rest.some((message) => message.content === 'The sources do not say.')).toBe(true);
     expect(completion.citations.sources[0]).toMatchObject({ marker: '[1]', document_id: 'guides/troubleshooting.md' });
-    expect(completion.citations.checks.map((check) => check.status)).toEqual(['ok', completion.citations.sources.length >= 2 ? 'unsupported' : 'unknown_source']);
+    expect(completion.citations.checks.map((check) => check.status)).toEqual([
+      'ok',
+      completion.citations.sources.length >= 2 ? 'unsupported' : 'unknown_source',
+    ]);
     expect(completion.citations.valid).toBe(false);
   });
 

@@ -93,7 +93,9 @@ export class IndexRegistry implements IndexProvider {
 
   async get(name: string): Promise<RetrievalIndex> {
     if (!NAME.test(name)) {
-      throw new InvalidRequestError(`Invalid index name "${name}": use 1-64 letters, digits, "-" or "_".`, { param: 'index' });
+      throw new InvalidRequestError(`Invalid index name "${name}": use 1-64 letters, digits, "-" or "_".`, {
+        param: 'index',
+      });
     }
     const entry = this.open.get(name);
     if (entry !== undefined) {
@@ -129,7 +131,8 @@ export class IndexRegistry implements IndexProvider {
   private async loadFirst(name: string): Promise<RetrievalIndex> {
     const directory = join(this.options.root, name);
     const stamp = await manifestStamp(directory);
-    if (stamp === null) throw new NotFoundError(`Index "${name}" does not exist.`, { param: 'index', code: 'index_not_found' });
+    if (stamp === null)
+      throw new NotFoundError(`Index "${name}" does not exist.`, { param: 'index', code: 'index_not_found' });
     const started = this.now();
     const index = await this.openSnapshot(directory);
     const entry: OpenIndex = {
@@ -197,7 +200,13 @@ export class IndexRegistry implements IndexProvider {
         };
         // Requests may still be using the previous snapshot; close it once they are surely done.
         setTimeout(() => previous.close(), this.options.retireMs ?? 30_000).unref();
-        this.options.onEvent?.({ type: 'swapped', index: name, from: previous.generation, to: index.generation, loadMs });
+        this.options.onEvent?.({
+          type: 'swapped',
+          index: name,
+          from: previous.generation,
+          to: index.generation,
+          loadMs,
+        });
       } catch (error) {
         entry.failedStamp = stamp;
         entry.failedAt = this.now();
@@ -214,7 +223,9 @@ export class IndexRegistry implements IndexProvider {
 
   private async openSnapshot(directory: string): Promise<RetrievalIndex> {
     const manifest = readManifest(directory);
-    const models = manifest?.embedder ? await this.options.embedderFor(manifest.embedder.model) : { embedder: null, error: null };
+    const models = manifest?.embedder
+      ? await this.options.embedderFor(manifest.embedder.model)
+      : { embedder: null, error: null };
     return RetrievalIndex.open({
       directory,
       embedder: models.embedder,

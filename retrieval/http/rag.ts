@@ -71,7 +71,14 @@ export interface RetrievalChatResult {
   messages: ChatMessageLike[];
   citations: ContextSource[];
   fewShot: SelectedExample[];
-  retrieval: { index: string; effectiveMode: string; warnings: string[]; timings: SearchTimings; contextTokens: number; budgetTokens: number } | null;
+  retrieval: {
+    index: string;
+    effectiveMode: string;
+    warnings: string[];
+    timings: SearchTimings;
+    contextTokens: number;
+    budgetTokens: number;
+  } | null;
 }
 
 export function messageText(message: ChatMessageLike): string {
@@ -105,7 +112,10 @@ export async function applyRetrievalExtensions(rawBody: unknown, deps: RagDepend
   let fewShot: SelectedExample[] = [];
   if (fewShotRequest !== undefined) {
     if (deps.fewShotBanks === undefined) {
-      throw new NotFoundError(`Few-shot bank "${fewShotRequest.bank}" does not exist.`, { param: 'few_shot.bank', code: 'bank_not_found' });
+      throw new NotFoundError(`Few-shot bank "${fewShotRequest.bank}" does not exist.`, {
+        param: 'few_shot.bank',
+        code: 'bank_not_found',
+      });
     }
     const bank = await deps.fewShotBanks.get(fewShotRequest.bank);
     fewShot = await bank.select(question, fewShotRequest.k);
@@ -132,16 +142,28 @@ export async function applyRetrievalExtensions(rawBody: unknown, deps: RagDepend
     ...(rag.filters === undefined ? {} : { filters: rag.filters }),
   });
   const tokenizer = getTokenizer(deps.encoding);
-  const fixedPrompt = [callerSystem, RAG_INSTRUCTIONS, ...exampleTurns.map(messageText), ...conversation.map(messageText)].join('\n');
+  const fixedPrompt = [
+    callerSystem,
+    RAG_INSTRUCTIONS,
+    ...exampleTurns.map(messageText),
+    ...conversation.map(messageText),
+  ].join('\n');
   const expectedOutput = forward.max_completion_tokens ?? forward.max_tokens ?? deps.defaultOutputTokens ?? 1024;
   const window = deps.contextWindow?.(forward.model) ?? 8192;
   // The header line "Sources:" and separators cost a few tokens; keep a small reserve for them.
   const budget = Math.max(0, contextBudget(window, tokenizer.count(fixedPrompt) + 16, expectedOutput));
   const context = assembleContext(
-    result.hits.map((hit) => ({ chunkId: hit.chunkId, documentId: hit.documentId, text: hit.text, score: hit.score, metadata: hit.metadata })),
+    result.hits.map((hit) => ({
+      chunkId: hit.chunkId,
+      documentId: hit.documentId,
+      text: hit.text,
+      score: hit.score,
+      metadata: hit.metadata,
+    })),
     { budgetTokens: budget, ...(deps.encoding === undefined ? {} : { encoding: deps.encoding }) },
   );
-  const contextBlock = context.sources.length > 0 ? `Sources:\n\n${context.text}` : 'Sources: (no relevant sources were found)';
+  const contextBlock =
+    context.sources.length > 0 ? `Sources:\n\n${context.text}` : 'Sources: (no relevant sources were found)';
   const system = [contextBlock, callerSystem, RAG_INSTRUCTIONS].filter((part) => part.length > 0).join('\n\n');
   const rewritten: ChatMessageLike[] = [{ role: 'system', content: system }, ...exampleTurns, ...conversation];
   return {
@@ -161,8 +183,19 @@ export async function applyRetrievalExtensions(rawBody: unknown, deps: RagDepend
 }
 
 /** Citations as returned to clients with the answer, with the post-check of the answer's markers. */
-export function citationsPayload(answer: string | null, sources: readonly ContextSource[]): {
-  sources: { marker: string; document_id: string; chunk_id: string; title: string; heading_path: string[]; source: string; score: number }[];
+export function citationsPayload(
+  answer: string | null,
+  sources: readonly ContextSource[],
+): {
+  sources: {
+    marker: string;
+    document_id: string;
+    chunk_id: string;
+    title: string;
+    heading_path: string[];
+    source: string;
+    score: number;
+  }[];
   checks: CitationCheck[];
   valid: boolean;
 } {

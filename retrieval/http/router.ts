@@ -97,18 +97,24 @@ export function createRetrievalRouter(deps: RetrievalRouterDeps): Router {
     if (reranker === null) {
       // Not configured is the server's set-up, not a passing outage: 404, as for any model the server does not serve.
       if (deps.rerankerError === undefined || deps.rerankerError === 'no reranker configured') {
-        throw new NotFoundError('No reranker is configured on this server (set `retrieval.reranker` to a cross-encoder model).', {
-          code: 'model_not_found',
-          param: 'model',
-        });
+        throw new NotFoundError(
+          'No reranker is configured on this server (set `retrieval.reranker` to a cross-encoder model).',
+          {
+            code: 'model_not_found',
+            param: 'model',
+          },
+        );
       }
       throw new ModelUnavailableError(`No reranker is loaded (${deps.rerankerError}).`);
     }
     if (body.model !== undefined && !matchesModel(body.model, reranker.modelId, [])) {
-      throw new NotFoundError(`The model '${body.model}' does not exist; this server reranks with '${reranker.modelId}'.`, {
-        param: 'model',
-        code: 'model_not_found',
-      });
+      throw new NotFoundError(
+        `The model '${body.model}' does not exist; this server reranks with '${reranker.modelId}'.`,
+        {
+          param: 'model',
+          code: 'model_not_found',
+        },
+      );
     }
     const texts = body.documents.map((document) => (typeof document === 'string' ? document : document.text));
     const logits = await reranker.score(body.query, texts);
@@ -117,7 +123,10 @@ export function createRetrievalRouter(deps: RetrievalRouterDeps): Router {
       .sort((a, b) => b.relevance_score - a.relevance_score || a.index - b.index)
       .slice(0, body.top_n ?? texts.length);
     const tokenizer = getTokenizer();
-    const totalTokens = texts.reduce((sum, text) => sum + tokenizer.count(text), tokenizer.count(body.query) * texts.length);
+    const totalTokens = texts.reduce(
+      (sum, text) => sum + tokenizer.count(text),
+      tokenizer.count(body.query) * texts.length,
+    );
     response.json({
       id: `rerank-${randomUUID()}`,
       model: reranker.modelId,
@@ -130,49 +139,55 @@ export function createRetrievalRouter(deps: RetrievalRouterDeps): Router {
     });
   });
 
-  if (deps.serveEmbeddings !== false) router.post('/v1/embeddings', async (request: Request, response: Response) => {
-    const body = parseBody(EmbeddingsRequestSchema, request.body);
-    const embedder = deps.embedder;
-    if (embedder === null) {
-      throw new ModelUnavailableError(`No embedding model is loaded (${deps.embedderError ?? 'none configured'}).`);
-    }
-    if (!matchesModel(body.model, embedder.modelId, deps.embeddingModelNames ?? [])) {
-      throw new NotFoundError(`The model '${body.model}' does not exist; this server embeds with '${embedder.modelId}'.`, {
-        param: 'model',
-        code: 'model_not_found',
+  if (deps.serveEmbeddings !== false)
+    router.post('/v1/embeddings', async (request: Request, response: Response) => {
+      const body = parseBody(EmbeddingsRequestSchema, request.body);
+      const embedder = deps.embedder;
+      if (embedder === null) {
+        throw new ModelUnavailableError(`No embedding model is loaded (${deps.embedderError ?? 'none configured'}).`);
+      }
+      if (!matchesModel(body.model, embedder.modelId, deps.embeddingModelNames ?? [])) {
+        throw new NotFoundError(
+          `The model '${body.model}' does not exist; this server embeds with '${embedder.modelId}'.`,
+          {
+            param: 'model',
+            code: 'model_not_found',
+          },
+        );
+      }
+      const inputs = typeof body.input === 'string' ? [body.input] : body.input;
+      if (!inputs.every((item): item is string => typeof item === 'string')) {
+        throw new InvalidRequestError('Token-id inputs are not supported by the local embedder; send text.', {
+          param: 'input',
+          code: 'unsupported_input',
+        });
+      }
+      if (body.dimensions !== undefined && body.dimensions > embedder.dimensions) {
+        throw new InvalidRequestError(`dimensions must be at most ${embedder.dimensions} for this model.`, {
+          param: 'dimensions',
+        });
+      }
+      const vectors = await embedder.embed(inputs, 'document');
+      const tokenizer = getTokenizer();
+      const promptTokens = inputs.reduce((sum, text) => sum + tokenizer.count(text), 0);
+      response.json({
+        object: 'list',
+        model: body.model,
+        data: vectors.map((vector, index) => {
+          // Matryoshka: truncate, then renormalise.
+          const sized = body.dimensions === undefined ? vector : normalise(vector.subarray(0, body.dimensions));
+          return {
+            object: 'embedding',
+            index,
+            embedding:
+              body.encoding_format === 'base64'
+                ? Buffer.from(sized.buffer, sized.byteOffset, sized.byteLength).toString('base64')
+                : Array.from(sized),
+          };
+        }),
+        usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
       });
-    }
-    const inputs = typeof body.input === 'string' ? [body.input] : body.input;
-    if (!inputs.every((item): item is string => typeof item === 'string')) {
-      throw new InvalidRequestError('Token-id inputs are not supported by the local embedder; send text.', {
-        param: 'input',
-        code: 'unsupported_input',
-      });
-    }
-    if (body.dimensions !== undefined && body.dimensions > embedder.dimensions) {
-      throw new InvalidRequestError(`dimensions must be at most ${embedder.dimensions} for this model.`, { param: 'dimensions' });
-    }
-    const vectors = await embedder.embed(inputs, 'document');
-    const tokenizer = getTokenizer();
-    const promptTokens = inputs.reduce((sum, text) => sum + tokenizer.count(text), 0);
-    response.json({
-      object: 'list',
-      model: body.model,
-      data: vectors.map((vector, index) => {
-        // Matryoshka: truncate, then renormalise.
-        const sized = body.dimensions === undefined ? vector : normalise(vector.subarray(0, body.dimensions));
-        return {
-          object: 'embedding',
-          index,
-          embedding:
-            body.encoding_format === 'base64'
-              ? Buffer.from(sized.buffer, sized.byteOffset, sized.byteLength).toString('base64')
-              : Array.from(sized),
-        };
-      }),
-      usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
     });
-  });
 
   router.use((error: unknown, _request: Request, response: Response, next: NextFunction) => {
     if (response.headersSent) {

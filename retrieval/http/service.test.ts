@@ -17,7 +17,12 @@ beforeAll(async () => {
   workspace = mkdtempSync(join(tmpdir(), 'switchyard-service-'));
   cpSync(DOCS_FIXTURE, join(workspace, 'docs'), { recursive: true });
   const embedder = await TransformersEmbedder.load({ model: TINY_EMBEDDER, offline: true });
-  const writer = await RetrievalIndex.open({ directory: join(workspace, 'indexes', 'default'), create: true, writable: true, embedder });
+  const writer = await RetrievalIndex.open({
+    directory: join(workspace, 'indexes', 'default'),
+    create: true,
+    writable: true,
+    embedder,
+  });
   await ingest({ path: join(workspace, 'docs'), index: writer });
   writer.close();
   mkdirSync(join(workspace, 'banks'));
@@ -26,7 +31,9 @@ beforeAll(async () => {
     [
       { id: 1, input: 'How do I reset my password?', output: 'Use the reset link [1].' },
       { id: 2, input: 'Who won the match?', output: 'The sources do not say.', insufficient: true },
-    ].map((line) => JSON.stringify(line)).join('\n'),
+    ]
+      .map((line) => JSON.stringify(line))
+      .join('\n'),
   );
   service = await createRetrievalService({
     indexRoot: join(workspace, 'indexes'),
@@ -61,7 +68,12 @@ describe('createRetrievalService', () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
-    const chat = { model: 'm', messages: [{ role: 'user', content: 'my password expired' }], rag: {}, few_shot: { bank: 'support', k: 1 } };
+    const chat = {
+      model: 'm',
+      messages: [{ role: 'user', content: 'my password expired' }],
+      rag: {},
+      few_shot: { bank: 'support', k: 1 },
+    };
     expect(service.hasExtensions(chat)).toBe(true);
     expect(service.hasExtensions({ model: 'm', messages: [] })).toBe(false);
     const prepared = await service.prepareChat(chat);

@@ -13,7 +13,12 @@ import { InvalidRequestError, NotFoundError } from '../errors.ts';
 import { FewShotBank } from '../few-shot/bank.ts';
 import { loadModels, type LoadedModels } from '../models/load.ts';
 import { IndexRegistry, type IndexRegistryOptions, type SnapshotStatus } from './index-registry.ts';
-import { applyRetrievalExtensions, hasRetrievalExtensions, type FewShotProvider, type RetrievalChatResult } from './rag.ts';
+import {
+  applyRetrievalExtensions,
+  hasRetrievalExtensions,
+  type FewShotProvider,
+  type RetrievalChatResult,
+} from './rag.ts';
 import { createRetrievalRouter } from './router.ts';
 
 export interface RetrievalServiceOptions {
@@ -50,13 +55,16 @@ export async function createRetrievalService(options: RetrievalServiceOptions): 
     ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }),
   };
   const served = await loadModels({
-    embedder: options.embedder === undefined || options.embedder === null ? null : storedModelReference(options.embedder),
-    reranker: options.reranker === undefined || options.reranker === null ? null : storedModelReference(options.reranker),
+    embedder:
+      options.embedder === undefined || options.embedder === null ? null : storedModelReference(options.embedder),
+    reranker:
+      options.reranker === undefined || options.reranker === null ? null : storedModelReference(options.reranker),
     ...common,
   });
   const embedders = new Map<string, Promise<LoadedModels>>();
   const embedderFor = async (model: string): Promise<{ embedder: Embedder | null; error: string | null }> => {
-    if (served.embedder !== null && served.embedder.modelId === model) return { embedder: served.embedder, error: null };
+    if (served.embedder !== null && served.embedder.modelId === model)
+      return { embedder: served.embedder, error: null };
     let loading = embedders.get(model);
     if (loading === undefined) {
       loading = loadModels({ embedder: model, ...common });
@@ -78,11 +86,18 @@ export async function createRetrievalService(options: RetrievalServiceOptions): 
   const fewShotBanks: FewShotProvider = {
     get(name: string): Promise<FewShotBank> {
       if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) {
-        return Promise.reject(new InvalidRequestError(`Invalid few-shot bank name "${name}".`, { param: 'few_shot.bank' }));
+        return Promise.reject(
+          new InvalidRequestError(`Invalid few-shot bank name "${name}".`, { param: 'few_shot.bank' }),
+        );
       }
       const path = options.fewShotDir === undefined ? null : join(options.fewShotDir, `${name}.jsonl`);
       if (path === null || !existsSync(path)) {
-        return Promise.reject(new NotFoundError(`Few-shot bank "${name}" does not exist.`, { param: 'few_shot.bank', code: 'bank_not_found' }));
+        return Promise.reject(
+          new NotFoundError(`Few-shot bank "${name}" does not exist.`, {
+            param: 'few_shot.bank',
+            code: 'bank_not_found',
+          }),
+        );
       }
       let bank = banks.get(name);
       if (bank === undefined) {

@@ -32,18 +32,49 @@ const eventTimes: number[] = [];
 
 function writeCorpus(directory: string, prefix: string, count: number, extra = ''): void {
   mkdirSync(directory, { recursive: true });
-  const words = ['router', 'replica', 'snapshot', 'kernel', 'budget', 'socket', 'oven', 'storm', 'cache', 'token', 'session', 'prefix'];
+  const words = [
+    'router',
+    'replica',
+    'snapshot',
+    'kernel',
+    'budget',
+    'socket',
+    'oven',
+    'storm',
+    'cache',
+    'token',
+    'session',
+    'prefix',
+  ];
   for (let i = 0; i < count; i += 1) {
     const body = Array.from({ length: 60 }, (_, word) => words[(i * 7 + word * 3) % words.length]).join(' ');
-    writeFileSync(join(directory, `${prefix}-${String(i).padStart(5, '0')}.md`), `# ${prefix} ${i}\n\n${body} term${i} ${extra}\n`);
+    writeFileSync(
+      join(directory, `${prefix}-${String(i).padStart(5, '0')}.md`),
+      `# ${prefix} ${i}\n\n${body} term${i} ${extra}\n`,
+    );
   }
 }
 
 function runIngest(docs: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'ingest', docs, '--index', 'kb', '--index-dir', join(workspace, 'indexes'), '--no-embedder', '--checkpoint-every', '100000'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'ingest',
+        docs,
+        '--index',
+        'kb',
+        '--index-dir',
+        join(workspace, 'indexes'),
+        '--no-embedder',
+        '--checkpoint-every',
+        '100000',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let output = '';
     child.stdout.on('data', (data: Buffer) => (output += data.toString()));
     child.stderr.on('data', (data: Buffer) => (output += data.toString()));
@@ -100,7 +131,12 @@ beforeAll(async () => {
     embedder: null,
     reranker: null,
     offline: true,
-    snapshots: { pollMs: 100, retireMs: 2_000, retryMs: 200, onEvent: (event) => eventTimes.push(performance.now()) && events.push(event) },
+    snapshots: {
+      pollMs: 100,
+      retireMs: 2_000,
+      retryMs: 200,
+      onEvent: (event) => eventTimes.push(performance.now()) && events.push(event),
+    },
   });
   const app = express();
   app.use(express.json());
@@ -145,7 +181,9 @@ describe('a replica swaps to a published snapshot without failing or pausing que
     const loadMs = swap?.type === 'swapped' ? swap.loadMs : 0;
     const loadEnd = eventTimes[swapIndex] ?? 0;
     // Queries that overlapped the background load and the swap.
-    const overlapping = during.spans.flatMap(([start, end], i) => (end >= loadEnd - loadMs && start <= loadEnd ? [during.latencies[i] ?? 0] : []));
+    const overlapping = during.spans.flatMap(([start, end], i) =>
+      end >= loadEnd - loadMs && start <= loadEnd ? [during.latencies[i] ?? 0] : [],
+    );
     const maxBefore = Math.max(...baseline.latencies);
     const maxDuring = Math.max(...during.latencies);
     const maxLoad = Math.max(...overlapping);
@@ -171,13 +209,28 @@ describe('a replica swaps to a published snapshot without failing or pausing que
     const good = readFileSync(manifestPath, 'utf8');
     const manifest = JSON.parse(good) as { generation: number; files: { bm25: { sha256: string } } };
     // A manifest whose BM25 checksum does not match its file: the kind of snapshot a replica must refuse.
-    writeFileSync(manifestPath, JSON.stringify({ ...manifest, generation: manifest.generation + 1, files: { ...manifest.files, bm25: { ...manifest.files.bm25, sha256: '0'.repeat(64) } } }));
+    writeFileSync(
+      manifestPath,
+      JSON.stringify({
+        ...manifest,
+        generation: manifest.generation + 1,
+        files: { ...manifest.files, bm25: { ...manifest.files.bm25, sha256: '0'.repeat(64) } },
+      }),
+    );
     const deadline = Date.now() + 20_000;
     while (!events.some((event) => event.type === 'load_failed') && Date.now() < deadline) {
       expect((await query('zebrafinch')).status).toBe(200);
     }
-    expect(events.find((event) => event.type === 'load_failed')).toMatchObject({ index: 'kb', serving: 2, error: expect.stringMatching(/checksum mismatch/) });
-    expect(service.snapshotStatus()[0]).toMatchObject({ generation: 2, loadFailures: 1, lastError: expect.stringMatching(/checksum mismatch/) });
+    expect(events.find((event) => event.type === 'load_failed')).toMatchObject({
+      index: 'kb',
+      serving: 2,
+      error: expect.stringMatching(/checksum mismatch/),
+    });
+    expect(service.snapshotStatus()[0]).toMatchObject({
+      generation: 2,
+      loadFailures: 1,
+      lastError: expect.stringMatching(/checksum mismatch/),
+    });
     const still = await query('zebrafinch');
     expect(still.status).toBe(200);
     expect(still.documents.some((id) => id.startsWith('added-'))).toBe(true);
@@ -187,7 +240,8 @@ describe('a replica swaps to a published snapshot without failing or pausing que
     writeCorpus(join(workspace, 'docs'), 'third', 10, 'kingfisher');
     await runIngest(join(workspace, 'docs'));
     const recovered = Date.now() + 20_000;
-    while ((service.snapshotStatus()[0]?.lastError ?? null) !== null && Date.now() < recovered) await new Promise((resolve) => setTimeout(resolve, 50));
+    while ((service.snapshotStatus()[0]?.lastError ?? null) !== null && Date.now() < recovered)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     expect(service.snapshotStatus()[0]).toMatchObject({ generation: 3, lastError: null, loadFailures: 1 });
     expect((await query('kingfisher')).documents.some((id) => id.startsWith('third-'))).toBe(true);
   }, 120_000);

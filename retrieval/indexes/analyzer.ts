@@ -21,7 +21,9 @@ const tokenizer = new WordTokenizer();
 
 /** Lucene's EnglishAnalyzer stop set (33 words). */
 const LUCENE_STOP_WORDS = new Set(
-  'a an and are as at be but by for if in into is it no not of on or such that the their then there these they this to was will with'.split(' '),
+  'a an and are as at be but by for if in into is it no not of on or such that the their then there these they this to was will with'.split(
+    ' ',
+  ),
 );
 
 export interface Analyzer {
@@ -36,7 +38,8 @@ export interface AnalyzerOptions {
 
 export function createAnalyzer(options: AnalyzerOptions = {}): Analyzer {
   const stem = (options.stemmer ?? 'porter') === 'porter';
-  const stopWords = options.stopWords === 'none' ? new Set<string>() : options.stopWords === 'lucene' ? LUCENE_STOP_WORDS : STOP_WORDS;
+  const stopWords =
+    options.stopWords === 'none' ? new Set<string>() : options.stopWords === 'lucene' ? LUCENE_STOP_WORDS : STOP_WORDS;
   return {
     terms(text: string): string[] {
       const terms: string[] = [];

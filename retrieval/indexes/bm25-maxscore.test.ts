@@ -46,7 +46,11 @@ describe('BM25 MaxScore', () => {
         expect(hit.score).toBeCloseTo((exhaustive[i] as { score: number }).score, 9);
       });
       // Equal scores may differ in the last bits between the two summation orders; away from ties keys agree.
-      const distinct = exhaustive.filter((hit, i) => Math.abs(hit.score - (exhaustive[i + 1]?.score ?? -1)) > 1e-9 && Math.abs(hit.score - (exhaustive[i - 1]?.score ?? -1)) > 1e-9);
+      const distinct = exhaustive.filter(
+        (hit, i) =>
+          Math.abs(hit.score - (exhaustive[i + 1]?.score ?? -1)) > 1e-9 &&
+          Math.abs(hit.score - (exhaustive[i - 1]?.score ?? -1)) > 1e-9,
+      );
       for (const hit of distinct) expect(pruned.find((other) => other.key === hit.key)).toBeDefined();
     }
   });

@@ -44,7 +44,12 @@ function seek(slots: ArrayLike<number>, from: number, target: number): number {
   return low;
 }
 
-export function maxScoreSearch(terms: readonly ScoringTerm[], slotData: ScoringSlots, k: number, filter?: KeyFilter): SearchHit[] {
+export function maxScoreSearch(
+  terms: readonly ScoringTerm[],
+  slotData: ScoringSlots,
+  k: number,
+  filter?: KeyFilter,
+): SearchHit[] {
   const ordered = [...terms].sort((a, b) => a.upperBound - b.upperBound);
   const count = ordered.length;
   const prefix = new Float64Array(count);

@@ -106,7 +106,8 @@ export class Bm25Postings {
     this.slotOfKey.set(key, slot);
     if (!bulk) {
       this.tailPostings += termIds.length;
-      if (this.tailPostings > Math.max(MIN_TAIL_POSTINGS, (this.forwardLength - this.tailPostings) >> 2)) this.build(false);
+      if (this.tailPostings > Math.max(MIN_TAIL_POSTINGS, (this.forwardLength - this.tailPostings) >> 2))
+        this.build(false);
     }
     return slot;
   }
@@ -179,7 +180,13 @@ export class Bm25Postings {
   }
 
   /** Live slots as parallel arrays (what a snapshot stores); views when nothing is dead. */
-  liveColumns(): { keys: Float64Array; lengths: Uint32Array; starts: Uint32Array; termIds: Uint32Array; tfs: Uint16Array } {
+  liveColumns(): {
+    keys: Float64Array;
+    lengths: Uint32Array;
+    starts: Uint32Array;
+    termIds: Uint32Array;
+    tfs: Uint16Array;
+  } {
     if (this.deadCount === 0) {
       return {
         keys: this.slotKeys.subarray(0, this.slotCount),

@@ -54,7 +54,9 @@ export function encodeBm25(columns: Bm25Columns): Buffer {
   const out = Buffer.alloc(offset);
   out.writeUInt32LE(header.length, 0);
   header.copy(out, 4);
-  parts.forEach((part, i) => out.set(new Uint8Array(part.buffer, part.byteOffset, part.byteLength), offsets[i] as number));
+  parts.forEach((part, i) =>
+    out.set(new Uint8Array(part.buffer, part.byteOffset, part.byteLength), offsets[i] as number),
+  );
   return out;
 }
 
@@ -67,7 +69,10 @@ export function decodeBm25(bytes: Buffer): Bm25Columns {
   const m = header.entries;
   let offset = align(4 + headerLength);
   // Copies into fresh (aligned) arrays: a Buffer's offset in its pool need not suit a Float64Array view.
-  function column<T extends Float64Array | Uint32Array | Uint16Array>(make: new (length: number) => T, length: number): T {
+  function column<T extends Float64Array | Uint32Array | Uint16Array>(
+    make: new (length: number) => T,
+    length: number,
+  ): T {
     const array = new make(length);
     const end = offset + array.byteLength;
     if (end > bytes.length) throw new Error('BM25 snapshot is truncated');
@@ -82,9 +87,11 @@ export function decodeBm25(bytes: Buffer): Bm25Columns {
   const tfs = column(Uint16Array, m);
   if (starts[0] !== 0 || starts[n] !== m) throw new Error('BM25 snapshot: document offsets do not cover the entries');
   for (let i = 0; i < n; i += 1) {
-    if ((starts[i + 1] as number) < (starts[i] as number)) throw new Error('BM25 snapshot: document offsets out of order');
+    if ((starts[i + 1] as number) < (starts[i] as number))
+      throw new Error('BM25 snapshot: document offsets out of order');
   }
   const termCount = header.terms.length;
-  for (let i = 0; i < m; i += 1) if ((termIds[i] as number) >= termCount) throw new Error('BM25 snapshot: term id out of range');
+  for (let i = 0; i < m; i += 1)
+    if ((termIds[i] as number) >= termCount) throw new Error('BM25 snapshot: term id out of range');
   return { k1: header.k1, b: header.b, terms: header.terms, keys, lengths, starts, termIds, tfs };
 }

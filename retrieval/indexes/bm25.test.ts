@@ -86,7 +86,10 @@ describe('Bm25Index', () => {
 describe('Bm25Index columnar storage', () => {
   const words = Array.from({ length: 3000 }, (_value, i) => `t${i.toString(36)}z`);
   function text(random: () => number): string {
-    return Array.from({ length: 5 + Math.floor(random() * 50) }, () => words[Math.floor(words.length * random() ** 3)] as string).join(' ');
+    return Array.from(
+      { length: 5 + Math.floor(random() * 50) },
+      () => words[Math.floor(words.length * random() ** 3)] as string,
+    ).join(' ');
   }
 
   it('scores like a fresh index of the live documents after tail folds, deletes, compaction and updates, and after a snapshot', () => {
@@ -118,7 +121,10 @@ describe('Bm25Index columnar storage', () => {
       expect(index.size).toBe(live.size);
       expect(loaded.size).toBe(live.size);
       for (let q = 0; q < 60; q += 1) {
-        const query = Array.from({ length: 1 + (q % 4) }, () => words[Math.floor(words.length * random() ** 2)] as string).join(' ');
+        const query = Array.from(
+          { length: 1 + (q % 4) },
+          () => words[Math.floor(words.length * random() ** 2)] as string,
+        ).join(' ');
         const expected = fresh.search(query, 10);
         for (const candidate of [index, loaded]) {
           const hits = candidate.search(query, 10);
@@ -147,9 +153,23 @@ describe('Bm25Index columnar storage', () => {
       corrupt.writeUInt32LE(0xffff, corrupt.length - 8 - 24); // inside the term-id column
       expect(() => Bm25Index.fromBytes(corrupt)).toThrow(/BM25 snapshot/);
       const legacy = Buffer.from(
-        JSON.stringify({ format: 'switchyard-bm25', version: 1, k1: 1.2, b: 0.75, terms: ['brown', 'fox'], documents: [[1, 2, [0, 1, 1, 1]], [3, 4, [1, 3]]] }),
+        JSON.stringify({
+          format: 'switchyard-bm25',
+          version: 1,
+          k1: 1.2,
+          b: 0.75,
+          terms: ['brown', 'fox'],
+          documents: [
+            [1, 2, [0, 1, 1, 1]],
+            [3, 4, [1, 3]],
+          ],
+        }),
       );
-      expect(Bm25Index.fromBytes(legacy).search('fox', 5).map((hit) => hit.key)).toEqual([3, 1]);
+      expect(
+        Bm25Index.fromBytes(legacy)
+          .search('fox', 5)
+          .map((hit) => hit.key),
+      ).toEqual([3, 1]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -158,10 +158,12 @@ export class Bm25Index implements LexicalIndex {
       const weight = queryCount * this.idfOf(df);
       if (termId < postings.mainTermCount) {
         const to = mainOffsets[termId + 1] as number;
-        for (let i = mainOffsets[termId] as number; i < to; i += 1) score(mainSlots[i] as number, mainTfs[i] as number, weight);
+        for (let i = mainOffsets[termId] as number; i < to; i += 1)
+          score(mainSlots[i] as number, mainTfs[i] as number, weight);
       }
       const tail = postings.tail.get(termId);
-      if (tail !== undefined) for (let i = 0; i < tail.length; i += 2) score(tail[i] as number, tail[i + 1] as number, weight);
+      if (tail !== undefined)
+        for (let i = 0; i < tail.length; i += 2) score(tail[i] as number, tail[i + 1] as number, weight);
     }
     const top = new TopK(k);
     for (const slot of touched) {
@@ -213,7 +215,13 @@ export class Bm25Index implements LexicalIndex {
     for (let row = 0; row < keys.length; row += 1) {
       const from = starts[row] as number;
       const to = starts[row + 1] as number;
-      index.insertSlot(keys[row] as number, lengths[row] as number, termIds.subarray(from, to), tfs.subarray(from, to), true);
+      index.insertSlot(
+        keys[row] as number,
+        lengths[row] as number,
+        termIds.subarray(from, to),
+        tfs.subarray(from, to),
+        true,
+      );
     }
     index.postings.build(false);
     return index;
@@ -225,8 +233,15 @@ export class Bm25Index implements LexicalIndex {
     for (const term of saved.terms) index.termId(term);
     for (const [key, length, pairs] of saved.documents) {
       const termIds = pairs.filter((_value, i) => i % 2 === 0);
-      if (termIds.some((termId) => termId < 0 || termId >= saved.terms.length)) throw new Error('BM25 snapshot: term id out of range');
-      index.insertSlot(key, length, termIds, pairs.filter((_value, i) => i % 2 === 1), true);
+      if (termIds.some((termId) => termId < 0 || termId >= saved.terms.length))
+        throw new Error('BM25 snapshot: term id out of range');
+      index.insertSlot(
+        key,
+        length,
+        termIds,
+        pairs.filter((_value, i) => i % 2 === 1),
+        true,
+      );
     }
     index.postings.build(false);
     return index;
@@ -256,7 +271,13 @@ export class Bm25Index implements LexicalIndex {
     this.insertSlot(key, terms.length, [...counts.keys()], [...counts.values()], false);
   }
 
-  private insertSlot(key: number, length: number, termIds: ArrayLike<number>, tfs: ArrayLike<number>, bulk: boolean): void {
+  private insertSlot(
+    key: number,
+    length: number,
+    termIds: ArrayLike<number>,
+    tfs: ArrayLike<number>,
+    bulk: boolean,
+  ): void {
     if (this.postings.slotOfKey.has(key)) throw new Error(`BM25: key ${key} indexed twice`);
     this.postings.appendSlot(key, length, termIds, tfs, bulk);
     this.liveCount += 1;

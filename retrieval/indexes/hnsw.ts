@@ -174,8 +174,13 @@ export class HnswIndex implements VectorIndex {
     try {
       this.index.writeIndexSync(scratch);
       const header = Buffer.from(
-        JSON.stringify({ format: 'switchyard-hnsw', version: 1, dimensions: this.dimensions, config: this.config,
-          liveKeys: [...this.liveKeys] }),
+        JSON.stringify({
+          format: 'switchyard-hnsw',
+          version: 1,
+          dimensions: this.dimensions,
+          config: this.config,
+          liveKeys: [...this.liveKeys],
+        }),
       );
       const length = Buffer.alloc(4);
       length.writeUInt32LE(header.length);
@@ -187,7 +192,8 @@ export class HnswIndex implements VectorIndex {
         const input = openSync(scratch, 'r');
         try {
           const buffer = Buffer.allocUnsafe(8 << 20);
-          for (let read = readSync(input, buffer); read > 0; read = readSync(input, buffer)) writeSync(output, buffer, 0, read);
+          for (let read = readSync(input, buffer); read > 0; read = readSync(input, buffer))
+            writeSync(output, buffer, 0, read);
         } finally {
           closeSync(input);
         }

@@ -16,7 +16,10 @@ export function htmlToText(html: string): { text: string; title: string | null }
     .replace(/<!--[\s\S]*?-->/g, '')
     .replace(/<(script|style|noscript|template|head)\b[\s\S]*?<\/\1>/gi, '');
   body = body.replace(/<h([1-6])\b[^>]*>([\s\S]*?)<\/h\1>/gi, (_, level: string, inner: string) => {
-    const heading = inner.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ').trim();
+    const heading = inner
+      .replace(/<[^>]+>/g, '')
+      .replace(/\s+/g, ' ')
+      .trim();
     return `\n\n${'#'.repeat(Number(level))} ${heading}\n\n`;
   });
   body = body

@@ -22,7 +22,9 @@ describe('loaders', () => {
   });
 
   it('turns HTML into text with Markdown headings, dropping scripts and styles', () => {
-    const { text, title } = htmlToText('<html><head><title>T &amp; C</title><style>p{}</style></head><body><h1>Top <em>level</em></h1><p>One&nbsp;two &lt;3</p><script>x()</script><h2>Sub</h2><p>Body</p></body></html>');
+    const { text, title } = htmlToText(
+      '<html><head><title>T &amp; C</title><style>p{}</style></head><body><h1>Top <em>level</em></h1><p>One&nbsp;two &lt;3</p><script>x()</script><h2>Sub</h2><p>Body</p></body></html>',
+    );
     expect(title).toBe('T & C');
     expect(text).toBe('# Top level\n\nOne two <3\n\n## Sub\n\nBody');
   });
@@ -30,7 +32,11 @@ describe('loaders', () => {
   it('loads JSONL records with their own ids, metadata and dates, and reports bad lines by number', () => {
     const documents = loadFile(join(DOCS_FIXTURE, 'recipes.jsonl'), 'ignored');
     expect(documents.map((document) => document.id)).toEqual(['recipe-bread', 'recipe-cake', 'recipe-soup']);
-    expect(documents[1]).toMatchObject({ title: 'Butter cake', lastModified: Date.parse('2025-01-15T00:00:00Z'), metadata: { cuisine: 'english', minutes: 60 } });
+    expect(documents[1]).toMatchObject({
+      title: 'Butter cake',
+      lastModified: Date.parse('2025-01-15T00:00:00Z'),
+      metadata: { cuisine: 'english', minutes: 60 },
+    });
     const bad = join(directory, 'bad.jsonl');
     writeFileSync(bad, '{"id": "a", "text": "ok"}\n{"id": "b"}\n');
     expect(() => loadFile(bad, 'bad')).toThrow(/bad\.jsonl:2: text/);

@@ -10,7 +10,25 @@ import { InvalidRequestError } from '../errors.ts';
 import { codeLanguageOf } from '../chunkers/code-language.ts';
 import { htmlToText } from './html.ts';
 
-const CODE_EXTENSIONS = new Set(['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs', '.py', '.go', '.rs', '.java', '.rb', '.c', '.h', '.cpp', '.sh']);
+const CODE_EXTENSIONS = new Set([
+  '.ts',
+  '.tsx',
+  '.mts',
+  '.cts',
+  '.js',
+  '.jsx',
+  '.mjs',
+  '.cjs',
+  '.py',
+  '.go',
+  '.rs',
+  '.java',
+  '.rb',
+  '.c',
+  '.h',
+  '.cpp',
+  '.sh',
+]);
 
 export function formatOf(path: string): DocumentFormat | null {
   const extension = extname(path).toLowerCase();
@@ -52,7 +70,8 @@ export function loadFile(path: string, id: string): SourceDocument[] {
     case 'markdown': {
       const { body, metadata } = splitFrontMatter(raw);
       const heading = /^#\s+(.+)$/m.exec(body);
-      const title = typeof metadata['title'] === 'string' ? metadata['title'] : (heading?.[1]?.trim() ?? basename(path));
+      const title =
+        typeof metadata['title'] === 'string' ? metadata['title'] : (heading?.[1]?.trim() ?? basename(path));
       return [{ ...base, id, title, text: body, format, metadata }];
     }
     case 'html': {

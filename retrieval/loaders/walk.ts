@@ -19,7 +19,10 @@ export interface WalkOptions {
   exclude?: readonly string[];
 }
 
-export async function walk(root: string, options: WalkOptions = {}): Promise<{ root: string; single: boolean; files: WalkedFile[] }> {
+export async function walk(
+  root: string,
+  options: WalkOptions = {},
+): Promise<{ root: string; single: boolean; files: WalkedFile[] }> {
   const absolute = resolve(root);
   if (statSync(absolute).isFile()) {
     return { root: dirname(absolute), single: true, files: [{ path: absolute, id: basename(absolute) }] };

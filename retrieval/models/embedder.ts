@@ -5,7 +5,13 @@ import { pipeline, type FeatureExtractionPipeline } from '@huggingface/transform
 import { z } from 'zod';
 import type { Embedder, EmbeddingKind } from '../contracts.ts';
 import { normalise } from '../indexes/vector-math.ts';
-import { assertModelFiles, describeLoadFailure, ModelSourceSchema, resolveModel, withModelEnvironment } from './resolve.ts';
+import {
+  assertModelFiles,
+  describeLoadFailure,
+  ModelSourceSchema,
+  resolveModel,
+  withModelEnvironment,
+} from './resolve.ts';
 
 export const DEFAULT_EMBEDDING_MODEL = 'Xenova/all-MiniLM-L6-v2';
 
@@ -73,7 +79,8 @@ export class TransformersEmbedder implements Embedder {
       const data = output.data as Float32Array;
       batch.forEach((textIndex, row) => {
         const vector = data.slice(row * this.nativeDimensions, (row + 1) * this.nativeDimensions);
-        out[textIndex] = this.dimensions < this.nativeDimensions ? normalise(vector.subarray(0, this.dimensions)) : vector;
+        out[textIndex] =
+          this.dimensions < this.nativeDimensions ? normalise(vector.subarray(0, this.dimensions)) : vector;
       });
       output.dispose();
     }

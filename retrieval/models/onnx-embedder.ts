@@ -45,12 +45,16 @@ export class OnnxEmbedder implements Embedder {
 
   /** Tokenises one batch into onnxruntime feeds (exposed for the throughput benchmark). */
   encode(texts: readonly string[]): EncodedBatch {
-    const encoded = this.tokenizer([...texts], { padding: true, truncation: true }) as Record<string, TransformersTensor>;
+    const encoded = this.tokenizer([...texts], { padding: true, truncation: true }) as Record<
+      string,
+      TransformersTensor
+    >;
     const ids = encoded['input_ids'] as TransformersTensor;
     const feeds: Record<string, ort.Tensor> = {};
     for (const name of this.session.inputNames) {
       const tensor = encoded[name];
-      const data = tensor === undefined ? new BigInt64Array((ids.data as BigInt64Array).length) : (tensor.data as BigInt64Array);
+      const data =
+        tensor === undefined ? new BigInt64Array((ids.data as BigInt64Array).length) : (tensor.data as BigInt64Array);
       feeds[name] = new ort.Tensor('int64', data, ids.dims);
     }
     const [rows = 0, columns = 0] = ids.dims;
@@ -89,7 +93,8 @@ export class OnnxEmbedder implements Embedder {
       const vectors = await this.runBatch(this.encode(batch.map((i) => prefix + (texts[i] as string))));
       batch.forEach((textIndex, row) => {
         const vector = vectors[row] as Float32Array;
-        out[textIndex] = this.dimensions < this.nativeDimensions ? normalise(vector.subarray(0, this.dimensions)) : vector;
+        out[textIndex] =
+          this.dimensions < this.nativeDimensions ? normalise(vector.subarray(0, this.dimensions)) : vector;
       });
     }
     return out;

@@ -4,7 +4,13 @@ import { AutoTokenizer, type PreTrainedTokenizer, type Tensor as TransformersTen
 import * as ort from 'onnxruntime-node';
 import { z } from 'zod';
 import type { Reranker } from '../contracts.ts';
-import { assertModelFiles, describeLoadFailure, ModelSourceSchema, resolveModel, withModelEnvironment } from './resolve.ts';
+import {
+  assertModelFiles,
+  describeLoadFailure,
+  ModelSourceSchema,
+  resolveModel,
+  withModelEnvironment,
+} from './resolve.ts';
 
 export const DEFAULT_RERANK_MODEL = 'Xenova/ms-marco-MiniLM-L-6-v2';
 

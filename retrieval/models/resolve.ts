@@ -85,7 +85,9 @@ export function withModelEnvironment<T>(resolved: ResolvedModel, load: () => Pro
   const run = queue.then(async () => {
     env.allowLocalModels = true;
     env.allowRemoteModels = resolved.allowRemote;
-    env.localModelPath = resolved.localModelPath.endsWith('/') ? resolved.localModelPath : `${resolved.localModelPath}/`;
+    env.localModelPath = resolved.localModelPath.endsWith('/')
+      ? resolved.localModelPath
+      : `${resolved.localModelPath}/`;
     env.cacheDir = resolved.cacheDir;
     env.useFSCache = resolved.allowRemote;
     return load();

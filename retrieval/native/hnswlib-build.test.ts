@@ -74,7 +74,9 @@ describe('describeHnswlibBuild', () => {
     expect(thrown).toBeInstanceOf(SwitchyardError);
     expect((thrown as SwitchyardError).code).toBe('native_build_mismatch');
     expect((thrown as SwitchyardError).message).toContain('build-simd.sh --restore');
-    expect(() => assertHnswlibBuildRunsHere(describeHnswlibBuild({ releaseDir, cpuFlags: ['sse4_2', 'avx2', 'avx512f'] }))).not.toThrow();
+    expect(() =>
+      assertHnswlibBuildRunsHere(describeHnswlibBuild({ releaseDir, cpuFlags: ['sse4_2', 'avx2', 'avx512f'] })),
+    ).not.toThrow();
     expect(() => assertHnswlibBuildRunsHere(describeHnswlibBuild({ releaseDir, cpuFlags: null }))).not.toThrow();
   });
 

@@ -49,7 +49,9 @@ export function hnswlibReleaseDir(): string {
 /** The CPU feature flags of this machine (Linux), or null where /proc/cpuinfo cannot be read. */
 export function currentCpuFlags(cpuinfoPath = '/proc/cpuinfo'): string[] | null {
   try {
-    const line = readFileSync(cpuinfoPath, 'utf8').split('\n').find((entry) => entry.startsWith('flags'));
+    const line = readFileSync(cpuinfoPath, 'utf8')
+      .split('\n')
+      .find((entry) => entry.startsWith('flags'));
     return line === undefined ? null : (line.split(':')[1] ?? '').trim().split(/\s+/);
   } catch {
     return null;
@@ -85,7 +87,10 @@ export function describeHnswlibBuild(
     };
   }
   const missingCpuFlags = cpuFlags === null ? null : marker.cpuFlags.filter((flag) => !cpuFlags.includes(flag));
-  const warning = missingCpuFlags !== null && missingCpuFlags.length > 0 ? `; WARNING this CPU lacks ${missingCpuFlags.join(' ')}` : '';
+  const warning =
+    missingCpuFlags !== null && missingCpuFlags.length > 0
+      ? `; WARNING this CPU lacks ${missingCpuFlags.join(' ')}`
+      : '';
   return {
     ...base,
     marker,

@@ -24,7 +24,10 @@ beforeEach(() => {
   const topics = ['login password session', 'socket port timeout', 'oven bread flour', 'rain storm wind'];
   for (let i = 0; i < DOCUMENTS; i += 1) {
     const topic = topics[i % topics.length] as string;
-    writeFileSync(join(docs, `doc-${String(i).padStart(3, '0')}.md`), `# Note ${i}\n\nDocument number${i} about ${topic}.\n`);
+    writeFileSync(
+      join(docs, `doc-${String(i).padStart(3, '0')}.md`),
+      `# Note ${i}\n\nDocument number${i} about ${topic}.\n`,
+    );
   }
 });
 afterEach(() => rmSync(workspace, { recursive: true, force: true }));

@@ -7,7 +7,18 @@
 // manifest a moment ago can still finish loading it, and are removed by the writer afterwards. Indexes written with
 // flat `store.<gen>.sqlite` names still load (manifest paths are relative to the index directory).
 import { createHash, randomUUID } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, utimesSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  utimesSync,
+} from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +27,14 @@ import { Bm25Index } from '../indexes/bm25.ts';
 import { HnswIndex } from '../indexes/hnsw.ts';
 import { ChunkStore, sha256 } from '../store/chunk-store.ts';
 import { commitFile, fsyncDirectory, writeFileAtomic } from './atomic.ts';
-import { MANIFEST_FILE, MANIFEST_FORMAT, MANIFEST_VERSION, ManifestSchema, type FileEntry, type Manifest } from './manifest.ts';
+import {
+  MANIFEST_FILE,
+  MANIFEST_FORMAT,
+  MANIFEST_VERSION,
+  ManifestSchema,
+  type FileEntry,
+  type Manifest,
+} from './manifest.ts';
 
 export interface SnapshotParts {
   store: ChunkStore;
@@ -35,7 +53,9 @@ export function readManifest(directory: string): Manifest | null {
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
-    throw new IndexCorruptError(`Index ${directory}: ${MANIFEST_FILE} is not valid JSON (${(error as Error).message}).`);
+    throw new IndexCorruptError(
+      `Index ${directory}: ${MANIFEST_FILE} is not valid JSON (${(error as Error).message}).`,
+    );
   }
   const format = (raw as { format?: unknown; version?: unknown } | null)?.format;
   const version = (raw as { version?: unknown } | null)?.version;
@@ -62,7 +82,8 @@ async function verifiedBytes(directory: string, entry: FileEntry): Promise<Buffe
   try {
     bytes = await readFile(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new IndexCorruptError(`Index ${directory}: ${entry.name} is missing.`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new IndexCorruptError(`Index ${directory}: ${entry.name} is missing.`);
     throw error;
   }
   if (bytes.length !== entry.bytes) {
@@ -72,7 +93,9 @@ async function verifiedBytes(directory: string, entry: FileEntry): Promise<Buffe
   }
   const digest = sha256(bytes);
   if (digest !== entry.sha256) {
-    throw new IndexCorruptError(`Index ${directory}: checksum mismatch for ${entry.name} (expected ${entry.sha256.slice(0, 12)}…, got ${digest.slice(0, 12)}…).`);
+    throw new IndexCorruptError(
+      `Index ${directory}: checksum mismatch for ${entry.name} (expected ${entry.sha256.slice(0, 12)}…, got ${digest.slice(0, 12)}…).`,
+    );
   }
   return bytes;
 }
@@ -108,21 +131,28 @@ export async function loadSnapshot(directory: string, manifest: Manifest, hnswEf
           );
     parts = { store, bm25, hnsw, embedder: manifest.embedder };
   } catch (error) {
-    throw new IndexCorruptError(`Index ${directory}: cannot read snapshot ${manifest.generation}: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new IndexCorruptError(
+      `Index ${directory}: cannot read snapshot ${manifest.generation}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   const counts = parts.store.counts();
   const problems: string[] = [];
-  if (counts.documents !== manifest.counts.documents) problems.push(`documents ${counts.documents} ≠ ${manifest.counts.documents}`);
+  if (counts.documents !== manifest.counts.documents)
+    problems.push(`documents ${counts.documents} ≠ ${manifest.counts.documents}`);
   if (counts.chunks !== manifest.counts.chunks) problems.push(`chunks ${counts.chunks} ≠ ${manifest.counts.chunks}`);
   if (parts.bm25.size !== counts.chunks) problems.push(`BM25 has ${parts.bm25.size} chunks, store ${counts.chunks}`);
-  if (parts.hnsw !== null && parts.hnsw.size !== counts.chunks) problems.push(`HNSW has ${parts.hnsw.size} vectors, store ${counts.chunks}`);
+  if (parts.hnsw !== null && parts.hnsw.size !== counts.chunks)
+    problems.push(`HNSW has ${parts.hnsw.size} vectors, store ${counts.chunks}`);
   if (parts.hnsw !== null && manifest.embedder !== null && parts.hnsw.dimensions !== manifest.embedder.dimensions) {
     problems.push(`HNSW has ${parts.hnsw.dimensions} dimensions, the embedder ${manifest.embedder.dimensions}`);
   }
   if (problems.length > 0) {
-    throw new IndexCorruptError(`Index ${directory}: snapshot ${manifest.generation} is inconsistent: ${problems.join('; ')}.`);
+    throw new IndexCorruptError(
+      `Index ${directory}: snapshot ${manifest.generation} is inconsistent: ${problems.join('; ')}.`,
+    );
   }
   return parts;
 }
@@ -222,7 +252,11 @@ function publishedGenerations(directory: string): { generation: number; publishe
  * directories newer than the manifest (never published) at once; a superseded generation once its successor has been
  * published for longer than the grace period; flat files of the older layout once the first generation directory is.
  */
-export function removeUnreferenced(directory: string, manifest: Manifest | null, retention: SnapshotRetention = {}): void {
+export function removeUnreferenced(
+  directory: string,
+  manifest: Manifest | null,
+  retention: SnapshotRetention = {},
+): void {
   const graceMs = retention.graceMs ?? defaultSnapshotGraceMs();
   const now = (retention.now ?? Date.now)();
   const current = manifest?.generation ?? 0;
@@ -233,7 +267,8 @@ export function removeUnreferenced(directory: string, manifest: Manifest | null,
     if (manifest.files.hnsw !== null) keep.add(manifest.files.hnsw.name);
   }
   const generations = publishedGenerations(directory);
-  const expired = (supersededAt: number | undefined): boolean => supersededAt !== undefined && now - supersededAt >= graceMs;
+  const expired = (supersededAt: number | undefined): boolean =>
+    supersededAt !== undefined && now - supersededAt >= graceMs;
   const oldestDirectory = generations.find((entry) => entry.generation <= current);
   for (const name of readdirSync(directory)) {
     const path = join(directory, name);

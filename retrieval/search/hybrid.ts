@@ -82,10 +82,22 @@ function elapsed(since: number): number {
   return performance.now() - since;
 }
 
-export async function searchIndex(index: SearchableIndex, input: z.input<typeof SearchRequestSchema>): Promise<SearchResponse> {
+export async function searchIndex(
+  index: SearchableIndex,
+  input: z.input<typeof SearchRequestSchema>,
+): Promise<SearchResponse> {
   const request = SearchRequestSchema.parse(input);
   const started = performance.now();
-  const timings: SearchTimings = { filterMs: 0, embedMs: 0, lexicalMs: 0, vectorMs: 0, fusionMs: 0, rerankMs: 0, fetchMs: 0, totalMs: 0 };
+  const timings: SearchTimings = {
+    filterMs: 0,
+    embedMs: 0,
+    lexicalMs: 0,
+    vectorMs: 0,
+    fusionMs: 0,
+    rerankMs: 0,
+    fetchMs: 0,
+    totalMs: 0,
+  };
   const warnings: string[] = [];
   let mode = request.mode;
   const vectorsAvailable = index.hnsw !== null && index.embedder !== null;

@@ -30,18 +30,31 @@ describe('BM25 query terms', () => {
     expect(twice.get(4)).toBeCloseTo(once.get(4) ?? 0, 10);
   });
 
-  it('exposes a document\'s analysed term vector and a term\'s document frequency', () => {
+  it("exposes a document's analysed term vector and a term's document frequency", () => {
     const index = corpus();
-    expect(index.termVector(1)).toEqual({ length: 5, terms: new Map([['parallel', 1], ['sort', 1], ['network', 1], ['multiprocessor', 1], ['schedul', 1]]) });
+    expect(index.termVector(1)).toEqual({
+      length: 5,
+      terms: new Map([
+        ['parallel', 1],
+        ['sort', 1],
+        ['network', 1],
+        ['multiprocessor', 1],
+        ['schedul', 1],
+      ]),
+    });
     expect(index.termVector(99)).toBeNull();
     expect(index.documentFrequency('multiprocessor')).toBe(4);
   });
 });
 
 describe('RM3 pseudo-relevance feedback', () => {
-  it('mixes the normalised query with the feedback documents\' heaviest terms', () => {
+  it("mixes the normalised query with the feedback documents' heaviest terms", () => {
     const index = corpus();
-    const expanded = expandQuery(index, 'parallel sorting', { feedbackDocuments: 2, feedbackTerms: 3, originalWeight: 0.6 });
+    const expanded = expandQuery(index, 'parallel sorting', {
+      feedbackDocuments: 2,
+      feedbackTerms: 3,
+      originalWeight: 0.6,
+    });
     expect([...expanded.values()].reduce((sum, weight) => sum + weight, 0)).toBeCloseTo(1, 10);
     expect(expanded.get('multiprocessor')).toBeGreaterThan(0);
     expect(expanded.get('parallel')).toBeGreaterThan(0.3);
@@ -51,7 +64,9 @@ describe('RM3 pseudo-relevance feedback', () => {
   it('finds a related document the query words alone miss, and degrades to the query when nothing matches', () => {
     const index = corpus();
     const plain = index.search('parallel sorting', 10).map((hit) => hit.key);
-    const expanded = searchWithFeedback(index, 'parallel sorting', 10, { feedbackDocuments: 2, feedbackTerms: 5 }).map((hit) => hit.key);
+    const expanded = searchWithFeedback(index, 'parallel sorting', 10, { feedbackDocuments: 2, feedbackTerms: 5 }).map(
+      (hit) => hit.key,
+    );
     expect(plain).not.toContain(5);
     expect(expanded).toContain(5);
     expect(expandQuery(index, 'zebra', {})).toEqual(new Map([['zebra', 1]]));

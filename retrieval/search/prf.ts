@@ -16,7 +16,12 @@ export const PrfConfigSchema = z.object({
 export type PrfConfig = z.infer<typeof PrfConfigSchema>;
 
 /** The expanded query as analysed terms → weights (sums to 1). */
-export function expandQuery(index: Bm25Index, query: string, config: Partial<PrfConfig> = {}, filter?: KeyFilter): Map<string, number> {
+export function expandQuery(
+  index: Bm25Index,
+  query: string,
+  config: Partial<PrfConfig> = {},
+  filter?: KeyFilter,
+): Map<string, number> {
   const options = PrfConfigSchema.parse(config);
   const original = new Map<string, number>();
   const terms = index.analyze(query);
@@ -46,6 +51,12 @@ export function expandQuery(index: Bm25Index, query: string, config: Partial<Prf
 }
 
 /** BM25 with the RM3-expanded query. */
-export function searchWithFeedback(index: Bm25Index, query: string, k: number, config: Partial<PrfConfig> = {}, filter?: KeyFilter): SearchHit[] {
+export function searchWithFeedback(
+  index: Bm25Index,
+  query: string,
+  k: number,
+  config: Partial<PrfConfig> = {},
+  filter?: KeyFilter,
+): SearchHit[] {
   return index.searchWeighted(expandQuery(index, query, config, filter), k, filter);
 }

@@ -156,7 +156,9 @@ export class ChunkStore {
   }
 
   setSetting(name: string, value: string): void {
-    this.statement('INSERT INTO settings(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value').run(name, value);
+    this.statement(
+      'INSERT INTO settings(name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value',
+    ).run(name, value);
   }
 
   document(id: string): StoredDocument | null {
@@ -177,9 +179,11 @@ export class ChunkStore {
   }
 
   chunkKeysOf(documentId: string): number[] {
-    return (this.statement('SELECT key FROM chunks WHERE document_id = ? ORDER BY position').all(documentId) as {
-      key: number;
-    }[]).map((row) => row.key);
+    return (
+      this.statement('SELECT key FROM chunks WHERE document_id = ? ORDER BY position').all(documentId) as {
+        key: number;
+      }[]
+    ).map((row) => row.key);
   }
 
   allChunkKeys(): number[] {
@@ -206,23 +210,21 @@ export class ChunkStore {
     this.filterCache.clear();
     const transaction = this.db.transaction(() => {
       const removed = this.deleteDocument(document.id);
-      this
-        .statement(
-          `INSERT INTO documents (id, title, source_path, source_url, source_root, last_modified, content_hash, chunker, metadata, chunk_count)
+      this.statement(
+        `INSERT INTO documents (id, title, source_path, source_url, source_root, last_modified, content_hash, chunker, metadata, chunk_count)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          document.id,
-          document.title,
-          document.sourcePath,
-          document.sourceUrl ?? null,
-          options.sourceRoot,
-          Math.round(document.lastModified),
-          options.contentHash,
-          options.chunker,
-          JSON.stringify(document.metadata),
-          drafts.length,
-        );
+      ).run(
+        document.id,
+        document.title,
+        document.sourcePath,
+        document.sourceUrl ?? null,
+        options.sourceRoot,
+        Math.round(document.lastModified),
+        options.contentHash,
+        options.chunker,
+        JSON.stringify(document.metadata),
+        drafts.length,
+      );
       let nextKey = Number(this.setting('next_key') ?? '1');
       const insertChunk = this.statement(
         `INSERT INTO chunks (key, id, document_id, position, text, title, heading_path, source_path, source_url,
@@ -270,7 +272,8 @@ export class ChunkStore {
         for (const [name, value] of Object.entries(document.metadata)) {
           for (const element of Array.isArray(value) ? value : [value]) {
             if (element === null) continue;
-            const numeric = typeof element === 'number' ? element : typeof element === 'boolean' ? (element ? 1 : 0) : null;
+            const numeric =
+              typeof element === 'number' ? element : typeof element === 'boolean' ? (element ? 1 : 0) : null;
             insertMetadata.run(key, name, numeric === null ? String(element) : null, numeric);
           }
         }
@@ -301,7 +304,12 @@ export class ChunkStore {
     const cacheKey = `${compiled.sql}\u0000${JSON.stringify(compiled.params)}`;
     const cached = this.filterCache.get(cacheKey);
     if (cached !== undefined) return cached;
-    const keys = new Set(this.db.prepare(compiled.sql).pluck().all(...compiled.params) as number[]);
+    const keys = new Set(
+      this.db
+        .prepare(compiled.sql)
+        .pluck()
+        .all(...compiled.params) as number[],
+    );
     if (this.filterCache.size >= 64) this.filterCache.delete(this.filterCache.keys().next().value as string);
     this.filterCache.set(cacheKey, keys);
     return keys;

@@ -14,7 +14,12 @@ describe('filters', () => {
 
   it('compiles equality, sets and ranges into parameterised SQL', () => {
     const compiled = compileFilters(
-      FiltersSchema.parse({ document_id: 'a.md', team: { in: ['x', 'y'] }, minutes: { gte: 10, lt: 60 }, draft: false }),
+      FiltersSchema.parse({
+        document_id: 'a.md',
+        team: { in: ['x', 'y'] },
+        minutes: { gte: 10, lt: 60 },
+        draft: false,
+      }),
       NOW,
     );
     expect(compiled.sql).toBe(

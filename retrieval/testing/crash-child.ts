@@ -9,7 +9,8 @@ import { RetrievalIndex } from '../retrieval-index.ts';
 import { TINY_EMBEDDER } from './models.ts';
 
 const [indexDir, docsDir, pauseGeneration = '0', delay = '0'] = process.argv.slice(2);
-if (indexDir === undefined || docsDir === undefined) throw new Error('usage: crash-child <index-dir> <docs-dir> [g] [ms]');
+if (indexDir === undefined || docsDir === undefined)
+  throw new Error('usage: crash-child <index-dir> <docs-dir> [g] [ms]');
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const sleep = (ms: number): void => void Atomics.wait(sleeper, 0, 0, ms);
 

@@ -70,10 +70,14 @@ describe('bufferedExchange', () => {
   });
 
   it('keeps undici timeout codes', async () => {
-    await expect(bufferedExchange(pool, post('/stall', { bodyTimeout: 100 }), new AbortController().signal)).rejects.toMatchObject({
+    await expect(
+      bufferedExchange(pool, post('/stall', { bodyTimeout: 100 }), new AbortController().signal),
+    ).rejects.toMatchObject({
       code: 'UND_ERR_BODY_TIMEOUT',
     });
-    await expect(bufferedExchange(pool, post('/slow-headers', { headersTimeout: 100 }), new AbortController().signal)).rejects.toMatchObject({
+    await expect(
+      bufferedExchange(pool, post('/slow-headers', { headersTimeout: 100 }), new AbortController().signal),
+    ).rejects.toMatchObject({
       code: 'UND_ERR_HEADERS_TIMEOUT',
     });
   });

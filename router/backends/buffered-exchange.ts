@@ -21,7 +21,12 @@ export function bufferedExchange(
   options: Dispatcher.DispatchOptions,
   signal: CancelSignal,
 ): Promise<BufferedExchange> {
-  return startExchange<BufferedExchange>(dispatcher, options, signal, (resolve, reject) => new BufferedHandler(signal, resolve, reject));
+  return startExchange<BufferedExchange>(
+    dispatcher,
+    options,
+    signal,
+    (resolve, reject) => new BufferedHandler(signal, resolve, reject),
+  );
 }
 
 class BufferedHandler extends CancellableHandler {

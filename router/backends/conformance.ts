@@ -25,7 +25,13 @@ export interface ConformanceTarget {
 }
 
 function request(overrides: Partial<BackendRequest> & { body: Record<string, unknown> }): BackendRequest {
-  return { endpoint: 'chat', requestId: 'conformance', signal: new AbortController().signal, ttftMs: 5_000, ...overrides };
+  return {
+    endpoint: 'chat',
+    requestId: 'conformance',
+    signal: new AbortController().signal,
+    ttftMs: 5_000,
+    ...overrides,
+  };
 }
 
 async function collect(chunks: AsyncIterable<StreamChunk>): Promise<StreamChunk[]> {
@@ -60,7 +66,9 @@ export function describeChatBackendConformance(target: ConformanceTarget): void 
     const messages = [{ role: 'user', content: 'Say something' }];
 
     beforeAll(async () => {
-      replica = target.start ? await target.start() : await startSimReplica({ speed: 50, model: target.model, ...target.replica });
+      replica = target.start
+        ? await target.start()
+        : await startSimReplica({ speed: 50, model: target.model, ...target.replica });
     });
     afterAll(async () => {
       await Promise.all(backends.map((backend) => backend.close()));
@@ -78,7 +86,14 @@ export function describeChatBackendConformance(target: ConformanceTarget): void 
     it('streams chat chunks ending with usage when asked', async () => {
       const response = await make().send(
         request({
-          body: { ...extra, model: target.model, messages, max_tokens: 4, stream: true, stream_options: { include_usage: true } },
+          body: {
+            ...extra,
+            model: target.model,
+            messages,
+            max_tokens: 4,
+            stream: true,
+            stream_options: { include_usage: true },
+          },
         }),
       );
       if (!response.streamed) throw new Error('expected a stream');
@@ -108,7 +123,9 @@ export function describeChatBackendConformance(target: ConformanceTarget): void 
     });
 
     it.skipIf(!faults)('maps 5xx to a retryable upstream error', async () => {
-      const error = await failure(make({ 'x-sim-fault': 'error=500' }).send(request({ body: { model: target.model, messages } })));
+      const error = await failure(
+        make({ 'x-sim-fault': 'error=500' }).send(request({ body: { model: target.model, messages } })),
+      );
       expect(error).toBeInstanceOf(UpstreamError);
       expect((error as UpstreamError).retryable).toBe(true);
       expect((error as UpstreamError).upstreamStatus).toBe(500);
@@ -144,7 +161,10 @@ export function describeChatBackendConformance(target: ConformanceTarget): void 
     it('surfaces the abort reason when the router aborts', async () => {
       const controller = new AbortController();
       const response = await make().send(
-        request({ signal: controller.signal, body: { ...extra, model: target.model, messages, stream: true, max_tokens: 500 } }),
+        request({
+          signal: controller.signal,
+          body: { ...extra, model: target.model, messages, stream: true, max_tokens: 500 },
+        }),
       );
       if (!response.streamed) throw new Error('expected a stream');
       const error = await (async () => {

@@ -36,7 +36,10 @@ export function createHostedBackend(options: HostedBackendOptions): ChatBackend 
     const attempt = attemptSignal(request.signal, request.ttftMs);
     const requestOptions = {
       signal: attempt.signal,
-      headers: { 'x-request-id': request.requestId, ...(request.traceparent ? { traceparent: request.traceparent } : {}) },
+      headers: {
+        'x-request-id': request.requestId,
+        ...(request.traceparent ? { traceparent: request.traceparent } : {}),
+      },
     };
     // The body is passed through as the caller sent it (unknown fields included); the SDK only serialises it.
     try {
@@ -80,12 +83,15 @@ async function* streamChunks(
     for await (const chunk of stream) {
       attempt.firstChunkArrived();
       if (!finished && Array.isArray(chunk['choices'])) {
-        finished = (chunk['choices'] as Array<{ finish_reason?: unknown }>).some((choice) => Boolean(choice.finish_reason));
+        finished = (chunk['choices'] as Array<{ finish_reason?: unknown }>).some((choice) =>
+          Boolean(choice.finish_reason),
+        );
       }
       yield chunk;
     }
     if (attempt.signal.aborted) throw errorFromFailure(backendId, attempt.signal.reason, attempt.signal);
-    if (!finished) throw new UpstreamError(`Backend ${backendId} ended the stream before it finished`, 200, true, { backendId });
+    if (!finished)
+      throw new UpstreamError(`Backend ${backendId} ended the stream before it finished`, 200, true, { backendId });
   } catch (error) {
     throw mapSdkError(backendId, error, attempt.signal);
   } finally {
@@ -98,7 +104,10 @@ export function mapSdkError(backendId: string, error: unknown, signal: AbortSign
   if (error instanceof APIUserAbortError || signal.aborted) return errorFromFailure(backendId, error, signal);
   if (error instanceof APIConnectionTimeoutError) return new UpstreamTimeoutError('total', 0, { cause: error });
   if (error instanceof APIConnectionError) {
-    return new UpstreamError(`Backend ${backendId} unreachable: ${error.message}`, 0, true, { backendId, cause: error });
+    return new UpstreamError(`Backend ${backendId} unreachable: ${error.message}`, 0, true, {
+      backendId,
+      cause: error,
+    });
   }
   if (error instanceof APIError && typeof error.status === 'number') {
     const headers = error.headers;
@@ -111,7 +120,10 @@ export function mapSdkError(backendId: string, error: unknown, signal: AbortSign
   }
   if (error instanceof APIError) {
     // A mid-stream `error` event: the SDK throws APIError without a status.
-    return new UpstreamError(`Backend ${backendId} stream error: ${error.message}`, 200, true, { backendId, cause: error });
+    return new UpstreamError(`Backend ${backendId} stream error: ${error.message}`, 200, true, {
+      backendId,
+      cause: error,
+    });
   }
   return errorFromFailure(backendId, error, signal);
 }

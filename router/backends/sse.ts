@@ -51,7 +51,8 @@ function findBoundary(buffer: string): { index: number; length: number } | null 
 
 function dataOf(event: string): string | null {
   // The usual event is one `data: …` line.
-  if (event.startsWith('data: ') && !event.includes('\n')) return event.endsWith('\r') ? event.slice(6, -1) : event.slice(6);
+  if (event.startsWith('data: ') && !event.includes('\n'))
+    return event.endsWith('\r') ? event.slice(6, -1) : event.slice(6);
   let data: string | null = null;
   for (const rawLine of event.split('\n')) {
     const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;

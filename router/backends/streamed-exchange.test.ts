@@ -71,7 +71,13 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-const post = (path: string, extra: Record<string, unknown> = {}) => ({ origin, path, method: 'POST' as const, body: '{}', ...extra });
+const post = (path: string, extra: Record<string, unknown> = {}) => ({
+  origin,
+  path,
+  method: 'POST' as const,
+  body: '{}',
+  ...extra,
+});
 
 /** Reads everything; with `pauseMs`, stops that long after every 10th piece (a consumer slower than the socket). */
 async function readAll(body: AsyncIterable<Buffer>, pauseMs = 0): Promise<string> {

@@ -28,7 +28,12 @@ export function streamedExchange(
   options: Dispatcher.DispatchOptions,
   signal: CancelSignal,
 ): Promise<StreamedExchange> {
-  return startExchange<StreamedExchange>(dispatcher, options, signal, (resolve, reject) => new StreamHandler(signal, resolve, reject));
+  return startExchange<StreamedExchange>(
+    dispatcher,
+    options,
+    signal,
+    (resolve, reject) => new StreamHandler(signal, resolve, reject),
+  );
 }
 
 type Waiter = { resolve: (result: IteratorResult<Buffer>) => void; reject: (error: unknown) => void };
@@ -137,5 +142,4 @@ class StreamHandler extends CancellableHandler implements AsyncIterableIterator<
     if (this.failure) waiter.reject(this.failure.error);
     else waiter.resolve({ value: undefined, done: true });
   }
-
 }

@@ -41,12 +41,25 @@ describe('upstream error mapping', () => {
   });
 
   it('keeps client faults as they are and turns server faults into retryable 502s', () => {
-    const clientFault = errorFromUpstreamStatus('b', 400, '{"error":{"message":"too long","type":"BadRequestError","param":"messages"}}', headers({}));
-    expect(clientFault).toMatchObject({ status: 400, retryable: false, type: 'invalid_request_error', param: 'messages' });
+    const clientFault = errorFromUpstreamStatus(
+      'b',
+      400,
+      '{"error":{"message":"too long","type":"BadRequestError","param":"messages"}}',
+      headers({}),
+    );
+    expect(clientFault).toMatchObject({
+      status: 400,
+      retryable: false,
+      type: 'invalid_request_error',
+      param: 'messages',
+    });
     const serverFault = errorFromUpstreamStatus('b', 503, 'upstream sad', headers({ 'retry-after': '2' }));
     expect(serverFault).toMatchObject({ status: 502, retryable: true, upstreamStatus: 503, retryAfterMs: 2000 });
     expect(serverFault.headers['retry-after']).toBe('2');
-    expect(errorFromUpstreamStatus('b', 429, '{}', headers({}))).toMatchObject({ status: 429, type: 'rate_limit_error' });
+    expect(errorFromUpstreamStatus('b', 429, '{}', headers({}))).toMatchObject({
+      status: 429,
+      type: 'rate_limit_error',
+    });
   });
 });
 
@@ -57,14 +70,19 @@ describe('SSE reader', () => {
 
   it('splits events across arbitrary chunk boundaries, LF or CRLF', async () => {
     const events: string[] = [];
-    for await (const data of readSseData(pieces('data: {"a":', '1}\n\n: comment\n\ndata: x\r\n', '\r\ndata: [DONE]\n\n'))) {
+    for await (const data of readSseData(
+      pieces('data: {"a":', '1}\n\n: comment\n\ndata: x\r\n', '\r\ndata: [DONE]\n\n'),
+    )) {
       events.push(data);
     }
     expect(events).toEqual(['{"a":1}', 'x', '[DONE]']);
   });
 
   it('keeps a multi-byte character split between pieces, joins multi-line data, reads an unterminated last event', async () => {
-    const bytes = Buffer.from('data: {"t":"ä€😀"}\n\ndata: one\ndata: two\nid: 7\n\ndata:no-space\n\ndata: tail', 'utf8');
+    const bytes = Buffer.from(
+      'data: {"t":"ä€😀"}\n\ndata: one\ndata: two\nid: 7\n\ndata:no-space\n\ndata: tail',
+      'utf8',
+    );
     // Cut inside the 2-, 3- and 4-byte characters.
     const cuts = [13, 15, 19, bytes.length];
     let start = 0;

@@ -40,7 +40,10 @@ interface UpstreamErrorBody {
 export function readErrorBody(value: unknown): UpstreamErrorBody | null {
   if (value === null || typeof value !== 'object') return null;
   const record = value as Record<string, unknown>;
-  const inner = typeof record['error'] === 'object' && record['error'] !== null ? (record['error'] as Record<string, unknown>) : record;
+  const inner =
+    typeof record['error'] === 'object' && record['error'] !== null
+      ? (record['error'] as Record<string, unknown>)
+      : record;
   if (typeof inner['message'] !== 'string') return null;
   const text = (key: string): string | null => {
     const item = inner[key];
@@ -51,7 +54,12 @@ export function readErrorBody(value: unknown): UpstreamErrorBody | null {
   // llama-server names a prompt beyond the slot's context `exceed_context_size_error`; OpenAI calls the same thing
   // an invalid_request_error with code context_length_exceeded, which is what SDK users match on.
   if (type === 'exceed_context_size_error') {
-    return { message: inner['message'], type: 'invalid_request_error', code: 'context_length_exceeded', param: 'messages' };
+    return {
+      message: inner['message'],
+      type: 'invalid_request_error',
+      code: 'context_length_exceeded',
+      param: 'messages',
+    };
   }
   return {
     message: inner['message'],
@@ -112,9 +120,19 @@ export function errorFromUpstreamStatus(
         : `The model server failed to answer (HTTP ${status}).`,
     retryAfterMs,
     status: clientFault ? status : status === 429 ? 429 : 502,
-    type: clientFault ? (parsed?.type ?? 'invalid_request_error') : status === 429 ? 'rate_limit_error' : 'upstream_error',
-    code: clientFault ? (contextTooLong(status, message) ? 'context_length_exceeded' : (parsed?.code ?? null)) : status === 429 ? 'rate_limit_exceeded' : 'upstream_error',
-    param: clientFault ? parsed?.param ?? null : null,
+    type: clientFault
+      ? (parsed?.type ?? 'invalid_request_error')
+      : status === 429
+        ? 'rate_limit_error'
+        : 'upstream_error',
+    code: clientFault
+      ? contextTooLong(status, message)
+        ? 'context_length_exceeded'
+        : (parsed?.code ?? null)
+      : status === 429
+        ? 'rate_limit_exceeded'
+        : 'upstream_error',
+    param: clientFault ? (parsed?.param ?? null) : null,
     ...(retryAfterMs !== null ? { headers: { 'retry-after': String(Math.ceil(retryAfterMs / 1000)) } } : {}),
   });
 }
@@ -137,8 +155,13 @@ export function errorFromFailure(backendId: string, error: unknown, signal: Canc
     return new UpstreamTimeoutError('ttft', 0, { cause: error });
   }
   const detail = error instanceof Error ? error.message : String(error);
-  return new UpstreamError(`Backend ${backendId} failed: ${detail}${typeof code === 'string' ? ` (${code})` : ''}`, 0, true, {
-    backendId,
-    cause: error,
-  });
+  return new UpstreamError(
+    `Backend ${backendId} failed: ${detail}${typeof code === 'string' ? ` (${code})` : ''}`,
+    0,
+    true,
+    {
+      backendId,
+      cause: error,
+    },
+  );
 }

@@ -2,7 +2,14 @@
 // JSON body sent as it is, SSE parsed event by event. The simulator speaks the same protocol.
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
-import { RAW_JSON, type BackendRequest, type BackendResponse, type ChatBackend, type Endpoint, type StreamChunk } from './contracts.ts';
+import {
+  RAW_JSON,
+  type BackendRequest,
+  type BackendResponse,
+  type ChatBackend,
+  type Endpoint,
+  type StreamChunk,
+} from './contracts.ts';
 import { SseSplitter } from './sse.ts';
 import { bufferedExchange, type BufferedExchange } from './buffered-exchange.ts';
 import { streamedExchange, type StreamedExchange } from './streamed-exchange.ts';
@@ -61,11 +68,16 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
       headersTimeout: request.ttftMs,
       bodyTimeout: request.ttftMs,
     };
-    return request.body['stream'] === true ? sendStreamed(dispatchOptions, request) : sendBuffered(dispatchOptions, request);
+    return request.body['stream'] === true
+      ? sendStreamed(dispatchOptions, request)
+      : sendBuffered(dispatchOptions, request);
   }
 
   /** A stream (see streamed-exchange.ts): an error status is read whole and thrown before any chunk is yielded. */
-  async function sendStreamed(dispatchOptions: Dispatcher.DispatchOptions, request: BackendRequest): Promise<BackendResponse> {
+  async function sendStreamed(
+    dispatchOptions: Dispatcher.DispatchOptions,
+    request: BackendRequest,
+  ): Promise<BackendResponse> {
     let exchange: StreamedExchange;
     try {
       exchange = await streamedExchange(dispatcher, dispatchOptions, request.signal);
@@ -79,13 +91,21 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
       } catch (error) {
         throw timeoutAware(options.id, error, request);
       }
-      throw errorFromUpstreamStatus(options.id, exchange.statusCode, Buffer.concat(pieces).toString('utf8'), headerReader(exchange.headers));
+      throw errorFromUpstreamStatus(
+        options.id,
+        exchange.statusCode,
+        Buffer.concat(pieces).toString('utf8'),
+        headerReader(exchange.headers),
+      );
     }
     return { streamed: true, chunks: streamChunks(options.id, exchange.body, request) };
   }
 
   /** A non-streamed answer, read whole (see buffered-exchange.ts): the JSON object, or the error it maps to. */
-  async function sendBuffered(dispatchOptions: Dispatcher.DispatchOptions, request: BackendRequest): Promise<BackendResponse> {
+  async function sendBuffered(
+    dispatchOptions: Dispatcher.DispatchOptions,
+    request: BackendRequest,
+  ): Promise<BackendResponse> {
     let exchange: BufferedExchange;
     try {
       exchange = await bufferedExchange(dispatcher, dispatchOptions, request.signal);
@@ -99,10 +119,15 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
     try {
       body = JSON.parse(exchange.text);
     } catch (error) {
-      throw new UpstreamError(`Backend ${options.id} sent a malformed JSON body: ${(error as Error).message}`, exchange.statusCode, true, {
-        backendId: options.id,
-        cause: error,
-      });
+      throw new UpstreamError(
+        `Backend ${options.id} sent a malformed JSON body: ${(error as Error).message}`,
+        exchange.statusCode,
+        true,
+        {
+          backendId: options.id,
+          cause: error,
+        },
+      );
     }
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw new UpstreamError(`Backend ${options.id} sent a non-object JSON body`, exchange.statusCode, true, {
@@ -155,7 +180,8 @@ async function* streamChunks(
     }
     ended = true;
     // The body ended without [DONE]: a dropped connection, not a finished stream.
-    if (!finished) throw new UpstreamError(`Backend ${backendId} closed the stream before [DONE]`, 200, true, { backendId });
+    if (!finished)
+      throw new UpstreamError(`Backend ${backendId} closed the stream before [DONE]`, 200, true, { backendId });
   } catch (error) {
     throw timeoutAware(backendId, error, request);
   } finally {
@@ -164,7 +190,9 @@ async function* streamChunks(
   }
 }
 
-function headerReader(headers: Readonly<Record<string, string | string[] | undefined>>): (name: string) => string | null {
+function headerReader(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): (name: string) => string | null {
   return (name) => {
     const value = headers[name];
     return Array.isArray(value) ? (value[0] ?? null) : (value ?? null);

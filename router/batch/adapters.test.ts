@@ -36,7 +36,13 @@ async function start(gpuUrl: string, batch: BatchConfigInput): Promise<OpenAI> {
   const config: RouterConfigInput = {
     pools: [
       { name: 'gpu', kind: 'vllm', model: 'llama-3.1-8b', gpu: 'h100', backends: [{ id: 'gpu-0', url: gpuUrl }] },
-      { name: 'hosted', kind: 'openai', baseURL: `${hosted.url}/v1`, apiKey: 'k', modelMap: { [MODEL]: 'gpt-4o-mini' } },
+      {
+        name: 'hosted',
+        kind: 'openai',
+        baseURL: `${hosted.url}/v1`,
+        apiKey: 'k',
+        modelMap: { [MODEL]: 'gpt-4o-mini' },
+      },
     ],
     models: [{ name: MODEL, route: ['gpu', 'hosted'] }],
     scheduling: { scrapeIntervalMs: 20, staleAfterMs: 2_000 },
@@ -44,7 +50,12 @@ async function start(gpuUrl: string, batch: BatchConfigInput): Promise<OpenAI> {
   };
   const runtime = await createRouterRuntime(validateConfig(config, '(test)', {}), { processMetrics: false });
   const root = mkdtempSync(join(tmpdir(), 'switchyard-batch-adapter-'));
-  const api = createBatchRouter({ root, ...routerBatchAdapters(runtime), config: { pollIntervalMs: 10, ...batch }, metricsRegistry: runtime.metrics.registry });
+  const api = createBatchRouter({
+    root,
+    ...routerBatchAdapters(runtime),
+    config: { pollIntervalMs: 10, ...batch },
+    metricsRegistry: runtime.metrics.registry,
+  });
   const app = express();
   app.use('/v1', api.router);
   app.get('/metrics', async (_request, response) => {
@@ -61,19 +72,34 @@ async function start(gpuUrl: string, batch: BatchConfigInput): Promise<OpenAI> {
     await runtime.close();
     rmSync(root, { recursive: true, force: true });
   });
-  return new OpenAI({ baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, apiKey: 'unused', maxRetries: 0 });
+  return new OpenAI({
+    baseURL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`,
+    apiKey: 'unused',
+    maxRetries: 0,
+  });
 }
 
 async function submit(client: OpenAI, text: string, metadata?: Record<string, string>): Promise<string> {
   const file = await client.files.create({ file: await toFile(Buffer.from(text), 'in.jsonl'), purpose: 'batch' });
-  const batch = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h', ...(metadata ? { metadata } : {}) });
+  const batch = await client.batches.create({
+    input_file_id: file.id,
+    endpoint: '/v1/chat/completions',
+    completion_window: '24h',
+    ...(metadata ? { metadata } : {}),
+  });
   return batch.id;
 }
 
 beforeAll(async () => {
   [gpu, hosted] = await Promise.all([
     startSimReplica({ model: MODEL, speed: 50 }),
-    startSimReplica({ model: 'gpt-4o-mini', profile: 'hosted', speed: 50, apiKey: 'k', hosted: { ttftMs: 20, msPerToken: 1 } }),
+    startSimReplica({
+      model: 'gpt-4o-mini',
+      profile: 'hosted',
+      speed: 50,
+      apiKey: 'k',
+      hosted: { ttftMs: 20, msPerToken: 1 },
+    }),
   ]);
 });
 afterEach(async () => {
@@ -88,11 +114,16 @@ describe('batch router on the router runtime', () => {
     const client = await start(gpu.url, {});
     const hostedBefore = (await hosted.stats()).requestsFinished;
     const id = await submit(client, chatBatchLines(20, MODEL));
-    const done = await waitFor(() => client.batches.retrieve(id), (batch) => FINAL.has(batch.status));
+    const done = await waitFor(
+      () => client.batches.retrieve(id),
+      (batch) => FINAL.has(batch.status),
+    );
     expect(done.status).toBe('completed');
     expect(done.request_counts).toEqual({ total: 20, completed: 20, failed: 0 });
     expect((await hosted.stats()).requestsFinished).toBe(hostedBefore);
-    const accounting = (done as unknown as { switchyard: { gpu_seconds: number; cost_usd: number; hosted_requests: number } }).switchyard;
+    const accounting = (
+      done as unknown as { switchyard: { gpu_seconds: number; cost_usd: number; hosted_requests: number } }
+    ).switchyard;
     expect(accounting.gpu_seconds).toBeGreaterThan(0);
     expect(accounting.cost_usd).toBeGreaterThan(0);
     expect(accounting.hosted_requests).toBe(0);
@@ -106,7 +137,10 @@ describe('batch router on the router runtime', () => {
     const client = await start('http://127.0.0.1:9', { hostedSpill: { atRiskWithinMs: 25 * 3600 * 1000 } });
     const waiting = await submit(client, chatBatchLines(5, MODEL));
     const allowed = await submit(client, chatBatchLines(5, MODEL), { switchyard_allow_hosted: 'true' });
-    const spilled = await waitFor(() => client.batches.retrieve(allowed), (batch) => FINAL.has(batch.status));
+    const spilled = await waitFor(
+      () => client.batches.retrieve(allowed),
+      (batch) => FINAL.has(batch.status),
+    );
     expect(spilled.status).toBe('completed');
     expect(spilled.request_counts).toEqual({ total: 5, completed: 5, failed: 0 });
     expect((spilled as unknown as { switchyard: { hosted_requests: number } }).switchyard.hosted_requests).toBe(5);

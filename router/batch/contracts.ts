@@ -36,7 +36,11 @@ export interface BatchDispatchResult {
  * the line with the error's `status`/`message`.
  */
 export interface BatchDispatcher {
-  dispatch(endpoint: BatchEndpoint, body: Readonly<Record<string, unknown>>, options: BatchDispatchOptions): Promise<BatchDispatchResult>;
+  dispatch(
+    endpoint: BatchEndpoint,
+    body: Readonly<Record<string, unknown>>,
+    options: BatchDispatchOptions,
+  ): Promise<BatchDispatchResult>;
 }
 
 /** Interactive load on the self-hosted pool that serves `model` (aggregated over its replicas). */

@@ -1,6 +1,16 @@
 // The on-disk file store: one file per id under <root>/files, written atomically (temp file in the same directory,
 // fsync, rename, fsync of the directory) so a crash leaves either the whole file or nothing.
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync, createReadStream, readFileSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeSync,
+  createReadStream,
+  readFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -29,7 +39,8 @@ export class FileBlobStore {
     const descriptor = openSync(temporaryPath, 'w');
     let bytes = 0;
     try {
-      for (const chunk of chunks) bytes += writeSync(descriptor, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+      for (const chunk of chunks)
+        bytes += writeSync(descriptor, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
       fsyncSync(descriptor);
     } finally {
       closeSync(descriptor);

@@ -10,7 +10,10 @@ export interface BatchMetrics {
   paused(model: string, paused: boolean): void;
 }
 
-export function createBatchMetrics(registry: Registry, queueDepth: () => { pending: number; inFlight: number }): BatchMetrics {
+export function createBatchMetrics(
+  registry: Registry,
+  queueDepth: () => { pending: number; inFlight: number },
+): BatchMetrics {
   const requests = new Counter({
     name: 'switchyard_batch_requests_total',
     help: 'Batch requests by outcome (succeeded, failed, retried, preempted by interactive load, expired, cancelled).',

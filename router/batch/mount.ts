@@ -21,11 +21,18 @@ export interface MountedBatchApi {
 
 const BATCH_PATHS = /^\/v1\/(files|batches)(\/|$)/;
 
-export function batchRoot(section: BatchSectionConfig | undefined, environment: NodeJS.ProcessEnv = process.env): string {
+export function batchRoot(
+  section: BatchSectionConfig | undefined,
+  environment: NodeJS.ProcessEnv = process.env,
+): string {
   return resolve(section?.root ?? environment['SWITCHYARD_BATCH_DIR'] ?? join('.switchyard', 'batch'));
 }
 
-export function mountBatchApi(runtime: RouterRuntime, section: BatchSectionConfig | undefined, onError?: (error: unknown) => void): MountedBatchApi {
+export function mountBatchApi(
+  runtime: RouterRuntime,
+  section: BatchSectionConfig | undefined,
+  onError?: (error: unknown) => void,
+): MountedBatchApi {
   const router = express.Router();
   let api: BatchApi | undefined;
   let closed = false;

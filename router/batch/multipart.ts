@@ -17,10 +17,13 @@ const FRAMING_ALLOWANCE = 64 * 1024;
 export async function readMultipartUpload(request: Request, maxFileBytes: number): Promise<UploadedFile> {
   const contentType = request.headers['content-type'] ?? '';
   if (!/^multipart\/form-data\s*;/i.test(contentType)) {
-    throw new InvalidRequestError('Uploads must be multipart/form-data with a `file` and a `purpose` field.', { code: 'invalid_content_type' });
+    throw new InvalidRequestError('Uploads must be multipart/form-data with a `file` and a `purpose` field.', {
+      code: 'invalid_content_type',
+    });
   }
   const limit = maxFileBytes + FRAMING_ALLOWANCE;
-  const tooLarge = (): PayloadTooLargeError => new PayloadTooLargeError(`File is larger than the limit of ${maxFileBytes} bytes.`, { param: 'file' });
+  const tooLarge = (): PayloadTooLargeError =>
+    new PayloadTooLargeError(`File is larger than the limit of ${maxFileBytes} bytes.`, { param: 'file' });
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     request.resume();
@@ -50,11 +53,16 @@ export async function readMultipartUpload(request: Request, maxFileBytes: number
     } as RequestInit).formData();
   } catch (error) {
     if (overLimit) throw tooLarge();
-    throw new InvalidRequestError(`Could not parse the multipart body: ${(error as Error).message}`, { code: 'invalid_multipart' });
+    throw new InvalidRequestError(`Could not parse the multipart body: ${(error as Error).message}`, {
+      code: 'invalid_multipart',
+    });
   }
   const file = form.get('file');
   if (!file || typeof file === 'string') {
-    throw new InvalidRequestError('Missing required parameter: `file` (a file part).', { param: 'file', code: 'missing_required_parameter' });
+    throw new InvalidRequestError('Missing required parameter: `file` (a file part).', {
+      param: 'file',
+      code: 'missing_required_parameter',
+    });
   }
   if (file.size > maxFileBytes) throw tooLarge();
   const fields: Record<string, string> = {};

@@ -3,7 +3,13 @@
 // touches is injected: storage root, dispatcher, pool load, clock, config, metrics registry.
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Registry } from 'prom-client';
-import { ConflictError, InvalidRequestError, NotFoundError, renderError, toSwitchyardError } from '../../core/errors.ts';
+import {
+  ConflictError,
+  InvalidRequestError,
+  NotFoundError,
+  renderError,
+  toSwitchyardError,
+} from '../../core/errors.ts';
 import { jsonBody } from '../routes/json-body.ts';
 import { BatchConfig, type BatchConfigInput } from '../config/batch.ts';
 import type { BatchDispatcher, BatchEndpoint, Clock, PoolLoad } from './contracts.ts';
@@ -42,7 +48,11 @@ export interface BatchApi {
   close(): Promise<void>;
 }
 
-const ENDPOINTS: ReadonlySet<string> = new Set<BatchEndpoint>(['/v1/chat/completions', '/v1/completions', '/v1/embeddings']);
+const ENDPOINTS: ReadonlySet<string> = new Set<BatchEndpoint>([
+  '/v1/chat/completions',
+  '/v1/completions',
+  '/v1/embeddings',
+]);
 const JSON_LIMIT_BYTES = 64 * 1024;
 
 /** The router-wide JSON reader, skipped when an app-level parser already consumed the body. */
@@ -61,30 +71,41 @@ function parseLimit(value: unknown, fallback: number, max: number): number {
   if (value === undefined) return fallback;
   const limit = Number(value);
   if (typeof value !== 'string' || !Number.isInteger(limit) || limit < 1 || limit > max) {
-    throw new InvalidRequestError(`\`limit\` must be an integer between 1 and ${max}.`, { param: 'limit', code: 'invalid_value' });
+    throw new InvalidRequestError(`\`limit\` must be an integer between 1 and ${max}.`, {
+      param: 'limit',
+      code: 'invalid_value',
+    });
   }
   return limit;
 }
 
 function optionalString(value: unknown, param: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new InvalidRequestError(`\`${param}\` must be a string.`, { param, code: 'invalid_value' });
+  if (typeof value !== 'string')
+    throw new InvalidRequestError(`\`${param}\` must be a string.`, { param, code: 'invalid_value' });
   return value;
 }
 
 function validateMetadata(value: unknown): Record<string, string> | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new InvalidRequestError('`metadata` must be an object of string values.', { param: 'metadata', code: 'invalid_type' });
+    throw new InvalidRequestError('`metadata` must be an object of string values.', {
+      param: 'metadata',
+      code: 'invalid_type',
+    });
   }
   const entries = Object.entries(value as Record<string, unknown>);
-  if (entries.length > 16) throw new InvalidRequestError('`metadata` may have at most 16 keys.', { param: 'metadata', code: 'invalid_value' });
+  if (entries.length > 16)
+    throw new InvalidRequestError('`metadata` may have at most 16 keys.', { param: 'metadata', code: 'invalid_value' });
   for (const [key, item] of entries) {
     if (key.length > 64 || typeof item !== 'string' || item.length > 512) {
-      throw new InvalidRequestError(`\`metadata.${key}\` must be a string of at most 512 characters (keys at most 64).`, {
-        param: `metadata.${key}`,
-        code: 'invalid_value',
-      });
+      throw new InvalidRequestError(
+        `\`metadata.${key}\` must be a string of at most 512 characters (keys at most 64).`,
+        {
+          param: `metadata.${key}`,
+          code: 'invalid_value',
+        },
+      );
     }
   }
   return Object.fromEntries(entries) as Record<string, string>;
@@ -134,17 +155,30 @@ export function createBatchRouter(deps: BatchRouterDeps): BatchApi {
     const upload = await readMultipartUpload(request, config.maxFileBytes);
     const purpose = upload.fields['purpose'];
     if (purpose === undefined) {
-      throw new InvalidRequestError('Missing required parameter: `purpose`.', { param: 'purpose', code: 'missing_required_parameter' });
+      throw new InvalidRequestError('Missing required parameter: `purpose`.', {
+        param: 'purpose',
+        code: 'missing_required_parameter',
+      });
     }
     if (purpose !== 'batch') {
-      throw new InvalidRequestError(`Unsupported purpose "${purpose}": this server stores files for batches only ("batch").`, {
-        param: 'purpose',
-        code: 'invalid_value',
-      });
+      throw new InvalidRequestError(
+        `Unsupported purpose "${purpose}": this server stores files for batches only ("batch").`,
+        {
+          param: 'purpose',
+          code: 'invalid_value',
+        },
+      );
     }
     const id = newId('file-');
     const bytes = blobs.write(id, [upload.content]);
-    const file = { id, bytes, created_at: toSeconds(clock()), filename: upload.filename, purpose: 'batch' as const, owner: ownerOf(request, response) };
+    const file = {
+      id,
+      bytes,
+      created_at: toSeconds(clock()),
+      filename: upload.filename,
+      purpose: 'batch' as const,
+      owner: ownerOf(request, response),
+    };
     store.insertFile(file);
     response.json(fileObject(file));
   });
@@ -153,7 +187,8 @@ export function createBatchRouter(deps: BatchRouterDeps): BatchApi {
     const after = optionalString(request.query['after'], 'after');
     const purpose = optionalString(request.query['purpose'], 'purpose');
     const order = optionalString(request.query['order'], 'order') ?? 'desc';
-    if (order !== 'asc' && order !== 'desc') throw new InvalidRequestError('`order` must be asc or desc.', { param: 'order' });
+    if (order !== 'asc' && order !== 'desc')
+      throw new InvalidRequestError('`order` must be asc or desc.', { param: 'order' });
     const page = store.listFiles({
       owner: ownerOf(request, response),
       limit: parseLimit(request.query['limit'], 10_000, 10_000),
@@ -190,20 +225,36 @@ export function createBatchRouter(deps: BatchRouterDeps): BatchApi {
     }
     const inputFileId = body['input_file_id'];
     if (typeof inputFileId !== 'string' || inputFileId === '') {
-      throw new InvalidRequestError('Missing required parameter: `input_file_id`.', { param: 'input_file_id', code: 'missing_required_parameter' });
+      throw new InvalidRequestError('Missing required parameter: `input_file_id`.', {
+        param: 'input_file_id',
+        code: 'missing_required_parameter',
+      });
     }
     if (typeof body['endpoint'] !== 'string' || !ENDPOINTS.has(body['endpoint'])) {
-      throw new InvalidRequestError(`\`endpoint\` must be one of ${[...ENDPOINTS].join(', ')}.`, { param: 'endpoint', code: 'invalid_value' });
+      throw new InvalidRequestError(`\`endpoint\` must be one of ${[...ENDPOINTS].join(', ')}.`, {
+        param: 'endpoint',
+        code: 'invalid_value',
+      });
     }
     if (body['completion_window'] !== '24h') {
-      throw new InvalidRequestError('`completion_window` must be "24h".', { param: 'completion_window', code: 'invalid_value' });
+      throw new InvalidRequestError('`completion_window` must be "24h".', {
+        param: 'completion_window',
+        code: 'invalid_value',
+      });
     }
     const metadata = validateMetadata(body['metadata']);
     const owner = ownerOf(request, response);
     const file = store.getFile(inputFileId, owner);
-    if (!file) throw new NotFoundError(`No such File object: ${inputFileId}`, { param: 'input_file_id', code: 'file_not_found' });
+    if (!file)
+      throw new NotFoundError(`No such File object: ${inputFileId}`, {
+        param: 'input_file_id',
+        code: 'file_not_found',
+      });
     if (file.purpose !== 'batch') {
-      throw new InvalidRequestError(`File ${inputFileId} has purpose "${file.purpose}", not "batch".`, { param: 'input_file_id', code: 'invalid_value' });
+      throw new InvalidRequestError(`File ${inputFileId} has purpose "${file.purpose}", not "batch".`, {
+        param: 'input_file_id',
+        code: 'invalid_value',
+      });
     }
     const now = clock();
     const batch: BatchRecord = {
@@ -244,7 +295,11 @@ export function createBatchRouter(deps: BatchRouterDeps): BatchApi {
 
   router.get('/batches', (request: Request, response: Response) => {
     const after = optionalString(request.query['after'], 'after');
-    const page = store.listBatches({ owner: ownerOf(request, response), limit: parseLimit(request.query['limit'], 20, 100), ...(after !== undefined ? { after } : {}) });
+    const page = store.listBatches({
+      owner: ownerOf(request, response),
+      limit: parseLimit(request.query['limit'], 20, 100),
+      ...(after !== undefined ? { after } : {}),
+    });
     response.json(listObject(page.data.map(render) as Array<{ id: unknown }>, page.hasMore));
   });
 

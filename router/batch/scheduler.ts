@@ -148,14 +148,36 @@ export class BatchScheduler {
     const { store, blobs, config } = this.deps;
     const file = store.getFile(batch.input_file_id);
     if (!file) {
-      store.failValidation(batch.id, [{ code: 'invalid_input_file', message: `Input file ${batch.input_file_id} no longer exists.`, param: 'input_file_id', line: null }], toSeconds(now));
+      store.failValidation(
+        batch.id,
+        [
+          {
+            code: 'invalid_input_file',
+            message: `Input file ${batch.input_file_id} no longer exists.`,
+            param: 'input_file_id',
+            line: null,
+          },
+        ],
+        toSeconds(now),
+      );
       return;
     }
     let content: Buffer;
     try {
       content = blobs.read(file.id);
     } catch {
-      store.failValidation(batch.id, [{ code: 'invalid_input_file', message: `Input file ${file.id} cannot be read.`, param: 'input_file_id', line: null }], toSeconds(now));
+      store.failValidation(
+        batch.id,
+        [
+          {
+            code: 'invalid_input_file',
+            message: `Input file ${file.id} cannot be read.`,
+            param: 'input_file_id',
+            line: null,
+          },
+        ],
+        toSeconds(now),
+      );
       return;
     }
     const result = validateBatchInput(content, batch.endpoint, config);
@@ -191,8 +213,18 @@ export class BatchScheduler {
       const lines = store.outputLines(batch.id, kind);
       if (lines.length === 0) continue;
       const id = newId('file-');
-      const bytes = blobs.write(id, lines.map((line) => `${line}\n`));
-      files.push({ id, bytes, created_at: toSeconds(now), filename: `${batch.id}_${kind}.jsonl`, purpose: 'batch_output', owner: batch.owner });
+      const bytes = blobs.write(
+        id,
+        lines.map((line) => `${line}\n`),
+      );
+      files.push({
+        id,
+        bytes,
+        created_at: toSeconds(now),
+        filename: `${batch.id}_${kind}.jsonl`,
+        purpose: 'batch_output',
+        owner: batch.owner,
+      });
       ids[kind === 'output' ? 'output_file_id' : 'error_file_id'] = id;
     }
     if (!store.finalize(batch.id, files, to, toSeconds(now), ids)) {
@@ -231,7 +263,10 @@ export class BatchScheduler {
       (load.kvUsage < limits.kvUsageMax &&
         !busyQueue &&
         (limits.interactiveInFlightMax === null || load.interactiveInFlight <= limits.interactiveInFlightMax));
-    const interactiveOver = load !== null && limits.interactiveInFlightMax !== null && load.interactiveInFlight > limits.interactiveInFlightMax;
+    const interactiveOver =
+      load !== null &&
+      limits.interactiveInFlightMax !== null &&
+      load.interactiveInFlight > limits.interactiveInFlightMax;
     const admission = { open, preempt: limits.preemptInFlight && (busyQueue || interactiveOver) };
     if (this.pausedModels.has(model) !== !open) {
       if (open) this.pausedModels.delete(model);
@@ -250,7 +285,8 @@ export class BatchScheduler {
     for (const model of models) {
       const admission = await this.admission(model, admissions);
       if (!admission.preempt) continue;
-      for (const entry of this.inFlight.values()) if (entry.model === model && !entry.hosted) this.abort(entry, 'preempted');
+      for (const entry of this.inFlight.values())
+        if (entry.model === model && !entry.hosted) this.abort(entry, 'preempted');
     }
     for (const batch of active) {
       const allowHosted = batch.metadata?.[ALLOW_HOSTED_METADATA_KEY] === 'true' && this.atRisk(batch, now);
@@ -354,7 +390,9 @@ export class BatchScheduler {
     const failure = describeFailure(error);
     const attempt = row.attempts + 1;
     if (failure.retryable && attempt < config.retries.maxAttempts) {
-      const delay = Math.min(config.retries.maxDelayMs, config.retries.initialDelayMs * 2 ** (attempt - 1)) * (1 - 0.25 * this.random());
+      const delay =
+        Math.min(config.retries.maxDelayMs, config.retries.initialDelayMs * 2 ** (attempt - 1)) *
+        (1 - 0.25 * this.random());
       const wait = Math.max(delay, failure.retryAfterMs ?? 0);
       if (!store.db.open) return;
       store.deferRequest(row.batch_id, row.line, clock() + wait);
@@ -363,7 +401,12 @@ export class BatchScheduler {
     }
     const output =
       failure.status === null
-        ? { id: requestId, custom_id: row.custom_id, response: null, error: { code: failure.code, message: failure.message } }
+        ? {
+            id: requestId,
+            custom_id: row.custom_id,
+            response: null,
+            error: { code: failure.code, message: failure.message },
+          }
         : {
             id: requestId,
             custom_id: row.custom_id,
@@ -405,7 +448,10 @@ function describeFailure(error: unknown): Failure {
     status,
     code: typeof record['code'] === 'string' ? record['code'] : 'request_failed',
     message,
-    body: record['body'] ?? renderError(new UpstreamError(message, status ?? 0, record['retryable'] === true, { publicMessage: message })).body,
+    body:
+      record['body'] ??
+      renderError(new UpstreamError(message, status ?? 0, record['retryable'] === true, { publicMessage: message }))
+        .body,
   };
 }
 
@@ -414,5 +460,9 @@ function usageOf(body: unknown): { input: number; output: number; cached: number
   if (!usage || typeof usage !== 'object') return { input: 0, output: 0, cached: 0 };
   const number = (value: unknown): number => (typeof value === 'number' && Number.isFinite(value) ? value : 0);
   const details = usage['prompt_tokens_details'] as Record<string, unknown> | null | undefined;
-  return { input: number(usage['prompt_tokens']), output: number(usage['completion_tokens']), cached: number(details?.['cached_tokens']) };
+  return {
+    input: number(usage['prompt_tokens']),
+    output: number(usage['completion_tokens']),
+    cached: number(details?.['cached_tokens']),
+  };
 }

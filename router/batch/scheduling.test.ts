@@ -39,14 +39,21 @@ function sdk(baseURL: string): OpenAI {
 
 async function submit(client: OpenAI, text: string): Promise<string> {
   const file = await client.files.create({ file: await toFile(Buffer.from(text), 'in.jsonl'), purpose: 'batch' });
-  const batch = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+  const batch = await client.batches.create({
+    input_file_id: file.id,
+    endpoint: '/v1/chat/completions',
+    completion_window: '24h',
+  });
   return batch.id;
 }
 
 async function outputIds(client: OpenAI, fileId: string | null | undefined): Promise<string[]> {
   if (!fileId) return [];
   const text = await (await client.files.content(fileId)).text();
-  return text.trim().split('\n').map((line) => (JSON.parse(line) as { custom_id: string }).custom_id);
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => (JSON.parse(line) as { custom_id: string }).custom_id);
 }
 
 beforeAll(async () => {
@@ -79,7 +86,10 @@ describe('batch scheduler', () => {
     await served.api.scheduler.tick();
     await served.api.scheduler.tick();
     expect((await client.batches.retrieve(id)).status).toBe('in_progress');
-    await waitFor(() => pool.inFlight(), (count) => count === 1);
+    await waitFor(
+      () => pool.inFlight(),
+      (count) => count === 1,
+    );
     now += 23 * 3600 * 1000;
     await served.api.scheduler.tick();
     expect((await client.batches.retrieve(id)).status).toBe('in_progress');
@@ -90,11 +100,24 @@ describe('batch scheduler', () => {
     expect(expired.expired_at).toBe(Math.floor(now / 1000));
     expect(expired.request_counts).toEqual({ total: 5, completed: 0, failed: 5 });
     expect(expired.output_file_id).toBeNull();
-    const errors = (await (await client.files.content(expired.error_file_id!)).text()).trim().split('\n').map((line) => JSON.parse(line) as { custom_id: string; error: { code: string } });
-    expect(errors.map((line) => line.custom_id).sort()).toEqual(['request-0', 'request-1', 'request-2', 'request-3', 'request-4']);
+    const errors = (await (await client.files.content(expired.error_file_id!)).text())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { custom_id: string; error: { code: string } });
+    expect(errors.map((line) => line.custom_id).sort()).toEqual([
+      'request-0',
+      'request-1',
+      'request-2',
+      'request-3',
+      'request-4',
+    ]);
     expect(new Set(errors.map((line) => line.error.code))).toEqual(new Set(['batch_expired']));
     expect(pool.inFlight()).toBe(0);
-    await waitFor(() => replica.stats(), (stats) => stats.requestsAborted > abortedBefore, 5_000);
+    await waitFor(
+      () => replica.stats(),
+      (stats) => stats.requestsAborted > abortedBefore,
+      5_000,
+    );
     expect((await replica.stats()).requestsAborted).toBeGreaterThan(abortedBefore);
   });
 
@@ -110,7 +133,10 @@ describe('batch scheduler', () => {
     const client = sdk(served.baseURL);
     const id = await submit(client, chatBatchLines(12, MODEL, { max_tokens: 150, ignore_eos: true }));
     // Phase 1: idle pool, the batch runs.
-    await waitFor(() => pool.inFlight(), (count) => count > 0);
+    await waitFor(
+      () => pool.inFlight(),
+      (count) => count > 0,
+    );
     expect(pool.inFlight()).toBeGreaterThan(0);
     // Phase 2: interactive requests arrive; batch requests in flight are preempted and nothing new is sent.
     const interactive = new AbortController();
@@ -118,7 +144,13 @@ describe('batch scheduler', () => {
       fetch(`${replica.url}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'interactive' }], max_tokens: 30_000, ignore_eos: true, stream: true }),
+        body: JSON.stringify({
+          model: MODEL,
+          messages: [{ role: 'user', content: 'interactive' }],
+          max_tokens: 30_000,
+          ignore_eos: true,
+          stream: true,
+        }),
         signal: interactive.signal,
       }).then(
         // Keep reading: a closed stream would make the simulator abort the request.
@@ -126,7 +158,11 @@ describe('batch scheduler', () => {
         () => undefined,
       ),
     );
-    await waitFor(() => served.api.scheduler.isPaused(MODEL) && pool.inFlight() === 0, (value) => value, 5_000);
+    await waitFor(
+      () => served.api.scheduler.isPaused(MODEL) && pool.inFlight() === 0,
+      (value) => value,
+      5_000,
+    );
     expect(served.api.scheduler.isPaused(MODEL)).toBe(true);
     expect(pool.inFlight()).toBe(0);
     const sentWhilePaused = pool.sent();
@@ -140,7 +176,10 @@ describe('batch scheduler', () => {
     // Phase 3: interactive load ends; the batch resumes and finishes with every line exactly once.
     interactive.abort();
     await Promise.allSettled(streams);
-    const done = await waitFor(() => client.batches.retrieve(id), (batch) => FINAL.has(batch.status));
+    const done = await waitFor(
+      () => client.batches.retrieve(id),
+      (batch) => FINAL.has(batch.status),
+    );
     expect(done.status).toBe('completed');
     expect(done.request_counts).toEqual({ total: 12, completed: 12, failed: 0 });
     const ids = await outputIds(client, done.output_file_id);
@@ -162,17 +201,26 @@ describe('batch scheduler', () => {
     // Always failing: each line is tried maxAttempts times, then lands in the error file with the upstream status.
     await flaky.setFaults({ errorRate: 1, errorStatuses: [503] });
     const failing = await submit(client, chatBatchLines(4, MODEL));
-    const failed = await waitFor(() => client.batches.retrieve(failing), (batch) => FINAL.has(batch.status));
+    const failed = await waitFor(
+      () => client.batches.retrieve(failing),
+      (batch) => FINAL.has(batch.status),
+    );
     expect(failed.status).toBe('completed');
     expect(failed.request_counts).toEqual({ total: 4, completed: 0, failed: 4 });
     expect(pool.sent()).toBe(12);
-    const errors = (await (await client.files.content(failed.error_file_id!)).text()).trim().split('\n').map((line) => JSON.parse(line) as { response: { status_code: number } });
+    const errors = (await (await client.files.content(failed.error_file_id!)).text())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { response: { status_code: number } });
     expect(errors.map((line) => line.response.status_code)).toEqual([503, 503, 503, 503]);
     // Sometimes failing: retries carry every line through.
     await flaky.setFaults({ errorRate: 0.2, errorStatuses: [503] });
     const sentBefore = pool.sent();
     const flakyBatch = await submit(client, chatBatchLines(40, MODEL));
-    const done = await waitFor(() => client.batches.retrieve(flakyBatch), (batch) => FINAL.has(batch.status));
+    const done = await waitFor(
+      () => client.batches.retrieve(flakyBatch),
+      (batch) => FINAL.has(batch.status),
+    );
     expect(done.request_counts!.completed + done.request_counts!.failed).toBe(40);
     expect(done.request_counts!.completed).toBeGreaterThanOrEqual(37);
     expect(pool.sent() - sentBefore).toBeGreaterThan(40);
@@ -185,7 +233,10 @@ describe('batch scheduler', () => {
     let served: BatchTestServer = await serveBatchApi({ root, dispatcher: pool.dispatcher, load: pool.load, config });
     let client = sdk(served.baseURL);
     const id = await submit(client, chatBatchLines(30, MODEL, { max_tokens: 60, ignore_eos: true }));
-    await waitFor(() => client.batches.retrieve(id), (batch) => (batch.request_counts?.completed ?? 0) >= 5);
+    await waitFor(
+      () => client.batches.retrieve(id),
+      (batch) => (batch.request_counts?.completed ?? 0) >= 5,
+    );
     await served.close();
     const finishedBefore = served.api.scheduler.dispatchedCount;
     const reader = new BatchStore(root);
@@ -196,7 +247,10 @@ describe('batch scheduler', () => {
     client = sdk(served.baseURL);
     const resumed = await client.batches.retrieve(id);
     expect(resumed.request_counts!.completed).toBeGreaterThanOrEqual(5);
-    const done = await waitFor(() => client.batches.retrieve(id), (batch) => FINAL.has(batch.status));
+    const done = await waitFor(
+      () => client.batches.retrieve(id),
+      (batch) => FINAL.has(batch.status),
+    );
     expect(done.status).toBe('completed');
     expect(done.request_counts).toEqual({ total: 30, completed: 30, failed: 0 });
     // The second instance only ran what the first had not finished.
@@ -213,16 +267,22 @@ describe('batch scheduler', () => {
     writeFileSync(
       configPath,
       stringify({
-        pools: [{ name: 'gpu', kind: 'vllm', model: MODEL, gpu: 'h100', backends: [{ id: 'gpu-0', url: replica.url }] }],
+        pools: [
+          { name: 'gpu', kind: 'vllm', model: MODEL, gpu: 'h100', backends: [{ id: 'gpu-0', url: replica.url }] },
+        ],
         models: [{ name: MODEL, route: ['gpu'] }],
         scheduling: { scrapeIntervalMs: 20, staleAfterMs: 2_000 },
         batch: { root: join(root, 'data'), pollIntervalMs: 10, admission: { maxInFlightPerModel: 4 } },
       }),
     );
     const start = async (): Promise<{ child: ChildProcess; baseURL: string }> => {
-      const child = spawn(process.execPath, [join(import.meta.dirname, '../../bin/switchyard.js'), 'serve', '--config', configPath, '--port', '0'], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const child = spawn(
+        process.execPath,
+        [join(import.meta.dirname, '../../bin/switchyard.js'), 'serve', '--config', configPath, '--port', '0'],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       cleanups.push(async () => {
         if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       });
@@ -239,14 +299,20 @@ describe('batch scheduler', () => {
     const first = await start();
     let client = sdk(first.baseURL);
     const id = await submit(client, chatBatchLines(40, MODEL, { max_tokens: 60, ignore_eos: true }));
-    const before = await waitFor(() => client.batches.retrieve(id), (batch) => (batch.request_counts?.completed ?? 0) >= 8);
+    const before = await waitFor(
+      () => client.batches.retrieve(id),
+      (batch) => (batch.request_counts?.completed ?? 0) >= 8,
+    );
     expect(before.status).toBe('in_progress');
     const exited = new Promise((resolve) => first.child.once('exit', resolve));
     first.child.kill('SIGKILL');
     await exited;
     const second = await start();
     client = sdk(second.baseURL);
-    const done = await waitFor(() => client.batches.retrieve(id), (batch) => FINAL.has(batch.status));
+    const done = await waitFor(
+      () => client.batches.retrieve(id),
+      (batch) => FINAL.has(batch.status),
+    );
     expect(done.status).toBe('completed');
     expect(done.request_counts).toEqual({ total: 40, completed: 40, failed: 0 });
     const ids = await outputIds(client, done.output_file_id);

@@ -20,14 +20,7 @@ export interface FileRecord {
 }
 
 export type BatchStatus =
-  | 'validating'
-  | 'failed'
-  | 'in_progress'
-  | 'finalizing'
-  | 'completed'
-  | 'expired'
-  | 'cancelling'
-  | 'cancelled';
+  'validating' | 'failed' | 'in_progress' | 'finalizing' | 'completed' | 'expired' | 'cancelling' | 'cancelled';
 
 export interface BatchErrorEntry {
   code: string;
@@ -159,13 +152,17 @@ export class BatchStore {
   // ---- files ----
   insertFile(file: FileRecord): void {
     this.db
-      .prepare('INSERT INTO files (id, bytes, created_at, filename, purpose, owner) VALUES (@id, @bytes, @created_at, @filename, @purpose, @owner)')
+      .prepare(
+        'INSERT INTO files (id, bytes, created_at, filename, purpose, owner) VALUES (@id, @bytes, @created_at, @filename, @purpose, @owner)',
+      )
       .run(file);
   }
 
   /** A file, if it exists and (when `owner` is given) belongs to that owner. */
   getFile(id: string, owner?: string): FileRecord | undefined {
-    const file = this.db.prepare('SELECT id, bytes, created_at, filename, purpose, owner FROM files WHERE id = ?').get(id) as FileRecord | undefined;
+    const file = this.db
+      .prepare('SELECT id, bytes, created_at, filename, purpose, owner FROM files WHERE id = ?')
+      .get(id) as FileRecord | undefined;
     return file && (owner === undefined || file.owner === owner) ? file : undefined;
   }
 
@@ -174,12 +171,20 @@ export class BatchStore {
   }
 
   /** Newest first; `after` is the id of the last item of the previous page. */
-  listFiles(options: { owner: string; after?: string; limit: number; purpose?: string; order: 'asc' | 'desc' }): Page<FileRecord> {
+  listFiles(options: {
+    owner: string;
+    after?: string;
+    limit: number;
+    purpose?: string;
+    order: 'asc' | 'desc';
+  }): Page<FileRecord> {
     const where: string[] = ['owner = ?'];
     const parameters: Array<string | number> = [options.owner];
     const comparison = options.order === 'desc' ? '<' : '>';
     if (options.after !== undefined) {
-      where.push(`seq ${comparison} COALESCE((SELECT seq FROM files WHERE id = ?), ${options.order === 'desc' ? -1 : 'NULL'})`);
+      where.push(
+        `seq ${comparison} COALESCE((SELECT seq FROM files WHERE id = ?), ${options.order === 'desc' ? -1 : 'NULL'})`,
+      );
       parameters.push(options.after);
     }
     if (options.purpose !== undefined) {
@@ -204,16 +209,21 @@ export class BatchStore {
 
   /** A batch, if it exists and (when `owner` is given) belongs to that owner. */
   getBatch(id: string, owner?: string): BatchRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM batches WHERE id = ?').get(id) as (BatchRow & { seq: number }) | undefined;
+    const row = this.db.prepare('SELECT * FROM batches WHERE id = ?').get(id) as
+      (BatchRow & { seq: number }) | undefined;
     return row && (owner === undefined || row.owner === owner) ? toBatch(row) : undefined;
   }
 
   listBatches(options: { owner: string; after?: string; limit: number }): Page<BatchRecord> {
     const rows = (
       options.after === undefined
-        ? this.db.prepare('SELECT * FROM batches WHERE owner = ? ORDER BY seq DESC LIMIT ?').all(options.owner, options.limit + 1)
+        ? this.db
+            .prepare('SELECT * FROM batches WHERE owner = ? ORDER BY seq DESC LIMIT ?')
+            .all(options.owner, options.limit + 1)
         : this.db
-            .prepare('SELECT * FROM batches WHERE owner = ? AND seq < COALESCE((SELECT seq FROM batches WHERE id = ?), -1) ORDER BY seq DESC LIMIT ?')
+            .prepare(
+              'SELECT * FROM batches WHERE owner = ? AND seq < COALESCE((SELECT seq FROM batches WHERE id = ?), -1) ORDER BY seq DESC LIMIT ?',
+            )
             .all(options.owner, options.after, options.limit + 1)
     ) as BatchRow[];
     return { data: rows.slice(0, options.limit).map(toBatch), hasMore: rows.length > options.limit };
@@ -221,11 +231,21 @@ export class BatchStore {
 
   batchesWithStatus(statuses: readonly BatchStatus[]): BatchRecord[] {
     const marks = statuses.map(() => '?').join(',');
-    return (this.db.prepare(`SELECT * FROM batches WHERE status IN (${marks}) ORDER BY seq ASC`).all(...statuses) as BatchRow[]).map(toBatch);
+    return (
+      this.db
+        .prepare(`SELECT * FROM batches WHERE status IN (${marks}) ORDER BY seq ASC`)
+        .all(...statuses) as BatchRow[]
+    ).map(toBatch);
   }
 
   /** Moves a batch to a status and stamps `<status>_at`, only if it is still in one of `from`. */
-  transition(id: string, from: readonly BatchStatus[], to: BatchStatus, now: number, extra: Partial<Pick<BatchRecord, 'output_file_id' | 'error_file_id'>> = {}): boolean {
+  transition(
+    id: string,
+    from: readonly BatchStatus[],
+    to: BatchStatus,
+    now: number,
+    extra: Partial<Pick<BatchRecord, 'output_file_id' | 'error_file_id'>> = {},
+  ): boolean {
     const stamp = `${to}_at`;
     const sets = ['status = @to', `${stamp} = @now`];
     if (extra.output_file_id !== undefined) sets.push('output_file_id = @output_file_id');
@@ -233,7 +253,10 @@ export class BatchStore {
     const marks = from.map((_, index) => `@from${index}`).join(',');
     const parameters: Record<string, unknown> = { id, to, now, ...extra };
     from.forEach((status, index) => (parameters[`from${index}`] = status));
-    return this.db.prepare(`UPDATE batches SET ${sets.join(', ')} WHERE id = @id AND status IN (${marks})`).run(parameters).changes > 0;
+    return (
+      this.db.prepare(`UPDATE batches SET ${sets.join(', ')} WHERE id = @id AND status IN (${marks})`).run(parameters)
+        .changes > 0
+    );
   }
 
   /** Validation failed: status failed with the line-numbered errors. */
@@ -245,10 +268,14 @@ export class BatchStore {
 
   /** Validation passed: every line becomes a pending request and the batch starts, in one transaction. */
   startBatch(id: string, lines: readonly ParsedLine[], model: string | null, now: number): boolean {
-    const insert = this.db.prepare('INSERT INTO requests (batch_id, line, custom_id, body, model) VALUES (?, ?, ?, ?, ?)');
+    const insert = this.db.prepare(
+      'INSERT INTO requests (batch_id, line, custom_id, body, model) VALUES (?, ?, ?, ?, ?)',
+    );
     return this.db.transaction(() => {
       const changed = this.db
-        .prepare("UPDATE batches SET status = 'in_progress', in_progress_at = ?, total = ?, model = ? WHERE id = ? AND status = 'validating'")
+        .prepare(
+          "UPDATE batches SET status = 'in_progress', in_progress_at = ?, total = ?, model = ? WHERE id = ? AND status = 'validating'",
+        )
         .run(now, lines.length, model, id).changes;
       if (changed === 0) return false;
       for (const line of lines) insert.run(id, line.line, line.customId, line.body, line.model);
@@ -269,27 +296,37 @@ export class BatchStore {
   }
 
   pendingCount(batchId: string): number {
-    return (this.db.prepare("SELECT COUNT(*) AS n FROM requests WHERE batch_id = ? AND state = 'pending'").get(batchId) as { n: number }).n;
+    return (
+      this.db.prepare("SELECT COUNT(*) AS n FROM requests WHERE batch_id = ? AND state = 'pending'").get(batchId) as {
+        n: number;
+      }
+    ).n;
   }
 
   totalPending(): number {
     return (
       this.db
-        .prepare("SELECT COUNT(*) AS n FROM requests r JOIN batches b ON b.id = r.batch_id WHERE r.state = 'pending' AND b.status = 'in_progress'")
+        .prepare(
+          "SELECT COUNT(*) AS n FROM requests r JOIN batches b ON b.id = r.batch_id WHERE r.state = 'pending' AND b.status = 'in_progress'",
+        )
         .get() as { n: number }
     ).n;
   }
 
   /** Earliest next-attempt time among pending lines (retry back-off), or null. */
   nextAttemptAt(batchId: string): number | null {
-    const row = this.db.prepare("SELECT MIN(next_attempt_at) AS t FROM requests WHERE batch_id = ? AND state = 'pending'").get(batchId) as { t: number | null };
+    const row = this.db
+      .prepare("SELECT MIN(next_attempt_at) AS t FROM requests WHERE batch_id = ? AND state = 'pending'")
+      .get(batchId) as { t: number | null };
     return row.t;
   }
 
   /** A retryable failure: count the attempt and push the next one back. */
   deferRequest(batchId: string, line: number, nextAttemptAt: number): void {
     this.db
-      .prepare("UPDATE requests SET attempts = attempts + 1, next_attempt_at = ? WHERE batch_id = ? AND line = ? AND state = 'pending'")
+      .prepare(
+        "UPDATE requests SET attempts = attempts + 1, next_attempt_at = ? WHERE batch_id = ? AND line = ? AND state = 'pending'",
+      )
       .run(nextAttemptAt, batchId, line);
   }
 
@@ -298,7 +335,9 @@ export class BatchStore {
     return this.db.transaction(() => {
       const seq = this.nextSequence();
       const changed = this.db
-        .prepare("UPDATE requests SET state = ?, output = ?, finished_seq = ?, attempts = attempts + 1 WHERE batch_id = ? AND line = ? AND state = 'pending'")
+        .prepare(
+          "UPDATE requests SET state = ?, output = ?, finished_seq = ?, attempts = attempts + 1 WHERE batch_id = ? AND line = ? AND state = 'pending'",
+        )
         .run(outcome.state, outcome.output, seq, batchId, line).changes;
       if (changed === 0) return false;
       const succeeded = outcome.state === 'succeeded' ? 1 : 0;
@@ -325,13 +364,21 @@ export class BatchStore {
   }
 
   /** Every still-pending line of a batch gets the same final outcome (expiry / cancel). */
-  closePending(batchId: string, state: 'expired' | 'cancelled', outputFor: (row: { line: number; custom_id: string }) => string): number {
+  closePending(
+    batchId: string,
+    state: 'expired' | 'cancelled',
+    outputFor: (row: { line: number; custom_id: string }) => string,
+  ): number {
     return this.db.transaction(() => {
-      const rows = this.db.prepare("SELECT line, custom_id FROM requests WHERE batch_id = ? AND state = 'pending' ORDER BY line").all(batchId) as Array<{
+      const rows = this.db
+        .prepare("SELECT line, custom_id FROM requests WHERE batch_id = ? AND state = 'pending' ORDER BY line")
+        .all(batchId) as Array<{
         line: number;
         custom_id: string;
       }>;
-      const update = this.db.prepare('UPDATE requests SET state = ?, output = ?, finished_seq = ? WHERE batch_id = ? AND line = ?');
+      const update = this.db.prepare(
+        'UPDATE requests SET state = ?, output = ?, finished_seq = ? WHERE batch_id = ? AND line = ?',
+      );
       for (const row of rows) update.run(state, outputFor(row), this.nextSequence(), batchId, row.line);
       // OpenAI counts expired/cancelled lines as failed in request_counts.
       this.db.prepare('UPDATE batches SET failed = failed + ? WHERE id = ?').run(rows.length, batchId);
@@ -343,14 +390,22 @@ export class BatchStore {
   outputLines(batchId: string, kind: 'output' | 'error'): string[] {
     const condition = kind === 'output' ? "state = 'succeeded'" : "state IN ('failed', 'expired', 'cancelled')";
     return (
-      this.db.prepare(`SELECT output FROM requests WHERE batch_id = ? AND ${condition} ORDER BY finished_seq`).all(batchId) as Array<{
+      this.db
+        .prepare(`SELECT output FROM requests WHERE batch_id = ? AND ${condition} ORDER BY finished_seq`)
+        .all(batchId) as Array<{
         output: string;
       }>
     ).map((row) => row.output);
   }
 
   /** Finalize: register the output/error files and move to the final status in one transaction. */
-  finalize(batchId: string, files: readonly FileRecord[], to: BatchStatus, now: number, ids: { output_file_id?: string; error_file_id?: string }): boolean {
+  finalize(
+    batchId: string,
+    files: readonly FileRecord[],
+    to: BatchStatus,
+    now: number,
+    ids: { output_file_id?: string; error_file_id?: string },
+  ): boolean {
     return this.db.transaction(() => {
       const changed = this.transition(batchId, ['finalizing', 'cancelling', 'in_progress'], to, now, ids);
       if (!changed) return false;
@@ -361,7 +416,9 @@ export class BatchStore {
 
   private nextSequence(): number {
     const row = this.db
-      .prepare("INSERT INTO counters (name, value) VALUES ('finished', 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value")
+      .prepare(
+        "INSERT INTO counters (name, value) VALUES ('finished', 1) ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
+      )
       .get() as { value: number };
     return row.value;
   }

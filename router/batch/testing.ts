@@ -37,9 +37,18 @@ export function replicaPool(replicas: readonly SimReplica[]): ReplicaPool {
         const text = await response.text();
         const parsed = text === '' ? null : (JSON.parse(text) as unknown);
         if (response.status === 429 || response.status >= 500) {
-          throw Object.assign(new Error(`replica answered ${response.status}`), { status: response.status, retryable: true, body: parsed });
+          throw Object.assign(new Error(`replica answered ${response.status}`), {
+            status: response.status,
+            retryable: true,
+            body: parsed,
+          });
         }
-        return { status: response.status, body: parsed, backendId: replica.url, gpuSeconds: (performance.now() - started) / 1000 };
+        return {
+          status: response.status,
+          body: parsed,
+          backendId: replica.url,
+          gpuSeconds: (performance.now() - started) / 1000,
+        };
       } finally {
         inFlight--;
       }

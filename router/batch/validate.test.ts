@@ -3,7 +3,13 @@ import { validateBatchInput } from './validate.ts';
 
 const limits = { maxLines: 5, maxLineBytes: 400, maxReportedErrors: 10 };
 const line = (customId: string, extra: Record<string, unknown> = {}): string =>
-  JSON.stringify({ custom_id: customId, method: 'POST', url: '/v1/chat/completions', body: { model: 'm', messages: [] }, ...extra });
+  JSON.stringify({
+    custom_id: customId,
+    method: 'POST',
+    url: '/v1/chat/completions',
+    body: { model: 'm', messages: [] },
+    ...extra,
+  });
 
 describe('validateBatchInput', () => {
   it('accepts a valid file, skipping blank lines, keeping 1-based line numbers and the first model', () => {
@@ -49,7 +55,11 @@ describe('validateBatchInput', () => {
     expect(tooMany.ok).toBe(false);
     if (!tooMany.ok) expect(tooMany.errors[0]).toMatchObject({ code: 'too_many_requests', line: 6 });
     const broken = Array.from({ length: 20 }, () => '[').join('\n');
-    const capped = validateBatchInput(Buffer.from(broken), '/v1/chat/completions', { ...limits, maxLines: 100, maxReportedErrors: 3 });
+    const capped = validateBatchInput(Buffer.from(broken), '/v1/chat/completions', {
+      ...limits,
+      maxLines: 100,
+      maxReportedErrors: 3,
+    });
     expect(capped.ok).toBe(false);
     if (!capped.ok) {
       expect(capped.errors).toHaveLength(4);
@@ -59,6 +69,9 @@ describe('validateBatchInput', () => {
 
   it('rejects an empty file', () => {
     const result = validateBatchInput(Buffer.from('\n\n'), '/v1/completions', limits);
-    expect(result).toEqual({ ok: false, errors: [{ code: 'empty_file', message: 'The input file contains no requests.', param: null, line: null }] });
+    expect(result).toEqual({
+      ok: false,
+      errors: [{ code: 'empty_file', message: 'The input file contains no requests.', param: null, line: null }],
+    });
   });
 });

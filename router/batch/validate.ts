@@ -11,10 +11,13 @@ export interface ValidationLimits {
 }
 
 export type ValidationResult =
-  | { ok: true; lines: ParsedLine[]; model: string | null }
-  | { ok: false; errors: BatchErrorEntry[] };
+  { ok: true; lines: ParsedLine[]; model: string | null } | { ok: false; errors: BatchErrorEntry[] };
 
-export function validateBatchInput(content: Buffer, endpoint: BatchEndpoint, limits: ValidationLimits): ValidationResult {
+export function validateBatchInput(
+  content: Buffer,
+  endpoint: BatchEndpoint,
+  limits: ValidationLimits,
+): ValidationResult {
   const errors: BatchErrorEntry[] = [];
   let errorCount = 0;
   const report = (code: string, message: string, line: number | null, param: string | null = null): void => {
@@ -41,7 +44,11 @@ export function validateBatchInput(content: Buffer, endpoint: BatchEndpoint, lim
       break;
     }
     if (bytes > limits.maxLineBytes) {
-      report('line_too_large', `Line ${lineNumber} is ${bytes} bytes, over the limit of ${limits.maxLineBytes} bytes.`, lineNumber);
+      report(
+        'line_too_large',
+        `Line ${lineNumber} is ${bytes} bytes, over the limit of ${limits.maxLineBytes} bytes.`,
+        lineNumber,
+      );
       continue;
     }
     let parsed: unknown;
@@ -58,12 +65,22 @@ export function validateBatchInput(content: Buffer, endpoint: BatchEndpoint, lim
     const record = parsed as Record<string, unknown>;
     const customId = record['custom_id'];
     if (typeof customId !== 'string' || customId === '') {
-      report('missing_required_parameter', `Line ${lineNumber}: \`custom_id\` must be a non-empty string.`, lineNumber, 'custom_id');
+      report(
+        'missing_required_parameter',
+        `Line ${lineNumber}: \`custom_id\` must be a non-empty string.`,
+        lineNumber,
+        'custom_id',
+      );
       continue;
     }
     const previous = seen.get(customId);
     if (previous !== undefined) {
-      report('duplicate_custom_id', `Line ${lineNumber}: custom_id "${customId}" is already used on line ${previous}.`, lineNumber, 'custom_id');
+      report(
+        'duplicate_custom_id',
+        `Line ${lineNumber}: custom_id "${customId}" is already used on line ${previous}.`,
+        lineNumber,
+        'custom_id',
+      );
       continue;
     }
     seen.set(customId, lineNumber);
@@ -87,18 +104,33 @@ export function validateBatchInput(content: Buffer, endpoint: BatchEndpoint, lim
     }
     const bodyModel = (body as Record<string, unknown>)['model'];
     if (typeof bodyModel !== 'string' || bodyModel === '') {
-      report('missing_required_parameter', `Line ${lineNumber}: \`body.model\` must be a non-empty string.`, lineNumber, 'body.model');
+      report(
+        'missing_required_parameter',
+        `Line ${lineNumber}: \`body.model\` must be a non-empty string.`,
+        lineNumber,
+        'body.model',
+      );
       continue;
     }
     if ((body as Record<string, unknown>)['stream'] === true) {
-      report('invalid_request', `Line ${lineNumber}: streaming is not supported in batches.`, lineNumber, 'body.stream');
+      report(
+        'invalid_request',
+        `Line ${lineNumber}: streaming is not supported in batches.`,
+        lineNumber,
+        'body.stream',
+      );
       continue;
     }
     model ??= bodyModel;
     lines.push({ line: lineNumber, customId, body: JSON.stringify(body), model: bodyModel });
   }
   if (errorCount > errors.length) {
-    errors.push({ code: 'more_errors', message: `${errorCount - errors.length} more errors not shown.`, param: null, line: null });
+    errors.push({
+      code: 'more_errors',
+      message: `${errorCount - errors.length} more errors not shown.`,
+      param: null,
+      line: null,
+    });
   }
   if (errorCount === 0 && lines.length === 0) {
     errors.push({ code: 'empty_file', message: 'The input file contains no requests.', param: null, line: null });

@@ -34,8 +34,15 @@ afterAll(async () => {
 describe('Batch API in the router app', () => {
   it('serves files and batches next to the interactive API', async () => {
     const { client } = router;
-    const file = await client.files.create({ file: await toFile(Buffer.from(chatBatchLines(10, 'llama-3.1-8b')), 'in.jsonl'), purpose: 'batch' });
-    const created = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const file = await client.files.create({
+      file: await toFile(Buffer.from(chatBatchLines(10, 'llama-3.1-8b')), 'in.jsonl'),
+      purpose: 'batch',
+    });
+    const created = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
     const deadline = Date.now() + 20_000;
     let batch = created;
     while (!['completed', 'failed'].includes(batch.status) && Date.now() < deadline) {
@@ -47,7 +54,13 @@ describe('Batch API in the router app', () => {
     const lines = (await (await client.files.content(batch.output_file_id!)).text()).trim().split('\n');
     expect(lines).toHaveLength(10);
     // The interactive API and its JSON errors are untouched.
-    await expect(client.chat.completions.create({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'hi' }], max_tokens: 4 })).resolves.toMatchObject({ object: 'chat.completion' });
+    await expect(
+      client.chat.completions.create({
+        model: 'llama-3.1-8b',
+        messages: [{ role: 'user', content: 'hi' }],
+        max_tokens: 4,
+      }),
+    ).resolves.toMatchObject({ object: 'chat.completion' });
     const metrics = await (await fetch(`${router.router.url}/metrics`)).text();
     expect(metrics).toContain('switchyard_batch_requests_total{outcome="succeeded"} 10');
   });

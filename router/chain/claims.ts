@@ -49,7 +49,10 @@ export function splitClaims(answer: string): Claim[] {
 }
 
 /** Claims decided without a model (nothing cited, or a marker with no source) and those to ask the verifier about. */
-export function triageClaims(claims: readonly Claim[], sources: readonly SourceText[]): { decided: ClaimVerdict[]; toJudge: Claim[] } {
+export function triageClaims(
+  claims: readonly Claim[],
+  sources: readonly SourceText[],
+): { decided: ClaimVerdict[]; toJudge: Claim[] } {
   const known = new Set(sources.map((source) => source.marker));
   const decided: ClaimVerdict[] = [];
   const toJudge: Claim[] = [];
@@ -58,7 +61,11 @@ export function triageClaims(claims: readonly Claim[], sources: readonly SourceT
       decided.push({ ...claim, verdict: 'uncited', reason: 'the sentence cites no source' });
     } else if (claim.markers.some((marker) => !known.has(marker))) {
       const missing = claim.markers.filter((marker) => !known.has(marker));
-      decided.push({ ...claim, verdict: 'unknown_source', reason: `cites ${missing.join(', ')}, which is not among the sources` });
+      decided.push({
+        ...claim,
+        verdict: 'unknown_source',
+        reason: `cites ${missing.join(', ')}, which is not among the sources`,
+      });
     } else {
       toJudge.push(claim);
     }
@@ -130,7 +137,10 @@ function validate(text: string, count: number): { ok: true; value: VerifierOutpu
   const parsed = VerifierOutput.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    return { ok: false, problem: `the output does not match the schema at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? ''}` };
+    return {
+      ok: false,
+      problem: `the output does not match the schema at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? ''}`,
+    };
   }
   if (parsed.data.verdicts.length !== count) {
     return { ok: false, problem: `expected ${count} verdicts (one per claim), got ${parsed.data.verdicts.length}` };

@@ -42,7 +42,14 @@ function feedbackScore(value: string): number {
 function versionWeight(pair: string, previous: Record<string, number> = {}): Record<string, number> {
   const [version, weight, extra] = pair.split('=');
   const value = Number(weight);
-  if (!version || weight === undefined || extra !== undefined || weight.trim() === '' || !Number.isFinite(value) || value < 0) {
+  if (
+    !version ||
+    weight === undefined ||
+    extra !== undefined ||
+    weight.trim() === '' ||
+    !Number.isFinite(value) ||
+    value < 0
+  ) {
     throw new InvalidArgumentError(`expected version=weight with a weight ≥ 0 (e.g. 1=90 2=10), got "${pair}"`);
   }
   return { ...previous, [version]: value };
@@ -51,18 +58,22 @@ function versionWeight(pair: string, previous: Record<string, number> = {}): Rec
 async function promptFiles(options: PromptOptions): Promise<{ dirs: string[]; rollout: RolloutFileStore }> {
   const config = options.config === undefined ? undefined : await loadConfigFile(options.config);
   const dirs = [...(config?.prompts.dirs ?? []), ...(options.dir ?? [])].map((dir) => resolve(dir));
-  const path = options.rolloutFile ?? (config ? rolloutFilePath(config.prompts) : rolloutFilePath({ dirs: [], watch: true }));
+  const path =
+    options.rolloutFile ?? (config ? rolloutFilePath(config.prompts) : rolloutFilePath({ dirs: [], watch: true }));
   return { dirs, rollout: new RolloutFileStore(resolve(path)) };
 }
 
 /** fetch against the router, with the two ways it goes wrong before any answer said in words a user knows. */
 async function reach(url: string, path: string, init: RequestInit): Promise<Response> {
-  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol)) throw new Error(`--url: not an http(s) URL: "${url}"`);
+  if (!URL.canParse(url) || !/^https?:$/.test(new URL(url).protocol))
+    throw new Error(`--url: not an http(s) URL: "${url}"`);
   try {
     return await fetch(`${url.replace(/\/$/, '')}${path}`, init);
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code;
-    throw new Error(`cannot reach the router at ${url}${cause ? ` (${cause})` : ''}; is it running? (--url or $SWITCHYARD_URL)`);
+    throw new Error(
+      `cannot reach the router at ${url}${cause ? ` (${cause})` : ''}; is it running? (--url or $SWITCHYARD_URL)`,
+    );
   }
 }
 
@@ -85,7 +96,11 @@ function describe(state: RolloutState, registry: ReturnType<typeof loadRegistry>
   return registry.list().map(({ name, versions }) => {
     const entry = state[name];
     const active = entry?.active ?? versions.at(-1) ?? '?';
-    const split = entry?.weights ? ` split ${Object.entries(entry.weights).map(([version, weight]) => `${version}=${weight}`).join(',')}` : '';
+    const split = entry?.weights
+      ? ` split ${Object.entries(entry.weights)
+          .map(([version, weight]) => `${version}=${weight}`)
+          .join(',')}`
+      : '';
     const history = entry?.history.length ? ` (before: ${entry.history.join(' → ')})` : '';
     return `${name}: versions ${versions.join(', ')}; active ${active}${split}${history}`;
   });
@@ -119,28 +134,33 @@ function promptOptions(command: Command): Command {
   return command
     .option('-c, --config <file>', 'router config (its prompts.dirs and prompts.rolloutFile)')
     .option('--dir <dir>', 'extra prompt folder (repeatable)', collect)
-    .option('--rollout-file <file>', 'rollout file (default $SWITCHYARD_PROMPT_ROLLOUT or .switchyard/prompt-rollout.yaml)')
+    .option(
+      '--rollout-file <file>',
+      'rollout file (default $SWITCHYARD_PROMPT_ROLLOUT or .switchyard/prompt-rollout.yaml)',
+    )
     .option('--url <url>', "a running router's base URL: edit through its admin API instead of the file");
 }
 
 export function registerPromptCommands(program: Command, io: CliIo = consoleIo): void {
-  const prompts = program.command('prompts').description('prompt versions in production: list, activate, split (A/B), rollback, reload');
-  promptOptions(prompts.command('list').description('prompts, versions, the active one, splits and rollback history')).action(
-    async (options: PromptOptions) => {
-      try {
-        if (options.url !== undefined) {
-          const json = await admin(options.url, '/admin/prompts');
-          for (const entry of json['data'] as Array<Record<string, unknown>>) io.out(JSON.stringify(entry));
-          return;
-        }
-        const { dirs, rollout } = await promptFiles(options);
-        for (const line of describe(rollout.read(), loadRegistry(dirs))) io.out(line);
-      } catch (error) {
-        io.err(`switchyard prompts: ${error instanceof Error ? error.message : String(error)}`);
-        process.exitCode = 2;
+  const prompts = program
+    .command('prompts')
+    .description('prompt versions in production: list, activate, split (A/B), rollback, reload');
+  promptOptions(
+    prompts.command('list').description('prompts, versions, the active one, splits and rollback history'),
+  ).action(async (options: PromptOptions) => {
+    try {
+      if (options.url !== undefined) {
+        const json = await admin(options.url, '/admin/prompts');
+        for (const entry of json['data'] as Array<Record<string, unknown>>) io.out(JSON.stringify(entry));
+        return;
       }
-    },
-  );
+      const { dirs, rollout } = await promptFiles(options);
+      for (const line of describe(rollout.read(), loadRegistry(dirs))) io.out(line);
+    } catch (error) {
+      io.err(`switchyard prompts: ${error instanceof Error ? error.message : String(error)}`);
+      process.exitCode = 2;
+    }
+  });
   promptOptions(prompts.command('activate').description('make VERSION the active version of NAME (clears a split)'))
     .argument('<name>')
     .argument('<version>')
@@ -148,22 +168,42 @@ export function registerPromptCommands(program: Command, io: CliIo = consoleIo):
       process.exitCode = await editPrompts(
         options,
         io,
-        (state, registry) => ({ state: rolloutEdits.activate(state, registry, name, version), message: `${name}: active ${version}` }),
-        { path: `/admin/prompts/${encodeURIComponent(name)}/activate`, body: { version }, message: () => `${name}: active ${version}` },
+        (state, registry) => ({
+          state: rolloutEdits.activate(state, registry, name, version),
+          message: `${name}: active ${version}`,
+        }),
+        {
+          path: `/admin/prompts/${encodeURIComponent(name)}/activate`,
+          body: { version },
+          message: () => `${name}: active ${version}`,
+        },
       );
     });
-  promptOptions(prompts.command('split').description('weighted A/B between versions, sticky per user/session: split NAME 1=90 2=10'))
+  promptOptions(
+    prompts
+      .command('split')
+      .description('weighted A/B between versions, sticky per user/session: split NAME 1=90 2=10'),
+  )
     .argument('<name>')
     .argument('<weights...>', 'version=weight pairs', versionWeight)
     .action(async (name: string, weights: Record<string, number>, options: PromptOptions) => {
-      const message = `${name}: split ${Object.entries(weights).map(([version, weight]) => `${version}=${weight}`).join(' ')}`;
-      process.exitCode = await editPrompts(options, io, (state, registry) => ({ state: rolloutEdits.split(state, registry, name, weights), message }), {
-        path: `/admin/prompts/${encodeURIComponent(name)}/split`,
-        body: { weights },
-        message: () => message,
-      });
+      const message = `${name}: split ${Object.entries(weights)
+        .map(([version, weight]) => `${version}=${weight}`)
+        .join(' ')}`;
+      process.exitCode = await editPrompts(
+        options,
+        io,
+        (state, registry) => ({ state: rolloutEdits.split(state, registry, name, weights), message }),
+        {
+          path: `/admin/prompts/${encodeURIComponent(name)}/split`,
+          body: { weights },
+          message: () => message,
+        },
+      );
     });
-  promptOptions(prompts.command('rollback').description('back to the previously active version of NAME (drops a split)'))
+  promptOptions(
+    prompts.command('rollback').description('back to the previously active version of NAME (drops a split)'),
+  )
     .argument('<name>')
     .action(async (name: string, options: PromptOptions) => {
       process.exitCode = await editPrompts(
@@ -186,7 +226,11 @@ export function registerPromptCommands(program: Command, io: CliIo = consoleIo):
   prompts
     .command('reload')
     .description('make a running router re-read its prompt folders and rollout file now')
-    .option('--url <url>', "router's base URL", (process.env['SWITCHYARD_URL'] ?? 'http://127.0.0.1:8080').replace(/\/v1\/?$/, ''))
+    .option(
+      '--url <url>',
+      "router's base URL",
+      (process.env['SWITCHYARD_URL'] ?? 'http://127.0.0.1:8080').replace(/\/v1\/?$/, ''),
+    )
     .action(async (options: { url: string }) => {
       try {
         const json = await admin(options.url, '/admin/prompts/reload', {});
@@ -197,7 +241,9 @@ export function registerPromptCommands(program: Command, io: CliIo = consoleIo):
       }
     });
 
-  const traffic = program.command('traffic').description("a running router's traffic overrides: pin a model, shift a pool's traffic away");
+  const traffic = program
+    .command('traffic')
+    .description("a running router's traffic overrides: pin a model, shift a pool's traffic away");
   const run = async (url: string, path: string, body?: unknown): Promise<void> => {
     try {
       io.out(JSON.stringify(await admin(url, path, body)));
@@ -209,21 +255,28 @@ export function registerPromptCommands(program: Command, io: CliIo = consoleIo):
   const url = '--url <url>';
   // $SWITCHYARD_URL as evals use it (with or without /v1), else the default listen address.
   const defaultUrl = (process.env['SWITCHYARD_URL'] ?? 'http://127.0.0.1:8080').replace(/\/v1\/?$/, '');
-  traffic.command('status').option(url, "router's base URL", defaultUrl).action((options: { url: string }) => run(options.url, '/admin/traffic'));
+  traffic
+    .command('status')
+    .option(url, "router's base URL", defaultUrl)
+    .action((options: { url: string }) => run(options.url, '/admin/traffic'));
   traffic
     .command('pin')
     .description('serve requests for MODEL (a model, alias or auto) with TARGET until unpinned')
     .argument('<model>')
     .argument('<target>')
     .option(url, "router's base URL", defaultUrl)
-    .action((model: string, target: string, options: { url: string }) => run(options.url, '/admin/traffic/pin', { model, target }));
+    .action((model: string, target: string, options: { url: string }) =>
+      run(options.url, '/admin/traffic/pin', { model, target }),
+    );
   traffic
     .command('scale')
     .description('set the serving replicas of a simulator-driven pool (real fleets: switchyard deploy scale)')
     .argument('<pool>')
     .argument('<replicas>', 'serving replicas', wholeNumber)
     .option(url, "router's base URL", defaultUrl)
-    .action((pool: string, replicas: number, options: { url: string }) => run(options.url, '/admin/traffic/scale', { pool, replicas }));
+    .action((pool: string, replicas: number, options: { url: string }) =>
+      run(options.url, '/admin/traffic/scale', { pool, replicas }),
+    );
   traffic
     .command('unpin')
     .argument('<model>')
@@ -235,7 +288,9 @@ export function registerPromptCommands(program: Command, io: CliIo = consoleIo):
     .argument('<pool>')
     .option('--back', 'take traffic again')
     .option(url, "router's base URL", defaultUrl)
-    .action((pool: string, options: { url: string; back?: boolean }) => run(options.url, '/admin/traffic/shift', { pool, on: options.back !== true }));
+    .action((pool: string, options: { url: string; back?: boolean }) =>
+      run(options.url, '/admin/traffic/shift', { pool, on: options.back !== true }),
+    );
 
   program
     .command('feedback')
@@ -250,7 +305,12 @@ export function registerPromptCommands(program: Command, io: CliIo = consoleIo):
       const response = await reach(options.url, '/v1/feedback', {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
-        body: JSON.stringify({ request_id: requestId, score, ...(options.comment ? { comment: options.comment } : {}), ...(options.tag ? { tags: options.tag } : {}) }),
+        body: JSON.stringify({
+          request_id: requestId,
+          score,
+          ...(options.comment ? { comment: options.comment } : {}),
+          ...(options.tag ? { tags: options.tag } : {}),
+        }),
       });
       const text = await response.text();
       if (response.ok) io.out(text);

@@ -11,7 +11,12 @@ import { AuthenticationError, InvalidRequestError, NotFoundError, PermissionDeni
 import type { Governance } from '../governance/governance.ts';
 import type { RetrievalChat } from '../rag/chat.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';
-import { requestLogPath, rolloutFilePath, type PromptsSectionConfig, type RequestLogSectionConfig } from '../config/chain.ts';
+import {
+  requestLogPath,
+  rolloutFilePath,
+  type PromptsSectionConfig,
+  type RequestLogSectionConfig,
+} from '../config/chain.ts';
 import type { ChainPlan } from './request.ts';
 import { chainMetrics, type ChainMetrics } from './metrics.ts';
 import { PromptStore, rolloutEdits, type RolloutState } from './prompt-store.ts';
@@ -69,7 +74,10 @@ function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const param = issue?.path.join('.') || null;
-  throw new InvalidRequestError(`Invalid value for '${param ?? 'body'}': ${issue?.message ?? 'invalid'}.`, { param, code: 'invalid_value' });
+  throw new InvalidRequestError(`Invalid value for '${param ?? 'body'}': ${issue?.message ?? 'invalid'}.`, {
+    param,
+    code: 'invalid_value',
+  });
 }
 
 let feedbackCounter = 0;
@@ -81,10 +89,16 @@ export function mountChain(
   options: ChainMountOptions = {},
 ): MountedChain {
   const environment = options.environment ?? process.env;
-  const sections = runtime.config as unknown as { prompts?: PromptsSectionConfig; requestLog?: RequestLogSectionConfig };
+  const sections = runtime.config as unknown as {
+    prompts?: PromptsSectionConfig;
+    requestLog?: RequestLogSectionConfig;
+  };
   const promptsSection: PromptsSectionConfig = sections.prompts ?? { dirs: [], watch: true };
   const logSection: RequestLogSectionConfig = sections.requestLog ?? { enabled: true, bodies: true };
-  const logger: Logger = pino({ level: environment['SWITCHYARD_LOG_LEVEL'] ?? 'info', base: { component: 'chain' } }, options.logDestination ?? pino.destination(1));
+  const logger: Logger = pino(
+    { level: environment['SWITCHYARD_LOG_LEVEL'] ?? 'info', base: { component: 'chain' } },
+    options.logDestination ?? pino.destination(1),
+  );
   const metrics: ChainMetrics = chainMetrics(runtime.metrics.registry);
   const updateGauges = (): void => {
     metrics.activeVersion.reset();
@@ -96,7 +110,8 @@ export function mountChain(
       const entry = store.state()[name];
       const weights = entry?.weights ?? { [store.resolve(name).prompt.version]: 1 };
       const total = Object.values(weights).reduce((sum, weight) => sum + weight, 0);
-      for (const [version, weight] of Object.entries(weights)) metrics.activeVersion.labels({ prompt: name, version }).set(weight / total);
+      for (const [version, weight] of Object.entries(weights))
+        metrics.activeVersion.labels({ prompt: name, version }).set(weight / total);
     }
   };
   const store: PromptStore = new PromptStore({
@@ -111,8 +126,14 @@ export function mountChain(
   });
   updateGauges();
   // Client `prompt` references follow the rollout for the prompts the store knows: active pointer, sticky A/B split.
-  governance?.usePromptRollout((name, version, stickyKey) => (store.registry.list().some((entry) => entry.name === name) ? store.resolve(name, version, stickyKey).prompt : undefined));
-  const requestLog = logSection.enabled ? new JsonlRequestLog(resolve(requestLogPath(logSection, environment))) : undefined;
+  governance?.usePromptRollout((name, version, stickyKey) =>
+    store.registry.list().some((entry) => entry.name === name)
+      ? store.resolve(name, version, stickyKey).prompt
+      : undefined,
+  );
+  const requestLog = logSection.enabled
+    ? new JsonlRequestLog(resolve(requestLogPath(logSection, environment)))
+    : undefined;
   const deps: ChainDeps = {
     runtime,
     store,
@@ -128,13 +149,19 @@ export function mountChain(
   router.post('/v1/feedback', (request: Request, response: Response) => {
     const feedback = parse(FeedbackBody, request.body);
     if (requestLog === undefined) {
-      throw new InvalidRequestError('Feedback needs the request log, which is off on this router (config `requestLog.enabled`).', {
-        code: 'request_log_disabled',
-      });
+      throw new InvalidRequestError(
+        'Feedback needs the request log, which is off on this router (config `requestLog.enabled`).',
+        {
+          code: 'request_log_disabled',
+        },
+      );
     }
     const logged = requestLog.findRequest(feedback.request_id);
     if (logged === undefined) {
-      throw new NotFoundError(`No request with id '${feedback.request_id}' in the request log.`, { param: 'request_id', code: 'request_not_found' });
+      throw new NotFoundError(`No request with id '${feedback.request_id}' in the request log.`, {
+        param: 'request_id',
+        code: 'request_not_found',
+      });
     }
     const id = `fb_${Date.now().toString(36)}${(feedbackCounter++).toString(36)}`;
     const created = Math.floor(Date.now() / 1000);
@@ -159,8 +186,21 @@ export function mountChain(
       metrics.feedback.labels({ prompt, version, model, rating }).inc();
       metrics.feedbackScore.labels({ prompt, version, model }).inc(feedback.score);
     }
-    logger.info({ requestId: feedback.request_id, feedbackId: id, score: feedback.score, tags: feedback.tags ?? [] }, 'feedback');
-    response.status(200).json({ id, object: 'feedback', request_id: feedback.request_id, score: feedback.score, model: logged.model, prompts: logged.prompts, created });
+    logger.info(
+      { requestId: feedback.request_id, feedbackId: id, score: feedback.score, tags: feedback.tags ?? [] },
+      'feedback',
+    );
+    response
+      .status(200)
+      .json({
+        id,
+        object: 'feedback',
+        request_id: feedback.request_id,
+        score: feedback.score,
+        model: logged.model,
+        prompts: logged.prompts,
+        created,
+      });
   });
 
   const adminToken = environment['SWITCHYARD_ADMIN_TOKEN'] ?? runtime.config.governance.keys?.adminToken;
@@ -169,7 +209,10 @@ export function mountChain(
       // Without a token only the machine itself may change prompts.
       const address = request.socket.remoteAddress ?? '';
       if (!['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(address)) {
-        throw new PermissionDeniedError('Prompt admin endpoints need SWITCHYARD_ADMIN_TOKEN when called from another host.', { code: 'admin_disabled' });
+        throw new PermissionDeniedError(
+          'Prompt admin endpoints need SWITCHYARD_ADMIN_TOKEN when called from another host.',
+          { code: 'admin_disabled' },
+        );
       }
       next();
       return;
@@ -185,7 +228,13 @@ export function mountChain(
   const describe = (): Array<Record<string, unknown>> =>
     store.registry.list().map(({ name, versions }) => {
       const entry: RolloutState[string] | undefined = store.state()[name];
-      return { name, versions, active: store.resolve(name).prompt.version, weights: entry?.weights ?? null, history: entry?.history ?? [] };
+      return {
+        name,
+        versions,
+        active: store.resolve(name).prompt.version,
+        weights: entry?.weights ?? null,
+        history: entry?.history ?? [],
+      };
     });
   const edited = (response: Response, extra: Record<string, unknown> = {}): void => {
     updateGauges();
@@ -198,9 +247,12 @@ export function mountChain(
     try {
       store.reload();
     } catch (error) {
-      throw new InvalidRequestError(`Prompt files rejected, the previous ones stay active: ${error instanceof Error ? error.message : String(error)}`, {
-        code: 'prompt_reload_rejected',
-      });
+      throw new InvalidRequestError(
+        `Prompt files rejected, the previous ones stay active: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          code: 'prompt_reload_rejected',
+        },
+      );
     }
     edited(response);
   });
@@ -226,7 +278,9 @@ export function mountChain(
   router.post('/admin/prompts/:name/eval', requireAdmin, (request: Request, response: Response) => {
     const body = parse(EvalBody, request.body);
     store.registry.get(String(request.params['name']), body.version);
-    metrics.evalPassRate.labels({ prompt: String(request.params['name']), version: body.version, source: 'eval' }).set(body.pass_rate);
+    metrics.evalPassRate
+      .labels({ prompt: String(request.params['name']), version: body.version, source: 'eval' })
+      .set(body.pass_rate);
     response.json({ prompt: request.params['name'], version: body.version, pass_rate: body.pass_rate });
   });
 
@@ -260,7 +314,9 @@ export function mountChain(
 
   // Names (and aliases) of models that chain by default: requests without `chain` to other models return at once.
   const chainedByDefault = new Set(
-    runtime.config.models.filter((model) => model.chain?.enabled === true).flatMap((model) => [model.name, ...model.aliases]),
+    runtime.config.models
+      .filter((model) => model.chain?.enabled === true)
+      .flatMap((model) => [model.name, ...model.aliases]),
   );
   const hook: ChainHook = {
     plan(body) {

@@ -79,16 +79,22 @@ export const rolloutEdits = {
     return { ...state, [name]: { active: version, history } };
   },
   split(state: RolloutState, registry: PromptRegistry, name: string, weights: Record<string, number>): RolloutState {
-    if (Object.keys(weights).length === 0) throw new InvalidRequestError('a split needs at least one version=weight', { param: 'weights' });
+    if (Object.keys(weights).length === 0)
+      throw new InvalidRequestError('a split needs at least one version=weight', { param: 'weights' });
     for (const [version, weight] of Object.entries(weights)) {
       registry.get(name, version);
-      if (!(weight > 0)) throw new InvalidRequestError(`weight of ${name}@${version} must be positive`, { param: 'weights' });
+      if (!(weight > 0))
+        throw new InvalidRequestError(`weight of ${name}@${version} must be positive`, { param: 'weights' });
     }
     const entry = state[name] ?? { history: [] };
     return { ...state, [name]: { ...entry, weights } };
   },
   /** Back to the previously active version; a split is dropped (traffic goes to that one version). */
-  rollback(state: RolloutState, registry: PromptRegistry, name: string): { state: RolloutState; from: string; to: string } {
+  rollback(
+    state: RolloutState,
+    registry: PromptRegistry,
+    name: string,
+  ): { state: RolloutState; from: string; to: string } {
     registry.get(name);
     const entry = state[name] ?? { history: [] };
     const from = entry.active ?? registry.get(name).version;

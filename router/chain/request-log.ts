@@ -93,7 +93,8 @@ export class JsonlRequestLog implements RequestLog {
   findRequest(id: string): LoggedRequest | undefined {
     const recent = this.recent.get(id);
     if (recent) return recent;
-    return this.scan((entry) => entry.type === 'request' && (entry.id === id || entry.response_id === id)).at(-1) as LoggedRequest | undefined;
+    return this.scan((entry) => entry.type === 'request' && (entry.id === id || entry.response_id === id)).at(-1) as
+      LoggedRequest | undefined;
   }
 
   feedbackFor(id: string): LoggedFeedback[] {

@@ -13,14 +13,16 @@ const StepOverride = z.strictObject({
 
 /** `chain` on a chat request as an object of overrides (`true` = model defaults or built-in ones, `false` = off). */
 export const ChainRequestObject = z.strictObject({
-    index: z.string().min(1).optional(),
-    top_k: z.number().int().min(1).max(50).optional(),
-    mode: z.enum(['lexical', 'vector', 'hybrid', 'rerank']).optional(),
-    analyze: z.union([z.boolean(), StepOverride]).optional(),
-    hyde: z.union([z.boolean(), StepOverride]).optional(),
-    verify: z.union([z.boolean(), StepOverride.extend({ max_attempts: z.number().int().min(1).max(5).optional() })]).optional(),
-    regenerate: StepOverride.optional(),
-    on_fail: OnFail.optional(),
+  index: z.string().min(1).optional(),
+  top_k: z.number().int().min(1).max(50).optional(),
+  mode: z.enum(['lexical', 'vector', 'hybrid', 'rerank']).optional(),
+  analyze: z.union([z.boolean(), StepOverride]).optional(),
+  hyde: z.union([z.boolean(), StepOverride]).optional(),
+  verify: z
+    .union([z.boolean(), StepOverride.extend({ max_attempts: z.number().int().min(1).max(5).optional() })])
+    .optional(),
+  regenerate: StepOverride.optional(),
+  on_fail: OnFail.optional(),
 });
 export const ChainRequest = z.union([z.boolean(), ChainRequestObject]);
 export type ChainRequest = z.infer<typeof ChainRequest>;

@@ -10,7 +10,16 @@ import type { Lease } from '../routing/dispatcher.ts';
 import { createRequestTimer } from '../routing/upstream-body.ts';
 import { routeHeaders } from '../routing/response-headers.ts';
 import type { ChainDeps, ChainOutcome, ChainServeArgs } from './run.ts';
-import { answerText, dispatchChat, StepRun, usageOf, type ChainCallContext, type ModelCall, type StepRecord, type Usage } from './steps.ts';
+import {
+  answerText,
+  dispatchChat,
+  StepRun,
+  usageOf,
+  type ChainCallContext,
+  type ModelCall,
+  type StepRecord,
+  type Usage,
+} from './steps.ts';
 import type { Verification } from './verify.ts';
 
 export type FinalAnswer = { kind: 'pending' } | { kind: 'buffered'; body: Record<string, unknown>; lease: Lease };
@@ -47,12 +56,28 @@ function chainSummary(finish: Finish, startedAt: number): Record<string, unknown
   };
 }
 
-function recordOutcome(finish: Finish, text: string, model: string, verification: Verification | null, responseId: unknown): void {
+function recordOutcome(
+  finish: Finish,
+  text: string,
+  model: string,
+  verification: Verification | null,
+  responseId: unknown,
+): void {
   const { deps, args, context, outcome } = finish;
   if (verification !== null) {
-    const result = verification.error !== undefined ? 'error' : verification.status === 'verified' ? (verification.regenerated ? 'regenerated_verified' : 'verified') : 'flagged';
+    const result =
+      verification.error !== undefined
+        ? 'error'
+        : verification.status === 'verified'
+          ? verification.regenerated
+            ? 'regenerated_verified'
+            : 'verified'
+          : 'flagged';
     deps.metrics.verifications.labels({ model, outcome: result }).inc();
-    finish.parent.setAttributes({ 'switchyard.verification': verification.status, 'switchyard.regenerated': verification.regenerated });
+    finish.parent.setAttributes({
+      'switchyard.verification': verification.status,
+      'switchyard.regenerated': verification.regenerated,
+    });
   }
   const steps = context.steps;
   deps.requestLog?.append({
@@ -62,15 +87,21 @@ function recordOutcome(finish: Finish, text: string, model: string, verification
     timestamp: new Date().toISOString(),
     model,
     prompts: outcome.prompts,
-    ...(deps.logBodies
-      ? { request: { ...args.body }, response: { choices: [{ message: { content: text } }] } }
-      : {}),
-    ...(verification === null ? {} : { verification: { status: verification.status, regenerated: verification.regenerated } }),
+    ...(deps.logBodies ? { request: { ...args.body }, response: { choices: [{ message: { content: text } }] } } : {}),
+    ...(verification === null
+      ? {}
+      : { verification: { status: verification.status, regenerated: verification.regenerated } }),
     cost_usd: steps.reduce((sum, step) => sum + step.cost_usd, 0),
     latency_ms: Math.round(performance.now() - args.startedAt),
   });
   deps.logger.info(
-    { requestId: args.requestId, model, prompts: outcome.prompts, verification: verification?.status ?? 'off', steps: steps.length },
+    {
+      requestId: args.requestId,
+      model,
+      prompts: outcome.prompts,
+      verification: verification?.status ?? 'off',
+      steps: steps.length,
+    },
     'chain_request',
   );
 }
@@ -108,12 +139,19 @@ function writeEvent(response: ServerResponse, payload: unknown): void {
 /** The buffered answer as chunks (role, text in word-sized pieces, finish), as vLLM would have streamed it. */
 function replayChunks(body: Record<string, unknown>): StreamChunk[] {
   const base = { id: body['id'], object: 'chat.completion.chunk', created: body['created'], model: body['model'] };
-  const choice = (Array.isArray(body['choices']) ? body['choices'][0] : undefined) as Record<string, unknown> | undefined;
+  const choice = (Array.isArray(body['choices']) ? body['choices'][0] : undefined) as
+    Record<string, unknown> | undefined;
   const text = answerText(body);
   const pieces = text.match(/\S+\s*|\s+/g) ?? [];
   return [
-    { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] },
-    ...pieces.map((piece) => ({ ...base, choices: [{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }] })),
+    {
+      ...base,
+      choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }],
+    },
+    ...pieces.map((piece) => ({
+      ...base,
+      choices: [{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }],
+    })),
     { ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: choice?.['finish_reason'] ?? 'stop' }] },
   ];
 }
@@ -132,7 +170,12 @@ export async function respondStream(
   const response = args.response;
   const wantsUsage = (args.body['stream_options'] as { include_usage?: unknown } | undefined)?.include_usage === true;
   const hooks = relayHooks(args.governance, args.admission);
-  const seen: { id: unknown; created: unknown; model: unknown; text: string } = { id: undefined, created: undefined, model: undefined, text: '' };
+  const seen: { id: unknown; created: unknown; model: unknown; text: string } = {
+    id: undefined,
+    created: undefined,
+    model: undefined,
+    text: '',
+  };
   const emit = (chunk: StreamChunk): void => {
     const visible = hooks ? hooks.transform(chunk) : chunk;
     if (visible === null) return;
@@ -168,12 +211,16 @@ export async function respondStream(
   } else {
     const run = new StepRun(context, live.step, live.prompt);
     if (live.prompt) {
-      context.metrics.promptRequests.labels({ prompt: live.prompt.name, version: live.prompt.version, via: live.prompt.via }).inc();
+      context.metrics.promptRequests
+        .labels({ prompt: live.prompt.name, version: live.prompt.version, via: live.prompt.via })
+        .inc();
     }
-    const { result, dispose } = await dispatchChat(context, live.model, { ...live.body, stream: true }).catch((error: unknown) => {
-      run.end({ model: live.model, error });
-      throw error;
-    });
+    const { result, dispose } = await dispatchChat(context, live.model, { ...live.body, stream: true }).catch(
+      (error: unknown) => {
+        run.end({ model: live.model, error });
+        throw error;
+      },
+    );
     lease = result.lease;
     let usage: Usage | undefined;
     try {

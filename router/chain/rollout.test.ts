@@ -25,7 +25,9 @@ afterAll(async () => {
 
 async function cli(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...process.env, SWITCHYARD_PROMPT_ROLLOUT: fixture.rolloutFile } });
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      env: { ...process.env, SWITCHYARD_PROMPT_ROLLOUT: fixture.rolloutFile },
+    });
     return { stdout, stderr, code: 0 };
   } catch (error) {
     const failed = error as { stdout: string; stderr: string; code: number };
@@ -52,7 +54,11 @@ async function answerPrompt(user = 'someone'): Promise<{ version: string; id: st
   } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
   const { data, response } = await fixture.client.chat.completions.create(body).withResponse();
   const answer = data as OpenAI.Chat.ChatCompletion & { chain: { prompts: { answer: string } } };
-  return { version: answer.chain.prompts.answer.split('@')[1]!, id: answer.id, requestId: response.headers.get('x-request-id')! };
+  return {
+    version: answer.chain.prompts.answer.split('@')[1]!,
+    id: answer.id,
+    requestId: response.headers.get('x-request-id')!,
+  };
 }
 
 async function eventually(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
@@ -64,27 +70,31 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 20_000): Pr
 }
 
 describe('prompt rollout', () => {
-  it('activate and rollback through the CLI take effect in the running router without a restart', { timeout: 120_000 }, async () => {
-    expect((await answerPrompt()).version).toBe('2');
-    const activated = await cli('prompts', 'activate', 'chain-answer', '1');
-    expect(activated.code).toBe(0);
-    expect(activated.stdout).toMatch(/chain-answer: active 1/);
-    await eventually(async () => (await answerPrompt()).version === '1');
+  it(
+    'activate and rollback through the CLI take effect in the running router without a restart',
+    { timeout: 120_000 },
+    async () => {
+      expect((await answerPrompt()).version).toBe('2');
+      const activated = await cli('prompts', 'activate', 'chain-answer', '1');
+      expect(activated.code).toBe(0);
+      expect(activated.stdout).toMatch(/chain-answer: active 1/);
+      await eventually(async () => (await answerPrompt()).version === '1');
 
-    const listed = await cli('prompts', 'list');
-    expect(listed.stdout).toMatch(/chain-answer: versions 1, 2; active 1 \(before: 2\)/);
+      const listed = await cli('prompts', 'list');
+      expect(listed.stdout).toMatch(/chain-answer: versions 1, 2; active 1 \(before: 2\)/);
 
-    const rolledBack = await cli('prompts', 'rollback', 'chain-answer');
-    expect(rolledBack.stdout).toMatch(/chain-answer: rolled back 1 → 2/);
-    await eventually(async () => (await answerPrompt()).version === '2');
+      const rolledBack = await cli('prompts', 'rollback', 'chain-answer');
+      expect(rolledBack.stdout).toMatch(/chain-answer: rolled back 1 → 2/);
+      await eventually(async () => (await answerPrompt()).version === '2');
 
-    const nothing = await cli('prompts', 'rollback', 'chain-answer');
-    expect(nothing.code).toBe(2);
-    expect(nothing.stderr).toMatch(/no earlier active version/);
-    const unknown = await cli('prompts', 'activate', 'chain-answer', '9');
-    expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toMatch(/chain-answer/);
-  });
+      const nothing = await cli('prompts', 'rollback', 'chain-answer');
+      expect(nothing.code).toBe(2);
+      expect(nothing.stderr).toMatch(/no earlier active version/);
+      const unknown = await cli('prompts', 'activate', 'chain-answer', '9');
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toMatch(/chain-answer/);
+    },
+  );
 
   it('a weighted split assigns each user to one version, always the same one', { timeout: 120_000 }, async () => {
     expect((await admin('/admin/prompts/chain-answer/split', { weights: { '1': 50, '2': 50 } })).status).toBe(200);
@@ -97,7 +107,9 @@ describe('prompt rollout', () => {
     }
     expect(new Set(seen.values())).toEqual(new Set(['1', '2']));
     const metrics = await (await fetch(`${fixture.router.url}/metrics`)).text();
-    expect(metrics).toMatch(/switchyard_prompt_version_requests_total\{prompt="chain-answer",version="1",via="split"\} \d+/);
+    expect(metrics).toMatch(
+      /switchyard_prompt_version_requests_total\{prompt="chain-answer",version="1",via="split"\} \d+/,
+    );
     expect(metrics).toMatch(/switchyard_prompt_version_traffic_share\{prompt="chain-answer",version="1"\} 0\.5/);
     // Rollback drops the split: everyone is on the version active before it.
     await admin('/admin/prompts/chain-answer/activate', { version: '1' });
@@ -107,7 +119,10 @@ describe('prompt rollout', () => {
   });
 
   it('a new prompt file is picked up by the file watch; a broken one is rejected and the last good state serves', async () => {
-    const v3 = readFileSync(join(import.meta.dirname, 'prompts', 'chain-answer.v2.yaml'), 'utf8').replace('version: 2', 'version: 3');
+    const v3 = readFileSync(join(import.meta.dirname, 'prompts', 'chain-answer.v2.yaml'), 'utf8').replace(
+      'version: 2',
+      'version: 3',
+    );
     writeFileSync(join(fixture.promptsDir, 'chain-answer.v3.yaml'), v3);
     await eventually(async () => {
       const listed = await admin<{ data: Array<{ name: string; versions: string[] }> }>('/admin/prompts');
@@ -128,31 +143,53 @@ describe('prompt rollout', () => {
 describe('feedback', () => {
   it('is stored with the request log and counted per prompt version and model', { timeout: 60_000 }, async () => {
     const { id, version, requestId } = await answerPrompt('feedback-user');
-    const stored = await fixture.client.post<{ id: string; prompts: Record<string, string>; model: string }>('/feedback', {
-      body: { request_id: id, score: 1, comment: 'clear answer', tags: ['helpful'] },
-    });
+    const stored = await fixture.client.post<{ id: string; prompts: Record<string, string>; model: string }>(
+      '/feedback',
+      {
+        body: { request_id: id, score: 1, comment: 'clear answer', tags: ['helpful'] },
+      },
+    );
     expect(stored.id).toMatch(/^fb_/);
     expect(stored.model).toBe('llama-3.1-8b');
     expect(stored.prompts['answer']).toBe(`chain-answer@${version}`);
     // Either id works: the completion's own and the router's x-request-id.
     await fixture.client.post('/feedback', { body: { request_id: requestId, score: -1 } });
-    const lines = readFileSync(fixture.requestLog, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
-    expect(lines.filter((line) => line['type'] === 'feedback').slice(-2).map((line) => line['score'])).toEqual([1, -1]);
-    expect(lines.find((line) => line['type'] === 'request' && line['id'] === requestId)).toMatchObject({ model: 'llama-3.1-8b', response: { choices: [{ message: { content: ANSWER } }] } });
+    const lines = readFileSync(fixture.requestLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(
+      lines
+        .filter((line) => line['type'] === 'feedback')
+        .slice(-2)
+        .map((line) => line['score']),
+    ).toEqual([1, -1]);
+    expect(lines.find((line) => line['type'] === 'request' && line['id'] === requestId)).toMatchObject({
+      model: 'llama-3.1-8b',
+      response: { choices: [{ message: { content: ANSWER } }] },
+    });
     const metrics = await (await fetch(`${fixture.router.url}/metrics`)).text();
     const label = `prompt="chain-answer",version="${version}",model="llama-3.1-8b"`;
-    expect(metrics).toMatch(new RegExp(`switchyard_prompt_version_feedback_total\\{${label},rating="positive"\\} [1-9]`));
-    expect(metrics).toMatch(new RegExp(`switchyard_prompt_version_feedback_total\\{${label},rating="negative"\\} [1-9]`));
+    expect(metrics).toMatch(
+      new RegExp(`switchyard_prompt_version_feedback_total\\{${label},rating="positive"\\} [1-9]`),
+    );
+    expect(metrics).toMatch(
+      new RegExp(`switchyard_prompt_version_feedback_total\\{${label},rating="negative"\\} [1-9]`),
+    );
 
     const cliFeedback = await cli('feedback', id, '0.5', '--tag', 'cli', '--url', fixture.router.url);
     expect(cliFeedback.code, cliFeedback.stderr).toBe(0);
   });
 
   it('unknown request ids are 404, bad scores 400', async () => {
-    const missing = await fixture.client.post('/feedback', { body: { request_id: 'nope', score: 1 } }).catch((error: unknown) => error);
+    const missing = await fixture.client
+      .post('/feedback', { body: { request_id: 'nope', score: 1 } })
+      .catch((error: unknown) => error);
     expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
     expect((missing as InstanceType<typeof OpenAI.NotFoundError>).code).toBe('request_not_found');
-    const bad = await fixture.client.post('/feedback', { body: { request_id: 'nope', score: 7 } }).catch((error: unknown) => error);
+    const bad = await fixture.client
+      .post('/feedback', { body: { request_id: 'nope', score: 7 } })
+      .catch((error: unknown) => error);
     expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
     expect((bad as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('score');
   });
@@ -160,7 +197,18 @@ describe('feedback', () => {
   it('`eval add-case --from-request` turns a logged request into an eval case', { timeout: 60_000 }, async () => {
     const { requestId: id } = await answerPrompt('eval-user');
     const suite = join(fixture.workspace, 'cases.jsonl');
-    const added = await cli('eval', 'add-case', '--from-request', id, '--suite', suite, '--log', fixture.requestLog, '--tag', 'bug-1');
+    const added = await cli(
+      'eval',
+      'add-case',
+      '--from-request',
+      id,
+      '--suite',
+      suite,
+      '--log',
+      fixture.requestLog,
+      '--tag',
+      'bug-1',
+    );
     expect(added.code, added.stderr).toBe(0);
     const evalCase = JSON.parse(readFileSync(suite, 'utf8').trim()) as Record<string, unknown>;
     expect(evalCase).toMatchObject({

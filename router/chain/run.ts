@@ -66,21 +66,33 @@ export function resolveChainPlan(config: RouterConfig, body: unknown): ChainPlan
   if (!('chain' in record) && defaults?.enabled !== true) return undefined;
   const raw = record['chain'] ?? true;
   // Objects are parsed by the object schema alone, so an error names the field (`chain.on_fail`), not the union.
-  const parsed = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? ChainRequestObject.safeParse(raw) : ChainRequest.safeParse(raw);
+  const parsed =
+    typeof raw === 'object' && raw !== null && !Array.isArray(raw)
+      ? ChainRequestObject.safeParse(raw)
+      : ChainRequest.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = ['chain', ...(issue?.path ?? [])].join('.');
-    throw new InvalidRequestError(`Invalid value for '${path}': ${issue?.message ?? 'invalid'}.`, { param: path, code: 'invalid_value' });
+    throw new InvalidRequestError(`Invalid value for '${path}': ${issue?.message ?? 'invalid'}.`, {
+      param: path,
+      code: 'invalid_value',
+    });
   }
   const request = parsed.data;
   if (request === false) return undefined;
   const options = request === true ? {} : request;
   const smallest = config.auto?.tiers[0];
-  const verifierModel = defaults?.verifierModel ?? smallest ?? (typeof record['model'] === 'string' ? record['model'] : undefined);
+  const verifierModel =
+    defaults?.verifierModel ?? smallest ?? (typeof record['model'] === 'string' ? record['model'] : undefined);
   const analyzeModel = defaults?.analyzeModel ?? verifierModel;
-  const step = (value: boolean | { model?: string | undefined; extra_body?: Record<string, unknown> | undefined } | undefined, enabled: boolean, fallback: string | undefined): StepPlan => {
+  const step = (
+    value: boolean | { model?: string | undefined; extra_body?: Record<string, unknown> | undefined } | undefined,
+    enabled: boolean,
+    fallback: string | undefined,
+  ): StepPlan => {
     if (value === false) return { enabled: false, model: fallback, extraBody: {} };
-    if (value === true || value === undefined) return { enabled: value === true || enabled, model: fallback, extraBody: {} };
+    if (value === true || value === undefined)
+      return { enabled: value === true || enabled, model: fallback, extraBody: {} };
     return { enabled: true, model: value.model ?? fallback, extraBody: value.extra_body ?? {} };
   };
   const verify = options.verify;
@@ -124,7 +136,9 @@ function lastUserText(messages: ChatCompletionRequest['messages']): string {
     const content = message.content as unknown;
     if (typeof content === 'string') return content;
     if (Array.isArray(content)) {
-      return content.map((part) => (typeof (part as { text?: unknown }).text === 'string' ? (part as { text: string }).text : '')).join(' ');
+      return content
+        .map((part) => (typeof (part as { text?: unknown }).text === 'string' ? (part as { text: string }).text : ''))
+        .join(' ');
     }
   }
   return '';
@@ -143,16 +157,24 @@ export async function serveChain(deps: ChainDeps, args: ChainServeArgs): Promise
   const { chain: _chain, ...userBody } = body;
   const validated = parseBody(ChatCompletionRequest, userBody);
   if (typeof validated.n === 'number' && validated.n > 1) {
-    throw new InvalidRequestError("'chain' supports one choice per request (n = 1).", { param: 'n', code: 'unsupported_parameter' });
+    throw new InvalidRequestError("'chain' supports one choice per request (n = 1).", {
+      param: 'n',
+      code: 'unsupported_parameter',
+    });
   }
   const question = lastUserText(validated.messages);
   if (question.trim().length === 0) {
-    throw new InvalidRequestError("'chain' needs a user message with text.", { param: 'messages', code: 'invalid_value' });
+    throw new InvalidRequestError("'chain' needs a user message with text.", {
+      param: 'messages',
+      code: 'invalid_value',
+    });
   }
   if (deps.retrieval === undefined) await prepareRetrievalChat(undefined, 'chat', { rag: {} });
   const sessionHeader = args.request.headers['x-session-id'];
   const sessionKey = typeof sessionHeader === 'string' ? sessionHeader : (validated.user ?? undefined);
-  const parent = deps.tracer.startSpan('chain', { attributes: { 'switchyard.request_id': args.requestId, 'gen_ai.request.model': validated.model } });
+  const parent = deps.tracer.startSpan('chain', {
+    attributes: { 'switchyard.request_id': args.requestId, 'gen_ai.request.model': validated.model },
+  });
   const context: ChainCallContext = {
     runtime: deps.runtime,
     requestId: args.requestId,
@@ -180,7 +202,10 @@ export async function serveChain(deps: ChainDeps, args: ChainServeArgs): Promise
         prompt,
         body: {
           messages: prompt.messages,
-          response_format: { type: 'json_schema', json_schema: { name: 'query_analysis', strict: true, schema: ANALYZE_SCHEMA } },
+          response_format: {
+            type: 'json_schema',
+            json_schema: { name: 'query_analysis', strict: true, schema: ANALYZE_SCHEMA },
+          },
           ...prompt.defaults,
           ...plan.analyze.extraBody,
         },
@@ -202,7 +227,9 @@ export async function serveChain(deps: ChainDeps, args: ChainServeArgs): Promise
     }
 
     // retrieve: the question, the rewrite and its expansions (and the HyDE passage) as one query.
-    const query = [...new Set([question, analysis.rewritten_query, ...analysis.expansions, hypothetical])].filter((part) => part.trim()).join('\n');
+    const query = [...new Set([question, analysis.rewritten_query, ...analysis.expansions, hypothetical])]
+      .filter((part) => part.trim())
+      .join('\n');
     const answerPrompt = used('answer', deps.store.render('chain-answer', { category: analysis.category }, sessionKey));
     const retrieveRun = new StepRun(context, 'retrieve', undefined);
     let prepared: PreparedRagChat;
@@ -223,13 +250,29 @@ export async function serveChain(deps: ChainDeps, args: ChainServeArgs): Promise
     const verify = async (answer: string): Promise<Verification | null> => {
       if (!plan.verify.enabled) return null;
       const verifierModel = plan.verify.model ?? validated.model;
-      const verification = await verifyAnswer(context, deps.store, { question, answer, sources, plan: plan.verify, model: verifierModel });
+      const verification = await verifyAnswer(context, deps.store, {
+        question,
+        answer,
+        sources,
+        plan: plan.verify,
+        model: verifierModel,
+      });
       if (verification.prompt) prompts['verify'] = verification.prompt;
       return verification;
     };
-    const regenerateCall = (answer: string, verification: Verification): { body: Record<string, unknown>; prompt: RenderedStepPrompt } => {
-      const prompt = used('regenerate', deps.store.render('chain-regenerate', { findings: findingsText(verification.claims) }, sessionKey));
-      const messages = [...(answerBody['messages'] as unknown[]), { role: 'assistant', content: answer }, ...prompt.messages];
+    const regenerateCall = (
+      answer: string,
+      verification: Verification,
+    ): { body: Record<string, unknown>; prompt: RenderedStepPrompt } => {
+      const prompt = used(
+        'regenerate',
+        deps.store.render('chain-regenerate', { findings: findingsText(verification.claims) }, sessionKey),
+      );
+      const messages = [
+        ...(answerBody['messages'] as unknown[]),
+        { role: 'assistant', content: answer },
+        ...prompt.messages,
+      ];
       return { body: { ...answerBody, messages, ...plan.regenerate.extraBody }, prompt };
     };
     const answerModel = validated.model;
@@ -238,13 +281,23 @@ export async function serveChain(deps: ChainDeps, args: ChainServeArgs): Promise
     const wantsStream = validated.stream === true;
     const streamFirst = wantsStream && (!plan.verify.enabled || plan.onFail === 'flag');
     if (streamFirst) {
-      await respondStream(finish, { step: 'answer', model: answerModel, body: answerBody, prompt: answerPrompt }, verify);
+      await respondStream(
+        finish,
+        { step: 'answer', model: answerModel, body: answerBody, prompt: answerPrompt },
+        verify,
+      );
       return;
     }
-    const first = await callModel(context, { step: 'answer', model: answerModel, prompt: answerPrompt, body: answerBody });
+    const first = await callModel(context, {
+      step: 'answer',
+      model: answerModel,
+      prompt: answerPrompt,
+      body: answerBody,
+    });
     const firstText = answerText(first.body);
     const firstVerification = await verify(firstText);
-    const mustRegenerate = firstVerification !== null && firstVerification.status === 'flagged' && plan.onFail === 'regenerate';
+    const mustRegenerate =
+      firstVerification !== null && firstVerification.status === 'flagged' && plan.onFail === 'regenerate';
     if (!mustRegenerate) {
       outcome.answer = { kind: 'buffered', body: first.body, lease: first.lease };
       outcome.verification = firstVerification;
@@ -274,8 +327,13 @@ export async function serveChain(deps: ChainDeps, args: ChainServeArgs): Promise
 /** The answer prompt's defaults apply where the caller set none. */
 function answerDefaults(prompt: RenderedStepPrompt, body: Record<string, unknown>): Record<string, unknown> {
   const defaults: Record<string, unknown> = {};
-  if (body['temperature'] === undefined && prompt.defaults.temperature !== undefined) defaults['temperature'] = prompt.defaults.temperature;
-  if (body['max_tokens'] === undefined && body['max_completion_tokens'] === undefined && prompt.defaults.max_tokens !== undefined) {
+  if (body['temperature'] === undefined && prompt.defaults.temperature !== undefined)
+    defaults['temperature'] = prompt.defaults.temperature;
+  if (
+    body['max_tokens'] === undefined &&
+    body['max_completion_tokens'] === undefined &&
+    prompt.defaults.max_tokens !== undefined
+  ) {
     defaults['max_tokens'] = prompt.defaults.max_tokens;
   }
   return defaults;

@@ -46,7 +46,10 @@ let bin: string;
 beforeAll(async () => {
   fixture = await startChainFixture();
   bin = mkdtempSync(join(tmpdir(), 'switchyard-bin-'));
-  writeFileSync(join(bin, 'switchyard'), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'bin', 'switchyard.js')}" "$@"\n`);
+  writeFileSync(
+    join(bin, 'switchyard'),
+    `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'bin', 'switchyard.js')}" "$@"\n`,
+  );
   chmodSync(join(bin, 'switchyard'), 0o755);
 }, 120_000);
 
@@ -57,7 +60,13 @@ afterAll(async () => {
 
 describe('docs/runbook.md', () => {
   it('covers the five incidents, each with alert, dashboard, commands and a recovery check', () => {
-    expect(sections().map((section) => section.title)).toEqual(['API timeout', 'Model degradation', 'Cost spike', 'GPU node loss', 'Saturation']);
+    expect(sections().map((section) => section.title)).toEqual([
+      'API timeout',
+      'Model degradation',
+      'Cost spike',
+      'GPU node loss',
+      'Saturation',
+    ]);
     for (const section of sections()) {
       expect(section.text, section.title).toMatch(/\*\*Alerts?:\*\*/);
       expect(section.text, section.title).toMatch(/\*\*Dashboard:\*\*/);
@@ -67,12 +76,16 @@ describe('docs/runbook.md', () => {
   });
 
   it('names only alerts that the shipped rule files define', () => {
-    const files = ['deploy/prometheus/runbook-rules.yml', 'deploy/prometheus/rules.yml', 'router/governance/observability/alerts/switchyard-rules.yml'];
+    const files = [
+      'deploy/prometheus/runbook-rules.yml',
+      'deploy/prometheus/rules.yml',
+      'router/governance/observability/alerts/switchyard-rules.yml',
+    ];
     const defined = new Set(
       files.flatMap((file) =>
-        (parse(readFileSync(join(ROOT, file), 'utf8')) as { groups: Array<{ rules: Array<{ alert?: string }> }> }).groups.flatMap((group) =>
-          group.rules.flatMap((rule) => (rule.alert ? [rule.alert] : [])),
-        ),
+        (
+          parse(readFileSync(join(ROOT, file), 'utf8')) as { groups: Array<{ rules: Array<{ alert?: string }> }> }
+        ).groups.flatMap((group) => group.rules.flatMap((rule) => (rule.alert ? [rule.alert] : []))),
       ),
     );
     for (const section of sections()) {
@@ -94,8 +107,14 @@ describe('docs/runbook.md', () => {
     const dashboards = new Map<string, string[]>();
     const folder = join(ROOT, 'deploy/grafana/dashboards');
     for (const file of readdirSync(folder).filter((name) => name.endsWith('.json'))) {
-      const dashboard = JSON.parse(readFileSync(join(folder, file), 'utf8')) as { title: string; panels: Array<{ title: string }> };
-      dashboards.set(dashboard.title, dashboard.panels.map((panel) => panel.title));
+      const dashboard = JSON.parse(readFileSync(join(folder, file), 'utf8')) as {
+        title: string;
+        panels: Array<{ title: string }>;
+      };
+      dashboards.set(
+        dashboard.title,
+        dashboard.panels.map((panel) => panel.title),
+      );
     }
     for (const section of sections()) {
       const line = paragraph(section.text, 'Dashboard:').replace('**Dashboard:**', '').trim().replace(/\.$/, '');
@@ -103,7 +122,8 @@ describe('docs/runbook.md', () => {
         const cut = part.indexOf(' / ');
         const title = part.slice(0, cut);
         expect(dashboards.has(title), `${section.title}: dashboard "${title}"`).toBe(true);
-        for (const panel of part.slice(cut + 3).split(', ')) expect(dashboards.get(title), `${section.title}: panel "${panel}"`).toContain(panel);
+        for (const panel of part.slice(cut + 3).split(', '))
+          expect(dashboards.get(title), `${section.title}: panel "${panel}"`).toContain(panel);
       }
     }
   });
@@ -111,7 +131,11 @@ describe('docs/runbook.md', () => {
   it('every command runs against the embedded default', { timeout: 600_000 }, async () => {
     // The incident of "model degradation": chain-answer 1 was active, then 2 was rolled out.
     const admin = async (path: string, body: unknown): Promise<void> => {
-      const response = await fetch(`${fixture.router.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const response = await fetch(`${fixture.router.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       expect(response.status).toBe(200);
     };
     await admin('/admin/prompts/chain-answer/activate', { version: '1' });
@@ -120,9 +144,12 @@ describe('docs/runbook.md', () => {
     const question = [{ role: 'user' as const, content: 'What does ERR_CONN_REFUSED_443 mean?' }];
     await fixture.client.chat.completions.create({ model: 'small', messages: question, max_tokens: 8 });
     await fixture.client.chat.completions.create({ model: 'large', messages: question, max_tokens: 8 });
-    await fixture.client.chat.completions.create({ model: 'small', messages: question, max_tokens: 16, chain: { index: 'docs', on_fail: 'flag' } } as Parameters<
-      typeof fixture.client.chat.completions.create
-    >[0]);
+    await fixture.client.chat.completions.create({
+      model: 'small',
+      messages: question,
+      max_tokens: 16,
+      chain: { index: 'docs', on_fail: 'flag' },
+    } as Parameters<typeof fixture.client.chat.completions.create>[0]);
     const environment = {
       ...process.env,
       PATH: `${bin}:${process.env['PATH'] ?? ''}`,
@@ -131,9 +158,15 @@ describe('docs/runbook.md', () => {
     };
     for (const section of sections()) {
       for (const command of section.commands) {
-        const result = await run('bash', ['-o', 'pipefail', '-c', command], { env: environment, cwd: fixture.workspace }).then(
+        const result = await run('bash', ['-o', 'pipefail', '-c', command], {
+          env: environment,
+          cwd: fixture.workspace,
+        }).then(
           () => ({ code: 0, stderr: '' }),
-          (error: { code: number; stderr: string; stdout: string }) => ({ code: error.code, stderr: `${error.stderr}${error.stdout}` }),
+          (error: { code: number; stderr: string; stdout: string }) => ({
+            code: error.code,
+            stderr: `${error.stderr}${error.stdout}`,
+          }),
         );
         expect(result.code, `${section.title}: ${command}\n${result.stderr}`).toBe(0);
       }

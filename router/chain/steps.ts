@@ -103,13 +103,17 @@ export class StepRun {
     private readonly prompt: RenderedStepPrompt | undefined,
     private readonly attempt?: number,
   ) {
-    this.span = context.tracer.startSpan(`chain.${step}`, {
-      attributes: {
-        'switchyard.chain.step': step,
-        'switchyard.request_id': context.requestId,
-        ...(prompt ? { 'switchyard.prompt.name': prompt.name, 'switchyard.prompt.version': prompt.version } : {}),
+    this.span = context.tracer.startSpan(
+      `chain.${step}`,
+      {
+        attributes: {
+          'switchyard.chain.step': step,
+          'switchyard.request_id': context.requestId,
+          ...(prompt ? { 'switchyard.prompt.name': prompt.name, 'switchyard.prompt.version': prompt.version } : {}),
+        },
       },
-    }, trace.setSpan(otelContext.active(), context.parent));
+      trace.setSpan(otelContext.active(), context.parent),
+    );
   }
 
   end(outcome: { model?: string; lease?: Lease; usage?: Usage; error?: unknown }): StepRecord {
@@ -180,7 +184,12 @@ export async function dispatchChat(
   const plan = planRequest(runtime.planner, validated);
   const { signal, dispose } = requestSignal(context.response, plan.timeouts.totalMs);
   try {
-    const input = requestInput(validated, plan, { requestId: context.requestId, sessionKey: context.sessionKey, signal, timer: createRequestTimer() });
+    const input = requestInput(validated, plan, {
+      requestId: context.requestId,
+      sessionKey: context.sessionKey,
+      signal,
+      timer: createRequestTimer(),
+    });
     return { result: await runRequest(runtime.dispatcher, input), dispose };
   } catch (error) {
     dispose();
@@ -195,7 +204,9 @@ export async function callModel(
 ): Promise<{ body: Record<string, unknown>; record: StepRecord; lease: Lease }> {
   const run = new StepRun(context, call.step, call.prompt, call.attempt);
   if (call.prompt) {
-    context.metrics.promptRequests.labels({ prompt: call.prompt.name, version: call.prompt.version, via: call.prompt.via }).inc();
+    context.metrics.promptRequests
+      .labels({ prompt: call.prompt.name, version: call.prompt.version, via: call.prompt.via })
+      .inc();
   }
   let lease: Lease | undefined;
   try {

@@ -32,10 +32,14 @@ export class TrafficOverrides {
   /** Requests naming `name` are planned as if they named `target` (their `requested` name is kept). */
   pin(name: string, target: string): void {
     const known = (model: string): boolean =>
-      this.runtime.config.models.some((entry) => entry.name === model || entry.aliases.includes(model)) || this.runtime.config.auto?.name === model;
+      this.runtime.config.models.some((entry) => entry.name === model || entry.aliases.includes(model)) ||
+      this.runtime.config.auto?.name === model;
     if (!known(name)) throw new NotFoundError(`Unknown model '${name}'.`, { param: 'model', code: 'model_not_found' });
     if (!known(target) || this.runtime.config.auto?.name === target) {
-      throw new InvalidRequestError(`Cannot pin to '${target}': pin to a configured model.`, { param: 'target', code: 'invalid_value' });
+      throw new InvalidRequestError(`Cannot pin to '${target}': pin to a configured model.`, {
+        param: 'target',
+        code: 'invalid_value',
+      });
     }
     this.pins.set(name, target);
     this.install();
@@ -63,11 +67,16 @@ export class TrafficOverrides {
    */
   async scale(poolName: string, replicas: number): Promise<{ pool: string; replicas: number }> {
     const pool = this.runtime.config.pools.find((entry) => entry.name === poolName);
-    if (pool?.kind !== 'vllm') throw new NotFoundError(`Unknown vLLM pool '${poolName}'.`, { param: 'pool', code: 'pool_not_found' });
+    if (pool?.kind !== 'vllm')
+      throw new NotFoundError(`Unknown vLLM pool '${poolName}'.`, { param: 'pool', code: 'pool_not_found' });
     if (pool.driver?.type !== 'simulator') {
-      throw new InvalidRequestError(`Pool '${poolName}' is not simulator-driven; scale real replicas with \`switchyard deploy scale\`.`, { param: 'pool' });
+      throw new InvalidRequestError(
+        `Pool '${poolName}' is not simulator-driven; scale real replicas with \`switchyard deploy scale\`.`,
+        { param: 'pool' },
+      );
     }
-    if (!Number.isInteger(replicas) || replicas < 1 || replicas > 64) throw new InvalidRequestError('replicas must be a whole number from 1 to 64.', { param: 'replicas' });
+    if (!Number.isInteger(replicas) || replicas < 1 || replicas > 64)
+      throw new InvalidRequestError('replicas must be a whole number from 1 to 64.', { param: 'replicas' });
     const serving = (): number => this.runtime.registry.pool(poolName).filter((entry) => !entry.draining).length;
     while (serving() < replicas) {
       this.started++;
@@ -76,10 +85,19 @@ export class TrafficOverrides {
       const replica = await startSimReplica(replicaOptions(pool, 100 + this.started));
       const replicaId = `${poolName}-s${this.started}`;
       this.added.set(replicaId, replica);
-      this.runtime.pools.register({ replicaId, pool: poolName, model: pool.servedModel ?? replica.servedModelName, url: replica.url, gpuIds: [] });
+      this.runtime.pools.register({
+        replicaId,
+        pool: poolName,
+        model: pool.servedModel ?? replica.servedModelName,
+        url: replica.url,
+        gpuIds: [],
+      });
     }
     while (serving() > replicas) {
-      const entry = this.runtime.registry.pool(poolName).filter((candidate) => !candidate.draining).at(-1)!;
+      const entry = this.runtime.registry
+        .pool(poolName)
+        .filter((candidate) => !candidate.draining)
+        .at(-1)!;
       const id = entry.state.id;
       await this.runtime.pools.drain(id, { timeoutMs: 30_000 });
       await this.runtime.pools.deregister(id);

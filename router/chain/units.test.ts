@@ -41,13 +41,18 @@ describe('claims', () => {
   it('validates verifier output, repairs fences, prose and trailing commas, and rejects wrong counts', () => {
     const valid = JSON.stringify({ verdicts: [{ verdict: 'supported', reason: 'r' }] });
     expect(parseVerifierOutput(valid, 1)).toMatchObject({ ok: true, repaired: false });
-    expect(parseVerifierOutput(`Here:\n\`\`\`json\n{"verdicts": [{"verdict": "unsupported", "reason": "r"},]}\n\`\`\``, 1)).toMatchObject({
+    expect(
+      parseVerifierOutput(`Here:\n\`\`\`json\n{"verdicts": [{"verdict": "unsupported", "reason": "r"},]}\n\`\`\``, 1),
+    ).toMatchObject({
       ok: true,
       repaired: true,
       value: { verdicts: [{ verdict: 'unsupported' }] },
     });
     expect(parseVerifierOutput(valid, 2)).toEqual({ ok: false, problem: 'expected 2 verdicts (one per claim), got 1' });
-    expect(parseVerifierOutput('{"verdicts": [{"verdict": "maybe", "reason": "r"}]}', 1)).toMatchObject({ ok: false, problem: /verdicts\.0\.verdict/ });
+    expect(parseVerifierOutput('{"verdicts": [{"verdict": "maybe", "reason": "r"}]}', 1)).toMatchObject({
+      ok: false,
+      problem: /verdicts\.0\.verdict/,
+    });
     expect(parseVerifierOutput('no', 1)).toEqual({ ok: false, problem: 'the output is not valid JSON' });
   });
 });

@@ -1,7 +1,15 @@
 // The verify step: claims of an answer judged against the sources they cite by the verifier model, with a bounded
 // number of verifier calls when its output is not valid (each retry tells the model what was wrong).
 import { toSwitchyardError } from '../../core/errors.ts';
-import { claimsForPrompt, parseVerifierOutput, splitClaims, triageClaims, verifierJsonSchema, type ClaimVerdict, type SourceText } from './claims.ts';
+import {
+  claimsForPrompt,
+  parseVerifierOutput,
+  splitClaims,
+  triageClaims,
+  verifierJsonSchema,
+  type ClaimVerdict,
+  type SourceText,
+} from './claims.ts';
 import type { StepPlan } from './request.ts';
 import type { PromptStore } from './prompt-store.ts';
 import { answerText, callModel, type ChainCallContext } from './steps.ts';
@@ -32,7 +40,11 @@ export interface VerifyInput {
   model: string;
 }
 
-export async function verifyAnswer(context: ChainCallContext, store: PromptStore, input: VerifyInput): Promise<Verification> {
+export async function verifyAnswer(
+  context: ChainCallContext,
+  store: PromptStore,
+  input: VerifyInput,
+): Promise<Verification> {
   const claims = splitClaims(input.answer);
   const { decided, toJudge } = triageClaims(claims, input.sources);
   const base = { regenerated: false, verifier_model: input.model, attempts: 0, repaired: false };
@@ -47,14 +59,23 @@ export async function verifyAnswer(context: ChainCallContext, store: PromptStore
       claims: all,
       supported,
       total: all.length,
-      ...(all.length === 0 && extra.error === undefined ? { error: 'the answer makes no claim that could be checked' } : {}),
+      ...(all.length === 0 && extra.error === undefined
+        ? { error: 'the answer makes no claim that could be checked' }
+        : {}),
     };
   };
   if (toJudge.length === 0) return finish([], { prompt: null });
 
-  const prompt = store.render('chain-verify', { question: input.question, claims: claimsForPrompt(toJudge, input.sources) }, context.sessionKey);
+  const prompt = store.render(
+    'chain-verify',
+    { question: input.question, claims: claimsForPrompt(toJudge, input.sources) },
+    context.sessionKey,
+  );
   const messages: Array<{ role: string; content: string }> = [...prompt.messages];
-  const format = { type: 'json_schema', json_schema: { name: 'claim_verdicts', strict: true, schema: verifierJsonSchema(toJudge.length) } };
+  const format = {
+    type: 'json_schema',
+    json_schema: { name: 'claim_verdicts', strict: true, schema: verifierJsonSchema(toJudge.length) },
+  };
   let lastProblem = '';
   for (let attempt = 1; attempt <= input.plan.maxAttempts; attempt++) {
     let text: string;
@@ -69,7 +90,11 @@ export async function verifyAnswer(context: ChainCallContext, store: PromptStore
       text = answerText(body);
     } catch (error) {
       const message = toSwitchyardError(error).message;
-      return finish(unjudged(toJudge, 'the verifier failed'), { prompt: `${prompt.name}@${prompt.version}`, attempts: attempt, error: `verifier call failed: ${message}` });
+      return finish(unjudged(toJudge, 'the verifier failed'), {
+        prompt: `${prompt.name}@${prompt.version}`,
+        attempts: attempt,
+        error: `verifier call failed: ${message}`,
+      });
     }
     const parsed = parseVerifierOutput(text, toJudge.length);
     if (parsed.ok) {
@@ -77,10 +102,19 @@ export async function verifyAnswer(context: ChainCallContext, store: PromptStore
         const verdict = parsed.value.verdicts[index]!;
         return { ...claim, verdict: verdict.verdict, reason: verdict.reason };
       });
-      return finish(judged, { prompt: `${prompt.name}@${prompt.version}`, attempts: attempt, repaired: parsed.repaired });
+      return finish(judged, {
+        prompt: `${prompt.name}@${prompt.version}`,
+        attempts: attempt,
+        repaired: parsed.repaired,
+      });
     }
     lastProblem = parsed.problem;
-    context.metrics.verifierRetries.labels({ model: input.model, reason: parsed.problem.startsWith('the output is not valid JSON') ? 'not_json' : 'schema' }).inc();
+    context.metrics.verifierRetries
+      .labels({
+        model: input.model,
+        reason: parsed.problem.startsWith('the output is not valid JSON') ? 'not_json' : 'schema',
+      })
+      .inc();
     messages.push(
       { role: 'assistant', content: text },
       {

@@ -20,11 +20,19 @@ export const BatchAdmissionConfig = z.strictObject({
 
 export const BatchConfig = z.strictObject({
   /** Largest accepted upload. */
-  maxFileBytes: z.number().int().positive().default(200 * 1024 * 1024),
+  maxFileBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(200 * 1024 * 1024),
   /** Lines (requests) per input file. */
   maxLines: z.number().int().positive().default(50_000),
   /** Bytes per input line. */
-  maxLineBytes: z.number().int().positive().default(1024 * 1024),
+  maxLineBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
   /** Validation errors reported per batch (the rest are counted in the last message). */
   maxReportedErrors: z.number().int().positive().default(50),
   admission: BatchAdmissionConfig.prefault({}),
@@ -40,14 +48,22 @@ export const BatchConfig = z.strictObject({
    * throughput cannot finish the remaining requests in time. */
   hostedSpill: z
     .strictObject({
-      atRiskWithinMs: z.number().int().nonnegative().default(2 * 60 * 60 * 1000),
+      atRiskWithinMs: z
+        .number()
+        .int()
+        .nonnegative()
+        .default(2 * 60 * 60 * 1000),
       maxInFlight: z.number().int().positive().default(16),
     })
     .prefault({}),
   /** How often the scheduler looks at load and queues (it is also woken by every event). */
   pollIntervalMs: z.number().int().positive().default(200),
   /** The completion window `24h` in ms (overridable for demos). */
-  windowMs: z.number().int().positive().default(24 * 60 * 60 * 1000),
+  windowMs: z
+    .number()
+    .int()
+    .positive()
+    .default(24 * 60 * 60 * 1000),
 });
 export type BatchConfig = z.infer<typeof BatchConfig>;
 export type BatchConfigInput = z.input<typeof BatchConfig>;

@@ -63,7 +63,9 @@ describe('config loading', () => {
 
   it('names missing environment variables by path', () => {
     const issues = issuesOf(() => parseConfigText(MINIMAL, 'test.yaml', { PORT: '1' }));
-    expect(issues).toContain('pools[0].backends[0].url: environment variable VLLM_URL is not set (use ${VLLM_URL:-default})');
+    expect(issues).toContain(
+      'pools[0].backends[0].url: environment variable VLLM_URL is not set (use ${VLLM_URL:-default})',
+    );
     expect(issues.some((issue) => issue.startsWith('pools[1].apiKey: environment variable OPENAI_API_KEY'))).toBe(true);
   });
 
@@ -77,21 +79,34 @@ describe('config loading', () => {
   });
 
   it('checks cross-references after the shapes are valid', () => {
-    const text = MINIMAL.replace('route: [gpu, openai]', 'route: [gpu, nowhere]').replace('aliases: [small]', 'aliases: [llama-3.1-8b]');
-    const issues = issuesOf(() => parseConfigText(text, 'x', { VLLM_URL: 'http://a:1', OPENAI_API_KEY: 'k', PORT: '1' }));
+    const text = MINIMAL.replace('route: [gpu, openai]', 'route: [gpu, nowhere]').replace(
+      'aliases: [small]',
+      'aliases: [llama-3.1-8b]',
+    );
+    const issues = issuesOf(() =>
+      parseConfigText(text, 'x', { VLLM_URL: 'http://a:1', OPENAI_API_KEY: 'k', PORT: '1' }),
+    );
     expect(issues).toContain('models[0].route[1]: unknown pool "nowhere" (pools: gpu, openai)');
     expect(issues).toContain('models[0].aliases[0]: "llama-3.1-8b" is already used');
   });
 
   it('rejects unknown keys (typos) instead of ignoring them', () => {
     const text = MINIMAL.replace('sloTtftMs: 1500', 'sloTtfMs: 1500');
-    const issues = issuesOf(() => parseConfigText(text, 'x', { VLLM_URL: 'http://a:1', OPENAI_API_KEY: 'k', PORT: '1' }));
+    const issues = issuesOf(() =>
+      parseConfigText(text, 'x', { VLLM_URL: 'http://a:1', OPENAI_API_KEY: 'k', PORT: '1' }),
+    );
     expect(issues.some((issue) => issue.startsWith('models[0]:') && issue.includes('sloTtfMs'))).toBe(true);
   });
 
   it('loads a simulator driver that still sets the retired `profile` key, and drops it', () => {
     const pools = [
-      { name: 'sim', kind: 'vllm', model: 'llama-3.1-8b', gpu: 'h100', driver: { type: 'simulator', profile: 'hosted', replicas: 2 } },
+      {
+        name: 'sim',
+        kind: 'vllm',
+        model: 'llama-3.1-8b',
+        gpu: 'h100',
+        driver: { type: 'simulator', profile: 'hosted', replicas: 2 },
+      },
       { name: 'api', kind: 'openai', driver: { type: 'simulator', profile: 'vllm' } },
     ];
     const config = validateConfig({ pools, models: [{ name: 'm', route: ['sim', 'api'] }] });
@@ -99,9 +114,14 @@ describe('config loading', () => {
       { type: 'simulator', replicas: 2, options: {} },
       { type: 'simulator', replicas: 1, options: {} },
     ]);
-    expect(issuesOf(() => validateConfig({ pools: [{ ...pools[1], driver: { type: 'simulator', profle: 'x' } }], models: [{ name: 'm', route: ['api'] }] }))).toEqual([
-      expect.stringContaining('profle'),
-    ]);
+    expect(
+      issuesOf(() =>
+        validateConfig({
+          pools: [{ ...pools[1], driver: { type: 'simulator', profle: 'x' } }],
+          models: [{ name: 'm', route: ['api'] }],
+        }),
+      ),
+    ).toEqual([expect.stringContaining('profle')]);
   });
 
   it('reports YAML syntax errors and unreadable files', async () => {
@@ -129,7 +149,9 @@ describe('config loading', () => {
     const offline = validateConfig(embeddedDefaultConfig({}), 'default', {});
     expect(offline.pools.map((pool) => pool.name)).toEqual(['llama-8b-a10g', 'llama-70b-a100', 'hosted-sim']);
     expect(offline.auto?.tiers).toEqual(['llama-3.1-8b', 'llama-3.1-70b']);
-    const online = validateConfig(embeddedDefaultConfig({ OPENAI_API_KEY: 'sk-x' }), 'default', { OPENAI_API_KEY: 'sk-x' });
+    const online = validateConfig(embeddedDefaultConfig({ OPENAI_API_KEY: 'sk-x' }), 'default', {
+      OPENAI_API_KEY: 'sk-x',
+    });
     const openai = online.pools.find((pool) => pool.name === 'openai');
     expect(openai?.kind === 'openai' && openai.apiKey).toBe('sk-x');
     expect(online.models[0]?.route).toEqual(['llama-8b-a10g', 'openai', 'hosted-sim']);
@@ -138,7 +160,11 @@ describe('config loading', () => {
 
 describe('default total timeout', () => {
   it('lets the embedded default 70B (4×A100 80GB) write a 4096-token answer in a busy batch, with room to spare', () => {
-    const stepTime = createStepTimeModel({ model: getModel('llama-3.1-70b'), gpu: getGpu('a100-80gb'), tensorParallel: 4 });
+    const stepTime = createStepTimeModel({
+      model: getModel('llama-3.1-70b'),
+      gpu: getGpu('a100-80gb'),
+      tensorParallel: 4,
+    });
     let decodeMs = stepTime.prefillMs(2_000);
     for (let token = 0; token < 4_096; token++) decodeMs += stepTime.decodeStepMs(32, 2_000 + token);
     const defaults = validateConfig(embeddedDefaultConfig({}), '(embedded default)', {});

@@ -19,8 +19,12 @@ export const DEFAULT_HOSTED_MODELS: Readonly<Record<string, string>> = {
 export const WORD_VECTOR_EMBEDDER = 'switchyard/glove-100d-wink';
 
 /** The generated tiny ONNX models committed under retrieval/models/fixtures (fixtures for code paths, not language models). */
-export const TINY_EMBEDDER_PATH = fileURLToPath(new URL('../../retrieval/models/fixtures/tiny-bert-embedder', import.meta.url));
-export const TINY_RERANKER_PATH = fileURLToPath(new URL('../../retrieval/models/fixtures/tiny-cross-encoder', import.meta.url));
+export const TINY_EMBEDDER_PATH = fileURLToPath(
+  new URL('../../retrieval/models/fixtures/tiny-bert-embedder', import.meta.url),
+);
+export const TINY_RERANKER_PATH = fileURLToPath(
+  new URL('../../retrieval/models/fixtures/tiny-cross-encoder', import.meta.url),
+);
 
 /** The key keyless local requests are billed to in the embedded default. */
 export const DEMO_KEY_NAME = 'demo';

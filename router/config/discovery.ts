@@ -13,7 +13,10 @@ export const DnsDiscoveryConfig = z
     /** DNS servers (`ip` or `ip:port`); default: the system's (/etc/resolv.conf, cluster DNS in a pod). */
     servers: z.array(z.string().min(1)).min(1).optional(),
   })
-  .refine((dns) => dns.record === 'SRV' || dns.port !== undefined, { message: 'A records need a port', path: ['port'] });
+  .refine((dns) => dns.record === 'SRV' || dns.port !== undefined, {
+    message: 'A records need a port',
+    path: ['port'],
+  });
 export type DnsDiscoveryConfig = z.infer<typeof DnsDiscoveryConfig>;
 
 export const DiscoveryConfig = z.strictObject({

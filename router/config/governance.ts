@@ -154,7 +154,11 @@ export const GovernanceConfig = z
     cache: z
       .strictObject({
         enabled: z.boolean().default(false),
-        maxBytes: z.number().int().positive().default(64 * 1024 * 1024),
+        maxBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(64 * 1024 * 1024),
         ttlSeconds: z.number().positive().default(300),
         /** Who shares cached answers: each key alone (default), a key's team, or every caller (`shared`, opt-in). */
         scope: z.enum(['key', 'team', 'shared']).default('key'),
@@ -213,20 +217,31 @@ export const GovernanceConfig = z
   })
   .superRefine((config, context) => {
     const topics = Object.keys(config.guardrails.topics);
-    const policies: Array<[string, { topics?: string | undefined; allowedTopics?: string[] | undefined } | undefined]> = [
-      ['guardrails.default', config.guardrails.default.input],
-      ...Object.entries(config.guardrails.profiles).map(([name, profile]): [string, typeof profile.input] => [`guardrails.profiles.${name}`, profile.input]),
-    ];
+    const policies: Array<[string, { topics?: string | undefined; allowedTopics?: string[] | undefined } | undefined]> =
+      [
+        ['guardrails.default', config.guardrails.default.input],
+        ...Object.entries(config.guardrails.profiles).map(([name, profile]): [string, typeof profile.input] => [
+          `guardrails.profiles.${name}`,
+          profile.input,
+        ]),
+      ];
     for (const [path, input] of policies) {
       if (input?.topics !== undefined && input.topics !== 'off' && topics.length === 0) {
-        context.addIssue({ code: 'custom', message: `${path}.input.topics is ${input.topics} but guardrails.topics lists no topic` });
+        context.addIssue({
+          code: 'custom',
+          message: `${path}.input.topics is ${input.topics} but guardrails.topics lists no topic`,
+        });
       }
       for (const name of input?.allowedTopics ?? []) {
-        if (!topics.includes(name)) context.addIssue({ code: 'custom', message: `${path}.input.allowedTopics names unknown topic "${name}"` });
+        if (!topics.includes(name))
+          context.addIssue({ code: 'custom', message: `${path}.input.allowedTopics names unknown topic "${name}"` });
       }
     }
     if (config.cache.semantic.enabled && !config.cache.enabled) {
-      context.addIssue({ code: 'custom', message: 'cache.semantic.enabled needs cache.enabled (semantic hits serve answers from the exact cache)' });
+      context.addIssue({
+        code: 'custom',
+        message: 'cache.semantic.enabled needs cache.enabled (semantic hits serve answers from the exact cache)',
+      });
     }
   })
   .prefault({});
@@ -236,7 +251,10 @@ export type GovernanceConfigInput = z.input<typeof GovernanceConfig>;
 /** Whether any policy (default or profile) turns the allowed-topics check on. */
 export function topicsConfigured(config: GovernanceConfig): boolean {
   if (!config.guardrails.enabled) return false;
-  const inputs = [config.guardrails.default.input, ...Object.values(config.guardrails.profiles).map((profile) => profile.input)];
+  const inputs = [
+    config.guardrails.default.input,
+    ...Object.values(config.guardrails.profiles).map((profile) => profile.input),
+  ];
   return inputs.some((input) => input?.topics !== undefined && input.topics !== 'off');
 }
 
@@ -246,7 +264,10 @@ export function embedderNeeded(config: GovernanceConfig): boolean {
 }
 
 /** Merge a default policy with overrides, later ones winning field by field. */
-export function mergePolicy(base: GuardrailPolicy, ...overrides: ReadonlyArray<GuardrailOverride | undefined>): GuardrailPolicy {
+export function mergePolicy(
+  base: GuardrailPolicy,
+  ...overrides: ReadonlyArray<GuardrailOverride | undefined>
+): GuardrailPolicy {
   let input = base.input;
   let output = base.output;
   for (const override of overrides) {

@@ -69,7 +69,11 @@ export function formatZodIssues(error: z.ZodError): string[] {
 }
 
 /** Validates an already-parsed config value (the embedded default goes through here too). */
-export function validateConfig(value: unknown, source = '(value)', environment: Environment = process.env): RouterConfig {
+export function validateConfig(
+  value: unknown,
+  source = '(value)',
+  environment: Environment = process.env,
+): RouterConfig {
   const issues: string[] = [];
   const interpolated = interpolateEnvironment(value, environment, issues);
   if (issues.length > 0) throw new ConfigError(source, issues);

@@ -2,7 +2,10 @@
 // Adapters are listed here (static) and/or discovered from the vLLM backends' /v1/models (`parent` = base model).
 import { z } from 'zod';
 
-const Name = z.string().min(1).regex(/^[A-Za-z0-9._:/-]+$/, 'use letters, digits and . _ : / - only');
+const Name = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9._:/-]+$/, 'use letters, digits and . _ : / - only');
 
 export const LoraAdapterConfig = z.strictObject({
   /** Model name clients send (and the adapter's name on the vLLM replicas). */
@@ -41,11 +44,19 @@ export function checkLoraSection(
   const seen = new Set<string>();
   lora.adapters.forEach((adapter, index) => {
     if (modelNames.has(adapter.name) || seen.has(adapter.name)) {
-      context.addIssue({ code: 'custom', path: ['lora', 'adapters', index, 'name'], message: `"${adapter.name}" is already used` });
+      context.addIssue({
+        code: 'custom',
+        path: ['lora', 'adapters', index, 'name'],
+        message: `"${adapter.name}" is already used`,
+      });
     }
     seen.add(adapter.name);
     if (!models.some((model) => model.name === adapter.base)) {
-      context.addIssue({ code: 'custom', path: ['lora', 'adapters', index, 'base'], message: `unknown model "${adapter.base}"` });
+      context.addIssue({
+        code: 'custom',
+        path: ['lora', 'adapters', index, 'base'],
+        message: `unknown model "${adapter.base}"`,
+      });
     }
   });
 }

@@ -13,7 +13,10 @@ import { DiscoveryConfig } from './discovery.ts';
 import { ModelChainConfig, PromptsSectionConfig, RequestLogSectionConfig } from './chain.ts';
 
 const Milliseconds = z.number().int().positive();
-const Name = z.string().min(1).regex(/^[A-Za-z0-9._:/-]+$/, 'use letters, digits and . _ : / - only');
+const Name = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9._:/-]+$/, 'use letters, digits and . _ : / - only');
 
 export const TimeoutsConfig = z.strictObject({
   /** TCP/TLS connect to an upstream. */

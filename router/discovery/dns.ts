@@ -50,7 +50,8 @@ async function addresses(resolver: DnsResolver, name: string): Promise<string[]>
 export async function resolveEndpoints(config: DnsDiscoveryConfig, resolver: DnsResolver): Promise<Endpoint[]> {
   const found = new Map<string, Endpoint>();
   if (config.record === 'A') {
-    for (const host of await addresses(resolver, config.name)) found.set(`${host}:${config.port}`, { host, port: config.port! });
+    for (const host of await addresses(resolver, config.name))
+      found.set(`${host}:${config.port}`, { host, port: config.port! });
   } else {
     let records: SrvAnswer[];
     try {

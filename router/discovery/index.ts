@@ -21,7 +21,11 @@ export interface RunningDiscovery {
   close(): Promise<void>;
 }
 
-export async function startPoolDiscovery(config: RouterConfig, registry: PoolRegistry, deps: DiscoveryDeps = {}): Promise<RunningDiscovery> {
+export async function startPoolDiscovery(
+  config: RouterConfig,
+  registry: PoolRegistry,
+  deps: DiscoveryDeps = {},
+): Promise<RunningDiscovery> {
   const pools = new Map<string, PoolDiscovery>();
   for (const pool of config.pools) {
     if (pool.kind !== 'vllm' || pool.discovery === undefined) continue;

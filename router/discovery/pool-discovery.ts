@@ -102,7 +102,12 @@ export class PoolDiscovery {
       return;
     }
     if (this.closed) return;
-    const wanted = new Map(endpoints.map((endpoint) => [replicaIdOf(pool, endpoint), `${config.scheme}://${endpoint.host}:${endpoint.port}`]));
+    const wanted = new Map(
+      endpoints.map((endpoint) => [
+        replicaIdOf(pool, endpoint),
+        `${config.scheme}://${endpoint.host}:${endpoint.port}`,
+      ]),
+    );
     // Vanished endpoints stop getting requests first (health checks of new ones may take a while). Drains run in the
     // background so a long drain never delays joins.
     const leaving = [...this.members.keys()].filter((id) => !wanted.has(id) && !this.draining.has(id));
@@ -130,7 +135,11 @@ export class PoolDiscovery {
     try {
       const result = await this.options.registry.drain(replicaId, { timeoutMs: this.options.config.drainTimeoutMs });
       await this.options.registry.deregister(replicaId);
-      this.emit({ type: 'drained', replicaId, detail: result.drained ? `after ${result.waitedMs} ms` : `${result.inFlight} still in flight at the timeout` });
+      this.emit({
+        type: 'drained',
+        replicaId,
+        detail: result.drained ? `after ${result.waitedMs} ms` : `${result.inFlight} still in flight at the timeout`,
+      });
     } finally {
       this.members.delete(replicaId);
       this.draining.delete(replicaId);

@@ -56,14 +56,24 @@ export class AdmissionLimits {
   take(admission: Admission, lap: Lap): Promise<void> | undefined {
     const key = admission.key;
     if (!key) return undefined;
-    const limits = { rpm: key.rpm ?? this.deps.defaults.defaultRpm ?? null, tpm: key.tpm ?? this.deps.defaults.defaultTpm ?? null };
+    const limits = {
+      rpm: key.rpm ?? this.deps.defaults.defaultRpm ?? null,
+      tpm: key.tpm ?? this.deps.defaults.defaultTpm ?? null,
+    };
     if (!limits.rpm && !limits.tpm) return this.reserveBudget(admission, key, limits, lap);
     const decision = this.deps.limiter.admit(key.id, limits, admission.promptTokens);
-    if (decision instanceof Promise) return decision.then((value) => this.afterRateLimit(admission, key, limits, value, lap));
+    if (decision instanceof Promise)
+      return decision.then((value) => this.afterRateLimit(admission, key, limits, value, lap));
     return this.afterRateLimit(admission, key, limits, decision, lap);
   }
 
-  private afterRateLimit(admission: Admission, key: KeyRecord, limits: RateLimits, decision: LimitDecision, lap: Lap): Promise<void> | undefined {
+  private afterRateLimit(
+    admission: Admission,
+    key: KeyRecord,
+    limits: RateLimits,
+    decision: LimitDecision,
+    lap: Lap,
+  ): Promise<void> | undefined {
     lap.lap('limits');
     if (!decision.allowed) {
       this.deps.metrics.rateLimited.inc({ limit: decision.limit });
@@ -75,14 +85,26 @@ export class AdmissionLimits {
   private reserveBudget(admission: Admission, key: KeyRecord, limits: RateLimits, lap: Lap): Promise<void> | undefined {
     const scopes = this.budgetScopes(key);
     if (scopes.length === 0) return undefined;
-    const worstUsd = this.deps.costMeter.worstCaseUsd(this.deps.pricing.candidates(admission.model), admission.promptTokens, admission.maxTokens);
+    const worstUsd = this.deps.costMeter.worstCaseUsd(
+      this.deps.pricing.candidates(admission.model),
+      admission.promptTokens,
+      admission.maxTokens,
+    );
     const amount = usdToNanos(worstUsd, 'up');
     const result = this.deps.ledger.reserve(scopes, amount);
-    if (result instanceof Promise) return result.then((value) => this.afterReserve(admission, key, limits, amount, value, lap));
+    if (result instanceof Promise)
+      return result.then((value) => this.afterReserve(admission, key, limits, amount, value, lap));
     return this.afterReserve(admission, key, limits, amount, result, lap);
   }
 
-  private afterReserve(admission: Admission, key: KeyRecord, limits: RateLimits, amount: number, result: ReserveResult, lap: Lap): Promise<void> | undefined {
+  private afterReserve(
+    admission: Admission,
+    key: KeyRecord,
+    limits: RateLimits,
+    amount: number,
+    result: ReserveResult,
+    lap: Lap,
+  ): Promise<void> | undefined {
     lap.lap('budget');
     if (!result.ok) {
       const period = result.scope.id.includes(':day:') ? 'daily' : 'monthly';
@@ -105,14 +127,31 @@ export class AdmissionLimits {
   private budgetScopes(key: KeyRecord): BudgetScope[] {
     const { day, month } = periodsOf(this.deps.clock());
     const scopes: BudgetScope[] = [];
-    if (key.dailyBudgetUsd) scopes.push(this.budgetScope(key, `${key.id}:day:${day}`, key.dailyBudgetUsd, day, day, 2 * 86_400));
+    if (key.dailyBudgetUsd)
+      scopes.push(this.budgetScope(key, `${key.id}:day:${day}`, key.dailyBudgetUsd, day, day, 2 * 86_400));
     if (key.monthlyBudgetUsd) {
-      scopes.push(this.budgetScope(key, `${key.id}:month:${month}`, key.monthlyBudgetUsd, `${month}-01`, `${month}-31`, 32 * 86_400));
+      scopes.push(
+        this.budgetScope(
+          key,
+          `${key.id}:month:${month}`,
+          key.monthlyBudgetUsd,
+          `${month}-01`,
+          `${month}-31`,
+          32 * 86_400,
+        ),
+      );
     }
     return scopes;
   }
 
-  private budgetScope(key: KeyRecord, id: string, limitUsd: number, from: string, to: string, ttlSeconds: number): BudgetScope {
+  private budgetScope(
+    key: KeyRecord,
+    id: string,
+    limitUsd: number,
+    from: string,
+    to: string,
+    ttlSeconds: number,
+  ): BudgetScope {
     let seedNanos = 0;
     if (!this.seeded.has(id) && this.deps.keys) {
       seedNanos = usdToNanos(this.deps.keys.spentBetween(key.id, from, to));

@@ -30,7 +30,11 @@ async function createKey(settings: Record<string, unknown>): Promise<OpenAI> {
   return new OpenAI({ baseURL: `${harness.router.url}/v1`, apiKey: key, maxRetries: 0, timeout: 15_000 });
 }
 
-async function askJson(client: OpenAI, content: string, model = 'small'): Promise<{ cache: string | null; text: string }> {
+async function askJson(
+  client: OpenAI,
+  content: string,
+  model = 'small',
+): Promise<{ cache: string | null; text: string }> {
   const { data, response } = await client.chat.completions
     .create({ model, temperature: 0, messages: [{ role: 'user', content }] })
     .withResponse();
@@ -52,7 +56,13 @@ beforeAll(async () => {
   harness = await startTestRouter({
     pools: [
       { name: 'gpu', kind: 'vllm', model: 'llama-3.1-8b', gpu: 'h100', backends: [{ id: 'gpu-0', url: upstream.url }] },
-      { name: 'gpu-b', kind: 'vllm', model: 'llama-3.1-8b', gpu: 'h100', backends: [{ id: 'gpu-b-0', url: upstream.url }] },
+      {
+        name: 'gpu-b',
+        kind: 'vllm',
+        model: 'llama-3.1-8b',
+        gpu: 'h100',
+        backends: [{ id: 'gpu-b-0', url: upstream.url }],
+      },
     ],
     models: [
       { name: 'llama-3.1-8b', aliases: ['small'], route: ['gpu'] },
@@ -60,7 +70,14 @@ beforeAll(async () => {
     ],
     scheduling: { scrapeIntervalMs: 50, staleAfterMs: 10_000 },
     retries: { maxAttempts: 1 },
-    retrieval: { enabled: true, indexRoot, embedder: TINY_EMBEDDER_PATH, reranker: null, offline: true, preload: false },
+    retrieval: {
+      enabled: true,
+      indexRoot,
+      embedder: TINY_EMBEDDER_PATH,
+      reranker: null,
+      offline: true,
+      preload: false,
+    },
     governance: {
       enabled: true,
       keys: { database: ':memory:', adminToken: ADMIN },
@@ -91,7 +108,10 @@ describe('cache partitions in the real router', () => {
 
     const storedStream = await askStream(open, 'What is the weather forecast for tomorrow?');
     expect(storedStream).toEqual({ cache: 'miss', text: `Card on file: ${CARD}.` });
-    expect(await askStream(open, 'What is the weather forecast for tomorrow?')).toMatchObject({ cache: 'hit', text: `Card on file: ${CARD}.` });
+    expect(await askStream(open, 'What is the weather forecast for tomorrow?')).toMatchObject({
+      cache: 'hit',
+      text: `Card on file: ${CARD}.`,
+    });
     const strictStream = await askStream(strict, 'What is the weather forecast for tomorrow?');
     expect(strictStream.cache).toBe('miss');
     expect(strictStream.text).not.toContain(CARD);
@@ -109,7 +129,10 @@ describe('cache partitions in the real router', () => {
     expect((await askJson(first, 'What is my balance?')).cache).toBe('hit');
     upstream.settings.chunks = ['Tenant two answer.'];
     expect(await askJson(second, 'What is my balance?')).toEqual({ cache: 'miss', text: 'Tenant two answer.' });
-    expect(await askJson(first, 'What is my balance?', 'other-route')).toEqual({ cache: 'miss', text: 'Tenant two answer.' });
+    expect(await askJson(first, 'What is my balance?', 'other-route')).toEqual({
+      cache: 'miss',
+      text: 'Tenant two answer.',
+    });
   });
 
   it('keeps the semantic cache inside the same partitions', async () => {
@@ -121,7 +144,10 @@ describe('cache partitions in the real router', () => {
     expect((await askStream(first, 'How do I pay my invoice please?')).cache).toBe('semantic-hit');
     upstream.settings.chunks = ['Other tenant.'];
     expect(await askJson(second, 'how do I pay my invoice')).toEqual({ cache: 'miss', text: 'Other tenant.' });
-    expect(await askStream(second, 'How do I pay my invoice please?')).toMatchObject({ cache: 'semantic-hit', text: 'Other tenant.' });
+    expect(await askStream(second, 'How do I pay my invoice please?')).toMatchObject({
+      cache: 'semantic-hit',
+      text: 'Other tenant.',
+    });
   });
 });
 

@@ -24,7 +24,27 @@ describe('switchyard keys', () => {
   const db = join(dir, 'governance.sqlite');
 
   it('creates (printing the key once), lists hints, disables and reports spend', async () => {
-    const created = JSON.parse(await run(['keys', 'create', '--name', 'bot', '--owner', 'alice', '--team', 'search', '--rpm', '60', '--daily-budget', '2.5', '--models', 'a,b', '--db', db, '--json'])) as {
+    const created = JSON.parse(
+      await run([
+        'keys',
+        'create',
+        '--name',
+        'bot',
+        '--owner',
+        'alice',
+        '--team',
+        'search',
+        '--rpm',
+        '60',
+        '--daily-budget',
+        '2.5',
+        '--models',
+        'a,b',
+        '--db',
+        db,
+        '--json',
+      ]),
+    ) as {
       key: string;
       id: string;
       rpm: number;
@@ -38,7 +58,16 @@ describe('switchyard keys', () => {
     expect(await run(['keys', 'disable', created.id, '--db', db])).toBe(`${created.id} disabled`);
     const store = new KeyStore({ path: db, cacheMs: 0 });
     expect(store.authenticate(created.key)?.disabled).toBe(true);
-    store.recordSpend({ keyId: created.id, team: 'search', model: 'a', day: '2026-11-27', promptTokens: 3, completionTokens: 4, costUsd: 0.5, cached: false });
+    store.recordSpend({
+      keyId: created.id,
+      team: 'search',
+      model: 'a',
+      day: '2026-11-27',
+      promptTokens: 3,
+      completionTokens: 4,
+      costUsd: 0.5,
+      cached: false,
+    });
     store.close();
     expect((await run(['keys', 'spend', '--group', 'team', '--db', db])).split('\n')).toEqual([
       'team    requests  cached  prompt tokens  completion tokens    cost $',
@@ -47,7 +76,9 @@ describe('switchyard keys', () => {
     expect(JSON.parse(await run(['keys', 'spend', '--group', 'team', '--db', db, '--json']))).toEqual([
       { group: 'search', requests: 1, cachedRequests: 0, promptTokens: 3, completionTokens: 4, costUsd: 0.5 },
     ]);
-    await expect(run(['keys', 'create', '--name', 'x', '--owner', 'y', '--rpm', '-1', '--db', db])).rejects.toThrow(/--rpm must be a positive integer/);
+    await expect(run(['keys', 'create', '--name', 'x', '--owner', 'y', '--rpm', '-1', '--db', db])).rejects.toThrow(
+      /--rpm must be a positive integer/,
+    );
     rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -76,7 +76,12 @@ export function registerGovernanceCommands(program: Command): void {
           name: options.name,
           owner: options.owner,
           team: options.team,
-          allowedModels: options.models ? options.models.split(',').map((model) => model.trim()).filter(Boolean) : [],
+          allowedModels: options.models
+            ? options.models
+                .split(',')
+                .map((model) => model.trim())
+                .filter(Boolean)
+            : [],
           rpm: positive(options.rpm, '--rpm'),
           tpm: positive(options.tpm, '--tpm'),
           dailyBudgetUsd: positive(options.dailyBudget, '--daily-budget', false),
@@ -123,20 +128,46 @@ export function registerGovernanceCommands(program: Command): void {
       if (!['key', 'team', 'model', 'day'].includes(options.group)) {
         throw new InvalidRequestError(`--group must be key, team, model or day (got "${options.group}")`);
       }
-      for (const [name, day] of [['from', options.from], ['to', options.to]] as const) {
-        if (day !== undefined && !isUtcDay(day)) throw new InvalidRequestError(`--${name} must be a day as YYYY-MM-DD, got "${day}"`);
+      for (const [name, day] of [
+        ['from', options.from],
+        ['to', options.to],
+      ] as const) {
+        if (day !== undefined && !isUtcDay(day))
+          throw new InvalidRequestError(`--${name} must be a day as YYYY-MM-DD, got "${day}"`);
       }
       const rows = withStore(options.db, (store) =>
-        store.spend(options.group as 'key', { ...(options.from ? { from: options.from } : {}), ...(options.to ? { to: options.to } : {}) }),
+        store.spend(options.group as 'key', {
+          ...(options.from ? { from: options.from } : {}),
+          ...(options.to ? { to: options.to } : {}),
+        }),
       );
       if (options.json) {
         console.log(JSON.stringify(rows, null, 2));
         return;
       }
-      const names = options.group === 'key' ? withStore(options.db, (store) => new Map(store.list().map((record) => [record.id, record.name]))) : undefined;
+      const names =
+        options.group === 'key'
+          ? withStore(options.db, (store) => new Map(store.list().map((record) => [record.id, record.name])))
+          : undefined;
       const table = formatTable(
-        [options.group, ...(names ? ['name'] : []), 'requests', 'cached', 'prompt tokens', 'completion tokens', 'cost $'],
-        rows.map((row) => [row.group, ...(names ? [names.get(row.group) ?? ''] : []), row.requests, row.cachedRequests, row.promptTokens, row.completionTokens, row.costUsd.toFixed(6)]),
+        [
+          options.group,
+          ...(names ? ['name'] : []),
+          'requests',
+          'cached',
+          'prompt tokens',
+          'completion tokens',
+          'cost $',
+        ],
+        rows.map((row) => [
+          row.group,
+          ...(names ? [names.get(row.group) ?? ''] : []),
+          row.requests,
+          row.cachedRequests,
+          row.promptTokens,
+          row.completionTokens,
+          row.costUsd.toFixed(6),
+        ]),
       );
       console.log(rows.length > 0 ? table : `no spend recorded in ${options.db}`);
     });

@@ -78,4 +78,3 @@ export interface SettleOutcome {
   /** Store this answer in the cache (the caller passes what the client saw). */
   cacheAnswer?: CachedAnswer | undefined;
 }
-

@@ -30,7 +30,11 @@ afterAll(async () => {
 
 async function serve(cwd: string, env: Record<string, string> = {}): Promise<{ url: string; output: () => string }> {
   const port = await freePort();
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port)], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port)], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let output = '';
   child.stdout?.on('data', (piece: Buffer) => (output += piece.toString()));
@@ -57,17 +61,33 @@ describe('embedded default: keys optional on this machine, visible, billed', () 
     });
     expect(keyless.status).toBe(200);
     const sdk = new OpenAI({ baseURL: `${url}/v1`, apiKey: printed ?? '', maxRetries: 0, timeout: 30_000 });
-    const answer = await sdk.chat.completions.create({ model: 'small', messages: [{ role: 'user', content: 'hi' }], max_tokens: 8 });
+    const answer = await sdk.chat.completions.create({
+      model: 'small',
+      messages: [{ role: 'user', content: 'hi' }],
+      max_tokens: 8,
+    });
     expect(answer.usage?.completion_tokens).toBeGreaterThan(0);
     // SDKs insist on some key: an unknown one from this machine is billed to the demo key too.
     const placeholder = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'not-needed', maxRetries: 0, timeout: 30_000 });
-    expect((await placeholder.chat.completions.create({ model: 'small', messages: [{ role: 'user', content: 'hey' }], max_tokens: 8 })).choices).toHaveLength(1);
+    expect(
+      (
+        await placeholder.chat.completions.create({
+          model: 'small',
+          messages: [{ role: 'user', content: 'hey' }],
+          max_tokens: 8,
+        })
+      ).choices,
+    ).toHaveLength(1);
     const dashboard = await fetch(`${url}/dashboard`);
     expect(dashboard.status).toBe(200);
     expect(await dashboard.text()).toContain('Switchyard dashboard');
     // The dashboard shows current health (scrapes refresh it), not what the last routed request saw.
     let healthy: boolean[] = [];
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 200))) {
+    for (
+      const deadline = Date.now() + 60_000;
+      Date.now() < deadline;
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    ) {
       const data = (await (await fetch(`${url}/dashboard/data`)).json()) as { backends: { healthy: boolean }[] };
       healthy = data.backends.map((backend) => backend.healthy);
       if (healthy.length === 4 && healthy.every(Boolean)) break;
@@ -95,8 +115,19 @@ describe('embedded default: keys optional on this machine, visible, billed', () 
   }, 180_000);
 
   it('keyless from another address is refused; the demo key is kept across starts and replaced when disabled', () => {
-    expect(['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1'].map(isLoopbackAddress)).toEqual([true, true, true, true]);
-    expect(['10.0.0.5', '::ffff:10.0.0.5', '128.0.0.1', '::2', undefined].map(isLoopbackAddress)).toEqual([false, false, false, false, false]);
+    expect(['127.0.0.1', '127.8.9.10', '::1', '::ffff:127.0.0.1'].map(isLoopbackAddress)).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(['10.0.0.5', '::ffff:10.0.0.5', '128.0.0.1', '::2', undefined].map(isLoopbackAddress)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
 
     const database = join(work, 'unit', 'governance.sqlite');
     const first = ensureDemoKey(database, 'demo');
@@ -104,24 +135,43 @@ describe('embedded default: keys optional on this machine, visible, billed', () 
     const again = ensureDemoKey(database, 'demo');
     expect(again).toMatchObject({ key: first.key, created: false });
 
-    const config = validateConfig(embeddedDefaultConfig({ SWITCHYARD_GOVERNANCE_DB: database }), 'default', { SWITCHYARD_GOVERNANCE_DB: database });
-    const governanceConfig = { ...config.governance, logging: { ...config.governance.logging, level: 'silent' as const } };
-    const governance = new Governance({ config: governanceConfig, registry: new Registry(), pricing: new PricingCatalog([], []) });
+    const config = validateConfig(embeddedDefaultConfig({ SWITCHYARD_GOVERNANCE_DB: database }), 'default', {
+      SWITCHYARD_GOVERNANCE_DB: database,
+    });
+    const governanceConfig = {
+      ...config.governance,
+      logging: { ...config.governance.logging, level: 'silent' as const },
+    };
+    const governance = new Governance({
+      config: governanceConfig,
+      registry: new Registry(),
+      pricing: new PricingCatalog([], []),
+    });
     try {
       const request = (remoteAddress: string, authorization?: string): IncomingMessage =>
         ({ headers: authorization ? { authorization } : {}, socket: { remoteAddress } }) as unknown as IncomingMessage;
       const response = {} as ServerResponse;
       expect(() => authenticateRequest(governance, '/v1/models', request('127.0.0.1'), response)).not.toThrow();
-      expect(() => authenticateRequest(governance, '/v1/models', request('10.0.0.5'), response)).toThrow(expect.objectContaining({ status: 401 }));
-      expect(() => authenticateRequest(governance, '/v1/models', request('10.0.0.5', `Bearer ${first.key}`), response)).not.toThrow();
-      expect(() => authenticateRequest(governance, '/v1/models', request('127.0.0.1', 'Bearer sy-unknown'), response)).not.toThrow();
-      expect(() => authenticateRequest(governance, '/v1/models', request('10.0.0.5', 'Bearer sy-unknown'), response)).toThrow(expect.objectContaining({ status: 401 }));
+      expect(() => authenticateRequest(governance, '/v1/models', request('10.0.0.5'), response)).toThrow(
+        expect.objectContaining({ status: 401 }),
+      );
+      expect(() =>
+        authenticateRequest(governance, '/v1/models', request('10.0.0.5', `Bearer ${first.key}`), response),
+      ).not.toThrow();
+      expect(() =>
+        authenticateRequest(governance, '/v1/models', request('127.0.0.1', 'Bearer sy-unknown'), response),
+      ).not.toThrow();
+      expect(() =>
+        authenticateRequest(governance, '/v1/models', request('10.0.0.5', 'Bearer sy-unknown'), response),
+      ).toThrow(expect.objectContaining({ status: 401 }));
       const store = new KeyStore({ path: database, cacheMs: 0 });
       const other = store.create({ name: 'other', owner: 'tests' });
       store.setDisabled(other.record.id, true);
       store.close();
       // A disabled key is refused from this machine too: it is not "no key".
-      expect(() => authenticateRequest(governance, '/v1/models', request('127.0.0.1', `Bearer ${other.key}`), response)).toThrow(expect.objectContaining({ status: 401, code: 'api_key_disabled' }));
+      expect(() =>
+        authenticateRequest(governance, '/v1/models', request('127.0.0.1', `Bearer ${other.key}`), response),
+      ).toThrow(expect.objectContaining({ status: 401, code: 'api_key_disabled' }));
     } finally {
       void governance.close();
     }

@@ -62,7 +62,9 @@ function isLocalReference(model: string): boolean {
 
 /** retrieval/models/resolve.ts's default download cache (same rule, kept here to stay free of its imports). */
 function defaultCacheDir(environment: NodeJS.ProcessEnv): string {
-  return environment['SWITCHYARD_MODEL_CACHE'] ?? join(environment['HOME'] ?? homedir(), '.cache', 'switchyard', 'models');
+  return (
+    environment['SWITCHYARD_MODEL_CACHE'] ?? join(environment['HOME'] ?? homedir(), '.cache', 'switchyard', 'models')
+  );
 }
 
 /**
@@ -73,7 +75,11 @@ export function assertEmbedderFiles(reference: EmbedderReference, environment: N
   const local = isAbsolute(reference.model);
   if (!local && !reference.offline) return; // may still be downloaded on first load
   const folder = local ? reference.model : join(reference.cacheDir ?? defaultCacheDir(environment), reference.model);
-  const wanted = ['config.json', 'tokenizer.json', join('onnx', reference.dtype === 'q8' ? 'model_quantized.onnx' : 'model.onnx')];
+  const wanted = [
+    'config.json',
+    'tokenizer.json',
+    join('onnx', reference.dtype === 'q8' ? 'model_quantized.onnx' : 'model.onnx'),
+  ];
   const missing = wanted.filter((file) => !existsSync(join(folder, file)));
   if (missing.length > 0) {
     throw new Error(
@@ -96,7 +102,10 @@ export async function loadEmbedder(reference: EmbedderReference): Promise<Embedd
 }
 
 /** Resolves the configured model and checks its files now (a missing model fails start-up); loads it lazily. */
-export function embedderLoader(config: GovernanceConfig, retrieval: RetrievalEmbedderSettings | undefined): () => Promise<Embedder> {
+export function embedderLoader(
+  config: GovernanceConfig,
+  retrieval: RetrievalEmbedderSettings | undefined,
+): () => Promise<Embedder> {
   const reference = resolveEmbedderReference(config.embedder, retrieval);
   assertEmbedderFiles(reference);
   return () => loadEmbedder(reference);

@@ -40,7 +40,9 @@ export class ModelNotAllowedError extends PermissionDeniedError {
 
 export class AdminAuthError extends AuthenticationError {
   constructor() {
-    super('Admin endpoints need the admin token (Authorization: Bearer <adminToken>).', { code: 'invalid_admin_token' });
+    super('Admin endpoints need the admin token (Authorization: Bearer <adminToken>).', {
+      code: 'invalid_admin_token',
+    });
   }
 }
 
@@ -91,6 +93,9 @@ export class GuardrailUnavailableError extends SwitchyardError {
 
 export class PromptNotFoundError extends InvalidRequestError {
   constructor(name: string, version: string | undefined) {
-    super(`Unknown prompt \`${name}\`${version ? ` version ${version}` : ''}.`, { code: 'prompt_not_found', param: 'prompt' });
+    super(`Unknown prompt \`${name}\`${version ? ` version ${version}` : ''}.`, {
+      code: 'prompt_not_found',
+      param: 'prompt',
+    });
   }
 }

@@ -31,7 +31,7 @@ function randomTexts(count: number, alphabet: string, maxLength: number, seed = 
 }
 
 // Letters, digits, every kind of ASCII space, punctuation, and the letters of the contractions ('s 't 're 've 'm 'll 'd).
-const ASCII_ALPHABET = "abcXYZ019 '\n\r\t\u000b\u000c.,!?-_()[]{}\"$#@%^&*/\\|<>~`:;sStTmMdDrReEvVlL";
+const ASCII_ALPHABET = 'abcXYZ019 \'\n\r\t\u000b\u000c.,!?-_()[]{}"$#@%^&*/\\|<>~`:;sStTmMdDrReEvVlL';
 
 describe('token counting through the piece cache', () => {
   it('counts exactly what tiktoken counts on the whole text (ASCII edge cases, random and long texts)', () => {
@@ -54,20 +54,26 @@ describe('token counting through the piece cache', () => {
   });
 
   it('leaves non-ASCII text to tiktoken whole', () => {
-    for (const text of ['naïve café', 'Grüße aus Köln 123', '東京 tokyo', 'emoji 🎉 party']) expect(countTokens(text)).toBe(countTokensUncached(text));
+    for (const text of ['naïve café', 'Grüße aus Köln 123', '東京 tokyo', 'emoji 🎉 party'])
+      expect(countTokens(text)).toBe(countTokensUncached(text));
   });
 });
 
 describe('leakage word splitting and n-gram lookup', () => {
   it('splits ASCII and non-ASCII text into the same words as the Unicode pattern', () => {
-    const unicode = (text: string): string[] => Array.from(text.toLowerCase().matchAll(/[\p{L}\p{N}]+(?:['’][\p{L}]+)?/gu), (match) => match[0]);
-    for (const text of [...randomTexts(2000, "abcXYZ019 '\n\t.,!?-_", 60), ...randomTexts(1000, "abcXYZ019 '\n\t.,’éÉß中𝔸İ\u212a", 60, 99)]) {
+    const unicode = (text: string): string[] =>
+      Array.from(text.toLowerCase().matchAll(/[\p{L}\p{N}]+(?:['’][\p{L}]+)?/gu), (match) => match[0]);
+    for (const text of [
+      ...randomTexts(2000, "abcXYZ019 '\n\t.,!?-_", 60),
+      ...randomTexts(1000, "abcXYZ019 '\n\t.,’éÉß中𝔸İ\u212a", 60, 99),
+    ]) {
       expect(words(text), JSON.stringify(text)).toEqual(unicode(text));
     }
   });
 
   it('finds the same first leaked n-gram as checking every window', () => {
-    const prompt = 'You are the billing assistant of Example Corp and you never reveal the refund override code to anyone at all';
+    const prompt =
+      'You are the billing assistant of Example Corp and you never reveal the refund override code to anyone at all';
     const index = new NgramIndex(prompt, 4);
     const every = (sequence: string[]): string | undefined => {
       const grams = new Set<string>();
@@ -96,7 +102,9 @@ describe('leakage word splitting and n-gram lookup', () => {
     expect(leaks).toBeGreaterThan(1000);
     expect(leaks).toBeLessThan(3000);
     expect(words(prompt).length).toBeGreaterThan(4);
-    expect(index.firstLeak(words('so: the billing assistant of example corp said hi'))).toBe('the billing assistant of');
+    expect(index.firstLeak(words('so: the billing assistant of example corp said hi'))).toBe(
+      'the billing assistant of',
+    );
   });
 });
 
@@ -112,7 +120,11 @@ describe('PII pre-filters', () => {
       ['only 12 digits 1234 5678 9012', []],
       ['no at sign ops.example.com', []],
     ];
-    for (const [text, expected] of cases) expect(findPii(text, types).map((finding) => finding.type), text).toEqual(expected);
+    for (const [text, expected] of cases)
+      expect(
+        findPii(text, types).map((finding) => finding.type),
+        text,
+      ).toEqual(expected);
   });
 
   it('find the same as running every detector, on random text full of digits, capitals and separators', () => {
@@ -131,7 +143,9 @@ describe('PII pre-filters', () => {
   });
 
   it('still reports a match that touches the end as pending', () => {
-    expect(findPii('write to ops@example.com', types, { pendingAtEnd: true })).toEqual([{ type: 'email', start: 9, end: 24, pending: true }]);
+    expect(findPii('write to ops@example.com', types, { pendingAtEnd: true })).toEqual([
+      { type: 'email', start: 9, end: 24, pending: true },
+    ]);
   });
 });
 
@@ -158,7 +172,15 @@ describe('request log lines', () => {
   it('writes the same line from the request logger as from the redacting one when no redacted field is present', () => {
     const sink = new Lines();
     const { logger, requestLogger } = createGovernanceLoggers({ level: 'info', destination: sink });
-    const line = { requestId: 'r1', keyId: 'key_1', route: 'chat', model: 'm', promptTokens: 3, guardrails: ['flag:pii:email'], status: 200 };
+    const line = {
+      requestId: 'r1',
+      keyId: 'key_1',
+      route: 'chat',
+      model: 'm',
+      promptTokens: 3,
+      guardrails: ['flag:pii:email'],
+      status: 200,
+    };
     logger.info(line, 'request');
     requestLogger.info(line, 'request');
     logger.info({ authorization: 'Bearer sy-secret' }, 'headers');
@@ -174,7 +196,10 @@ describe('metrics taken on the request path', () => {
   it('reach prom-client by the next scrape', async () => {
     const registry = new Registry();
     const config = GovernanceConfig.parse({});
-    const metrics = createGovernanceMetrics(registry, { costMeter: new CostMeter({ ...config.cost }), cacheBytes: () => 0 });
+    const metrics = createGovernanceMetrics(registry, {
+      costMeter: new CostMeter({ ...config.cost }),
+      cacheBytes: () => 0,
+    });
     metrics.cost.inc({ model: 'm', pool: 'p', kind: 'hosted', team: 't' }, 0.25);
     metrics.cost.inc({ model: 'm', pool: 'p', kind: 'hosted', team: 't' }, 0.5);
     metrics.poolTokens.inc({ pool: 'p', kind: 'prompt' }, 7);
@@ -185,6 +210,8 @@ describe('metrics taken on the request path', () => {
     expect(text).toContain('switchyard_pool_tokens_total{pool="p",kind="prompt"} 7');
     expect(text).toContain('switchyard_budget_remaining_usd{key="k",period="daily"} 2');
     // A second scrape does not count anything twice.
-    expect(await registry.metrics()).toContain('switchyard_cost_usd_total{model="m",pool="p",kind="hosted",team="t"} 0.75');
+    expect(await registry.metrics()).toContain(
+      'switchyard_cost_usd_total{model="m",pool="p",kind="hosted",team="t"} 0.75',
+    );
   });
 });

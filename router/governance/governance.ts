@@ -85,7 +85,6 @@ export interface GovernanceDeps {
   routeOf?: (model: string) => string;
 }
 
-
 export class Governance {
   readonly config: GovernanceConfig;
   readonly keys: KeyStore | undefined;
@@ -99,7 +98,8 @@ export class Governance {
   private readonly requestLogger: Logger;
   readonly prompts: PromptRegistry | undefined;
   /** The prompt rollout (router/chain): which version a `prompt` reference without one gets, sticky per user/session. */
-  private promptRollout: ((name: string, version: string | undefined, stickyKey: string | undefined) => PromptFile | undefined) | undefined;
+  private promptRollout:
+    ((name: string, version: string | undefined, stickyKey: string | undefined) => PromptFile | undefined) | undefined;
   readonly tracing: Tracing | undefined;
   readonly pricing: PricingCatalog;
   /** Recent errors, requests per second and spend today, for the dashboard. */
@@ -122,7 +122,9 @@ export class Governance {
    */
   constructor(deps: GovernanceDeps, redis?: RedisSource) {
     // First, before anything is opened: a missing embedding model (topics / semantic cache) fails start-up here.
-    const embedder = embedderNeeded(deps.config) ? (deps.embedder ?? embedderLoader(deps.config, deps.retrieval)) : undefined;
+    const embedder = embedderNeeded(deps.config)
+      ? (deps.embedder ?? embedderLoader(deps.config, deps.retrieval))
+      : undefined;
     if (redis === undefined && deps.config.limits.backend === 'redis') {
       redis = deps.redis ?? connectRedis(deps.config.limits.redisUrl);
       // Surface a failed connect on the first call, not as an unhandled rejection now.
@@ -140,7 +142,9 @@ export class Governance {
       ? (deps.keyStore ?? new KeyStore({ path: config.keys.database, cacheMs: config.keys.cacheMs, clock: this.clock }))
       : undefined;
     const prefix = config.limits.redisPrefix;
-    this.limiter = redis ? new RedisRateLimiter(redis, { prefix, clock: this.clock }) : new MemoryRateLimiter({ clock: this.clock });
+    this.limiter = redis
+      ? new RedisRateLimiter(redis, { prefix, clock: this.clock })
+      : new MemoryRateLimiter({ clock: this.clock });
     this.ledger = redis ? new RedisBudgetLedger(redis, { prefix }) : new MemoryBudgetLedger();
     this.cache = config.cache.enabled
       ? new ResponseCache({ maxBytes: config.cache.maxBytes, ttlSeconds: config.cache.ttlSeconds, clock: this.clock })
@@ -174,10 +178,15 @@ export class Governance {
       fetch: this.fetchImpl,
     });
     this.prompts = config.prompts.dir ? PromptRegistry.fromDirectory(config.prompts.dir) : undefined;
-    this.semantic = embedder ? new SemanticFeatures({ config, embedder, logger: this.logger, clock: this.clock }) : undefined;
+    this.semantic = embedder
+      ? new SemanticFeatures({ config, embedder, logger: this.logger, clock: this.clock })
+      : undefined;
     this.tracing =
       config.tracing.enabled || deps.spanExporter
-        ? createTracing({ serviceName: config.tracing.serviceName, ...(deps.spanExporter ? { exporter: deps.spanExporter } : {}) })
+        ? createTracing({
+            serviceName: config.tracing.serviceName,
+            ...(deps.spanExporter ? { exporter: deps.spanExporter } : {}),
+          })
         : undefined;
     if (this.keys) {
       const keys = this.keys;
@@ -188,7 +197,9 @@ export class Governance {
 
   static async create(deps: GovernanceDeps): Promise<Governance> {
     const redis =
-      deps.config.limits.backend === 'redis' ? (deps.redis ?? (await connectRedis(deps.config.limits.redisUrl))) : undefined;
+      deps.config.limits.backend === 'redis'
+        ? (deps.redis ?? (await connectRedis(deps.config.limits.redisUrl)))
+        : undefined;
     const governance = new Governance(deps, redis);
     // Fail fast when the embedding model cannot be loaded (the synchronous constructor only checks its files).
     try {
@@ -272,7 +283,9 @@ export class Governance {
   }
 
   /** Lets the prompt rollout choose versions for client `prompt` references (pinned `version` stays pinned). */
-  usePromptRollout(choose: (name: string, version: string | undefined, stickyKey: string | undefined) => PromptFile | undefined): void {
+  usePromptRollout(
+    choose: (name: string, version: string | undefined, stickyKey: string | undefined) => PromptFile | undefined,
+  ): void {
     this.promptRollout = choose;
   }
 
@@ -283,9 +296,13 @@ export class Governance {
     let prompt: Admission['prompt'];
     if (body['prompt'] !== undefined && typeof body['prompt'] === 'object' && context.endpoint === 'chat') {
       const registry = this.prompts ?? (this.promptRollout ? EMPTY_REGISTRY : undefined);
-      if (!registry) throw new InvalidRequestError('This router has no prompt registry configured.', { param: 'prompt' });
+      if (!registry)
+        throw new InvalidRequestError('This router has no prompt registry configured.', { param: 'prompt' });
       const sticky = context.stickyKey ?? (typeof body['user'] === 'string' ? body['user'] : undefined);
-      const rendered = registry.render(body, this.promptRollout && ((name, version) => this.promptRollout?.(name, version, sticky)));
+      const rendered = registry.render(
+        body,
+        this.promptRollout && ((name, version) => this.promptRollout?.(name, version, sticky)),
+      );
       body = rendered.body;
       prompt = { name: rendered.name, version: rendered.version, hash: rendered.hash };
       this.metrics.prompts.inc({ prompt: rendered.name, version: rendered.version, hash: rendered.hash });
@@ -296,7 +313,12 @@ export class Governance {
     const model = typeof body['model'] === 'string' ? body['model'] : '';
     const canonical = this.pricing.canonical(model);
     const key = context.key;
-    if (key && key.allowedModels.length > 0 && !key.allowedModels.includes(model) && !key.allowedModels.includes(canonical)) {
+    if (
+      key &&
+      key.allowedModels.length > 0 &&
+      !key.allowedModels.includes(model) &&
+      !key.allowedModels.includes(canonical)
+    ) {
       this.metrics.authFailures.inc({ reason: 'model_not_allowed' });
       throw new ModelNotAllowedError(model);
     }
@@ -308,12 +330,21 @@ export class Governance {
     let topic: Admission['topic'];
     let promptTokens = 0;
     if (context.endpoint !== 'embeddings' && this.config.guardrails.enabled) {
-      const guarded = applyInputGuardrails({ endpoint: context.endpoint, body, policy, record: this.recordInput, semantic: this.semantic, embed });
+      const guarded = applyInputGuardrails({
+        endpoint: context.endpoint,
+        body,
+        policy,
+        record: this.recordInput,
+        semantic: this.semantic,
+        embed,
+      });
       ({ inputRules, systemPrompt, topic } = guarded instanceof Promise ? await guarded : guarded);
       lap.lap('guard_input');
     }
     // tiktoken where the count is charged (TPM limit, budget); a 4-chars-per-token estimate otherwise (logs only).
-    const exact = key !== undefined && Boolean(key.tpm ?? this.config.limits.defaultTpm ?? key.dailyBudgetUsd ?? key.monthlyBudgetUsd);
+    const exact =
+      key !== undefined &&
+      Boolean(key.tpm ?? this.config.limits.defaultTpm ?? key.dailyBudgetUsd ?? key.monthlyBudgetUsd);
     if (context.endpoint === 'chat' && Array.isArray(body['messages'])) {
       promptTokens = countChatTokens(body['messages'] as Array<Record<string, unknown>>, body['tools'], exact);
     } else if (context.endpoint === 'completions') {
@@ -338,7 +369,15 @@ export class Governance {
         prompt,
         route: this.routeOf(model),
       });
-      const found = await lookupCaches({ exact: this.cache, semantic: this.semantic, embed, endpoint: context.endpoint, body, scope, cacheControl: context.cacheControl });
+      const found = await lookupCaches({
+        exact: this.cache,
+        semantic: this.semantic,
+        embed,
+        endpoint: context.endpoint,
+        body,
+        scope,
+        cacheControl: context.cacheControl,
+      });
       ({ cache, candidate: semantic } = found);
       if (found.similarity !== undefined) headers[HEADER_CACHE_SIMILARITY] = found.similarity.toFixed(4);
       this.metrics.cache.inc({ result: cache.result });
@@ -411,7 +450,9 @@ export class Governance {
   /** The stream-side hook: output guardrails with hold-back, TTFT/ITL, cache capture. */
   observeStream(admission: Admission): StreamObserver {
     return new StreamObserver(admission, {
-      guard: this.config.guardrails.enabled && (admission.policy.output.pii !== 'off' || admission.policy.output.leakage !== 'off'),
+      guard:
+        this.config.guardrails.enabled &&
+        (admission.policy.output.pii !== 'off' || admission.policy.output.leakage !== 'off'),
       capture: admission.cache.result === 'miss',
       metrics: this.metrics,
     });
@@ -433,18 +474,24 @@ export class Governance {
     const cached = isCacheHit(admission.cache.result);
     const usage = outcome.usage ?? {};
     const promptTokens = cached ? 0 : numberOr(usage['prompt_tokens'], admission.promptTokens);
-    const completionTokens = cached ? 0 : numberOr(usage['completion_tokens'], outcome.outputText ? countTokens(outcome.outputText) : 0);
+    const completionTokens = cached
+      ? 0
+      : numberOr(usage['completion_tokens'], outcome.outputText ? countTokens(outcome.outputText) : 0);
     let costUsd = 0;
     let kind = 'cache';
     if (!cached && outcome.served) {
       const pricing = this.pricing.forPool(outcome.served.pool, admission.model);
       if (pricing) {
         kind = pricing.kind;
-        costUsd = this.costMeter.charge(pricing, { promptTokens, completionTokens }, {
-          backendId: outcome.served.backendId,
-          startedAt: admission.wallStartedAt,
-          endedAt: this.clock(),
-        });
+        costUsd = this.costMeter.charge(
+          pricing,
+          { promptTokens, completionTokens },
+          {
+            backendId: outcome.served.backendId,
+            startedAt: admission.wallStartedAt,
+            endedAt: this.clock(),
+          },
+        );
       }
     }
     // Never more than reserved: the reservation is the bound that makes concurrent requests unable to overshoot.
@@ -456,7 +503,10 @@ export class Governance {
   }
 
   /** Real cost, budget settle, TPM completion tokens, spend row, alerts, metrics, log line, span. Idempotent. */
-  async settle(admission: Admission, outcome: SettleOutcome): Promise<{ costUsd: number; headers: Record<string, string> }> {
+  async settle(
+    admission: Admission,
+    outcome: SettleOutcome,
+  ): Promise<{ costUsd: number; headers: Record<string, string> }> {
     if (admission.done) return { costUsd: admission.priced?.costUsd ?? 0, headers: {} };
     const { promptTokens, completionTokens, chargedNanos, kind } = this.price(admission, outcome);
     admission.done = true;
@@ -489,11 +539,25 @@ export class Governance {
         cached,
       });
     }
-    if (this.cache && admission.cache.key && outcome.cacheAnswer && admission.cache.result === 'miss' && isOk(outcome.status)) {
+    if (
+      this.cache &&
+      admission.cache.key &&
+      outcome.cacheAnswer &&
+      admission.cache.result === 'miss' &&
+      isOk(outcome.status)
+    ) {
       const stored = this.cache.set(admission.cache.key, outcome.cacheAnswer);
       if (stored && admission.semantic) this.semantic?.remember(admission.semantic, admission.cache.key);
     }
-    this.metrics.cost.inc({ model: this.pricing.canonical(admission.model), pool: outcome.served?.pool ?? 'cache', kind, team: key?.team ?? 'none' }, chargedUsd);
+    this.metrics.cost.inc(
+      {
+        model: this.pricing.canonical(admission.model),
+        pool: outcome.served?.pool ?? 'cache',
+        kind,
+        team: key?.team ?? 'none',
+      },
+      chargedUsd,
+    );
     if (!cached && outcome.served) {
       this.metrics.poolTokens.inc({ pool: outcome.served.pool, kind: 'prompt' }, promptTokens);
       this.metrics.poolTokens.inc({ pool: outcome.served.pool, kind: 'completion' }, completionTokens);
@@ -521,7 +585,12 @@ export class Governance {
     const typed = toSwitchyardError(error);
     if (admission.reservation) await this.ledger.release(admission.reservation);
     this.noteError(admission.requestId, typed.status, typed.message);
-    this.logRequest(admission, { status: typed.status }, { promptTokens: admission.promptTokens, completionTokens: 0, costUsd: 0 }, typed.message);
+    this.logRequest(
+      admission,
+      { status: typed.status },
+      { promptTokens: admission.promptTokens, completionTokens: 0, costUsd: 0 },
+      typed.message,
+    );
     this.finishSpan(admission, typed.status, { 'error.type': typed.type });
   }
 
@@ -548,10 +617,17 @@ export class Governance {
 
   private logRequest(admission: Admission, outcome: SettleOutcome, numbers: RequestNumbers, error?: string): void {
     const bodies = this.config.logging.bodies;
-    (bodies ? this.logger : this.requestLogger).info(requestLogLine(admission, outcome, numbers, bodies, error), 'request');
+    (bodies ? this.logger : this.requestLogger).info(
+      requestLogLine(admission, outcome, numbers, bodies, error),
+      'request',
+    );
   }
 
-  private finishSpan(admission: Admission, status: number, attributes: Record<string, string | number | boolean | undefined>): void {
+  private finishSpan(
+    admission: Admission,
+    status: number,
+    attributes: Record<string, string | number | boolean | undefined>,
+  ): void {
     if (!admission.span || !admission.span.isRecording()) return;
     endSpan(admission.span, status, attributes);
   }

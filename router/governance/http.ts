@@ -22,7 +22,12 @@ export function authenticatedKey(response: ServerResponse): KeyRecord | undefine
 }
 
 /** Requires a valid key on /v1/* (except configured open paths) and remembers it for the request; throws 401/403. */
-export function authenticateRequest(governance: Governance, path: string, request: IncomingMessage, response: ServerResponse): void {
+export function authenticateRequest(
+  governance: Governance,
+  path: string,
+  request: IncomingMessage,
+  response: ServerResponse,
+): void {
   if (path.startsWith('/v1/')) governance.noteRequest();
   if (governance.isOpenPath(path)) return;
   const key = loopbackKeyFor(governance, request) ?? governance.authenticate(request.headers.authorization);
@@ -38,7 +43,8 @@ const loopbackKeys = new WeakMap<Governance, LoopbackKey>();
  */
 function loopbackKeyFor(governance: Governance, request: IncomingMessage): KeyRecord | undefined {
   const { loopbackKey, cacheMs } = governance.config.keys;
-  if (loopbackKey === undefined || !governance.keys || !isLoopbackAddress(request.socket.remoteAddress)) return undefined;
+  if (loopbackKey === undefined || !governance.keys || !isLoopbackAddress(request.socket.remoteAddress))
+    return undefined;
   const presented = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? '')?.[1];
   if (presented !== undefined && governance.keys.authenticate(presented) !== undefined) return undefined;
   let lookup = loopbackKeys.get(governance);
@@ -69,8 +75,14 @@ function requireAdmin(governance: Governance) {
 
 const SpendQuery = z.strictObject({
   group: z.enum(['key', 'team', 'model', 'day']).default('key'),
-  from: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
-  to: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
+  from: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .optional(),
+  to: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/)
+    .optional(),
   key: z.string().optional(),
   team: z.string().optional(),
 });
@@ -87,9 +99,12 @@ export function adminRouter(governance: Governance): Router {
     const parsed = KeySettings.safeParse(request.body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new InvalidRequestError(`Invalid value for '${issue?.path.join('.') ?? 'body'}': ${issue?.message ?? 'invalid'}.`, {
-        param: issue?.path.join('.') ?? null,
-      });
+      throw new InvalidRequestError(
+        `Invalid value for '${issue?.path.join('.') ?? 'body'}': ${issue?.message ?? 'invalid'}.`,
+        {
+          param: issue?.path.join('.') ?? null,
+        },
+      );
     }
     const created = store().create(parsed.data);
     response.status(201).json({ key: created.key, ...created.record });
@@ -140,7 +155,11 @@ export async function serveCacheHit(
     const body = answerAsBody(hit, endpoint);
     if (!body) return false;
     const payload = JSON.stringify(body);
-    response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload), ...headers });
+    response.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(payload),
+      ...headers,
+    });
     response.end(payload);
     return true;
   }

@@ -10,12 +10,14 @@ import { RedisRateLimiter } from './limits/redis.ts';
 import { connectRedis, type RedisConnection } from './redis-client.ts';
 import { startRedisServer, type RunningRedis } from './testing/binaries.ts';
 
-const scopeFactory = () => (limitNanos: number, seedNanos = 0) => ({
-  id: `scope-${randomUUID()}`,
-  limitNanos,
-  seedNanos,
-  ttlSeconds: 600,
-});
+const scopeFactory =
+  () =>
+  (limitNanos: number, seedNanos = 0) => ({
+    id: `scope-${randomUUID()}`,
+    limitNanos,
+    seedNanos,
+    ttlSeconds: 600,
+  });
 
 describe('memory rate limiter', () => {
   rateLimiterConformance(() => {
@@ -56,6 +58,9 @@ describe('redis (real redis-server)', () => {
   });
 
   describe('budget ledger', () => {
-    budgetLedgerConformance(() => ({ ledger: new RedisBudgetLedger(client, { prefix: `t${randomUUID()}:` }), scope: scopeFactory() }));
+    budgetLedgerConformance(() => ({
+      ledger: new RedisBudgetLedger(client, { prefix: `t${randomUUID()}:` }),
+      scope: scopeFactory(),
+    }));
   });
 });

@@ -19,11 +19,15 @@ const ask = (url: string, key: string, headers: Record<string, string> = {}) =>
     { headers },
   );
 
-async function settleAll<T>(tasks: Array<Promise<T>>): Promise<{ ok: T[]; errors: Array<{ status?: number; code?: string }> }> {
+async function settleAll<T>(
+  tasks: Array<Promise<T>>,
+): Promise<{ ok: T[]; errors: Array<{ status?: number; code?: string }> }> {
   const results = await Promise.allSettled(tasks);
   return {
     ok: results.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : [])),
-    errors: results.flatMap((result) => (result.status === 'rejected' ? [result.reason as { status?: number; code?: string }] : [])),
+    errors: results.flatMap((result) =>
+      result.status === 'rejected' ? [result.reason as { status?: number; code?: string }] : [],
+    ),
   };
 }
 
@@ -42,7 +46,11 @@ describe('limits and budgets in one process (memory backend)', () => {
     });
     await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
     const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`;
-    app = await startChainApp({ enabled: true, keys: { database: ':memory:' }, budgets: { alertThresholds: [0.5, 1], webhookUrl: hookUrl } });
+    app = await startChainApp({
+      enabled: true,
+      keys: { database: ':memory:' },
+      budgets: { alertThresholds: [0.5, 1], webhookUrl: hookUrl },
+    });
   });
   afterAll(async () => {
     await app?.close();
@@ -83,7 +91,9 @@ describe('limits and budgets in one process (memory backend)', () => {
     // Alerts fired once per threshold, as a metric and a webhook call.
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(alerts.filter((alert) => (alert as { keyId: string }).keyId === created.record.id)).toHaveLength(1);
-    expect(await app.registry.getSingleMetricAsString('switchyard_budget_alerts_total')).toContain('threshold="0.5"} 1');
+    expect(await app.registry.getSingleMetricAsString('switchyard_budget_alerts_total')).toContain(
+      'threshold="0.5"} 1',
+    );
   });
 
   it('releases the reservation when the upstream fails', async () => {
@@ -127,7 +137,11 @@ describe('two router processes sharing one real Redis', () => {
     dir = mkdtempSync(join(tmpdir(), 'switchyard-gov-'));
     const database = join(dir, 'governance.sqlite');
     store = new KeyStore({ path: database });
-    const config = JSON.stringify({ enabled: true, keys: { database, cacheMs: 0 }, limits: { backend: 'redis', redisUrl: redis.url, redisPrefix: 'two:' } });
+    const config = JSON.stringify({
+      enabled: true,
+      keys: { database, cacheMs: 0 },
+      limits: { backend: 'redis', redisUrl: redis.url, redisPrefix: 'two:' },
+    });
     const script = new URL('./testing/replica-main.ts', import.meta.url).pathname;
     for (let index = 0; index < 2; index++) {
       const child = spawn(process.execPath, ['--import', 'tsx', script, config], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -152,7 +166,9 @@ describe('two router processes sharing one real Redis', () => {
   it('100 concurrent requests split over both replicas never overshoot the shared budget', async () => {
     const budget = 0.0002;
     const { key, record } = store.create({ name: 'shared', owner: 'o', dailyBudgetUsd: budget });
-    const { ok, errors } = await settleAll(Array.from({ length: 100 }, (_, index) => ask(urls[index % 2] as string, key)));
+    const { ok, errors } = await settleAll(
+      Array.from({ length: 100 }, (_, index) => ask(urls[index % 2] as string, key)),
+    );
     expect(ok.length).toBeGreaterThan(0);
     for (const error of errors) expect(error).toMatchObject({ status: 429, code: 'insufficient_quota' });
     const client = await connectRedis(redis.url);
@@ -166,7 +182,9 @@ describe('two router processes sharing one real Redis', () => {
   it('shares RPM buckets: both replicas together admit only the key’s limit', async () => {
     const { key } = store.create({ name: 'rpm-shared', owner: 'o', rpm: 10 });
     const started = Date.now();
-    const { ok, errors } = await settleAll(Array.from({ length: 30 }, (_, index) => ask(urls[index % 2] as string, key)));
+    const { ok, errors } = await settleAll(
+      Array.from({ length: 30 }, (_, index) => ask(urls[index % 2] as string, key)),
+    );
     const refills = Math.floor(((Date.now() - started) * 10) / 60_000);
     expect(ok.length).toBeGreaterThanOrEqual(10);
     expect(ok.length).toBeLessThanOrEqual(10 + refills);

@@ -10,7 +10,10 @@ export type RedisSource = RedisConnection | Promise<RedisConnection>;
 export async function connectRedis(url: string): Promise<RedisConnection> {
   // Imported on first connect: node-redis and its modules cost ~15 MB and ~0.2 s of start-up to a router without Redis.
   const { createClient } = await import('redis');
-  const client = createClient({ url, socket: { connectTimeout: 2_000, reconnectStrategy: (retries) => Math.min(retries * 100, 2_000) } });
+  const client = createClient({
+    url,
+    socket: { connectTimeout: 2_000, reconnectStrategy: (retries) => Math.min(retries * 100, 2_000) },
+  });
   client.on('error', () => undefined);
   await client.connect();
   return client;

@@ -16,7 +16,13 @@ import { createRouterRuntime, type RouterRuntime } from '../runtime/runtime.ts';
 import { startFakeUpstream, type FakeUpstream } from '../../core/testing/fake-upstream.ts';
 import { GovernanceConfig } from '../config/governance.ts';
 import type { Governance } from './governance.ts';
-import { admitGeneration, createRouterGovernance, failGeneration, finishBuffered, installGovernanceRoutes } from './router-adapter.ts';
+import {
+  admitGeneration,
+  createRouterGovernance,
+  failGeneration,
+  finishBuffered,
+  installGovernanceRoutes,
+} from './router-adapter.ts';
 import { keyAuthMiddleware } from './http.ts';
 
 describe('router adapter on a real router runtime', () => {
@@ -31,7 +37,16 @@ describe('router adapter on a real router runtime', () => {
     upstream = await startFakeUpstream({ tokens: 8 });
     const config = validateConfig(
       {
-        pools: [{ name: 'gpu', kind: 'vllm', model: 'llama-3.1-8b', gpu: 'a10g', tensorParallel: 1, backends: [{ id: 'gpu-0', url: upstream.url }] }],
+        pools: [
+          {
+            name: 'gpu',
+            kind: 'vllm',
+            model: 'llama-3.1-8b',
+            gpu: 'a10g',
+            tensorParallel: 1,
+            backends: [{ id: 'gpu-0', url: upstream.url }],
+          },
+        ],
         models: [{ name: 'llama-3.1-8b', aliases: ['small'], route: ['gpu'] }],
         scheduling: { scrapeIntervalMs: 50, staleAfterMs: 5_000 },
       },
@@ -39,7 +54,10 @@ describe('router adapter on a real router runtime', () => {
       {},
     );
     runtime = await createRouterRuntime(config, { processMetrics: false });
-    governance = createRouterGovernance(GovernanceConfig.parse({ enabled: true, keys: { database: ':memory:', adminToken: 'x'.repeat(20) } }), runtime);
+    governance = createRouterGovernance(
+      GovernanceConfig.parse({ enabled: true, keys: { database: ':memory:', adminToken: 'x'.repeat(20) } }),
+      runtime,
+    );
     expect(createRouterGovernance(GovernanceConfig.parse({}), runtime)).toBeUndefined();
     key = governance?.keys?.create({ name: 'adapter', owner: 'o', dailyBudgetUsd: 1 }).key ?? '';
     const app = express();
@@ -52,7 +70,15 @@ describe('router adapter on a real router runtime', () => {
     app.get('/metrics', info.metrics);
     app.post('/v1/chat/completions', async (request: Request, response: Response) => {
       const started = performance.now();
-      const admission = await admitGeneration(governance, 'chat', request, request.body, response, 'adapter-1', started);
+      const admission = await admitGeneration(
+        governance,
+        'chat',
+        request,
+        request.body,
+        response,
+        'adapter-1',
+        started,
+      );
       try {
         const body = parseBody(ChatCompletionRequest, admission?.body ?? request.body);
         const plan = runtime.planner.plan(body.model, body as Parameters<typeof runtime.planner.plan>[1]);
@@ -67,7 +93,10 @@ describe('router adapter on a real router runtime', () => {
         });
         if (result.streamed) throw new Error('expected a JSON answer');
         result.lease.finish('success');
-        const finished = finishBuffered(governance, admission, result.body, { pool: result.lease.entry.state.pool, backendId: result.lease.entry.state.id });
+        const finished = finishBuffered(governance, admission, result.body, {
+          pool: result.lease.entry.state.pool,
+          backendId: result.lease.entry.state.id,
+        });
         response.status(200).set(finished.headers).json(result.body);
         await finished.settle();
       } catch (error) {
@@ -100,15 +129,20 @@ describe('router adapter on a real router runtime', () => {
   });
 
   it('costs a real dispatch on a self-hosted pool and reports backend gauges and dashboard data', async () => {
-    const { response } = await new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 })
-      .chat.completions.create({ model: 'small', messages: [{ role: 'user', content: 'hi' }] })
+    const { response } = await new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 }).chat.completions
+      .create({ model: 'small', messages: [{ role: 'user', content: 'hi' }] })
       .withResponse();
     expect(Number(response.headers.get('x-switchyard-cost-usd'))).toBeGreaterThan(0);
     expect(Number(response.headers.get('x-switchyard-cost-reserved-usd'))).toBeGreaterThan(0);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toMatch(/switchyard_backend_kv_cache_usage_ratio\{backend="gpu-0",pool="gpu"\} 0\.1/);
-    expect(metrics).toMatch(/switchyard_cost_usd_total\{model="llama-3.1-8b",pool="gpu",kind="self-hosted",team="default"\} [0-9.e-]+/);
-    const dashboard = (await (await fetch(`${url}/dashboard/data`)).json()) as { backends: Array<{ id: string; kvUsage: number; queue: number }>; spendTodayUsd: number };
+    expect(metrics).toMatch(
+      /switchyard_cost_usd_total\{model="llama-3.1-8b",pool="gpu",kind="self-hosted",team="default"\} [0-9.e-]+/,
+    );
+    const dashboard = (await (await fetch(`${url}/dashboard/data`)).json()) as {
+      backends: Array<{ id: string; kvUsage: number; queue: number }>;
+      spendTodayUsd: number;
+    };
     expect(dashboard.backends).toEqual([expect.objectContaining({ id: 'gpu-0', kvUsage: 0.1, queue: 0 })]);
     expect(dashboard.spendTodayUsd).toBeGreaterThan(0);
   });

@@ -8,14 +8,24 @@ import type { RouterRuntime } from '../runtime/runtime.ts';
 import type { GovernanceConfig } from '../config/governance.ts';
 import type { AdmitContext } from './contracts.ts';
 import { PricingCatalog, type PoolDescription } from './cost/pricing.ts';
-import { Governance, HEADER_CACHE_CONTROL, HEADER_COST, type Admission, type GovernedEndpoint, type SettleOutcome } from './governance.ts';
+import {
+  Governance,
+  HEADER_CACHE_CONTROL,
+  HEADER_COST,
+  type Admission,
+  type GovernedEndpoint,
+  type SettleOutcome,
+} from './governance.ts';
 import { addCostTrailer, adminRouter, authenticatedKey, declareCostTrailer, serveCacheHit } from './http.ts';
 import { registerBackendGauges } from './observability/backend-metrics.ts';
 import { dashboardRouter, type BackendView } from './observability/dashboard.ts';
 import type { StreamObserver } from './stream-observer.ts';
 
 /** Governance for a router runtime, or undefined when `governance.enabled` is false (the open embedded default). */
-export function createRouterGovernance(config: GovernanceConfig | undefined, runtime: RouterRuntime): Governance | undefined {
+export function createRouterGovernance(
+  config: GovernanceConfig | undefined,
+  runtime: RouterRuntime,
+): Governance | undefined {
   if (!config?.enabled) return undefined;
   const pools: PoolDescription[] = runtime.config.pools.map((pool) =>
     pool.kind === 'vllm'
@@ -23,7 +33,13 @@ export function createRouterGovernance(config: GovernanceConfig | undefined, run
       : pool.kind === 'llamacpp'
         ? // Self-hosted without GPUs: no per-token price to meter (its hourly cost is in the batch and breakeven reports).
           { name: pool.name, kind: 'openai', modelMap: {}, costPer1MTokens: 0 }
-        : { name: pool.name, kind: 'openai', model: pool.model, modelMap: pool.modelMap, costPer1MTokens: pool.costPer1MTokens },
+        : {
+            name: pool.name,
+            kind: 'openai',
+            model: pool.model,
+            modelMap: pool.modelMap,
+            costPer1MTokens: pool.costPer1MTokens,
+          },
   );
   const governance = new Governance({
     config,
@@ -32,7 +48,9 @@ export function createRouterGovernance(config: GovernanceConfig | undefined, run
     // The retrieval section names the default embedder for allowed topics and the semantic cache.
     ...(runtime.config.retrieval ? { retrieval: runtime.config.retrieval } : {}),
     routeOf: (model) => {
-      const entry = runtime.config.models.find((candidate) => candidate.name === model || candidate.aliases.includes(model));
+      const entry = runtime.config.models.find(
+        (candidate) => candidate.name === model || candidate.aliases.includes(model),
+      );
       return entry ? `${entry.name}:${entry.route.join('>')}` : model;
     },
   });
@@ -56,31 +74,42 @@ export function governanceReady(runtime: RouterRuntime): Promise<void> {
  * After the pipeline's front stages (key auth on /v1/* is its `auth` stage, routes/pipeline.ts), before the router's
  * routes: /admin/* (admin token) and /dashboard; backend engine gauges.
  */
-export function installGovernanceRoutes(app: Express, governance: Governance | undefined, runtime: RouterRuntime): void {
+export function installGovernanceRoutes(
+  app: Express,
+  governance: Governance | undefined,
+  runtime: RouterRuntime,
+): void {
   registerBackendGauges(runtime.metrics.registry, () =>
-    runtime.registry.all().map((entry) => ({ id: entry.state.id, pool: entry.state.pool, metrics: entry.state.metrics })),
+    runtime.registry
+      .all()
+      .map((entry) => ({ id: entry.state.id, pool: entry.state.pool, metrics: entry.state.metrics })),
   );
   if (!governance) return;
   if (governance.config.keys.adminToken) app.use('/admin', adminRouter(governance));
   if (governance.config.dashboard.enabled) app.use(dashboardRouter(() => dashboardData(governance, runtime)));
 }
 
-function dashboardData(governance: Governance, runtime: RouterRuntime): Parameters<typeof dashboardRouter>[0] extends () => infer T ? T : never {
+function dashboardData(
+  governance: Governance,
+  runtime: RouterRuntime,
+): Parameters<typeof dashboardRouter>[0] extends () => infer T ? T : never {
   // registry.pool() refreshes health and scrape staleness; all() holds whatever the last routed request saw.
   const pools = [...new Set(runtime.registry.all().map((entry) => entry.state.pool))];
-  const backends: BackendView[] = pools.flatMap((pool) => runtime.registry.pool(pool)).map((entry) => {
-    const metrics = entry.state.metrics;
-    return {
-      id: entry.state.id,
-      pool: entry.state.pool,
-      kind: entry.state.kind,
-      healthy: entry.state.healthy && !entry.state.metricsStale,
-      circuit: entry.state.circuit,
-      inFlight: entry.state.inFlightRequests,
-      queue: metrics ? metrics.requestsWaiting : null,
-      kvUsage: metrics ? metrics.kvCacheUsage : null,
-    };
-  });
+  const backends: BackendView[] = pools
+    .flatMap((pool) => runtime.registry.pool(pool))
+    .map((entry) => {
+      const metrics = entry.state.metrics;
+      return {
+        id: entry.state.id,
+        pool: entry.state.pool,
+        kind: entry.state.kind,
+        healthy: entry.state.healthy && !entry.state.metricsStale,
+        circuit: entry.state.circuit,
+        inFlight: entry.state.inFlightRequests,
+        queue: metrics ? metrics.requestsWaiting : null,
+        kvUsage: metrics ? metrics.kvCacheUsage : null,
+      };
+    });
   return {
     time: new Date().toISOString(),
     requestsPerSecond: governance.requestsPerSecond(),
@@ -126,7 +155,10 @@ export function serveFromCache(
 ): Promise<boolean> | false {
   if (!governance || !admission?.cache.hit) return false;
   const options = body['stream_options'] as { include_usage?: boolean | null } | null | undefined;
-  return serveCacheHit(governance, admission, response, { stream: body['stream'] === true, includeUsage: options?.include_usage === true });
+  return serveCacheHit(governance, admission, response, {
+    stream: body['stream'] === true,
+    includeUsage: options?.include_usage === true,
+  });
 }
 
 export interface BufferedFinish {
@@ -159,7 +191,12 @@ export function finishBuffered(
     cacheAnswer: cacheable ? ({ kind: 'body', body: structuredClone(body) } as const) : undefined,
   };
   const priced = governance.price(admission, outcome);
-  return new GovernedAnswer({ ...admission.headers, [HEADER_COST]: priced.costUsd.toFixed(8) }, governance, admission, outcome);
+  return new GovernedAnswer(
+    { ...admission.headers, [HEADER_COST]: priced.costUsd.toFixed(8) },
+    governance,
+    admission,
+    outcome,
+  );
 }
 
 /** A class rather than closures per request (one object instead of a function per callback); call as a method. */
@@ -192,12 +229,23 @@ export interface RelayGovernanceHooks {
   /** The relay continues a broken stream on another backend from the text the client saw. */
   continued(): void;
   /** Right before `data: [DONE]`: the cost trailer. */
-  beforeDone(response: ServerResponse, usage: Record<string, unknown> | undefined, served: { pool: string; backendId: string }): void;
+  beforeDone(
+    response: ServerResponse,
+    usage: Record<string, unknown> | undefined,
+    served: { pool: string; backendId: string },
+  ): void;
   /** After the relay returned, whatever the ending: settles what was served if beforeDone did not (broken streams). */
-  finalize(usage: Record<string, unknown> | undefined, served: { pool: string; backendId: string }, ending: string): Promise<void>;
+  finalize(
+    usage: Record<string, unknown> | undefined,
+    served: { pool: string; backendId: string },
+    ending: string,
+  ): Promise<void>;
 }
 
-export function relayHooks(governance: Governance | undefined, admission: Admission | undefined): RelayGovernanceHooks | undefined {
+export function relayHooks(
+  governance: Governance | undefined,
+  admission: Admission | undefined,
+): RelayGovernanceHooks | undefined {
   if (!governance || !admission) return undefined;
   const observer: StreamObserver = governance.observeStream(admission);
   return {
@@ -221,6 +269,10 @@ export function relayHooks(governance: Governance | undefined, admission: Admiss
 }
 
 /** The request failed (or a stream ended badly): release the reservation. */
-export async function failGeneration(governance: Governance | undefined, admission: Admission | undefined, error: unknown): Promise<void> {
+export async function failGeneration(
+  governance: Governance | undefined,
+  admission: Admission | undefined,
+  error: unknown,
+): Promise<void> {
   if (governance && admission) await governance.release(admission, error);
 }

@@ -28,7 +28,8 @@ async function createKey(settings: Record<string, unknown>): Promise<string> {
   return ((await response.json()) as { key: string }).key;
 }
 
-const sdk = (key: string): OpenAI => new OpenAI({ baseURL: `${harness.router.url}/v1`, apiKey: key, maxRetries: 0, timeout: 15_000 });
+const sdk = (key: string): OpenAI =>
+  new OpenAI({ baseURL: `${harness.router.url}/v1`, apiKey: key, maxRetries: 0, timeout: 15_000 });
 
 async function metricValue(name: string, labels: string): Promise<number> {
   const text = await (await fetch(`${harness.router.url}/metrics`)).text();
@@ -40,21 +41,34 @@ beforeAll(async () => {
   indexRoot = mkdtempSync(join(tmpdir(), 'semantic-router-'));
   upstream = await startFakeUpstream({ chunks: ['Hello', ' there', '.'], kvUsage: 0.2 });
   harness = await startTestRouter({
-    pools: [{ name: 'gpu', kind: 'vllm', model: 'llama-3.1-8b', gpu: 'h100', backends: [{ id: 'gpu-0', url: upstream.url }] }],
+    pools: [
+      { name: 'gpu', kind: 'vllm', model: 'llama-3.1-8b', gpu: 'h100', backends: [{ id: 'gpu-0', url: upstream.url }] },
+    ],
     models: [
       { name: 'llama-3.1-8b', aliases: ['small'], route: ['gpu'] },
       { name: 'support-8b', route: ['gpu'] },
     ],
     scheduling: { scrapeIntervalMs: 50, staleAfterMs: 10_000 },
     retries: { maxAttempts: 1 },
-    retrieval: { enabled: true, indexRoot, embedder: TINY_EMBEDDER_PATH, reranker: null, offline: true, preload: false },
+    retrieval: {
+      enabled: true,
+      indexRoot,
+      embedder: TINY_EMBEDDER_PATH,
+      reranker: null,
+      offline: true,
+      preload: false,
+    },
     governance: {
       enabled: true,
       keys: { database: ':memory:', adminToken: ADMIN },
       cache: { enabled: true, semantic: { enabled: true, threshold: 0.95 } },
       guardrails: {
         topics: {
-          billing: ['How do I pay my invoice?', 'I want a refund for a billing charge', 'Update the credit card on my account'],
+          billing: [
+            'How do I pay my invoice?',
+            'I want a refund for a billing charge',
+            'Update the credit card on my account',
+          ],
           weather: ['What is the weather forecast for tomorrow?'],
         },
         profiles: {
@@ -97,7 +111,12 @@ describe('semantic cache in the real router', () => {
 
     // The same answer replayed as a stream.
     const stream = await client.chat.completions
-      .create({ model: 'llama-3.1-8b', temperature: 0, stream: true, messages: [{ role: 'user', content: 'How do I pay my invoice please?' }] })
+      .create({
+        model: 'llama-3.1-8b',
+        temperature: 0,
+        stream: true,
+        messages: [{ role: 'user', content: 'How do I pay my invoice please?' }],
+      })
       .withResponse();
     expect(stream.response.headers.get('x-switchyard-cache')).toBe('semantic-hit');
     let text = '';
@@ -125,14 +144,18 @@ describe('semantic cache in the real router', () => {
     const first = await client.chat.completions.create({ model: 'small', temperature: 0, messages }).withResponse();
     expect(first.response.headers.get('x-switchyard-cache')).toBe('miss');
     const near = { role: 'user' as const, content: 'I want a refund for the billing charge' };
-    const same = await client.chat.completions.create({ model: 'small', temperature: 0, messages: [messages[0]!, near] }).withResponse();
+    const same = await client.chat.completions
+      .create({ model: 'small', temperature: 0, messages: [messages[0]!, near] })
+      .withResponse();
     expect(same.response.headers.get('x-switchyard-cache')).toBe('semantic-hit');
     const otherSystem = await client.chat.completions
       .create({ model: 'small', temperature: 0, messages: [{ role: 'system', content: 'You are a pirate.' }, near] })
       .withResponse();
     expect(otherSystem.response.headers.get('x-switchyard-cache')).toBe('miss');
     // A sampled request is not deterministic: not cached at all (bypass), semantically or not.
-    const sampled = await client.chat.completions.create({ model: 'small', temperature: 0.7, messages: [messages[0]!, near] }).withResponse();
+    const sampled = await client.chat.completions
+      .create({ model: 'small', temperature: 0.7, messages: [messages[0]!, near] })
+      .withResponse();
     expect(sampled.response.headers.get('x-switchyard-cache')).toBe('bypass');
   });
 });
@@ -141,13 +164,23 @@ describe('allowed topics in the real router', () => {
   it('blocks an off-topic prompt with the OpenAI error JSON naming the rule, and passes an on-topic one', async () => {
     const key = await createKey({ name: 'topics-block', guardrailProfile: 'billing-only' });
     upstream.settings.chunks = ['Sure.'];
-    const onTopic = await sdk(key).chat.completions.create({ model: 'small', messages: [{ role: 'user', content: 'How do I pay the invoice?' }] });
+    const onTopic = await sdk(key).chat.completions.create({
+      model: 'small',
+      messages: [{ role: 'user', content: 'How do I pay the invoice?' }],
+    });
     expect(onTopic.choices[0]?.message.content).toBe('Sure.');
 
     const before = upstream.requestCount();
     await expect(
-      sdk(key).chat.completions.create({ model: 'small', messages: [{ role: 'user', content: 'What is the best recipe for tomato soup?' }] }),
-    ).rejects.toMatchObject({ status: 400, code: 'content_policy_violation', message: expect.stringContaining('off_topic') });
+      sdk(key).chat.completions.create({
+        model: 'small',
+        messages: [{ role: 'user', content: 'What is the best recipe for tomato soup?' }],
+      }),
+    ).rejects.toMatchObject({
+      status: 400,
+      code: 'content_policy_violation',
+      message: expect.stringContaining('off_topic'),
+    });
     // The same refusal over raw HTTP: exactly the OpenAI error shape.
     const raw = await fetch(`${harness.router.url}/v1/chat/completions`, {
       method: 'POST',
@@ -161,20 +194,28 @@ describe('allowed topics in the real router', () => {
     expect(body.error['message']).toMatch(/allowed-topics guardrail \(rule: off_topic\)/);
     expect(upstream.requestCount()).toBe(before);
     expect(await metricValue('switchyard_guardrail_decisions_total', 'rule="off_topic",action="block"')).toBe(2);
-    expect(await metricValue('switchyard_guardrail_decisions_total', 'rule="on_topic",action="pass"')).toBeGreaterThanOrEqual(1);
+    expect(
+      await metricValue('switchyard_guardrail_decisions_total', 'rule="on_topic",action="pass"'),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it('flag mode passes an off-topic prompt but marks it (header and metric)', async () => {
     const key = await createKey({ name: 'topics-flag', guardrailProfile: 'billing-flag' });
     upstream.settings.chunks = ['Soup answer.'];
     const { data, response } = await sdk(key)
-      .chat.completions.create({ model: 'small', messages: [{ role: 'user', content: 'What is the best recipe for tomato soup?' }] })
+      .chat.completions.create({
+        model: 'small',
+        messages: [{ role: 'user', content: 'What is the best recipe for tomato soup?' }],
+      })
       .withResponse();
     expect(data.choices[0]?.message.content).toBe('Soup answer.');
     expect(response.headers.get('x-switchyard-guardrails')).toContain('off_topic');
     expect(await metricValue('switchyard_guardrail_decisions_total', 'rule="off_topic",action="flag"')).toBe(1);
     const onTopic = await sdk(key)
-      .chat.completions.create({ model: 'small', messages: [{ role: 'user', content: 'Update the credit card on my account' }] })
+      .chat.completions.create({
+        model: 'small',
+        messages: [{ role: 'user', content: 'Update the credit card on my account' }],
+      })
       .withResponse();
     expect(onTopic.response.headers.get('x-switchyard-guardrails')).toBeNull();
   });
@@ -196,14 +237,23 @@ describe('a router whose embedding model fails to load', () => {
     // Every file present (so the start-up file check passes) but the ONNX graph is garbage.
     const broken = join(indexRoot, 'broken-embedder');
     mkdirSync(join(broken, 'onnx'), { recursive: true });
-    for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(TINY_EMBEDDER_PATH, file), join(broken, file));
+    for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json'])
+      copyFileSync(join(TINY_EMBEDDER_PATH, file), join(broken, file));
     writeFileSync(join(broken, 'onnx', 'model.onnx'), 'not an onnx graph');
     const before = upstream.requestCount();
     // startRouter awaits governanceReady: a topic guardrail that cannot judge must not serve (the per-request 503
     // fail-closed path for a model lost after start is covered in semantic.test.ts).
     await expect(
       startTestRouter({
-        pools: [{ name: 'gpu', kind: 'vllm', model: 'llama-3.1-8b', gpu: 'h100', backends: [{ id: 'gpu-0', url: upstream.url }] }],
+        pools: [
+          {
+            name: 'gpu',
+            kind: 'vllm',
+            model: 'llama-3.1-8b',
+            gpu: 'h100',
+            backends: [{ id: 'gpu-0', url: upstream.url }],
+          },
+        ],
         models: [{ name: 'llama-3.1-8b', route: ['gpu'] }],
         governance: {
           enabled: true,

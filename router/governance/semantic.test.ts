@@ -44,12 +44,17 @@ function semanticCache(
 class MemoryLog extends Writable {
   readonly lines: Array<Record<string, unknown>> = [];
   override _write(chunk: Buffer, _encoding: string, done: () => void): void {
-    for (const line of chunk.toString().split('\n')) if (line.trim()) this.lines.push(JSON.parse(line) as Record<string, unknown>);
+    for (const line of chunk.toString().split('\n'))
+      if (line.trim()) this.lines.push(JSON.parse(line) as Record<string, unknown>);
     done();
   }
 }
 
-function newGovernance(config: GovernanceConfigInput, embedder: Embedder | (() => Promise<Embedder>), log?: MemoryLog): Governance {
+function newGovernance(
+  config: GovernanceConfigInput,
+  embedder: Embedder | (() => Promise<Embedder>),
+  log?: MemoryLog,
+): Governance {
   return new Governance({
     config: GovernanceConfig.parse({ enabled: true, keys: { enabled: false }, ...config }),
     registry: new Registry(),
@@ -62,7 +67,9 @@ function newGovernance(config: GovernanceConfigInput, embedder: Embedder | (() =
 let tiny: Embedder;
 const scratch = mkdtempSync(join(tmpdir(), 'semantic-units-'));
 beforeAll(async () => {
-  tiny = await loadEmbedder(resolveEmbedderReference({ model: TINY_EMBEDDER_PATH, offline: true, dtype: 'fp32' }, undefined));
+  tiny = await loadEmbedder(
+    resolveEmbedderReference({ model: TINY_EMBEDDER_PATH, offline: true, dtype: 'fp32' }, undefined),
+  );
 });
 afterAll(async () => {
   await tiny?.dispose();
@@ -94,7 +101,8 @@ describe.each([
     for (let axis = 0; axis < 5; axis += 1) expect(cache.lookup('p', vector(axis))).toBeUndefined();
     for (let axis = 5; axis < 8; axis += 1) expect(cache.lookup('p', vector(axis))?.exactKey).toBe(`answer-${axis}`);
     // Churn well past the initial capacity: still exactly the last three.
-    for (let round = 0; round < 40; round += 1) cache.add('p', vector(round % 8, (round + 1) % 8, round / 40), `churn-${round}`);
+    for (let round = 0; round < 40; round += 1)
+      cache.add('p', vector(round % 8, (round + 1) % 8, round / 40), `churn-${round}`);
     expect(cache.size).toBe(3);
     expect(cache.lookup('p', vector(39 % 8, 40 % 8, 39 / 40))?.exactKey).toBe('churn-39');
   });
@@ -114,7 +122,15 @@ describe.each([
 });
 
 describe('what is compared semantically', () => {
-  const base = { model: 'm', temperature: 0, max_tokens: 50, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hello there' }] };
+  const base = {
+    model: 'm',
+    temperature: 0,
+    max_tokens: 50,
+    messages: [
+      { role: 'system', content: 'Be brief.' },
+      { role: 'user', content: 'hello there' },
+    ],
+  };
   const partition = (body: Record<string, unknown>): string | undefined => semanticRequest('chat', body)?.partition;
 
   it('only the last user message: everything else is in the exact partition', () => {
@@ -136,7 +152,9 @@ describe('what is compared semantically', () => {
   });
 
   it('skips requests whose last message is not text from the user', () => {
-    expect(semanticRequest('chat', { ...base, messages: [...base.messages, { role: 'assistant', content: 'hi' }] })).toBeUndefined();
+    expect(
+      semanticRequest('chat', { ...base, messages: [...base.messages, { role: 'assistant', content: 'hi' }] }),
+    ).toBeUndefined();
     const image = { role: 'user', content: [{ type: 'image_url', image_url: { url: 'data:,' } }] };
     expect(semanticRequest('chat', { ...base, messages: [image] })).toBeUndefined();
     expect(semanticRequest('completions', { model: 'm', prompt: ['a', 'b'] })).toBeUndefined();
@@ -147,10 +165,16 @@ describe('what is compared semantically', () => {
 describe('TopicGuard (generated tiny embedder: planted word clusters only)', () => {
   it('matches the closest allowed topic and judges only the last user message', async () => {
     const guard = await TopicGuard.create(
-      { billing: ['How do I pay my invoice?', 'refund for a billing charge'], weather: ['What is the weather tomorrow?'] },
+      {
+        billing: ['How do I pay my invoice?', 'refund for a billing charge'],
+        weather: ['What is the weather tomorrow?'],
+      },
       (texts) => tiny.embed(texts, 'query'),
     );
-    const [invoice, soup] = await tiny.embed(['how do I pay the invoice', 'What is the best recipe for tomato soup?'], 'query');
+    const [invoice, soup] = await tiny.embed(
+      ['how do I pay the invoice', 'What is the best recipe for tomato soup?'],
+      'query',
+    );
     const billing = guard.match(invoice as Float32Array, ['billing']);
     expect(billing.topic).toBe('billing');
     expect(billing.similarity).toBeGreaterThan(0.9);
@@ -162,7 +186,13 @@ describe('TopicGuard (generated tiny embedder: planted word clusters only)', () 
       { role: 'system', content: 'operator text' },
       { role: 'user', content: 'first question' },
       { role: 'assistant', content: 'an answer' },
-      { role: 'user', content: [{ type: 'text', text: 'second' }, { type: 'text', text: 'question' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'second' },
+          { type: 'text', text: 'question' },
+        ],
+      },
       { role: 'tool', content: 'tool output' },
     ];
     expect(lastUserText('chat', { messages })).toBe('second\nquestion');
@@ -175,9 +205,13 @@ describe('TopicGuard (generated tiny embedder: planted word clusters only)', () 
 
 describe('config and start-up', () => {
   it('rejects topic policies without topics, unknown topic names and a semantic cache without the exact cache', () => {
-    expect(() => GovernanceConfig.parse({ guardrails: { default: { input: { topics: 'block' } } } })).toThrow(/lists no topic/);
+    expect(() => GovernanceConfig.parse({ guardrails: { default: { input: { topics: 'block' } } } })).toThrow(
+      /lists no topic/,
+    );
     expect(() =>
-      GovernanceConfig.parse({ guardrails: { topics: { a: ['x'] }, profiles: { p: { input: { allowedTopics: ['b'] } } } } }),
+      GovernanceConfig.parse({
+        guardrails: { topics: { a: ['x'] }, profiles: { p: { input: { allowedTopics: ['b'] } } } },
+      }),
     ).toThrow(/allowedTopics names unknown topic/);
     expect(() => GovernanceConfig.parse({ cache: { semantic: { enabled: true } } })).toThrow(/needs cache.enabled/);
     const defaults = GovernanceConfig.parse({});
@@ -187,28 +221,52 @@ describe('config and start-up', () => {
 
   it('takes the embedder from governance.embedder, else the router retrieval section, else the environment', () => {
     const none = GovernanceConfig.parse({}).embedder;
-    expect(resolveEmbedderReference({ ...none, model: '/models/a' }, { embedder: '/models/b' }).model).toBe('/models/a');
-    expect(resolveEmbedderReference(none, { embedder: '/models/b', offline: true })).toMatchObject({ model: '/models/b', offline: true });
+    expect(resolveEmbedderReference({ ...none, model: '/models/a' }, { embedder: '/models/b' }).model).toBe(
+      '/models/a',
+    );
+    expect(resolveEmbedderReference(none, { embedder: '/models/b', offline: true })).toMatchObject({
+      model: '/models/b',
+      offline: true,
+    });
     expect(resolveEmbedderReference(none, undefined, { SWITCHYARD_EMBEDDER: 'org/model' }).model).toBe('org/model');
     expect(resolveEmbedderReference(none, undefined, {}).model).toBe('Xenova/all-MiniLM-L6-v2');
     expect(() => resolveEmbedderReference(none, { embedder: null })).toThrow(/retrieval.embedder is null/);
   });
 
   it('fails start-up when topics are configured and the model is missing or broken', async () => {
-    const topics = { guardrails: { topics: { billing: ['invoice'] }, default: { input: { topics: 'block' as const } } } };
+    const topics = {
+      guardrails: { topics: { billing: ['invoice'] }, default: { input: { topics: 'block' as const } } },
+    };
     const missing = join(scratch, 'no-such-model');
-    const config = GovernanceConfig.parse({ enabled: true, keys: { enabled: false }, ...topics, embedder: { model: missing } });
+    const config = GovernanceConfig.parse({
+      enabled: true,
+      keys: { enabled: false },
+      ...topics,
+      embedder: { model: missing },
+    });
     const deps = { config, registry: new Registry(), pricing: new PricingCatalog(TEST_POOLS, TEST_ROUTES) };
-    expect(() => new Governance(deps)).toThrow(/embedding model .* not available: missing .*no-such-model\/config.json/);
-    expect(() => assertEmbedderFiles({ model: 'org/not-cached', offline: true, cacheDir: scratch, dtype: 'fp32' })).toThrow(/org\/not-cached/);
+    expect(() => new Governance(deps)).toThrow(
+      /embedding model .* not available: missing .*no-such-model\/config.json/,
+    );
+    expect(() =>
+      assertEmbedderFiles({ model: 'org/not-cached', offline: true, cacheDir: scratch, dtype: 'fp32' }),
+    ).toThrow(/org\/not-cached/);
 
     // All files present but the ONNX graph is garbage: the synchronous check passes, create() fails with the cause.
     const broken = join(scratch, 'broken-model');
     mkdirSync(join(broken, 'onnx'), { recursive: true });
-    for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(TINY_EMBEDDER_PATH, file), join(broken, file));
+    for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json'])
+      copyFileSync(join(TINY_EMBEDDER_PATH, file), join(broken, file));
     writeFileSync(join(broken, 'onnx', 'model.onnx'), 'not an onnx graph');
-    const brokenConfig = GovernanceConfig.parse({ enabled: true, keys: { enabled: false }, ...topics, embedder: { model: broken, offline: true } });
-    await expect(Governance.create({ ...deps, registry: new Registry(), config: brokenConfig, logDestination: new MemoryLog() })).rejects.toThrow(/Could not load model/);
+    const brokenConfig = GovernanceConfig.parse({
+      enabled: true,
+      keys: { enabled: false },
+      ...topics,
+      embedder: { model: broken, offline: true },
+    });
+    await expect(
+      Governance.create({ ...deps, registry: new Registry(), config: brokenConfig, logDestination: new MemoryLog() }),
+    ).rejects.toThrow(/Could not load model/);
   });
 });
 
@@ -228,7 +286,9 @@ describe('Governance with the embedding features', () => {
       failing,
       log,
     );
-    await expect(topics.admit({ endpoint: 'chat', key: undefined, body: chat('hello'), requestId: 'r1' })).rejects.toMatchObject({
+    await expect(
+      topics.admit({ endpoint: 'chat', key: undefined, body: chat('hello'), requestId: 'r1' }),
+    ).rejects.toMatchObject({
       status: 503,
       code: 'guardrail_unavailable',
       message: expect.stringContaining('model exploded'),
@@ -236,7 +296,11 @@ describe('Governance with the embedding features', () => {
     await topics.close();
     expect(log.lines.some((line) => String(line['msg']).includes('governance embedder failed to load'))).toBe(true);
 
-    const cacheOnly = newGovernance({ cache: { enabled: true, semantic: { enabled: true } } }, failing, new MemoryLog());
+    const cacheOnly = newGovernance(
+      { cache: { enabled: true, semantic: { enabled: true } } },
+      failing,
+      new MemoryLog(),
+    );
     const first = await cacheOnly.admit({ endpoint: 'chat', key: undefined, body: chat('hello'), requestId: 'r2' });
     expect(first.cache.result).toBe('miss');
     await cacheOnly.settle(first, { status: 200, cacheAnswer: { kind: 'body', body: { id: 'x', choices: [] } } });
@@ -250,28 +314,60 @@ describe('Governance with the embedding features', () => {
     const governance = newGovernance(
       {
         cache: { enabled: true, semantic: { enabled: true, threshold: 0.95 } },
-        guardrails: { topics: { billing: ['How do I pay my invoice?'] }, default: { input: { topics: 'flag', topicThreshold: 0.5 } } },
+        guardrails: {
+          topics: { billing: ['How do I pay my invoice?'] },
+          default: { input: { topics: 'flag', topicThreshold: 0.5 } },
+        },
       },
       tiny,
       log,
     );
-    const first = await governance.admit({ endpoint: 'chat', key: undefined, body: chat('How do I pay my invoice?'), requestId: 's1' });
+    const first = await governance.admit({
+      endpoint: 'chat',
+      key: undefined,
+      body: chat('How do I pay my invoice?'),
+      requestId: 's1',
+    });
     expect(first.cache.result).toBe('miss');
     expect(first.topic).toMatchObject({ topic: 'billing', onTopic: true });
     expect(first.semantic?.vector.length).toBe(tiny.dimensions);
-    const answer = { id: 'chatcmpl-1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'Pay online.' } }] };
-    await governance.settle(first, { status: 200, served: { pool: 'gpu-pool', backendId: 'gpu-pool-0' }, cacheAnswer: { kind: 'body', body: answer } });
+    const answer = {
+      id: 'chatcmpl-1',
+      object: 'chat.completion',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Pay online.' } }],
+    };
+    await governance.settle(first, {
+      status: 200,
+      served: { pool: 'gpu-pool', backendId: 'gpu-pool-0' },
+      cacheAnswer: { kind: 'body', body: answer },
+    });
     expect(governance.semantic?.entries).toBe(1);
 
-    const near = await governance.admit({ endpoint: 'chat', key: undefined, body: chat('how do I pay my invoice'), requestId: 's2' });
+    const near = await governance.admit({
+      endpoint: 'chat',
+      key: undefined,
+      body: chat('how do I pay my invoice'),
+      requestId: 's2',
+    });
     expect(near.cache.result).toBe('semantic-hit');
     expect(near.headers['x-switchyard-cache']).toBe('semantic-hit');
     expect((await governance.settle(near, { status: 200 })).costUsd).toBe(0);
     // `x-switchyard-cache: exact` asks for the exact cache only.
-    const exactOnly = await governance.admit({ endpoint: 'chat', key: undefined, body: chat('how do I pay my invoice'), requestId: 's3', cacheControl: 'exact' });
+    const exactOnly = await governance.admit({
+      endpoint: 'chat',
+      key: undefined,
+      body: chat('how do I pay my invoice'),
+      requestId: 's3',
+      cacheControl: 'exact',
+    });
     expect(exactOnly.cache.result).toBe('miss');
     await governance.release(exactOnly, new Error('not sent'));
-    const offTopic = await governance.admit({ endpoint: 'chat', key: undefined, body: chat('What is the weather tomorrow?'), requestId: 's4' });
+    const offTopic = await governance.admit({
+      endpoint: 'chat',
+      key: undefined,
+      body: chat('What is the weather tomorrow?'),
+      requestId: 's4',
+    });
     expect(offTopic.inputRules).toContain('off_topic');
     expect(offTopic.cache.result).toBe('miss');
     await governance.release(offTopic, new Error('not sent'));
@@ -283,15 +379,39 @@ describe('Governance with the embedding features', () => {
       tiny,
       new MemoryLog(),
     );
-    const completion = await strict.admit({ endpoint: 'completions', key: undefined, body: { model: 'llama-3.1-8b', prompt: 'How do I pay the invoice?' }, requestId: 'c1' });
+    const completion = await strict.admit({
+      endpoint: 'completions',
+      key: undefined,
+      body: { model: 'llama-3.1-8b', prompt: 'How do I pay the invoice?' },
+      requestId: 'c1',
+    });
     expect(completion.topic?.onTopic).toBe(true);
     await strict.release(completion, new Error('not sent'));
     await expect(
-      strict.admit({ endpoint: 'completions', key: undefined, body: { model: 'llama-3.1-8b', prompt: [1, 2, 3] }, requestId: 'c2' }),
-    ).rejects.toMatchObject({ status: 400, code: 'content_policy_violation', message: expect.stringContaining('not text') });
+      strict.admit({
+        endpoint: 'completions',
+        key: undefined,
+        body: { model: 'llama-3.1-8b', prompt: [1, 2, 3] },
+        requestId: 'c2',
+      }),
+    ).rejects.toMatchObject({
+      status: 400,
+      code: 'content_policy_violation',
+      message: expect.stringContaining('not text'),
+    });
     await expect(
-      strict.admit({ endpoint: 'completions', key: undefined, body: { model: 'llama-3.1-8b', prompt: 'What is the weather tomorrow?' }, requestId: 'c3' }),
-    ).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/rule: off_topic\): the closest allowed topic is "billing" at similarity -?0\.\d{3}, below the threshold 0\.5/) });
+      strict.admit({
+        endpoint: 'completions',
+        key: undefined,
+        body: { model: 'llama-3.1-8b', prompt: 'What is the weather tomorrow?' },
+        requestId: 'c3',
+      }),
+    ).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringMatching(
+        /rule: off_topic\): the closest allowed topic is "billing" at similarity -?0\.\d{3}, below the threshold 0\.5/,
+      ),
+    });
     await strict.close();
 
     const hitLine = log.lines.find((line) => line['requestId'] === 's2');

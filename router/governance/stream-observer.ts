@@ -31,7 +31,11 @@ export class StreamObserver {
     if (this.chunkGuard || !this.options.guard) return this.chunkGuard;
     const { admission } = this;
     this.recordDecision ??= this.record.bind(this);
-    this.chunkGuard = new ChunkGuard({ policy: admission.policy.output, systemPrompt: admission.systemPrompt, onDecision: this.recordDecision });
+    this.chunkGuard = new ChunkGuard({
+      policy: admission.policy.output,
+      systemPrompt: admission.systemPrompt,
+      onDecision: this.recordDecision,
+    });
     return this.chunkGuard;
   }
 
@@ -86,7 +90,8 @@ export class StreamObserver {
     if (content !== '') {
       const now = performance.now();
       const model = this.admission.model;
-      if (this.lastContentAt === 0) this.options.metrics.ttft.observe({ model }, (now - this.admission.startedAt) / 1000);
+      if (this.lastContentAt === 0)
+        this.options.metrics.ttft.observe({ model }, (now - this.admission.startedAt) / 1000);
       else this.options.metrics.interToken.observe({ model }, (now - this.lastContentAt) / 1000);
       this.lastContentAt = now;
       if (this.text.length < MAX_CAPTURED_TEXT) this.text += content;
@@ -96,7 +101,8 @@ export class StreamObserver {
 
   /** The answer as the client saw it, for the cache (undefined when the stream was cut by a guardrail). */
   cacheAnswer(): CachedAnswer | undefined {
-    if (!this.captured || this.blocked || this.admission.outputRules.some((rule) => rule.startsWith('block:'))) return undefined;
+    if (!this.captured || this.blocked || this.admission.outputRules.some((rule) => rule.startsWith('block:')))
+      return undefined;
     return { kind: 'chunks', chunks: this.captured };
   }
 
@@ -110,7 +116,11 @@ export class StreamObserver {
       let text = content;
       if (this.options.guard) {
         this.recordDecision ??= this.record.bind(this);
-        const result = guardText(content, { policy: this.admission.policy.output, systemPrompt: this.admission.systemPrompt, onDecision: this.recordDecision });
+        const result = guardText(content, {
+          policy: this.admission.policy.output,
+          systemPrompt: this.admission.systemPrompt,
+          onDecision: this.recordDecision,
+        });
         text = result.text;
         if (result.blocked) choice['finish_reason'] = 'content_filter';
       }

@@ -9,7 +9,8 @@ import { textOf } from './guardrails/input.ts';
 // tiktoken's WebAssembly encoder (~15 MB resident) loads on the first count, so a router whose governance counts no
 // tokens never holds it.
 const require = createRequire(import.meta.url);
-const get_encoding = (name: 'cl100k_base'): Tiktoken => (require('tiktoken') as typeof TiktokenModule).get_encoding(name);
+const get_encoding = (name: 'cl100k_base'): Tiktoken =>
+  (require('tiktoken') as typeof TiktokenModule).get_encoding(name);
 
 let encoder: Tiktoken | undefined;
 
@@ -37,7 +38,8 @@ export function countTokensUncached(text: string): number {
 //   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
 // (\p{L} = ASCII letters, \p{N} = ASCII digits, \s = the same six ASCII spaces); other text goes to tiktoken whole.
 const ASCII = /^[\x00-\x7F]*$/;
-const ASCII_PIECES = /'(?:[sStTmMdD]|[rR][eE]|[vV][eE]|[lL][lL])|[^\r\nA-Za-z0-9]?[A-Za-z]+|[0-9]{1,3}| ?[^\sA-Za-z0-9]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/g;
+const ASCII_PIECES =
+  /'(?:[sStTmMdD]|[rR][eE]|[vV][eE]|[lL][lL])|[^\r\nA-Za-z0-9]?[A-Za-z]+|[0-9]{1,3}| ?[^\sA-Za-z0-9]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+/g;
 /** Longest piece kept in the cache (long runs of punctuation or spaces are rare and not worth keeping). */
 const MAX_CACHED_PIECE = 24;
 const MAX_CACHED_PIECES = 50_000;
@@ -89,7 +91,11 @@ export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
 }
 
-export function countChatTokens(messages: ReadonlyArray<Record<string, unknown>>, tools?: unknown, exact = true): number {
+export function countChatTokens(
+  messages: ReadonlyArray<Record<string, unknown>>,
+  tools?: unknown,
+  exact = true,
+): number {
   let total = PER_REQUEST;
   for (const message of messages) {
     // Admission counts before the body is validated: a malformed entry is left for validation to reject (400).

@@ -24,8 +24,21 @@ describe('key store', () => {
     other.close();
     store.setDisabled(record.id, true);
     expect(store.authenticate(key)?.disabled).toBe(true);
-    for (const [day, cost] of [['2026-11-26', 1], ['2026-11-27', 2], ['2026-11-27', 3]] as const) {
-      store.recordSpend({ keyId: record.id, team: 't1', model: 'm', day, promptTokens: 10, completionTokens: 5, costUsd: cost, cached: false });
+    for (const [day, cost] of [
+      ['2026-11-26', 1],
+      ['2026-11-27', 2],
+      ['2026-11-27', 3],
+    ] as const) {
+      store.recordSpend({
+        keyId: record.id,
+        team: 't1',
+        model: 'm',
+        day,
+        promptTokens: 10,
+        completionTokens: 5,
+        costUsd: cost,
+        cached: false,
+      });
     }
     expect(store.spend('day')).toEqual([
       { group: '2026-11-26', requests: 1, promptTokens: 10, completionTokens: 5, costUsd: 1, cachedRequests: 0 },
@@ -42,26 +55,52 @@ describe('cost rules', () => {
   const pricing = new PricingCatalog(TEST_POOLS, TEST_ROUTES);
   it('prices hosted pools from the catalog and self-hosted pools from GPU prices', () => {
     const prices = loadPrices();
-    expect(pricing.forPool('hosted-pool', 'hosted-small')).toMatchObject({ kind: 'hosted', upstreamModel: 'gpt-4o-mini', inputPer1M: prices.hosted['gpt-4o-mini']?.input });
-    expect(pricing.forPool('gpu-pool', 'small')).toEqual({ kind: 'self-hosted', pool: 'gpu-pool', gpus: 2, hourlyPerGpu: prices.gpus.h100?.hourly });
+    expect(pricing.forPool('hosted-pool', 'hosted-small')).toMatchObject({
+      kind: 'hosted',
+      upstreamModel: 'gpt-4o-mini',
+      inputPer1M: prices.hosted['gpt-4o-mini']?.input,
+    });
+    expect(pricing.forPool('gpu-pool', 'small')).toEqual({
+      kind: 'self-hosted',
+      pool: 'gpu-pool',
+      gpus: 2,
+      hourlyPerGpu: prices.gpus.h100?.hourly,
+    });
     expect(pricing.canonical('small')).toBe('llama-3.1-8b');
   });
 
   it('shares a backend’s busy GPU time by tokens and reports idle time as waste', () => {
     let now = 0;
-    const meter = new CostMeter({ windowSeconds: 60, promptTokenWeight: 1, bootstrapTokensPerGpuSecond: 400, clock: () => now });
+    const meter = new CostMeter({
+      windowSeconds: 60,
+      promptTokenWeight: 1,
+      bootstrapTokensPerGpuSecond: 400,
+      clock: () => now,
+    });
     const gpu = pricing.forPool('gpu-pool', 'small');
     if (gpu?.kind !== 'self-hosted') throw new Error('expected self-hosted');
     meter.registerBackend('b0', gpu);
     const perSecond = (2 * gpu.hourlyPerGpu) / 3600;
     // Alone for 2 s: pays its whole busy time.
     now = 3_000;
-    const alone = meter.charge(gpu, { promptTokens: 50, completionTokens: 50 }, { backendId: 'b0', startedAt: 1_000, endedAt: 3_000 });
+    const alone = meter.charge(
+      gpu,
+      { promptTokens: 50, completionTokens: 50 },
+      { backendId: 'b0', startedAt: 1_000, endedAt: 3_000 },
+    );
     expect(alone).toBeCloseTo(2 * perSecond, 10);
     // Two overlapping requests over [4 s, 6 s] with 100 and 300 tokens: 2 s of new busy time in the window.
     now = 6_000;
-    const small = meter.charge(gpu, { promptTokens: 50, completionTokens: 50 }, { backendId: 'b0', startedAt: 4_000, endedAt: 5_000 });
-    const large = meter.charge(gpu, { promptTokens: 100, completionTokens: 200 }, { backendId: 'b0', startedAt: 4_000, endedAt: 6_000 });
+    const small = meter.charge(
+      gpu,
+      { promptTokens: 50, completionTokens: 50 },
+      { backendId: 'b0', startedAt: 4_000, endedAt: 5_000 },
+    );
+    const large = meter.charge(
+      gpu,
+      { promptTokens: 100, completionTokens: 200 },
+      { backendId: 'b0', startedAt: 4_000, endedAt: 6_000 },
+    );
     expect(small).toBeGreaterThan(0);
     // Averaged over the window: more tokens pay more (1.5 vs 2.4 GPU-seconds of cost here).
     expect(large).toBeGreaterThan(small * 1.5);
@@ -74,13 +113,24 @@ describe('cost rules', () => {
     expect(worst).toBeGreaterThanOrEqual(200 * ((4 * perSecond) / 500) * 2 * 0.99);
     const hosted = pricing.forPool('hosted-pool', 'hosted-small');
     if (!hosted) throw new Error('no hosted');
-    expect(meter.charge(hosted, { promptTokens: 1_000_000, completionTokens: 0 }, { backendId: 'h', startedAt: 0, endedAt: 0 })).toBeCloseTo(0.15, 10);
+    expect(
+      meter.charge(
+        hosted,
+        { promptTokens: 1_000_000, completionTokens: 0 },
+        { backendId: 'h', startedAt: 0, endedAt: 0 },
+      ),
+    ).toBeCloseTo(0.15, 10);
   });
 
   it('keeps the sliding window exact over many expirations (running sums, compaction)', () => {
     let now = 0;
     const pricing = new PricingCatalog(TEST_POOLS, TEST_ROUTES);
-    const meter = new CostMeter({ windowSeconds: 60, promptTokenWeight: 1, bootstrapTokensPerGpuSecond: 400, clock: () => now });
+    const meter = new CostMeter({
+      windowSeconds: 60,
+      promptTokenWeight: 1,
+      bootstrapTokensPerGpuSecond: 400,
+      clock: () => now,
+    });
     const gpu = pricing.forPool('gpu-pool', 'small');
     if (gpu?.kind !== 'self-hosted') throw new Error('expected self-hosted');
     meter.registerBackend('b0', gpu);
@@ -91,23 +141,38 @@ describe('cost rules', () => {
     for (let index = 0; index < 20_000; index++) {
       const startedAt = index * 10;
       now = startedAt + 5;
-      const cost = meter.charge(gpu, { promptTokens: 30, completionTokens: 20 }, { backendId: 'b0', startedAt, endedAt: now });
+      const cost = meter.charge(
+        gpu,
+        { promptTokens: 30, completionTokens: 20 },
+        { backendId: 'b0', startedAt, endedAt: now },
+      );
       worstError = Math.max(worstError, Math.abs(cost / (0.005 * perSecond) - 1));
     }
     expect(worstError).toBeLessThan(1e-9);
     // After a quiet minute the window is empty: the next request pays its whole busy time again.
     now += 120_000;
-    const alone = meter.charge(gpu, { promptTokens: 1, completionTokens: 1 }, { backendId: 'b0', startedAt: now - 2_000, endedAt: now });
+    const alone = meter.charge(
+      gpu,
+      { promptTokens: 1, completionTokens: 1 },
+      { backendId: 'b0', startedAt: now - 2_000, endedAt: now },
+    );
     expect(alone).toBeCloseTo(2 * perSecond, 12);
   });
 });
 
 describe('response cache', () => {
   it('keys on normalised requests, ignoring stream and key order', () => {
-    const a = cacheKey('chat', { model: 'm', temperature: 0, messages: [{ role: 'user', content: 'x' }], stream: true });
+    const a = cacheKey('chat', {
+      model: 'm',
+      temperature: 0,
+      messages: [{ role: 'user', content: 'x' }],
+      stream: true,
+    });
     const b = cacheKey('chat', { messages: [{ content: 'x', role: 'user' }], temperature: 0, model: 'm', user: 'u' });
     expect(a).toBe(b);
-    expect(cacheKey('chat', { model: 'm', temperature: 0, messages: [], max_tokens: 5 })).not.toBe(cacheKey('chat', { model: 'm', temperature: 0, messages: [] }));
+    expect(cacheKey('chat', { model: 'm', temperature: 0, messages: [], max_tokens: 5 })).not.toBe(
+      cacheKey('chat', { model: 'm', temperature: 0, messages: [] }),
+    );
     expect(isCacheable({ temperature: 0 }, false)).toBe(true);
     expect(isCacheable({ temperature: 1 }, false)).toBe(false);
     expect(isCacheable({ temperature: 1 }, true)).toBe(true);
@@ -130,11 +195,22 @@ describe('response cache', () => {
   });
 
   it('converts between stored bodies and stream chunks', () => {
-    const body = { id: 'x', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'a long enough answer to split' }, finish_reason: 'stop' }], usage: { prompt_tokens: 1 } };
+    const body = {
+      id: 'x',
+      created: 1,
+      model: 'm',
+      choices: [
+        { index: 0, message: { role: 'assistant', content: 'a long enough answer to split' }, finish_reason: 'stop' },
+      ],
+      usage: { prompt_tokens: 1 },
+    };
     const chunks = answerAsChunks({ kind: 'body', body }, 'chat') ?? [];
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 1 } });
     const rebuilt = answerAsBody({ kind: 'chunks', chunks }, 'chat');
-    expect(rebuilt).toMatchObject({ object: 'chat.completion', choices: [{ message: { content: 'a long enough answer to split' }, finish_reason: 'stop' }] });
+    expect(rebuilt).toMatchObject({
+      object: 'chat.completion',
+      choices: [{ message: { content: 'a long enough answer to split' }, finish_reason: 'stop' }],
+    });
   });
 });
 
@@ -145,15 +221,29 @@ describe('prompt registry', () => {
     expect(latest.version).toBe('2');
     expect(latest.body).toMatchObject({ model: 'llama-3.1-8b', max_tokens: 200, temperature: 0 });
     expect((latest.body['messages'] as Array<{ content: string }>)[1]?.content).toBe('Q?');
-    const v1 = registry.render({ model: 'other', prompt: { name: 'support-answer', version: 1, variables: { product: 'P', question: 'Q?' } } });
+    const v1 = registry.render({
+      model: 'other',
+      prompt: { name: 'support-answer', version: 1, variables: { product: 'P', question: 'Q?' } },
+    });
     expect(v1.body['model']).toBe('other');
     expect(v1.hash).not.toBe(latest.hash);
-    expect(registry.render({ prompt: { name: 'support-answer', variables: { product: 'P', question: 'Q?' } } }).hash).toBe(latest.hash);
-    expect(() => registry.render({ prompt: { name: 'support-answer', variables: { product: 'P' } } })).toThrow(/Missing prompt variables: question/);
+    expect(
+      registry.render({ prompt: { name: 'support-answer', variables: { product: 'P', question: 'Q?' } } }).hash,
+    ).toBe(latest.hash);
+    expect(() => registry.render({ prompt: { name: 'support-answer', variables: { product: 'P' } } })).toThrow(
+      /Missing prompt variables: question/,
+    );
     expect(() => registry.render({ prompt: { name: 'nope' } })).toThrow(/Unknown prompt/);
   });
   it('rejects templates with undeclared variables', () => {
-    expect(() => new PromptRegistry().add({ name: 'x', version: '1', variables: [], template: [{ role: 'user', content: '{{y}}' }] })).toThrow(/undeclared/);
+    expect(() =>
+      new PromptRegistry().add({
+        name: 'x',
+        version: '1',
+        variables: [],
+        template: [{ role: 'user', content: '{{y}}' }],
+      }),
+    ).toThrow(/undeclared/);
   });
 });
 
@@ -162,7 +252,11 @@ describe('config', () => {
     const config = GovernanceConfig.parse({});
     expect(config.enabled).toBe(false);
     expect(config.limits.backend).toBe('memory');
-    const merged = mergePolicy(config.guardrails.default, { output: { pii: 'block' } }, { input: { injection: 'block' } });
+    const merged = mergePolicy(
+      config.guardrails.default,
+      { output: { pii: 'block' } },
+      { input: { injection: 'block' } },
+    );
     expect(merged.output).toMatchObject({ pii: 'block', leakage: 'flag', holdBackChars: 48 });
     expect(merged.input.injection).toBe('block');
     expect(() => GovernanceConfig.parse({ limits: { backend: 'etcd' } })).toThrow();
@@ -171,7 +265,9 @@ describe('config', () => {
 
 describe('token counting at admission (before the body is validated)', () => {
   it('passes over malformed message entries instead of throwing', () => {
-    const messages = [null, 'text', { role: 'user', content: 'Say hi.' }] as unknown as ReadonlyArray<Record<string, unknown>>;
+    const messages = [null, 'text', { role: 'user', content: 'Say hi.' }] as unknown as ReadonlyArray<
+      Record<string, unknown>
+    >;
     const wellFormed = countChatTokens([{ role: 'user', content: 'Say hi.' }]);
     expect(countChatTokens(messages)).toBe(wellFormed);
   });

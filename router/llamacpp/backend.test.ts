@@ -15,7 +15,8 @@ describe.skipIf(!install)('llama-server backend', () => {
       const replicas = await startLlamaCppReplicas(1, { parallel: 2, ctxSize: 1024 });
       return { url: replicas.urls[0]!, close: replicas.close };
     },
-    create: (url, headers) => createVllmBackend({ id: 'llamacpp', url, connectTimeoutMs: 1_000, headers, kind: 'llamacpp' }),
+    create: (url, headers) =>
+      createVllmBackend({ id: 'llamacpp', url, connectTimeoutMs: 1_000, headers, kind: 'llamacpp' }),
     // Random weights may sample end-of-text at once; the usage assertions need exactly max_tokens.
     extraBody: { ignore_eos: true },
     // llama-server answers any model name; what it rejects as the caller's fault is a prompt beyond a slot's context.

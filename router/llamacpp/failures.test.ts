@@ -2,7 +2,12 @@
 // replica, or ended with an error event + [DONE], as configured) and an error event the engine itself sends
 // mid-stream, which must reach the client as that error — never as "no backend" while the engine is alive.
 import { afterEach, describe, expect, it } from 'vitest';
-import { llamaServerForTests, rawTinyModelFile, startLlamaCppReplicas, type LlamaCppReplicas } from '../../deploy/engines/llamacpp/testing.ts';
+import {
+  llamaServerForTests,
+  rawTinyModelFile,
+  startLlamaCppReplicas,
+  type LlamaCppReplicas,
+} from '../../deploy/engines/llamacpp/testing.ts';
 import type { RouterConfigInput } from '../config/schema.ts';
 import { HEADER_BACKEND } from '../routing/response-headers.ts';
 import { startTestRouter, type TestRouter } from '../testing/harness.ts';
@@ -71,7 +76,9 @@ async function streamAndInterrupt(baseURL: string, midway: (backend: string) => 
  * parser rejects some generations ("does not match the expected peg-native format"). Which seeds do depends on the
  * CPU's float arithmetic, so it is found on the replica directly (bounded), then replayed through the router.
  */
-async function findErroringSeed(replicaUrl: string): Promise<{ seed: number; contentBeforeError: string; message: string } | undefined> {
+async function findErroringSeed(
+  replicaUrl: string,
+): Promise<{ seed: number; contentBeforeError: string; message: string } | undefined> {
   for (let seed = 0; seed < 80; seed++) {
     const text = await (
       await fetch(`${replicaUrl}/v1/chat/completions`, {
@@ -80,9 +87,14 @@ async function findErroringSeed(replicaUrl: string): Promise<{ seed: number; con
         body: JSON.stringify({ ...ERROR_PROBE, seed }),
       })
     ).text();
-    const events = text.split('\n\n').filter((event) => event.startsWith('data: {')).map((event) => JSON.parse(event.slice(6)) as Record<string, unknown>);
+    const events = text
+      .split('\n\n')
+      .filter((event) => event.startsWith('data: {'))
+      .map((event) => JSON.parse(event.slice(6)) as Record<string, unknown>);
     const error = events.find((event) => event['error']) as { error: { message: string } } | undefined;
-    const content = events.map((event) => (event['choices'] as { delta?: { content?: string } }[] | undefined)?.[0]?.delta?.content ?? '').join('');
+    const content = events
+      .map((event) => (event['choices'] as { delta?: { content?: string } }[] | undefined)?.[0]?.delta?.content ?? '')
+      .join('');
     if (error && content !== '') return { seed, contentBeforeError: content, message: error.error.message };
   }
   return undefined;
@@ -115,13 +127,19 @@ describe.skipIf(!install)('router → llama-server failures', () => {
     expect(response.status).toBe(200);
     const events = (await response.text()).split('\n\n').filter(Boolean);
     expect(events.at(-1)).toBe('data: [DONE]');
-    const last = JSON.parse(events.at(-2)!.slice('data: '.length)) as { error?: { message: string; type: string; code: string } };
+    const last = JSON.parse(events.at(-2)!.slice('data: '.length)) as {
+      error?: { message: string; type: string; code: string };
+    };
     expect(last.error?.message).toContain(probe!.message);
     expect(last.error?.message).not.toMatch(/no backend/i);
     expect(last.error?.code).toBe('engine_stream_error');
     const content = events
       .slice(0, -2)
-      .map((event) => (JSON.parse(event.slice(6)) as { choices?: { delta?: { content?: string } }[] }).choices?.[0]?.delta?.content ?? '')
+      .map(
+        (event) =>
+          (JSON.parse(event.slice(6)) as { choices?: { delta?: { content?: string } }[] }).choices?.[0]?.delta
+            ?.content ?? '',
+      )
       .join('');
     expect(content).toBe(probe!.contentBeforeError);
     // Concurrent streams of varied seeds: each ends with [DONE], cleanly or with the engine's own error.
@@ -146,7 +164,9 @@ describe.skipIf(!install)('router → llama-server failures', () => {
   it('continues a stream on the other replica when its replica is killed mid-stream', async () => {
     replicas = await startLlamaCppReplicas(2, { parallel: 1, ctxSize: 4096 });
     test = await startTestRouter(config(replicas.urls, 'continue'));
-    const outcome = await streamAndInterrupt(test.baseURL, (backend) => replicas!.kill(Number(backend.split('-').pop())));
+    const outcome = await streamAndInterrupt(test.baseURL, (backend) =>
+      replicas!.kill(Number(backend.split('-').pop())),
+    );
     expect(outcome.events.at(-1)).toBe('data: [DONE]');
     expect(outcome.events.some((event) => event.includes('"error"'))).toBe(false);
     expect(outcome.content.startsWith(outcome.contentBeforeKill)).toBe(true);
@@ -156,9 +176,13 @@ describe.skipIf(!install)('router → llama-server failures', () => {
   it('ends the stream with an error event and [DONE] when configured to, after a replica is killed', async () => {
     replicas = await startLlamaCppReplicas(2, { parallel: 1, ctxSize: 4096 });
     test = await startTestRouter(config(replicas.urls, 'error'));
-    const outcome = await streamAndInterrupt(test.baseURL, (backend) => replicas!.kill(Number(backend.split('-').pop())));
+    const outcome = await streamAndInterrupt(test.baseURL, (backend) =>
+      replicas!.kill(Number(backend.split('-').pop())),
+    );
     expect(outcome.events.at(-1)).toBe('data: [DONE]');
-    const error = JSON.parse(outcome.events.at(-2)!.slice('data: '.length)) as { error: { type: string; message: string } };
+    const error = JSON.parse(outcome.events.at(-2)!.slice('data: '.length)) as {
+      error: { type: string; message: string };
+    };
     expect(error.error.type).toBe('upstream_error');
     expect(error.error.message).not.toMatch(/no backend/i);
   }, 60_000);

@@ -4,7 +4,11 @@
 // client as that error, and a replica killed mid-stream (continued or ended cleanly, as configured).
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { llamaServerForTests, startLlamaCppReplicas, type LlamaCppReplicas } from '../../deploy/engines/llamacpp/testing.ts';
+import {
+  llamaServerForTests,
+  startLlamaCppReplicas,
+  type LlamaCppReplicas,
+} from '../../deploy/engines/llamacpp/testing.ts';
 import type { RouterConfigInput } from '../config/schema.ts';
 import { HEADER_BACKEND } from '../routing/response-headers.ts';
 import { startTestRouter, type TestRouter } from '../testing/harness.ts';
@@ -96,7 +100,9 @@ describe.skipIf(!install)('router → llama-server', () => {
     const text = await response.text();
     const events = text.split('\n\n').filter(Boolean);
     expect(events.at(-1)).toBe('data: [DONE]');
-    const chunks = events.slice(0, -1).map((event) => JSON.parse(event.slice('data: '.length)) as Record<string, unknown>);
+    const chunks = events
+      .slice(0, -1)
+      .map((event) => JSON.parse(event.slice('data: '.length)) as Record<string, unknown>);
     expect(chunks.every((chunk) => chunk['object'] === 'chat.completion.chunk')).toBe(true);
     const usage = chunks.at(-1)?.['usage'] as { completion_tokens: number } | undefined;
     expect(usage?.completion_tokens).toBe(12);
@@ -104,7 +110,13 @@ describe.skipIf(!install)('router → llama-server', () => {
     const plain = await fetch(`${test.baseURL}/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'Hi' }], max_tokens: 4, ignore_eos: true, stream: true }),
+      body: JSON.stringify({
+        model: MODEL,
+        messages: [{ role: 'user', content: 'Hi' }],
+        max_tokens: 4,
+        ignore_eos: true,
+        stream: true,
+      }),
     });
     const plainText = await plain.text();
     expect(plainText.endsWith('data: [DONE]\n\n')).toBe(true);
@@ -135,7 +147,9 @@ describe.skipIf(!install)('router → llama-server', () => {
       return all.every((slot) => !slot.is_processing);
     }, 5_000);
     expect(freed).toBe(true);
-    const decoded = (await Promise.all(replicas.urls.map(slots))).flat().map((slot) => slot.next_token?.[0]?.n_decoded ?? 0);
+    const decoded = (await Promise.all(replicas.urls.map(slots)))
+      .flat()
+      .map((slot) => slot.next_token?.[0]?.n_decoded ?? 0);
     expect(Math.max(...decoded)).toBeLessThan(4_000);
   });
 
@@ -151,7 +165,12 @@ describe.skipIf(!install)('router → llama-server', () => {
     const streamed = await fetch(`${test.baseURL}/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'lighthouse '.repeat(1_000) }], max_tokens: 4, stream: true }),
+      body: JSON.stringify({
+        model: MODEL,
+        messages: [{ role: 'user', content: 'lighthouse '.repeat(1_000) }],
+        max_tokens: 4,
+        stream: true,
+      }),
     });
     expect(streamed.status).toBe(400);
   });
@@ -183,9 +202,17 @@ describe.skipIf(!install)('router → llama-server', () => {
         const text = await (await fetch(`${test.router.url}/metrics`)).text();
         return /switchyard_backend_queue_requests\{backend="llama-0",pool="llama"\} [1-9]/.test(text);
       }, 20_000);
-      expect(loaded, (await (await fetch(`${test.router.url}/metrics`)).text()).split("\n").filter((line) => line.startsWith("switchyard_backend")).join("\n")).toBe(true);
+      expect(
+        loaded,
+        (await (await fetch(`${test.router.url}/metrics`)).text())
+          .split('\n')
+          .filter((line) => line.startsWith('switchyard_backend'))
+          .join('\n'),
+      ).toBe(true);
       const metrics = await (await fetch(`${test.router.url}/metrics`)).text();
-      const kv = Number(/switchyard_backend_kv_cache_usage_ratio\{backend="llama-0",pool="llama"\} (\S+)/.exec(metrics)?.[1]);
+      const kv = Number(
+        /switchyard_backend_kv_cache_usage_ratio\{backend="llama-0",pool="llama"\} (\S+)/.exec(metrics)?.[1],
+      );
       expect(kv).toBeGreaterThan(0);
       expect(metrics).toMatch(/switchyard_backend_running_requests\{backend="llama-0",pool="llama"\} 2/);
       const picked: string[] = [];

@@ -22,7 +22,12 @@ describe.skipIf(!install)('deploy/examples/llamacpp.yaml', () => {
     const config = await loadConfigFile(EXAMPLE);
     // The example as written, with its replicas' state kept out of the working tree.
     config.deploy = { ...config.deploy!, stateDir };
-    router = await startRouter(config, { host: '127.0.0.1', port: 0, processMetrics: false, deployLogger: pino({ level: 'warn' }) });
+    router = await startRouter(config, {
+      host: '127.0.0.1',
+      port: 0,
+      processMetrics: false,
+      deployLogger: pino({ level: 'warn' }),
+    });
   }, 90_000);
   afterAll(async () => {
     await router?.deployment?.down();
@@ -47,9 +52,17 @@ describe.skipIf(!install)('deploy/examples/llamacpp.yaml', () => {
     expect(seen.size).toBeGreaterThanOrEqual(1);
     const metrics = await (await fetch(`${router.url}/metrics`)).text();
     for (const replica of status.pools[0]!.replicas) {
-      expect(metrics).toMatch(new RegExp(`switchyard_backend_kv_cache_usage_ratio\\{backend="${replica.replicaId}",pool="llamacpp"\\} [0-9.e-]+`));
-      expect(metrics).toMatch(new RegExp(`switchyard_backend_queue_requests\\{backend="${replica.replicaId}",pool="llamacpp"\\} 0`));
-      expect(metrics).toMatch(new RegExp(`switchyard_backend_metrics_stale\\{backend="${replica.replicaId}",pool="llamacpp"\\} 0`));
+      expect(metrics).toMatch(
+        new RegExp(
+          `switchyard_backend_kv_cache_usage_ratio\\{backend="${replica.replicaId}",pool="llamacpp"\\} [0-9.e-]+`,
+        ),
+      );
+      expect(metrics).toMatch(
+        new RegExp(`switchyard_backend_queue_requests\\{backend="${replica.replicaId}",pool="llamacpp"\\} 0`),
+      );
+      expect(metrics).toMatch(
+        new RegExp(`switchyard_backend_metrics_stale\\{backend="${replica.replicaId}",pool="llamacpp"\\} 0`),
+      );
     }
   });
 });

@@ -45,7 +45,10 @@ export function createLoraRouting(config: LoraSectionConfig, deps: LoraRoutingDe
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
   const discovery = config.discover
-    ? new AdapterDiscovery(deps.registry, catalog, { intervalMs: config.discoverIntervalMs, ...(deps.fetcher ? { fetcher: deps.fetcher } : {}) })
+    ? new AdapterDiscovery(deps.registry, catalog, {
+        intervalMs: config.discoverIntervalMs,
+        ...(deps.fetcher ? { fetcher: deps.fetcher } : {}),
+      })
     : undefined;
   return {
     catalog,

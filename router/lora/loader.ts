@@ -77,7 +77,10 @@ export class AdapterLoader implements AdapterSender {
   private ensure(entry: BackendEntry, adapter: AdapterInfo, signal: CancelSignal): Promise<void> {
     if (!this.options.loadOnDemand || adapter.path === undefined) {
       return Promise.reject(
-        new UpstreamError(`The adapter \`${adapter.name}\` is not available on this replica.`, 404, true, { status: 503, backendId: entry.state.id }),
+        new UpstreamError(`The adapter \`${adapter.name}\` is not available on this replica.`, 404, true, {
+          status: 503,
+          backendId: entry.state.id,
+        }),
       );
     }
     const key = `${entry.state.id}\u0000${adapter.name}`;
@@ -94,16 +97,26 @@ export class AdapterLoader implements AdapterSender {
     const { metrics } = this.options;
     let outcome: 'loaded' | 'already_loaded' | 'failed' = 'failed';
     try {
-      const answer = await this.transport(entry.state.url, '/v1/load_lora_adapter', { lora_name: adapter.name, lora_path: path }, this.options.loadTimeoutMs);
+      const answer = await this.transport(
+        entry.state.url,
+        '/v1/load_lora_adapter',
+        { lora_name: adapter.name, lora_path: path },
+        this.options.loadTimeoutMs,
+      );
       if (answer.status === 200) outcome = 'loaded';
       else if (answer.status === 400 && answer.text.includes('has already been loaded')) outcome = 'already_loaded';
       else {
-        throw new UpstreamError(`The adapter \`${adapter.name}\` could not be loaded: ${errorMessage(answer.text)}`, answer.status, true, {
-          status: 503,
-          backendId: entry.state.id,
-          // The engine's words may carry the adapter's path on the replica: they stay in the logs.
-          publicMessage: `The adapter \`${adapter.name}\` could not be loaded (the model server answered ${answer.status}).`,
-        });
+        throw new UpstreamError(
+          `The adapter \`${adapter.name}\` could not be loaded: ${errorMessage(answer.text)}`,
+          answer.status,
+          true,
+          {
+            status: 503,
+            backendId: entry.state.id,
+            // The engine's words may carry the adapter's path on the replica: they stay in the logs.
+            publicMessage: `The adapter \`${adapter.name}\` could not be loaded (the model server answered ${answer.status}).`,
+          },
+        );
       }
       this.options.catalog.registeredOn(entry.state).add(adapter.name);
     } catch (error) {

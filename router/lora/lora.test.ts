@@ -28,7 +28,9 @@ describe('the embedded default serves two example adapters', () => {
   let client: OpenAI;
 
   beforeAll(async () => {
-    const environment = { SWITCHYARD_GOVERNANCE_DB: join(mkdtempSync(join(tmpdir(), 'switchyard-lora-')), 'governance.sqlite') };
+    const environment = {
+      SWITCHYARD_GOVERNANCE_DB: join(mkdtempSync(join(tmpdir(), 'switchyard-lora-')), 'governance.sqlite'),
+    };
     const config = validateConfig(embeddedDefaultConfig(environment), 'default', environment);
     router = await startRouter(config, { host: '127.0.0.1', port: 0, processMetrics: false });
     // As a deployment would: wait for /ready, and let the SDK retry a 503 (late scrapes on a loaded machine read as
@@ -86,7 +88,11 @@ describe('loading, affinity and eviction through the router', () => {
           ],
         },
         // A generous staleness limit: on a loaded machine late scrapes would otherwise turn routing into a fallback.
-        scheduling: { ...FAST_SCHEDULING, staleAfterMs: 30_000, scorers: [...DEFAULT_PROFILE.scorers, { type: 'lora-affinity', weight: 3 }] },
+        scheduling: {
+          ...FAST_SCHEDULING,
+          staleAfterMs: 30_000,
+          scorers: [...DEFAULT_PROFILE.scorers, { type: 'lora-affinity', weight: 3 }],
+        },
       },
       {},
       replicas,
@@ -97,14 +103,21 @@ describe('loading, affinity and eviction through the router', () => {
   });
 
   const registeredOn = async (replica: SimReplica): Promise<string[]> => {
-    const listing = (await (await fetch(`${replica.url}/v1/models`)).json()) as { data: Array<{ id: string; parent: string | null }> };
+    const listing = (await (await fetch(`${replica.url}/v1/models`)).json()) as {
+      data: Array<{ id: string; parent: string | null }>;
+    };
     return listing.data.filter((card) => card.parent !== null).map((card) => card.id);
   };
 
   it('loads an adapter once for a burst of requests, not once per request', async () => {
-    const answers = await Promise.all(Array.from({ length: 8 }, (_, index) => ask(harness.client, 'fin-lora', `question ${index}`)));
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, index) => ask(harness.client, 'fin-lora', `question ${index}`)),
+    );
     const backends = new Set(answers.map((answer) => answer.response.headers.get('x-switchyard-backend')));
-    const loads = await metricValue(harness.baseURL, 'switchyard_lora_loads_total{adapter="fin-lora",outcome="loaded"}');
+    const loads = await metricValue(
+      harness.baseURL,
+      'switchyard_lora_loads_total{adapter="fin-lora",outcome="loaded"}',
+    );
     expect(loads).toBe(backends.size);
     expect(loads).toBeLessThanOrEqual(2);
     for (const [index, replica] of replicas.entries()) {
@@ -119,18 +132,25 @@ describe('loading, affinity and eviction through the router', () => {
       const next = await ask(harness.client, 'law-lora', `follow-up ${index}`);
       expect(next.response.headers.get('x-switchyard-backend')).toBe(home);
     }
-    expect(await metricValue(harness.baseURL, 'switchyard_lora_loads_total{adapter="law-lora",outcome="loaded"}')).toBe(1);
+    expect(await metricValue(harness.baseURL, 'switchyard_lora_loads_total{adapter="law-lora",outcome="loaded"}')).toBe(
+      1,
+    );
   });
 
   it('reloads an adapter a replica lost (unloaded or restarted) and answers the request', async () => {
     const first = await ask(harness.client, 'law-lora', 'before');
     const home = first.response.headers.get('x-switchyard-backend')!;
     const replica = replicas[Number(home.split('-').at(-1))]!;
-    const unloaded = await fetch(`${replica.url}/v1/unload_lora_adapter`, { method: 'POST', body: JSON.stringify({ lora_name: 'law-lora' }) });
+    const unloaded = await fetch(`${replica.url}/v1/unload_lora_adapter`, {
+      method: 'POST',
+      body: JSON.stringify({ lora_name: 'law-lora' }),
+    });
     expect(unloaded.status).toBe(200);
     const after = await ask(harness.client, 'law-lora', 'after');
     expect(after.data.model).toBe('law-lora');
-    expect(await metricValue(harness.baseURL, 'switchyard_lora_loads_total{adapter="law-lora",outcome="loaded"}')).toBe(2);
+    expect(await metricValue(harness.baseURL, 'switchyard_lora_loads_total{adapter="law-lora",outcome="loaded"}')).toBe(
+      2,
+    );
   });
 
   it('answers 503 with a clear message when no replica can load the adapter', async () => {
@@ -140,7 +160,9 @@ describe('loading, affinity and eviction through the router', () => {
     );
     expect(error).toBeInstanceOf(OpenAI.APIError);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
-    expect((error as InstanceType<typeof OpenAI.APIError>).message).toContain('The adapter `broken-lora` could not be loaded (the model server answered 404).');
+    expect((error as InstanceType<typeof OpenAI.APIError>).message).toContain(
+      'The adapter `broken-lora` could not be loaded (the model server answered 404).',
+    );
   });
 
   it('does not route adapters that are not configured or discovered', async () => {

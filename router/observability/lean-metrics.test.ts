@@ -12,8 +12,18 @@ function pair(): { reference: Registry; lean: Registry } {
 describe('lean metrics print exactly what prom-client prints', () => {
   it('counters: labelled children, direct inc with labels, increments by n', async () => {
     const { reference, lean } = pair();
-    const promCounter = new Counter({ name: 'x_requests_total', help: 'Requests.', labelNames: ['endpoint', 'status'], registers: [reference] });
-    const leanCounter = new LeanCounter({ name: 'x_requests_total', help: 'Requests.', labelNames: ['endpoint', 'status'], registers: [lean] });
+    const promCounter = new Counter({
+      name: 'x_requests_total',
+      help: 'Requests.',
+      labelNames: ['endpoint', 'status'],
+      registers: [reference],
+    });
+    const leanCounter = new LeanCounter({
+      name: 'x_requests_total',
+      help: 'Requests.',
+      labelNames: ['endpoint', 'status'],
+      registers: [lean],
+    });
     const updates: Array<[string, string, number]> = [
       ['/v1/chat/completions', '200', 1],
       ['/v1/chat/completions', '200', 1],
@@ -32,8 +42,20 @@ describe('lean metrics print exactly what prom-client prints', () => {
 
   it('histograms: cumulative buckets, +Inf, sum and count per label set, values on a bound counted in it', async () => {
     const { reference, lean } = pair();
-    const promHistogram = new Histogram({ name: 'x_stage_seconds', help: 'Stages.', labelNames: ['stage'], buckets: BUCKETS, registers: [reference] });
-    const leanHistogram = new LeanHistogram({ name: 'x_stage_seconds', help: 'Stages.', labelNames: ['stage'], buckets: BUCKETS, registers: [lean] });
+    const promHistogram = new Histogram({
+      name: 'x_stage_seconds',
+      help: 'Stages.',
+      labelNames: ['stage'],
+      buckets: BUCKETS,
+      registers: [reference],
+    });
+    const leanHistogram = new LeanHistogram({
+      name: 'x_stage_seconds',
+      help: 'Stages.',
+      labelNames: ['stage'],
+      buckets: BUCKETS,
+      registers: [lean],
+    });
     const observations: Array<[string, number]> = [
       ['validate', 0.000004],
       ['validate', 0.0001],
@@ -57,7 +79,13 @@ describe('lean metrics print exactly what prom-client prints', () => {
 
   it('rejects what prom-client rejects: negative or non-finite updates', () => {
     const counter = new LeanCounter({ name: 'x_total', help: 'x', labelNames: ['a'], registers: [] });
-    const histogram = new LeanHistogram({ name: 'x_seconds', help: 'x', labelNames: ['a'], buckets: BUCKETS, registers: [] });
+    const histogram = new LeanHistogram({
+      name: 'x_seconds',
+      help: 'x',
+      labelNames: ['a'],
+      buckets: BUCKETS,
+      registers: [],
+    });
     expect(() => counter.labels({ a: '1' }).inc(-1)).toThrow(TypeError);
     expect(() => counter.labels({ a: '1' }).inc(Number.NaN)).toThrow(TypeError);
     expect(() => histogram.labels({ a: '1' }).observe(Number.POSITIVE_INFINITY)).toThrow(TypeError);
@@ -71,6 +99,8 @@ describe('lean metrics print exactly what prom-client prints', () => {
     counter.reset();
     child.inc(2);
     expect(await registry.metrics()).toContain('x_total{a="kept"} 2');
-    expect(() => new LeanCounter({ name: 'x_total', help: 'x', labelNames: ['a'], registers: [registry] })).toThrow(/already been registered/);
+    expect(() => new LeanCounter({ name: 'x_total', help: 'x', labelNames: ['a'], registers: [registry] })).toThrow(
+      /already been registered/,
+    );
   });
 });

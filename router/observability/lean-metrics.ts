@@ -67,7 +67,8 @@ abstract class LeanMetric<L extends string, Child> {
 class LeanCounterChild implements CounterChild {
   value = 0;
   inc(value = 1): void {
-    if (!(value >= 0) || value === Infinity) throw new TypeError(`Counter increment must be a finite value ≥ 0, got ${value}`);
+    if (!(value >= 0) || value === Infinity)
+      throw new TypeError(`Counter increment must be a finite value ≥ 0, got ${value}`);
     this.value += value;
   }
 }
@@ -138,7 +139,11 @@ export class LeanHistogram<L extends string> extends LeanMetric<L, LeanHistogram
       let cumulative = 0;
       for (let index = 0; index < this.bounds.length; index++) {
         cumulative += child.counts[index]!;
-        values.push({ labels: { le: this.bounds[index]!, ...labels }, value: cumulative, metricName: `${this.name}_bucket` });
+        values.push({
+          labels: { le: this.bounds[index]!, ...labels },
+          value: cumulative,
+          metricName: `${this.name}_bucket`,
+        });
       }
       values.push({ labels: { le: '+Inf', ...labels }, value: child.count, metricName: `${this.name}_bucket` });
       values.push({ labels, value: child.sum, metricName: `${this.name}_sum` });

@@ -81,7 +81,13 @@ export function createRouterMetrics(
   for (const pool of options.pools ?? []) {
     const selfHosted = pool.kind === 'vllm';
     poolInfo.set(
-      { pool: pool.name, kind: pool.kind, model: pool.model ?? '', gpu: selfHosted ? (pool.gpu ?? '') : '', gpus: selfHosted ? String(pool.tensorParallel ?? 1) : '0' },
+      {
+        pool: pool.name,
+        kind: pool.kind,
+        model: pool.model ?? '',
+        gpu: selfHosted ? (pool.gpu ?? '') : '',
+        gpus: selfHosted ? String(pool.tensorParallel ?? 1) : '0',
+      },
       1,
     );
   }

@@ -17,7 +17,11 @@ export interface LoggedRequest {
   readonly backend?: string | undefined;
 }
 
-export type RequestLogWriter = (context: LoggedRequest, request: { method?: string | undefined; url?: string | undefined }, response: ServerResponse) => void;
+export type RequestLogWriter = (
+  context: LoggedRequest,
+  request: { method?: string | undefined; url?: string | undefined },
+  response: ServerResponse,
+) => void;
 
 /** Bytes of log lines gathered before one write; a line waits at most FLUSH_MS when traffic is light. */
 const BATCH_BYTES = 4096;

@@ -26,7 +26,13 @@ export function continueTrace(header: string | string[] | undefined): TraceConte
   const value = Array.isArray(header) ? header[0] : header;
   const match = value ? TRACEPARENT.exec(value.trim().toLowerCase()) : null;
   // Version ff is invalid; future versions may append fields (kept out by taking the first four only).
-  if (match && match[1] !== 'ff' && match[2] !== ZERO_TRACE && match[3] !== ZERO_SPAN && (match[1] !== '00' || value!.trim().length === 55)) {
+  if (
+    match &&
+    match[1] !== 'ff' &&
+    match[2] !== ZERO_TRACE &&
+    match[3] !== ZERO_SPAN &&
+    (match[1] !== '00' || value!.trim().length === 55)
+  ) {
     return { traceId: match[2]!, spanId: newSpanId(), parentSpanId: match[3]!, flags: match[4]! };
   }
   let traceId = randomBytes(16).toString('hex');

@@ -204,7 +204,13 @@ export class BackendRegistry {
     const now = this.clock();
     for (const entry of this.entries) {
       this.refresh(entry, now);
-      visit(entry.state.id, entry.state.pool, entry.state.inFlightRequests, CIRCUIT_STATE_VALUE[entry.breaker.state], entry.state.metricsStale);
+      visit(
+        entry.state.id,
+        entry.state.pool,
+        entry.state.inFlightRequests,
+        CIRCUIT_STATE_VALUE[entry.breaker.state],
+        entry.state.metricsStale,
+      );
     }
   }
 

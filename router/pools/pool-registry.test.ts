@@ -20,7 +20,10 @@ function build() {
         { name: 'o', route: ['other'] },
       ],
       // The conformance suite's replicas have no /metrics: schedule on health and in-flight alone.
-      scheduling: { filters: ['healthy', 'serves-model', 'circuit-closed'], scorers: [{ type: 'in-flight', weight: 1 }] },
+      scheduling: {
+        filters: ['healthy', 'serves-model', 'circuit-closed'],
+        scorers: [{ type: 'in-flight', weight: 1 }],
+      },
     },
     'test',
     {},
@@ -41,7 +44,10 @@ function build() {
   const route = (pool: string) => {
     const model = pool === 'p' ? 'm' : 'o';
     const request = { requestId: 'r', model, promptTokens: 10, prefixBlockHashes: [] };
-    const picked = scheduler.schedule(request, registry.pool(pool).map((entry) => entry.state)).picked;
+    const picked = scheduler.schedule(
+      request,
+      registry.pool(pool).map((entry) => entry.state),
+    ).picked;
     if (!picked) return undefined;
     const entry = registry.get(picked.backend.id)!;
     registry.admit(entry, 10);
@@ -80,9 +86,9 @@ describe('router pool signals and spill-over advice', () => {
 
   it('refuses replicas for pools the router does not have', () => {
     const { pools } = build();
-    expect(() => pools.register({ replicaId: 'x', pool: 'nope', model: 'm', url: 'http://127.0.0.1:1', gpuIds: [] })).toThrow(
-      /no vLLM or llama.cpp pool "nope"/,
-    );
+    expect(() =>
+      pools.register({ replicaId: 'x', pool: 'nope', model: 'm', url: 'http://127.0.0.1:1', gpuIds: [] }),
+    ).toThrow(/no vLLM or llama.cpp pool "nope"/);
   });
 
   it('turns spill-over advice on and off per pool', () => {

@@ -8,7 +8,13 @@ import type { MetricsScraper, ScrapeTarget } from '../scheduling-facade/index.ts
 import type { BackendRegistry } from './backend-registry.ts';
 import type { PoolTraffic } from './pool-traffic.ts';
 import type { StepTimeModel } from '../../models/step-time.ts';
-import type { DrainResult, PoolSignals, ReplicaEndpoint, ReplicaSignals, SpillOverAdvice } from '../../core/pool-contracts.ts';
+import type {
+  DrainResult,
+  PoolSignals,
+  ReplicaEndpoint,
+  ReplicaSignals,
+  SpillOverAdvice,
+} from '../../core/pool-contracts.ts';
 
 export type { DrainResult, PoolSignals, ReplicaEndpoint, ReplicaSignals, SpillOverAdvice };
 
@@ -35,10 +41,14 @@ export class RouterPoolRegistry {
   register(replica: ReplicaEndpoint): void {
     const pool = this.deps.config.pools.find((candidate) => candidate.name === replica.pool);
     if (!pool || pool.kind === 'openai') {
-      throw new InvalidRequestError(`Cannot register replica ${replica.replicaId}: no vLLM or llama.cpp pool "${replica.pool}" in the router config.`);
+      throw new InvalidRequestError(
+        `Cannot register replica ${replica.replicaId}: no vLLM or llama.cpp pool "${replica.pool}" in the router config.`,
+      );
     }
     if (this.registered.has(replica.replicaId)) this.remove(replica.replicaId);
-    const models = this.deps.config.models.filter((model) => model.route.includes(pool.name)).map((model) => model.name);
+    const models = this.deps.config.models
+      .filter((model) => model.route.includes(pool.name))
+      .map((model) => model.name);
     const backend = createVllmBackend({
       id: replica.replicaId,
       url: replica.url,

@@ -13,11 +13,18 @@ export function poolSaturation(signals: PoolSignals): number | undefined {
   const live = signals.replicas.filter((replica) => !replica.draining);
   if (live.length === 0) return undefined;
   const kv = live.reduce((sum, replica) => sum + replica.kvCacheUsage, 0) / live.length;
-  const waiting = live.reduce((sum, replica) => sum + Math.max(replica.requestsWaiting, replica.inFlight - replica.requestsRunning, 0), 0);
+  const waiting = live.reduce(
+    (sum, replica) => sum + Math.max(replica.requestsWaiting, replica.inFlight - replica.requestsRunning, 0),
+    0,
+  );
   return Math.max(kv, waiting / live.length / QUEUE_PER_REPLICA_AT_SATURATION);
 }
 
-export function registerPoolSaturation(registry: Registry, config: RouterConfig, read: (pool: string) => PoolSignals): void {
+export function registerPoolSaturation(
+  registry: Registry,
+  config: RouterConfig,
+  read: (pool: string) => PoolSignals,
+): void {
   const pools = config.pools.filter((pool) => pool.kind === 'vllm').map((pool) => pool.name);
   new Gauge({
     name: 'switchyard_pool_saturation_ratio',

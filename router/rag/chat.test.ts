@@ -4,7 +4,13 @@ import type { ServerResponse } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import type { StreamChunk } from '../backends/contracts.ts';
 import type { RelayGovernanceHooks } from '../governance/router-adapter.ts';
-import { attachCitations, prepareRetrievalChat, withCitationTrailer, type CitationsPayload, type PreparedRagChat } from './chat.ts';
+import {
+  attachCitations,
+  prepareRetrievalChat,
+  withCitationTrailer,
+  type CitationsPayload,
+  type PreparedRagChat,
+} from './chat.ts';
 
 function prepared(): PreparedRagChat & { answers: Array<string | null> } {
   const answers: Array<string | null> = [];
@@ -13,7 +19,15 @@ function prepared(): PreparedRagChat & { answers: Array<string | null> } {
     body: { model: 'm', messages: [] },
     citations(answer): CitationsPayload {
       answers.push(answer);
-      return { index: 'docs', mode: 'rerank', warnings: [], sources: [{ marker: '[1]' }], checks: [], valid: true, few_shot: [] };
+      return {
+        index: 'docs',
+        mode: 'rerank',
+        warnings: [],
+        sources: [{ marker: '[1]' }],
+        checks: [],
+        valid: true,
+        few_shot: [],
+      };
     },
   };
 }
@@ -29,7 +43,9 @@ const chunk = (content: string, extra: Record<string, unknown> = {}): StreamChun
 
 function fakeResponse(): ServerResponse & { written: string[] } {
   const written: string[] = [];
-  return { written, write: (line: string) => written.push(line) > 0 } as unknown as ServerResponse & { written: string[] };
+  return { written, write: (line: string) => written.push(line) > 0 } as unknown as ServerResponse & {
+    written: string[];
+  };
 }
 
 describe('prepareRetrievalChat', () => {
@@ -38,15 +54,24 @@ describe('prepareRetrievalChat', () => {
     expect(await prepareRetrievalChat(service, 'chat', { model: 'm', messages: [] })).toBeUndefined();
     expect(await prepareRetrievalChat(undefined, 'chat', { model: 'm' })).toBeUndefined();
     expect(await prepareRetrievalChat(service, 'chat', { rag: {} })).toMatchObject({ body: { model: 'm' } });
-    await expect(prepareRetrievalChat(undefined, 'chat', { rag: {} })).rejects.toMatchObject({ status: 400, code: 'retrieval_disabled', param: 'rag' });
-    await expect(prepareRetrievalChat(service, 'completions', { few_shot: {} })).rejects.toMatchObject({ status: 400, param: 'few_shot' });
+    await expect(prepareRetrievalChat(undefined, 'chat', { rag: {} })).rejects.toMatchObject({
+      status: 400,
+      code: 'retrieval_disabled',
+      param: 'rag',
+    });
+    await expect(prepareRetrievalChat(service, 'completions', { few_shot: {} })).rejects.toMatchObject({
+      status: 400,
+      param: 'few_shot',
+    });
   });
 });
 
 describe('citations on the answer', () => {
   it('non-stream: a top-level field checked against the first choice', () => {
     const rag = prepared();
-    const body: Record<string, unknown> = { choices: [{ index: 0, message: { role: 'assistant', content: 'Yes [1].' } }] };
+    const body: Record<string, unknown> = {
+      choices: [{ index: 0, message: { role: 'assistant', content: 'Yes [1].' } }],
+    };
     attachCitations(body, rag);
     expect(rag.answers).toEqual(['Yes [1].']);
     expect(body['citations']).toMatchObject({ index: 'docs', sources: [{ marker: '[1]' }] });
@@ -78,7 +103,9 @@ describe('citations on the answer', () => {
     expect(hooks.headers({ a: 'b' })).toEqual({ a: 'b', inner: '1' });
     expect(hooks.transform(chunk('Hello'))).not.toBeNull();
     expect(hooks.transform(chunk(' held'))).toBeNull();
-    expect(hooks.transform(chunk(' other', { choices: [{ index: 1, delta: { content: 'second choice' } }] }))).not.toBeNull();
+    expect(
+      hooks.transform(chunk(' other', { choices: [{ index: 1, delta: { content: 'second choice' } }] })),
+    ).not.toBeNull();
     expect(hooks.flush()).toHaveLength(1);
     hooks.continued();
     const response = fakeResponse();
@@ -88,7 +115,14 @@ describe('citations on the answer', () => {
     expect(calls).toEqual(['continued', 'inner.beforeDone', 'finalize']);
     expect(response.written).toHaveLength(2);
     const trailer = JSON.parse(response.written[0]!.replace(/^data: /, '')) as Record<string, unknown>;
-    expect(trailer).toMatchObject({ id: 'c1', created: 7, model: 'm', object: 'chat.completion.chunk', choices: [], citations: { index: 'docs' } });
+    expect(trailer).toMatchObject({
+      id: 'c1',
+      created: 7,
+      model: 'm',
+      object: 'chat.completion.chunk',
+      choices: [],
+      citations: { index: 'docs' },
+    });
     expect(response.written[1]).toBe(': cost\n\n');
   });
 

@@ -55,13 +55,19 @@ export async function prepareRetrievalChat(
   if (!usesRetrievalExtensions(body)) return undefined;
   const param = 'rag' in body ? 'rag' : 'few_shot';
   if (endpoint !== 'chat') {
-    throw new InvalidRequestError(`'${param}' is only supported on /v1/chat/completions.`, { param, code: 'unsupported_parameter' });
+    throw new InvalidRequestError(`'${param}' is only supported on /v1/chat/completions.`, {
+      param,
+      code: 'unsupported_parameter',
+    });
   }
   if (retrieval === undefined) {
-    throw new InvalidRequestError(`'${param}' needs retrieval, which is not enabled on this router (config section \`retrieval\`).`, {
-      param,
-      code: 'retrieval_disabled',
-    });
+    throw new InvalidRequestError(
+      `'${param}' needs retrieval, which is not enabled on this router (config section \`retrieval\`).`,
+      {
+        param,
+        code: 'retrieval_disabled',
+      },
+    );
   }
   return retrieval.prepare(body);
 }
@@ -98,7 +104,12 @@ export function withCitationTrailer(
 ): RelayGovernanceHooks | undefined {
   if (prepared === undefined) return inner;
   const base = inner ?? PASS_THROUGH;
-  const seen: { id: unknown; created: unknown; model: unknown; text: string } = { id: undefined, created: undefined, model: undefined, text: '' };
+  const seen: { id: unknown; created: unknown; model: unknown; text: string } = {
+    id: undefined,
+    created: undefined,
+    model: undefined,
+    text: '',
+  };
   const observe = (chunk: StreamChunk): void => {
     seen.id ??= chunk['id'];
     seen.created ??= chunk['created'];

@@ -60,7 +60,12 @@ function snapshotMetrics(registry: Registry, status: () => SnapshotStatus[]): (e
       for (const entry of status()) this.set({ index: entry.index }, entry.lastError === null ? 0 : 1);
     },
   });
-  const swaps = new Counter({ name: 'switchyard_retrieval_snapshot_swaps_total', help: 'Snapshots loaded in the background and swapped in', labelNames: ['index'], registers: [registry] });
+  const swaps = new Counter({
+    name: 'switchyard_retrieval_snapshot_swaps_total',
+    help: 'Snapshots loaded in the background and swapped in',
+    labelNames: ['index'],
+    registers: [registry],
+  });
   const failures = new Counter({
     name: 'switchyard_retrieval_snapshot_load_failures_total',
     help: 'Published snapshots that failed to load (the previous one kept serving)',
@@ -98,24 +103,52 @@ export function mountRetrieval(
   const router = express.Router();
   if (section === undefined || !section.enabled) {
     router.post(['/v1/retrieve', '/v1/rerank'], () => {
-      throw new NotFoundError('Retrieval is not enabled on this router (config section `retrieval`).', { code: 'retrieval_disabled' });
+      throw new NotFoundError('Retrieval is not enabled on this router (config section `retrieval`).', {
+        code: 'retrieval_disabled',
+      });
     });
-    return { router, chat: undefined, ready: async () => undefined, close: async () => undefined, embeddingModels: [], snapshots: () => [], embeddingNames: [] };
+    return {
+      router,
+      chat: undefined,
+      ready: async () => undefined,
+      close: async () => undefined,
+      embeddingModels: [],
+      snapshots: () => [],
+      embeddingNames: [],
+    };
   }
   let loaded: RetrievalService | undefined;
   const snapshots = (): SnapshotStatus[] => loaded?.snapshotStatus() ?? [];
   const count = observability.metrics === undefined ? undefined : snapshotMetrics(observability.metrics, snapshots);
-  const log = pino({ base: { component: 'retrieval' }, timestamp: pino.stdTimeFunctions.isoTime }, observability.logDestination ?? pino.destination({ dest: 1, sync: false }));
+  const log = pino(
+    { base: { component: 'retrieval' }, timestamp: pino.stdTimeFunctions.isoTime },
+    observability.logDestination ?? pino.destination({ dest: 1, sync: false }),
+  );
   const onEvent = (event: SnapshotEvent): void => {
     count?.(event);
-    if (event.type === 'swapped') log.info({ event: 'snapshot_swapped', index: event.index, from: event.from, to: event.to, loadMs: event.loadMs }, 'snapshot swapped');
-    else log.error({ event: 'snapshot_load_failed', index: event.index, serving: event.serving, error: event.error }, 'snapshot failed to load; the previous one keeps serving');
+    if (event.type === 'swapped')
+      log.info(
+        { event: 'snapshot_swapped', index: event.index, from: event.from, to: event.to, loadMs: event.loadMs },
+        'snapshot swapped',
+      );
+    else
+      log.error(
+        { event: 'snapshot_load_failed', index: event.index, serving: event.serving, error: event.error },
+        'snapshot failed to load; the previous one keeps serving',
+      );
   };
 
   // Unset: $SWITCHYARD_EMBEDDER or retrieval's default, decided here so /v1/embeddings knows the name before loading.
   const embedder =
-    section.embedder === null ? null : resolveModelReference(section.embedder ?? process.env['SWITCHYARD_EMBEDDER'] ?? RETRIEVAL_DEFAULT_EMBEDDER);
-  const reranker = section.reranker === null ? null : section.reranker === undefined ? undefined : resolveModelReference(section.reranker);
+    section.embedder === null
+      ? null
+      : resolveModelReference(section.embedder ?? process.env['SWITCHYARD_EMBEDDER'] ?? RETRIEVAL_DEFAULT_EMBEDDER);
+  const reranker =
+    section.reranker === null
+      ? null
+      : section.reranker === undefined
+        ? undefined
+        : resolveModelReference(section.reranker);
   let loading: Promise<{ service: RetrievalService; citationsPayload: CitationsFunction }> | undefined;
   let closed = false;
   const load = (): Promise<{ service: RetrievalService; citationsPayload: CitationsFunction }> => {
@@ -166,7 +199,8 @@ export function mountRetrieval(
   });
 
   // Listed under the name a client should send: the configured alias, a hub id as it is, a local folder by its name.
-  const listedName = embedder === null ? undefined : (section.embeddingModel ?? (isAbsolute(embedder) ? basename(embedder) : embedder));
+  const listedName =
+    embedder === null ? undefined : (section.embeddingModel ?? (isAbsolute(embedder) ? basename(embedder) : embedder));
   return {
     router,
     embeddingModels: listedName === undefined ? [] : [listedName],

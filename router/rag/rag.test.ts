@@ -18,7 +18,12 @@ import { DEFAULT_EMBEDDING_MODEL, TransformersEmbedder } from '../../retrieval/m
 import { RAG_INSTRUCTIONS } from '../../retrieval/http/rag.ts';
 import { RetrievalIndex } from '../../retrieval/retrieval-index.ts';
 import { DOCS_FIXTURE, TINY_CROSS_ENCODER, TINY_EMBEDDER } from '../../retrieval/testing/models.ts';
-import { embeddedDefaultConfig, TINY_EMBEDDER_PATH, TINY_RERANKER_PATH, WORD_VECTOR_EMBEDDER } from '../config/default.ts';
+import {
+  embeddedDefaultConfig,
+  TINY_EMBEDDER_PATH,
+  TINY_RERANKER_PATH,
+  WORD_VECTOR_EMBEDDER,
+} from '../config/default.ts';
 import { WORD_VECTOR_MODEL } from '../../retrieval/models/word-vectors/embedder.ts';
 import { validateConfig } from '../config/load.ts';
 import type { RouterConfigInput } from '../config/schema.ts';
@@ -28,7 +33,9 @@ import type { CitationsPayload } from './chat.ts';
 import { RETRIEVAL_DEFAULT_EMBEDDER } from './mount.ts';
 
 const SCRIPTED = 'The TCP connection to port 443 was refused [1]. The moon is made of cheese [7].';
-const EMBEDDING_DIMENSIONS = (JSON.parse(readFileSync(join(TINY_EMBEDDER, 'config.json'), 'utf8')) as { hidden_size: number }).hidden_size;
+const EMBEDDING_DIMENSIONS = (
+  JSON.parse(readFileSync(join(TINY_EMBEDDER, 'config.json'), 'utf8')) as { hidden_size: number }
+).hidden_size;
 
 interface RecordingProxy {
   url: string;
@@ -47,10 +54,12 @@ async function startRecordingProxy(target: string): Promise<RecordingProxy> {
   const server: Server = createServer((request, response) => {
     void (async () => {
       const body = await readBody(request);
-      if (request.url === '/v1/chat/completions') chatBodies.push(JSON.parse(body.toString('utf8')) as Record<string, unknown>);
+      if (request.url === '/v1/chat/completions')
+        chatBodies.push(JSON.parse(body.toString('utf8')) as Record<string, unknown>);
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(request.headers)) {
-        if (typeof value === 'string' && !['host', 'connection', 'content-length'].includes(name)) headers[name] = value;
+        if (typeof value === 'string' && !['host', 'connection', 'content-length'].includes(name))
+          headers[name] = value;
       }
       const upstream = await fetch(`${target}${request.url ?? '/'}`, {
         method: request.method ?? 'GET',
@@ -59,7 +68,8 @@ async function startRecordingProxy(target: string): Promise<RecordingProxy> {
       });
       const outHeaders: Record<string, string> = {};
       upstream.headers.forEach((value, name) => {
-        if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(name)) outHeaders[name] = value;
+        if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(name))
+          outHeaders[name] = value;
       });
       response.writeHead(upstream.status, outHeaders);
       if (upstream.body === null) response.end();
@@ -114,7 +124,12 @@ beforeAll(async () => {
   workspace = mkdtempSync(join(tmpdir(), 'switchyard-router-rag-'));
   cpSync(DOCS_FIXTURE, join(workspace, 'docs'), { recursive: true });
   const embedder = await TransformersEmbedder.load({ model: TINY_EMBEDDER, offline: true });
-  const writer = await RetrievalIndex.open({ directory: join(workspace, 'indexes', 'docs'), create: true, writable: true, embedder });
+  const writer = await RetrievalIndex.open({
+    directory: join(workspace, 'indexes', 'docs'),
+    create: true,
+    writable: true,
+    embedder,
+  });
   await ingest({ path: join(workspace, 'docs'), index: writer });
   writer.close();
   await embedder.dispose();
@@ -154,7 +169,13 @@ afterAll(async () => {
 
 interface RetrieveResponse {
   effective_mode: string;
-  data: Array<{ rank: number; document_id: string; chunk_id: string; text: string; scores: Record<string, { rank: number; score: number }> }>;
+  data: Array<{
+    rank: number;
+    document_id: string;
+    chunk_id: string;
+    text: string;
+    scores: Record<string, { rank: number; score: number }>;
+  }>;
   timings_ms: Record<string, number>;
 }
 
@@ -168,7 +189,9 @@ function lastUpstreamChat(): { messages: Array<{ role: string; content: string }
 
 describe('retrieval endpoints through the router', () => {
   it('/v1/retrieve returns ranked chunks with the scores of every stage and timings', async () => {
-    const result = await harness.client.post<RetrieveResponse>('/retrieve', { body: { query: 'ERR_CONN_REFUSED_443', index: 'docs', top_k: 3 } });
+    const result = await harness.client.post<RetrieveResponse>('/retrieve', {
+      body: { query: 'ERR_CONN_REFUSED_443', index: 'docs', top_k: 3 },
+    });
     expect(result.effective_mode).toBe('rerank');
     expect(result.data.length).toBeGreaterThan(0);
     expect(result.data.length).toBeLessThanOrEqual(3);
@@ -176,7 +199,10 @@ describe('retrieval endpoints through the router', () => {
     expect(result.data.map((hit) => hit.rank)).toEqual(result.data.map((_hit, index) => index + 1));
     // Per-stage rank and score; the top hit went through every stage (the exact identifier is a BM25 hit).
     for (const stage of ['lexical', 'vector', 'fused', 'rerank']) {
-      expect(result.data[0]?.scores[stage]).toEqual({ rank: expect.any(Number) as unknown, score: expect.any(Number) as unknown });
+      expect(result.data[0]?.scores[stage]).toEqual({
+        rank: expect.any(Number) as unknown,
+        score: expect.any(Number) as unknown,
+      });
     }
     expect(result.data[0]?.scores['rerank']?.rank).toBe(1);
     expect(Object.keys(result.timings_ms).length).toBeGreaterThan(0);
@@ -189,11 +215,14 @@ describe('retrieval endpoints through the router', () => {
   });
 
   it('/v1/rerank orders documents by the cross-encoder', async () => {
-    const documents = ['Bread needs an oven and flour.', 'The TCP connection to port 443 was refused.', 'Invoices are sent monthly.'];
-    const result = await harness.client.post<{ results: Array<{ index: number; relevance_score: number; document?: { text: string } }> }>(
-      '/rerank',
-      { body: { query: 'connection refused on port 443', documents } },
-    );
+    const documents = [
+      'Bread needs an oven and flour.',
+      'The TCP connection to port 443 was refused.',
+      'Invoices are sent monthly.',
+    ];
+    const result = await harness.client.post<{
+      results: Array<{ index: number; relevance_score: number; document?: { text: string } }>;
+    }>('/rerank', { body: { query: 'connection refused on port 443', documents } });
     expect(result.results.map((entry) => entry.index).sort()).toEqual([0, 1, 2]);
     const scores = result.results.map((entry) => entry.relevance_score);
     expect(scores).toEqual([...scores].sort((a, b) => b - a));
@@ -218,7 +247,9 @@ describe('retrieval endpoints through the router', () => {
       harness.client.embeddings.create({ model: 'local-embedder', input: 'login flow' }),
     ]);
     expect(base64.data[0]?.embedding).toHaveLength(EMBEDDING_DIMENSIONS);
-    base64.data[0]?.embedding.forEach((value, index) => expect(value).toBeCloseTo(float.data[0]?.embedding[index] ?? NaN, 5));
+    base64.data[0]?.embedding.forEach((value, index) =>
+      expect(value).toBeCloseTo(float.data[0]?.embedding[index] ?? NaN, 5),
+    );
 
     const { data, response } = await harness.client.embeddings
       .create({ model: 'remote-embedder', input: ['abc'], encoding_format: 'float' })
@@ -248,7 +279,9 @@ describe('RAG chat through the router', () => {
       ],
       rag: { index: 'docs', top_k: 2 },
     };
-    const completion = (await harness.client.chat.completions.create(body as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming)) as RagChat;
+    const completion = (await harness.client.chat.completions.create(
+      body as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming,
+    )) as RagChat;
     // Echo mode: the simulator answered with the caller's question, so the conversation reached it unchanged.
     expect(completion.choices[0]?.message.content).toBe(question);
 
@@ -266,14 +299,23 @@ describe('RAG chat through the router', () => {
     expect(completion.citations.index).toBe('docs');
     expect(completion.citations.sources.length).toBeGreaterThan(0);
     expect(completion.citations.sources.length).toBeLessThanOrEqual(2);
-    expect(completion.citations.sources).toContainEqual(expect.objectContaining({ marker: '[1]', document_id: 'guides/troubleshooting.md' }));
+    expect(completion.citations.sources).toContainEqual(
+      expect.objectContaining({ marker: '[1]', document_id: 'guides/troubleshooting.md' }),
+    );
     // Every source in the answer's citations is one that was put into the prompt.
-    for (const source of completion.citations.sources as Array<{ marker: string }>) expect(system).toContain(source.marker);
+    for (const source of completion.citations.sources as Array<{ marker: string }>)
+      expect(system).toContain(source.marker);
   });
 
-  it('checks the answer\'s citation markers against the sources (non-stream)', async () => {
-    const body = { model: 'cited', messages: [{ role: 'user' as const, content: 'ERR_CONN_REFUSED_443' }], rag: { index: 'docs', top_k: 1 } };
-    const completion = (await harness.client.chat.completions.create(body as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming)) as RagChat;
+  it("checks the answer's citation markers against the sources (non-stream)", async () => {
+    const body = {
+      model: 'cited',
+      messages: [{ role: 'user' as const, content: 'ERR_CONN_REFUSED_443' }],
+      rag: { index: 'docs', top_k: 1 },
+    };
+    const completion = (await harness.client.chat.completions.create(
+      body as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming,
+    )) as RagChat;
     expect(completion.choices[0]?.message.content).toBe(SCRIPTED);
     expect(completion.citations.sources).toHaveLength(1);
     const checks = completion.citations.checks as Array<{ marker: string; status: string }>;
@@ -292,7 +334,9 @@ describe('RAG chat through the router', () => {
       messages: [{ role: 'user' as const, content: 'ERR_CONN_REFUSED_443' }],
       rag: { index: 'docs', top_k: 1 },
     };
-    const stream = await harness.client.chat.completions.create(body as OpenAI.Chat.ChatCompletionCreateParamsStreaming);
+    const stream = await harness.client.chat.completions.create(
+      body as OpenAI.Chat.ChatCompletionCreateParamsStreaming,
+    );
     const chunks: Array<ChatCompletionChunk & { citations?: CitationsPayload }> = [];
     for await (const chunk of stream) chunks.push(chunk);
     const text = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('');
@@ -304,7 +348,10 @@ describe('RAG chat through the router', () => {
     expect(last?.choices).toEqual([]);
     expect(last?.id).toBe(chunks[0]?.id);
     expect(last?.citations?.sources).toHaveLength(1);
-    expect((last?.citations?.checks as Array<{ status: string }>).map((check) => check.status)).toEqual(['ok', 'unknown_source']);
+    expect((last?.citations?.checks as Array<{ status: string }>).map((check) => check.status)).toEqual([
+      'ok',
+      'unknown_source',
+    ]);
     // The usage chunk the client asked for still comes, before the citations.
     expect(chunks.at(-2)?.usage?.completion_tokens).toBeGreaterThan(0);
   });
@@ -315,7 +362,9 @@ describe('RAG chat through the router', () => {
       messages: [{ role: 'user' as const, content: 'I forgot my password' }],
       few_shot: { bank: 'support', k: 1 },
     };
-    const completion = (await harness.client.chat.completions.create(body as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming)) as RagChat;
+    const completion = (await harness.client.chat.completions.create(
+      body as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming,
+    )) as RagChat;
     expect(completion.choices[0]?.message.content).toBe('I forgot my password');
     const upstream = lastUpstreamChat();
     expect(upstream.body).not.toHaveProperty('few_shot');
@@ -343,19 +392,35 @@ describe('RAG chat through the router', () => {
     });
     await expect(chat({ few_shot: { bank: 'nope' } })).rejects.toMatchObject({ status: 404, code: 'bank_not_found' });
 
-    const raw = await postRaw(`${harness.baseURL}/chat/completions`, JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'x' }], rag: { index: 'nope' } }));
+    const raw = await postRaw(
+      `${harness.baseURL}/chat/completions`,
+      JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: 'x' }], rag: { index: 'nope' } }),
+    );
     expect(raw.status).toBe(404);
     expect(JSON.parse(raw.text)).toEqual({
-      error: { message: expect.stringContaining('nope') as unknown, type: expect.any(String) as unknown, param: 'index', code: 'index_not_found' },
+      error: {
+        message: expect.stringContaining('nope') as unknown,
+        type: expect.any(String) as unknown,
+        param: 'index',
+        code: 'index_not_found',
+      },
     });
 
     const badTopK = await chat({ rag: { index: 'docs', top_k: 'three' } }).catch((error: unknown) => error);
     expect(badTopK).toBeInstanceOf(OpenAI.BadRequestError);
     expect(badTopK).toMatchObject({ status: 400, param: 'rag.top_k' });
     await expect(chat({ rag: 'docs' })).rejects.toMatchObject({ status: 400, param: 'rag' });
-    await expect(chat({ rag: { index: 'docs', filters: { tags: { nope: 1 } } } })).rejects.toBeInstanceOf(OpenAI.BadRequestError);
+    await expect(chat({ rag: { index: 'docs', filters: { tags: { nope: 1 } } } })).rejects.toBeInstanceOf(
+      OpenAI.BadRequestError,
+    );
     await expect(chat({ few_shot: { k: 2 } })).rejects.toMatchObject({ status: 400, param: 'few_shot.bank' });
-    await expect(harness.client.completions.create({ model: 'llama-3.1-8b', prompt: 'x', rag: { index: 'docs' } } as OpenAI.CompletionCreateParamsNonStreaming)).rejects.toMatchObject({
+    await expect(
+      harness.client.completions.create({
+        model: 'llama-3.1-8b',
+        prompt: 'x',
+        rag: { index: 'docs' },
+      } as OpenAI.CompletionCreateParamsNonStreaming),
+    ).rejects.toMatchObject({
       status: 400,
       param: 'rag',
     });
@@ -374,9 +439,14 @@ describe('retrieval config', () => {
           rag: { index: 'docs' },
         } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming),
       ).rejects.toMatchObject({ status: 400, code: 'retrieval_disabled' });
-      await expect(plain.client.post('/retrieve', { body: { query: 'x' } })).rejects.toMatchObject({ status: 404, code: 'retrieval_disabled' });
+      await expect(plain.client.post('/retrieve', { body: { query: 'x' } })).rejects.toMatchObject({
+        status: 404,
+        code: 'retrieval_disabled',
+      });
       // /v1/embeddings keeps proxying every model.
-      await expect(plain.client.embeddings.create({ model: 'tiny-bert-embedder', input: 'x' })).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+      await expect(plain.client.embeddings.create({ model: 'tiny-bert-embedder', input: 'x' })).rejects.toBeInstanceOf(
+        OpenAI.NotFoundError,
+      );
     } finally {
       await plain.close();
     }
@@ -417,13 +487,22 @@ describe('retrieval config', () => {
 
   it('the embedded default enables retrieval offline on real word vectors, with no random-weight reranker', () => {
     const config = validateConfig(embeddedDefaultConfig({}), 'default', {});
-    expect(config.retrieval).toMatchObject({ enabled: true, offline: true, embedder: WORD_VECTOR_EMBEDDER, reranker: null });
+    expect(config.retrieval).toMatchObject({
+      enabled: true,
+      offline: true,
+      embedder: WORD_VECTOR_EMBEDDER,
+      reranker: null,
+    });
     expect(WORD_VECTOR_EMBEDDER).toBe(WORD_VECTOR_MODEL);
     expect(config.retrieval?.indexRoot).toBe('.switchyard/indexes');
-    expect(validateConfig(embeddedDefaultConfig({}), 'default', { SWITCHYARD_INDEX_DIR: '/srv/idx' }).retrieval?.indexRoot).toBe('/srv/idx');
+    expect(
+      validateConfig(embeddedDefaultConfig({}), 'default', { SWITCHYARD_INDEX_DIR: '/srv/idx' }).retrieval?.indexRoot,
+    ).toBe('/srv/idx');
     expect(readFileSync(join(TINY_EMBEDDER_PATH, 'config.json'), 'utf8')).toContain('hidden_size');
     expect(readFileSync(join(TINY_RERANKER_PATH, 'config.json'), 'utf8')).toContain('hidden_size');
     expect(RETRIEVAL_DEFAULT_EMBEDDER).toBe(DEFAULT_EMBEDDING_MODEL);
-    expect(() => validateConfig({ ...embeddedDefaultConfig({}), retrieval: { enabled: true, topK: 3 } }, 'x', {})).toThrow(/retrieval/);
+    expect(() =>
+      validateConfig({ ...embeddedDefaultConfig({}), retrieval: { enabled: true, topK: 3 } }, 'x', {}),
+    ).toThrow(/retrieval/);
   });
 });

@@ -14,14 +14,21 @@ let harness: TestRouter;
 
 interface Health {
   status: string;
-  retrieval?: { snapshots: { index: string; generation: number; swaps: number; loadFailures: number; lastError: string | null }[] };
+  retrieval?: {
+    snapshots: { index: string; generation: number; swaps: number; loadFailures: number; lastError: string | null }[];
+  };
 }
 
 async function publish(documents: Record<string, string>): Promise<void> {
   const docs = join(workspace, 'docs');
   mkdirSync(docs, { recursive: true });
   for (const [name, text] of Object.entries(documents)) writeFileSync(join(docs, name), text);
-  const writer = await RetrievalIndex.open({ directory: join(workspace, 'indexes', 'kb'), create: true, writable: true, embedder: null });
+  const writer = await RetrievalIndex.open({
+    directory: join(workspace, 'indexes', 'kb'),
+    create: true,
+    writable: true,
+    embedder: null,
+  });
   await ingest({ path: docs, index: writer });
   writer.close();
 }
@@ -59,7 +66,15 @@ beforeAll(async () => {
       pools: [vllmPool('pool', replicas)],
       models: [{ name: 'llama-3.1-8b', route: ['pool'] }],
       scheduling: FAST_SCHEDULING,
-      retrieval: { enabled: true, indexRoot: join(workspace, 'indexes'), embedder: null, reranker: null, offline: true, preload: false, snapshotPollMs: 100 },
+      retrieval: {
+        enabled: true,
+        indexRoot: join(workspace, 'indexes'),
+        embedder: null,
+        reranker: null,
+        offline: true,
+        preload: false,
+        snapshotPollMs: 100,
+      },
     },
     {},
     replicas,
@@ -75,7 +90,9 @@ describe('retrieval snapshots on /health and /metrics', () => {
   it('follows a published snapshot and reports a failed one while the previous keeps serving', async () => {
     expect(await health()).toEqual({ status: 'ok' });
     expect(await retrieve('alpha sockets')).toEqual(['alpha.md']);
-    expect((await health()).retrieval?.snapshots).toEqual([expect.objectContaining({ index: 'kb', generation: 1, swaps: 0, lastError: null })]);
+    expect((await health()).retrieval?.snapshots).toEqual([
+      expect.objectContaining({ index: 'kb', generation: 1, swaps: 0, lastError: null }),
+    ]);
 
     await publish({ 'beta.md': '# Beta\n\nThe beta document talks about ovens.\n' });
     const swapped = await until((value) => value.retrieval?.snapshots[0]?.generation === 2);
@@ -84,11 +101,25 @@ describe('retrieval snapshots on /health and /metrics', () => {
 
     // A manifest naming a file that is not there: the replica refuses it and keeps answering from generation 2.
     const manifestPath = join(workspace, 'indexes', 'kb', 'manifest.json');
-    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as { generation: number; files: { store: { name: string } } };
-    writeFileSync(manifestPath, JSON.stringify({ ...manifest, generation: 3, files: { ...manifest.files, store: { ...manifest.files.store, name: 'snapshots/3/store.sqlite' } } }));
+    const manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as {
+      generation: number;
+      files: { store: { name: string } };
+    };
+    writeFileSync(
+      manifestPath,
+      JSON.stringify({
+        ...manifest,
+        generation: 3,
+        files: { ...manifest.files, store: { ...manifest.files.store, name: 'snapshots/3/store.sqlite' } },
+      }),
+    );
     const failed = await until((value) => (value.retrieval?.snapshots[0]?.loadFailures ?? 0) > 0);
     expect(failed.status).toBe('ok');
-    expect(failed.retrieval?.snapshots[0]).toMatchObject({ generation: 2, loadFailures: 1, lastError: expect.stringMatching(/snapshots\/3\/store\.sqlite is missing/) });
+    expect(failed.retrieval?.snapshots[0]).toMatchObject({
+      generation: 2,
+      loadFailures: 1,
+      lastError: expect.stringMatching(/snapshots\/3\/store\.sqlite is missing/),
+    });
     expect(await retrieve('beta ovens')).toEqual(['beta.md']);
 
     const metrics = await (await fetch(`${harness.router.url}/metrics`)).text();

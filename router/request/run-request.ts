@@ -26,14 +26,26 @@ export interface ValidatedRequest<E extends Endpoint = Endpoint> {
 }
 
 /** The body checked against the endpoint's OpenAI schema (400 naming the parameter), and its prompt features. */
-export function validateRequest<E extends Endpoint>(endpoint: E, rawBody: unknown, blockTokens: number): ValidatedRequest<E> {
+export function validateRequest<E extends Endpoint>(
+  endpoint: E,
+  rawBody: unknown,
+  blockTokens: number,
+): ValidatedRequest<E> {
   if (endpoint === 'chat') {
     const chat = parseBody(ChatCompletionRequest, rawBody);
-    return { endpoint, body: chat as ValidatedBody<E>, features: chatPromptFeatures(chat.messages, chat.tools, blockTokens) };
+    return {
+      endpoint,
+      body: chat as ValidatedBody<E>,
+      features: chatPromptFeatures(chat.messages, chat.tools, blockTokens),
+    };
   }
   if (endpoint === 'completions') {
     const completion = parseBody(CompletionRequest, rawBody);
-    return { endpoint, body: completion as ValidatedBody<E>, features: completionPromptFeatures(completion.prompt, blockTokens) };
+    return {
+      endpoint,
+      body: completion as ValidatedBody<E>,
+      features: completionPromptFeatures(completion.prompt, blockTokens),
+    };
   }
   const embedding = parseBody(EmbeddingRequest, rawBody);
   // Embeddings share no prefix cache: the token count alone schedules them.
@@ -44,7 +56,10 @@ export function validateRequest<E extends Endpoint>(endpoint: E, rawBody: unknow
 /** The route for a validated request: model / alias / adapter → pools in order; `auto` classifies the generation body. */
 export function planRequest(planner: RoutePlanner, request: ValidatedRequest): RoutePlan {
   const body = request.body as { model: string };
-  return planner.plan(body.model, request.endpoint === 'embeddings' ? {} : (body as Parameters<RoutePlanner['plan']>[1]));
+  return planner.plan(
+    body.model,
+    request.endpoint === 'embeddings' ? {} : (body as Parameters<RoutePlanner['plan']>[1]),
+  );
 }
 
 /** Who asks and how long they wait: the request's identity, cancellation and clock. */

@@ -45,7 +45,12 @@ export function requestIdOf(response: ServerResponse): string | undefined {
  * set before writeHead sends every later one through setHeader's slower merge. The writers on the hot path are the
  * generation route (routeHeaders), the SSE relay (the same headers), app.ts sendError and governance's cache hits.
  */
-export type ContextAttacher = (request: IncomingMessage, response: ServerResponse, path: string, setHeader?: boolean) => RequestContext;
+export type ContextAttacher = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  path: string,
+  setHeader?: boolean,
+) => RequestContext;
 
 /** Creates the request's context, sets x-request-id and counts the request when its response closes. */
 export function createContextAttacher(metrics: RouterMetrics, requestLog?: RequestLogWriter): ContextAttacher {

@@ -12,7 +12,11 @@ import { planRequest, requestInput, runRequest, validateRequest } from '../reque
 
 export function createEmbeddingsHandler(runtime: RouterRuntime) {
   const blockTokens = runtime.config.scheduling.prefixBlockTokens;
-  return async function handleEmbeddings(_request: IncomingMessage, response: ServerResponse, requestBody: unknown): Promise<void> {
+  return async function handleEmbeddings(
+    _request: IncomingMessage,
+    response: ServerResponse,
+    requestBody: unknown,
+  ): Promise<void> {
     const context = requestContext(response);
     const timer = createRequestTimer(context.startedAt);
     const validated = validateRequest('embeddings', requestBody, blockTokens);
@@ -20,9 +24,16 @@ export function createEmbeddingsHandler(runtime: RouterRuntime) {
     context.model = plan.requested;
     const { signal, dispose } = requestSignal(response, plan.timeouts.totalMs);
     try {
-      const input = requestInput(validated, plan, { requestId: context.requestId, traceparent: traceparentOf(context.trace), signal, timer });
+      const input = requestInput(validated, plan, {
+        requestId: context.requestId,
+        traceparent: traceparentOf(context.trace),
+        signal,
+        timer,
+      });
       const result = await runRequest(runtime.dispatcher, input).catch((error: unknown) => {
-        throw notAnEmbeddingModel(error) ? new NotEmbeddingModelError(plan.requested, runtime.planner.embeddingModelHint(), error) : error;
+        throw notAnEmbeddingModel(error)
+          ? new NotEmbeddingModelError(plan.requested, runtime.planner.embeddingModelHint(), error)
+          : error;
       });
       if (result.streamed) throw new Error('embeddings cannot stream');
       result.lease.finish('success');
@@ -53,11 +64,15 @@ function notAnEmbeddingModel(error: unknown): boolean {
 
 class NotEmbeddingModelError extends InvalidRequestError {
   constructor(model: string, embeddingModel: string | undefined, cause: unknown) {
-    const instead = embeddingModel === undefined ? 'an embedding model' : `an embedding model such as \`${embeddingModel}\``;
-    super(`The model \`${model}\` is a chat model: it serves /v1/chat/completions, not embeddings. Send ${instead} to /v1/embeddings.`, {
-      param: 'model',
-      code: 'model_not_supported',
-      cause,
-    });
+    const instead =
+      embeddingModel === undefined ? 'an embedding model' : `an embedding model such as \`${embeddingModel}\``;
+    super(
+      `The model \`${model}\` is a chat model: it serves /v1/chat/completions, not embeddings. Send ${instead} to /v1/embeddings.`,
+      {
+        param: 'model',
+        code: 'model_not_supported',
+        cause,
+      },
+    );
   }
 }

@@ -34,10 +34,20 @@ import {
   type PreparedRagChat,
   type RetrievalChat,
 } from '../rag/chat.ts';
-import { planRequest, requestInput, runRequest, validateRequest, type ValidatedRequest } from '../request/run-request.ts';
+import {
+  planRequest,
+  requestInput,
+  runRequest,
+  validateRequest,
+  type ValidatedRequest,
+} from '../request/run-request.ts';
 
 /** Serves one generation request; `requestBody` is the parsed JSON body. */
-export type GenerationHandler = (request: IncomingMessage, response: ServerResponse, requestBody: unknown) => Promise<void>;
+export type GenerationHandler = (
+  request: IncomingMessage,
+  response: ServerResponse,
+  requestBody: unknown,
+) => Promise<void>;
 
 export type GenerationEndpoint = Exclude<Endpoint, 'embeddings'>;
 
@@ -79,7 +89,8 @@ export class GenerationRun {
 export const ANSWERED = 'answered';
 export type StageOutcome = void | typeof ANSWERED;
 
-export type GenerationStageName = 'admission' | 'extensions' | 'extensions-guard' | 'plan' | 'cache' | 'dispatch' | 'respond' | 'accounting';
+export type GenerationStageName =
+  'admission' | 'extensions' | 'extensions-guard' | 'plan' | 'cache' | 'dispatch' | 'respond' | 'accounting';
 
 export interface GenerationStage {
   readonly name: GenerationStageName;
@@ -101,7 +112,16 @@ export function admissionStage(governance: Governance): GenerationStage {
     name: 'admission',
     async run(run) {
       const { context } = run;
-      run.admission = await admitGeneration(governance, run.endpoint, run.request, run.body, run.response, context.requestId, context.startedAt, context.trace);
+      run.admission = await admitGeneration(
+        governance,
+        run.endpoint,
+        run.request,
+        run.body,
+        run.response,
+        context.requestId,
+        context.startedAt,
+        context.trace,
+      );
       if (run.admission?.body !== undefined) run.body = run.admission.body;
     },
   };
@@ -124,12 +144,17 @@ export function extensionsStage({ governance, retrieval, chain }: GenerationPart
       const chained = chain?.plan(body);
       // A model's chain default applies to chat only; an explicit `chain` elsewhere is the caller's mistake.
       if (chained !== undefined && run.endpoint !== 'chat' && 'chain' in (body as object)) {
-        throw new InvalidRequestError("'chain' is only supported on /v1/chat/completions.", { param: 'chain', code: 'unsupported_parameter' });
+        throw new InvalidRequestError("'chain' is only supported on /v1/chat/completions.", {
+          param: 'chain',
+          code: 'unsupported_parameter',
+        });
       }
       if (chained !== undefined && run.endpoint === 'chat') {
         const { requestId, startedAt } = run.context;
         const context = { requestId, startedAt, governance, admission: run.admission };
-        return chain!.serve(run.request, run.response, body as Record<string, unknown>, chained, context).then(() => ANSWERED);
+        return chain!
+          .serve(run.request, run.response, body as Record<string, unknown>, chained, context)
+          .then(() => ANSWERED);
       }
       // Awaited only when the body uses an extension.
       if (!usesRetrievalExtensions(body)) return undefined;
@@ -150,7 +175,8 @@ export function extensionsGuardStage(extensions: GenerationStage): GenerationSta
     name: 'extensions-guard',
     run(run) {
       const body = run.body;
-      if (typeof body !== 'object' || body === null || !('chain' in body || 'rag' in body || 'few_shot' in body)) return undefined;
+      if (typeof body !== 'object' || body === null || !('chain' in body || 'rag' in body || 'few_shot' in body))
+        return undefined;
       return extensions.run(run);
     },
   };
@@ -201,7 +227,13 @@ export function dispatchStage(runtime: RouterRuntime): GenerationStage {
       const { signal, dispose } = requestSignal(run.response, plan.timeouts.totalMs);
       run.dispose = dispose;
       const traceparent = traceparentOf(context.trace);
-      run.input = requestInput(validated, plan, { requestId: context.requestId, traceparent, sessionKey, signal, timer });
+      run.input = requestInput(validated, plan, {
+        requestId: context.requestId,
+        traceparent,
+        sessionKey,
+        signal,
+        timer,
+      });
       const result = await runRequest(dispatcher, run.input);
       run.result = result;
       metrics.stage.route.observe(((timer.dispatchedAt ?? run.validatedAt) - run.validatedAt) / 1000);
@@ -231,7 +263,10 @@ export function respondStage({ runtime, governance, retrieval }: GenerationParts
         const lease = result.lease;
         // Output guardrails and the price (cost header) before the body is serialised; settled in accounting.
         const governed = governance
-          ? finishBuffered(governance, run.admission, result.body, { pool: lease.entry.state.pool, backendId: lease.entry.state.id })
+          ? finishBuffered(governance, run.admission, result.body, {
+              pool: lease.entry.state.pool,
+              backendId: lease.entry.state.id,
+            })
           : undefined;
         run.governed = governed;
         if (ragOn) attachCitations(result.body, run.rag);
@@ -316,7 +351,11 @@ export function accountingStage({ runtime, governance }: GenerationParts): Gener
   };
 }
 
-function recordUsage(tokens: (model: string, kind: string) => { inc(value: number): void }, model: string, usage: unknown): void {
+function recordUsage(
+  tokens: (model: string, kind: string) => { inc(value: number): void },
+  model: string,
+  usage: unknown,
+): void {
   if (!usage || typeof usage !== 'object') return;
   const { prompt_tokens: prompt, completion_tokens: completion } = usage as Record<string, unknown>;
   if (typeof prompt === 'number') tokens(model, 'prompt').inc(prompt);

@@ -34,7 +34,9 @@ export function withHotPath(options: HotPathOptions, fallback: RequestListener):
       }
       const stage = front[index++];
       if (stage === undefined) {
-        handler(request, response, (request as BodyCarrier).body).catch((handlerError: unknown) => sendError(handlerError, response));
+        handler(request, response, (request as BodyCarrier).body).catch((handlerError: unknown) =>
+          sendError(handlerError, response),
+        );
         return;
       }
       try {

@@ -29,7 +29,9 @@ export function readJsonBody(
   const reader = new BodyReader(request, response, limitBytes, done);
   request.on('data', (chunk: Buffer) => reader.data(chunk));
   request.on('end', () => reader.end());
-  request.on('error', (error: Error) => reader.finish(new InvalidRequestError(`Could not read the request body: ${error.message}`)));
+  request.on('error', (error: Error) =>
+    reader.finish(new InvalidRequestError(`Could not read the request body: ${error.message}`)),
+  );
 }
 
 const tooLarge = (limitBytes: number): PayloadTooLargeError =>

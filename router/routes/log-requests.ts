@@ -8,16 +8,20 @@ import { requestContext } from './context.ts';
 import { HEADER_PROMPT } from '../governance/governance.ts';
 import type { LoggedRequest, RequestLogging } from '../chain/request-log.ts';
 
-
 export function withRequestLog(handler: GenerationHandler, logging: RequestLogging): GenerationHandler {
   const { requestLog } = logging;
   if (requestLog === undefined) return handler;
-  return async function loggedGeneration(request: IncomingMessage, response: ServerResponse, requestBody: unknown): Promise<void> {
+  return async function loggedGeneration(
+    request: IncomingMessage,
+    response: ServerResponse,
+    requestBody: unknown,
+  ): Promise<void> {
     // The hot path passes its headers to writeHead (getHeader cannot see them): the prompt header is read there.
     let prompt: unknown = response.getHeader(HEADER_PROMPT);
     const writeHead = response.writeHead.bind(response) as (...args: unknown[]) => ServerResponse;
     response.writeHead = ((...args: unknown[]) => {
-      const headers = args.find((arg) => typeof arg === 'object' && arg !== null && !Array.isArray(arg)) as Record<string, unknown> | undefined;
+      const headers = args.find((arg) => typeof arg === 'object' && arg !== null && !Array.isArray(arg)) as
+        Record<string, unknown> | undefined;
       if (headers?.[HEADER_PROMPT] !== undefined) prompt = headers[HEADER_PROMPT];
       return writeHead(...args);
     }) as typeof response.writeHead;
@@ -42,7 +46,10 @@ export function withRequestLog(handler: GenerationHandler, logging: RequestLoggi
       model: context.model === '' ? null : context.model,
       prompts: typeof prompt === 'string' ? { prompt: prompt.split(';')[0] ?? prompt } : {},
       ...(logging.logBodies && typeof requestBody === 'object' && requestBody !== null
-        ? { request: { ...(requestBody as Record<string, unknown>) }, ...(answer === undefined ? {} : { response: { choices: [{ message: { content: answer.text } }] } }) }
+        ? {
+            request: { ...(requestBody as Record<string, unknown>) },
+            ...(answer === undefined ? {} : { response: { choices: [{ message: { content: answer.text } }] } }),
+          }
         : {}),
       latency_ms: Math.round(performance.now() - context.startedAt),
     };
@@ -53,7 +60,10 @@ export function withRequestLog(handler: GenerationHandler, logging: RequestLoggi
 /** The completion's id and its first choice's text (chat message or completion text). */
 function parseAnswer(text: string): { id: string | undefined; text: string } | undefined {
   try {
-    const json = JSON.parse(text) as { id?: unknown; choices?: Array<{ message?: { content?: unknown }; text?: unknown }> };
+    const json = JSON.parse(text) as {
+      id?: unknown;
+      choices?: Array<{ message?: { content?: unknown }; text?: unknown }>;
+    };
     const first = json.choices?.[0];
     const content = first?.message?.content ?? first?.text;
     return { id: typeof json.id === 'string' ? json.id : undefined, text: typeof content === 'string' ? content : '' };

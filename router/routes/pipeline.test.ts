@@ -4,7 +4,14 @@
 // through Express, so each case is sent both ways.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { FAST_SCHEDULING, postRaw, startReplicas, startTestRouter, vllmPool, type TestRouter } from '../testing/harness.ts';
+import {
+  FAST_SCHEDULING,
+  postRaw,
+  startReplicas,
+  startTestRouter,
+  vllmPool,
+  type TestRouter,
+} from '../testing/harness.ts';
 import type { SimReplica } from '../../models/sim/replica.ts';
 import { withHotPath } from './hot-path.ts';
 import type { GenerationHandler } from './generation.ts';
@@ -51,7 +58,10 @@ beforeAll(async () => {
   };
   open = await startTestRouter(config, { stageObserver: openTrace.observer });
   governed = await startTestRouter(
-    { ...config, governance: { enabled: true, keys: { database: ':memory:', adminToken: ADMIN }, logging: { level: 'silent' } } },
+    {
+      ...config,
+      governance: { enabled: true, keys: { database: ':memory:', adminToken: ADMIN }, logging: { level: 'silent' } },
+    },
     { stageObserver: governedTrace.observer },
   );
   const created = await fetch(`${governed.router.url}/admin/keys`, {
@@ -75,14 +85,44 @@ const GENERATION = ['extensions-guard', 'plan', 'dispatch', 'respond', 'accounti
 // name, path, body, the stages the request reaches with governance, retrieval and the chain off
 const cases: Array<[string, string, string, string[]]> = [
   ['a valid chat request', '/chat/completions', JSON.stringify(valid), ['context', 'body', ...GENERATION]],
-  ['a valid streamed chat request', '/chat/completions', JSON.stringify({ ...valid, stream: true }), ['context', 'body', ...GENERATION]],
-  ['a valid completion', '/completions', JSON.stringify({ model: 'small', prompt: 'Once', max_tokens: 3 }), ['context', 'body', ...GENERATION]],
+  [
+    'a valid streamed chat request',
+    '/chat/completions',
+    JSON.stringify({ ...valid, stream: true }),
+    ['context', 'body', ...GENERATION],
+  ],
+  [
+    'a valid completion',
+    '/completions',
+    JSON.stringify({ model: 'small', prompt: 'Once', max_tokens: 3 }),
+    ['context', 'body', ...GENERATION],
+  ],
   ['malformed JSON', '/chat/completions', '{"model": ', ['context', 'body']],
   ['an empty body', '/chat/completions', '', ['context', 'body', 'extensions-guard', 'plan']],
-  ['a wrong type', '/chat/completions', JSON.stringify({ ...valid, max_tokens: 'many' }), ['context', 'body', 'extensions-guard', 'plan']],
-  ['an unknown model', '/chat/completions', JSON.stringify({ ...valid, model: 'gpt-nope' }), ['context', 'body', 'extensions-guard', 'plan']],
-  ['a body over the limit', '/chat/completions', JSON.stringify({ ...valid, messages: [{ role: 'user', content: 'x'.repeat(40_000) }] }), ['context', 'body']],
-  ['rag with retrieval off', '/chat/completions', JSON.stringify({ ...valid, rag: { index: 'docs' } }), ['context', 'body', 'extensions-guard']],
+  [
+    'a wrong type',
+    '/chat/completions',
+    JSON.stringify({ ...valid, max_tokens: 'many' }),
+    ['context', 'body', 'extensions-guard', 'plan'],
+  ],
+  [
+    'an unknown model',
+    '/chat/completions',
+    JSON.stringify({ ...valid, model: 'gpt-nope' }),
+    ['context', 'body', 'extensions-guard', 'plan'],
+  ],
+  [
+    'a body over the limit',
+    '/chat/completions',
+    JSON.stringify({ ...valid, messages: [{ role: 'user', content: 'x'.repeat(40_000) }] }),
+    ['context', 'body'],
+  ],
+  [
+    'rag with retrieval off',
+    '/chat/completions',
+    JSON.stringify({ ...valid, rag: { index: 'docs' } }),
+    ['context', 'body', 'extensions-guard'],
+  ],
 ];
 
 describe('one declared pipeline, both paths', () => {
@@ -103,41 +143,58 @@ describe('one declared pipeline, both paths', () => {
     ]);
   });
 
-  it.each(cases)('%s: same answer and same stage trace on the hot path and through Express', async (_name, path, body, expected) => {
-    const id = `${_name.replace(/\W+/g, '-')}-${Date.now()}`;
-    const hot = await postRaw(`${open.baseURL}${path}`, body, { 'content-type': 'application/json', 'x-request-id': `hot-${id}` });
-    const express = await postRaw(`${open.baseURL}${path}?via=express`, body, { 'content-type': 'application/json', 'x-request-id': `express-${id}` });
-    expect(hot.status).toBe(express.status);
-    expect(hot.headers.get('content-type')).toBe(express.headers.get('content-type'));
-    expect(hot.headers.get('x-request-id')).toBe(`hot-${id}`);
-    expect(express.headers.get('x-request-id')).toBe(`express-${id}`);
-    expect(openTrace.traceOf(`hot-${id}`)).toEqual(expected);
-    expect(openTrace.traceOf(`express-${id}`)).toEqual(expected);
-    if (hot.status === 200) {
-      for (const header of ['x-switchyard-backend', 'x-switchyard-route', 'x-switchyard-model']) {
-        expect(hot.headers.get(header)).toBe(express.headers.get(header));
-      }
-      expect(Number(hot.headers.get('x-switchyard-overhead-ms'))).toBeGreaterThanOrEqual(0);
-      if (hot.headers.get('content-type')?.startsWith('text/event-stream')) {
-        expect(hot.text.trimEnd().endsWith('data: [DONE]')).toBe(true);
-        expect(express.text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+  it.each(cases)(
+    '%s: same answer and same stage trace on the hot path and through Express',
+    async (_name, path, body, expected) => {
+      const id = `${_name.replace(/\W+/g, '-')}-${Date.now()}`;
+      const hot = await postRaw(`${open.baseURL}${path}`, body, {
+        'content-type': 'application/json',
+        'x-request-id': `hot-${id}`,
+      });
+      const express = await postRaw(`${open.baseURL}${path}?via=express`, body, {
+        'content-type': 'application/json',
+        'x-request-id': `express-${id}`,
+      });
+      expect(hot.status).toBe(express.status);
+      expect(hot.headers.get('content-type')).toBe(express.headers.get('content-type'));
+      expect(hot.headers.get('x-request-id')).toBe(`hot-${id}`);
+      expect(express.headers.get('x-request-id')).toBe(`express-${id}`);
+      expect(openTrace.traceOf(`hot-${id}`)).toEqual(expected);
+      expect(openTrace.traceOf(`express-${id}`)).toEqual(expected);
+      if (hot.status === 200) {
+        for (const header of ['x-switchyard-backend', 'x-switchyard-route', 'x-switchyard-model']) {
+          expect(hot.headers.get(header)).toBe(express.headers.get(header));
+        }
+        expect(Number(hot.headers.get('x-switchyard-overhead-ms'))).toBeGreaterThanOrEqual(0);
+        if (hot.headers.get('content-type')?.startsWith('text/event-stream')) {
+          expect(hot.text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+          expect(express.text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+        } else {
+          const [hotJson, expressJson] = [JSON.parse(hot.text), JSON.parse(express.text)] as Array<
+            Record<string, unknown>
+          >;
+          expect(hotJson!['object']).toBe(expressJson!['object']);
+          expect(hotJson!['model']).toBe(expressJson!['model']);
+        }
       } else {
-        const [hotJson, expressJson] = [JSON.parse(hot.text), JSON.parse(express.text)] as Array<Record<string, unknown>>;
-        expect(hotJson!['object']).toBe(expressJson!['object']);
-        expect(hotJson!['model']).toBe(expressJson!['model']);
+        expect(hot.status).toBeGreaterThanOrEqual(400);
+        expect(hot.status).toBeLessThan(500);
+        // Same error, word for word.
+        expect(JSON.parse(hot.text)).toEqual(JSON.parse(express.text));
       }
-    } else {
-      expect(hot.status).toBeGreaterThanOrEqual(400);
-      expect(hot.status).toBeLessThan(500);
-      // Same error, word for word.
-      expect(JSON.parse(hot.text)).toEqual(JSON.parse(express.text));
-    }
-  });
+    },
+  );
 
   it('with governance on, runs auth, admission and cache on both paths (and stops at auth without a key)', async () => {
     const headers = { 'content-type': 'application/json', authorization: `Bearer ${governedKey}` };
-    const hot = await postRaw(`${governed.baseURL}/chat/completions`, JSON.stringify(valid), { ...headers, 'x-request-id': 'gov-hot' });
-    const express = await postRaw(`${governed.baseURL}/chat/completions?via=express`, JSON.stringify(valid), { ...headers, 'x-request-id': 'gov-express' });
+    const hot = await postRaw(`${governed.baseURL}/chat/completions`, JSON.stringify(valid), {
+      ...headers,
+      'x-request-id': 'gov-hot',
+    });
+    const express = await postRaw(`${governed.baseURL}/chat/completions?via=express`, JSON.stringify(valid), {
+      ...headers,
+      'x-request-id': 'gov-express',
+    });
     expect([hot.status, express.status]).toEqual([200, 200]);
     const declared = governed.router.pipeline.stageNames('/v1/chat/completions');
     expect(governedTrace.traceOf('gov-hot')).toEqual(declared);
@@ -151,15 +208,20 @@ describe('one declared pipeline, both paths', () => {
     expect(governedTrace.traceOf('gov-refused')).toEqual(['context', 'body', 'auth']);
   });
 
-  it.each(cases)('%s: without an incoming x-request-id, one is made and returned on the hot path', async (_name, path, body) => {
-    const hot = await postRaw(`${open.baseURL}${path}`, body, { 'content-type': 'application/json' });
-    expect(hot.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
-  });
+  it.each(cases)(
+    '%s: without an incoming x-request-id, one is made and returned on the hot path',
+    async (_name, path, body) => {
+      const hot = await postRaw(`${open.baseURL}${path}`, body, { 'content-type': 'application/json' });
+      expect(hot.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    },
+  );
 
   it('counts hot-path requests in the request metrics like Express ones', async () => {
     await open.client.chat.completions.create({ ...valid, messages: [{ role: 'user', content: 'count me' }] });
     const metrics = await (await fetch(`${open.router.url}/metrics`)).text();
-    expect(metrics).toMatch(/switchyard_requests_total\{endpoint="\/v1\/chat\/completions",model="llama-3.1-8b",route_reason="primary",status="200"\} \d+/);
+    expect(metrics).toMatch(
+      /switchyard_requests_total\{endpoint="\/v1\/chat\/completions",model="llama-3.1-8b",route_reason="primary",status="200"\} \d+/,
+    );
   });
 });
 

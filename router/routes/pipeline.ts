@@ -95,7 +95,12 @@ export function buildPipeline(parts: PipelineParts): RequestPipeline {
   const chainDefaults = runtime.config.models.some((model) => model.chain?.enabled === true);
   const stagesFor = (endpoint: GenerationEndpoint): GenerationStage[] => {
     // Completions take no retrieval extension: a `rag` there gets the same 400 as before, from the guard.
-    const generation: GenerationParts = { runtime, governance, retrieval: endpoint === 'chat' ? retrieval : undefined, chain };
+    const generation: GenerationParts = {
+      runtime,
+      governance,
+      retrieval: endpoint === 'chat' ? retrieval : undefined,
+      chain,
+    };
     const extensions = extensionsStage(generation);
     const extensionsOn = endpoint === 'chat' && (retrieval !== undefined || chainDefaults);
     return [
@@ -114,13 +119,20 @@ export function buildPipeline(parts: PipelineParts): RequestPipeline {
   for (const path of paths) {
     const stages = stagesFor(GENERATION_PATHS[path]!);
     generation.set(path, stages);
-    const handler = generationHandler(GENERATION_PATHS[path]!, observer ? stages.map((stage) => observed(stage, observer)) : stages, release);
+    const handler = generationHandler(
+      GENERATION_PATHS[path]!,
+      observer ? stages.map((stage) => observed(stage, observer)) : stages,
+      release,
+    );
     handlers.set(path, parts.around ? parts.around(handler) : handler);
   }
   return {
     front: observer ? front.map((stage) => observedFront(stage, observer)) : front,
     handlers,
-    stageNames: (path) => [...front.map((stage) => stage.name), ...(generation.get(path) ?? []).map((stage) => stage.name)],
+    stageNames: (path) => [
+      ...front.map((stage) => stage.name),
+      ...(generation.get(path) ?? []).map((stage) => stage.name),
+    ],
   };
 }
 
@@ -166,7 +178,10 @@ function bodyStage(limitBytes: number, rawBodyPaths: ReadonlySet<string>): Front
     name: 'body',
     run(request, response, path, next) {
       const method = request.method;
-      if ((method !== 'POST' && method !== 'PUT' && method !== 'PATCH') || (method === 'POST' && rawBodyPaths.has(path))) {
+      if (
+        (method !== 'POST' && method !== 'PUT' && method !== 'PATCH') ||
+        (method === 'POST' && rawBodyPaths.has(path))
+      ) {
         next();
         return;
       }

@@ -29,7 +29,8 @@ beforeAll(async () => {
   );
   // Both pools scraped at least once.
   const usable = async (): Promise<string[]> =>
-    ((await (await fetch(`${harness.router.url}/ready`)).json()) as { models: Record<string, { backends: string[] }> }).models['llama-3.1-8b']?.backends ?? [];
+    ((await (await fetch(`${harness.router.url}/ready`)).json()) as { models: Record<string, { backends: string[] }> })
+      .models['llama-3.1-8b']?.backends ?? [];
   const deadline = Date.now() + 30_000;
   while ((await usable()).length < 2 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
 }, 60_000);

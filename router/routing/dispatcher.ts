@@ -5,7 +5,7 @@
 // their first chunk arrived, so a failure before the first byte reaches the client is retried transparently.
 import type { BackendRequest, Endpoint, StreamChunk } from '../backends/contracts.ts';
 import type { RetryConfig } from '../config/schema.ts';
-import type { SwitchyardError} from '../../core/errors.ts';
+import type { SwitchyardError } from '../../core/errors.ts';
 import { NoEligibleBackendError, UpstreamError, toSwitchyardError } from '../../core/errors.ts';
 import { labelCache, type RouterMetrics } from '../observability/metrics.ts';
 import { retryDelayMs, sleep } from '../resilience/backoff.ts';
@@ -169,7 +169,8 @@ export class Dispatcher {
         this.attemptCounter(choice.entry.state.id, typed.retryable ? 'retryable' : 'fatal').inc();
         if (!typed.retryable) {
           // Too long for this step's context: a later step with a larger window may still serve it.
-          const larger = typed.code === 'context_length_exceeded' ? largerContextStep(plan.steps, choice.stepIndex) : null;
+          const larger =
+            typed.code === 'context_length_exceeded' ? largerContextStep(plan.steps, choice.stepIndex) : null;
           if (larger !== null && attempts < this.deps.retries.maxAttempts + plan.steps.length) {
             stepFloor = larger;
             noteReason(reasons, 'context');
@@ -246,7 +247,10 @@ export class Dispatcher {
       for (const scored of result.ranked) {
         const entry = this.deps.registry.get(scored.backend.id)!;
         const uncachedTokens = estimateUncachedPromptTokens(request, scored, this.blockTokens);
-        if (preferHosted && ((entry.state.metrics?.requestsWaiting ?? 0) > 0 || (entry.state.pendingPrefillTokens ?? 0) > 0)) {
+        if (
+          preferHosted &&
+          ((entry.state.metrics?.requestsWaiting ?? 0) > 0 || (entry.state.pendingPrefillTokens ?? 0) > 0)
+        ) {
           lastResort ??= { entry, stepIndex, uncachedTokens };
           continue;
         }
@@ -319,7 +323,16 @@ export class Dispatcher {
     const tokens = input.scheduling.promptTokens + (Number.isFinite(limit) ? limit : 256);
     const step = input.plan.steps[choice.stepIndex]!;
     const scheduling: SchedulingRequest = { ...input.scheduling, model: step.model.name };
-    return new BackendLease(this.deps.registry, this.deps.scheduler, choice.entry, step, reasons, scheduling, tokens, choice.uncachedTokens);
+    return new BackendLease(
+      this.deps.registry,
+      this.deps.scheduler,
+      choice.entry,
+      step,
+      reasons,
+      scheduling,
+      tokens,
+      choice.uncachedTokens,
+    );
   }
 
   private async attempt(choice: Choice, input: DispatchInput, lease: Lease): Promise<DispatchResult> {

@@ -1,7 +1,12 @@
 // Model name → route plan: which router model(s) and pools a request may use, in order. A plain model (or alias)
 // yields its own route; `auto` runs the complexity classifier and starts at the chosen tier, so escalation and
 // spill-over continue up the tiers and then along each tier's fallback pools.
-import { classifyComplexity, type ComplexityRequest, type TierConfig, DEFAULT_TIER_CONFIG } from '../scheduling-facade/index.ts';
+import {
+  classifyComplexity,
+  type ComplexityRequest,
+  type TierConfig,
+  DEFAULT_TIER_CONFIG,
+} from '../scheduling-facade/index.ts';
 import type { ModelRouteConfig, PoolConfig, RouterConfig, TimeoutsConfig } from '../config/schema.ts';
 import { InvalidRequestError, NotFoundError } from '../../core/errors.ts';
 
@@ -83,7 +88,8 @@ export class RoutePlanner {
     }
     if (this.config.auto) names.push({ id: this.config.auto.name, ownedBy: 'switchyard (complexity tiers)' });
     for (const adapter of this.adapters?.list() ?? []) {
-      if (this.plansByName.has(adapter.base)) names.push({ id: adapter.name, ownedBy: 'switchyard', parent: adapter.base });
+      if (this.plansByName.has(adapter.base))
+        names.push({ id: adapter.name, ownedBy: 'switchyard', parent: adapter.base });
     }
     return names;
   }
@@ -137,7 +143,12 @@ export class RoutePlanner {
     if (cached?.model.name === adapter.base) return cached;
     const base = this.plansByName.get(adapter.base);
     if (!base) return undefined;
-    const plan: RoutePlan = { ...base, requested: name, adapter: name, steps: base.steps.filter((step) => step.pool.kind === 'vllm') };
+    const plan: RoutePlan = {
+      ...base,
+      requested: name,
+      adapter: name,
+      steps: base.steps.filter((step) => step.pool.kind === 'vllm'),
+    };
     this.adapterPlans.set(name, plan);
     return plan;
   }

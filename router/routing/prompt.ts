@@ -20,7 +20,11 @@ export function contentLength(content: ChatMessage['content']): number {
   return length;
 }
 
-export function chatPromptFeatures(messages: readonly ChatMessage[], tools: unknown, blockTokens: number): PromptFeatures {
+export function chatPromptFeatures(
+  messages: readonly ChatMessage[],
+  tools: unknown,
+  blockTokens: number,
+): PromptFeatures {
   let characters = 0;
   for (const message of messages) characters += contentLength(message.content);
   // Tools are rendered into the prompt too; JSON.stringify only when present.

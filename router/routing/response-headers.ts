@@ -9,7 +9,12 @@ export const HEADER_MODEL = 'x-switchyard-model';
 export const HEADER_OVERHEAD = 'x-switchyard-overhead-ms';
 export const HEADER_TIER = 'x-switchyard-tier';
 
-export function routeHeaders(lease: Lease, timer: RequestTimer, requestId: string, tier?: number): Record<string, string> {
+export function routeHeaders(
+  lease: Lease,
+  timer: RequestTimer,
+  requestId: string,
+  tier?: number,
+): Record<string, string> {
   const headers: Record<string, string> = {
     'x-request-id': requestId,
     [HEADER_BACKEND]: lease.entry.state.id,

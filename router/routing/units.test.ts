@@ -13,7 +13,9 @@ describe('quality checks', () => {
   it('flags empty answers, invalid JSON when JSON was asked, and truncation without a caller limit', () => {
     expect(failedQualityCheck('chat', {}, answer(''))).toBe('empty');
     expect(failedQualityCheck('chat', {}, { choices: [] })).toBe('empty');
-    expect(failedQualityCheck('chat', { response_format: { type: 'json_object' } }, answer('{"a":'))).toBe('invalid_json');
+    expect(failedQualityCheck('chat', { response_format: { type: 'json_object' } }, answer('{"a":'))).toBe(
+      'invalid_json',
+    );
     expect(failedQualityCheck('chat', { response_format: { type: 'json_object' } }, answer('{"a":1}'))).toBeNull();
     expect(failedQualityCheck('chat', {}, answer('long', 'length'))).toBe('truncated');
     expect(failedQualityCheck('chat', { max_tokens: 5 }, answer('long', 'length'))).toBeNull();
@@ -57,7 +59,10 @@ describe('upstream body', () => {
     const vllmBody = upstreamBody('chat', body, { model, pool: vllm }, 'vllm', { prefix: 'Hel', emittedTokens: 3 });
     expect(vllmBody['messages']).toEqual([...body.messages, { role: 'assistant', content: 'Hel' }]);
     expect(vllmBody).toMatchObject({ continue_final_message: true, add_generation_prompt: false, max_tokens: 7 });
-    const hostedBody = upstreamBody('chat', body, { model, pool: hosted }, 'openai', { prefix: 'Hel', emittedTokens: 3 });
+    const hostedBody = upstreamBody('chat', body, { model, pool: hosted }, 'openai', {
+      prefix: 'Hel',
+      emittedTokens: 3,
+    });
     expect(hostedBody['continue_final_message']).toBeUndefined();
     const completion = upstreamBody('completions', { model: 'x', prompt: 'Once' }, { model, pool: vllm }, 'vllm', {
       prefix: ' upon',

@@ -54,7 +54,11 @@ export interface RuntimeDeps {
 /** Step-time model for a vLLM pool; a simulator running `speed`× faster makes every step that much shorter. */
 function stepModelFor(pool: PoolConfig): StepTimeModel | undefined {
   if (pool.kind !== 'vllm') return undefined;
-  const model = createStepTimeModel({ model: MODELS[pool.model], gpu: GPUS[pool.gpu], tensorParallel: pool.tensorParallel });
+  const model = createStepTimeModel({
+    model: MODELS[pool.model],
+    gpu: GPUS[pool.gpu],
+    tensorParallel: pool.tensorParallel,
+  });
   const speed = pool.driver?.speed ?? 1;
   if (speed === 1) return model;
   return {
@@ -89,14 +93,20 @@ export async function createRouterRuntime(config: RouterConfig, deps: RuntimeDep
       const stepModel = stepModelFor(pool);
       pool.backends.forEach((backendConfig, index) => {
         const id = backendConfig.id ?? `${pool.name}-${index}`;
-        const backend = deps.vllmBackend?.({ id, url: backendConfig.url }) ?? createVllmBackend({
+        const backend =
+          deps.vllmBackend?.({ id, url: backendConfig.url }) ??
+          createVllmBackend({
+            id,
+            url: backendConfig.url,
+            connectTimeoutMs: config.timeouts.connectMs,
+            headers: pool.headers,
+          });
+        registry.add(backend, pool, models, config.circuitBreaker, stepModel, cost);
+        scrapeTargets.push({
           id,
           url: backendConfig.url,
-          connectTimeoutMs: config.timeouts.connectMs,
-          headers: pool.headers,
+          ...(pool.servedModel ? { modelName: pool.servedModel } : {}),
         });
-        registry.add(backend, pool, models, config.circuitBreaker, stepModel, cost);
-        scrapeTargets.push({ id, url: backendConfig.url, ...(pool.servedModel ? { modelName: pool.servedModel } : {}) });
       });
     } else if (pool.kind === 'llamacpp') {
       pool.backends.forEach((backendConfig, index) => {
@@ -117,7 +127,12 @@ export async function createRouterRuntime(config: RouterConfig, deps: RuntimeDep
       if (!pool.baseURL) throw new Error(`pool ${pool.name}: no baseURL (driver not started?)`);
       // The openai SDK (~150 modules) loads only for a hosted pool.
       const { createHostedBackend } = await import('../backends/hosted.ts');
-      const backend = createHostedBackend({ id: pool.name, baseURL: pool.baseURL, apiKey: pool.apiKey, headers: pool.headers });
+      const backend = createHostedBackend({
+        id: pool.name,
+        baseURL: pool.baseURL,
+        apiKey: pool.apiKey,
+        headers: pool.headers,
+      });
       registry.add(backend, pool, models, config.circuitBreaker, undefined, cost);
     }
   }

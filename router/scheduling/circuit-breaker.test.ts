@@ -91,7 +91,10 @@ describe('CircuitBreaker', () => {
 
   it('gives back an unused probe slot', () => {
     const clock = virtualClock();
-    const breaker = new CircuitBreaker({ consecutiveFailures: 1, cooldownMs: 10, halfOpenProbes: 1 }, { clock: clock.read });
+    const breaker = new CircuitBreaker(
+      { consecutiveFailures: 1, cooldownMs: 10, halfOpenProbes: 1 },
+      { clock: clock.read },
+    );
     breaker.recordFailure();
     clock.now += 10;
     expect(breaker.tryAcquire()).toBe(true);

@@ -16,7 +16,13 @@ export { createScheduler, PLUGIN_DURATION_METRIC } from './scheduler.ts';
 export type { SchedulerDeps, ConfiguredScheduler } from './scheduler.ts';
 export { parseVllmMetrics, VllmMetricsParseError } from './metrics/parse-vllm.ts';
 export { createMetricsScraper, metricsUrlFor } from './metrics/scraper.ts';
-export type { MetricsScraper, MetricsScraperOptions, ScrapeSnapshot, ScrapeTarget, FetchLike } from './metrics/scraper.ts';
+export type {
+  MetricsScraper,
+  MetricsScraperOptions,
+  ScrapeSnapshot,
+  ScrapeTarget,
+  FetchLike,
+} from './metrics/scraper.ts';
 export { CircuitBreaker, CircuitBreakerConfig, CIRCUIT_STATE_VALUE } from './circuit-breaker.ts';
 export type { CircuitBreakerInput, CircuitBreakerOptions } from './circuit-breaker.ts';
 export {

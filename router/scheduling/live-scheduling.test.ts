@@ -30,7 +30,12 @@ describe('scheduling from live scraped metrics', () => {
       void fetch(`${busy.url}/v1/chat/completions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'llama-3.1-8b', messages: [{ role: 'user', content: `long story ${index}` }], max_tokens: 300, ignore_eos: true }),
+        body: JSON.stringify({
+          model: 'llama-3.1-8b',
+          messages: [{ role: 'user', content: `long story ${index}` }],
+          max_tokens: 300,
+          ignore_eos: true,
+        }),
         signal: aborts.signal,
       }).catch(() => {});
     }

@@ -17,7 +17,9 @@ describe('computePrefixBlockHashes', () => {
     const shared = text(BLOCK_CHARS * 5);
     const a = computePrefixBlockHashes(shared + 'first user question, long enough to fill another block or two......');
     const b = computePrefixBlockHashes(shared + 'a different question entirely, also long enough to fill a block.....');
-    expect(computePrefixBlockHashes(shared + 'first user question, long enough to fill another block or two......')).toEqual(a);
+    expect(
+      computePrefixBlockHashes(shared + 'first user question, long enough to fill another block or two......'),
+    ).toEqual(a);
     expect(a.slice(0, 5)).toEqual(b.slice(0, 5));
     expect(a[5]).not.toBe(b[5]);
     // A change in block 0 changes every later hash, even where the text is equal again.
@@ -52,7 +54,8 @@ describe('computePrefixBlockHashes', () => {
   it('produces well-spread 53-bit ids (no collisions over many distinct prefixes)', () => {
     const seen = new Set<string>();
     for (let index = 0; index < 5_000; index++) {
-      for (const hash of computePrefixBlockHashes(`prompt number ${index} `.padEnd(BLOCK_CHARS * 2, '.'))) seen.add(hash);
+      for (const hash of computePrefixBlockHashes(`prompt number ${index} `.padEnd(BLOCK_CHARS * 2, '.')))
+        seen.add(hash);
     }
     expect(seen.size).toBe(10_000);
     for (const hash of seen) expect(Number.isSafeInteger(Number(hash))).toBe(true);
@@ -62,7 +65,10 @@ describe('computePrefixBlockHashes', () => {
     const { get_encoding } = await import('tiktoken');
     const encoding = get_encoding('cl100k_base');
     // Natural-looking words: BPE on one endless "word" is pathological and would make the comparison unfair.
-    const prompt = Array.from({ length: 1_600 }, (_, index) => ['route', 'the', 'request', 'to', 'a', 'replica'][index % 6]).join(' ');
+    const prompt = Array.from(
+      { length: 1_600 },
+      (_, index) => ['route', 'the', 'request', 'to', 'a', 'replica'][index % 6],
+    ).join(' ');
     const rounds = 10;
     let started = performance.now();
     for (let index = 0; index < rounds; index++) computePrefixBlockHashes(prompt);

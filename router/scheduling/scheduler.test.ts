@@ -147,7 +147,10 @@ describe('filters and saturation', () => {
 
   it('does not report allSaturated when the pool is down or serves another model', () => {
     const scheduler = createScheduler(DEFAULT_PROFILE);
-    const down = scheduler.schedule(makeRequest(), [makeBackend('a', { healthy: false }), makeBackend('b', { circuit: 'open' })]);
+    const down = scheduler.schedule(makeRequest(), [
+      makeBackend('a', { healthy: false }),
+      makeBackend('b', { circuit: 'open' }),
+    ]);
     expect(down.allSaturated).toBe(false);
     expect(down.droppedBy).toEqual({ a: 'healthy', b: 'circuit-closed' });
     const other = scheduler.schedule(makeRequest({ model: 'llama-3.1-70b' }), [makeBackend('a')]);
@@ -174,7 +177,12 @@ describe('other plugins through the scheduler', () => {
   it('session affinity keeps a conversation on the backend of its last turn until the TTL passes', () => {
     let now = 0;
     const scheduler = createScheduler(
-      { scorers: [{ type: 'session-affinity', weight: 5, ttlMs: 1_000 }, { type: 'in-flight', weight: 1 }] },
+      {
+        scorers: [
+          { type: 'session-affinity', weight: 5, ttlMs: 1_000 },
+          { type: 'in-flight', weight: 1 },
+        ],
+      },
       { clock: () => now },
     );
     const candidates = [makeBackend('a', { inFlightRequests: 2 }), makeBackend('b')];
@@ -191,9 +199,14 @@ describe('other plugins through the scheduler', () => {
       { scorers: [{ type: 'cost', weight: 1 }], picker: { type: 'weighted-random', sharpness: 1 } },
       { random: seededRandom(11) },
     );
-    const candidates = [makeBackend('cheap', { relativeCost: 1 }), makeBackend('mid', { relativeCost: 2 }), makeBackend('dear', { relativeCost: 3 })];
+    const candidates = [
+      makeBackend('cheap', { relativeCost: 1 }),
+      makeBackend('mid', { relativeCost: 2 }),
+      makeBackend('dear', { relativeCost: 3 }),
+    ];
     const counts: Record<string, number> = { cheap: 0, mid: 0, dear: 0 };
-    for (let index = 0; index < 2_000; index++) counts[scheduler.schedule(makeRequest(), candidates).picked!.backend.id]!++;
+    for (let index = 0; index < 2_000; index++)
+      counts[scheduler.schedule(makeRequest(), candidates).picked!.backend.id]!++;
     // Scores 1, 0.5, 0 → expected shares 2/3, 1/3, 0.
     expect(counts['dear']).toBe(0);
     expect(counts['cheap']! / counts['mid']!).toBeGreaterThan(1.5);
@@ -203,7 +216,11 @@ describe('other plugins through the scheduler', () => {
   async function timedCounts(registry: Registry): Promise<Map<string, number>> {
     const metric = await registry.getSingleMetric(PLUGIN_DURATION_METRIC)!.get();
     const counts = new Map<string, number>();
-    for (const value of metric.values as Array<{ metricName?: string; labels: Record<string, string | number>; value: number }>) {
+    for (const value of metric.values as Array<{
+      metricName?: string;
+      labels: Record<string, string | number>;
+      value: number;
+    }>) {
       if (value.metricName === `${PLUGIN_DURATION_METRIC}_count`) {
         counts.set(`${value.labels['kind']}/${value.labels['plugin']}`, value.value);
       }
@@ -296,7 +313,10 @@ describe('bestSaturated', () => {
     const scheduler = createScheduler(DEFAULT_PROFILE);
     const result = scheduler.schedule(makeRequest(), [
       makeBackend('stale', { metricsStale: true }),
-      makeBackend('very-busy', { metrics: makeMetrics({ requestsWaiting: 60, kvCacheUsage: 0.99 }), inFlightRequests: 70 }),
+      makeBackend('very-busy', {
+        metrics: makeMetrics({ requestsWaiting: 60, kvCacheUsage: 0.99 }),
+        inFlightRequests: 70,
+      }),
       makeBackend('busy', { metrics: makeMetrics({ requestsWaiting: 20, kvCacheUsage: 0.96 }), inFlightRequests: 30 }),
       makeBackend('other-model', { models: ['llama-3.1-70b'], metrics: makeMetrics({ requestsWaiting: 20 }) }),
     ]);
@@ -315,7 +335,8 @@ describe('bestSaturated', () => {
 });
 
 describe('ranked is the picker order', () => {
-  const ids = (result: { ranked: ReadonlyArray<{ backend: BackendState }> }) => result.ranked.map((entry) => entry.backend.id);
+  const ids = (result: { ranked: ReadonlyArray<{ backend: BackendState }> }) =>
+    result.ranked.map((entry) => entry.backend.id);
 
   it('round robin: the rotation starting at this turn, so a skipped backend passes the turn on', () => {
     const scheduler = createScheduler(ROUND_ROBIN_PROFILE);
@@ -350,7 +371,11 @@ describe('ranked is the picker order', () => {
       { scorers: [{ type: 'cost', weight: 1 }], picker: { type: 'weighted-random', sharpness: 1 } },
       { random: seededRandom(12) },
     );
-    const candidates = [makeBackend('cheap', { relativeCost: 1 }), makeBackend('mid', { relativeCost: 2 }), makeBackend('dear', { relativeCost: 3 })];
+    const candidates = [
+      makeBackend('cheap', { relativeCost: 1 }),
+      makeBackend('mid', { relativeCost: 2 }),
+      makeBackend('dear', { relativeCost: 3 }),
+    ];
     const counts: Record<string, number> = { cheap: 0, mid: 0, dear: 0 };
     for (let index = 0; index < 2_000; index++) {
       const result = scheduler.schedule(makeRequest(), candidates);

@@ -65,7 +65,15 @@ export function randomBackends(random: () => number, count: number): BackendStat
               requestsWaiting: Math.floor(random() * 30),
               kvCacheUsage: random(),
               // LoRA state derived from the index (no extra draws, so the other fields keep their values).
-              ...(index % 3 === 0 ? {} : { lora: { running: index % 2 ? ['x'] : ['y', 'z'], waiting: index % 4 ? [] : ['x'], maxLoras: 1 + (index % 3) } }),
+              ...(index % 3 === 0
+                ? {}
+                : {
+                    lora: {
+                      running: index % 2 ? ['x'] : ['y', 'z'],
+                      waiting: index % 4 ? [] : ['x'],
+                      maxLoras: 1 + (index % 3),
+                    },
+                  }),
             }),
           }),
     });

@@ -33,7 +33,11 @@ export function predictTtft(
 }
 
 /** Cost in prefill-token equivalents (the predicted-ttft scorer's units). */
-export function tokenCostModel(options: { stepOverheadTokens: number; decodeTokensPerRunning: number; chunkTokens: number }): TtftCostModel {
+export function tokenCostModel(options: {
+  stepOverheadTokens: number;
+  decodeTokensPerRunning: number;
+  chunkTokens: number;
+}): TtftCostModel {
   return {
     prefill: (tokens) => tokens,
     stepOverhead: (running) => options.stepOverheadTokens + options.decodeTokensPerRunning * running,

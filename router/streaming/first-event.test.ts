@@ -51,7 +51,8 @@ describe('streamed relay', () => {
       const contentArrivals: number[] = [];
       for await (const piece of response.body) {
         const text = (piece as Buffer).toString();
-        for (const event of text.split('\n\n')) if (/"content":"[^"]/.test(event)) contentArrivals.push(performance.now());
+        for (const event of text.split('\n\n'))
+          if (/"content":"[^"]/.test(event)) contentArrivals.push(performance.now());
       }
       expect(contentArrivals).toHaveLength(3);
       // Upstream sends the three content events ITL_MS apart; relayed at once, they stay (roughly) that far apart.

@@ -39,14 +39,23 @@ describe('prepareChunk', () => {
 
   it('passes usage through when asked', () => {
     const state = freshState();
-    const line = prepareChunk({ id: 'a', choices: [], usage: { prompt_tokens: 3, completion_tokens: 1 } }, state, true, false);
+    const line = prepareChunk(
+      { id: 'a', choices: [], usage: { prompt_tokens: 3, completion_tokens: 1 } },
+      state,
+      true,
+      false,
+    );
     expect(line).toContain('"completion_tokens":1');
   });
 
   it('rewrites continuation chunks to the original id and drops the repeated role delta', () => {
     const state = freshState();
     prepareChunk(chunk('Hello'), state, false, false);
-    const roleOnly = { ...chunk(''), id: 'b', choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] };
+    const roleOnly = {
+      ...chunk(''),
+      id: 'b',
+      choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }],
+    };
     expect(prepareChunk(roleOnly, state, false, true)).toBeNull();
     const line = prepareChunk({ ...chunk(' world'), id: 'b', created: 99 }, state, false, true);
     expect(JSON.parse(line!.slice(6))).toMatchObject({ id: 'a', created: 1 });
@@ -57,7 +66,12 @@ describe('prepareChunk', () => {
   it('adds the broken segments’ tokens to a continued stream’s usage', () => {
     const state = freshState();
     state.priorCompletionTokens = 5;
-    const line = prepareChunk({ id: 'b', choices: [], usage: { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13 } }, state, true, true);
+    const line = prepareChunk(
+      { id: 'b', choices: [], usage: { prompt_tokens: 10, completion_tokens: 3, total_tokens: 13 } },
+      state,
+      true,
+      true,
+    );
     expect(JSON.parse(line!.slice(6)).usage).toMatchObject({ completion_tokens: 8, total_tokens: 18 });
   });
 
@@ -67,7 +81,9 @@ describe('prepareChunk', () => {
     const parsed = { ...(JSON.parse(raw) as Record<string, unknown>), [RAW_JSON]: raw };
     expect(prepareChunk(parsed, state, false, false)).toBe(`data: ${raw}\n\n`);
     const withUsage = { ...(JSON.parse(raw) as Record<string, unknown>), usage: null, [RAW_JSON]: raw };
-    expect(prepareChunk(withUsage, state, false, false)).toBe(`data: {"id":"a","choices":[{"index":0,"delta":{"content":"x"}}]}\n\n`);
+    expect(prepareChunk(withUsage, state, false, false)).toBe(
+      `data: {"id":"a","choices":[{"index":0,"delta":{"content":"x"}}]}\n\n`,
+    );
   });
 
   it('notices tool calls and legacy completion text', () => {

@@ -5,7 +5,13 @@
 // `data: [DONE]` — the client always sees a well-formed end, never a truncated 200.
 import type { ServerResponse } from 'node:http';
 import { RAW_JSON, type StreamChunk } from '../backends/contracts.ts';
-import { ClientClosedError, NoEligibleBackendError, renderError, toSwitchyardError, type SwitchyardError } from '../../core/errors.ts';
+import {
+  ClientClosedError,
+  NoEligibleBackendError,
+  renderError,
+  toSwitchyardError,
+  type SwitchyardError,
+} from '../../core/errors.ts';
 import type { RouterMetrics } from '../observability/metrics.ts';
 import type { DispatchInput, Dispatcher, Lease } from '../routing/dispatcher.ts';
 import type { RelayGovernanceHooks } from '../governance/router-adapter.ts';
@@ -170,7 +176,8 @@ export async function relayStream(options: RelayOptions): Promise<RelayOutcome> 
             continue;
           } catch (continuationError) {
             // Nowhere to continue: the client learns why the stream broke, not that no backend was left.
-            const reported = continuationError instanceof NoEligibleBackendError ? typed : toSwitchyardError(continuationError);
+            const reported =
+              continuationError instanceof NoEligibleBackendError ? typed : toSwitchyardError(continuationError);
             return endWithError(options, lease, state, reported, continuations);
           }
         }
@@ -234,7 +241,11 @@ export function prepareChunk(
       if (continuing && 'role' in delta) {
         delete delta['role'];
         modified = true;
-        if ((delta['content'] === '' || delta['content'] === undefined) && !choice['finish_reason'] && !delta['tool_calls']) {
+        if (
+          (delta['content'] === '' || delta['content'] === undefined) &&
+          !choice['finish_reason'] &&
+          !delta['tool_calls']
+        ) {
           if (choices.length === 1) return null;
         }
       }

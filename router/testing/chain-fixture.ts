@@ -31,14 +31,21 @@ export async function ingestDocs(indexRoot: string): Promise<void> {
   const workspace = mkdtempSync(join(tmpdir(), 'switchyard-chain-docs-'));
   cpSync(DOCS_FIXTURE, join(workspace, 'docs'), { recursive: true });
   const embedder = await TransformersEmbedder.load({ model: TINY_EMBEDDER, offline: true });
-  const writer = await RetrievalIndex.open({ directory: join(indexRoot, 'docs'), create: true, writable: true, embedder });
+  const writer = await RetrievalIndex.open({
+    directory: join(indexRoot, 'docs'),
+    create: true,
+    writable: true,
+    embedder,
+  });
   await ingest({ path: join(workspace, 'docs'), index: writer });
   writer.close();
   await embedder.dispose();
   rmSync(workspace, { recursive: true, force: true });
 }
 
-export async function startChainFixture(change: (config: RouterConfigInput) => void = () => undefined): Promise<ChainFixture> {
+export async function startChainFixture(
+  change: (config: RouterConfigInput) => void = () => undefined,
+): Promise<ChainFixture> {
   const workspace = mkdtempSync(join(tmpdir(), 'switchyard-chain-'));
   const indexRoot = join(workspace, 'indexes');
   const promptsDir = join(workspace, 'prompts');
@@ -56,11 +63,18 @@ export async function startChainFixture(change: (config: RouterConfigInput) => v
   const logLines: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, callback) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) logLines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n'))
+        if (line.trim()) logLines.push(JSON.parse(line) as Record<string, unknown>);
       callback();
     },
   });
-  const router = await startRouter(validateConfig(config, '(test)', environment), { host: '127.0.0.1', port: 0, processMetrics: false, chainLogDestination: destination, onServerError: (error) => console.error(error) });
+  const router = await startRouter(validateConfig(config, '(test)', environment), {
+    host: '127.0.0.1',
+    port: 0,
+    processMetrics: false,
+    chainLogDestination: destination,
+    onServerError: (error) => console.error(error),
+  });
   const client = new OpenAI({ baseURL: `${router.url}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 60_000 });
   return {
     router,

@@ -42,7 +42,8 @@ export function thresholdsForShares(scores: readonly number[], shares: readonly 
     cumulative += shares[tier]!;
     const below = Math.min(sorted.length, Math.max(0, Math.round(cumulative * sorted.length)));
     let threshold: number;
-    if (below <= 0) threshold = sorted[0]!; // nothing below: everyone reaches it
+    if (below <= 0)
+      threshold = sorted[0]!; // nothing below: everyone reaches it
     else if (below >= sorted.length) threshold = Math.min(1, sorted[sorted.length - 1]! + 1e-9);
     else threshold = (sorted[below - 1]! + sorted[below]!) / 2;
     // Ascending even when several cut points fall on one score.
@@ -71,7 +72,9 @@ export function calibrate(
 
 const Message = z.looseObject({
   role: z.string(),
-  content: z.union([z.string(), z.null(), z.array(z.looseObject({ type: z.string(), text: z.string().optional() }))]).optional(),
+  content: z
+    .union([z.string(), z.null(), z.array(z.looseObject({ type: z.string(), text: z.string().optional() }))])
+    .optional(),
 });
 /** One JSONL line: a bare string, `{prompt}`, `{text}`, or a chat body `{messages, tools?, response_format?}`. */
 const PromptLine = z.union([
@@ -108,7 +111,11 @@ export function parsePromptsJsonl(text: string, source = 'input'): ComplexityReq
   return requests;
 }
 
-export async function calibrateFromFile(path: string, shares: readonly number[], base?: TierConfig): Promise<CalibrationResult> {
+export async function calibrateFromFile(
+  path: string,
+  shares: readonly number[],
+  base?: TierConfig,
+): Promise<CalibrationResult> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');

@@ -41,8 +41,10 @@ const REASONING =
   /\b(?:prove|proof|derive|derivation|step[- ]by[- ]step|analy[sz]e|analysis|explain(?: why| how)?|how does|walk me through|why does|why do|why is|compare|contrast|trade-?offs?|optimi[sz]e|design|architect\w*|algorithm\w*|complexity|debug|root cause|evaluate|justify|critique|reason about|implications?|strateg\w*|theorem|lemma|hypothes\w*|rigorous\w*|edge cases?|counterexample|formali[sz]e|refactor|concurren\w*|distributed|scalab\w*)\b/g;
 const SIMPLE =
   /\b(?:hi|hello|hey|thanks|thank you|translate|spell|synonym|capital of|define|definition of|what is the|who is|who was|when was|tl;?dr|rephrase|fix (?:the )?typo|one word|yes or no|convert \d+)\b/g;
-const CONSTRAINTS = /\b(?:must|exactly|at least|at most|without using|ensure|only use|do not|don't|constraints?|requirements?|guarantee)\b/g;
-const MATH = /\\(?:frac|sum|int|begin|sqrt|mathbb|partial)|[∑∫∂√≤≥≠∞]|\b(?:integral|derivative|matrix|eigen\w*|probability|expected value|modulo|polynomial|equation)\b|\^\s*[\da-z({]|\d\s*[*/]\s*\d/g;
+const CONSTRAINTS =
+  /\b(?:must|exactly|at least|at most|without using|ensure|only use|do not|don't|constraints?|requirements?|guarantee)\b/g;
+const MATH =
+  /\\(?:frac|sum|int|begin|sqrt|mathbb|partial)|[∑∫∂√≤≥≠∞]|\b(?:integral|derivative|matrix|eigen\w*|probability|expected value|modulo|polynomial|equation)\b|\^\s*[\da-z({]|\d\s*[*/]\s*\d/g;
 const STEP_LINE = /(?:^|\n)\s*(?:\d+[.)]|[-*•])\s+\S/g;
 const CODE_FENCE = /```/g;
 /** Asking for code: "write a Python function", "implement a class", "SQL query", language names. */
@@ -139,7 +141,10 @@ export function tierForScore(score: number, thresholds: readonly number[]): numb
   return tier;
 }
 
-export function classifyComplexity(request: ComplexityRequest, config: TierConfig = DEFAULT_TIER_CONFIG): ComplexityResult {
+export function classifyComplexity(
+  request: ComplexityRequest,
+  config: TierConfig = DEFAULT_TIER_CONFIG,
+): ComplexityResult {
   const features = extractFeatures(request);
   const score = scoreFeatures(features, config);
   return { score, tier: tierForScore(score, config.thresholds), features };

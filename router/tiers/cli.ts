@@ -9,7 +9,9 @@ export function formatCalibration(result: CalibrationResult): string {
     (target, tier) =>
       `  tier ${tier}: target ${(target * 100).toFixed(1)}%  achieved ${((result.achievedShares[tier] ?? 0) * 100).toFixed(1)}%`,
   );
-  const yaml = stringify({ auto: { classifier: { thresholds: result.thresholds.map((value) => Number(value.toFixed(6))) } } });
+  const yaml = stringify({
+    auto: { classifier: { thresholds: result.thresholds.map((value) => Number(value.toFixed(6))) } },
+  });
   return [`calibrated on ${result.sampleSize} prompts`, ...rows, '', '# paste into switchyard.yaml:', yaml].join('\n');
 }
 

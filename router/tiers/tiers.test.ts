@@ -14,7 +14,13 @@ const user = (content: string, extra: Partial<ComplexityRequest> = {}): Complexi
   ...extra,
 });
 
-const EASY = ['hi', 'thanks!', 'What is the capital of France?', 'Translate "good night" to German.', 'Define entropy.'];
+const EASY = [
+  'hi',
+  'thanks!',
+  'What is the capital of France?',
+  'Translate "good night" to German.',
+  'Define entropy.',
+];
 const MEDIUM = [
   'Write a Python function that returns the n-th Fibonacci number iteratively.',
   'Why does my build fail? ```\nerror TS2307: Cannot find module "./x"\n```',
@@ -31,7 +37,8 @@ const HARD = [
 
 describe('classifyComplexity', () => {
   it('orders easy < medium < hard prompts', () => {
-    const mean = (prompts: string[]) => prompts.reduce((sum, prompt) => sum + classifyComplexity(user(prompt)).score, 0) / prompts.length;
+    const mean = (prompts: string[]) =>
+      prompts.reduce((sum, prompt) => sum + classifyComplexity(user(prompt)).score, 0) / prompts.length;
     const maxEasy = Math.max(...EASY.map((prompt) => classifyComplexity(user(prompt)).score));
     const minHard = Math.min(...HARD.map((prompt) => classifyComplexity(user(prompt)).score));
     expect(maxEasy).toBeLessThan(minHard);
@@ -149,7 +156,15 @@ describe('switchyard calibrate', () => {
     writeFileSync(input, [...EASY, ...MEDIUM, ...HARD].map((prompt) => JSON.stringify({ prompt })).join('\n'));
     const log = vi.spyOn(console, 'log').mockImplementation(() => {});
     try {
-      await program().program.parseAsync(['node', 'switchyard', 'calibrate', '--input', input, '--shares', '0.6,0.3,0.1']);
+      await program().program.parseAsync([
+        'node',
+        'switchyard',
+        'calibrate',
+        '--input',
+        input,
+        '--shares',
+        '0.6,0.3,0.1',
+      ]);
       const printed = log.mock.calls.map((call) => String(call[0])).join('\n');
       expect(printed).toMatch(/calibrated on 11 prompts/);
       expect(printed).toMatch(/auto:\n {2}classifier:\n {4}thresholds:\n {6}- 0\.\d+\n {6}- 0\.\d+/);
@@ -161,7 +176,15 @@ describe('switchyard calibrate', () => {
   it('fails with a clear message and exit code 2 on bad input', async () => {
     const { program: cli, output } = program();
     await expect(
-      cli.parseAsync(['node', 'switchyard', 'calibrate', '--input', '/nonexistent/prompts.jsonl', '--shares', '0.5,0.5']),
+      cli.parseAsync([
+        'node',
+        'switchyard',
+        'calibrate',
+        '--input',
+        '/nonexistent/prompts.jsonl',
+        '--shares',
+        '0.5,0.5',
+      ]),
     ).rejects.toMatchObject({ exitCode: 2 });
     expect(output.join('')).toMatch(/calibrate: cannot read \/nonexistent\/prompts.jsonl/);
   });

@@ -45,7 +45,13 @@ describe('switchyard engine build llamacpp', () => {
   it('fetches the npm bundle, clones, configures CPU-only without curl, builds the server target and installs it', async () => {
     const root = temp();
     const calls: string[][] = [];
-    const result = await buildLlamaServer({ root, run: fakeTools(calls), log: () => undefined, jobs: 2, environment: {} });
+    const result = await buildLlamaServer({
+      root,
+      run: fakeTools(calls),
+      log: () => undefined,
+      jobs: 2,
+      environment: {},
+    });
     expect(result.built).toBe(true);
     expect(calls.map((call) => call[0])).toEqual(['npm', 'tar', 'git', 'cmake', 'cmake']);
     expect(calls[0]).toContain('node-llama-cpp@3.21.1');
@@ -56,7 +62,10 @@ describe('switchyard engine build llamacpp', () => {
     const layout = llamaCppLayout(root);
     expect(result.install.binary).toBe(layout.binary);
     expect(readFileSync(layout.vocab, 'utf8')).toBe('vocab');
-    expect(JSON.parse(readFileSync(layout.manifest, 'utf8'))).toMatchObject({ version: 'node-llama-cpp-3.21.1', cmakeArgs: [...CMAKE_ARGS] });
+    expect(JSON.parse(readFileSync(layout.manifest, 'utf8'))).toMatchObject({
+      version: 'node-llama-cpp-3.21.1',
+      cmakeArgs: [...CMAKE_ARGS],
+    });
   });
 
   it('reuses a finished install without running anything', async () => {
@@ -88,14 +97,22 @@ describe('switchyard engine build llamacpp', () => {
     mkdirSync(join(source, 'build'));
     writeFileSync(join(source, 'build', 'CMakeCache.txt'), '');
     const calls: string[][] = [];
-    const result = await buildLlamaServer({ root, source, run: fakeTools(calls, { sharedLibs: true }), log: () => undefined, environment: {} });
+    const result = await buildLlamaServer({
+      root,
+      source,
+      run: fakeTools(calls, { sharedLibs: true }),
+      log: () => undefined,
+      environment: {},
+    });
     expect(calls.map((call) => call.slice(0, 2))).toEqual([['cmake', '--build']]);
     expect(existsSync(join(llamaCppLayout(root).libDir, 'libllama.so'))).toBe(true);
     expect(result.install.env['LD_LIBRARY_PATH']).toBe(llamaCppLayout(root).libDir);
   });
 
   it('fails clearly on a directory that is not a llama.cpp checkout', async () => {
-    await expect(buildLlamaServer({ root: temp(), source: temp(), run: fakeTools([]), log: () => undefined, environment: {} })).rejects.toThrow(EngineBuildError);
+    await expect(
+      buildLlamaServer({ root: temp(), source: temp(), run: fakeTools([]), log: () => undefined, environment: {} }),
+    ).rejects.toThrow(EngineBuildError);
   });
 
   it('caches under XDG_CACHE_HOME or HOME unless SWITCHYARD_ENGINE_CACHE says otherwise', () => {

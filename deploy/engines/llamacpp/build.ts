@@ -61,7 +61,10 @@ const defaultRunner: CommandRunner = (file, args, options) =>
     child.once('error', (error) => reject(new EngineBuildError(`cannot run ${file}: ${error.message}`)));
     child.once('exit', (code, signal) => {
       if (code === 0) resolvePromise();
-      else reject(new EngineBuildError(`${file} ${args.join(' ')} failed (${signal ? `signal ${signal}` : `exit ${code}`})`));
+      else
+        reject(
+          new EngineBuildError(`${file} ${args.join(' ')} failed (${signal ? `signal ${signal}` : `exit ${code}`})`),
+        );
     });
   });
 
@@ -85,16 +88,24 @@ export async function buildLlamaServer(options: BuildOptions = {}): Promise<Buil
   let source: string;
   if (options.source !== undefined) {
     source = resolve(options.source);
-    if (!existsSync(join(source, 'CMakeLists.txt'))) throw new EngineBuildError(`${source} is not a llama.cpp checkout (no CMakeLists.txt)`);
+    if (!existsSync(join(source, 'CMakeLists.txt')))
+      throw new EngineBuildError(`${source} is not a llama.cpp checkout (no CMakeLists.txt)`);
   } else {
     source = join(work, 'llama.cpp');
     if (!existsSync(join(source, 'CMakeLists.txt'))) {
       log(`fetching ${SOURCE_PACKAGE}@${SOURCE_PACKAGE_VERSION} with npm pack (for its llama.cpp git bundle)`);
       const tarball = join(work, `${SOURCE_PACKAGE}-${SOURCE_PACKAGE_VERSION}.tgz`);
-      if (!existsSync(tarball)) await run('npm', ['pack', `${SOURCE_PACKAGE}@${SOURCE_PACKAGE_VERSION}`, '--silent', '--pack-destination', work], { cwd: work });
+      if (!existsSync(tarball))
+        await run(
+          'npm',
+          ['pack', `${SOURCE_PACKAGE}@${SOURCE_PACKAGE_VERSION}`, '--silent', '--pack-destination', work],
+          { cwd: work },
+        );
       await run('tar', ['xzf', tarball, '-C', work, 'package/llama/gitRelease.bundle'], { cwd: work });
       rmSync(source, { recursive: true, force: true });
-      await run('git', ['clone', '--quiet', join(work, 'package', 'llama', 'gitRelease.bundle'), source], { cwd: work });
+      await run('git', ['clone', '--quiet', join(work, 'package', 'llama', 'gitRelease.bundle'), source], {
+        cwd: work,
+      });
     }
   }
   const buildDir = join(source, 'build');
@@ -116,7 +127,13 @@ export async function buildLlamaServer(options: BuildOptions = {}): Promise<Buil
   if (!existsSync(vocab)) throw new EngineBuildError(`${vocab} is missing from the llama.cpp source`);
   installFiles(layout, binDir, builtBinary, vocab);
   const buildSeconds = (performance.now() - started) / 1_000;
-  const manifest: BuildManifest = { version: ENGINE_VERSION, builtAt: new Date().toISOString(), buildSeconds, source, cmakeArgs };
+  const manifest: BuildManifest = {
+    version: ENGINE_VERSION,
+    builtAt: new Date().toISOString(),
+    buildSeconds,
+    source,
+    cmakeArgs,
+  };
   writeFileSync(layout.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
   const install = locateLlamaServer(cacheEnvironment);
   if (!install) throw new EngineBuildError(`llama-server was installed into ${layout.dir} but cannot be found there`);
@@ -125,7 +142,8 @@ export async function buildLlamaServer(options: BuildOptions = {}): Promise<Buil
 }
 
 function installFiles(layout: ReturnType<typeof llamaCppLayout>, binDir: string, binary: string, vocab: string): void {
-  for (const dir of [join(layout.dir, 'bin'), layout.libDir, join(layout.dir, 'vocab'), layout.modelsDir]) mkdirSync(dir, { recursive: true });
+  for (const dir of [join(layout.dir, 'bin'), layout.libDir, join(layout.dir, 'vocab'), layout.modelsDir])
+    mkdirSync(dir, { recursive: true });
   copyFileSync(binary, layout.binary);
   // A BUILD_SHARED_LIBS tree (an operator's own) links libllama/libggml dynamically: take them along.
   for (const name of readdirSync(binDir)) {

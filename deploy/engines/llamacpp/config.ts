@@ -32,16 +32,29 @@ export function defaultAlias(options: LlamaCppServerOptions, modelFile: string):
 }
 
 /** llama-server's command line (no binary) for one replica serving `modelFile` on host:port. */
-export function llamaServerArgs(options: LlamaCppServerOptions, modelFile: string, port: number, host: string): string[] {
+export function llamaServerArgs(
+  options: LlamaCppServerOptions,
+  modelFile: string,
+  port: number,
+  host: string,
+): string[] {
   return [
-    '--model', modelFile,
-    '--alias', defaultAlias(options, modelFile),
-    '--host', host,
-    '--port', String(port),
-    '--parallel', String(options.parallel),
-    '--ctx-size', String(options.ctxSize),
-    '--threads', String(options.threads),
-    '--n-gpu-layers', String(options.gpuLayers),
+    '--model',
+    modelFile,
+    '--alias',
+    defaultAlias(options, modelFile),
+    '--host',
+    host,
+    '--port',
+    String(port),
+    '--parallel',
+    String(options.parallel),
+    '--ctx-size',
+    String(options.ctxSize),
+    '--threads',
+    String(options.threads),
+    '--n-gpu-layers',
+    String(options.gpuLayers),
     '--cont-batching',
     '--metrics',
     '--slots',

@@ -24,9 +24,11 @@ describe('GGUF writer and reader', () => {
   it('round-trips KVs and tensor counts, with tensor data aligned', () => {
     const path = join(dir, 'a.gguf');
     const data = Buffer.from(new Float32Array([1, 2, 3]).buffer);
-    writeGguf(path, [kvString('general.architecture', 'llama'), kvUint32('llama.block_count', 2), kvFloat32('x', 0.5)], [
-      { name: 't', dims: [3], type: TensorType.F32, data },
-    ]);
+    writeGguf(
+      path,
+      [kvString('general.architecture', 'llama'), kvUint32('llama.block_count', 2), kvFloat32('x', 0.5)],
+      [{ name: 't', dims: [3], type: TensorType.F32, data }],
+    );
     const file = readFileSync(path);
     const metadata = readGgufMetadata(file);
     expect(metadata.version).toBe(3);
@@ -40,7 +42,9 @@ describe('GGUF writer and reader', () => {
   });
 
   it('rejects a tensor whose data does not match its shape', () => {
-    expect(() => writeGguf(join(dir, 'b.gguf'), [], [{ name: 't', dims: [4], type: TensorType.F16, data: Buffer.alloc(6) }])).toThrow(GgufFormatError);
+    expect(() =>
+      writeGguf(join(dir, 'b.gguf'), [], [{ name: 't', dims: [4], type: TensorType.F16, data: Buffer.alloc(6) }]),
+    ).toThrow(GgufFormatError);
   });
 
   it('rejects files that are not GGUF or are truncated', () => {

@@ -193,7 +193,8 @@ export function writeGguf(path: string, kvs: readonly RawKv[], tensors: readonly
   for (const tensor of tensors) {
     const elementSize = tensor.type === TensorType.F32 ? 4 : 2;
     const expected = tensor.dims.reduce((product, dim) => product * dim, 1) * elementSize;
-    if (tensor.data.length !== expected) throw new GgufFormatError(`tensor ${tensor.name}: ${tensor.data.length} bytes, expected ${expected}`);
+    if (tensor.data.length !== expected)
+      throw new GgufFormatError(`tensor ${tensor.name}: ${tensor.data.length} bytes, expected ${expected}`);
     const info = Buffer.alloc(4 + 8 * tensor.dims.length + 4 + 8);
     let cursor = info.writeUInt32LE(tensor.dims.length, 0);
     for (const dim of tensor.dims) cursor = info.writeBigUInt64LE(BigInt(dim), cursor);

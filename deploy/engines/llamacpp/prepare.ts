@@ -20,24 +20,32 @@ export interface PrepareOptions {
   log?: (line: string) => void;
 }
 
-export async function prepareLlamaCppPool(pool: ResolvedLlamaCppPool, options: PrepareOptions = {}): Promise<ResolvedLlamaCppPool> {
+export async function prepareLlamaCppPool(
+  pool: ResolvedLlamaCppPool,
+  options: PrepareOptions = {},
+): Promise<ResolvedLlamaCppPool> {
   const environment = options.environment ?? process.env;
   let install = locateLlamaServer(environment);
   if (!install) {
-    if (!options.build) throw new DeployConfigError(`pool ${pool.name}: ${missingEngineMessage(environment)}`, pool.name);
+    if (!options.build)
+      throw new DeployConfigError(`pool ${pool.name}: ${missingEngineMessage(environment)}`, pool.name);
     options.log?.(`pool ${pool.name}: llama-server is not built yet; building it now (once per machine)`);
     install = (await buildLlamaServer({ environment, ...(options.log ? { log: options.log } : {}) })).install;
   }
   let modelFile: string;
   if (pool.llamacpp.model === 'tiny') {
     if (!existsSync(install.vocab)) {
-      throw new DeployConfigError(`pool ${pool.name}: the tiny model needs ${install.vocab}; run \`npx switchyard engine build llamacpp\``, pool.name);
+      throw new DeployConfigError(
+        `pool ${pool.name}: the tiny model needs ${install.vocab}; run \`npx switchyard engine build llamacpp\``,
+        pool.name,
+      );
     }
     modelFile = generateTinyModel(install.vocab, join(install.modelsDir, tinyModelFileName()));
   } else {
     const given = pool.llamacpp.model;
     modelFile = isAbsolute(given) ? given : resolve(options.baseDir ?? process.cwd(), given);
-    if (!existsSync(modelFile)) throw new DeployConfigError(`pool ${pool.name}: GGUF file not found: ${modelFile}`, pool.name);
+    if (!existsSync(modelFile))
+      throw new DeployConfigError(`pool ${pool.name}: GGUF file not found: ${modelFile}`, pool.name);
   }
   pool.runtime = { binary: install.binary, env: install.env, modelFile };
   return pool;

@@ -44,7 +44,9 @@ export async function startLlamaCppReplicas(
   count: number,
   options: Partial<Omit<LlamaCppServerOptions, 'model'>> & { model?: string } = {},
 ): Promise<LlamaCppReplicas> {
-  const pool = resolvePool(PoolConfig.parse({ name: 'llama-test', llamacpp: { model: 'tiny', ...options } })) as ResolvedLlamaCppPool;
+  const pool = resolvePool(
+    PoolConfig.parse({ name: 'llama-test', llamacpp: { model: 'tiny', ...options } }),
+  ) as ResolvedLlamaCppPool;
   await prepareLlamaCppPool(pool, { build: false });
   const stateDir = mkdtempSync(join(tmpdir(), 'switchyard-llamacpp-'));
   const driver = new LocalDriver({ stateDir });
@@ -75,7 +77,10 @@ export async function startLlamaCppReplicas(
     }
     for (const replica of replicas) {
       const outcome = await waitHealthy(replica.url, { timeoutMs: 60_000 });
-      if (outcome !== 'healthy') throw new Error(`llama-server ${replica.url} not healthy (${outcome}):\n${await driver.logs(replica.replicaId, 30)}`);
+      if (outcome !== 'healthy')
+        throw new Error(
+          `llama-server ${replica.url} not healthy (${outcome}):\n${await driver.logs(replica.replicaId, 30)}`,
+        );
     }
   } catch (error) {
     await close();

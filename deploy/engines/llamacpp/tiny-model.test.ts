@@ -4,7 +4,16 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ValueType, kvString, kvUint32, readGgufMetadata, readKvString, readKvUint32, writeGguf, type RawKv } from './gguf.ts';
+import {
+  ValueType,
+  kvString,
+  kvUint32,
+  readGgufMetadata,
+  readKvString,
+  readKvUint32,
+  writeGguf,
+  type RawKv,
+} from './gguf.ts';
 import { TINY_MODEL_SHAPE, generateTinyModel, tinyModelFileName, tokensToAvoid } from './tiny-model.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tiny-model-'));
@@ -29,7 +38,15 @@ const i32 = (value: number): Buffer => {
 };
 
 // Byte-level BPE spellings: "Ġ" is a space, "å" alone is the lead byte 0xE5 of a three-byte character.
-const TOKENS = ['hello', 'Ġworld', 'å', 'ä½ł', '<|begin_of_text|>', '<|end_of_text|>', ...Array.from({ length: 58 }, (_, index) => `t${index}`)];
+const TOKENS = [
+  'hello',
+  'Ġworld',
+  'å',
+  'ä½ł',
+  '<|begin_of_text|>',
+  '<|end_of_text|>',
+  ...Array.from({ length: 58 }, (_, index) => `t${index}`),
+];
 const TYPES = [1, 1, 1, 1, 3, 3, ...Array.from({ length: 58 }, () => 1)];
 
 describe('tiny Llama GGUF', () => {

@@ -91,7 +91,11 @@ function byteLevelDecoder(): Map<number, number> {
  * Tokens to keep out of generated text: byte sequences that are not valid UTF-8 by themselves, and special tokens
  * (type 3 = control) except the end-of-generation ones, which stay possible.
  */
-export function tokensToAvoid(tokens: readonly string[], types: readonly number[], keep: ReadonlySet<number>): Set<number> {
+export function tokensToAvoid(
+  tokens: readonly string[],
+  types: readonly number[],
+  keep: ReadonlySet<number>,
+): Set<number> {
   const decoder = byteLevelDecoder();
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   const avoid = new Set<number>();
@@ -124,7 +128,11 @@ function onesF32(length: number): Buffer {
  * Generates the model at `outFile` unless it exists; returns the path. The vocab file's tokenizer KVs (tokens,
  * types, merges, BOS/EOS, pre-tokenizer) are copied as they are; architecture KVs and tensors are this shape's.
  */
-export function generateTinyModel(vocabFile: string, outFile: string, shape: TinyModelShape = TINY_MODEL_SHAPE): string {
+export function generateTinyModel(
+  vocabFile: string,
+  outFile: string,
+  shape: TinyModelShape = TINY_MODEL_SHAPE,
+): string {
   if (existsSync(outFile)) return outFile;
   const vocab = readGgufMetadata(readFileSync(vocabFile));
   const tokenizer = vocab.kvs.filter((kv) => kv.key.startsWith('tokenizer.'));
@@ -149,7 +157,12 @@ export function generateTinyModel(vocabFile: string, outFile: string, shape: Tin
     ...tokenizer,
   ];
   const random = mulberry32(shape.seed);
-  const f16 = (name: string, dims: number[]): TensorSpec => ({ name, dims, type: TensorType.F16, data: randomF16(dims, random, shape.scale) });
+  const f16 = (name: string, dims: number[]): TensorSpec => ({
+    name,
+    dims,
+    type: TensorType.F16,
+    data: randomF16(dims, random, shape.scale),
+  });
   const embeddings = f16('token_embd.weight', [shape.embedding, vocabSize]);
   const steer = shape.cleanText ? cleanTextSteering(tokenizer, vocabSize) : undefined;
   if (steer) {
@@ -164,7 +177,12 @@ export function generateTinyModel(vocabFile: string, outFile: string, shape: Tin
     if (steer) tensor.data.fill(0, 0, tensor.dims[0]! * 2);
     return tensor;
   };
-  const norm = (name: string): TensorSpec => ({ name, dims: [shape.embedding], type: TensorType.F32, data: onesF32(shape.embedding) });
+  const norm = (name: string): TensorSpec => ({
+    name,
+    dims: [shape.embedding],
+    type: TensorType.F32,
+    data: onesF32(shape.embedding),
+  });
   // No output.weight: llama.cpp ties the output projection to the token embeddings, halving the file.
   const tensors: TensorSpec[] = [embeddings, norm('output_norm.weight')];
   for (let layer = 0; layer < shape.layers; layer++) {

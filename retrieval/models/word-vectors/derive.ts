@@ -103,7 +103,11 @@ export async function readPackageWords(file: string, limit: number): Promise<Der
 }
 
 /** Derives a table of the `words` most frequent words into `out` (atomically) and returns its header. */
-export async function deriveWordVectorTable(options: { out: string; words?: number; source?: WordVectorSource }): Promise<TableHeader> {
+export async function deriveWordVectorTable(options: {
+  out: string;
+  words?: number;
+  source?: WordVectorSource;
+}): Promise<TableHeader> {
   const source = options.source ?? findWordVectorPackage();
   const derived = await readPackageWords(source.file, options.words ?? DEFAULT_TABLE_WORDS);
   const header: TableHeader = {

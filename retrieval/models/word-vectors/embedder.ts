@@ -88,7 +88,12 @@ export class WordVectorEmbedder implements Embedder {
   static fromTable(table: WordVectorTable, options: WordVectorOptions = {}): WordVectorEmbedder {
     const native = table.header.dimensions;
     const dimensions = Math.min(options.dimensions ?? native, native);
-    return new WordVectorEmbedder(table, dimensions, options.prefixes ?? { query: '', document: '' }, options.rankOffset ?? RANK_OFFSET);
+    return new WordVectorEmbedder(
+      table,
+      dimensions,
+      options.prefixes ?? { query: '', document: '' },
+      options.rankOffset ?? RANK_OFFSET,
+    );
   }
 
   /** Vocabulary size of the table. */

@@ -60,7 +60,9 @@ export function encodeTable(header: TableHeader, words: readonly string[], vecto
 
 export function decodeTable(bytes: Buffer, source = 'word-vector table'): WordVectorTable {
   const fail = (why: string): never => {
-    throw new Error(`${source} is not a word-vector table (${why}); derive it again with \`switchyard embeddings derive\``);
+    throw new Error(
+      `${source} is not a word-vector table (${why}); derive it again with \`switchyard embeddings derive\``,
+    );
   };
   if (bytes.length < 16 || bytes.toString('ascii', 0, 8) !== MAGIC) fail('bad magic');
   let offset = 8;

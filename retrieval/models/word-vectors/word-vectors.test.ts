@@ -40,7 +40,9 @@ describe('word-vector table', () => {
     const source = original.vectors[row] as Float32Array;
     const scale = table.scales[row] as number;
     for (let i = 0; i < 100; i += 1) {
-      expect(Math.abs((table.vectors[row * 100 + i] as number) * scale - (source[i] as number))).toBeLessThanOrEqual(scale / 2 + 1e-6);
+      expect(Math.abs((table.vectors[row * 100 + i] as number) * scale - (source[i] as number))).toBeLessThanOrEqual(
+        scale / 2 + 1e-6,
+      );
     }
     expect(statSync(tablePath).size).toBeLessThan(WORDS * 110 + 64 * 1024);
   });
@@ -49,7 +51,9 @@ describe('word-vector table', () => {
     const bytes = readFileSync(tablePath);
     const truncated = join(scratch, 'truncated.swv');
     writeFileSync(truncated, bytes.subarray(0, bytes.length - 10));
-    expect(() => readTable(truncated)).toThrow(/truncated.swv is not a word-vector table \(truncated\).*switchyard embeddings derive/);
+    expect(() => readTable(truncated)).toThrow(
+      /truncated.swv is not a word-vector table \(truncated\).*switchyard embeddings derive/,
+    );
     expect(() => decodeTable(Buffer.from('not a table at all'))).toThrow(/bad magic/);
   });
 });
@@ -61,7 +65,9 @@ describe('WordVectorEmbedder', () => {
       ['university students and teachers', 'school education for children', 'oil prices fell on the market'],
       'document',
     );
-    expect(dot(query as Float32Array, near as Float32Array)).toBeGreaterThan(dot(query as Float32Array, far as Float32Array) + 0.1);
+    expect(dot(query as Float32Array, near as Float32Array)).toBeGreaterThan(
+      dot(query as Float32Array, far as Float32Array) + 0.1,
+    );
   });
 
   it('matches an unknown identifier with itself, and gives unit vectors for stop-word-only or empty text', async () => {
@@ -71,7 +77,8 @@ describe('WordVectorEmbedder', () => {
       'query',
     );
     expect(dot(a as Float32Array, b as Float32Array)).toBeGreaterThan(dot(a as Float32Array, c as Float32Array) + 0.2);
-    for (const vector of [empty, stops]) expect(Math.sqrt(dot(vector as Float32Array, vector as Float32Array))).toBeCloseTo(1, 6);
+    for (const vector of [empty, stops])
+      expect(Math.sqrt(dot(vector as Float32Array, vector as Float32Array))).toBeCloseTo(1, 6);
   });
 
   it('is derived into the cache on first use and loaded by id through loadModels', async () => {
@@ -84,9 +91,16 @@ describe('WordVectorEmbedder', () => {
     const loaded = await loadModels({ embedder: WORD_VECTOR_MODEL, cacheDir, offline: true });
     expect(loaded.embedder?.modelId).toBe(WORD_VECTOR_MODEL);
     expect(loaded.embedder?.dimensions).toBe(100);
-    const fallback = await loadModels({ embedder: 'Xenova/all-MiniLM-L6-v2', cacheDir, offline: true, wordVectorFallback: true });
+    const fallback = await loadModels({
+      embedder: 'Xenova/all-MiniLM-L6-v2',
+      cacheDir,
+      offline: true,
+      wordVectorFallback: true,
+    });
     expect(fallback.embedder?.modelId).toBe(WORD_VECTOR_MODEL);
-    expect(fallback.embedderFallback).toMatch(/all-MiniLM-L6-v2 is not available offline; using switchyard\/glove-100d-wink/);
+    expect(fallback.embedderFallback).toMatch(
+      /all-MiniLM-L6-v2 is not available offline; using switchyard\/glove-100d-wink/,
+    );
     const strict = await loadModels({ embedder: 'Xenova/all-MiniLM-L6-v2', cacheDir, offline: true });
     expect(strict.embedder).toBeNull();
     expect(strict.embedderError).toMatch(/not available offline/);

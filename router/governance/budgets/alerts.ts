@@ -22,7 +22,10 @@ export class BudgetAlerts {
   check(key: KeyRecord, settled: SettledScope): Promise<void> | undefined {
     const { scope } = settled;
     const period = scope.id.includes(':day:') ? 'daily' : 'monthly';
-    this.options.metrics.budgetRemaining.set({ key: key.id, period }, Math.max(0, scope.limitNanos - settled.spentAfterNanos) / NANOS_PER_USD);
+    this.options.metrics.budgetRemaining.set(
+      { key: key.id, period },
+      Math.max(0, scope.limitNanos - settled.spentAfterNanos) / NANOS_PER_USD,
+    );
     const crossed = this.options.thresholds.filter((threshold) => {
       const line = threshold * scope.limitNanos;
       return settled.spentBeforeNanos < line && settled.spentAfterNanos >= line;
@@ -30,7 +33,12 @@ export class BudgetAlerts {
     return crossed.length === 0 ? undefined : this.alert(key, settled, period, crossed);
   }
 
-  private async alert(key: KeyRecord, settled: SettledScope, period: string, thresholds: readonly number[]): Promise<void> {
+  private async alert(
+    key: KeyRecord,
+    settled: SettledScope,
+    period: string,
+    thresholds: readonly number[],
+  ): Promise<void> {
     const { ledger, metrics, logger, webhookUrl } = this.options;
     const { scope } = settled;
     for (const threshold of thresholds) {

@@ -20,8 +20,7 @@ export interface Reservation {
 }
 
 export type ReserveResult =
-  | { ok: true; reservation: Reservation }
-  | { ok: false; scope: BudgetScope; committedNanos: number };
+  { ok: true; reservation: Reservation } | { ok: false; scope: BudgetScope; committedNanos: number };
 
 export interface SettledScope {
   scope: BudgetScope;

@@ -23,7 +23,8 @@ export class MemoryBudgetLedger implements BudgetLedger {
     const states = scopes.map((scope) => this.scope(scope));
     for (const [index, state] of states.entries()) {
       const scope = scopes[index] as BudgetScope;
-      if (state.committed + amountNanos > scope.limitNanos) return { ok: false, scope, committedNanos: state.committed };
+      if (state.committed + amountNanos > scope.limitNanos)
+        return { ok: false, scope, committedNanos: state.committed };
     }
     for (const state of states) state.committed += amountNanos;
     return { ok: true, reservation: { scopes, amountNanos } };

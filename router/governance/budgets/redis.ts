@@ -69,7 +69,10 @@ export class RedisBudgetLedger implements BudgetLedger {
 
   async settle(reservation: Reservation, actualNanos: number): Promise<SettledScope[]> {
     const actual = Math.max(0, Math.min(Math.round(actualNanos), reservation.amountNanos));
-    const before = (await SETTLE.run(await this.source, this.keys(reservation.scopes), [reservation.amountNanos, actual])) as number[];
+    const before = (await SETTLE.run(await this.source, this.keys(reservation.scopes), [
+      reservation.amountNanos,
+      actual,
+    ])) as number[];
     return reservation.scopes.map((scope, index) => ({
       scope,
       spentBeforeNanos: before[index] ?? 0,
@@ -87,7 +90,9 @@ export class RedisBudgetLedger implements BudgetLedger {
   }
 
   async markAlert(scopeId: string, threshold: number, ttlSeconds: number): Promise<boolean> {
-    const reply = await (await this.source).set(`${this.prefix}alert:${scopeId}@${threshold}`, '1', {
+    const reply = await (
+      await this.source
+    ).set(`${this.prefix}alert:${scopeId}@${threshold}`, '1', {
       NX: true,
       EX: Math.max(1, Math.ceil(ttlSeconds)),
     });

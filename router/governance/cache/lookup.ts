@@ -33,7 +33,11 @@ export async function lookupCaches(step: {
   if (semantic?.semanticCacheOn && embed && step.cacheControl !== 'exact') {
     const found = await semantic.lookup(endpoint, body, exact, embed, step.scope);
     if (found.kind === 'hit') {
-      return { cache: { key, hit: found.answer, result: 'semantic-hit' }, candidate: undefined, similarity: found.similarity };
+      return {
+        cache: { key, hit: found.answer, result: 'semantic-hit' },
+        candidate: undefined,
+        similarity: found.similarity,
+      };
     }
     return { cache: { key, hit: undefined, result: 'miss' }, candidate: found.candidate, similarity: undefined };
   }

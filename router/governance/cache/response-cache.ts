@@ -8,8 +8,7 @@
 import { createHash } from 'node:crypto';
 
 export type CachedAnswer =
-  | { kind: 'body'; body: Record<string, unknown> }
-  | { kind: 'chunks'; chunks: Array<Record<string, unknown>> };
+  { kind: 'body'; body: Record<string, unknown> } | { kind: 'chunks'; chunks: Array<Record<string, unknown>> };
 
 interface Entry {
   answer: CachedAnswer;
@@ -90,7 +89,10 @@ export class ResponseCache {
 }
 
 /** A stored answer as a non-streamed body, or undefined when it cannot be converted. */
-export function answerAsBody(answer: CachedAnswer, endpoint: 'chat' | 'completions'): Record<string, unknown> | undefined {
+export function answerAsBody(
+  answer: CachedAnswer,
+  endpoint: 'chat' | 'completions',
+): Record<string, unknown> | undefined {
   if (answer.kind === 'body') return structuredClone(answer.body);
   let text = '';
   let finish: unknown = 'stop';
@@ -123,7 +125,10 @@ export function answerAsBody(answer: CachedAnswer, endpoint: 'chat' | 'completio
 }
 
 /** A stored answer as stream chunks (usage chunk last), or undefined when it cannot be converted. */
-export function answerAsChunks(answer: CachedAnswer, endpoint: 'chat' | 'completions'): Array<Record<string, unknown>> | undefined {
+export function answerAsChunks(
+  answer: CachedAnswer,
+  endpoint: 'chat' | 'completions',
+): Array<Record<string, unknown>> | undefined {
   if (answer.kind === 'chunks') return structuredClone(answer.chunks);
   const body = answer.body;
   const choice = ((body['choices'] as Array<Record<string, unknown>> | undefined) ?? [])[0];
@@ -143,7 +148,9 @@ export function answerAsChunks(answer: CachedAnswer, endpoint: 'chat' | 'complet
     ],
   });
   const chunks = [
-    ...(endpoint === 'chat' ? [{ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] }] : []),
+    ...(endpoint === 'chat'
+      ? [{ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] }]
+      : []),
     ...pieces.map((piece) => chunkOf(piece, null)),
     chunkOf('', choice['finish_reason'] ?? 'stop'),
   ];

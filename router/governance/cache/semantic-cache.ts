@@ -24,7 +24,11 @@ export interface SemanticRequest {
  * The partition and compared text of a request, or undefined when it cannot be compared semantically: the final
  * chat message must be the user's with text-only content; a completion needs one string prompt.
  */
-export function semanticRequest(endpoint: string, body: Readonly<Record<string, unknown>>, scope = ''): SemanticRequest | undefined {
+export function semanticRequest(
+  endpoint: string,
+  body: Readonly<Record<string, unknown>>,
+  scope = '',
+): SemanticRequest | undefined {
   if (endpoint === 'completions') {
     if (typeof body['prompt'] !== 'string') return undefined;
     return { partition: cacheKey(endpoint, { ...body, prompt: COMPARED_TEXT }, scope), text: body['prompt'] };
@@ -33,7 +37,11 @@ export function semanticRequest(endpoint: string, body: Readonly<Record<string, 
   const messages = body['messages'] as unknown[];
   const last = messages[messages.length - 1] as Record<string, unknown> | null | undefined;
   if (!last || typeof last !== 'object' || last['role'] !== 'user' || !isTextOnly(last['content'])) return undefined;
-  const partition = cacheKey(endpoint, { ...body, messages: [...messages.slice(0, -1), { ...last, content: COMPARED_TEXT }] }, scope);
+  const partition = cacheKey(
+    endpoint,
+    { ...body, messages: [...messages.slice(0, -1), { ...last, content: COMPARED_TEXT }] },
+    scope,
+  );
   return { partition, text: textOf(last['content']) };
 }
 
@@ -41,7 +49,9 @@ function isTextOnly(content: unknown): boolean {
   if (typeof content === 'string') return true;
   return (
     Array.isArray(content) &&
-    content.every((part: unknown) => Boolean(part) && typeof part === 'object' && (part as { type?: unknown }).type === 'text')
+    content.every(
+      (part: unknown) => Boolean(part) && typeof part === 'object' && (part as { type?: unknown }).type === 'text',
+    )
   );
 }
 
@@ -115,7 +125,12 @@ export class SemanticCache {
     const label = this.nextLabel;
     this.nextLabel += 1;
     this.options.index.add([{ key: label, vector }]);
-    this.entries.set(label, { partition, exactKey, expiresAt: now + this.options.ttlSeconds * 1000, vector: normalised(vector) });
+    this.entries.set(label, {
+      partition,
+      exactKey,
+      expiresAt: now + this.options.ttlSeconds * 1000,
+      vector: normalised(vector),
+    });
     this.labels.set(exactKey, label);
     let members = this.partitions.get(partition);
     if (!members) {

@@ -102,13 +102,16 @@ export class CostMeter {
   }
 
   /** $ per weighted token a self-hosted backend currently costs (window rate; bootstrap rate before any traffic). */
-  private selfHostedRate(backendId: string | undefined, pricing: Extract<PoolPricing, { kind: 'self-hosted' }>): number {
+  private selfHostedRate(
+    backendId: string | undefined,
+    pricing: Extract<PoolPricing, { kind: 'self-hosted' }>,
+  ): number {
     const bootstrap = pricing.hourlyPerGpu / 3600 / this.options.bootstrapTokensPerGpuSecond;
     const meter = backendId ? this.backends.get(backendId) : undefined;
     if (!meter) return bootstrap;
     const { busyMs, tokens } = this.windowTotals(meter, this.clock());
     if (tokens <= 0) return bootstrap;
-    return (busyMs / 1000) * dollarsPerSecond(pricing) / tokens;
+    return ((busyMs / 1000) * dollarsPerSecond(pricing)) / tokens;
   }
 
   private windowTotals(meter: BackendMeter, now: number): { busyMs: number; tokens: number } {
@@ -159,7 +162,8 @@ export class CostMeter {
 
   private maxBackendRate(pool: string, pricing: Extract<PoolPricing, { kind: 'self-hosted' }>): number {
     let rate = 0;
-    for (const [id, meter] of this.backends) if (meter.pool === pool) rate = Math.max(rate, this.selfHostedRate(id, pricing));
+    for (const [id, meter] of this.backends)
+      if (meter.pool === pool) rate = Math.max(rate, this.selfHostedRate(id, pricing));
     return rate;
   }
 

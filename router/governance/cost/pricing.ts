@@ -6,7 +6,13 @@ import { hostedPricing, type PoolPricing } from './cost.ts';
 
 export type PoolDescription =
   | { name: string; kind: 'vllm'; gpu: string; tensorParallel: number }
-  | { name: string; kind: 'openai'; model?: string | undefined; modelMap: Readonly<Record<string, string>>; costPer1MTokens: number };
+  | {
+      name: string;
+      kind: 'openai';
+      model?: string | undefined;
+      modelMap: Readonly<Record<string, string>>;
+      costPer1MTokens: number;
+    };
 
 export interface ModelRouteDescription {
   name: string;

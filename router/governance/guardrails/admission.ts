@@ -36,14 +36,18 @@ export function applyInputGuardrails(step: InputGuardStep): InputGuardOutcome | 
   let systemPrompt = '';
   const messages: Array<Record<string, unknown>> = [];
   if (endpoint === 'chat' && Array.isArray(body['messages'])) {
-    for (const message of body['messages'] as unknown[]) if (message && typeof message === 'object') messages.push(message as Record<string, unknown>);
+    for (const message of body['messages'] as unknown[])
+      if (message && typeof message === 'object') messages.push(message as Record<string, unknown>);
   } else if (typeof body['prompt'] === 'string') {
     messages.push({ role: 'user', content: body['prompt'] });
   }
   const result = guardInput(messages, policy.input);
   if (result.totalChars > policy.input.maxChars) {
     record('input_too_long', 'block');
-    throw new GuardrailBlockedError('input_too_long', `The prompt has ${result.totalChars} characters; the limit is ${policy.input.maxChars}.`);
+    throw new GuardrailBlockedError(
+      'input_too_long',
+      `The prompt has ${result.totalChars} characters; the limit is ${policy.input.maxChars}.`,
+    );
   }
   if (result.removedChars > 0) {
     record('control_characters', 'redact');
@@ -62,7 +66,8 @@ export function applyInputGuardrails(step: InputGuardStep): InputGuardOutcome | 
     }
   }
   for (const message of result.messages) {
-    if (message['role'] === 'system' || message['role'] === 'developer') systemPrompt += `${textOf(message['content'])}\n`;
+    if (message['role'] === 'system' || message['role'] === 'developer')
+      systemPrompt += `${textOf(message['content'])}\n`;
   }
   if (policy.input.topics === 'off') return { inputRules, systemPrompt, topic: undefined };
   return checkTopic(step).then((topic) => {
@@ -78,9 +83,12 @@ async function checkTopic(step: InputGuardStep): Promise<InputGuardOutcome['topi
   if (action === 'off') return undefined;
   const text = lastUserText(step.endpoint, step.body);
   if (text === undefined || (typeof text === 'string' && text.trim() === '')) return undefined;
-  if (!step.semantic || !step.embed) throw new GuardrailUnavailableError('The allowed-topics guardrail has no embedding model.');
+  if (!step.semantic || !step.embed)
+    throw new GuardrailUnavailableError('The allowed-topics guardrail has no embedding model.');
   const match: TopicMatch =
-    text === NOT_TEXT ? { topic: undefined, similarity: -1 } : await step.semantic.matchTopic(text, policy.input.allowedTopics, step.embed);
+    text === NOT_TEXT
+      ? { topic: undefined, similarity: -1 }
+      : await step.semantic.matchTopic(text, policy.input.allowedTopics, step.embed);
   const onTopic = match.similarity >= policy.input.topicThreshold;
   if (onTopic) {
     record('on_topic', 'pass');
@@ -94,7 +102,10 @@ async function checkTopic(step: InputGuardStep): Promise<InputGuardOutcome['topi
         : match.topic === undefined
           ? 'no allowed topic is configured'
           : `the closest allowed topic is "${match.topic}" at similarity ${match.similarity.toFixed(3)}, below the threshold ${policy.input.topicThreshold}`;
-    throw new GuardrailBlockedError(OFF_TOPIC_RULE, `The request was blocked by the allowed-topics guardrail (rule: ${OFF_TOPIC_RULE}): ${why}.`);
+    throw new GuardrailBlockedError(
+      OFF_TOPIC_RULE,
+      `The request was blocked by the allowed-topics guardrail (rule: ${OFF_TOPIC_RULE}): ${why}.`,
+    );
   }
   return { ...match, onTopic };
 }

@@ -62,7 +62,9 @@ export class ChunkGuard {
       }
       const carriesOther =
         choice['finish_reason'] ||
-        (isChat && (('role' in delta && delta['role']) || (Array.isArray(delta['tool_calls']) && delta['tool_calls'].length > 0)));
+        (isChat &&
+          (('role' in delta && delta['role']) ||
+            (Array.isArray(delta['tool_calls']) && delta['tool_calls'].length > 0)));
       if (released === '' && !carriesOther && content !== '') continue;
       kept.push(choice);
     }
@@ -83,7 +85,9 @@ export class ChunkGuard {
       if (this.finished.has(index)) continue;
       const text = guard.flush();
       if (text === '') continue;
-      const choice: Choice = chat ? { index, delta: { content: text }, finish_reason: null } : { index, text, finish_reason: null };
+      const choice: Choice = chat
+        ? { index, delta: { content: text }, finish_reason: null }
+        : { index, text, finish_reason: null };
       out.push({ ...template, choices: [choice] });
     }
     return out;

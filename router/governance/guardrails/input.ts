@@ -33,16 +33,26 @@ export const INJECTION_RULES: readonly InjectionRule[] = [
   {
     id: 'fake_role_marker',
     weight: 1,
-    pattern: /(?:<\|im_start\|>\s*(?:system|assistant)|\[\/?INST\]|<<SYS>>|^\s*#{2,}\s*(?:system|instruction)s?\b|^\s*(?:system|assistant)\s*:)/im,
+    pattern:
+      /(?:<\|im_start\|>\s*(?:system|assistant)|\[\/?INST\]|<<SYS>>|^\s*#{2,}\s*(?:system|instruction)s?\b|^\s*(?:system|assistant)\s*:)/im,
   },
   { id: 'new_instructions', weight: 0.6, pattern: /\b(?:new|updated|real|actual)\s+instructions?\s*:/i },
   {
     id: 'no_restrictions',
     weight: 0.5,
-    pattern: /\b(?:without|no|ignore)\s+(?:any\s+)?(?:restrictions|filters|censorship|safety|guardrails|limitations)\b/i,
+    pattern:
+      /\b(?:without|no|ignore)\s+(?:any\s+)?(?:restrictions|filters|censorship|safety|guardrails|limitations)\b/i,
   },
-  { id: 'encoded_payload', weight: 0.5, pattern: /\b(?:decode|base64|rot13|hex)\b[\s\S]{0,80}?[A-Za-z0-9+/]{60,}={0,2}/i },
-  { id: 'prompt_delimiter_escape', weight: 0.4, pattern: /(?:-{5,}|={5,}|`{3,})\s*(?:end|begin)\s+(?:of\s+)?(?:prompt|system|context)/i },
+  {
+    id: 'encoded_payload',
+    weight: 0.5,
+    pattern: /\b(?:decode|base64|rot13|hex)\b[\s\S]{0,80}?[A-Za-z0-9+/]{60,}={0,2}/i,
+  },
+  {
+    id: 'prompt_delimiter_escape',
+    weight: 0.4,
+    pattern: /(?:-{5,}|={5,}|`{3,})\s*(?:end|begin)\s+(?:of\s+)?(?:prompt|system|context)/i,
+  },
 ];
 
 export interface InputGuardResult {
@@ -91,7 +101,10 @@ function cleanContent(content: unknown, strip: boolean, counts: CharCounts): unk
   const parts: unknown[] = [];
   for (const part of content as unknown[]) {
     if (part && typeof part === 'object' && typeof (part as { text?: unknown }).text === 'string') {
-      parts.push({ ...(part as Record<string, unknown>), text: cleanText((part as { text: string }).text, strip, counts) });
+      parts.push({
+        ...(part as Record<string, unknown>),
+        text: cleanText((part as { text: string }).text, strip, counts),
+      });
     } else {
       parts.push(part);
     }
@@ -112,7 +125,10 @@ export function scoreInjection(text: string, threshold: number): InputGuardResul
 }
 
 /** Applies the input policy to chat messages (or a completion prompt wrapped as one user message). */
-export function guardInput(messages: ReadonlyArray<Record<string, unknown>>, policy: GuardrailPolicy['input']): InputGuardResult {
+export function guardInput(
+  messages: ReadonlyArray<Record<string, unknown>>,
+  policy: GuardrailPolicy['input'],
+): InputGuardResult {
   // Loops rather than callbacks: this runs on every request.
   const counts: CharCounts = { removed: 0, total: 0 };
   const scanned: string[] = [];
@@ -124,7 +140,9 @@ export function guardInput(messages: ReadonlyArray<Record<string, unknown>>, pol
   }
   const { removed: removedChars, total: totalChars } = counts;
   const injection =
-    policy.injection === 'off' ? { rules: [], score: 0, detected: false } : scoreInjection(scanned.join('\n'), policy.injectionThreshold);
+    policy.injection === 'off'
+      ? { rules: [], score: 0, detected: false }
+      : scoreInjection(scanned.join('\n'), policy.injectionThreshold);
   // Many invisible characters in user text is itself a smuggling signal.
   if (policy.injection !== 'off' && removedChars >= 8) {
     injection.rules.push('hidden_characters');

@@ -108,7 +108,10 @@ const DETECTORS: readonly Detector[] = [
 
 /** Longest PII match the detectors of these types are meant to catch: the minimum safe hold-back window. */
 export function longestPii(types: readonly PiiType[]): number {
-  return Math.max(0, ...DETECTORS.filter((detector) => types.includes(detector.type)).map((detector) => detector.maxLength));
+  return Math.max(
+    0,
+    ...DETECTORS.filter((detector) => types.includes(detector.type)).map((detector) => detector.maxLength),
+  );
 }
 
 /** Non-overlapping findings, earliest first (on overlap the earlier, then longer, match wins). */

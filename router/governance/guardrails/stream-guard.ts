@@ -174,7 +174,8 @@ export class StreamGuard {
   }
 }
 
-const isAsciiWordChar = (code: number): boolean => (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
+const isAsciiWordChar = (code: number): boolean =>
+  (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
 
 /** The text ends with a character that is neither a letter nor a digit (ASCII checked directly, the rest by regex). */
 function endsOutsideWord(text: string): boolean {
@@ -196,7 +197,10 @@ function trailingWord(text: string): string {
 }
 
 /** Guards a whole (non-streamed) output text. */
-export function guardText(text: string, options: StreamGuardOptions): { text: string; blocked: GuardDecision | undefined; findings: readonly GuardDecision[] } {
+export function guardText(
+  text: string,
+  options: StreamGuardOptions,
+): { text: string; blocked: GuardDecision | undefined; findings: readonly GuardDecision[] } {
   const guard = new StreamGuard(options);
   const output = guard.push(text) + guard.flush();
   return { text: output, blocked: guard.blocked, findings: guard.findings };

@@ -59,7 +59,10 @@ export const NOT_TEXT = Symbol('not text');
  * when they were last), or a completion prompt (several string prompts are judged together). System/developer
  * messages are the operator's and never judged; image or audio parts are not judged.
  */
-export function lastUserText(endpoint: string, body: Readonly<Record<string, unknown>>): string | undefined | typeof NOT_TEXT {
+export function lastUserText(
+  endpoint: string,
+  body: Readonly<Record<string, unknown>>,
+): string | undefined | typeof NOT_TEXT {
   if (endpoint === 'completions') {
     const prompt = body['prompt'];
     if (prompt === undefined || prompt === null || typeof prompt === 'string') return prompt ?? undefined;

@@ -48,7 +48,7 @@ export function rateLimiterConformance(make: () => LimiterHarness): void {
     expect((await limiter.admit(id, limits, 90)).allowed).toBe(true);
     expect((await limiter.admit(id, limits, 50)).allowed).toBe(false);
     expect((await limiter.admit(id, limits, 5)).allowed).toBe(true);
-    expect((await limiter.admit(id, limits, 1))).toMatchObject({ allowed: false, limit: 'requests' });
+    expect(await limiter.admit(id, limits, 1)).toMatchObject({ allowed: false, limit: 'requests' });
   });
 
   it('lets a prompt bigger than the bucket through only when full, then is in debt', async () => {

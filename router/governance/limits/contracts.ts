@@ -10,8 +10,7 @@ export interface RateLimits {
 }
 
 export type LimitDecision =
-  | { allowed: true }
-  | { allowed: false; limit: 'requests' | 'tokens'; perMinute: number; retryAfterMs: number };
+  { allowed: true } | { allowed: false; limit: 'requests' | 'tokens'; perMinute: number; retryAfterMs: number };
 
 /**
  * Admission and charging may answer synchronously (the in-memory limiter) or with a promise (Redis): callers on the

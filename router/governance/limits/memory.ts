@@ -39,13 +39,23 @@ export class MemoryRateLimiter implements RateLimiter {
     const now = this.clock();
     const requests = limits.rpm ? this.level(`${keyId}:r`, limits.rpm, now) : undefined;
     if (requests && limits.rpm && requests.level < 1) {
-      return { allowed: false, limit: 'requests', perMinute: limits.rpm, retryAfterMs: refillMs(1 - requests.level, limits.rpm) };
+      return {
+        allowed: false,
+        limit: 'requests',
+        perMinute: limits.rpm,
+        retryAfterMs: refillMs(1 - requests.level, limits.rpm),
+      };
     }
     const tokens = limits.tpm ? this.level(`${keyId}:t`, limits.tpm, now) : undefined;
     if (tokens && limits.tpm) {
       const need = Math.min(promptTokens, limits.tpm);
       if (tokens.level < need) {
-        return { allowed: false, limit: 'tokens', perMinute: limits.tpm, retryAfterMs: refillMs(need - tokens.level, limits.tpm) };
+        return {
+          allowed: false,
+          limit: 'tokens',
+          perMinute: limits.tpm,
+          retryAfterMs: refillMs(need - tokens.level, limits.tpm),
+        };
       }
     }
     if (requests) requests.level -= 1;

@@ -45,6 +45,7 @@ export class ActivityTracker {
   }
 
   private trim(now: number): void {
-    while (this.requestTimes.length > 0 && (this.requestTimes[0] as number) < now - WINDOW_MS) this.requestTimes.shift();
+    while (this.requestTimes.length > 0 && (this.requestTimes[0] as number) < now - WINDOW_MS)
+      this.requestTimes.shift();
   }
 }

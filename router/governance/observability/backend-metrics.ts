@@ -9,7 +9,11 @@ export interface ScrapedBackend {
 }
 
 export function registerBackendGauges(registry: Registry, backends: () => Iterable<ScrapedBackend>): void {
-  const gauge = (name: string, help: string, pick: (metrics: NonNullable<ScrapedBackend['metrics']>) => number): void => {
+  const gauge = (
+    name: string,
+    help: string,
+    pick: (metrics: NonNullable<ScrapedBackend['metrics']>) => number,
+  ): void => {
     if (registry.getSingleMetric(name)) return;
     new Gauge({
       name,
@@ -24,7 +28,19 @@ export function registerBackendGauges(registry: Registry, backends: () => Iterab
       },
     });
   };
-  gauge('switchyard_backend_queue_requests', 'Requests waiting in each vLLM engine (last scrape of num_requests_waiting).', (m) => m.requestsWaiting);
-  gauge('switchyard_backend_running_requests', 'Requests running in each vLLM engine (last scrape of num_requests_running).', (m) => m.requestsRunning);
-  gauge('switchyard_backend_kv_cache_usage_ratio', 'KV-cache usage of each vLLM engine, 0..1 (last scrape).', (m) => m.kvCacheUsage);
+  gauge(
+    'switchyard_backend_queue_requests',
+    'Requests waiting in each vLLM engine (last scrape of num_requests_waiting).',
+    (m) => m.requestsWaiting,
+  );
+  gauge(
+    'switchyard_backend_running_requests',
+    'Requests running in each vLLM engine (last scrape of num_requests_running).',
+    (m) => m.requestsRunning,
+  );
+  gauge(
+    'switchyard_backend_kv_cache_usage_ratio',
+    'KV-cache usage of each vLLM engine, 0..1 (last scrape).',
+    (m) => m.kvCacheUsage,
+  );
 }

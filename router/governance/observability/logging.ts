@@ -55,15 +55,24 @@ export function requestLogLine(
     model: admission.model,
     ...(outcome.served ? { backend: outcome.served.backendId, pool: outcome.served.pool } : {}),
     ...(admission.prompt
-      ? { promptName: admission.prompt.name, promptVersion: admission.prompt.version, promptHash: admission.prompt.hash }
+      ? {
+          promptName: admission.prompt.name,
+          promptVersion: admission.prompt.version,
+          promptHash: admission.prompt.hash,
+        }
       : {}),
     promptTokens: numbers.promptTokens,
     completionTokens: numbers.completionTokens,
     costUsd: numbers.costUsd,
     cache: admission.cache.result,
-    ...(admission.headers['x-switchyard-cache-similarity'] ? { cacheSimilarity: Number(admission.headers['x-switchyard-cache-similarity']) } : {}),
+    ...(admission.headers['x-switchyard-cache-similarity']
+      ? { cacheSimilarity: Number(admission.headers['x-switchyard-cache-similarity']) }
+      : {}),
     ...(admission.topic
-      ? { ...(admission.topic.topic === undefined ? {} : { topic: admission.topic.topic }), topicSimilarity: Math.round(admission.topic.similarity * 1e4) / 1e4 }
+      ? {
+          ...(admission.topic.topic === undefined ? {} : { topic: admission.topic.topic }),
+          topicSimilarity: Math.round(admission.topic.similarity * 1e4) / 1e4,
+        }
       : {}),
     latencyMs: Math.round((performance.now() - admission.startedAt) * 1000) / 1000,
     status: outcome.status,
@@ -75,7 +84,10 @@ export function requestLogLine(
   };
 }
 
-const REDACT = { paths: ['authorization', 'headers.authorization', '*.authorization', 'apiKey', 'key'], censor: '[redacted]' };
+const REDACT = {
+  paths: ['authorization', 'headers.authorization', '*.authorization', 'apiKey', 'key'],
+  censor: '[redacted]',
+};
 
 export function createGovernanceLogger(options: { level: string; destination?: DestinationStream }): Logger {
   return createGovernanceLoggers(options).logger;
@@ -86,7 +98,10 @@ export function createGovernanceLogger(options: { level: string; destination?: D
  * redaction pass: that line is built from known fields only (none of them a redacted path), so redaction cannot change
  * it, and it costs about half of the line. With `logging.bodies` on the line carries the request body: use `logger`.
  */
-export function createGovernanceLoggers(options: { level: string; destination?: DestinationStream }): { logger: Logger; requestLogger: Logger } {
+export function createGovernanceLoggers(options: { level: string; destination?: DestinationStream }): {
+  logger: Logger;
+  requestLogger: Logger;
+} {
   const destination = options.destination ?? bufferedStdout();
   const settings = { level: options.level, base: { service: 'switchyard-router' }, timestamp: isoTime };
   return { logger: pino({ ...settings, redact: REDACT }, destination), requestLogger: pino(settings, destination) };

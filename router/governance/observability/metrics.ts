@@ -99,7 +99,9 @@ export function createGovernanceMetrics(
   const stage = {} as Record<GovernanceStage, { observe(seconds: number): void }>;
   for (const name of stages) stage[name] = stageHistogram.labels({ stage: name });
   const costLabels = ['model', 'pool', 'kind', 'team'] as const;
-  const cost: DeferredIncrements<(typeof costLabels)[number]> = new DeferredIncrements(costLabels, (labels, value) => costCounter.inc(labels, value));
+  const cost: DeferredIncrements<(typeof costLabels)[number]> = new DeferredIncrements(costLabels, (labels, value) =>
+    costCounter.inc(labels, value),
+  );
   const costCounter = new Counter({
     name: 'switchyard_cost_usd_total',
     help: 'Cost of served requests: hosted prices or the GPU-seconds share of self-hosted backends.',
@@ -110,8 +112,9 @@ export function createGovernanceMetrics(
     },
   });
   const poolTokenLabels = ['pool', 'kind'] as const;
-  const poolTokens: DeferredIncrements<(typeof poolTokenLabels)[number]> = new DeferredIncrements(poolTokenLabels, (labels, value) =>
-    poolTokenCounter.inc(labels, value),
+  const poolTokens: DeferredIncrements<(typeof poolTokenLabels)[number]> = new DeferredIncrements(
+    poolTokenLabels,
+    (labels, value) => poolTokenCounter.inc(labels, value),
   );
   const poolTokenCounter = new Counter({
     name: 'switchyard_pool_tokens_total',
@@ -123,8 +126,9 @@ export function createGovernanceMetrics(
     },
   });
   const remainingLabels = ['key', 'period'] as const;
-  const budgetRemaining: DeferredValues<(typeof remainingLabels)[number]> = new DeferredValues(remainingLabels, (labels, value) =>
-    remainingGauge.set(labels, value),
+  const budgetRemaining: DeferredValues<(typeof remainingLabels)[number]> = new DeferredValues(
+    remainingLabels,
+    (labels, value) => remainingGauge.set(labels, value),
   );
   const remainingGauge = new Gauge({
     name: 'switchyard_budget_remaining_usd',
@@ -137,7 +141,11 @@ export function createGovernanceMetrics(
   });
 
   // Monotonic totals computed from the cost meter at scrape time: counters (so rate() applies), reset and refilled.
-  const gpuGauge = (name: string, help: string, pick: (entry: ReturnType<CostMeter['snapshot']>[number]) => number): void => {
+  const gpuGauge = (
+    name: string,
+    help: string,
+    pick: (entry: ReturnType<CostMeter['snapshot']>[number]) => number,
+  ): void => {
     new Counter({
       name,
       help,
@@ -145,14 +153,31 @@ export function createGovernanceMetrics(
       registers,
       collect() {
         this.reset();
-        for (const entry of sources.costMeter.snapshot()) this.inc({ backend: entry.backend, pool: entry.pool }, pick(entry));
+        for (const entry of sources.costMeter.snapshot())
+          this.inc({ backend: entry.backend, pool: entry.pool }, pick(entry));
       },
     });
   };
-  gpuGauge('switchyard_gpu_cost_usd_total', 'GPU cost of each self-hosted backend since the router started (busy + idle).', (entry) => entry.gpuCostUsd);
-  gpuGauge('switchyard_gpu_idle_cost_usd_total', 'GPU cost of idle time (no request in flight): waste, charged to no one.', (entry) => entry.idleCostUsd);
-  gpuGauge('switchyard_gpu_attributed_cost_usd_total', 'GPU cost attributed to requests by their token share.', (entry) => entry.attributedUsd);
-  gpuGauge('switchyard_gpu_busy_seconds_total', 'Seconds each self-hosted backend had at least one request in flight.', (entry) => entry.busySeconds);
+  gpuGauge(
+    'switchyard_gpu_cost_usd_total',
+    'GPU cost of each self-hosted backend since the router started (busy + idle).',
+    (entry) => entry.gpuCostUsd,
+  );
+  gpuGauge(
+    'switchyard_gpu_idle_cost_usd_total',
+    'GPU cost of idle time (no request in flight): waste, charged to no one.',
+    (entry) => entry.idleCostUsd,
+  );
+  gpuGauge(
+    'switchyard_gpu_attributed_cost_usd_total',
+    'GPU cost attributed to requests by their token share.',
+    (entry) => entry.attributedUsd,
+  );
+  gpuGauge(
+    'switchyard_gpu_busy_seconds_total',
+    'Seconds each self-hosted backend had at least one request in flight.',
+    (entry) => entry.busySeconds,
+  );
   new Gauge({
     name: 'switchyard_cache_bytes',
     help: 'Bytes held by the exact response cache.',

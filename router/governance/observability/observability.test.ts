@@ -39,7 +39,15 @@ describe('with a governed app', () => {
     const executablePath = requireBinary('chromium');
     const browser = await chromium.launch({
       executablePath,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     try {
       const page = await browser.newPage();
@@ -60,7 +68,9 @@ describe('with a governed app', () => {
       expect(await page.textContent('#backends')).toContain('25.0%');
       // Live: a new error shows up on the next refresh without reloading.
       app.governance.noteError('live-error-1', 502, 'upstream exploded');
-      await page.waitForFunction("document.getElementById('errors').textContent.includes('live-error-1')", undefined, { timeout: 5_000 });
+      await page.waitForFunction("document.getElementById('errors').textContent.includes('live-error-1')", undefined, {
+        timeout: 5_000,
+      });
       const screenshot = await page.screenshot({ fullPage: true });
       expect(screenshot.byteLength).toBeGreaterThan(1_000);
       expect(await page.textContent('#status')).toMatch(/^updated /);

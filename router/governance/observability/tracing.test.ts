@@ -17,8 +17,15 @@ describe('governance spans and the incoming traceparent', () => {
     endSpan(tracing.startRequestSpan('chat', 'llama-3.1-8b', { 'switchyard.request_id': 'r2' }, fresh), 200, {});
     endSpan(tracing.startRequestSpan('chat', 'llama-3.1-8b', { 'switchyard.request_id': 'r3' }), 200, {});
     const [continued, started, plain] = exporter.getFinishedSpans();
-    expect(continued?.spanContext()).toMatchObject({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: request.spanId });
-    expect(continued?.parentSpanContext).toMatchObject({ traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7', isRemote: true });
+    expect(continued?.spanContext()).toMatchObject({
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: request.spanId,
+    });
+    expect(continued?.parentSpanContext).toMatchObject({
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+      isRemote: true,
+    });
     // The upstream request's traceparent names this span as its parent.
     expect(traceparentOf(request)).toBe(`00-4bf92f3577b34da6a3ce929d0e0e4736-${continued?.spanContext().spanId}-01`);
     expect(started?.spanContext()).toMatchObject({ traceId: fresh.traceId, spanId: fresh.spanId });

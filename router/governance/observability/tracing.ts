@@ -48,10 +48,13 @@ export interface Tracing {
 }
 
 export function createTracing(options: { serviceName: string; exporter?: SpanExporter; simple?: boolean }): Tracing {
-  const { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base') as typeof TraceBase;
+  const { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor } =
+    require('@opentelemetry/sdk-trace-base') as typeof TraceBase;
   const { resourceFromAttributes } = require('@opentelemetry/resources') as typeof Resources;
-  const exporter = options.exporter ?? new (require('@opentelemetry/exporter-trace-otlp-http') as typeof OtlpHttp).OTLPTraceExporter();
-  const processor = options.simple || options.exporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter);
+  const exporter =
+    options.exporter ?? new (require('@opentelemetry/exporter-trace-otlp-http') as typeof OtlpHttp).OTLPTraceExporter();
+  const processor =
+    options.simple || options.exporter ? new SimpleSpanProcessor(exporter) : new BatchSpanProcessor(exporter);
   const ids = new RequestIdGenerator();
   const provider = new BasicTracerProvider({
     idGenerator: ids,
@@ -72,11 +75,15 @@ export function createTracing(options: { serviceName: string; exporter?: SpanExp
               traceFlags: Number.parseInt(requestTrace.flags, 16) & 1,
               isRemote: true,
             });
-      ids.next = requestTrace === undefined ? undefined : { traceId: requestTrace.traceId, spanId: requestTrace.spanId };
+      ids.next =
+        requestTrace === undefined ? undefined : { traceId: requestTrace.traceId, spanId: requestTrace.spanId };
       // GenAI semconv: span name "{gen_ai.operation.name} {gen_ai.request.model}", kind CLIENT.
       const span = tracer.startSpan(
         `${operation} ${model}`,
-        { kind: SpanKind.CLIENT, attributes: { 'gen_ai.operation.name': operation, 'gen_ai.request.model': model, ...attributes } },
+        {
+          kind: SpanKind.CLIENT,
+          attributes: { 'gen_ai.operation.name': operation, 'gen_ai.request.model': model, ...attributes },
+        },
         parent,
       );
       ids.next = undefined;
@@ -86,7 +93,11 @@ export function createTracing(options: { serviceName: string; exporter?: SpanExp
   };
 }
 
-export function endSpan(span: Span, status: number, attributes: Record<string, string | number | boolean | undefined>): void {
+export function endSpan(
+  span: Span,
+  status: number,
+  attributes: Record<string, string | number | boolean | undefined>,
+): void {
   for (const [key, value] of Object.entries(attributes)) if (value !== undefined) span.setAttribute(key, value);
   span.setAttribute('http.response.status_code', status);
   if (status >= 400) span.setStatus({ code: SpanStatusCode.ERROR });

@@ -19,7 +19,9 @@ export const PromptFile = z.strictObject({
   temperature: z.number().min(0).max(2).optional(),
   /** Declared variables; undeclared `{{x}}` in the template are an error at load time. */
   variables: z.array(z.string().regex(/^\w+$/)).default([]),
-  template: z.array(z.strictObject({ role: z.enum(['system', 'developer', 'user', 'assistant']), content: z.string() })).min(1),
+  template: z
+    .array(z.strictObject({ role: z.enum(['system', 'developer', 'user', 'assistant']), content: z.string() }))
+    .min(1),
   /** The eval score this version was accepted with (evals/ compares new versions against it). */
   eval_baseline: z.strictObject({ dataset: z.string(), metric: z.string(), score: z.number() }).optional(),
 });
@@ -51,7 +53,9 @@ export class PromptRegistry {
 
   static fromDirectory(dir: string): PromptRegistry {
     const registry = new PromptRegistry();
-    for (const file of readdirSync(dir).filter((name) => /\.ya?ml$/.test(name)).sort()) {
+    for (const file of readdirSync(dir)
+      .filter((name) => /\.ya?ml$/.test(name))
+      .sort()) {
       const path = join(dir, file);
       const parsed = PromptFile.safeParse(parse(readFileSync(path, 'utf8')));
       if (!parsed.success) {
@@ -81,7 +85,10 @@ export class PromptRegistry {
   }
 
   list(): Array<{ name: string; versions: string[] }> {
-    return [...this.prompts.entries()].map(([name, versions]) => ({ name, versions: versions.map((entry) => entry.version) }));
+    return [...this.prompts.entries()].map(([name, versions]) => ({
+      name,
+      versions: versions.map((entry) => entry.version),
+    }));
   }
 
   /** Latest version when none is named. */
@@ -101,11 +108,15 @@ export class PromptRegistry {
         code: 'invalid_value',
       });
     }
-    const prompt = choose?.(reference.data.name, reference.data.version) ?? this.get(reference.data.name, reference.data.version);
+    const prompt =
+      choose?.(reference.data.name, reference.data.version) ?? this.get(reference.data.name, reference.data.version);
     const variables = reference.data.variables;
     const missing = prompt.variables.filter((name) => !(name in variables));
     if (missing.length > 0) {
-      throw new InvalidRequestError(`Missing prompt variables: ${missing.join(', ')}.`, { param: 'prompt.variables', code: 'missing_required_parameter' });
+      throw new InvalidRequestError(`Missing prompt variables: ${missing.join(', ')}.`, {
+        param: 'prompt.variables',
+        code: 'missing_required_parameter',
+      });
     }
     const messages = prompt.template.map((message) => ({
       role: message.role,
@@ -118,7 +129,8 @@ export class PromptRegistry {
     if (rendered['max_tokens'] === undefined && rendered['max_completion_tokens'] === undefined && prompt.max_tokens) {
       rendered['max_tokens'] = prompt.max_tokens;
     }
-    if (rendered['temperature'] === undefined && prompt.temperature !== undefined) rendered['temperature'] = prompt.temperature;
+    if (rendered['temperature'] === undefined && prompt.temperature !== undefined)
+      rendered['temperature'] = prompt.temperature;
     const hash = createHash('sha256').update(JSON.stringify(messages)).digest('hex').slice(0, 16);
     return { name: prompt.name, version: prompt.version, hash, body: rendered };
   }

@@ -12,7 +12,14 @@ import { UpstreamError, renderError, toSwitchyardError } from '../../../core/err
 import { GovernanceConfig, type GovernanceConfigInput } from '../../config/governance.ts';
 import { PricingCatalog } from '../cost/pricing.ts';
 import { Governance, type GovernanceDeps } from '../governance.ts';
-import { addCostTrailer, adminRouter, authenticatedKey, declareCostTrailer, keyAuthMiddleware, serveCacheHit } from '../http.ts';
+import {
+  addCostTrailer,
+  adminRouter,
+  authenticatedKey,
+  declareCostTrailer,
+  keyAuthMiddleware,
+  serveCacheHit,
+} from '../http.ts';
 import { dashboardRouter } from '../observability/dashboard.ts';
 import { countTokens } from '../tokens.ts';
 
@@ -66,7 +73,16 @@ export async function startChainApp(
       requestsPerSecond: governance.requestsPerSecond(),
       spendTodayUsd: governance.spentTodayUsd(),
       backends: [
-        { id: 'gpu-pool-0', pool: 'gpu-pool', kind: 'vllm', healthy: true, circuit: 'closed', inFlight: 0, queue: 0, kvUsage: 0.25 },
+        {
+          id: 'gpu-pool-0',
+          pool: 'gpu-pool',
+          kind: 'vllm',
+          healthy: true,
+          circuit: 'closed',
+          inFlight: 0,
+          queue: 0,
+          kvUsage: 0.25,
+        },
       ],
       recentErrors: governance.recentErrors,
     })),
@@ -78,7 +94,10 @@ export async function startChainApp(
     response.type(registry.contentType).send(await registry.metrics());
   });
   app.get('/v1/models', (_request, response) => {
-    response.json({ object: 'list', data: TEST_ROUTES.map((route) => ({ id: route.name, object: 'model', created: 0, owned_by: 'test' })) });
+    response.json({
+      object: 'list',
+      data: TEST_ROUTES.map((route) => ({ id: route.name, object: 'model', created: 0, owned_by: 'test' })),
+    });
   });
 
   app.post('/v1/chat/completions', async (request: Request, response: Response) => {
@@ -103,7 +122,11 @@ export async function startChainApp(
       const text = chunks.join('');
       const withUsage = !request.headers['x-test-no-usage'];
       const usage = withUsage
-        ? { prompt_tokens: admission.promptTokens, completion_tokens: countTokens(text), total_tokens: admission.promptTokens + countTokens(text) }
+        ? {
+            prompt_tokens: admission.promptTokens,
+            completion_tokens: countTokens(text),
+            total_tokens: admission.promptTokens + countTokens(text),
+          }
         : undefined;
       const delayMs = Number(request.headers['x-test-delay-ms'] ?? 0);
       const base = { id: `chatcmpl-${requestId}`, created: 1_700_000_000, model: body.model };
@@ -123,12 +146,19 @@ export async function startChainApp(
           outputText: text,
           cacheAnswer: { kind: 'body', body: structuredClone(out) },
         });
-        response.status(200).set({ ...admission.headers, ...settled.headers }).json(out);
+        response
+          .status(200)
+          .set({ ...admission.headers, ...settled.headers })
+          .json(out);
         return;
       }
       response.writeHead(
         200,
-        declareCostTrailer({ 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', ...admission.headers }),
+        declareCostTrailer({
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache',
+          ...admission.headers,
+        }),
       );
       const observer = governance.observeStream(admission);
       const send = (chunk: Record<string, unknown> | null): void => {

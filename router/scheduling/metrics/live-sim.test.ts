@@ -11,7 +11,10 @@ const replicas = new Map<string, SimReplica>();
 
 beforeAll(async () => {
   for (const generation of generations) {
-    replicas.set(generation, await startSimReplica({ model: 'llama-3.1-8b', gpu: 'h100', speed: 50, metricsGeneration: generation }));
+    replicas.set(
+      generation,
+      await startSimReplica({ model: 'llama-3.1-8b', gpu: 'h100', speed: 50, metricsGeneration: generation }),
+    );
   }
 });
 afterAll(async () => {
@@ -50,6 +53,9 @@ describe.each(generations)('live simulator, %s metric names', (generation) => {
       backends: [{ id: generation, url: `${replica.url}/v1`, modelName: replica.servedModelName }],
     });
     await scraper.scrapeOnce();
-    expect(scraper.snapshot(generation)).toMatchObject({ stale: false, metrics: { prefixCacheHits: stats.prefixHitTokens } });
+    expect(scraper.snapshot(generation)).toMatchObject({
+      stale: false,
+      metrics: { prefixCacheHits: stats.prefixHitTokens },
+    });
   });
 });

@@ -22,8 +22,24 @@ llamacpp:n_busy_slots_per_decode 1.5
 `;
 
 const SLOTS = [
-  { id: 0, n_ctx: 512, speculative: false, is_processing: true, id_task: 7, n_prompt_tokens: 200, next_token: [{ n_decoded: 150 }] },
-  { id: 1, n_ctx: 512, speculative: false, is_processing: true, id_task: 8, n_prompt_tokens: 56, next_token: [{ n_decoded: 20 }] },
+  {
+    id: 0,
+    n_ctx: 512,
+    speculative: false,
+    is_processing: true,
+    id_task: 7,
+    n_prompt_tokens: 200,
+    next_token: [{ n_decoded: 150 }],
+  },
+  {
+    id: 1,
+    n_ctx: 512,
+    speculative: false,
+    is_processing: true,
+    id_task: 8,
+    n_prompt_tokens: 56,
+    next_token: [{ n_decoded: 20 }],
+  },
   // Idle: its cached prompt is reusable, not held by a request.
   { id: 2, n_ctx: 512, speculative: false, is_processing: false, id_task: 3, n_prompt_tokens: 400 },
   { id: 3, n_ctx: 512, speculative: false, is_processing: false },
@@ -48,14 +64,21 @@ describe('llama-server metrics', () => {
   });
 
   it('caps a slot at its context and counts slots', () => {
-    expect(readSlotUsage([{ n_ctx: 100, is_processing: true, n_prompt_tokens: 500 }])).toEqual({ busyTokens: 100, totalContext: 100, slots: 1, busySlots: 1 });
+    expect(readSlotUsage([{ n_ctx: 100, is_processing: true, n_prompt_tokens: 500 }])).toEqual({
+      busyTokens: 100,
+      totalContext: 100,
+      slots: 1,
+      busySlots: 1,
+    });
   });
 
   it('fails on a page without the queue gauges (server started without --metrics, or not llama-server)', () => {
-    expect(() => parseLlamaCppMetrics('vllm:num_requests_running 1\n', SLOTS)).toThrow(/requests_processing, requests_deferred.*--metrics/);
-    expect(() => parseLlamaCppMetrics(PAGE, { error: { code: 501, message: 'This server does not support slots endpoint.' } })).toThrow(
-      LlamaCppMetricsParseError,
+    expect(() => parseLlamaCppMetrics('vllm:num_requests_running 1\n', SLOTS)).toThrow(
+      /requests_processing, requests_deferred.*--metrics/,
     );
+    expect(() =>
+      parseLlamaCppMetrics(PAGE, { error: { code: 501, message: 'This server does not support slots endpoint.' } }),
+    ).toThrow(LlamaCppMetricsParseError);
   });
 
   it('scrapes /metrics and /slots; a backend whose /slots fails stays stale with the reason', async () => {
@@ -63,7 +86,10 @@ describe('llama-server metrics', () => {
       'http://a/metrics': { status: 200, body: PAGE },
       'http://a/slots': { status: 200, body: JSON.stringify(SLOTS) },
       'http://b/metrics': { status: 200, body: PAGE },
-      'http://b/slots': { status: 501, body: '{"error":{"code":501,"message":"This server does not support slots endpoint."}}' },
+      'http://b/slots': {
+        status: 501,
+        body: '{"error":{"code":501,"message":"This server does not support slots endpoint."}}',
+      },
     };
     const fetch: FetchLike = (url) => {
       const page = pages[url]!;
@@ -79,6 +105,9 @@ describe('llama-server metrics', () => {
     });
     await scraper.scrapeOnce();
     expect(scraper.snapshot('a')).toMatchObject({ stale: false, metrics: { requestsWaiting: 3, requestsRunning: 2 } });
-    expect(scraper.snapshot('b')).toMatchObject({ stale: true, lastError: 'GET http://b/slots: HTTP 501 (llama-server needs --slots)' });
+    expect(scraper.snapshot('b')).toMatchObject({
+      stale: true,
+      lastError: 'GET http://b/slots: HTTP 501 (llama-server needs --slots)',
+    });
   });
 });

@@ -51,7 +51,8 @@ export function readSlotUsage(body: unknown): SlotUsage {
   let totalContext = 0;
   let busySlots = 0;
   for (const slot of body as unknown[]) {
-    if (slot === null || typeof slot !== 'object') throw new LlamaCppMetricsParseError('llama-server /slots returned a non-object slot');
+    if (slot === null || typeof slot !== 'object')
+      throw new LlamaCppMetricsParseError('llama-server /slots returned a non-object slot');
     const record = slot as Record<string, unknown>;
     const context = typeof record['n_ctx'] === 'number' ? record['n_ctx'] : 0;
     totalContext += context;
@@ -65,13 +66,21 @@ export function readSlotUsage(body: unknown): SlotUsage {
 }
 
 /** Combines one `/metrics` page and one `/slots` body into EndpointMetrics. */
-export function parseLlamaCppMetrics(metricsText: string, slotsBody: unknown, scrapedAt: number = Date.now()): EndpointMetrics {
+export function parseLlamaCppMetrics(
+  metricsText: string,
+  slotsBody: unknown,
+  scrapedAt: number = Date.now(),
+): EndpointMetrics {
   const series = readLlamaCppSeries(metricsText);
   const running = series.get('llamacpp:requests_processing');
   const waiting = series.get('llamacpp:requests_deferred');
   if (running === undefined || waiting === undefined) {
-    const missing = [running === undefined && 'requests_processing', waiting === undefined && 'requests_deferred'].filter(Boolean).join(', ');
-    throw new LlamaCppMetricsParseError(`llama-server metrics missing llamacpp:${missing} (is it started with --metrics?)`);
+    const missing = [running === undefined && 'requests_processing', waiting === undefined && 'requests_deferred']
+      .filter(Boolean)
+      .join(', ');
+    throw new LlamaCppMetricsParseError(
+      `llama-server metrics missing llamacpp:${missing} (is it started with --metrics?)`,
+    );
   }
   const exported = series.get('llamacpp:kv_cache_usage_ratio');
   let kvCacheUsage: number;

@@ -57,7 +57,12 @@ function parseLabelsAndValue(rest: string): { value: number; labels: Map<string,
     cursor = end + 1;
     if (rest[cursor] === ',') cursor++;
   }
-  const value = Number(rest.slice(cursor + 1).trim().split(/\s+/)[0]);
+  const value = Number(
+    rest
+      .slice(cursor + 1)
+      .trim()
+      .split(/\s+/)[0],
+  );
   if (!Number.isFinite(value)) return undefined;
   return { value, labels };
 }

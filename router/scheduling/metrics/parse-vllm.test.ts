@@ -76,7 +76,9 @@ describe('parseVllmMetrics', () => {
   it('throws a clear error for a page that is not vLLM or names another model', () => {
     expect(() => parseVllmMetrics('# nothing here\nprocess_cpu_seconds_total 1\n')).toThrow(VllmMetricsParseError);
     expect(() => parseVllmMetrics(fixture('vllm-legacy.prom'), 'qwen')).toThrow(/model_name="qwen".*found series for/);
-    expect(() => parseVllmMetrics('vllm:num_requests_running{model_name="m"} notanumber\n')).toThrow(/num_requests_running/);
+    expect(() => parseVllmMetrics('vllm:num_requests_running{model_name="m"} notanumber\n')).toThrow(
+      /num_requests_running/,
+    );
   });
 
   it('costs about as much as splitting the page into lines (a line scan, no per-series regex)', () => {
@@ -95,14 +97,33 @@ describe('parseVllmMetrics', () => {
   });
 
   it('reads sample values exactly as Number() does, and a reader writes into the object it is given', () => {
-    const values = ['0', '7.0', '0.6125', '1.048576e+06', '1.7e+09', '-3.25', '12345678901234567890', '4.9e-324', '+Inf', '0.1', '3e-5'];
+    const values = [
+      '0',
+      '7.0',
+      '0.6125',
+      '1.048576e+06',
+      '1.7e+09',
+      '-3.25',
+      '12345678901234567890',
+      '4.9e-324',
+      '+Inf',
+      '0.1',
+      '3e-5',
+    ];
     for (const value of values) {
       const text = `vllm:num_requests_running 1\nvllm:num_requests_waiting ${value}\nvllm:kv_cache_usage_perc 0.5\n`;
       expect(parseVllmMetrics(text).requestsWaiting).toBe(Number(value === '+Inf' ? 'Infinity' : value));
     }
     const reader = new VllmMetricsReader('meta-llama/Llama-3.1-8B-Instruct');
     const page = Buffer.from(fixture('vllm-current-dp2.prom'));
-    const into = { requestsRunning: 0, requestsWaiting: 0, kvCacheUsage: 0, prefixCacheQueries: 0, prefixCacheHits: 0, scrapedAt: 0 };
+    const into = {
+      requestsRunning: 0,
+      requestsWaiting: 0,
+      kvCacheUsage: 0,
+      prefixCacheQueries: 0,
+      prefixCacheHits: 0,
+      scrapedAt: 0,
+    };
     expect(reader.parse(page, page.length, 9, into)).toBe(into);
     expect(into).toMatchObject({ requestsRunning: 12, requestsWaiting: 4, scrapedAt: 9 });
   });

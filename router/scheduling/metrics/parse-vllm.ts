@@ -24,22 +24,20 @@ const HITS_OLD = 7;
 const FIELDS = 8;
 
 /** Series name → field; `_total` is how prometheus_client exposes counters, some exporters drop it. */
-const SERIES: ReadonlyArray<readonly [string, number]> = (
-  [
-    ['vllm:num_requests_running', RUNNING],
-    ['vllm:num_requests_waiting', WAITING],
-    ['vllm:kv_cache_usage_perc', KV_NEW],
-    ['vllm:gpu_cache_usage_perc', KV_OLD],
-    ['vllm:prefix_cache_queries_total', QUERIES_NEW],
-    ['vllm:prefix_cache_hits_total', HITS_NEW],
-    ['vllm:gpu_prefix_cache_queries_total', QUERIES_OLD],
-    ['vllm:gpu_prefix_cache_hits_total', HITS_OLD],
-    ['vllm:prefix_cache_queries', QUERIES_NEW],
-    ['vllm:prefix_cache_hits', HITS_NEW],
-    ['vllm:gpu_prefix_cache_queries', QUERIES_OLD],
-    ['vllm:gpu_prefix_cache_hits', HITS_OLD],
-  ] as const
-)
+const SERIES: ReadonlyArray<readonly [string, number]> = [
+  ['vllm:num_requests_running', RUNNING],
+  ['vllm:num_requests_waiting', WAITING],
+  ['vllm:kv_cache_usage_perc', KV_NEW],
+  ['vllm:gpu_cache_usage_perc', KV_OLD],
+  ['vllm:prefix_cache_queries_total', QUERIES_NEW],
+  ['vllm:prefix_cache_hits_total', HITS_NEW],
+  ['vllm:gpu_prefix_cache_queries_total', QUERIES_OLD],
+  ['vllm:gpu_prefix_cache_hits_total', HITS_OLD],
+  ['vllm:prefix_cache_queries', QUERIES_NEW],
+  ['vllm:prefix_cache_hits', HITS_NEW],
+  ['vllm:gpu_prefix_cache_queries', QUERIES_OLD],
+  ['vllm:gpu_prefix_cache_hits', HITS_OLD],
+] as const;
 
 const MODEL_NAME_KEY = 'model_name';
 /** Exact powers of ten (doubles represent 10^0…10^22 exactly): the fast path of decimal parsing. */
@@ -126,7 +124,8 @@ export class VllmMetricsReader {
         if (equals === -1 || equals >= end || text.charCodeAt(equals + 1) !== CH_QUOTE) return;
         const valueStart = equals + 2;
         let valueEnd = valueStart;
-        while (valueEnd < end && text.charCodeAt(valueEnd) !== CH_QUOTE) valueEnd += text.charCodeAt(valueEnd) === CH_BACKSLASH ? 2 : 1;
+        while (valueEnd < end && text.charCodeAt(valueEnd) !== CH_QUOTE)
+          valueEnd += text.charCodeAt(valueEnd) === CH_BACKSLASH ? 2 : 1;
         if (valueEnd >= end) return;
         if (model !== undefined && isKey(text, cursor, equals, MODEL_NAME_KEY)) {
           modelMatches = escapedEquals(text, valueStart, valueEnd, model);
@@ -197,7 +196,8 @@ function seriesField(text: string, start: number, end: number): number {
   outer: for (const [name, field] of SERIES) {
     if (name.length !== length) continue;
     // 'vllm:' is already known to match; compare from the end, where the names differ.
-    for (let index = length - 1; index >= 5; index--) if (text.charCodeAt(start + index) !== name.charCodeAt(index)) continue outer;
+    for (let index = length - 1; index >= 5; index--)
+      if (text.charCodeAt(start + index) !== name.charCodeAt(index)) continue outer;
     return field;
   }
   return -1;
@@ -207,7 +207,8 @@ function isKey(text: string, start: number, end: number, key: string): boolean {
   while (start < end && (text.charCodeAt(start) === CH_SPACE || text.charCodeAt(start) === CH_TAB)) start++;
   while (end > start && (text.charCodeAt(end - 1) === CH_SPACE || text.charCodeAt(end - 1) === CH_TAB)) end--;
   if (end - start !== key.length) return false;
-  for (let index = 0; index < key.length; index++) if (text.charCodeAt(start + index) !== key.charCodeAt(index)) return false;
+  for (let index = 0; index < key.length; index++)
+    if (text.charCodeAt(start + index) !== key.charCodeAt(index)) return false;
   return true;
 }
 

@@ -20,10 +20,15 @@ interface FakeVllm {
 
 const servers: Server[] = [];
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  })));
+  await Promise.all(
+    servers.splice(0).map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          server.closeAllConnections();
+          server.close(() => resolve());
+        }),
+    ),
+  );
 });
 
 /** A real HTTP server speaking vLLM's /metrics (the body and status are mutable by the test). */
@@ -54,7 +59,12 @@ describe('createMetricsScraper', () => {
   it('scrapes real HTTP servers, goes stale when one stops answering, and the scheduler then drops it', async () => {
     let now = 1_000;
     const healthy = await fakeVllm(LEGACY);
-    const failing = await fakeVllm(LEGACY.replace('vllm:num_requests_waiting{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 2.0', 'vllm:num_requests_waiting{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 0.0'));
+    const failing = await fakeVllm(
+      LEGACY.replace(
+        'vllm:num_requests_waiting{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 2.0',
+        'vllm:num_requests_waiting{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 0.0',
+      ),
+    );
     const scraper = createMetricsScraper({
       backends: [
         { id: 'healthy', url: healthy.url },
@@ -65,7 +75,10 @@ describe('createMetricsScraper', () => {
       clock: () => now,
     });
     await scraper.scrapeOnce();
-    expect(scraper.snapshot('healthy')).toMatchObject({ stale: false, metrics: { requestsWaiting: 2, kvCacheUsage: 0.8125 } });
+    expect(scraper.snapshot('healthy')).toMatchObject({
+      stale: false,
+      metrics: { requestsWaiting: 2, kvCacheUsage: 0.8125 },
+    });
     expect(scraper.snapshot('failing')).toMatchObject({ stale: false, metrics: { requestsWaiting: 0 } });
 
     failing.status = 500;
@@ -111,7 +124,11 @@ describe('createMetricsScraper', () => {
 
   it('polls on its interval after start() and stops on stop()', async () => {
     const replica = await fakeVllm(LEGACY);
-    const scraper = createMetricsScraper({ backends: [{ id: 'r', url: replica.url }], intervalMs: 10, staleAfterMs: 1_000 });
+    const scraper = createMetricsScraper({
+      backends: [{ id: 'r', url: replica.url }],
+      intervalMs: 10,
+      staleAfterMs: 1_000,
+    });
     await scraper.start();
     expect(scraper.isStale('r')).toBe(false);
     const deadline = Date.now() + 5_000;
@@ -134,11 +151,18 @@ describe('createMetricsScraper', () => {
       },
     });
     await scraper.scrapeOnce();
-    scraper.setBackends([{ id: 'a', url: 'http://replica-a:8000' }, { id: 'b', url: 'http://replica-b:8000/v1' }]);
+    scraper.setBackends([
+      { id: 'a', url: 'http://replica-a:8000' },
+      { id: 'b', url: 'http://replica-b:8000/v1' },
+    ]);
     expect(scraper.isStale('a')).toBe(false);
     expect(scraper.isStale('b')).toBe(true);
     await scraper.scrapeOnce();
-    expect(calls).toEqual(['http://replica-a:8000/metrics', 'http://replica-a:8000/metrics', 'http://replica-b:8000/metrics']);
+    expect(calls).toEqual([
+      'http://replica-a:8000/metrics',
+      'http://replica-a:8000/metrics',
+      'http://replica-b:8000/metrics',
+    ]);
     scraper.setBackends([{ id: 'b', url: 'http://replica-b:8000/v1' }]);
     expect(scraper.snapshot('a').lastError).toBe('unknown backend');
   });
@@ -184,7 +208,10 @@ describe('createMetricsScraper', () => {
     await advanceTo(2_300);
     expect(fetchedAt[before]! - 2_000).toBeLessThanOrEqual(50); // next tick, not after the backed-off gap
     expect(fetchedAt[before + 1]! - fetchedAt[before]!).toBe(50); // one base interval, then backing off again
-    page = LEGACY.replace('vllm:num_requests_running{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 4.0', 'vllm:num_requests_running{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 9.0');
+    page = LEGACY.replace(
+      'vllm:num_requests_running{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 4.0',
+      'vllm:num_requests_running{engine="0",model_name="meta-llama/Llama-3.1-8B-Instruct"} 9.0',
+    );
     await advanceTo(3_000);
     expect(scraper.latestMetrics('r')?.requestsRunning).toBe(9);
     scraper.stop();

@@ -38,7 +38,10 @@ export interface ScrapeSnapshot {
 }
 
 /** The slice of WHATWG fetch the scraper uses (global fetch fits). */
-export type FetchLike = (url: string, init: { signal: AbortSignal }) => Promise<{ ok: boolean; status: number; text(): Promise<string> }>;
+export type FetchLike = (
+  url: string,
+  init: { signal: AbortSignal },
+) => Promise<{ ok: boolean; status: number; text(): Promise<string> }>;
 
 /** Where the scraper's one timer comes from (real timers by default; a virtual clock in benchmarks). */
 export interface ScrapeTimers {
@@ -302,7 +305,14 @@ export function createMetricsScraper(options: MetricsScraperOptions): MetricsScr
 
   const core: ScraperCore = {
     intervalMs,
-    scratch: { requestsRunning: 0, requestsWaiting: 0, kvCacheUsage: 0, prefixCacheQueries: 0, prefixCacheHits: 0, scrapedAt: 0 },
+    scratch: {
+      requestsRunning: 0,
+      requestsWaiting: 0,
+      kvCacheUsage: 0,
+      prefixCacheQueries: 0,
+      prefixCacheHits: 0,
+      scrapedAt: 0,
+    },
     buffers: new BodyBuffers(),
     clock,
     settle(state, ok, unchanged) {
@@ -345,7 +355,9 @@ export function createMetricsScraper(options: MetricsScraperOptions): MetricsScr
     Promise.all([
       fetchText(state.metricsUrl, signal),
       fetchText(slotsUrl, signal).catch((error: unknown) => {
-        throw new Error(`GET ${slotsUrl}: ${error instanceof Error ? error.message : String(error)} (llama-server needs --slots)`);
+        throw new Error(
+          `GET ${slotsUrl}: ${error instanceof Error ? error.message : String(error)} (llama-server needs --slots)`,
+        );
       }),
     ])
       .then(([text, slots]) => {
@@ -377,8 +389,7 @@ export function createMetricsScraper(options: MetricsScraperOptions): MetricsScr
     }
     const controller = new AbortController();
     const timeout = setTimeout(() => controller.abort(new Error('scrape timed out')), timeoutMs);
-    options
-      .fetch!(state.metricsUrl, { signal: controller.signal })
+    options.fetch!(state.metricsUrl, { signal: controller.signal })
       .then(async (response) => {
         if (!response.ok) return state.finish(`HTTP ${response.status}`);
         state.finishText(await response.text());
@@ -433,7 +444,10 @@ export function createMetricsScraper(options: MetricsScraperOptions): MetricsScr
   }
 
   function snapshotOf(state: TargetState, now: number): ScrapeSnapshot {
-    const snapshot: ScrapeSnapshot = { stale: isStaleState(state, now), consecutiveFailures: state.consecutiveFailures };
+    const snapshot: ScrapeSnapshot = {
+      stale: isStaleState(state, now),
+      consecutiveFailures: state.consecutiveFailures,
+    };
     if (state.metrics) snapshot.metrics = { ...state.metrics };
     if (state.lastSuccessAt !== undefined) snapshot.lastSuccessAt = state.lastSuccessAt;
     if (state.lastError !== undefined) snapshot.lastError = state.lastError;

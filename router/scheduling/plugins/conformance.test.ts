@@ -10,11 +10,21 @@ import { makeBackend, makeRequest, randomBackends, seededRandom } from '../testi
 
 const context = (): PluginContext => {
   const index = new PrefixBlockIndex(1_000);
-  return { clock: () => 1_000, random: seededRandom(7), prefixLruSize: 1_000, prefixBlockTokens: 16, prefixIndex: () => index };
+  return {
+    clock: () => 1_000,
+    random: seededRandom(7),
+    prefixLruSize: 1_000,
+    prefixBlockTokens: 16,
+    prefixIndex: () => index,
+  };
 };
 const populations = (): BackendState[][] => {
   const random = seededRandom(42);
-  return [[], [makeBackend('solo')], ...Array.from({ length: 30 }, (_, index) => randomBackends(random, 1 + (index % 9)))];
+  return [
+    [],
+    [makeBackend('solo')],
+    ...Array.from({ length: 30 }, (_, index) => randomBackends(random, 1 + (index % 9))),
+  ];
 };
 
 describe.each(Object.keys(SCORERS))('scorer conformance: %s', (type) => {
@@ -23,7 +33,10 @@ describe.each(Object.keys(SCORERS))('scorer conformance: %s', (type) => {
   it('returns one finite score in [0,1] per candidate, in order', () => {
     const scorer = make();
     for (const candidates of populations()) {
-      const scores = scorer.score(makeRequest({ prefixBlockHashes: ['a', 'b'], sessionKey: 's', adapter: 'x' }), candidates);
+      const scores = scorer.score(
+        makeRequest({ prefixBlockHashes: ['a', 'b'], sessionKey: 's', adapter: 'x' }),
+        candidates,
+      );
       expect(scores).toHaveLength(candidates.length);
       for (const score of scores) {
         expect(Number.isFinite(score)).toBe(true);

@@ -25,7 +25,9 @@ import { createRoundRobinPicker } from './pickers/round-robin/index.ts';
 
 type ConfigOf<Union, Type> = Extract<Union, { type: Type }>;
 
-export const FILTERS: { [Type in FilterType]: (config: ConfigOf<FilterConfig, Type>, context: PluginContext) => FilterPlugin } = {
+export const FILTERS: {
+  [Type in FilterType]: (config: ConfigOf<FilterConfig, Type>, context: PluginContext) => FilterPlugin;
+} = {
   healthy: () => createHealthyFilter(),
   'serves-model': () => createServesModelFilter(),
   'circuit-closed': () => createCircuitClosedFilter(),
@@ -53,9 +55,12 @@ export const SCORERS: {
     createLoraAffinityScorer({ recentMs: config.recentMs, clock: context.clock, capacity: context.prefixLruSize }),
 };
 
-export const PICKERS: { [Type in PickerType]: (config: ConfigOf<PickerConfig, Type>, context: PluginContext) => PickerPlugin } = {
+export const PICKERS: {
+  [Type in PickerType]: (config: ConfigOf<PickerConfig, Type>, context: PluginContext) => PickerPlugin;
+} = {
   'max-score': (_config, context) => createMaxScorePicker({ random: context.random }),
-  'weighted-random': (config, context) => createWeightedRandomPicker({ sharpness: config.sharpness, random: context.random }),
+  'weighted-random': (config, context) =>
+    createWeightedRandomPicker({ sharpness: config.sharpness, random: context.random }),
   'round-robin': () => createRoundRobinPicker(),
 };
 

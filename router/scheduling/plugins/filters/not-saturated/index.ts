@@ -16,7 +16,10 @@ export function isSaturated(backend: BackendState, options: NotSaturatedOptions)
   if (backend.kind === 'openai') return false; // hosted APIs export no engine metrics; rate limits surface as 429s
   // Zero-lag counterpart of maxQueue: between two scrapes a replica whose last scrape looked fine can be handed a
   // whole burst while its neighbours read as KV-full; its own pending prefill says it is full before the next scrape.
-  if (options.maxPendingPrefillTokens !== undefined && (backend.pendingPrefillTokens ?? 0) > options.maxPendingPrefillTokens) {
+  if (
+    options.maxPendingPrefillTokens !== undefined &&
+    (backend.pendingPrefillTokens ?? 0) > options.maxPendingPrefillTokens
+  ) {
     return true;
   }
   if (backend.metricsStale) return true;

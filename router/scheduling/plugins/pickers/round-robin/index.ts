@@ -1,6 +1,7 @@
 import type { PickerPlugin, SchedulingRequest, ScoredBackend } from '../../../contracts.ts';
 
-const byId = (a: ScoredBackend, b: ScoredBackend): number => (a.backend.id < b.backend.id ? -1 : a.backend.id > b.backend.id ? 1 : 0);
+const byId = (a: ScoredBackend, b: ScoredBackend): number =>
+  a.backend.id < b.backend.id ? -1 : a.backend.id > b.backend.id ? 1 : 0;
 
 /**
  * The baseline: ignores scores and cycles through the candidates in id order. One counter per model, so two

@@ -5,7 +5,13 @@ import { createBoundedPrefixAffinityScorer } from './index.ts';
 import { estimateUncachedPromptTokens } from '../../../prefill-estimate.ts';
 
 const hashes = Array.from({ length: 100 }, (_, index) => `h${index}`);
-const options = { stepOverheadTokens: 256, decodeTokensPerRunning: 4, chunkTokens: 8_192, blockTokens: 16, maxTtftRatio: 2 };
+const options = {
+  stepOverheadTokens: 256,
+  decodeTokensPerRunning: 4,
+  chunkTokens: 8_192,
+  blockTokens: 16,
+  maxTtftRatio: 2,
+};
 
 describe('bounded-prefix-affinity scorer', () => {
   it('scores the matched share of the prompt while the replica is within the TTFT margin of the fastest', () => {
@@ -15,7 +21,9 @@ describe('bounded-prefix-affinity scorer', () => {
     // 'half' must still prefill 800 tokens (≈ 4× the fully cached replica's time): inside a margin of 10, outside 2.
     const request = makeRequest({ promptTokens: 1_600, prefixBlockHashes: hashes });
     const candidates = [makeBackend('full'), makeBackend('half'), makeBackend('none')];
-    expect(createBoundedPrefixAffinityScorer(index, { ...options, maxTtftRatio: 10 }).score(request, candidates)).toEqual([1, 0.5, 0]);
+    expect(
+      createBoundedPrefixAffinityScorer(index, { ...options, maxTtftRatio: 10 }).score(request, candidates),
+    ).toEqual([1, 0.5, 0]);
     expect(createBoundedPrefixAffinityScorer(index, options).score(request, candidates)).toEqual([1, 0, 0]);
   });
 
@@ -25,9 +33,15 @@ describe('bounded-prefix-affinity scorer', () => {
     const scorer = createBoundedPrefixAffinityScorer(index, options);
     const request = makeRequest({ promptTokens: 1_600, prefixBlockHashes: hashes });
     // warm: 1 uncached token + backlog; cold: the whole 1 600-token prompt, idle.
-    const near = [makeBackend('warm', { pendingPrefillTokens: 2_000 }), makeBackend('cold', { pendingPrefillTokens: 0 })];
+    const near = [
+      makeBackend('warm', { pendingPrefillTokens: 2_000 }),
+      makeBackend('cold', { pendingPrefillTokens: 0 }),
+    ];
     expect(scorer.score(request, near)).toEqual([1, 0]);
-    const far = [makeBackend('warm', { pendingPrefillTokens: 6_000 }), makeBackend('cold', { pendingPrefillTokens: 0 })];
+    const far = [
+      makeBackend('warm', { pendingPrefillTokens: 6_000 }),
+      makeBackend('cold', { pendingPrefillTokens: 0 }),
+    ];
     expect(scorer.score(request, far)).toEqual([0, 0]);
   });
 
@@ -44,6 +58,8 @@ describe('bounded-prefix-affinity scorer', () => {
     const request = makeRequest({ promptTokens: 1_600, prefixBlockHashes: hashes });
     const scored = { backend: makeBackend('warm'), score: 1, perScorer: { 'bounded-prefix-affinity': 0.5 } };
     expect(estimateUncachedPromptTokens(request, scored, 16)).toBe(1_600 - 50 * 16);
-    expect(estimateUncachedPromptTokens(request, { ...scored, perScorer: { 'bounded-prefix-affinity': 0 } }, 16)).toBe(1_600);
+    expect(estimateUncachedPromptTokens(request, { ...scored, perScorer: { 'bounded-prefix-affinity': 0 } }, 16)).toBe(
+      1_600,
+    );
   });
 });

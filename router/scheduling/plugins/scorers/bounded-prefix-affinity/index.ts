@@ -25,7 +25,10 @@ export function createBoundedPrefixAffinityScorer(
     score(request: SchedulingRequest, candidates: readonly BackendState[]): number[] {
       const blocks = request.prefixBlockHashes.length;
       if (blocks === 0) return candidates.map(() => 0);
-      const matched = index.matchAll(request.prefixBlockHashes, candidates.map((backend) => backend.id));
+      const matched = index.matchAll(
+        request.prefixBlockHashes,
+        candidates.map((backend) => backend.id),
+      );
       const predicted = predictedTtftTokens(request, candidates, index, options);
       let fastest = Infinity;
       for (const value of predicted) if (value !== undefined && value < fastest) fastest = value;

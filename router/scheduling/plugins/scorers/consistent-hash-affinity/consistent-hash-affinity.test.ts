@@ -3,7 +3,8 @@ import { makeBackend, makeRequest } from '../../../testing.ts';
 import { affinityKey, createConsistentHashAffinityScorer, rendezvousOrder } from './index.ts';
 
 const ids = ['sim/10.0.0.1:8000', 'sim/10.0.0.2:8000', 'sim/10.0.0.3:8000', 'sim/10.0.0.4:8000'];
-const blocks = (prefix: string, count = 10): string[] => Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
+const blocks = (prefix: string, count = 10): string[] =>
+  Array.from({ length: count }, (_, index) => `${prefix}-${index}`);
 
 describe('consistent-hash-affinity', () => {
   it('two independent scorers (two routers) pick the same owner, whatever order they list the candidates in', () => {
@@ -27,7 +28,10 @@ describe('consistent-hash-affinity', () => {
     for (let key = 0; key < 4_000; key++) {
       const order = rendezvousOrder(`p:${key}`, ids);
       owners.set(order[0]!, (owners.get(order[0]!) ?? 0) + 1);
-      const without = rendezvousOrder(`p:${key}`, ids.filter((id) => id !== ids[2]));
+      const without = rendezvousOrder(
+        `p:${key}`,
+        ids.filter((id) => id !== ids[2]),
+      );
       if (order[0] !== ids[2]) expect(without[0]).toBe(order[0]);
       else moved++;
       // The fallback is the next in rank: the same replica every router would pick.
@@ -41,9 +45,16 @@ describe('consistent-hash-affinity', () => {
     expect(affinityKey(makeRequest({ sessionKey: 'conv-1', prefixBlockHashes: blocks('x') }), 8)).toBe('s:conv-1');
     expect(affinityKey(makeRequest({ prefixBlockHashes: blocks('x') }), 8)).toBe('p:x-7');
     // Same system prompt, different questions after it: same key.
-    expect(affinityKey(makeRequest({ prefixBlockHashes: [...blocks('sys', 8), 'q1'] }), 8)).toBe(affinityKey(makeRequest({ prefixBlockHashes: [...blocks('sys', 8), 'q2', 'q3'] }), 8));
+    expect(affinityKey(makeRequest({ prefixBlockHashes: [...blocks('sys', 8), 'q1'] }), 8)).toBe(
+      affinityKey(makeRequest({ prefixBlockHashes: [...blocks('sys', 8), 'q2', 'q3'] }), 8),
+    );
     expect(affinityKey(makeRequest({ prefixBlockHashes: blocks('x', 7) }), 8)).toBeUndefined();
     const scorer = createConsistentHashAffinityScorer({ keyBlocks: 8 });
-    expect(scorer.score(makeRequest({ prefixBlockHashes: blocks('x', 3) }), ids.map((id) => makeBackend(id)))).toEqual([0, 0, 0, 0]);
+    expect(
+      scorer.score(
+        makeRequest({ prefixBlockHashes: blocks('x', 3) }),
+        ids.map((id) => makeBackend(id)),
+      ),
+    ).toEqual([0, 0, 0, 0]);
   });
 });

@@ -5,9 +5,7 @@ export function createKvCacheScorer(): ScorerPlugin {
   return {
     name: 'kv-cache',
     score(_request: SchedulingRequest, candidates: readonly BackendState[]): number[] {
-      return candidates.map((backend) =>
-        backend.metrics ? clamp01(1 - backend.metrics.kvCacheUsage) : UNKNOWN_SCORE,
-      );
+      return candidates.map((backend) => (backend.metrics ? clamp01(1 - backend.metrics.kvCacheUsage) : UNKNOWN_SCORE));
     },
   };
 }

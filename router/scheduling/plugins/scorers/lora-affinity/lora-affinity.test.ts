@@ -7,7 +7,10 @@ import { parseLoraRequestsInfo } from '../../../metrics/parse-lora.ts';
 import { parseVllmMetrics } from '../../../metrics/parse-vllm.ts';
 
 const withLora = (id: string, running: string[], waiting: string[], maxLoras = 2, registered: string[] = []) =>
-  makeBackend(id, { metrics: makeMetrics({ lora: { running, waiting, maxLoras } }), registeredAdapters: new Set(registered) });
+  makeBackend(id, {
+    metrics: makeMetrics({ lora: { running, waiting, maxLoras } }),
+    registeredAdapters: new Set(registered),
+  });
 
 describe('lora-affinity scorer', () => {
   let now = 0;

@@ -30,7 +30,10 @@ export function predictedTtftTokens(
   index: PrefixBlockIndex,
   options: PredictedTtftOptions,
 ): Array<number | undefined> {
-  const matched = index.matchAll(request.prefixBlockHashes, candidates.map((backend) => backend.id));
+  const matched = index.matchAll(
+    request.prefixBlockHashes,
+    candidates.map((backend) => backend.id),
+  );
   const cost = tokenCostModel(options);
   return candidates.map((backend, position) => {
     const cached = Math.min(request.promptTokens, (matched[position] ?? 0) * options.blockTokens);
@@ -42,7 +45,9 @@ export function predictedTtftTokens(
 export function ratioToBest(values: ReadonlyArray<number | undefined>): number[] {
   let best = Infinity;
   for (const value of values) if (value !== undefined && value > 0 && value < best) best = value;
-  return values.map((value) => (value === undefined || !(value > 0) || best === Infinity ? UNKNOWN_SCORE : best / value));
+  return values.map((value) =>
+    value === undefined || !(value > 0) || best === Infinity ? UNKNOWN_SCORE : best / value,
+  );
 }
 
 export function createPredictedTtftScorer(index: PrefixBlockIndex, options: PredictedTtftOptions): PredictedTtftScorer {

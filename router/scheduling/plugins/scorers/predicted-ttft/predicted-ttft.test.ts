@@ -57,9 +57,15 @@ describe('predicted-ttft scorer', () => {
     const scheduler = createScheduler({ scorers: [{ type: 'predicted-ttft', weight: 1 }] });
     const request = makeRequest({ requestId: 'b', promptTokens: 1_600, prefixBlockHashes: hashes });
     scheduler.recordServed(makeRequest({ requestId: 'a', promptTokens: 1_600, prefixBlockHashes: hashes }), 'warm');
-    const light = [makeBackend('warm', { pendingPrefillTokens: 1_000 }), makeBackend('cold', { pendingPrefillTokens: 0 })];
+    const light = [
+      makeBackend('warm', { pendingPrefillTokens: 1_000 }),
+      makeBackend('cold', { pendingPrefillTokens: 0 }),
+    ];
     expect(scheduler.schedule(request, light).picked?.backend.id).toBe('warm'); // 1000 + 0 < 0 + 1600
-    const heavy = [makeBackend('warm', { pendingPrefillTokens: 3_000 }), makeBackend('cold', { pendingPrefillTokens: 0 })];
+    const heavy = [
+      makeBackend('warm', { pendingPrefillTokens: 3_000 }),
+      makeBackend('cold', { pendingPrefillTokens: 0 }),
+    ];
     expect(scheduler.schedule(request, heavy).picked?.backend.id).toBe('cold'); // 3000 + 0 > 0 + 1600
   });
 });

@@ -16,7 +16,10 @@ export function prefillWorkTokens(
   index: PrefixBlockIndex,
   blockTokens: number,
 ): number[] {
-  const matched = index.matchAll(request.prefixBlockHashes, candidates.map((backend) => backend.id));
+  const matched = index.matchAll(
+    request.prefixBlockHashes,
+    candidates.map((backend) => backend.id),
+  );
   return candidates.map((backend, position) => {
     const cached = Math.min(request.promptTokens, (matched[position] ?? 0) * blockTokens);
     return (backend.pendingPrefillTokens ?? 0) + request.promptTokens - cached;

@@ -25,9 +25,15 @@ describe('prefill-work scorer', () => {
     const first = makeRequest({ requestId: 'a', promptTokens: 1_600, prefixBlockHashes: hashes });
     scheduler.recordServed(first, 'warm');
     const next = makeRequest({ requestId: 'b', promptTokens: 1_600, prefixBlockHashes: hashes });
-    const light = [makeBackend('warm', { pendingPrefillTokens: 1_000 }), makeBackend('cold', { pendingPrefillTokens: 0 })];
+    const light = [
+      makeBackend('warm', { pendingPrefillTokens: 1_000 }),
+      makeBackend('cold', { pendingPrefillTokens: 0 }),
+    ];
     expect(scheduler.schedule(next, light).picked?.backend.id).toBe('warm'); // 1000 + 0 < 0 + 1600
-    const heavy = [makeBackend('warm', { pendingPrefillTokens: 3_000 }), makeBackend('cold', { pendingPrefillTokens: 0 })];
+    const heavy = [
+      makeBackend('warm', { pendingPrefillTokens: 3_000 }),
+      makeBackend('cold', { pendingPrefillTokens: 0 }),
+    ];
     expect(scheduler.schedule(next, heavy).picked?.backend.id).toBe('cold'); // 3000 + 0 > 0 + 1600
   });
 

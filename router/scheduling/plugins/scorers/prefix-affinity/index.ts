@@ -39,7 +39,8 @@ export class PrefixBlockIndex {
   matchAll(hashes: readonly string[], backendIds: readonly string[]): number[] {
     // prefix-affinity and prefill-work ask the same question within one schedule(): answer it once.
     const memo = this.lastMatch;
-    if (memo && memo.hashes === hashes && memo.tick === this.tick && sameIds(memo.backendIds, backendIds)) return memo.counts;
+    if (memo && memo.hashes === hashes && memo.tick === this.tick && sameIds(memo.backendIds, backendIds))
+      return memo.counts;
     const counts = this.countMatches(hashes, backendIds);
     this.lastMatch = { hashes, backendIds: [...backendIds], tick: this.tick, counts };
     return counts;

@@ -16,7 +16,10 @@ describe('PrefixBlockIndex', () => {
     const index = new PrefixBlockIndex(100);
     index.record(['hot'], 'r1');
     for (let round = 0; round < 50; round++) {
-      index.record(Array.from({ length: 10 }, (_, block) => `cold-${round}-${block}`), 'r2');
+      index.record(
+        Array.from({ length: 10 }, (_, block) => `cold-${round}-${block}`),
+        'r2',
+      );
       index.record(['hot'], 'r1'); // keeps being used
       expect(index.size).toBeLessThanOrEqual(110);
     }
@@ -38,7 +41,10 @@ describe('prefix-affinity scorer', () => {
   it('scores the share of the prompt whose prefix a backend served', () => {
     const scorer = createPrefixAffinityScorer(1_000);
     scorer.recordServed(makeRequest({ prefixBlockHashes: ['s1', 's2', 's3', 'u1'] }), 'warm');
-    const scores = scorer.score(makeRequest({ prefixBlockHashes: ['s1', 's2', 's3', 'u9'] }), [makeBackend('cold'), makeBackend('warm')]);
+    const scores = scorer.score(makeRequest({ prefixBlockHashes: ['s1', 's2', 's3', 'u9'] }), [
+      makeBackend('cold'),
+      makeBackend('warm'),
+    ]);
     expect(scores).toEqual([0, 0.75]);
   });
 });
