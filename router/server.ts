@@ -107,6 +107,9 @@ export async function startRouter(config: RouterConfig, options: StartRouterOpti
       afterJoin: () => runtime.scraper.scrapeOnce(),
       ...options.discovery,
     });
+    // Building the app (request checks compiled, governance's models) can block the event loop past the metrics'
+    // freshness window; one scrape round here means the first request sees every backend's current state.
+    await runtime.scraper.scrapeOnce();
   } catch (error) {
     await discovery?.close();
     await deployment?.close();
