@@ -190,17 +190,15 @@ export function mountChain(
       { requestId: feedback.request_id, feedbackId: id, score: feedback.score, tags: feedback.tags ?? [] },
       'feedback',
     );
-    response
-      .status(200)
-      .json({
-        id,
-        object: 'feedback',
-        request_id: feedback.request_id,
-        score: feedback.score,
-        model: logged.model,
-        prompts: logged.prompts,
-        created,
-      });
+    response.status(200).json({
+      id,
+      object: 'feedback',
+      request_id: feedback.request_id,
+      score: feedback.score,
+      model: logged.model,
+      prompts: logged.prompts,
+      created,
+    });
   });
 
   const adminToken = environment['SWITCHYARD_ADMIN_TOKEN'] ?? runtime.config.governance.keys?.adminToken;
