@@ -9,7 +9,6 @@
 // Everything long-lived (key store, limiter, ledger, cache, cost meter, tracer) is owned here and created from config.
 import type { AdmitContext, Admission, Priced, SettleOutcome } from './contracts.ts';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
 import { InvalidRequestError, toSwitchyardError } from '../../core/errors.ts';
 import type { BudgetLedger } from './budgets/contracts.ts';
 import { NANOS_PER_USD, usdToNanos } from './budgets/contracts.ts';
@@ -31,7 +30,8 @@ import {
   ModelNotAllowedError,
 } from './errors.ts';
 import { applyInputGuardrails } from './guardrails/admission.ts';
-import { embedderLoader, type EmbedderSource, type RetrievalEmbedderSettings } from './embedder-source.ts';
+import { embedderLoader } from './embedder-source.ts';
+import type { GovernanceDeps } from './deps.ts';
 import { SemanticFeatures, type SemanticCandidate } from './semantic-features.ts';
 import { KeyStore, periodsOf, type KeyRecord } from './keys/store.ts';
 import type { RateLimiter } from './limits/contracts.ts';
@@ -44,46 +44,25 @@ import { createTracing, endSpan, type Tracing } from './observability/tracing.ts
 import { PromptRegistry, type PromptFile } from './prompts/registry.ts';
 
 const EMPTY_REGISTRY = new PromptRegistry();
-import { connectRedis, type RedisConnection, type RedisSource } from './redis-client.ts';
-import { countChatTokens, countPromptTokens, countTokens } from './tokens.ts';
+import { connectRedis, type RedisSource } from './redis-client.ts';
+import { countTokens } from './tokens.ts';
 import { StreamObserver } from './stream-observer.ts';
-import type { DestinationStream } from 'pino';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { isCacheHit, isOk, numberOr } from './outcome.ts';
+import { countRequestTokens, requestSpanArguments } from './admission-parts.ts';
 
 export type { AdmitContext, Admission, GovernedEndpoint, Priced, SettleOutcome } from './contracts.ts';
 
-export const HEADER_COST = 'x-switchyard-cost-usd';
-export { HEADER_COST_RESERVED } from './admission-limits.ts';
-export const HEADER_CACHE = 'x-switchyard-cache';
-export const HEADER_PROMPT = 'x-switchyard-prompt';
-export const HEADER_GUARDRAILS = 'x-switchyard-guardrails';
-/** Cosine similarity of a semantic-cache hit to the cached prompt. */
-export const HEADER_CACHE_SIMILARITY = 'x-switchyard-cache-similarity';
-/** Request header: `on` caches a non-zero-temperature request, `exact` skips the semantic cache, `off` bypasses both. */
-export const HEADER_CACHE_CONTROL = 'x-switchyard-cache';
+export * from './headers.ts';
+import {
+  FALLBACK_MAX_TOKENS,
+  HEADER_CACHE,
+  HEADER_COST,
+  HEADER_CACHE_SIMILARITY,
+  HEADER_GUARDRAILS,
+  HEADER_PROMPT,
+} from './headers.ts';
 
-/** Tokens reserved when neither the request, the key nor the model config sets max_tokens. */
-export const FALLBACK_MAX_TOKENS = 4096;
-
-export interface GovernanceDeps {
-  config: GovernanceConfig;
-  /** The router's Prometheus registry. */
-  registry: Registry;
-  pricing: PricingCatalog;
-  clock?: () => number;
-  logDestination?: DestinationStream;
-  spanExporter?: SpanExporter;
-  /** Use an existing Redis connection (tests); otherwise one is opened from limits.redisUrl. */
-  redis?: RedisConnection;
-  keyStore?: KeyStore;
-  fetch?: typeof fetch;
-  /** The embedder for allowed topics / the semantic cache; default: loaded from `embedder` config (or `retrieval`). */
-  embedder?: EmbedderSource;
-  /** The router's `retrieval` section: the default embedding model. */
-  retrieval?: RetrievalEmbedderSettings;
-  /** The pools a router model's route goes through (part of the cache scope); default: the model name alone. */
-  routeOf?: (model: string) => string;
-}
+export type { GovernanceDeps } from './deps.ts';
 
 export class Governance {
   readonly config: GovernanceConfig;
@@ -345,13 +324,7 @@ export class Governance {
     const exact =
       key !== undefined &&
       Boolean(key.tpm ?? this.config.limits.defaultTpm ?? key.dailyBudgetUsd ?? key.monthlyBudgetUsd);
-    if (context.endpoint === 'chat' && Array.isArray(body['messages'])) {
-      promptTokens = countChatTokens(body['messages'] as Array<Record<string, unknown>>, body['tools'], exact);
-    } else if (context.endpoint === 'completions') {
-      promptTokens = countPromptTokens(body['prompt'], exact);
-    } else {
-      promptTokens = countPromptTokens(body['input'], exact);
-    }
+    promptTokens = countRequestTokens(context.endpoint, body, exact);
     // Output length control: key limits over model limits; the effective max_tokens is what budgets reserve for.
     const maxTokens = context.endpoint === 'embeddings' ? 0 : this.applyOutputLength(body, key, canonical);
     const headers: Record<string, string> = {};
@@ -404,18 +377,7 @@ export class Governance {
       headers,
       startedAt,
       wallStartedAt: this.clock(),
-      span: this.tracing?.startRequestSpan(
-        context.endpoint === 'chat' ? 'chat' : context.endpoint === 'completions' ? 'text_completion' : 'embeddings',
-        model,
-        {
-          'switchyard.request_id': context.requestId,
-          ...(key ? { 'switchyard.key_id': key.id, 'switchyard.team': key.team } : {}),
-          ...(maxTokens > 0 ? { 'gen_ai.request.max_tokens': maxTokens } : {}),
-          ...(typeof body['temperature'] === 'number' ? { 'gen_ai.request.temperature': body['temperature'] } : {}),
-          ...(prompt ? { 'switchyard.prompt.name': prompt.name, 'switchyard.prompt.version': prompt.version } : {}),
-        },
-        context.trace,
-      ),
+      span: this.tracing?.startRequestSpan(...requestSpanArguments(context, model, key, maxTokens, body, prompt)),
       done: false,
       outputRules: [],
     };
@@ -642,16 +604,4 @@ export class Governance {
     await this.semantic?.close();
     this.logger.flush();
   }
-}
-
-function numberOr(value: unknown, fallback: number): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
-}
-
-function isCacheHit(result: Admission['cache']['result']): boolean {
-  return result === 'hit' || result === 'semantic-hit';
-}
-
-function isOk(status: number | string): boolean {
-  return status === 200 || status === 'ok';
 }
