@@ -1,16 +1,14 @@
 // The simulator's tokenizer: OpenAI's cl100k_base BPE (tiktoken, WASM) for all text, plus Llama-3-style special tokens
 // for the chat template. Prompt counts, completion counts and the pieces streamed to clients all come from here, so
 // `usage` is exact and consistent: joining the streamed pieces and re-encoding them gives the same token count.
-import { createRequire } from 'node:module';
-import type * as TiktokenModule from 'tiktoken';
-import type { Tiktoken } from 'tiktoken';
+import tiktoken, { type Tiktoken } from 'tiktoken';
 import { seededRandom } from '../random.ts';
 
-// Created on first use (tiktoken's WASM encoder is ~15 MB resident): importing the simulator's modules costs nothing
-// until a replica tokenizes.
+// A static import: the module's word list below tokenizes at import time anyway, and esbuild must see tiktoken to put
+// it in the vLLM stand-in's bundle. The router does not import the simulator unless a pool is simulated.
 let encoder: Tiktoken | undefined;
 function encoding(): Tiktoken {
-  encoder ??= (createRequire(import.meta.url)('tiktoken') as typeof TiktokenModule).get_encoding('cl100k_base');
+  encoder ??= tiktoken.get_encoding('cl100k_base');
   return encoder;
 }
 
