@@ -8,20 +8,18 @@
 // Ratios are compiled / tsx (below 1: the build is cheaper). Linux only (/proc).
 // Usage: npx tsx benchmarks/compiled-vs-tsx.ts [--rounds 3] [--requests 3000] [--concurrency 16]
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { formatTable } from '../core/text-table.ts';
+import { cpuMs, freePort, rssMb, sleep } from './process-stats.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const COMPILED_ENTRY = join(ROOT, 'dist', 'bin', 'main.js');
 const SOURCE_ENTRY = join(ROOT, 'bin', 'switchyard.js');
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
-const PAGE_KB = 4;
 
 const { values } = parseArgs({
   options: {
@@ -44,30 +42,6 @@ interface Running {
   startCpuMs: number;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function rssMb(pid: number): number {
-  const statm = readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ');
-  return (Number(statm[1]) * PAGE_KB) / 1024;
-}
-
-function cpuMs(pid: number): number {
-  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 /** Every serve process not yet stopped: killed in main's finally, so a failed round leaves nothing running. */
 const live = new Set<ChildProcess>();
 

@@ -10,8 +10,7 @@
 //   npm run build && node dist/benchmarks/router-footprint.js [--rounds 3] [--parts]
 // Linux only (/proc).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,14 +18,13 @@ import { parseArgs } from 'node:util';
 import { formatTable } from '../core/text-table.ts';
 import { startFakeUpstream } from '../core/testing/fake-upstream.ts';
 import { loadAverage } from './router-overhead-targets.ts';
+import { cpuMs, freePort, rssMb, sleep } from './process-stats.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const COMPILED = import.meta.url.endsWith('.js');
 const ENTRY = COMPILED
   ? fileURLToPath(new URL('../bin/main.js', import.meta.url))
   : join(ROOT, 'dist', 'bin', 'main.js');
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
-const PAGE_KB = 4;
 /** The flags `npm start` runs node with. */
 const NODE_FLAGS = ['--max-semi-space-size=32'];
 const TARGET_IDLE_RSS_MB = 100;
@@ -48,30 +46,6 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
 type Target = 'bare' | 'router';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function rssMb(pid: number): number {
-  const statm = readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ');
-  return (Number(statm[1]) * PAGE_KB) / 1024;
-}
-
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Measured {
   startMs: number;
