@@ -1,7 +1,8 @@
-// Pieces of admission that read the request only: the request span's arguments and the prompt token count.
+// Pieces of admission and settlement that need no Governance state: the request span and the prompt token count.
 import type { AdmitContext, Admission } from './contracts.ts';
 import type { KeyRecord } from './keys/store.ts';
 import { countChatTokens, countPromptTokens } from './tokens.ts';
+import { endSpan } from './observability/tracing.ts';
 
 /** The request span's name, model, attributes and parent (the caller's trace context). */
 export function requestSpanArguments(
@@ -34,4 +35,14 @@ export function countRequestTokens(
     return countChatTokens(body['messages'] as Array<Record<string, unknown>>, body['tools'], exact);
   }
   return countPromptTokens(endpoint === 'completions' ? body['prompt'] : body['input'], exact);
+}
+
+/** Ends the request's span (when it records) with the answer's status and attributes. */
+export function finishSpan(
+  admission: Admission,
+  status: number,
+  attributes: Record<string, string | number | boolean | undefined>,
+): void {
+  if (!admission.span || !admission.span.isRecording()) return;
+  endSpan(admission.span, status, attributes);
 }

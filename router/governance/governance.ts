@@ -40,7 +40,7 @@ import { RedisRateLimiter } from './limits/redis.ts';
 import { ActivityTracker } from './observability/activity.ts';
 import { type RequestNumbers, createGovernanceLoggers, requestLogLine } from './observability/logging.ts';
 import { createGovernanceMetrics, type GovernanceMetrics } from './observability/metrics.ts';
-import { createTracing, endSpan, type Tracing } from './observability/tracing.ts';
+import { createTracing, type Tracing } from './observability/tracing.ts';
 import { PromptRegistry, type PromptFile } from './prompts/registry.ts';
 
 const EMPTY_REGISTRY = new PromptRegistry();
@@ -48,7 +48,7 @@ import { connectRedis, type RedisSource } from './redis-client.ts';
 import { countTokens } from './tokens.ts';
 import { StreamObserver } from './stream-observer.ts';
 import { isCacheHit, isOk, numberOr } from './outcome.ts';
-import { countRequestTokens, requestSpanArguments } from './admission-parts.ts';
+import { countRequestTokens, finishSpan, requestSpanArguments } from './admission-parts.ts';
 
 export type { AdmitContext, Admission, GovernedEndpoint, Priced, SettleOutcome } from './contracts.ts';
 
@@ -386,7 +386,7 @@ export class Governance {
       const limited = this.limits.take(admission, lap);
       if (limited) await limited;
     } catch (error) {
-      this.finishSpan(admission, toSwitchyardError(error).status, {});
+      finishSpan(admission, toSwitchyardError(error).status, {});
       throw error;
     }
     return admission;
@@ -528,7 +528,7 @@ export class Governance {
     const headers = { [HEADER_COST]: chargedUsd.toFixed(8) };
     this.metrics.stage.settle.observe((performance.now() - started) / 1000);
     this.logRequest(admission, outcome, { promptTokens, completionTokens, costUsd: chargedUsd });
-    this.finishSpan(admission, typeof outcome.status === 'number' ? outcome.status : 200, {
+    finishSpan(admission, typeof outcome.status === 'number' ? outcome.status : 200, {
       'gen_ai.usage.input_tokens': promptTokens,
       'gen_ai.usage.output_tokens': completionTokens,
       'gen_ai.response.model': admission.model,
@@ -553,7 +553,7 @@ export class Governance {
       { promptTokens: admission.promptTokens, completionTokens: 0, costUsd: 0 },
       typed.message,
     );
-    this.finishSpan(admission, typed.status, { 'error.type': typed.type });
+    finishSpan(admission, typed.status, { 'error.type': typed.type });
   }
 
   get recentErrors(): ActivityTracker['recentErrors'] {
@@ -583,15 +583,6 @@ export class Governance {
       requestLogLine(admission, outcome, numbers, bodies, error),
       'request',
     );
-  }
-
-  private finishSpan(
-    admission: Admission,
-    status: number,
-    attributes: Record<string, string | number | boolean | undefined>,
-  ): void {
-    if (!admission.span || !admission.span.isRecording()) return;
-    endSpan(admission.span, status, attributes);
   }
 
   async close(): Promise<void> {
