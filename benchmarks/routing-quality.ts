@@ -10,15 +10,15 @@
 //                             cache state): round robin's p99 over the floor's is the most any profile can reach.
 //   --mode http               real processes in real time: N `switchyard sim` replicas and one `switchyard serve`
 //                             router per profile, the same arrival trace replayed against the router's HTTP API
-//                             (routing-quality-http.ts); bounded by --duration (seconds of trace, default 40);
-//                             profiles round-robin and gpu-aware unless --profiles says otherwise (≈ 2 minutes).
+//                             (routing-quality-http.ts); bounded by --duration (seconds of trace, default 20);
+//                             profiles round-robin and gpu-aware unless --profiles says otherwise (≈ 1½ minutes).
 //                             Prints the load average and this host's delays per run, and marks a run the host
 //                             distorted (load > 2 × cores, or delays p99 > 20 ms) as not valid.
 //
 //   npx tsx benchmarks/routing-quality.ts [--mode virtual|http] [--requests 600] [--rates 60,70,80] [--seed 1]
 //        [--profiles round-robin,gpu-aware,...] [--custom '{"name": <profile>}'] [--sessions 0.5]
 //        [--kv-blocks 8000] [--replicas 4] [--json]
-//   npx tsx benchmarks/routing-quality.ts --mode http [--rate 8] [--duration 40] [--speed 1] [--replicas 4] [--no-nice]
+//   npx tsx benchmarks/routing-quality.ts --mode http [--rate 60] [--duration 20] [--speed 1] [--replicas 4] [--no-nice]
 import { parseArgs } from 'node:util';
 import { SchedulingProfileConfig, DEFAULT_PROFILE, ROUND_ROBIN_PROFILE } from '../router/scheduling/index.ts';
 import { ttftFloor } from './routing-quality-floor.ts';
@@ -34,9 +34,9 @@ const { values: args } = parseArgs({
     /** Arrival rates to sweep (virtual mode), requests per simulated second. */
     rates: { type: 'string', default: '60,70,80' },
     /** http mode: one arrival rate, requests per simulated second. */
-    rate: { type: 'string', default: '8' },
+    rate: { type: 'string', default: '60' },
     /** http mode: seconds of arrival trace per profile (real time = duration / speed). */
-    duration: { type: 'string', default: '40' },
+    duration: { type: 'string', default: '20' },
     seed: { type: 'string', default: '1' },
     replicas: { type: 'string', default: '4' },
     /** KV blocks per replica (16 tokens each): four copies of every system prompt plus the documents do not fit. */
