@@ -1,7 +1,8 @@
 // What the CLI prints for an error thrown by a command: one line, and whether it was the caller's mistake (exit 2) or a
-// failure (exit 1). The caller's mistakes are the project's 4xx errors, config and input errors and zod validation of
-// options; anything else is a failure.
+// failure (exit 1). The caller's mistakes are the project's 4xx errors, config and input errors, CliErrors carrying
+// exit code 2 and zod validation of options; anything else is a failure.
 import { ZodError } from 'zod';
+import { CliError } from '../core/errors.ts';
 
 /** Error class names that mean "bad input" though they carry no HTTP status. */
 const INPUT_ERROR_NAMES = new Set(['ConfigError', 'InvalidInputError', 'FaultSpecError', 'CalibrationInputError']);
@@ -30,7 +31,8 @@ export function describeCliError(error: unknown): CliErrorText {
   const usage =
     (typeof status === 'number' && status >= 400 && status < 500) ||
     INPUT_ERROR_NAMES.has(error.constructor.name) ||
-    INPUT_ERROR_NAMES.has(error.name);
+    INPUT_ERROR_NAMES.has(error.name) ||
+    (error instanceof CliError && error.exitCode === 2);
   // One line: multi-line messages (a config error lists every problem) are joined.
   const message = error.message
     .split('\n')

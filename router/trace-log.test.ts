@@ -1,46 +1,24 @@
-// W3C trace context and the request log through the real router (official openai SDK, simulator replica behind a
-// recording proxy): an incoming traceparent is continued and the upstream request carries the router's span; without
-// one (or with a malformed one) a fresh trace starts; every request writes one JSON log line with ids, trace, route,
-// backend, tokens and latency, governance off.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Readable, Writable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+// W3C trace context and the request log through the real router (official openai SDK, the shared fake upstream, which
+// keeps the headers of each request): an incoming traceparent is continued and the upstream request carries the
+// router's span; without one (or with a malformed one) a fresh trace starts; every request writes one JSON log line
+// with ids, trace, route, backend, tokens and latency, governance off.
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeUpstream, type FakeUpstream } from '../core/testing/fake-upstream.ts';
 import { continueTrace, traceparentOf } from './observability/trace-context.ts';
-import { FAST_SCHEDULING, startReplicas, startTestRouter, vllmPool, type TestRouter } from './testing/harness.ts';
-import type { SimReplica } from '../models/sim/index.ts';
+import { FAST_SCHEDULING, startTestRouter, type TestRouter } from './testing/harness.ts';
 
 let harness: TestRouter;
-let proxy: Server;
-const seen: Array<string | undefined> = [];
+let upstream: FakeUpstream;
 const lines: Array<Record<string, unknown>> = [];
 
+/** The traceparent of each request the upstream received after the first `mark` requests. */
+function seenSince(mark: number): Array<string | undefined> {
+  return upstream.requestHeaders.slice(mark).map((headers) => headers['traceparent'] as string | undefined);
+}
+
 beforeAll(async () => {
-  const [replica] = (await startReplicas([{ model: 'llama-3.1-8b' }])) as [SimReplica];
-  proxy = createServer((request, response) => {
-    if (request.method === 'POST') seen.push(request.headers['traceparent'] as string | undefined);
-    const chunks: Buffer[] = [];
-    request.on('data', (piece: Buffer) => chunks.push(piece));
-    request.on('end', () => {
-      void fetch(`${replica.url}${request.url}`, {
-        method: request.method ?? 'GET',
-        headers: { 'content-type': 'application/json' },
-        ...(request.method === 'POST' ? { body: Buffer.concat(chunks) } : {}),
-      }).then(
-        (upstream) => {
-          response.writeHead(upstream.status, {
-            'content-type': upstream.headers.get('content-type') ?? 'application/json',
-          });
-          if (upstream.body) Readable.fromWeb(upstream.body as WebReadableStream).pipe(response);
-          else response.end();
-        },
-        () => response.destroy(),
-      );
-    });
-  });
-  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-  const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  upstream = await startFakeUpstream({ tokens: 'max_tokens' });
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
       for (const line of chunk.toString().split('\n'))
@@ -50,17 +28,24 @@ beforeAll(async () => {
   });
   harness = await startTestRouter(
     {
-      pools: [vllmPool('gpu', [{ url: proxyUrl } as SimReplica])],
+      pools: [
+        {
+          name: 'gpu',
+          kind: 'vllm',
+          model: 'llama-3.1-8b',
+          gpu: 'a10g',
+          backends: [{ id: 'gpu-0', url: upstream.url }],
+        },
+      ],
       models: [{ name: 'llama-3.1-8b', aliases: ['small'], route: ['gpu'] }],
       scheduling: FAST_SCHEDULING,
     },
     { requestLogDestination: destination },
-    [replica],
   );
 });
 afterAll(async () => {
   await harness?.close();
-  await new Promise((resolve) => proxy?.close(resolve));
+  await upstream?.close();
 });
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
@@ -78,7 +63,7 @@ async function logLineFor(requestId: string): Promise<Record<string, unknown>> {
 describe('trace context', () => {
   it('continues an incoming traceparent and sends the router span upstream (JSON and stream)', async () => {
     for (const stream of [false, true]) {
-      seen.length = 0;
+      const mark = upstream.requestCount();
       const { response } = await harness.client.chat.completions
         .create(
           { model: 'small', max_tokens: 4, stream, messages: [{ role: 'user', content: 'hi' }] },
@@ -86,6 +71,7 @@ describe('trace context', () => {
         )
         .withResponse();
       if (stream) await response.text();
+      const seen = seenSince(mark);
       expect(seen).toHaveLength(1);
       const [, traceId, spanId, flags] = seen[0]!.split('-');
       expect(traceId).toBe(TRACE);
@@ -112,13 +98,14 @@ describe('trace context', () => {
       `00-${'0'.repeat(32)}-${PARENT}-01`,
       `00-${TRACE}-${PARENT}-01-extra`,
     ]) {
-      seen.length = 0;
+      const mark = upstream.requestCount();
       await harness.client.chat.completions.create(
         { model: 'small', max_tokens: 2, messages: [{ role: 'user', content: 'hi' }] },
         header ? { headers: { traceparent: header } } : {},
       );
-      expect(seen[0]).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
-      expect(seen[0]!.split('-')[1]).not.toBe(TRACE);
+      const [seen] = seenSince(mark);
+      expect(seen).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+      expect(seen!.split('-')[1]).not.toBe(TRACE);
     }
     const next = continueTrace(`00-${TRACE}-${PARENT}-00`);
     expect(traceparentOf(next)).toMatch(new RegExp(`^00-${TRACE}-[0-9a-f]{16}-00$`));

@@ -115,14 +115,14 @@ describe('sendRequest against a fake upstream with fixed TTFT and ITL', () => {
     const slow = await sendRequest({ ...base(upstream.baseURL), timeoutMs: 5 });
     expect(slow.error?.type).toBe('timeout');
 
-    const broken = createServer((_request, response) => {
-      response.writeHead(200, { 'content-type': 'text/event-stream' });
-      response.end('data: {"error":{"message":"upstream died"}}\n\n');
-    });
-    await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', resolve));
-    const streamError = await sendRequest(base(`http://127.0.0.1:${(broken.address() as AddressInfo).port}/v1`));
-    expect(streamError.error).toMatchObject({ type: 'stream_error', message: 'upstream died' });
-    await new Promise<void>((resolve) => broken.close(() => resolve()));
+    // A 200 stream whose only event is an OpenAI error object.
+    const broken = await startFakeUpstream({ reply: () => ({ malformed: '{"error":{"message":"upstream died"}}' }) });
+    try {
+      const streamError = await sendRequest(base(broken.baseURL));
+      expect(streamError.error).toMatchObject({ type: 'stream_error', message: 'upstream died' });
+    } finally {
+      await broken.close();
+    }
   });
 
   it('the fake upstream speaks the OpenAI protocol (real openai SDK as client)', async () => {

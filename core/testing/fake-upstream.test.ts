@@ -40,6 +40,16 @@ describe('fake upstream', () => {
     expect(usage?.completion_tokens).toBe(2);
     expect(upstream.requestCount()).toBe(2);
     expect(upstream.requests[0]?.model).toBe('m');
+    expect(upstream.requestHeaders).toHaveLength(2);
+    expect(upstream.requestHeaders[1]?.['content-type']).toBe('application/json');
+  });
+
+  it('keeps the headers of each request beside its body', async () => {
+    const { upstream, client } = await start();
+    await client.chat.completions.create(ask, { headers: { traceparent: 'tp-1' } });
+    await client.completions.create({ model: 'm', prompt: 'p' }, { headers: { traceparent: 'tp-2' } });
+    expect(upstream.requestHeaders.map((headers) => headers['traceparent'])).toEqual(['tp-1', 'tp-2']);
+    expect(upstream.requests.map((body) => body.prompt)).toEqual([undefined, 'p']);
   });
 
   it('answers each request from the responder, and its settings change between requests', async () => {

@@ -4,7 +4,13 @@
 // responder per request) and faults are injected per request: an error status, a malformed body, a stream that drops
 // mid-way, fixed TTFT/ITL delays. It stands in where the real engine cannot run here (vLLM needs a GPU; hosted APIs
 // need the network); every setting is mutable and applies to the next request.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
@@ -95,6 +101,8 @@ export interface FakeUpstream {
   settings: FakeUpstreamSettings;
   /** Every POST body received, in arrival order. */
   readonly requests: FakeRequestBody[];
+  /** The headers of every POST, parallel to `requests` (what the caller propagated: trace context, auth, …). */
+  readonly requestHeaders: IncomingHttpHeaders[];
   /** Server-side chunk times of every completed stream, in completion order. */
   readonly served: ServerChunkTimes[];
   requestCount(): number;
@@ -203,6 +211,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
   const { host, port: wantedPort, ...overrides } = options;
   const settings: FakeUpstreamSettings = { ...DEFAULTS, ...overrides };
   const requests: FakeRequestBody[] = [];
+  const requestHeaders: IncomingHttpHeaders[] = [];
   const served: ServerChunkTimes[] = [];
   let inFlight = 0;
   let peakInFlight = 0;
@@ -253,11 +262,13 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
   async function answerPost(
     path: string,
     body: FakeRequestBody,
+    headers: IncomingHttpHeaders,
     arrived: number,
     response: ServerResponse,
   ): Promise<void> {
     const index = requests.length;
     requests.push(body);
+    requestHeaders.push(headers);
     const failEvery = settings.failEvery;
     if (failEvery && (index + 1) % failEvery.every === 0) {
       response
@@ -448,13 +459,15 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       inFlight++;
       peakInFlight = Math.max(peakInFlight, inFlight);
       response.on('close', () => inFlight--);
-      answerPost((request.url ?? '/').split('?')[0] ?? '/', body, arrived, response).catch((error: unknown) => {
-        if (!response.headersSent)
-          response
-            .writeHead(500, { 'content-type': 'application/json' })
-            .end(errorBody(500, String(error), 'server_error'));
-        else response.destroy();
-      });
+      answerPost((request.url ?? '/').split('?')[0] ?? '/', body, request.headers, arrived, response).catch(
+        (error: unknown) => {
+          if (!response.headersSent)
+            response
+              .writeHead(500, { 'content-type': 'application/json' })
+              .end(errorBody(500, String(error), 'server_error'));
+          else response.destroy();
+        },
+      );
     });
   });
   server.keepAliveTimeout = 65_000;
@@ -467,6 +480,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     port,
     settings,
     requests,
+    requestHeaders,
     served,
     requestCount: () => requests.length,
     maxInFlight: () => peakInFlight,

@@ -1,9 +1,10 @@
 // `switchyard keys create|list|disable|enable|spend`: admin commands on the governance SQLite database (the same file
 // the router's `governance.keys.database` names). The plain key is printed once, at creation, and never stored.
 import type { Command } from 'commander';
-import { InvalidRequestError } from '../../core/errors.ts';
+import { CliError, InvalidRequestError } from '../../core/errors.ts';
 import { KeyStore, type KeyRecord } from './keys/store.ts';
 import { formatTable } from '../../core/text-table.ts';
+import { unknownProfileMessage } from './guardrails/profiles.ts';
 
 const DEFAULT_DB = process.env['SWITCHYARD_GOVERNANCE_DB'] ?? '.switchyard/governance.sqlite';
 
@@ -20,7 +21,25 @@ interface CreateOptions {
   defaultMaxTokens?: string;
   maxTokens?: string;
   guardrailProfile?: string;
+  config?: string;
   json?: boolean;
+}
+
+/**
+ * Refuses a --guardrail-profile the router's config does not define (exit 2, listing the ones it does): a key naming
+ * an unknown profile would be refused on every request. The config is only read when a profile is given.
+ */
+async function checkGuardrailProfile(name: string, configFile: string | undefined): Promise<void> {
+  const { loadConfigFile, validateConfig } = await import('../config/load.ts');
+  const { embeddedDefaultConfig } = await import('../config/default.ts');
+  const config = configFile
+    ? await loadConfigFile(configFile)
+    : validateConfig(embeddedDefaultConfig(), '(embedded default)');
+  const source = configFile ?? 'the embedded default config';
+  const unknown = unknownProfileMessage(config.governance.guardrails, name, source);
+  if (unknown === undefined) return;
+  const hint = configFile ? '' : "; pass --config with the router's switchyard.yaml";
+  throw new CliError(`--guardrail-profile: ${unknown}${hint}`, { exitCode: 2 });
 }
 
 function positive(text: string | undefined, flag: string, integer = true): number | null {
@@ -68,9 +87,11 @@ export function registerGovernanceCommands(program: Command): void {
     .option('--default-max-tokens <n>', 'max_tokens when a request sets none')
     .option('--max-tokens <n>', 'upper bound for max_tokens')
     .option('--guardrail-profile <name>', 'guardrail profile from the config')
+    .option('--config <file>', 'switchyard.yaml defining the guardrail profiles (default: the embedded setup)')
     .option('--db <file>', 'governance SQLite file', DEFAULT_DB)
     .option('--json', 'print JSON')
-    .action((options: CreateOptions) => {
+    .action(async (options: CreateOptions) => {
+      if (options.guardrailProfile !== undefined) await checkGuardrailProfile(options.guardrailProfile, options.config);
       const created = withStore(options.db, (store) =>
         store.create({
           name: options.name,

@@ -19,7 +19,7 @@ import { RedisBudgetLedger } from './budgets/redis.ts';
 import { lookupCaches } from './cache/lookup.ts';
 import { ResponseCache } from './cache/response-cache.ts';
 import { cacheScope } from './cache/scope.ts';
-import { embedderNeeded, mergePolicy, type GovernanceConfig, type GuardrailPolicy } from '../config/governance.ts';
+import { embedderNeeded, type GovernanceConfig } from '../config/governance.ts';
 import { CostMeter } from './cost/cost.ts';
 import type { PricingCatalog } from './cost/pricing.ts';
 import {
@@ -30,6 +30,7 @@ import {
   ModelNotAllowedError,
 } from './errors.ts';
 import { applyInputGuardrails } from './guardrails/admission.ts';
+import { guardrailPolicyFor } from './guardrails/profiles.ts';
 import { embedderLoader } from './embedder-source.ts';
 import type { GovernanceDeps } from './deps.ts';
 import { SemanticFeatures, type SemanticCandidate } from './semantic-features.ts';
@@ -226,17 +227,6 @@ export class Governance {
     }
   }
 
-  private policyFor(key: KeyRecord | undefined, model: string): GuardrailPolicy {
-    const { guardrails } = this.config;
-    const modelProfile = guardrails.models[model];
-    const keyProfile = key?.guardrailProfile ?? undefined;
-    return mergePolicy(
-      guardrails.default,
-      modelProfile ? guardrails.profiles[modelProfile] : undefined,
-      keyProfile ? guardrails.profiles[keyProfile] : undefined,
-    );
-  }
-
   /** Admission; a refusal (401/403/400/429) is logged with the rule or limit that refused it, then thrown. */
   async admit(context: AdmitContext): Promise<Admission> {
     try {
@@ -301,7 +291,7 @@ export class Governance {
       this.metrics.authFailures.inc({ reason: 'model_not_allowed' });
       throw new ModelNotAllowedError(model);
     }
-    const policy = this.policyFor(key, canonical);
+    const policy = guardrailPolicyFor(this.config.guardrails, key?.guardrailProfile, canonical);
     // Input guardrails (chat messages or a completion prompt); the topic check and the semantic cache share one embedding.
     const embed = this.semantic?.embedOnce();
     let inputRules: string[] = [];

@@ -11,6 +11,7 @@ import { AdminAuthError } from './errors.ts';
 import type { Admission, Governance } from './governance.ts';
 import { HEADER_COST } from './governance.ts';
 import { KeySettings, type KeyRecord, type SpendGroup } from './keys/store.ts';
+import { unknownProfileMessage } from './guardrails/profiles.ts';
 import { LoopbackKey, isLoopbackAddress } from './keys/loopback.ts';
 
 // The authenticated key per request, keyed by the node response (shared by the Express routes and the router's hot
@@ -106,6 +107,10 @@ export function adminRouter(governance: Governance): Router {
         },
       );
     }
+    const profile = parsed.data.guardrailProfile;
+    const unknown = profile === null ? undefined : unknownProfileMessage(governance.config.guardrails, profile);
+    if (unknown)
+      throw new InvalidRequestError(`Invalid value for 'guardrailProfile': ${unknown}.`, { param: 'guardrailProfile' });
     const created = store().create(parsed.data);
     response.status(201).json({ key: created.key, ...created.record });
   });

@@ -1,18 +1,14 @@
 // Retrieval through the router (`switchyard serve`'s app): a fixture corpus ingested with retrieval's programmatic API
-// into a temp index root, the real router over simulator replicas, the official `openai` SDK as the client. A small
-// recording proxy between router and simulator shows what the router really sent upstream (the simulator's echo
-// mode only repeats the last user message, so the injected system prompt is read from the proxy's log).
+// into a temp index root, the real router over the shared fake upstream (vLLM needs a GPU), the official `openai` SDK as
+// the client. One fake echoes the last user message (so the conversation reaching it is visible in the answer) and
+// keeps every body it received (so the injected system prompt is read from what the router really sent); the other
+// answers a fixed text with citation markers, streamed three characters a chunk so markers span chunks.
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import OpenAI from 'openai';
 import type { ChatCompletionChunk } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimReplica, type SimReplica } from '../../models/sim/index.ts';
 import { ingest } from '../../retrieval/ingest.ts';
 import { DEFAULT_EMBEDDING_MODEL, TransformersEmbedder } from '../../retrieval/models/embedder.ts';
 import { RAG_INSTRUCTIONS } from '../../retrieval/http/rag.ts';
@@ -27,8 +23,13 @@ import {
 import { WORD_VECTOR_MODEL } from '../../retrieval/models/word-vectors/embedder.ts';
 import { validateConfig } from '../config/load.ts';
 import type { RouterConfigInput } from '../config/schema.ts';
-import { startFakeUpstream, type FakeUpstream } from '../../core/testing/fake-upstream.ts';
-import { FAST_SCHEDULING, postRaw, startTestRouter, TEST_SPEED, type TestRouter } from '../testing/harness.ts';
+import {
+  messageText,
+  startFakeUpstream,
+  type FakeRequestBody,
+  type FakeUpstream,
+} from '../../core/testing/fake-upstream.ts';
+import { FAST_SCHEDULING, postRaw, startTestRouter, type TestRouter } from '../testing/harness.ts';
 import type { CitationsPayload } from './chat.ts';
 import { RETRIEVAL_DEFAULT_EMBEDDER } from './mount.ts';
 
@@ -37,77 +38,31 @@ const EMBEDDING_DIMENSIONS = (
   JSON.parse(readFileSync(join(TINY_EMBEDDER, 'config.json'), 'utf8')) as { hidden_size: number }
 ).hidden_size;
 
-interface RecordingProxy {
-  url: string;
-  chatBodies: Array<Record<string, unknown>>;
-  close(): Promise<void>;
-}
-
-/** Forwards everything to `target` and keeps the JSON bodies of chat requests. */
-async function startRecordingProxy(target: string): Promise<RecordingProxy> {
-  const chatBodies: Array<Record<string, unknown>> = [];
-  const readBody = async (request: IncomingMessage): Promise<Buffer> => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
-  };
-  const server: Server = createServer((request, response) => {
-    void (async () => {
-      const body = await readBody(request);
-      if (request.url === '/v1/chat/completions')
-        chatBodies.push(JSON.parse(body.toString('utf8')) as Record<string, unknown>);
-      const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(request.headers)) {
-        if (typeof value === 'string' && !['host', 'connection', 'content-length'].includes(name))
-          headers[name] = value;
-      }
-      const upstream = await fetch(`${target}${request.url ?? '/'}`, {
-        method: request.method ?? 'GET',
-        headers,
-        ...(body.length > 0 ? { body } : {}),
-      });
-      const outHeaders: Record<string, string> = {};
-      upstream.headers.forEach((value, name) => {
-        if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(name))
-          outHeaders[name] = value;
-      });
-      response.writeHead(upstream.status, outHeaders);
-      if (upstream.body === null) response.end();
-      else Readable.fromWeb(upstream.body as WebReadableStream<Uint8Array>).pipe(response);
-    })().catch(() => response.destroy());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    chatBodies,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+/** Like the simulator's echo mode: the last user message is the answer. */
+function echoLastUserMessage(body: FakeRequestBody): string {
+  const users = (body.messages ?? []).filter((message) => message.role === 'user');
+  return users.length > 0 ? messageText(users.at(-1)!) : '';
 }
 
 let workspace = '';
-let replica: SimReplica;
-let proxy: RecordingProxy;
+let echo: FakeUpstream;
+let scripted: FakeUpstream;
 let embedUpstream: FakeUpstream;
 let harness: TestRouter;
 
 function routerConfig(retrieval: RouterConfigInput['retrieval']): RouterConfigInput {
-  const pool = (name: string, headers: Record<string, string>): NonNullable<RouterConfigInput['pools']>[number] => ({
+  const pool = (name: string, upstream: FakeUpstream): NonNullable<RouterConfigInput['pools']>[number] => ({
     name,
     kind: 'vllm',
     model: 'llama-3.1-8b',
     gpu: 'h100',
     servedModel: 'llama-3.1-8b',
-    backends: [{ id: `${name}-0`, url: proxy.url }],
-    headers,
+    backends: [{ id: `${name}-0`, url: upstream.url }],
   });
   return {
     pools: [
-      pool('echo', { 'x-sim-mode': 'echo' }),
-      pool('scripted', { 'x-sim-response': encodeURIComponent(SCRIPTED) }),
+      pool('echo', echo),
+      pool('scripted', scripted),
       { name: 'embed', kind: 'vllm', model: 'llama-3.1-8b', gpu: 'h100', backends: [{ url: embedUpstream.url }] },
     ],
     models: [
@@ -144,8 +99,8 @@ beforeAll(async () => {
       .join('\n'),
   );
 
-  replica = await startSimReplica({ model: 'llama-3.1-8b', gpu: 'h100', speed: TEST_SPEED });
-  proxy = await startRecordingProxy(replica.url);
+  echo = await startFakeUpstream({ reply: echoLastUserMessage });
+  scripted = await startFakeUpstream({ chunks: SCRIPTED.match(/.{1,3}/gs) ?? [] });
   embedUpstream = await startFakeUpstream({ model: 'remote-embedder' });
   harness = await startTestRouter(
     routerConfig({
@@ -161,8 +116,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await harness?.close();
-  await proxy?.close();
-  await replica?.close();
+  await echo?.close();
+  await scripted?.close();
   await embedUpstream?.close();
   if (workspace) rmSync(workspace, { recursive: true, force: true });
 });
@@ -182,8 +137,8 @@ interface RetrieveResponse {
 type RagChat = OpenAI.Chat.ChatCompletion & { citations: CitationsPayload };
 
 function lastUpstreamChat(): { messages: Array<{ role: string; content: string }>; body: Record<string, unknown> } {
-  const body = proxy.chatBodies.at(-1);
-  if (!body) throw new Error('no chat request reached the simulator');
+  const body = echo.requests.at(-1);
+  if (!body) throw new Error('no chat request reached the upstream');
   return { body, messages: body['messages'] as Array<{ role: string; content: string }> };
 }
 
@@ -282,7 +237,7 @@ describe('RAG chat through the router', () => {
     const completion = (await harness.client.chat.completions.create(
       body as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming,
     )) as RagChat;
-    // Echo mode: the simulator answered with the caller's question, so the conversation reached it unchanged.
+    // The echo upstream answered with the caller's question, so the conversation reached it unchanged.
     expect(completion.choices[0]?.message.content).toBe(question);
 
     const upstream = lastUpstreamChat();
@@ -381,7 +336,7 @@ describe('RAG chat through the router', () => {
         messages: [{ role: 'user', content: 'hello' }],
         ...extra,
       } as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming);
-    const sent = proxy.chatBodies.length;
+    const sent = echo.requests.length;
 
     const missing = await chat({ rag: { index: 'nope' } }).catch((error: unknown) => error);
     expect(missing).toBeInstanceOf(OpenAI.NotFoundError);
@@ -424,7 +379,7 @@ describe('RAG chat through the router', () => {
       status: 400,
       param: 'rag',
     });
-    expect(proxy.chatBodies.length).toBe(sent);
+    expect(echo.requests.length).toBe(sent);
   });
 });
 

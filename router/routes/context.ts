@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { labelCache, type RouterMetrics } from '../observability/metrics.ts';
 import { continueTrace, type TraceContext } from '../observability/trace-context.ts';
 import type { RequestLogWriter } from '../observability/request-log.ts';
+import type { StreamedAnswer } from '../streaming/relay.ts';
 
 export interface RequestContext {
   requestId: string;
@@ -22,6 +23,8 @@ export interface RequestContext {
   /** The answer's usage and the backend that gave it, for the request log. */
   usage?: unknown;
   backend?: string;
+  /** A streamed plain answer's id and client-visible text (the relay's own buffer), for the request log. */
+  streamedAnswer?: StreamedAnswer;
 }
 
 /** Only these paths become metric labels (a client must not be able to mint label values). */

@@ -313,6 +313,7 @@ export function respondStage({ runtime, governance, retrieval }: GenerationParts
         run.served = outcome.lease;
         run.usage = outcome.usage;
         run.ending = outcome.ending;
+        if (outcome.answer) context.streamedAnswer = outcome.answer;
       });
     },
   };

@@ -1,7 +1,8 @@
 // Every answered chat/completions request goes into the request log (chained ones are logged by the chain itself with
 // their steps), so feedback and `eval add-case --from-request` work for any request id the router handed out. The
 // wrapper sits around the generation handler: it sees the client's body, the router's request id and model, the
-// prompt version governance rendered (x-switchyard-prompt) and, for JSON answers, the answer text.
+// prompt version governance rendered (x-switchyard-prompt) and, when bodies are logged, the answer text the client saw:
+// parsed from a JSON answer, or taken from the SSE relay (routes/context.ts `streamedAnswer`) for a plain stream.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GenerationHandler } from './generation.ts';
 import { requestContext } from './context.ts';
@@ -37,7 +38,10 @@ export function withRequestLog(handler: GenerationHandler, logging: RequestLoggi
     await handler(request, response, requestBody);
     if (logging.chained.has(response) || response.statusCode >= 300) return;
     const context = requestContext(response);
-    const answer = payload === undefined ? undefined : parseAnswer(String(payload));
+    // A stream's text comes from the relay (the payload seen here is only its last event); a JSON answer is parsed.
+    const answer = !logging.logBodies
+      ? undefined
+      : (context.streamedAnswer ?? (payload === undefined ? undefined : parseAnswer(String(payload))));
     const entry: LoggedRequest = {
       type: 'request',
       id: context.requestId,

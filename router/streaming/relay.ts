@@ -54,6 +54,13 @@ export interface RelayOutcome {
   /** 'ok', 'error_event' (ended with an error event), 'client_closed'. */
   ending: 'ok' | 'error_event' | 'client_closed';
   continuations: number;
+  /** A plain answer (one choice, no tool calls) that ended well: its id and the text the client saw, for the request log. */
+  answer?: StreamedAnswer;
+}
+
+export interface StreamedAnswer {
+  id: string | undefined;
+  text: string;
 }
 
 export interface StreamState {
@@ -103,7 +110,11 @@ export async function relayStream(options: RelayOptions): Promise<RelayOutcome> 
   const failed = new Set<string>();
   // Whatever happens below, the backend slot of the current lease is released (finish is idempotent).
   try {
-    return await relayLoop();
+    const outcome = await relayLoop();
+    // The relay keeps the client-visible text anyway (a continuation's prefix): the request log takes it, no copy.
+    if (outcome.ending === 'ok' && !state.sawToolCalls && !state.multipleChoices)
+      outcome.answer = { id: typeof state.id === 'string' ? state.id : undefined, text: state.text };
+    return outcome;
   } finally {
     lease.finish('aborted');
   }

@@ -1,8 +1,6 @@
-import { createServer } from 'node:http';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startFakeUpstream, type FakeUpstream } from '../../../core/testing/fake-upstream.ts';
 import { createMetricsScraper, metricsUrlFor } from './scraper.ts';
 import { createScheduler } from '../scheduler.ts';
 import { DEFAULT_PROFILE } from '../config.ts';
@@ -10,43 +8,16 @@ import { makeBackend, makeRequest } from '../testing.ts';
 
 const LEGACY = readFileSync(new URL('../fixtures/vllm-legacy.prom', import.meta.url), 'utf8');
 
-interface FakeVllm {
-  url: string;
-  server: Server;
-  body: string;
-  status: number;
-  hits: number;
-}
-
-const servers: Server[] = [];
+const upstreams: FakeUpstream[] = [];
 afterEach(async () => {
-  await Promise.all(
-    servers.splice(0).map(
-      (server) =>
-        new Promise<void>((resolve) => {
-          server.closeAllConnections();
-          server.close(() => resolve());
-        }),
-    ),
-  );
+  await Promise.all(upstreams.splice(0).map((upstream) => upstream.close()));
 });
 
-/** A real HTTP server speaking vLLM's /metrics (the body and status are mutable by the test). */
-async function fakeVllm(body: string): Promise<FakeVllm> {
-  const state = { body, status: 200, hits: 0 } as FakeVllm;
-  const server = createServer((request, response) => {
-    state.hits++;
-    if (request.url !== '/metrics') {
-      response.writeHead(404).end();
-      return;
-    }
-    response.writeHead(state.status, { 'content-type': 'text/plain; version=0.0.4' }).end(state.body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  servers.push(server);
-  state.server = server;
-  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
-  return state;
+/** A real HTTP server whose /metrics page is `body` (a captured vLLM page, or anything else). */
+async function fakeVllm(body: string): Promise<FakeUpstream> {
+  const upstream = await startFakeUpstream({ metricsPage: { status: 200, body } });
+  upstreams.push(upstream);
+  return upstream;
 }
 
 describe('createMetricsScraper', () => {
@@ -67,8 +38,8 @@ describe('createMetricsScraper', () => {
     );
     const scraper = createMetricsScraper({
       backends: [
-        { id: 'healthy', url: healthy.url },
-        { id: 'failing', url: failing.url },
+        { id: 'healthy', url: healthy.baseURL },
+        { id: 'failing', url: failing.baseURL },
       ],
       intervalMs: 50,
       staleAfterMs: 500,
@@ -81,7 +52,7 @@ describe('createMetricsScraper', () => {
     });
     expect(scraper.snapshot('failing')).toMatchObject({ stale: false, metrics: { requestsWaiting: 0 } });
 
-    failing.status = 500;
+    failing.settings.metricsPage = { status: 500, body: LEGACY };
     now += 200;
     await scraper.scrapeOnce();
     // Still within staleAfterMs of the last good scrape: last metrics kept, error recorded.
@@ -104,11 +75,11 @@ describe('createMetricsScraper', () => {
   it('treats a never-scraped, unreachable or non-vLLM backend as stale', async () => {
     const notVllm = await fakeVllm('process_cpu_seconds_total 3\n');
     const closed = await fakeVllm(LEGACY);
-    const closedUrl = closed.url;
-    await new Promise<void>((resolve) => closed.server.close(() => resolve()));
+    const closedUrl = closed.baseURL;
+    await closed.close();
     const scraper = createMetricsScraper({
       backends: [
-        { id: 'not-vllm', url: notVllm.url },
+        { id: 'not-vllm', url: notVllm.baseURL },
         { id: 'closed', url: closedUrl },
       ],
       staleAfterMs: 200,
@@ -125,20 +96,21 @@ describe('createMetricsScraper', () => {
   it('polls on its interval after start() and stops on stop()', async () => {
     const replica = await fakeVllm(LEGACY);
     const scraper = createMetricsScraper({
-      backends: [{ id: 'r', url: replica.url }],
+      backends: [{ id: 'r', url: replica.baseURL }],
       intervalMs: 10,
       staleAfterMs: 1_000,
     });
     await scraper.start();
     expect(scraper.isStale('r')).toBe(false);
     const deadline = Date.now() + 5_000;
-    while (replica.hits < 4 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (replica.metricsScrapes() < 4 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     scraper.stop();
-    expect(replica.hits).toBeGreaterThanOrEqual(4);
+    expect(replica.metricsScrapes()).toBeGreaterThanOrEqual(4);
     await new Promise((resolve) => setTimeout(resolve, 30));
-    const afterStop = replica.hits;
+    const afterStop = replica.metricsScrapes();
     await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(replica.hits).toBe(afterStop);
+    expect(replica.metricsScrapes()).toBe(afterStop);
   });
 
   it('uses an injected fetch and keeps state across setBackends', async () => {
