@@ -22,6 +22,8 @@ export interface RequestContext {
   /** The answer's usage and the backend that gave it, for the request log. */
   usage?: unknown;
   backend?: string;
+  /** The JSON answer as sent (a non-streamed request), for the request log's bodies. */
+  answer?: Record<string, unknown>;
 }
 
 /** Only these paths become metric labels (a client must not be able to mint label values). */
