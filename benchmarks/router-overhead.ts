@@ -10,16 +10,17 @@
 // The proxy and the router run with the same V8 young-generation size, the one `npm start` and the router image use
 // (--max-semi-space-size=32), so the comparison is between the two programs, not between their GC settings.
 //
-// Two fake upstreams, two questions:
-// - Throughput and CPU (closed loop per concurrency, upstream ITL 1 ms, 16 tokens): the host is saturated on purpose,
-//   so rps and CPU per request compare the router with the proxy at the runtime's limit. At concurrency 64 this
-//   upstream emits ~64,000 events/s, ~20× what a whole H100 decodes (~3k tokens/s); the TTFT of these levels is
-//   printed, but it measures queueing for 2 CPU cores shared by client, upstream, proxy and router (a bare proxy adds
-//   ~10 ms there), not time spent in the router.
-// - Time to first token (the issue's targets, concurrency 1 and 64): a second upstream decoding like a real vLLM
+// Each mode gets its own fake upstream (core/testing/fake-upstream.ts, timers only: a busy-waiting upstream would take
+// one of the host's cores from the processes being measured), proxy and router:
+// - JSON (closed loop per concurrency): the upstream answers at once, so rps and CPU per request compare the router's
+//   own work with the proxy's at the runtime's limit (the issue's JSON targets).
+// - Streams (16 tokens, --itl-ms 1): saturating on purpose. At concurrency 64 this upstream emits ~64,000 events/s,
+//   ~20× what a whole H100 decodes (~3k tokens/s); the TTFT of these levels is printed, but it measures queueing for
+//   2 CPU cores shared by client, upstream, proxy and router (a bare proxy adds ~10 ms there), not the router.
+// - Time to first token (the issue's TTFT targets, concurrency 1 and 64): an upstream decoding like a real vLLM
 //   replica (--ttft-itl-ms 20: 50 tokens/s per stream, 3,200 tokens/s at concurrency 64; --ttft-tokens 8 keeps
-//   requests short so concurrency 1 gets enough samples), timers only (no busy-wait), with its own proxy and router.
-//   The host is not saturated there, so router TTFT minus direct TTFT is the time the first event spends in the router.
+//   requests short so concurrency 1 gets enough samples). The host is not saturated there, so router TTFT minus
+//   direct TTFT is the time the first content event spends in the router.
 //
 // Rounds are timed (--round-seconds per target per round; TTFT rounds twice that), so a full run is bounded (~7 min
 // on 2 idle cores) and each level's row is printed as soon as it finishes. Open loop (per --rates, requests/s arriving
@@ -440,42 +441,90 @@ const LEVEL_HEADER = [
   '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
 ];
 
+/** One open-loop rate: `rounds` rounds per target in rotating order; its table row. */
+async function openLoopRow(trio: Trio, mode: Mode, rate: number, rounds: number, seconds: number): Promise<string> {
+  const total = Math.round(rate * seconds);
+  const samples: Record<Target, Sample[]> = { direct: [], proxy: [], router: [] };
+  // Below saturation CPU per request moves little with the host's load: the steadiest CPU comparison.
+  const cpu = { proxy: 0, router: 0 };
+  for (let round = 0; round < rounds; round++) {
+    for (const target of orderOf(round)) {
+      const before = target === 'direct' ? 0 : await cpuOf(trio.children[target]);
+      samples[target].push(await runOpenLoop(trio.pools[target], mode, rate, total));
+      if (target !== 'direct') cpu[target] += (await cpuOf(trio.children[target])) - before;
+    }
+  }
+  const cpuUs = (target: 'proxy' | 'router'): string => ((cpu[target] / (rounds * total)) * 1000).toFixed(0);
+  const [direct, bare, routed] = [merge(samples.direct), merge(samples.proxy), merge(samples.router)];
+  const pair = (values: readonly number[]): string =>
+    `${percentile(values, 50).toFixed(3)}/${percentile(values, 99).toFixed(3)}`;
+  const added = (sample: Sample, p: number): string =>
+    (percentile(sample.latencies, p) - percentile(direct.latencies, p)).toFixed(3);
+  const row = [
+    mode,
+    `${rate}/s`,
+    pair(direct.latencies),
+    `${added(bare, 50)}/${added(bare, 99)}`,
+    `${added(routed, 50)}/${added(routed, 99)}`,
+    pair(routed.overheads),
+    `${cpuUs('proxy')}/${cpuUs('router')}`,
+    `${direct.errors}/${bare.errors}/${routed.errors}`,
+  ].join(' | ');
+  return `| ${row} |`;
+}
+
+const OPEN_HEADER = [
+  '| mode | rate | direct p50/p99 ms | proxy adds p50/p99 | router adds p50/p99 | router self-measured overhead p50/p99 ms | CPU µs/request proxy/router | errors direct/proxy/router |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- |',
+];
+
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const rounds = Number(argument('rounds') ?? (quick ? 2 : 5));
   const seconds = Number(argument('round-seconds') ?? (quick ? 0.75 : 1.5));
-  const levels = (argument('concurrency') ?? '1,16,64,256').split(',').map(Number);
-  const ttftLevels = (argument('ttft-concurrency') ?? '1,64')
-    .split(',')
-    .map(Number)
-    .filter((level) => level > 0);
+  const list = (name: string, fallback: string): number[] =>
+    (argument(name) ?? fallback)
+      .split(',')
+      .map(Number)
+      .filter((value) => value > 0);
+  const levels = list('concurrency', '1,16,64,256');
+  const ttftLevels = list('ttft-concurrency', '1,64');
+  const rates = list('rates', '100,200');
   const itlMs = argument('itl-ms') ?? '1';
   const ttftItlMs = argument('ttft-itl-ms') ?? '20';
   const ttftTokens = argument('ttft-tokens') ?? '8';
   const modes = (argument('modes') ?? 'json,stream').split(',') as Mode[];
   const started = performance.now();
-  const trio = await startTrio(['--itl-ms', itlMs]);
-  const router = trio.children.router;
   console.log(
     `router overhead benchmark (${COMPILED ? 'compiled build' : 'TypeScript sources through tsx, not what ships'}): ` +
-      `rounds=${rounds} of ${seconds} s per target, concurrency=${levels.join('/')}, upstream ITL ${itlMs} ms; ` +
-      `TTFT levels ${ttftLevels.join('/')} at ITL ${ttftItlMs} ms, ${ttftTokens} tokens, rounds of ${2 * seconds} s; ` +
-      `proxy and router with ${SEMI_SPACE_MB > 0 ? `--max-semi-space-size=${SEMI_SPACE_MB}` : "V8's default young generation"}; ` +
+      `rounds=${rounds} of ${seconds} s per target, concurrency=${levels.join('/')}, JSON answered at once, ` +
+      `stream ITL ${itlMs} ms; TTFT levels ${ttftLevels.join('/')} at ITL ${ttftItlMs} ms, ${ttftTokens} tokens, ` +
+      `rounds of ${2 * seconds} s; proxy and router with ` +
+      `${SEMI_SPACE_MB > 0 ? `--max-semi-space-size=${SEMI_SPACE_MB}` : "V8's default young generation"}; ` +
       `load average at start ${loadAverage()}`,
   );
-  await cpuOf(router);
-  const idleRssMb = peakRssMb.get(router.process) ?? 0;
-  peakRssMb.delete(router.process);
-  for (const target of ['direct', 'proxy', 'router'] as Target[]) {
-    await runLoad(trio.pools[target], 'json', 16, quick ? 0.5 : 1.5);
-    await runLoad(trio.pools[target], 'stream', 16, quick ? 0.5 : 1);
-  }
   const results: LevelResult[] = [];
   const cpu = { proxy: { ms: 0, requests: 0 }, router: { ms: 0, requests: 0 } };
   const jsonCpu = { proxy: 0, router: 0 };
-  console.log(`\nSaturating levels (upstream ITL ${itlMs} ms; rows as each level finishes)`);
-  for (const line of LEVEL_HEADER) console.log(line);
+  let idleRssMb = 0;
+  let peakRss = 0;
   for (const mode of modes) {
+    // JSON: the upstream answers at once, so JSON rows measure the proxy's and the router's own work. Streams: 16
+    // tokens `itlMs` apart (timers; a busy-wait upstream would take a core from the processes being measured).
+    const trio = await startTrio(mode === 'json' ? ['--itl-ms', '0'] : ['--itl-ms', itlMs, '--spin-ms', '0']);
+    const router = trio.children.router;
+    await cpuOf(router);
+    idleRssMb = Math.max(idleRssMb, peakRssMb.get(router.process) ?? 0);
+    peakRssMb.delete(router.process);
+    for (const target of ['direct', 'proxy', 'router'] as Target[]) {
+      await runLoad(trio.pools[target], mode, 16, quick ? 0.5 : 1.5);
+    }
+    console.log(
+      mode === 'json'
+        ? '\nJSON levels (upstream answers at once; rows as each level finishes)'
+        : `\nStream levels (upstream ITL ${itlMs} ms, 16 tokens; saturating: TTFT here is host CPU queueing)`,
+    );
+    for (const line of LEVEL_HEADER) console.log(line);
     for (const concurrency of levels) {
       const level = await runLevel(trio, mode, concurrency, rounds, seconds);
       results.push(level.result);
@@ -486,60 +535,22 @@ async function main(): Promise<void> {
       }
       console.log(`${level.row} load ${loadAverage()}`);
     }
-  }
-  // Moderate load: open-loop arrivals at fixed rates, the same rounds in rotating order.
-  const rates = (argument('rates') ?? '100,200')
-    .split(',')
-    .map(Number)
-    .filter((rate) => rate > 0);
-  if (rates.length > 0) {
-    console.log('\nModerate load (open-loop arrivals at a fixed rate; target: router adds p50 ≤ 0.3 ms, p99 ≤ 1 ms)');
-    console.log(
-      '| mode | rate | direct p50/p99 ms | proxy adds p50/p99 | router adds p50/p99 | router self-measured overhead p50/p99 ms | CPU µs/request proxy/router | errors direct/proxy/router |',
-    );
-    console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
-  }
-  for (const mode of modes) {
-    for (const rate of rates) {
-      const total = Math.round(rate * (quick ? 1 : 2));
-      const samples: Record<Target, Sample[]> = { direct: [], proxy: [], router: [] };
-      // Below saturation CPU per request barely moves with the host's load: the steadiest CPU comparison.
-      const openCpu = { proxy: 0, router: 0 };
-      for (let round = 0; round < rounds; round++) {
-        for (const target of orderOf(round)) {
-          const before = target === 'direct' ? 0 : await cpuOf(trio.children[target]);
-          samples[target].push(await runOpenLoop(trio.pools[target], mode, rate, total));
-          if (target !== 'direct') openCpu[target] += (await cpuOf(trio.children[target])) - before;
-        }
-      }
-      const openCpuUs = (target: 'proxy' | 'router'): string =>
-        ((openCpu[target] / (rounds * total)) * 1000).toFixed(0);
-      const [direct, bare, routed] = [merge(samples.direct), merge(samples.proxy), merge(samples.router)];
-      const added = (sample: Sample, p: number): string =>
-        (percentile(sample.latencies, p) - percentile(direct.latencies, p)).toFixed(3);
-      const row = [
-        mode,
-        `${rate}/s`,
-        `${percentile(direct.latencies, 50).toFixed(3)}/${percentile(direct.latencies, 99).toFixed(3)}`,
-        `${added(bare, 50)}/${added(bare, 99)}`,
-        `${added(routed, 50)}/${added(routed, 99)}`,
-        `${percentile(routed.overheads, 50).toFixed(3)}/${percentile(routed.overheads, 99).toFixed(3)}`,
-        `${openCpuUs('proxy')}/${openCpuUs('router')}`,
-        `${direct.errors}/${bare.errors}/${routed.errors}`,
-      ].join(' | ');
-      console.log(`| ${row} |`);
+    if (rates.length > 0) {
+      console.log(`Moderate load, ${mode} (open-loop arrivals at a fixed rate, below saturation)`);
+      for (const line of OPEN_HEADER) console.log(line);
+      for (const rate of rates) console.log(await openLoopRow(trio, mode, rate, rounds, quick ? 1 : 2));
     }
+    peakRss = Math.max(peakRss, peakRssMb.get(router.process) ?? 0);
+    await stopTrio(trio);
   }
   for (const target of ['proxy', 'router'] as const) {
     console.log(
-      `${target} CPU time per 1000 requests (closed-loop rounds): ${((cpu[target].ms / cpu[target].requests) * 1000).toFixed(1)} ms`,
+      `\n${target} CPU time per 1000 requests (closed-loop rounds): ${((cpu[target].ms / cpu[target].requests) * 1000).toFixed(1)} ms`,
     );
   }
   console.log(
     `router/proxy CPU ratio: ${(cpu.router.ms / cpu.router.requests / (cpu.proxy.ms / cpu.proxy.requests)).toFixed(2)}`,
   );
-  const peakRss = peakRssMb.get(router.process) ?? 0;
-  await stopTrio(trio);
   // Time to first token against an upstream that decodes like a real replica (see the header).
   const ttftResults: LevelResult[] = [];
   if (modes.includes('stream') && ttftLevels.length > 0) {
@@ -552,11 +563,12 @@ async function main(): Promise<void> {
       ttftResults.push(level.result);
       console.log(`${level.row} load ${loadAverage()}`);
     }
+    peakRss = Math.max(peakRss, peakRssMb.get(paced.children.router.process) ?? 0);
     await stopTrio(paced);
   }
   if (modes.includes('stream')) {
     console.log('\nTime to first token (request sent → first event with content; closed loop, same rounds)');
-    console.log(`Saturating levels (upstream ITL ${itlMs} ms): host CPU queueing, printed for reference`);
+    console.log(`Stream levels (upstream ITL ${itlMs} ms): host CPU queueing, printed for reference`);
     for (const line of ttftTable(results)) console.log(line);
     if (ttftResults.length > 0) {
       console.log(`TTFT levels (upstream ITL ${ttftItlMs} ms): the issue's TTFT targets are judged here`);
@@ -564,14 +576,13 @@ async function main(): Promise<void> {
     }
   }
   console.log(
-    `\nrouter RSS: ${idleRssMb.toFixed(0)} MB peak during start-up, peak ${peakRss.toFixed(0)} MB under load; load average now ${loadAverage()}; ` +
-      `run took ${((performance.now() - started) / 60_000).toFixed(1)} min`,
+    `\nrouter RSS: ${idleRssMb.toFixed(0)} MB peak during start-up, peak ${peakRss.toFixed(0)} MB under load; ` +
+      `load average now ${loadAverage()}; run took ${((performance.now() - started) / 60_000).toFixed(1)} min`,
   );
   console.log('\nTargets (performance issue; ratios within this run):');
-  const jsonLevels = results.filter((entry) => entry.mode === 'json').length;
-  const jsonCpuRatio = jsonCpu.proxy > 0 && jsonLevels > 0 ? jsonCpu.router / jsonCpu.proxy : Number.NaN;
-  const judged = [...results.filter((entry) => entry.mode === 'json'), ...ttftResults];
-  for (const line of verdicts(judged, jsonCpuRatio, peakRss)) console.log(`  ${line}`);
+  const jsonLevels = results.filter((entry) => entry.mode === 'json');
+  const jsonCpuRatio = jsonCpu.proxy > 0 && jsonLevels.length > 0 ? jsonCpu.router / jsonCpu.proxy : Number.NaN;
+  for (const line of verdicts([...jsonLevels, ...ttftResults], jsonCpuRatio, peakRss)) console.log(`  ${line}`);
 }
 
 if (process.argv[2] === '--role') {
