@@ -55,9 +55,13 @@ export interface RequestLog {
 const APPEND_WINDOW_MS = 100;
 const APPEND_BATCH_BYTES = 64 * 1024;
 
-/** JSONL file; recent requests are also kept in memory (bounded) so feedback does not rescan the file. */
+/**
+ * JSONL file; recent requests are also kept in memory (bounded) so feedback does not rescan the file. They are kept
+ * as their JSON lines: one flat string per request costs the garbage collector next to nothing, where the entry's
+ * object graph (the whole request body) would be promoted and traced on every collection while it is kept.
+ */
 export class JsonlRequestLog implements RequestLog {
-  private readonly recent = new Map<string, LoggedRequest>();
+  private readonly recent = new Map<string, string>();
   /** Lines of appendSoon not yet written; a synchronous append writes them first, so the file keeps their order. */
   private pending: string[] = [];
   private pendingBytes = 0;
@@ -72,13 +76,14 @@ export class JsonlRequestLog implements RequestLog {
 
   append(entry: RequestLogEntry): void {
     const lines = this.takePending();
-    appendFileSync(this.path, `${lines}${JSON.stringify(entry)}\n`);
-    if (entry.type === 'request') this.remember(entry);
+    const line = `${JSON.stringify(entry)}\n`;
+    appendFileSync(this.path, `${lines}${line}`);
+    if (entry.type === 'request') this.remember(entry, line);
   }
 
   appendSoon(entry: LoggedRequest): void {
-    this.remember(entry);
     const line = `${JSON.stringify(entry)}\n`;
+    this.remember(entry, line);
     this.pendingBytes += line.length;
     if (this.pending.push(line) === 1) {
       // Each append opens, writes and closes the file on the thread pool; per request that was the largest single
@@ -110,15 +115,15 @@ export class JsonlRequestLog implements RequestLog {
     return lines;
   }
 
-  private remember(entry: LoggedRequest): void {
-    this.recent.set(entry.id, entry);
-    if (entry.response_id !== undefined) this.recent.set(entry.response_id, entry);
+  private remember(entry: LoggedRequest, line: string): void {
+    this.recent.set(entry.id, line);
+    if (entry.response_id !== undefined) this.recent.set(entry.response_id, line);
     while (this.recent.size > this.keepRecent) this.recent.delete(this.recent.keys().next().value as string);
   }
 
   findRequest(id: string): LoggedRequest | undefined {
     const recent = this.recent.get(id);
-    if (recent) return recent;
+    if (recent !== undefined) return JSON.parse(recent) as LoggedRequest;
     return this.scan((entry) => entry.type === 'request' && (entry.id === id || entry.response_id === id)).at(-1) as
       LoggedRequest | undefined;
   }

@@ -77,7 +77,8 @@ function logEntry(
     prompts: typeof prompt === 'string' ? { prompt: prompt.split(';')[0] ?? prompt } : {},
     ...(logBodies && typeof requestBody === 'object' && requestBody !== null
       ? {
-          request: { ...(requestBody as Record<string, unknown>) },
+          // Serialised at once by the log (it keeps the line, not the object): no copy needed.
+          request: requestBody as Record<string, unknown>,
           ...(answer === undefined ? {} : { response: { choices: [{ message: { content: answer.text } }] } }),
         }
       : {}),
