@@ -17,6 +17,8 @@ export interface LevelResult {
   ttftDirect: readonly [number, number];
   /** The bare proxy's TTFT: what any extra hop costs on this host. */
   ttftProxy: readonly [number, number];
+  /** Streams: TTFT samples through the router (the p50's footing). */
+  ttftSamples?: number;
 }
 
 export interface Targets {
@@ -45,8 +47,8 @@ const fmt = (value: number, digits = 3): string => value.toFixed(digits);
 /** The TTFT table: per stream level, p50/p99 of direct, router, and router minus direct. */
 export function ttftTable(results: readonly LevelResult[]): string[] {
   const lines = [
-    '| conc | TTFT direct p50/p99 ms | TTFT proxy p50/p99 ms | TTFT router p50/p99 ms | TTFT added by the proxy p50/p99 ms | TTFT added by the router p50/p99 ms |',
-    '| --- | --- | --- | --- | --- | --- |',
+    '| conc | TTFT direct p50/p99 ms | TTFT proxy p50/p99 ms | TTFT router p50/p99 ms | TTFT added by the proxy p50/p99 ms | TTFT added by the router p50/p99 ms | streams through the router |',
+    '| --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const result of results.filter((entry) => entry.mode === 'stream')) {
     const [routerP50, routerP99] = result.ttftRouter;
@@ -54,7 +56,8 @@ export function ttftTable(results: readonly LevelResult[]): string[] {
     const [proxyP50, proxyP99] = result.ttftProxy;
     lines.push(
       `| ${result.concurrency} | ${fmt(directP50)}/${fmt(directP99)} | ${fmt(proxyP50)}/${fmt(proxyP99)} | ${fmt(routerP50)}/${fmt(routerP99)} | ` +
-        `${fmt(proxyP50 - directP50)}/${fmt(proxyP99 - directP99)} | ${fmt(routerP50 - directP50)}/${fmt(routerP99 - directP99)} |`,
+        `${fmt(proxyP50 - directP50)}/${fmt(proxyP99 - directP99)} | ${fmt(routerP50 - directP50)}/${fmt(routerP99 - directP99)} | ` +
+        `${result.ttftSamples ?? '-'} |`,
     );
   }
   return lines;

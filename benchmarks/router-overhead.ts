@@ -3,21 +3,34 @@
 // alternating rounds. Each server runs in its own process so the router's CPU time is its own.
 //
 //   npm run build && node dist/benchmarks/router-overhead.js [--quick] [--rounds 5] [--concurrency 1,16,64,256]
-//       [--rates 100,200] [--modes json,stream] [--itl-ms 1] [--requests N per JSON round]
-//       [--semi-space 32 (MiB; 0 = V8's default)]
+//       [--rates 100,200] [--modes json,stream] [--itl-ms 1] [--round-seconds 1.5]
+//       [--ttft-concurrency 1,64] [--ttft-itl-ms 20] [--ttft-tokens 8] [--semi-space 32 (MiB; 0 = V8's default)]
 //   (`npx tsx benchmarks/router-overhead.ts …` runs the TypeScript sources through tsx instead: not what ships.)
 //
 // The proxy and the router run with the same V8 young-generation size, the one `npm start` and the router image use
 // (--max-semi-space-size=32), so the comparison is between the two programs, not between their GC settings.
 //
-// Closed loop (per concurrency) measures throughput at saturation; open loop (per --rates, requests/s arriving on a
-// fixed schedule) measures the latency the router adds at moderate load, below saturation.
+// Each mode gets its own fake upstream (core/testing/fake-upstream.ts, timers only: a busy-waiting upstream would take
+// one of the host's cores from the processes being measured), proxy and router:
+// - JSON (closed loop per concurrency): the upstream answers at once, so rps and CPU per request compare the router's
+//   own work with the proxy's at the runtime's limit (the issue's JSON targets).
+// - Streams (16 tokens, --itl-ms 1): saturating on purpose. At concurrency 64 this upstream emits ~64,000 events/s,
+//   ~20× what a whole H100 decodes (~3k tokens/s); the TTFT of these levels is printed, but it measures queueing for
+//   2 CPU cores shared by client, upstream, proxy and router (a bare proxy adds ~10 ms there), not the router.
+// - Time to first token (the issue's TTFT targets, concurrency 1 and 64): an upstream decoding like a real vLLM
+//   replica (--ttft-itl-ms 20: 50 tokens/s per stream, 3,200 tokens/s at concurrency 64; --ttft-tokens 8 keeps
+//   requests short so concurrency 1 gets enough samples). The host is not saturated there, so router TTFT minus
+//   direct TTFT is the time the first content event spends in the router.
+//
+// Rounds are timed (--round-seconds per target per round; TTFT rounds twice that), so a full run is bounded (~7 min
+// on 2 idle cores) and each level's row is printed as soon as it finishes. Open loop (per --rates, requests/s arriving
+// on a fixed schedule) measures the latency the router adds at moderate load, below saturation.
 // Prints per (mode, concurrency): p50/p99 latency of each target, the latency the proxy and the router add over the
 // direct path, throughput ratio router/proxy, the streaming inter-token-latency delta, the router's self-measured
-// overhead (x-switchyard-overhead-ms, and x-switchyard-ttfb-overhead-ms for streams) and CPU time per 1000 requests of
-// proxy and router. Streams also get time to first token (the first event carrying content) per target, and the
-// TTFT the router adds over the direct path. The router's RSS is sampled every 100 ms (peak under load). The last
-// lines are PASS/FAIL per target of the performance issue (TTFT added, JSON throughput and CPU vs the proxy, RSS).
+// overhead (x-switchyard-overhead-ms, and x-switchyard-ttfb-overhead-ms for streams) and CPU time per request of
+// proxy and router. Streams also get time to first token (the first event carrying content) per target. The router's
+// RSS is sampled every 100 ms (peak under load). The last lines are PASS/FAIL per target of the performance issue
+// (TTFT added, JSON throughput and CPU vs the proxy, RSS).
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -54,7 +67,12 @@ async function runRole(role: Role): Promise<void> {
   if (role === 'upstream') {
     const { startFakeUpstream } = await import('../core/testing/fake-upstream.ts');
     const itlMs = Number(argument('itl-ms') ?? 1);
-    const upstream = await startFakeUpstream({ tokens: 16, ttftMs: itlMs, itlMs });
+    const upstream = await startFakeUpstream({
+      tokens: Number(argument('tokens') ?? 16),
+      ttftMs: itlMs,
+      itlMs,
+      spinMs: Number(argument('spin-ms') ?? 1),
+    });
     port = upstream.port;
   } else if (role === 'proxy') {
     port = await startBareProxy(argument('upstream')!);
@@ -252,17 +270,14 @@ const emptySample = (): Sample => ({
   errors: 0,
 });
 
-/** Closed loop: `concurrency` clients, each sending its next request when the previous one is answered. */
-async function runLoad(pool: Pool, mode: Mode, concurrency: number, total: number): Promise<Sample> {
+/** Closed loop for `seconds`: `concurrency` clients, each sending its next request when the previous one is answered. */
+async function runLoad(pool: Pool, mode: Mode, concurrency: number, seconds: number): Promise<Sample> {
   const body = BODY(mode === 'stream');
   const sample = emptySample();
-  let issued = 0;
   const started = performance.now();
+  const deadline = started + seconds * 1000;
   const worker = async (): Promise<void> => {
-    while (issued < total) {
-      issued++;
-      await oneRequest(pool, mode, body, sample);
-    }
+    while (performance.now() < deadline) await oneRequest(pool, mode, body, sample);
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   sample.elapsedMs = performance.now() - started;
@@ -321,12 +336,15 @@ function merge(samples: readonly Sample[]): Sample {
   };
 }
 
-async function main(): Promise<void> {
-  const quick = process.argv.includes('--quick');
-  const rounds = Number(argument('rounds') ?? (quick ? 2 : 5));
-  const levels = (argument('concurrency') ?? '1,16,64,256').split(',').map(Number);
-  const itlMs = argument('itl-ms') ?? '1';
-  const upstream = await spawnRole('upstream', ['--itl-ms', itlMs]);
+interface Trio {
+  upstream: Child;
+  children: Record<'proxy' | 'router', Child>;
+  pools: Record<Target, Pool>;
+}
+
+/** An upstream with its proxy and router, and a client pool to each. */
+async function startTrio(upstreamArgs: string[]): Promise<Trio> {
+  const upstream = await spawnRole('upstream', upstreamArgs);
   const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
   const proxy = await spawnRole('proxy', ['--upstream', upstreamUrl]);
   const router = await spawnRole('router', ['--upstream', upstreamUrl]);
@@ -337,174 +355,234 @@ async function main(): Promise<void> {
       new Pool(`http://127.0.0.1:${ports[target]}`, { connections: 512, pipelining: 1 }),
     ]),
   ) as Record<Target, Pool>;
-  const cpu: Record<'proxy' | 'router', { ms: number; requests: number }> = {
-    proxy: { ms: 0, requests: 0 },
-    router: { ms: 0, requests: 0 },
-  };
-  const children: Record<'proxy' | 'router', Child> = { proxy, router };
+  return { upstream, children: { proxy, router }, pools };
+}
 
+async function stopTrio(trio: Trio): Promise<void> {
+  await Promise.all(Object.values(trio.pools).map((pool) => pool.close()));
+  for (const child of [trio.upstream, trio.children.proxy, trio.children.router]) child.process.kill('SIGINT');
+}
+
+/** Rotating order per round, so no target always runs first or last. */
+const orderOf = (round: number): Target[] =>
+  (['direct', 'proxy', 'router'] as Target[]).map((_, index, all) => all[(index + round) % 3]!);
+
+interface LevelRun {
+  result: LevelResult;
+  row: string;
+  /** CPU ms and requests of proxy and router over the level's rounds. */
+  cpu: Record<'proxy' | 'router', { ms: number; requests: number }>;
+}
+
+/** One (mode, concurrency) level: `rounds` timed rounds per target in rotating order; its table row and result. */
+async function runLevel(
+  trio: Trio,
+  mode: Mode,
+  concurrency: number,
+  rounds: number,
+  seconds: number,
+): Promise<LevelRun> {
+  const samples: Record<Target, Sample[]> = { direct: [], proxy: [], router: [] };
+  const cpu = { proxy: { ms: 0, requests: 0 }, router: { ms: 0, requests: 0 } };
+  for (let round = 0; round < rounds; round++) {
+    for (const target of orderOf(round)) {
+      const before = target === 'direct' ? 0 : await cpuOf(trio.children[target]);
+      const sample = await runLoad(trio.pools[target], mode, concurrency, seconds);
+      samples[target].push(sample);
+      if (target !== 'direct') {
+        cpu[target].ms += (await cpuOf(trio.children[target])) - before;
+        cpu[target].requests += sample.requests;
+      }
+    }
+  }
+  // CPU µs per request at this level: at saturation the throughput ratio follows the CPU ratio.
+  const cpuPerRequest = (target: 'proxy' | 'router'): number =>
+    (cpu[target].ms / Math.max(1, cpu[target].requests)) * 1000;
+  const [direct, bare, routed] = [merge(samples.direct), merge(samples.proxy), merge(samples.router)];
+  const rps = (sample: Sample): number => (sample.requests / sample.elapsedMs) * 1000;
+  const fmt = (value: number): string => value.toFixed(3);
+  const pair = (values: readonly number[]): string => `${fmt(percentile(values, 50))}/${fmt(percentile(values, 99))}`;
+  const added = (a: readonly number[], b: readonly number[]): string =>
+    `${fmt(percentile(a, 50) - percentile(b, 50))}/${fmt(percentile(a, 99) - percentile(b, 99))}`;
+  const rpsRatioMedian = median(samples.router.map((sample, round) => rps(sample) / rps(samples.proxy[round]!)));
+  const result: LevelResult = {
+    mode,
+    concurrency,
+    rpsRatio: rps(routed) / rps(bare),
+    rpsRatioMedian,
+    cpuProxyUs: cpuPerRequest('proxy'),
+    cpuRouterUs: cpuPerRequest('router'),
+    ttftRouter: [percentile(routed.ttfts, 50), percentile(routed.ttfts, 99)],
+    ttftDirect: [percentile(direct.ttfts, 50), percentile(direct.ttfts, 99)],
+    ttftProxy: [percentile(bare.ttfts, 50), percentile(bare.ttfts, 99)],
+    ttftSamples: routed.ttfts.length,
+  };
+  const row = [
+    mode,
+    concurrency,
+    pair(direct.latencies),
+    added(bare.latencies, direct.latencies),
+    added(routed.latencies, direct.latencies),
+    added(routed.latencies, bare.latencies),
+    `${rps(direct).toFixed(0)}/${rps(bare).toFixed(0)}/${rps(routed).toFixed(0)}`,
+    // Pooled over all rounds, and the median of the per-round ratios (a round where another job took the CPU
+    // from one target moves the pooled ratio more than the median).
+    `${(rps(routed) / rps(bare)).toFixed(2)} / ${rpsRatioMedian.toFixed(2)}`,
+    mode === 'stream' ? fmt(mean(routed.itls) - mean(direct.itls)) : '-',
+    pair(routed.overheads) + (mode === 'stream' ? `; to first byte ${pair(routed.ttfbOverheads)}` : ''),
+    `${cpuPerRequest('proxy').toFixed(0)}/${cpuPerRequest('router').toFixed(0)}`,
+    `${direct.errors}/${bare.errors}/${routed.errors}${routed.firstError ? ` (${routed.firstError})` : ''}`,
+  ].join(' | ');
+  return { result, row: `| ${row} |`, cpu };
+}
+
+const LEVEL_HEADER = [
+  '| mode | conc | direct p50/p99 ms | proxy adds p50/p99 | router adds p50/p99 | router vs proxy p50/p99 | rps direct/proxy/router | router/proxy rps pooled / median of rounds | stream ITL delta ms | router self-measured overhead p50/p99 ms | CPU µs/request proxy/router | errors direct/proxy/router |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+];
+
+/** One open-loop rate: `rounds` rounds per target in rotating order; its table row. */
+async function openLoopRow(trio: Trio, mode: Mode, rate: number, rounds: number, seconds: number): Promise<string> {
+  const total = Math.round(rate * seconds);
+  const samples: Record<Target, Sample[]> = { direct: [], proxy: [], router: [] };
+  // Below saturation CPU per request moves little with the host's load: the steadiest CPU comparison.
+  const cpu = { proxy: 0, router: 0 };
+  for (let round = 0; round < rounds; round++) {
+    for (const target of orderOf(round)) {
+      const before = target === 'direct' ? 0 : await cpuOf(trio.children[target]);
+      samples[target].push(await runOpenLoop(trio.pools[target], mode, rate, total));
+      if (target !== 'direct') cpu[target] += (await cpuOf(trio.children[target])) - before;
+    }
+  }
+  const cpuUs = (target: 'proxy' | 'router'): string => ((cpu[target] / (rounds * total)) * 1000).toFixed(0);
+  const [direct, bare, routed] = [merge(samples.direct), merge(samples.proxy), merge(samples.router)];
+  const pair = (values: readonly number[]): string =>
+    `${percentile(values, 50).toFixed(3)}/${percentile(values, 99).toFixed(3)}`;
+  const added = (sample: Sample, p: number): string =>
+    (percentile(sample.latencies, p) - percentile(direct.latencies, p)).toFixed(3);
+  const row = [
+    mode,
+    `${rate}/s`,
+    pair(direct.latencies),
+    `${added(bare, 50)}/${added(bare, 99)}`,
+    `${added(routed, 50)}/${added(routed, 99)}`,
+    pair(routed.overheads),
+    `${cpuUs('proxy')}/${cpuUs('router')}`,
+    `${direct.errors}/${bare.errors}/${routed.errors}`,
+  ].join(' | ');
+  return `| ${row} |`;
+}
+
+const OPEN_HEADER = [
+  '| mode | rate | direct p50/p99 ms | proxy adds p50/p99 | router adds p50/p99 | router self-measured overhead p50/p99 ms | CPU µs/request proxy/router | errors direct/proxy/router |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- |',
+];
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const rounds = Number(argument('rounds') ?? (quick ? 2 : 5));
+  const seconds = Number(argument('round-seconds') ?? (quick ? 0.75 : 1.5));
+  const list = (name: string, fallback: string): number[] =>
+    (argument(name) ?? fallback)
+      .split(',')
+      .map(Number)
+      .filter((value) => value > 0);
+  const levels = list('concurrency', '1,16,64,256');
+  const ttftLevels = list('ttft-concurrency', '1,64');
+  const rates = list('rates', '100,200');
+  const itlMs = argument('itl-ms') ?? '1';
+  const ttftItlMs = argument('ttft-itl-ms') ?? '20';
+  const ttftTokens = argument('ttft-tokens') ?? '8';
+  const modes = (argument('modes') ?? 'json,stream').split(',') as Mode[];
+  const started = performance.now();
   console.log(
     `router overhead benchmark (${COMPILED ? 'compiled build' : 'TypeScript sources through tsx, not what ships'}): ` +
-      `rounds=${rounds}, concurrency=${levels.join('/')}, upstream ITL ${itlMs} ms, ` +
-      `proxy and router with ${SEMI_SPACE_MB > 0 ? `--max-semi-space-size=${SEMI_SPACE_MB}` : "V8's default young generation"}; ` +
+      `rounds=${rounds} of ${seconds} s per target, concurrency=${levels.join('/')}, JSON answered at once, ` +
+      `stream ITL ${itlMs} ms; TTFT levels ${ttftLevels.join('/')} at ITL ${ttftItlMs} ms, ${ttftTokens} tokens, ` +
+      `rounds of ${2 * seconds} s; proxy and router with ` +
+      `${SEMI_SPACE_MB > 0 ? `--max-semi-space-size=${SEMI_SPACE_MB}` : "V8's default young generation"}; ` +
       `load average at start ${loadAverage()}`,
   );
-  await cpuOf(router);
-  const idleRssMb = peakRssMb.get(router.process) ?? 0;
-  peakRssMb.delete(router.process);
   const results: LevelResult[] = [];
+  const cpu = { proxy: { ms: 0, requests: 0 }, router: { ms: 0, requests: 0 } };
   const jsonCpu = { proxy: 0, router: 0 };
-  for (const target of ['direct', 'proxy', 'router'] as Target[]) {
-    await runLoad(pools[target], 'json', 16, quick ? 300 : 1000);
-    await runLoad(pools[target], 'stream', 16, quick ? 100 : 300);
-  }
-  const rows: string[] = [];
-  const modes = (argument('modes') ?? 'json,stream').split(',') as Mode[];
+  let idleRssMb = 0;
+  let peakRss = 0;
   for (const mode of modes) {
-    for (const concurrency of levels) {
-      // Rounds long enough that a short stall of the shared host does not decide a round (JSON rounds take ~0.3–2 s);
-      // a stream takes ≥ 16 upstream ITLs, so stream rounds are counted in fewer, longer requests.
-      const requested = Number(argument('requests') ?? 0);
-      const total =
-        requested > 0
-          ? mode === 'stream'
-            ? Math.ceil(requested / 2)
-            : requested
-          : mode === 'stream'
-            ? Math.max(quick ? 100 : 500, concurrency * (quick ? 2 : 4))
-            : Math.max(quick ? 200 : 3000, concurrency * (quick ? 3 : 12));
-      const samples: Record<Target, Sample[]> = { direct: [], proxy: [], router: [] };
-      const levelCpu = { proxy: 0, router: 0 };
-      for (let round = 0; round < rounds; round++) {
-        const order: Target[] = (['direct', 'proxy', 'router'] as Target[]).map(
-          (_, index, all) => all[(index + round) % 3]!,
-        );
-        for (const target of order) {
-          const before = target === 'direct' ? 0 : await cpuOf(children[target]);
-          samples[target].push(await runLoad(pools[target], mode, concurrency, total));
-          if (target !== 'direct') {
-            const spent = (await cpuOf(children[target])) - before;
-            levelCpu[target] += spent;
-            cpu[target].ms += spent;
-            cpu[target].requests += total;
-          }
-        }
-      }
-      // CPU µs per request at this level: at saturation the throughput ratio follows the CPU ratio.
-      const cpuPerRequest = (target: 'proxy' | 'router'): string =>
-        ((levelCpu[target] / (rounds * total)) * 1000).toFixed(0);
-      const direct = merge(samples.direct);
-      const bare = merge(samples.proxy);
-      const routed = merge(samples.router);
-      const rps = (sample: Sample): number => (sample.requests / sample.elapsedMs) * 1000;
-      const fmt = (value: number): string => value.toFixed(3);
-      const rpsRatioMedian = median(samples.router.map((sample, round) => rps(sample) / rps(samples.proxy[round]!)));
-      results.push({
-        mode,
-        concurrency,
-        rpsRatio: rps(routed) / rps(bare),
-        rpsRatioMedian,
-        cpuProxyUs: Number(cpuPerRequest('proxy')),
-        cpuRouterUs: Number(cpuPerRequest('router')),
-        ttftRouter: [percentile(routed.ttfts, 50), percentile(routed.ttfts, 99)],
-        ttftDirect: [percentile(direct.ttfts, 50), percentile(direct.ttfts, 99)],
-        ttftProxy: [percentile(bare.ttfts, 50), percentile(bare.ttfts, 99)],
-      });
-      if (mode === 'json') {
-        jsonCpu.proxy += levelCpu.proxy / (rounds * total);
-        jsonCpu.router += levelCpu.router / (rounds * total);
-      }
-      rows.push(
-        [
-          mode,
-          concurrency,
-          `${fmt(percentile(direct.latencies, 50))}/${fmt(percentile(direct.latencies, 99))}`,
-          `${fmt(percentile(bare.latencies, 50) - percentile(direct.latencies, 50))}/${fmt(percentile(bare.latencies, 99) - percentile(direct.latencies, 99))}`,
-          `${fmt(percentile(routed.latencies, 50) - percentile(direct.latencies, 50))}/${fmt(percentile(routed.latencies, 99) - percentile(direct.latencies, 99))}`,
-          `${fmt(percentile(routed.latencies, 50) - percentile(bare.latencies, 50))}/${fmt(percentile(routed.latencies, 99) - percentile(bare.latencies, 99))}`,
-          `${rps(direct).toFixed(0)}/${rps(bare).toFixed(0)}/${rps(routed).toFixed(0)}`,
-          // Pooled over all rounds, and the median of the per-round ratios (a round where another job took the CPU
-          // from one target moves the pooled ratio more than the median).
-          `${(rps(routed) / rps(bare)).toFixed(2)} / ${rpsRatioMedian.toFixed(2)}`,
-          mode === 'stream' ? fmt(mean(routed.itls) - mean(direct.itls)) : '-',
-          `${fmt(percentile(routed.overheads, 50))}/${fmt(percentile(routed.overheads, 99))}` +
-            (mode === 'stream'
-              ? `; to first byte ${fmt(percentile(routed.ttfbOverheads, 50))}/${fmt(percentile(routed.ttfbOverheads, 99))}`
-              : ''),
-          `${cpuPerRequest('proxy')}/${cpuPerRequest('router')}`,
-          `${direct.errors}/${bare.errors}/${routed.errors}${routed.firstError ? ` (${routed.firstError})` : ''}`,
-        ].join(' | '),
-      );
-      console.log(`  done: ${mode} c=${concurrency} (load average ${loadAverage()})`);
+    // JSON: the upstream answers at once, so JSON rows measure the proxy's and the router's own work. Streams: 16
+    // tokens `itlMs` apart (timers; a busy-wait upstream would take a core from the processes being measured).
+    const trio = await startTrio(mode === 'json' ? ['--itl-ms', '0'] : ['--itl-ms', itlMs, '--spin-ms', '0']);
+    const router = trio.children.router;
+    await cpuOf(router);
+    idleRssMb = Math.max(idleRssMb, peakRssMb.get(router.process) ?? 0);
+    peakRssMb.delete(router.process);
+    for (const target of ['direct', 'proxy', 'router'] as Target[]) {
+      await runLoad(trio.pools[target], mode, 16, quick ? 0.5 : 1.5);
     }
-  }
-  console.log(
-    '\n| mode | conc | direct p50/p99 ms | proxy adds p50/p99 | router adds p50/p99 | router vs proxy p50/p99 | rps direct/proxy/router | router/proxy rps pooled / median of rounds | stream ITL delta ms | router self-measured overhead p50/p99 ms | CPU µs/request proxy/router | errors direct/proxy/router |',
-  );
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
-  for (const row of rows) console.log(`| ${row} |`);
-  // Moderate load: open-loop arrivals at fixed rates, the same rounds in rotating order.
-  const rates = (argument('rates') ?? '100,200')
-    .split(',')
-    .map(Number)
-    .filter((rate) => rate > 0);
-  const openRows: string[] = [];
-  for (const mode of modes) {
-    for (const rate of rates) {
-      const total = Math.round(rate * (quick ? 1.5 : 4));
-      const samples: Record<Target, Sample[]> = { direct: [], proxy: [], router: [] };
-      for (let round = 0; round < rounds; round++) {
-        const order: Target[] = (['direct', 'proxy', 'router'] as Target[]).map(
-          (_, index, all) => all[(index + round) % 3]!,
-        );
-        for (const target of order) samples[target].push(await runOpenLoop(pools[target], mode, rate, total));
-      }
-      const [direct, bare, routed] = [merge(samples.direct), merge(samples.proxy), merge(samples.router)];
-      const added = (sample: Sample, p: number): string =>
-        (percentile(sample.latencies, p) - percentile(direct.latencies, p)).toFixed(3);
-      openRows.push(
-        [
-          mode,
-          `${rate}/s`,
-          `${percentile(direct.latencies, 50).toFixed(3)}/${percentile(direct.latencies, 99).toFixed(3)}`,
-          `${added(bare, 50)}/${added(bare, 99)}`,
-          `${added(routed, 50)}/${added(routed, 99)}`,
-          `${percentile(routed.overheads, 50).toFixed(3)}/${percentile(routed.overheads, 99).toFixed(3)}`,
-          `${direct.errors}/${bare.errors}/${routed.errors}`,
-        ].join(' | '),
-      );
-      console.log(`  done: ${mode} ${rate}/s open loop`);
-    }
-  }
-  if (openRows.length > 0) {
-    console.log('\nModerate load (open-loop arrivals at a fixed rate; target: router adds p50 ≤ 0.3 ms, p99 ≤ 1 ms)');
     console.log(
-      '| mode | rate | direct p50/p99 ms | proxy adds p50/p99 | router adds p50/p99 | router self-measured overhead p50/p99 ms | errors direct/proxy/router |',
+      mode === 'json'
+        ? '\nJSON levels (upstream answers at once; rows as each level finishes)'
+        : `\nStream levels (upstream ITL ${itlMs} ms, 16 tokens; saturating: TTFT here is host CPU queueing)`,
     );
-    console.log('| --- | --- | --- | --- | --- | --- | --- |');
-    for (const row of openRows) console.log(`| ${row} |`);
+    for (const line of LEVEL_HEADER) console.log(line);
+    for (const concurrency of levels) {
+      const level = await runLevel(trio, mode, concurrency, rounds, seconds);
+      results.push(level.result);
+      for (const target of ['proxy', 'router'] as const) {
+        cpu[target].ms += level.cpu[target].ms;
+        cpu[target].requests += level.cpu[target].requests;
+        if (mode === 'json') jsonCpu[target] += level.cpu[target].ms / Math.max(1, level.cpu[target].requests);
+      }
+      console.log(`${level.row} load ${loadAverage()}`);
+    }
+    if (rates.length > 0) {
+      console.log(`Moderate load, ${mode} (open-loop arrivals at a fixed rate, below saturation)`);
+      for (const line of OPEN_HEADER) console.log(line);
+      for (const rate of rates) console.log(await openLoopRow(trio, mode, rate, rounds, quick ? 1 : 2));
+    }
+    peakRss = Math.max(peakRss, peakRssMb.get(router.process) ?? 0);
+    await stopTrio(trio);
   }
   for (const target of ['proxy', 'router'] as const) {
     console.log(
-      `${target} CPU time per 1000 requests (closed-loop rounds): ${((cpu[target].ms / cpu[target].requests) * 1000).toFixed(1)} ms`,
+      `\n${target} CPU time per 1000 requests (closed-loop rounds): ${((cpu[target].ms / cpu[target].requests) * 1000).toFixed(1)} ms`,
     );
   }
   console.log(
     `router/proxy CPU ratio: ${(cpu.router.ms / cpu.router.requests / (cpu.proxy.ms / cpu.proxy.requests)).toFixed(2)}`,
   );
+  // Time to first token against an upstream that decodes like a real replica (see the header).
+  const ttftResults: LevelResult[] = [];
+  if (modes.includes('stream') && ttftLevels.length > 0) {
+    const paced = await startTrio(['--itl-ms', ttftItlMs, '--tokens', ttftTokens, '--spin-ms', '0']);
+    for (const target of ['direct', 'proxy', 'router'] as Target[]) await runLoad(paced.pools[target], 'stream', 8, 1);
+    console.log(`\nTTFT levels (upstream ITL ${ttftItlMs} ms, ${ttftTokens} tokens, timers only)`);
+    for (const line of LEVEL_HEADER) console.log(line);
+    for (const concurrency of ttftLevels) {
+      const level = await runLevel(paced, 'stream', concurrency, rounds, 2 * seconds);
+      ttftResults.push(level.result);
+      console.log(`${level.row} load ${loadAverage()}`);
+    }
+    peakRss = Math.max(peakRss, peakRssMb.get(paced.children.router.process) ?? 0);
+    await stopTrio(paced);
+  }
   if (modes.includes('stream')) {
     console.log('\nTime to first token (request sent → first event with content; closed loop, same rounds)');
+    console.log(`Stream levels (upstream ITL ${itlMs} ms): host CPU queueing, printed for reference`);
     for (const line of ttftTable(results)) console.log(line);
+    if (ttftResults.length > 0) {
+      console.log(`TTFT levels (upstream ITL ${ttftItlMs} ms): the issue's TTFT targets are judged here`);
+      for (const line of ttftTable(ttftResults)) console.log(line);
+    }
   }
-  const peakRss = peakRssMb.get(router.process) ?? 0;
   console.log(
-    `\nrouter RSS: ${idleRssMb.toFixed(0)} MB peak during start-up, peak ${peakRss.toFixed(0)} MB under load; load average now ${loadAverage()}`,
+    `\nrouter RSS: ${idleRssMb.toFixed(0)} MB peak during start-up, peak ${peakRss.toFixed(0)} MB under load; ` +
+      `load average now ${loadAverage()}; run took ${((performance.now() - started) / 60_000).toFixed(1)} min`,
   );
   console.log('\nTargets (performance issue; ratios within this run):');
-  const jsonCpuRatio = jsonCpu.proxy > 0 ? jsonCpu.router / jsonCpu.proxy : Number.NaN;
-  for (const line of verdicts(results, jsonCpuRatio, peakRss)) console.log(`  ${line}`);
-  await Promise.all(Object.values(pools).map((pool) => pool.close()));
-  for (const child of [upstream, proxy, router]) child.process.kill('SIGINT');
+  const jsonLevels = results.filter((entry) => entry.mode === 'json');
+  const jsonCpuRatio = jsonCpu.proxy > 0 && jsonLevels.length > 0 ? jsonCpu.router / jsonCpu.proxy : Number.NaN;
+  for (const line of verdicts([...jsonLevels, ...ttftResults], jsonCpuRatio, peakRss)) console.log(`  ${line}`);
 }
 
 if (process.argv[2] === '--role') {

@@ -111,7 +111,7 @@ export function createRouterApp(runtime: RouterRuntime, options: AppOptions = {}
     retrieval: retrieval.chat,
     chain: chain.hook,
     rawBodyPaths: new Set([BATCH_UPLOAD_PATH]),
-    around: (handler) => withRequestLog(handler, chain.requestLogging),
+    around: (handler) => withRequestLog(handler, chain.requestLogging, governance !== undefined),
     observer: options.stageObserver,
   });
   for (const stage of pipeline.front) app.use(frontMiddleware(stage));

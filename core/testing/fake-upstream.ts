@@ -66,6 +66,11 @@ export interface FakeUpstreamSettings {
   /** First content chunk this long after the request arrived; each later one `itlMs` after the previous. */
   ttftMs: number;
   itlMs: number;
+  /**
+   * The last this-many ms of each wait are spent in setImmediate turns (precise to a few µs, but a busy core while
+   * any stream is that close to its next chunk); 0 = timers only (±1 ms), for load that must leave the CPU idle.
+   */
+  spinMs: number;
   /** Send usage (JSON always, SSE when `stream_options.include_usage` asks); false = the client must count. */
   usage: boolean;
   finishReason: 'stop' | 'length';
@@ -123,6 +128,7 @@ const DEFAULTS: FakeUpstreamSettings = {
   reply: undefined,
   ttftMs: 0,
   itlMs: 0,
+  spinMs: 1,
   usage: true,
   finishReason: 'stop',
   failEvery: undefined,
@@ -139,10 +145,11 @@ export function messageText(message: FakeMessage): string {
   return '';
 }
 
-/** Waits until `now() >= target`: a timer for all but the last millisecond, then setImmediate turns (I/O runs). */
-async function waitUntil(target: number): Promise<void> {
-  const coarse = target - performance.now() - 1;
+/** Waits until `now() >= target`: a timer for all but the last `spinMs`, then setImmediate turns (I/O runs). */
+async function waitUntil(target: number, spinMs: number): Promise<void> {
+  const coarse = target - performance.now() - spinMs;
   if (coarse > 0) await new Promise<void>((resolve) => setTimeout(resolve, coarse));
+  if (spinMs <= 0) return;
   while (performance.now() < target) await new Promise<void>((resolve) => setImmediate(resolve));
 }
 
@@ -330,7 +337,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
         response.socket?.destroy();
         return;
       }
-      await waitUntil(arrived + settings.ttftMs + settings.itlMs * Math.max(0, chunks.length - 1));
+      await waitUntil(arrived + settings.ttftMs + settings.itlMs * Math.max(0, chunks.length - 1), settings.spinMs);
       const text = chunks.join('');
       const choice = chat
         ? {
@@ -406,7 +413,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
       }
       // Absolute targets, so timer lateness does not accumulate; at least one turn between chunks lets I/O run.
       const target = arrived + settings.ttftMs + position * settings.itlMs;
-      if (performance.now() < target) await waitUntil(target);
+      if (performance.now() < target) await waitUntil(target, settings.spinMs);
       else if (position > 0) await nextTurn();
       if (response.destroyed) return;
       const at = performance.now() - arrived;

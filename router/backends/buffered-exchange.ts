@@ -4,6 +4,7 @@
 import type { Dispatcher } from 'undici';
 import type { CancelSignal } from '../resilience/cancellation.ts';
 import { CancellableHandler, startExchange, type Headers } from './dispatch-exchange.ts';
+import type { UpstreamClock } from './contracts.ts';
 
 export interface BufferedExchange {
   statusCode: number;
@@ -20,12 +21,13 @@ export function bufferedExchange(
   dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
   signal: CancelSignal,
+  clock?: UpstreamClock,
 ): Promise<BufferedExchange> {
   return startExchange<BufferedExchange>(
     dispatcher,
     options,
     signal,
-    (resolve, reject) => new BufferedHandler(signal, resolve, reject),
+    (resolve, reject) => new BufferedHandler(signal, clock, resolve, reject),
   );
 }
 
@@ -37,10 +39,11 @@ class BufferedHandler extends CancellableHandler {
 
   constructor(
     signal: CancelSignal,
+    clock: UpstreamClock | undefined,
     private readonly resolve: (exchange: BufferedExchange) => void,
     private readonly reject: (error: unknown) => void,
   ) {
-    super(signal);
+    super(signal, clock);
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Headers): void {
@@ -53,6 +56,7 @@ class BufferedHandler extends CancellableHandler {
   }
 
   onResponseEnd(): void {
+    if (this.clock) this.clock.answeredAt = performance.now();
     if (!this.settle()) return;
     const chunks = this.chunks;
     const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');

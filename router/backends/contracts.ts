@@ -20,6 +20,18 @@ export interface BackendRequest {
   signal: CancelSignal;
   /** For streams: the first event must arrive within this many ms. */
   ttftMs: number;
+  /** Stamped by the exchange, so the router's own overhead excludes only the upstream's time (see UpstreamClock). */
+  clock?: UpstreamClock;
+}
+
+/**
+ * The upstream's share of an attempt: from the request handed to a connection to the first body bytes of a stream
+ * (or the complete body of a JSON answer). Serialising the body, waiting for a free connection and parsing the
+ * answer are the router's own time.
+ */
+export interface UpstreamClock {
+  sentAt: number | undefined;
+  answeredAt: number | undefined;
 }
 
 /** One parsed SSE `data:` payload (a chat.completion.chunk or text_completion object). */

@@ -4,6 +4,7 @@
 // with the cancellation's reason. Classes rather than closures: one handler object per request.
 import type { Dispatcher } from 'undici';
 import type { CancelSignal } from '../resilience/cancellation.ts';
+import type { UpstreamClock } from './contracts.ts';
 
 export type Headers = Readonly<Record<string, string | string[] | undefined>>;
 
@@ -27,13 +28,17 @@ export abstract class CancellableHandler implements Dispatcher.DispatchHandler {
   protected controller: Dispatcher.DispatchController | undefined;
   private readonly abortListener: () => void;
 
-  constructor(protected readonly signal: CancelSignal) {
+  constructor(
+    protected readonly signal: CancelSignal,
+    protected readonly clock: UpstreamClock | undefined,
+  ) {
     this.abortListener = this.onAbort.bind(this);
     signal.addEventListener('abort', this.abortListener, { once: true });
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
+    if (this.clock) this.clock.sentAt = performance.now();
     if (this.signal.aborted) controller.abort(this.abortReason());
   }
 

@@ -7,6 +7,7 @@
 import type { Dispatcher } from 'undici';
 import type { CancelSignal } from '../resilience/cancellation.ts';
 import { CancellableHandler, startExchange, type Headers } from './dispatch-exchange.ts';
+import type { UpstreamClock } from './contracts.ts';
 
 export interface StreamedExchange {
   statusCode: number;
@@ -27,12 +28,13 @@ export function streamedExchange(
   dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
   signal: CancelSignal,
+  clock?: UpstreamClock,
 ): Promise<StreamedExchange> {
   return startExchange<StreamedExchange>(
     dispatcher,
     options,
     signal,
-    (resolve, reject) => new StreamHandler(signal, resolve, reject),
+    (resolve, reject) => new StreamHandler(signal, clock, resolve, reject),
   );
 }
 
@@ -49,10 +51,11 @@ class StreamHandler extends CancellableHandler implements AsyncIterableIterator<
 
   constructor(
     signal: CancelSignal,
+    clock: UpstreamClock | undefined,
     private readonly resolveHead: (exchange: StreamedExchange) => void,
     private readonly rejectHead: (error: unknown) => void,
   ) {
-    super(signal);
+    super(signal, clock);
   }
 
   // ---------------------------------------------------------------- undici's side
@@ -62,6 +65,7 @@ class StreamHandler extends CancellableHandler implements AsyncIterableIterator<
   }
 
   onResponseData(controller: Dispatcher.DispatchController, piece: Buffer): void {
+    if (this.clock && this.clock.answeredAt === undefined) this.clock.answeredAt = performance.now();
     const waiter = this.waiter;
     if (waiter) {
       this.waiter = undefined;

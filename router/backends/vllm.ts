@@ -80,7 +80,7 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
   ): Promise<BackendResponse> {
     let exchange: StreamedExchange;
     try {
-      exchange = await streamedExchange(dispatcher, dispatchOptions, request.signal);
+      exchange = await streamedExchange(dispatcher, dispatchOptions, request.signal, request.clock);
     } catch (error) {
       throw timeoutAware(options.id, error, request);
     }
@@ -108,7 +108,7 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
   ): Promise<BackendResponse> {
     let exchange: BufferedExchange;
     try {
-      exchange = await bufferedExchange(dispatcher, dispatchOptions, request.signal);
+      exchange = await bufferedExchange(dispatcher, dispatchOptions, request.signal, request.clock);
     } catch (error) {
       throw timeoutAware(options.id, error, request);
     }

@@ -48,11 +48,24 @@ export interface RequestLog {
   feedbackFor(id: string): LoggedFeedback[];
 }
 
-/** JSONL file; recent requests are also kept in memory (bounded) so feedback does not rescan the file. */
+/**
+ * How long appendSoon gathers lines before one append, and the size that writes them at once. Feedback finds a
+ * request in memory at once; a reader of the file (`eval add-case --from-request`) sees it within the window.
+ */
+const APPEND_WINDOW_MS = 100;
+const APPEND_BATCH_BYTES = 64 * 1024;
+
+/**
+ * JSONL file; recent requests are also kept in memory (bounded) so feedback does not rescan the file. They are kept
+ * as their JSON lines: one flat string per request costs the garbage collector next to nothing, where the entry's
+ * object graph (the whole request body) would be promoted and traced on every collection while it is kept.
+ */
 export class JsonlRequestLog implements RequestLog {
-  private readonly recent = new Map<string, LoggedRequest>();
+  private readonly recent = new Map<string, string>();
   /** Lines of appendSoon not yet written; a synchronous append writes them first, so the file keeps their order. */
   private pending: string[] = [];
+  private pendingBytes = 0;
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly path: string,
@@ -62,37 +75,55 @@ export class JsonlRequestLog implements RequestLog {
   }
 
   append(entry: RequestLogEntry): void {
-    const lines = this.pending.join('');
-    this.pending = [];
-    appendFileSync(this.path, `${lines}${JSON.stringify(entry)}\n`);
-    if (entry.type === 'request') this.remember(entry);
+    const lines = this.takePending();
+    const line = `${JSON.stringify(entry)}\n`;
+    appendFileSync(this.path, `${lines}${line}`);
+    if (entry.type === 'request') this.remember(entry, line);
   }
 
   appendSoon(entry: LoggedRequest): void {
-    this.remember(entry);
-    if (this.pending.push(`${JSON.stringify(entry)}\n`) > 1) return;
-    setImmediate(() => {
-      const lines = this.pending.join('');
-      this.pending = [];
-      if (lines !== '') appendFile(this.path, lines, () => undefined);
-    });
+    const line = `${JSON.stringify(entry)}\n`;
+    this.remember(entry, line);
+    this.pendingBytes += line.length;
+    if (this.pending.push(line) === 1) {
+      // Each append opens, writes and closes the file on the thread pool; per request that was the largest single
+      // cost of a JSON request after node's own HTTP work, per batch window it is noise.
+      this.timer = setTimeout(() => this.writeSoon(), APPEND_WINDOW_MS);
+      this.timer.unref();
+    } else if (this.pendingBytes >= APPEND_BATCH_BYTES) {
+      this.writeSoon();
+    }
+  }
+
+  /** Hands the lines gathered so far to one asynchronous append. */
+  private writeSoon(): void {
+    const lines = this.takePending();
+    if (lines !== '') appendFile(this.path, lines, () => undefined);
   }
 
   flush(): void {
-    const lines = this.pending.join('');
-    this.pending = [];
+    const lines = this.takePending();
     if (lines !== '') appendFileSync(this.path, lines);
   }
 
-  private remember(entry: LoggedRequest): void {
-    this.recent.set(entry.id, entry);
-    if (entry.response_id !== undefined) this.recent.set(entry.response_id, entry);
+  private takePending(): string {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const lines = this.pending.join('');
+    this.pending = [];
+    this.pendingBytes = 0;
+    return lines;
+  }
+
+  private remember(entry: LoggedRequest, line: string): void {
+    this.recent.set(entry.id, line);
+    if (entry.response_id !== undefined) this.recent.set(entry.response_id, line);
     while (this.recent.size > this.keepRecent) this.recent.delete(this.recent.keys().next().value as string);
   }
 
   findRequest(id: string): LoggedRequest | undefined {
     const recent = this.recent.get(id);
-    if (recent) return recent;
+    if (recent !== undefined) return JSON.parse(recent) as LoggedRequest;
     return this.scan((entry) => entry.type === 'request' && (entry.id === id || entry.response_id === id)).at(-1) as
       LoggedRequest | undefined;
   }

@@ -25,6 +25,8 @@ export interface RequestContext {
   backend?: string;
   /** A streamed plain answer's id and client-visible text (the relay's own buffer), for the request log. */
   streamedAnswer?: StreamedAnswer;
+  /** The JSON answer as sent (a non-streamed request), for the request log's bodies. */
+  answer?: Record<string, unknown>;
 }
 
 /** Only these paths become metric labels (a client must not be able to mint label values). */

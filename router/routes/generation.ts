@@ -276,6 +276,7 @@ export function respondStage({ runtime, governance, retrieval }: GenerationParts
         lease.finish('success');
         run.served = lease;
         run.usage = result.body['usage'];
+        context.answer = result.body;
         const headers = routeHeaders(lease, timer, context.requestId, tier);
         metrics.stage.overhead.observe(Number(headers[HEADER_OVERHEAD]) / 1000);
         response.writeHead(200, {

@@ -5,14 +5,32 @@
 // parsed from a JSON answer, or taken from the SSE relay (routes/context.ts `streamedAnswer`) for a plain stream.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GenerationHandler } from './generation.ts';
-import { requestContext } from './context.ts';
+import { requestContext, type RequestContext } from './context.ts';
 import { HEADER_PROMPT } from '../governance/governance.ts';
 import type { LoggedRequest, RequestLogging } from '../chain/request-log.ts';
 
-export function withRequestLog(handler: GenerationHandler, logging: RequestLogging): GenerationHandler {
+export function withRequestLog(
+  handler: GenerationHandler,
+  logging: RequestLogging,
+  governed: boolean,
+): GenerationHandler {
   const { requestLog } = logging;
   if (requestLog === undefined) return handler;
-  return async function loggedGeneration(
+  if (!governed) {
+    // Without governance no prompt header is rendered and no cache answers: the respond stage leaves the JSON answer
+    // in the request's context, so nothing on the response is wrapped per request.
+    return async function loggedGeneration(request, response, requestBody): Promise<void> {
+      await handler(request, response, requestBody);
+      if (logging.chained.has(response) || response.statusCode >= 300) return;
+      const context = requestContext(response);
+      // A stream's text comes from the relay; a JSON answer from the respond stage.
+      const answer = !logging.logBodies
+        ? undefined
+        : (context.streamedAnswer ?? (context.answer === undefined ? undefined : answerOf(context.answer)));
+      requestLog.appendSoon(logEntry(context, undefined, logging.logBodies, requestBody, answer));
+    };
+  }
+  return async function loggedGovernedGeneration(
     request: IncomingMessage,
     response: ServerResponse,
     requestBody: unknown,
@@ -26,7 +44,7 @@ export function withRequestLog(handler: GenerationHandler, logging: RequestLoggi
       if (headers?.[HEADER_PROMPT] !== undefined) prompt = headers[HEADER_PROMPT];
       return writeHead(...args);
     }) as typeof response.writeHead;
-    // The JSON answer is kept only when bodies are logged: one reference, no copy.
+    // The JSON answer as sent (a cache hit's too) is kept only when bodies are logged: one reference, no copy.
     let payload: unknown;
     if (logging.logBodies) {
       const end = response.end.bind(response) as (...args: unknown[]) => ServerResponse;
@@ -42,35 +60,54 @@ export function withRequestLog(handler: GenerationHandler, logging: RequestLoggi
     const answer = !logging.logBodies
       ? undefined
       : (context.streamedAnswer ?? (payload === undefined ? undefined : parseAnswer(String(payload))));
-    const entry: LoggedRequest = {
-      type: 'request',
-      id: context.requestId,
-      ...(answer?.id === undefined ? {} : { response_id: answer.id }),
-      timestamp: new Date().toISOString(),
-      model: context.model === '' ? null : context.model,
-      prompts: typeof prompt === 'string' ? { prompt: prompt.split(';')[0] ?? prompt } : {},
-      ...(logging.logBodies && typeof requestBody === 'object' && requestBody !== null
-        ? {
-            request: { ...(requestBody as Record<string, unknown>) },
-            ...(answer === undefined ? {} : { response: { choices: [{ message: { content: answer.text } }] } }),
-          }
-        : {}),
-      latency_ms: Math.round(performance.now() - context.startedAt),
-    };
-    requestLog.appendSoon(entry);
+    requestLog.appendSoon(logEntry(context, prompt, logging.logBodies, requestBody, answer));
+  };
+}
+
+interface Answer {
+  id: string | undefined;
+  text: string;
+}
+
+function logEntry(
+  context: RequestContext,
+  prompt: unknown,
+  logBodies: boolean,
+  requestBody: unknown,
+  answer: Answer | undefined,
+): LoggedRequest {
+  return {
+    type: 'request',
+    id: context.requestId,
+    ...(answer?.id === undefined ? {} : { response_id: answer.id }),
+    timestamp: new Date().toISOString(),
+    model: context.model === '' ? null : context.model,
+    prompts: typeof prompt === 'string' ? { prompt: prompt.split(';')[0] ?? prompt } : {},
+    ...(logBodies && typeof requestBody === 'object' && requestBody !== null
+      ? {
+          // Serialised at once by the log (it keeps the line, not the object): no copy needed.
+          request: requestBody as Record<string, unknown>,
+          ...(answer === undefined ? {} : { response: { choices: [{ message: { content: answer.text } }] } }),
+        }
+      : {}),
+    latency_ms: Math.round(performance.now() - context.startedAt),
   };
 }
 
 /** The completion's id and its first choice's text (chat message or completion text). */
-function parseAnswer(text: string): { id: string | undefined; text: string } | undefined {
+function answerOf(json: {
+  id?: unknown;
+  choices?: Array<{ message?: { content?: unknown }; text?: unknown }>;
+}): Answer {
+  const first = Array.isArray(json.choices) ? json.choices[0] : undefined;
+  const content = first?.message?.content ?? first?.text;
+  return { id: typeof json.id === 'string' ? json.id : undefined, text: typeof content === 'string' ? content : '' };
+}
+
+/** The JSON answer as sent (governed path). */
+function parseAnswer(text: string): Answer | undefined {
   try {
-    const json = JSON.parse(text) as {
-      id?: unknown;
-      choices?: Array<{ message?: { content?: unknown }; text?: unknown }>;
-    };
-    const first = json.choices?.[0];
-    const content = first?.message?.content ?? first?.text;
-    return { id: typeof json.id === 'string' ? json.id : undefined, text: typeof content === 'string' ? content : '' };
+    return answerOf(JSON.parse(text) as Parameters<typeof answerOf>[0]);
   } catch {
     return undefined;
   }

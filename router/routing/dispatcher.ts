@@ -3,7 +3,7 @@
 // of the route, then — after an openai-node style backoff — the same backends again, until attempts or the deadline
 // run out. Non-streamed answers that fail a quality check escalate to the next pool. Streams are only "accepted" once
 // their first chunk arrived, so a failure before the first byte reaches the client is retried transparently.
-import type { BackendRequest, Endpoint, StreamChunk } from '../backends/contracts.ts';
+import type { BackendRequest, Endpoint, StreamChunk, UpstreamClock } from '../backends/contracts.ts';
 import type { RetryConfig } from '../config/schema.ts';
 import type { SwitchyardError } from '../../core/errors.ts';
 import { NoEligibleBackendError, UpstreamError, toSwitchyardError } from '../../core/errors.ts';
@@ -337,6 +337,7 @@ export class Dispatcher {
 
   private async attempt(choice: Choice, input: DispatchInput, lease: Lease): Promise<DispatchResult> {
     const step = lease.step;
+    const clock: UpstreamClock = { sentAt: undefined, answeredAt: undefined };
     const body = upstreamBody(input.endpoint, input.body, step, choice.entry.backend.kind, input.continuation);
     if (choice.entry.servedModel) body['model'] = choice.entry.servedModel;
     const request: BackendRequest = {
@@ -346,6 +347,7 @@ export class Dispatcher {
       ...(input.traceparent ? { traceparent: input.traceparent } : {}),
       signal: input.signal,
       ttftMs: input.plan.timeouts.ttftMs,
+      clock,
     };
     const started = performance.now();
     input.timer.dispatchedAt ??= started;
@@ -371,7 +373,10 @@ export class Dispatcher {
         throw error;
       }
     } finally {
-      input.timer.upstreamMs += performance.now() - started;
+      // Backends that stamp the clock count only the upstream's own wait; others the whole attempt.
+      const { sentAt, answeredAt } = clock;
+      input.timer.upstreamMs +=
+        sentAt !== undefined && answeredAt !== undefined ? answeredAt - sentAt : performance.now() - started;
     }
   }
 }
