@@ -1,5 +1,7 @@
 // Start time and idle memory of the compiled router with one pool (no retrieval, governance off), against a bare
-// node:http server started the same way in the same run (the runtime's floor), alternating rounds:
+// node:http server started the same way in the same run (the runtime's floor), alternating rounds. The router runs as
+// `npm start` does (dist/bin/main.js, the esbuild bundle of scripts/bundle-entry.ts) and, as a third column, from
+// tsc's unbundled modules (dist/bin/cli.js), to show what the bundle buys:
 //   - start: spawn → first 200 from /v1/models (wall time, and the process's own CPU time until then, which a busy
 //     machine stretches far less than the wall time);
 //   - idle RSS 3 s after that first answer.
@@ -45,7 +47,11 @@ server.listen(Number(process.argv[1]), '127.0.0.1');
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
-type Target = 'bare' | 'router';
+type Target = 'bare' | 'router' | 'unbundled';
+const TARGETS: readonly Target[] = ['bare', 'router', 'unbundled'];
+
+/** tsc's dist/bin/cli.js run the way bin/main.ts runs it, without the bundle. */
+const UNBUNDLED_ENTRY = `const { main } = await import(${JSON.stringify(new URL('cli.js', `file://${ENTRY}`).href)}); await main(['node', 'switchyard', ...process.argv.slice(1)]);`;
 
 interface Measured {
   startMs: number;
@@ -55,10 +61,13 @@ interface Measured {
 
 async function measure(target: Target, configPath: string): Promise<Measured> {
   const port = await freePort();
+  const serve = ['serve', '--config', configPath, '--port', String(port)];
   const args =
     target === 'bare'
       ? [...NODE_FLAGS, '-e', BARE_SERVER, String(port)]
-      : [...NODE_FLAGS, ENTRY, 'serve', '--config', configPath, '--port', String(port)];
+      : target === 'router'
+        ? [...NODE_FLAGS, ENTRY, ...serve]
+        : [...NODE_FLAGS, '--input-type=module', '-e', UNBUNDLED_ENTRY, ...serve];
   const started = performance.now();
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   try {
@@ -150,9 +159,9 @@ async function main(): Promise<void> {
     console.log(
       `router footprint: one vLLM pool of one backend, governance and retrieval off; ${ROUNDS} alternating rounds; load average ${loadAverage()}`,
     );
-    const results: Record<Target, Measured[]> = { bare: [], router: [] };
+    const results: Record<Target, Measured[]> = { bare: [], router: [], unbundled: [] };
     for (let round = 0; round < ROUNDS; round++) {
-      for (const target of (round % 2 === 0 ? ['bare', 'router'] : ['router', 'bare']) as Target[]) {
+      for (const target of round % 2 === 0 ? TARGETS : [...TARGETS].reverse()) {
         results[target].push(await measure(target, configPath));
       }
     }
@@ -165,11 +174,12 @@ async function main(): Promise<void> {
         router.toFixed(0),
         (router - bare).toFixed(0),
         `${Math.min(...results.router.map(pick)).toFixed(0)}–${Math.max(...results.router.map(pick)).toFixed(0)}`,
+        median(results.unbundled.map(pick)).toFixed(0),
       ];
     };
     console.log(
       formatTable(
-        ['metric (median of rounds)', 'bare node:http', 'router', 'router − bare', 'router range'],
+        ['metric (median of rounds)', 'bare node:http', 'router', 'router − bare', 'router range', 'router unbundled'],
         [
           row('start to first /v1/models, wall ms', (entry) => entry.startMs),
           row('start CPU ms', (entry) => entry.startCpuMs),
