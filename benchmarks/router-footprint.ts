@@ -4,7 +4,9 @@
 // tsc's unbundled modules (dist/bin/cli.js), to show what the bundle buys:
 //   - start: spawn → first 200 from /v1/models (wall time, and the process's own CPU time until then, which a busy
 //     machine stretches far less than the wall time);
-//   - idle RSS 3 s after that first answer.
+//   - RSS 3 s after that first answer, and settled idle RSS 20 s after it: V8's memory reducer runs about 8 s after
+//     the last full GC of an idle process and gives back the young generation that start-up's allocations grew (with
+//     `--max-semi-space-size=32`, up to 32 MiB committed), so the 3 s reading still holds start-up's garbage.
 // `--parts` adds what each large package costs on its own: RSS and load time of a node process that only imports it,
 // minus a bare node process's, for the packages the router loads at start and those it loads only when configured.
 // Prints PASS/FAIL for the performance issue's targets (idle RSS ≤ 100 MB, start ≤ 1 s) and the load average.
@@ -31,6 +33,8 @@ const ENTRY = COMPILED
 const NODE_FLAGS = ['--max-semi-space-size=32'];
 const TARGET_IDLE_RSS_MB = 100;
 const TARGET_START_MS = 1000;
+const EARLY_MS = 3000;
+const SETTLED_MS = 20_000;
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '3' }, parts: { type: 'boolean', default: false } },
@@ -56,6 +60,9 @@ const UNBUNDLED_ENTRY = `const { main } = await import(${JSON.stringify(new URL(
 interface Measured {
   startMs: number;
   startCpuMs: number;
+  /** 3 s after the first answer. */
+  earlyRssMb: number;
+  /** 20 s after the first answer, once V8's memory reducer has run. */
   idleRssMb: number;
 }
 
@@ -81,8 +88,10 @@ async function measure(target: Target, configPath: string): Promise<Measured> {
       if (ok) {
         const startMs = performance.now() - started;
         const startCpuMs = cpuMs(child.pid!);
-        await sleep(3000);
-        return { startMs, startCpuMs, idleRssMb: rssMb(child.pid!) };
+        await sleep(EARLY_MS);
+        const earlyRssMb = rssMb(child.pid!);
+        await sleep(SETTLED_MS - EARLY_MS);
+        return { startMs, startCpuMs, earlyRssMb, idleRssMb: rssMb(child.pid!) };
       }
       await sleep(10);
     }
@@ -109,7 +118,7 @@ const PARTS: ReadonlyArray<readonly [string, string]> = [
   ['express', 'at start (HTTP app: everything but the two generation routes)'],
   ['undici', 'at start (upstream connections)'],
   ['zod', 'at start (config and request schemas)'],
-  ['ajv', 'at start (compiled request checks)'],
+  ['ajv', 'sources only (the build precompiles the request checks)'],
   ['prom-client', 'at start (/metrics)'],
   ['pino', 'at start (request log)'],
   ['yaml', 'at start (config file, GPU prices)'],
@@ -183,7 +192,8 @@ async function main(): Promise<void> {
         [
           row('start to first /v1/models, wall ms', (entry) => entry.startMs),
           row('start CPU ms', (entry) => entry.startCpuMs),
-          row('idle RSS MB', (entry) => entry.idleRssMb),
+          row('RSS 3 s after start, MB', (entry) => entry.earlyRssMb),
+          row('idle RSS (20 s, settled), MB', (entry) => entry.idleRssMb),
         ],
       ),
     );
@@ -200,10 +210,14 @@ async function main(): Promise<void> {
       console.log(formatTable(['package', 'loaded', 'RSS MB', 'import ms'], rows));
     }
     const idle = median(results.router.map((entry) => entry.idleRssMb));
+    const early = median(results.router.map((entry) => entry.earlyRssMb));
     const start = median(results.router.map((entry) => entry.startMs));
     console.log(`\nTargets (load average now ${loadAverage()}):`);
     console.log(
-      `  ${idle <= TARGET_IDLE_RSS_MB ? 'PASS' : 'FAIL'}  idle RSS ≤ ${TARGET_IDLE_RSS_MB} MB: ${idle.toFixed(0)} MB (bare node:http ${median(results.bare.map((entry) => entry.idleRssMb)).toFixed(0)} MB)`,
+      `  ${idle <= TARGET_IDLE_RSS_MB ? 'PASS' : 'FAIL'}  idle RSS (settled) ≤ ${TARGET_IDLE_RSS_MB} MB: ${idle.toFixed(0)} MB (bare node:http ${median(results.bare.map((entry) => entry.idleRssMb)).toFixed(0)} MB)`,
+    );
+    console.log(
+      `  ${early <= TARGET_IDLE_RSS_MB ? 'PASS' : 'FAIL'}  RSS 3 s after start ≤ ${TARGET_IDLE_RSS_MB} MB: ${early.toFixed(0)} MB (bare node:http ${median(results.bare.map((entry) => entry.earlyRssMb)).toFixed(0)} MB)`,
     );
     console.log(
       `  ${start <= TARGET_START_MS ? 'PASS' : 'FAIL'}  start to first /v1/models ≤ ${TARGET_START_MS} ms: ${start.toFixed(0)} ms (bare node:http ${median(results.bare.map((entry) => entry.startMs)).toFixed(0)} ms; wall time, stretched by a busy host)`,
