@@ -1,13 +1,18 @@
 // The compiled check (ajv over z.toJSONSchema) must accept exactly what zod accepts: a body it lets through skips
 // zod entirely. Every body below is run through both; single-field mutations of a valid body cover each rule, and
-// seeded random combinations cover interactions.
+// seeded random combinations cover interactions. The checks `npm run build` precompiles (ajv standalone code, what the
+// compiled router runs) are held to the same corpus.
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
+import type { ValidateFunction } from 'ajv';
+import { precompiledChecksSource } from '../scripts/precompile-checks.ts';
 import { InvalidRequestError } from './errors.ts';
 import { z as zod } from 'zod';
 import {
   ChatCompletionRequest,
   CompletionRequest,
   EmbeddingRequest,
+  PASS_THROUGH_BY_NAME,
   PASS_THROUGH_SCHEMAS,
   compiledCheck,
   parseBody,
@@ -202,6 +207,34 @@ describe('compiled request checks agree with the zod schemas', () => {
       // Both verdicts must be well represented, or the corpus proves nothing.
       expect(accepted).toBeGreaterThan(20);
       expect(rejected).toBeGreaterThan(100);
+    });
+  }
+});
+
+/** The build's precompiled module, evaluated as node would load it (CommonJS; it requires ajv's runtime helpers). */
+function loadPrecompiled(): Record<string, ValidateFunction> {
+  const module = { exports: {} as Record<string, ValidateFunction> };
+  new Function('require', 'module', 'exports', precompiledChecksSource())(
+    createRequire(import.meta.url),
+    module,
+    module.exports,
+  );
+  return module.exports;
+}
+
+describe('precompiled request checks (the compiled build) agree with the zod schemas', () => {
+  const precompiled = loadPrecompiled();
+  it('exports one check per pass-through schema', () => {
+    expect(Object.keys(precompiled).sort()).toEqual(Object.keys(PASS_THROUGH_BY_NAME).sort());
+  });
+  for (const [name, testCase] of Object.entries(CASES)) {
+    const schemaName = Object.keys(PASS_THROUGH_BY_NAME).find((key) => PASS_THROUGH_BY_NAME[key] === testCase.schema);
+    if (schemaName === undefined) continue;
+    it(`${name}: same verdict on every body`, () => {
+      const check = precompiled[schemaName]!;
+      for (const body of bodiesFor(testCase)) {
+        expect({ body, verdict: check(body) }).toEqual({ body, verdict: testCase.schema.safeParse(body).success });
+      }
     });
   }
 });

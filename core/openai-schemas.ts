@@ -6,7 +6,11 @@
 // (z.toJSONSchema → ajv, once per schema): a pass accepts the body as it is; a failure runs zod, whose first issue
 // becomes the error. In profiles of the router, zod's generic parse cost ~4 % of the CPU per request and the
 // compiled check a tenth of it. schemas.test.ts checks that both agree on a corpus of valid and broken bodies.
-import { Ajv, type ValidateFunction } from 'ajv';
+// `npm run build` precompiles the pass-through checks to ajv's standalone code (scripts/precompile-checks.ts), so the
+// compiled router neither loads ajv nor compiles at start-up (compiling them took ~0.5 s of CPU per start); the
+// sources compile them on first use.
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, Options as AjvOptions, ValidateFunction } from 'ajv';
 import { z } from 'zod';
 import { InvalidRequestError } from './errors.ts';
 
@@ -91,26 +95,63 @@ function paramName(path: readonly PropertyKey[]): string {
   return text;
 }
 
-const ajv = new Ajv({ strict: false, allErrors: false });
-const compiled = new WeakMap<z.ZodType, ValidateFunction>();
+/** ajv's settings for the checks, at start-up or at build time (scripts/precompile-checks.ts). */
+export const CHECK_AJV_OPTIONS: AjvOptions = { strict: false, allErrors: false };
+/** The JSON Schema a check is compiled from: the input side of the zod schema. */
+export function checkJsonSchema(schema: z.ZodType): Record<string, unknown> {
+  return z.toJSONSchema(schema, { target: 'draft-7', io: 'input' });
+}
+
 /**
  * The schemas whose parse changes nothing (no defaults, transforms or coercion, which a yes/no check would skip):
  * only these take the compiled check. schemas.test.ts keeps it so (their input and output JSON Schemas are equal).
+ * Their names key the precompiled checks.
  */
-export const PASS_THROUGH_SCHEMAS: ReadonlySet<z.ZodType> = new Set<z.ZodType>([
+export const PASS_THROUGH_BY_NAME: Readonly<Record<string, z.ZodType>> = {
   ChatCompletionRequest,
   CompletionRequest,
   EmbeddingRequest,
-]);
+};
+export const PASS_THROUGH_SCHEMAS: ReadonlySet<z.ZodType> = new Set<z.ZodType>(Object.values(PASS_THROUGH_BY_NAME));
+
+/** Beside the compiled module, written by `npm run build`. */
+export const PRECOMPILED_CHECKS_FILE = 'openai-checks.precompiled.cjs';
+const require = createRequire(import.meta.url);
+const compiled = new WeakMap<z.ZodType, ValidateFunction>();
+let ajv: AjvClass | undefined;
+let precompiled: Readonly<Record<string, ValidateFunction>> | undefined;
+
+function loadPrecompiledChecks(): Readonly<Record<string, ValidateFunction>> {
+  if (import.meta.url.endsWith('.ts')) return {};
+  try {
+    return require(`./${PRECOMPILED_CHECKS_FILE}`) as Record<string, ValidateFunction>;
+  } catch (error) {
+    // A build without the file (tsc alone) compiles at start-up as the sources do.
+    if ((error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return {};
+    throw error;
+  }
+}
+
+function compileCheck(schema: z.ZodType): ValidateFunction {
+  precompiled ??= loadPrecompiledChecks();
+  const name = Object.keys(PASS_THROUGH_BY_NAME).find((key) => PASS_THROUGH_BY_NAME[key] === schema);
+  const ready = name === undefined ? undefined : precompiled[name];
+  if (ready) return ready;
+  if (!ajv) {
+    const { Ajv } = require('ajv') as { Ajv: typeof AjvClass };
+    ajv = new Ajv(CHECK_AJV_OPTIONS);
+  }
+  return ajv.compile(checkJsonSchema(schema));
+}
 
 /**
- * The schema's compiled check (JSON Schema of its input side, compiled by ajv on first use; the router compiles its
- * pass-through schemas at start-up, see `compilePassThroughChecks`, so no request pays the ~50 ms compile).
+ * The schema's compiled check: precompiled by the build, or compiled by ajv on first use (the router asks for its
+ * pass-through checks at start-up, see `compilePassThroughChecks`, so no request pays the ~50 ms compile).
  */
 export function compiledCheck(schema: z.ZodType): ValidateFunction {
   let check = compiled.get(schema);
   if (!check) {
-    check = ajv.compile(z.toJSONSchema(schema, { target: 'draft-7', io: 'input' }));
+    check = compileCheck(schema);
     compiled.set(schema, check);
   }
   return check;

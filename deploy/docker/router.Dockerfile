@@ -24,6 +24,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
 COPY bin ./bin
+COPY core ./core
 COPY models ./models
 COPY router ./router
 COPY retrieval ./retrieval
