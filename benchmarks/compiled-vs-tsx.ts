@@ -49,7 +49,7 @@ async function startServe(mode: Mode, args: readonly string[], cwd: string): Pro
   const port = await freePort();
   const entry = mode === 'compiled' ? COMPILED_ENTRY : SOURCE_ENTRY;
   const started = performance.now();
-  const child = spawn(process.execPath, ['--max-semi-space-size=32', entry, 'serve', ...args, '--port', String(port)], {
+  const child = spawn(process.execPath, ['--max-semi-space-size=16', entry, 'serve', ...args, '--port', String(port)], {
     cwd,
     env: { ...process.env, SWITCHYARD_FROM_SOURCE: mode === 'tsx' ? '1' : '0' },
     stdio: ['ignore', 'ignore', 'inherit'],

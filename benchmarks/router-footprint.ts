@@ -6,7 +6,7 @@
 //     machine stretches far less than the wall time);
 //   - RSS 3 s after that first answer, and settled idle RSS 20 s after it: V8's memory reducer runs about 8 s after
 //     the last full GC of an idle process and gives back the young generation that start-up's allocations grew (with
-//     `--max-semi-space-size=32`, up to 32 MiB committed), so the 3 s reading still holds start-up's garbage.
+//     `--max-semi-space-size=16`, up to 16 MiB committed), so the 3 s reading still holds start-up's garbage.
 // `--parts` adds what each large package costs on its own: RSS and load time of a node process that only imports it,
 // minus a bare node process's, for the packages the router loads at start and those it loads only when configured.
 // Prints PASS/FAIL for the performance issue's targets (idle RSS ≤ 100 MB, start ≤ 1 s) and the load average.
@@ -30,7 +30,7 @@ const ENTRY = COMPILED
   ? fileURLToPath(new URL('../bin/main.js', import.meta.url))
   : join(ROOT, 'dist', 'bin', 'main.js');
 /** The flags `npm start` runs node with. */
-const NODE_FLAGS = ['--max-semi-space-size=32'];
+const NODE_FLAGS = ['--max-semi-space-size=16'];
 const TARGET_IDLE_RSS_MB = 100;
 const TARGET_START_MS = 1000;
 const EARLY_MS = 3000;

@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   let child: ChildProcess | undefined;
   try {
     child = fork(fileURLToPath(import.meta.url), ['--role-router', direct], {
-      execArgv: ['--import', 'tsx', '--max-semi-space-size=32'],
+      execArgv: ['--import', 'tsx', '--max-semi-space-size=16'],
     });
     const port = await new Promise<number>((resolve, reject) => {
       child!.once('message', (message: { port: number }) => resolve(message.port));

@@ -4,11 +4,11 @@
 //
 //   npm run build && node dist/benchmarks/router-overhead.js [--quick] [--rounds 5] [--concurrency 1,16,64,256]
 //       [--rates 100,200] [--modes json,stream] [--itl-ms 1] [--round-seconds 1.5]
-//       [--ttft-concurrency 1,64] [--ttft-itl-ms 20] [--ttft-tokens 8] [--semi-space 32 (MiB; 0 = V8's default)]
+//       [--ttft-concurrency 1,64] [--ttft-itl-ms 20] [--ttft-tokens 8] [--semi-space 16 (MiB; 0 = V8's default)]
 //   (`npx tsx benchmarks/router-overhead.ts …` runs the TypeScript sources through tsx instead: not what ships.)
 //
 // The proxy and the router run with the same V8 young-generation size, the one `npm start` and the router image use
-// (--max-semi-space-size=32), so the comparison is between the two programs, not between their GC settings.
+// (--max-semi-space-size=16), so the comparison is between the two programs, not between their GC settings.
 //
 // Each mode gets its own fake upstream (core/testing/fake-upstream.ts, timers only: a busy-waiting upstream would take
 // one of the host's cores from the processes being measured), proxy and router:
@@ -59,7 +59,7 @@ function argument(name: string): string | undefined {
 }
 
 /** V8 semi-space (MiB) for the proxy and the router processes, as `npm start` runs the router; 0 = V8's default. */
-const SEMI_SPACE_MB = Number(argument('semi-space') ?? 32);
+const SEMI_SPACE_MB = Number(argument('semi-space') ?? 16);
 
 // ---------------------------------------------------------------- child processes
 async function runRole(role: Role): Promise<void> {

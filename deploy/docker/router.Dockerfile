@@ -41,8 +41,8 @@ COPY --from=build --chown=65532:65532 /app/package.json ./
 COPY --from=build --chown=65532:65532 /app/dist ./dist
 USER 65532:65532
 EXPOSE 8080
-# A larger V8 young generation (up to 32 MiB per semi-space): every in-flight request keeps its state alive across
-# minor GCs, so with the default size a busy router copies and promotes much of it (see router/README.md, "Tuning").
+# V8's young generation pinned at 16 MiB per semi-space, whatever the container's memory limit: smaller semi-spaces
+# make a busy router copy and promote more in-flight request state; larger ones cost memory (router/README.md, "Tuning").
 # node itself is PID 1 (no npm or shell wrapper), so SIGTERM reaches the router's own shutdown.
-ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=32", "dist/bin/main.js"]
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=16", "dist/bin/main.js"]
 CMD ["serve", "--host", "0.0.0.0", "--port", "8080"]
