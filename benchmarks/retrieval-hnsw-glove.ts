@@ -4,12 +4,12 @@
 // (hnswlib's own exact index, the baseline measured in the same run), recall@10 against queries per CPU-second of
 // this process (one query at a time on one thread) for M ∈ {16, 32} and a sweep of ef.
 //   nice -n 10 npx tsx benchmarks/retrieval-hnsw-glove.ts [--queries 10000] [--m 16,32] [--ef 10,20,40,80,120,200,400,800]
-//                                                         [--ef-construction 200] [--limit 0 (all words)]
+//                                                         [--ef-construction 100] [--limit 0 (all words)]
 // Anchor: ann-benchmarks' glove-100-angular (1,183,514 GloVe-Twitter vectors, 10k queries); see retrieval/README.md.
 import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import type * as Hnswlib from 'hnswlib-node';
-import { HnswIndex } from '../retrieval/indexes/hnsw.ts';
+import { HnswConfigSchema, HnswIndex } from '../retrieval/indexes/hnsw.ts';
 import { normalise } from '../retrieval/indexes/vector-math.ts';
 import { findWordVectorPackage, readPackageWords } from '../retrieval/models/word-vectors/derive.ts';
 import { seededRandom } from '../retrieval/testing/random.ts';
@@ -22,7 +22,7 @@ const list = (name: string, fallback: string) => {
   return (at === -1 ? fallback : (process.argv[at + 1] ?? fallback)).split(',').map(Number);
 };
 const queryCount = flag('queries', 10_000);
-const efConstruction = flag('ef-construction', 200);
+const efConstruction = flag('ef-construction', HnswConfigSchema.parse({}).efConstruction);
 const limit = flag('limit', 0);
 const mValues = list('m', '16,32');
 const efValues = list('ef', '10,20,40,80,120,200,400,800');
