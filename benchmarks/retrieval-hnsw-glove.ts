@@ -4,7 +4,7 @@
 // (hnswlib's own exact index, the baseline measured in the same run), recall@10 against queries per CPU-second of
 // this process (one query at a time on one thread) for M ∈ {16, 32} and a sweep of ef.
 //   nice -n 10 npx tsx benchmarks/retrieval-hnsw-glove.ts [--queries 10000] [--m 16,32] [--ef 10,20,40,80,120,200,400,800]
-//                                                         [--ef-construction 100] [--limit 0 (all words)]
+//                                                         [--ef-construction 200] [--limit 0 (all words)]
 // Anchor: ann-benchmarks' glove-100-angular (1,183,514 GloVe-Twitter vectors, 10k queries); see retrieval/README.md.
 import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';

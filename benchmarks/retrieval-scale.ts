@@ -4,7 +4,7 @@
 // top-10 lists are identical), and HNSW recall@10 against exact search — with PASS/FAIL against the targets
 // (hybrid p50 ≤ 10 ms, ≤ 2 KB per chunk beyond the vectors).
 //   nice -n 10 node --expose-gc --max-old-space-size=6144 --import tsx benchmarks/retrieval-scale.ts \
-//     --chunks 100000,300000 [--queries 500] [--recall-queries 100] [--m 16] [--ef-construction 100] [--ef 80]
+//     --chunks 100000,300000 [--queries 500] [--recall-queries 100] [--m 16] [--ef-construction 200] [--ef 64]
 import { loadavg } from 'node:os';
 import { HnswConfigSchema } from '../retrieval/indexes/hnsw.ts';
 import { flag, round } from './retrieval-shared.ts';

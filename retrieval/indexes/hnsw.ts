@@ -21,11 +21,11 @@ export const HnswConfigSchema = z.object({
   space: z.enum(['cosine', 'ip']).default('cosine'),
   m: z.number().int().min(2).max(128).default(16),
   /**
-   * 100 builds ~1.5× faster than 200 for the same recall once search ef is 80: on 148k GloVe vectors, recall@10 0.941
-   * at ef 80 against 0.932 for 200 at ef 64 (benchmarks/retrieval-hnsw-glove.ts, retrieval/README.md).
+   * 100 builds ~1.5× faster and, with ef 80, kept recall on 148k GloVe vectors, but lost it at 1M chunks (recall@10
+   * 0.926 against 0.964 for 200 / 64, benchmarks/RESULTS.md): 200 / 64 stay until a sweep at 1M says otherwise.
    */
-  efConstruction: z.number().int().min(1).default(100),
-  ef: z.number().int().min(1).default(80),
+  efConstruction: z.number().int().min(1).default(200),
+  ef: z.number().int().min(1).default(64),
   initialCapacity: z.number().int().min(1).default(1024),
   randomSeed: z.number().int().default(100),
   /** Filters that admit at most this many live keys are answered exactly from the stored vectors. */
