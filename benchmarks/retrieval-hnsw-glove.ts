@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import type * as Hnswlib from 'hnswlib-node';
-import { HnswIndex } from '../retrieval/indexes/hnsw.ts';
+import { HnswConfigSchema, HnswIndex } from '../retrieval/indexes/hnsw.ts';
 import { normalise } from '../retrieval/indexes/vector-math.ts';
 import { findWordVectorPackage, readPackageWords } from '../retrieval/models/word-vectors/derive.ts';
 import { seededRandom } from '../retrieval/testing/random.ts';
@@ -22,7 +22,7 @@ const list = (name: string, fallback: string) => {
   return (at === -1 ? fallback : (process.argv[at + 1] ?? fallback)).split(',').map(Number);
 };
 const queryCount = flag('queries', 10_000);
-const efConstruction = flag('ef-construction', 200);
+const efConstruction = flag('ef-construction', HnswConfigSchema.parse({}).efConstruction);
 const limit = flag('limit', 0);
 const mValues = list('m', '16,32');
 const efValues = list('ef', '10,20,40,80,120,200,400,800');

@@ -1,6 +1,7 @@
 // The scale benchmark's code path at 2,000 chunks: the product's ingest, snapshot and search (retrieval-scale-run.ts),
 // checked for equal answers rather than timed (timings belong to the benchmark).
 import { describe, expect, it } from 'vitest';
+import { HnswConfigSchema } from '../retrieval/indexes/hnsw.ts';
 import { runScale } from './retrieval-scale-run.ts';
 
 describe('scale run (2k chunks)', () => {
@@ -9,7 +10,7 @@ describe('scale run (2k chunks)', () => {
       chunks: 2000,
       queries: 60,
       recallQueries: 20,
-      hnsw: { m: 16, efConstruction: 200, ef: 64 },
+      hnsw: HnswConfigSchema.parse({}),
     });
     expect(result.chunks).toBe(2000);
     expect(result.bm25.compared).toBe(60);

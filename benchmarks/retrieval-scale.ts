@@ -6,6 +6,7 @@
 //   nice -n 10 node --expose-gc --max-old-space-size=6144 --import tsx benchmarks/retrieval-scale.ts \
 //     --chunks 100000,300000 [--queries 500] [--recall-queries 100] [--m 16] [--ef-construction 200] [--ef 64]
 import { loadavg } from 'node:os';
+import { HnswConfigSchema } from '../retrieval/indexes/hnsw.ts';
 import { flag, round } from './retrieval-shared.ts';
 import { runScale, SCALE_DIMENSIONS, type ScaleResult } from './retrieval-scale-run.ts';
 
@@ -18,7 +19,13 @@ if (sizes.some((size) => !Number.isInteger(size) || size < 100 || size > 2_000_0
   console.error('--chunks takes comma-separated sizes between 100 and 2,000,000');
   process.exit(2);
 }
-const hnsw = { m: flag('m', 16), efConstruction: flag('ef-construction', 200), ef: flag('ef', 64) };
+// Unset flags take the product's defaults (HnswConfigSchema), so the run measures what `switchyard ingest` builds.
+const hnswDefaults = HnswConfigSchema.parse({});
+const hnsw = {
+  m: flag('m', hnswDefaults.m),
+  efConstruction: flag('ef-construction', hnswDefaults.efConstruction),
+  ef: flag('ef', hnswDefaults.ef),
+};
 const queries = flag('queries', 500);
 const recallQueries = flag('recall-queries', 100);
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -121,6 +121,33 @@ describe('fixed chunker', () => {
   });
 });
 
+describe('documents within the budget (fixed and recursive)', () => {
+  const chunkers = [
+    ['fixed', () => new FixedChunker({ size: 40, overlap: 5 })],
+    ['recursive', () => new RecursiveChunker({ size: 40, overlap: 5 })],
+  ] as const;
+  for (const [name, create] of chunkers) {
+    it(`${name}: a document that fits is one chunk with its exact token count; one just over is split`, async () => {
+      const tokenizer = getTokenizer();
+      const words = (count: number) => `  ${Array.from({ length: count }, (_, i) => `ünï${i}`).join(' ')}\n`;
+      let fitting = 1;
+      while (tokenizer.count(words(fitting + 1)) <= 40) fitting += 1;
+      const text = words(fitting);
+      const [only, ...rest] = await create().chunk(document('fits', text));
+      expect(rest).toEqual([]);
+      expect(only).toEqual({ text, start: 0, end: text.length, headingPath: [], tokenCount: tokenizer.count(text) });
+      const over = words(fitting + 3);
+      const split = await create().chunk(document('over', over));
+      expect(split.length).toBeGreaterThan(1);
+      for (const chunk of split) expect(chunk.tokenCount).toBe(tokenizer.count(chunk.text));
+    });
+
+    it(`${name}: a blank document has no chunks`, async () => {
+      expect(await create().chunk(document('blank', ' \n\t '))).toEqual([]);
+    });
+  }
+});
+
 describe('markdown chunker', () => {
   it('carries heading paths and ignores # lines inside code fences', async () => {
     const sections = markdownSections(markdown.text);

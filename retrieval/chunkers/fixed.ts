@@ -24,8 +24,15 @@ export class FixedChunker implements Chunker {
   async chunk(document: SourceDocument): Promise<ChunkDraft[]> {
     const tokenizer = getTokenizer(this.config.encoding);
     const { text } = document;
-    return tokenWindows(text, { start: 0, end: text.length }, this.config.size, this.config.overlap, tokenizer).map(
-      (span) => toDraft(text, span, [], tokenizer),
+    const tokens = tokenizer.encode(text);
+    // One window: its token count is the document's, so the text is not encoded a second time to count it.
+    if (tokens.length <= this.config.size) {
+      if (text.trim().length === 0) return [];
+      return [{ text, start: 0, end: text.length, headingPath: [], tokenCount: tokens.length }];
+    }
+    const span = { start: 0, end: text.length };
+    return tokenWindows(text, span, this.config.size, this.config.overlap, tokenizer, tokens).map((window) =>
+      toDraft(text, window, [], tokenizer),
     );
   }
 }

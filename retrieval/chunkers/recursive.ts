@@ -28,8 +28,14 @@ export class RecursiveChunker implements Chunker {
 
   async chunk(document: SourceDocument): Promise<ChunkDraft[]> {
     const tokenizer = getTokenizer(this.config.encoding);
-    return this.spans(document.text, { start: 0, end: document.text.length }, tokenizer).map((span) =>
-      toDraft(document.text, span, [], tokenizer),
+    const { text } = document;
+    // A document that fits is one chunk: counted once here instead of three times (split, pack, draft) below.
+    const tokenCount = tokenizer.count(text);
+    if (tokenCount <= this.config.size) {
+      return text.trim().length === 0 ? [] : [{ text, start: 0, end: text.length, headingPath: [], tokenCount }];
+    }
+    return this.spans(text, { start: 0, end: text.length }, tokenizer).map((span) =>
+      toDraft(text, span, [], tokenizer),
     );
   }
 

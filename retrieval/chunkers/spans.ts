@@ -13,9 +13,17 @@ export interface Span {
  * fall on token boundaries (moved to the nearest character boundary when a token splits a multi-byte character); a
  * window whose re-tokenised text exceeds `size` is shrunk until it fits.
  */
-export function tokenWindows(text: string, span: Span, size: number, overlap: number, tokenizer: Tokenizer): Span[] {
+export function tokenWindows(
+  text: string,
+  span: Span,
+  size: number,
+  overlap: number,
+  tokenizer: Tokenizer,
+  /** The tokens of text[span], when the caller has encoded it already. */
+  encoded?: Uint32Array,
+): Span[] {
   const slice = text.slice(span.start, span.end);
-  const tokens = tokenizer.encode(slice);
+  const tokens = encoded ?? tokenizer.encode(slice);
   if (tokens.length <= size) return slice.trim().length === 0 ? [] : [span];
   const charOffsets = tokenCharOffsets(slice, tokens, tokenizer);
   const step = Math.max(1, size - overlap);

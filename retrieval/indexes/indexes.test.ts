@@ -1,9 +1,13 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { TextItem, VectorItem } from '../contracts.ts';
 import { randomUnitVectors } from '../testing/random.ts';
 import { Bm25Index } from './bm25.ts';
 import { BruteForceIndex } from './brute-force.ts';
-import { HnswIndex } from './hnsw.ts';
+import { HnswIndex, stageHnswFile } from './hnsw.ts';
 import { runIndexConformance } from './index.conformance.ts';
 
 const DIMENSIONS = 24;
@@ -109,5 +113,39 @@ describe('HNSW recall against exact search', () => {
     const admitted = (key: number): boolean => key % 50 === 0;
     const query = data[7]?.vector as Float32Array;
     expect(hnsw.search(query, 5, admitted)).toEqual(exact.search(query, 5, admitted).map((hit) => hit));
+  });
+});
+
+describe('HNSW file staging (streamed load)', () => {
+  it('splits header and hnswlib bytes across read-buffer boundaries, with the size and sha256 of the whole file', () => {
+    const directory = mkdtempSync(join(tmpdir(), 'switchyard-hnsw-stage-'));
+    try {
+      const index = new HnswIndex(DIMENSIONS, { initialCapacity: 64 });
+      index.add(vectorItems);
+      index.delete([vectorItems[0]?.key as number]);
+      const path = join(directory, 'hnsw.bin');
+      index.save(path);
+      const file = readFileSync(path);
+      // A 7-byte buffer puts the length word, the header and hnswlib's part across many reads.
+      const staged = stageHnswFile(path, join(directory, 'scratch'), 7);
+      expect(staged.bytes).toBe(file.length);
+      expect(staged.sha256).toBe(createHash('sha256').update(file).digest('hex'));
+      const headerLength = file.readUInt32LE(0);
+      expect(staged.header?.equals(file.subarray(4, 4 + headerLength))).toBe(true);
+      expect(readFileSync(staged.scratch).equals(file.subarray(4 + headerLength))).toBe(true);
+      const loaded = HnswIndex.fromStaged(staged);
+      expect(loaded.size).toBe(index.size);
+      for (const item of vectorItems.slice(1, 40)) {
+        expect(loaded.search(item.vector, 5)).toEqual(index.search(item.vector, 5));
+      }
+
+      const truncated = join(directory, 'truncated.bin');
+      writeFileSync(truncated, file.subarray(0, 4 + Math.floor(headerLength / 2)));
+      const cut = stageHnswFile(truncated, join(directory, 'scratch-truncated'));
+      expect(cut.header).toBeNull();
+      expect(() => HnswIndex.fromStaged(cut)).toThrow(/truncated inside its header/);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 });

@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IndexCorruptError } from '../errors.ts';
 import { Bm25Index } from '../indexes/bm25.ts';
-import { HnswIndex } from '../indexes/hnsw.ts';
+import { HnswIndex, stageHnswFile, type StagedHnswFile } from '../indexes/hnsw.ts';
 import { ChunkStore, sha256 } from '../store/chunk-store.ts';
 import { commitFile, fsyncDirectory, writeFileAtomic } from './atomic.ts';
 import {
@@ -86,31 +86,61 @@ async function verifiedBytes(directory: string, entry: FileEntry): Promise<Buffe
       throw new IndexCorruptError(`Index ${directory}: ${entry.name} is missing.`);
     throw error;
   }
-  if (bytes.length !== entry.bytes) {
-    throw new IndexCorruptError(
-      `Index ${directory}: ${entry.name} has ${bytes.length} bytes, the manifest says ${entry.bytes} (truncated or replaced).`,
-    );
-  }
-  const digest = sha256(bytes);
-  if (digest !== entry.sha256) {
-    throw new IndexCorruptError(
-      `Index ${directory}: checksum mismatch for ${entry.name} (expected ${entry.sha256.slice(0, 12)}…, got ${digest.slice(0, 12)}…).`,
-    );
-  }
+  checkEntry(directory, entry, bytes.length, sha256(bytes));
   return bytes;
 }
 
 /** Lets queries on the same event loop run between the load's steps (a reader loads beside live traffic). */
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** The size and sha256 check of one file the manifest names. */
+function checkEntry(directory: string, entry: FileEntry, bytes: number, digest: string): void {
+  if (bytes !== entry.bytes) {
+    throw new IndexCorruptError(
+      `Index ${directory}: ${entry.name} has ${bytes} bytes, the manifest says ${entry.bytes} (truncated or replaced).`,
+    );
+  }
+  if (digest !== entry.sha256) {
+    throw new IndexCorruptError(
+      `Index ${directory}: checksum mismatch for ${entry.name} (expected ${entry.sha256.slice(0, 12)}…, got ${digest.slice(0, 12)}…).`,
+    );
+  }
+}
+
 /**
- * Loads one generation into memory. File reads are asynchronous and each parse step is followed by a yield, so a
- * replica that loads a new snapshot in the background keeps answering queries; the longest pause is one parse step.
+ * The HNSW file, verified, split into its header and a private scratch copy of hnswlib's part in the temp directory
+ * (hnswlib reads only files): the writer removing this generation cannot break the load, replicas sharing /tmp do not
+ * collide, and the file is streamed rather than read whole (indexes/hnsw.ts).
+ */
+function stagedHnsw(directory: string, entry: FileEntry): StagedHnswFile {
+  const scratch = join(tmpdir(), `switchyard-${entry.name.replaceAll('/', '-')}-${randomUUID().slice(0, 8)}.hnswlib`);
+  let staged: StagedHnswFile;
+  try {
+    staged = stageHnswFile(join(directory, entry.name), scratch);
+  } catch (error) {
+    rmSync(scratch, { force: true });
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new IndexCorruptError(`Index ${directory}: ${entry.name} is missing.`);
+    throw error;
+  }
+  try {
+    checkEntry(directory, entry, staged.bytes, staged.sha256);
+  } catch (error) {
+    rmSync(scratch, { force: true });
+    throw error;
+  }
+  return staged;
+}
+
+/**
+ * Loads one generation into memory. File reads are asynchronous (the HNSW file is streamed) and each parse step is
+ * followed by a yield, so a replica that loads a new snapshot in the background keeps answering queries; the longest
+ * pause is one parse step.
  */
 export async function loadSnapshot(directory: string, manifest: Manifest, hnswEf?: number): Promise<SnapshotParts> {
   const storeBytes = await verifiedBytes(directory, manifest.files.store);
   const bm25Bytes = await verifiedBytes(directory, manifest.files.bm25);
-  const hnswBytes = manifest.files.hnsw === null ? null : await verifiedBytes(directory, manifest.files.hnsw);
+  const staged = manifest.files.hnsw === null ? null : stagedHnsw(directory, manifest.files.hnsw);
   let parts: SnapshotParts;
   try {
     await yieldToEventLoop();
@@ -118,17 +148,7 @@ export async function loadSnapshot(directory: string, manifest: Manifest, hnswEf
     await yieldToEventLoop();
     const bm25 = Bm25Index.fromBytes(bm25Bytes);
     await yieldToEventLoop();
-    // hnswlib reads only from files: the verified bytes go through a private scratch file in the temp directory, so
-    // the writer removing this generation cannot break the load (and replicas sharing /tmp do not collide).
-    const hnswEntry = manifest.files.hnsw;
-    const hnsw =
-      hnswBytes === null || hnswEntry === null
-        ? null
-        : HnswIndex.fromBytes(
-            hnswBytes,
-            join(tmpdir(), `switchyard-${hnswEntry.name.replaceAll('/', '-')}-${randomUUID().slice(0, 8)}`),
-            hnswEf === undefined ? {} : { ef: hnswEf },
-          );
+    const hnsw = staged === null ? null : HnswIndex.fromStaged(staged, hnswEf === undefined ? {} : { ef: hnswEf });
     parts = { store, bm25, hnsw, embedder: manifest.embedder };
   } catch (error) {
     throw new IndexCorruptError(
@@ -137,6 +157,8 @@ export async function loadSnapshot(directory: string, manifest: Manifest, hnswEf
         cause: error,
       },
     );
+  } finally {
+    if (staged !== null) rmSync(staged.scratch, { force: true });
   }
   const counts = parts.store.counts();
   const problems: string[] = [];
