@@ -28,16 +28,18 @@ const BATCH_BYTES = 4096;
 const FLUSH_MS = 250;
 
 /**
- * stdout gets the lines in batches: an asynchronous write per line is a thread-pool round trip per request (the
- * largest single cost of a JSON request after node's HTTP work), a batch of ~15 lines is one. Lines still waiting
- * are written when the process exits.
+ * stdout gets the lines in batches: a write per line is a syscall (or a thread-pool round trip) per request, a batch
+ * of ~10 lines is one. The batch is written synchronously once it is full: in sonic-boom's asynchronous mode only one
+ * write of at most 16 KiB is in flight, and it completes between event-loop turns, so a saturated router logs faster
+ * than that drains and the backlog grows without bound (measured: RSS 250 → 420–680 MB in 60 s at 256 connections). Lines still
+ * waiting are written by the timer below or when the process exits.
  */
 let stdout: DestinationStream | undefined;
 
 function batchedStdout(): DestinationStream {
   // One per process (stdout is one file descriptor), shared by every router in it.
   if (stdout) return stdout;
-  const destination = pino.destination({ dest: 1, sync: false, minLength: BATCH_BYTES });
+  const destination = pino.destination({ dest: 1, sync: true, minLength: BATCH_BYTES });
   setInterval(() => {
     // flush() throws while the destination is still opening (before 'ready'); the next tick writes them.
     try {
