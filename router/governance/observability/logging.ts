@@ -126,13 +126,15 @@ export function isoTime(): string {
 const LOG_FLUSH_MS = 1_000;
 
 /**
- * stdout through sonic-boom, asynchronous and buffered: one write per 4 KB of lines instead of one per line (the
- * per-line write was the largest single cost of the governance chain per request), flushed at least every second
- * and on exit by pino. A SIGKILL can lose the last buffer (at most one second or 4 KB of lines): pino's documented
- * trade-off for asynchronous logging.
+ * stdout through sonic-boom, buffered: one write per 4 KB of lines instead of one per line (the per-line write was the
+ * largest single cost of the governance chain per request), flushed at least every second and on exit by pino. The
+ * full buffer is written synchronously: in sonic-boom's asynchronous mode one write of at most 16 KiB is in flight and
+ * completes between event-loop turns, so a saturated router logs faster than that drains and the backlog grows without
+ * bound (router/observability/request-log.ts; benchmarks/RESULTS.md). A SIGKILL can lose the last buffer (at most one
+ * second or 4 KB of lines).
  */
 function bufferedStdout(): DestinationStream {
-  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const destination = pino.destination({ dest: 1, sync: true, minLength: 4096 });
   const timer = setInterval(() => {
     try {
       destination.flush();
