@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeUpstream, type FakeUpstream } from '../../../core/testing/fake-upstream.ts';
-import { createMetricsScraper, metricsUrlFor } from './scraper.ts';
+import { createMetricsScraper, metricsUrlFor, type ScrapeTimers } from './scraper.ts';
 import { createScheduler } from '../scheduler.ts';
 import { DEFAULT_PROFILE } from '../config.ts';
 import { makeBackend, makeRequest } from '../testing.ts';
@@ -18,6 +18,30 @@ async function fakeVllm(body: string): Promise<FakeUpstream> {
   const upstream = await startFakeUpstream({ metricsPage: { status: 200, body } });
   upstreams.push(upstream);
   return upstream;
+}
+
+/** A virtual clock and timer queue: advanceTo runs every timer due by then in time order, letting promises settle. */
+function virtualTime() {
+  let now = 0;
+  const due: Array<{ at: number; run: () => void }> = [];
+  const timers: ScrapeTimers = {
+    setTimer(delayMs, run) {
+      const timer = { at: now + delayMs, run };
+      due.push(timer);
+      due.sort((a, b) => a.at - b.at);
+      return { cancel: () => void due.splice(due.indexOf(timer), 1) };
+    },
+  };
+  const advanceTo = async (end: number): Promise<void> => {
+    while (due.length > 0 && due[0]!.at <= end) {
+      const timer = due.shift()!;
+      now = timer.at;
+      timer.run();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    now = end;
+  };
+  return { clock: () => now, timers, advanceTo };
 }
 
 describe('createMetricsScraper', () => {
@@ -140,37 +164,21 @@ describe('createMetricsScraper', () => {
   });
 
   it('scrapes an unchanging idle replica less often, and at the base interval again once the router sends it work', async () => {
-    let now = 0;
-    const due: Array<{ at: number; run: () => void }> = [];
+    const { clock, timers, advanceTo } = virtualTime();
     let page = LEGACY;
     const fetchedAt: number[] = [];
     const scraper = createMetricsScraper({
       backends: [{ id: 'r', url: 'http://replica:8000' }],
       intervalMs: 50,
       staleAfterMs: 500,
-      clock: () => now,
-      timers: {
-        setTimer(delayMs, run) {
-          const timer = { at: now + delayMs, run };
-          due.push(timer);
-          return { cancel: () => due.splice(due.indexOf(timer), 1) };
-        },
-      },
+      clock,
+      timers,
       fetch: async () => {
-        fetchedAt.push(now);
+        fetchedAt.push(clock());
         return { ok: true, status: 200, text: async () => page };
       },
     });
     await scraper.start();
-    const advanceTo = async (end: number): Promise<void> => {
-      while (due.length > 0 && due[0]!.at <= end) {
-        const timer = due.shift()!;
-        now = timer.at;
-        timer.run();
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      now = end;
-    };
     await advanceTo(2_000);
     const gaps = fetchedAt.slice(1).map((at, index) => at - fetchedAt[index]!);
     expect(gaps).toEqual([50, 100, 200, 400, 800]); // doubling while the page stays the same, up to 1 s
@@ -190,39 +198,22 @@ describe('createMetricsScraper', () => {
   });
 
   it('spreads the backends over the interval, and a backed-off replica that stops answering still goes stale', async () => {
-    let now = 0;
-    const due: Array<{ at: number; run: () => void }> = [];
+    const { clock, timers, advanceTo } = virtualTime();
     const fetches: Array<{ url: string; at: number }> = [];
     let silent = false;
     const scraper = createMetricsScraper({
       backends: Array.from({ length: 10 }, (_, index) => ({ id: `r${index}`, url: `http://replica-${index}:8000` })),
       intervalMs: 50,
       staleAfterMs: 500,
-      clock: () => now,
-      timers: {
-        setTimer(delayMs, run) {
-          const timer = { at: now + delayMs, run };
-          due.push(timer);
-          due.sort((a, b) => a.at - b.at);
-          return { cancel: () => due.splice(due.indexOf(timer), 1) };
-        },
-      },
+      clock,
+      timers,
       fetch: async (url) => {
-        fetches.push({ url, at: now });
+        fetches.push({ url, at: clock() });
         if (silent && url.includes('replica-3')) throw new Error('connection refused');
         return { ok: true, status: 200, text: async () => LEGACY };
       },
     });
     await scraper.start();
-    const advanceTo = async (end: number): Promise<void> => {
-      while (due.length > 0 && due[0]!.at <= end) {
-        const timer = due.shift()!;
-        now = timer.at;
-        timer.run();
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      now = end;
-    };
     await advanceTo(99);
     // After the first round (all at t=0), the second is spread over one interval, not fired in one burst.
     const second = fetches.filter((fetch) => fetch.at > 0).map((fetch) => fetch.at);
