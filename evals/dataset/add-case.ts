@@ -1,5 +1,5 @@
 // `eval add-case --from-request <id>`: turns a logged production request into an eval case, so every bug becomes
-// a test. The router's request log does not exist yet; this reads the format documented in evals/README.md:
+// a test. It reads the router's request log (`requestLog:`), in the format documented in evals/README.md:
 // JSONL, one request per line, {id | request_id, timestamp?, model?, request: {model, messages, ...params},
 // response?: {choices: [{message: {content}}]} | {text}, output?}.
 import { appendFile, readFile } from 'node:fs/promises';
@@ -33,6 +33,7 @@ function loggedOutput(entry: LoggedRequest): string | undefined {
 
 /** Finds one request in a JSONL log; malformed lines are skipped (a log is append-only and may end torn). */
 export function findLoggedRequest(logText: string, requestId: string): LoggedRequest {
+  let loggedWithoutBody = false;
   for (const line of logText.split(/\r?\n/)) {
     if (!line.includes(requestId)) continue;
     let json: unknown;
@@ -43,6 +44,14 @@ export function findLoggedRequest(logText: string, requestId: string): LoggedReq
     }
     const parsed = LoggedRequestSchema.safeParse(json);
     if (parsed.success && (parsed.data.id ?? parsed.data.request_id) === requestId) return parsed.data;
+    const entry = json as { id?: unknown; request?: unknown } | null;
+    if (entry?.id === requestId && entry.request === undefined) loggedWithoutBody = true;
+  }
+  if (loggedWithoutBody) {
+    throw new NotFoundError(
+      `request ${requestId} was logged without its messages: the router keeps them only with \`requestLog.bodies: true\` in its config`,
+      { code: 'request_body_not_logged' },
+    );
   }
   throw new NotFoundError(`request ${requestId} is not in the request log`, { code: 'request_not_found' });
 }

@@ -158,4 +158,18 @@ describe('add-case --from-request', () => {
     ).toBe(2);
     expect(errors.join('\n')).toMatch(/request req_9 is not in the request log[\s\S]*cannot read request log/);
   });
+
+  it('a request logged without its messages (requestLog.bodies off) says how to keep them', async () => {
+    const bare = JSON.stringify({ type: 'request', id: 'req_bare', timestamp: 't', model: 'm', prompts: {} });
+    await writeFile(join(directory, 'requests.jsonl'), `${log}\n${bare}\n`);
+    const errors: string[] = [];
+    const io = { stdout: () => undefined, stderr: (text: string) => errors.push(text) };
+    expect(
+      await evalAddCase(
+        { fromRequest: 'req_bare', log: join(directory, 'requests.jsonl'), suite: join(directory, 'c.jsonl') },
+        io,
+      ),
+    ).toBe(2);
+    expect(errors.join('\n')).toMatch(/req_bare was logged without its messages.*requestLog\.bodies: true/);
+  });
 });

@@ -94,7 +94,7 @@ export function mountChain(
     requestLog?: RequestLogSectionConfig;
   };
   const promptsSection: PromptsSectionConfig = sections.prompts ?? { dirs: [], watch: true };
-  const logSection: RequestLogSectionConfig = sections.requestLog ?? { enabled: true, bodies: true };
+  const logSection: RequestLogSectionConfig = sections.requestLog ?? { enabled: true, bodies: false };
   const logger: Logger = pino(
     { level: environment['SWITCHYARD_LOG_LEVEL'] ?? 'info', base: { component: 'chain' } },
     options.logDestination ?? pino.destination(1),

@@ -62,6 +62,11 @@ const APPEND_BATCH_BYTES = 64 * 1024;
  */
 export class JsonlRequestLog implements RequestLog {
   private readonly recent = new Map<string, string>();
+  /** Keys of `recent` in insertion order, as a ring: evicting the oldest is O(1), where a Map's first key is found
+   * by walking past every deleted slot before it. */
+  private readonly ringKeys: Array<string | undefined>;
+  private readonly ringLines: Array<string | undefined>;
+  private ringNext = 0;
   /** Lines of appendSoon not yet written; a synchronous append writes them first, so the file keeps their order. */
   private pending: string[] = [];
   private pendingBytes = 0;
@@ -72,6 +77,8 @@ export class JsonlRequestLog implements RequestLog {
     private readonly keepRecent = 10_000,
   ) {
     mkdirSync(dirname(path), { recursive: true });
+    this.ringKeys = new Array<string | undefined>(keepRecent);
+    this.ringLines = new Array<string | undefined>(keepRecent);
   }
 
   append(entry: RequestLogEntry): void {
@@ -116,9 +123,19 @@ export class JsonlRequestLog implements RequestLog {
   }
 
   private remember(entry: LoggedRequest, line: string): void {
-    this.recent.set(entry.id, line);
-    if (entry.response_id !== undefined) this.recent.set(entry.response_id, line);
-    while (this.recent.size > this.keepRecent) this.recent.delete(this.recent.keys().next().value as string);
+    this.keep(entry.id, line);
+    if (entry.response_id !== undefined) this.keep(entry.response_id, line);
+  }
+
+  private keep(key: string, line: string): void {
+    const slot = this.ringNext;
+    const evicted = this.ringKeys[slot];
+    // A key logged again since keeps its newer line.
+    if (evicted !== undefined && this.recent.get(evicted) === this.ringLines[slot]) this.recent.delete(evicted);
+    this.ringKeys[slot] = key;
+    this.ringLines[slot] = line;
+    this.ringNext = slot + 1 === this.keepRecent ? 0 : slot + 1;
+    this.recent.set(key, line);
   }
 
   findRequest(id: string): LoggedRequest | undefined {

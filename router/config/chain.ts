@@ -44,8 +44,12 @@ export const RequestLogSectionConfig = z.strictObject({
   enabled: z.boolean().default(true),
   /** Default `$SWITCHYARD_REQUEST_LOG`, else `.switchyard/requests.jsonl` (where `eval add-case` looks). */
   path: z.string().optional(),
-  /** Keep request messages and answers (needed by `eval add-case`); off keeps ids, prompts, models, scores only. */
-  bodies: z.boolean().default(true),
+  /**
+   * Keep request messages and answers (needed by `eval add-case --from-request`). Off by default, as LiteLLM and vLLM
+   * keep prompts out of their logs unless asked: prompts and answers on disk are a privacy decision for the operator.
+   * Off keeps ids, prompts' versions, models, scores and latency.
+   */
+  bodies: z.boolean().default(false),
 });
 export type RequestLogSectionConfig = z.infer<typeof RequestLogSectionConfig>;
 

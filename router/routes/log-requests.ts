@@ -76,22 +76,21 @@ function logEntry(
   requestBody: unknown,
   answer: Answer | undefined,
 ): LoggedRequest {
-  return {
+  // One literal (no spreads); JSON.stringify leaves the undefined fields out.
+  const bodies = logBodies && typeof requestBody === 'object' && requestBody !== null;
+  const entry = {
     type: 'request',
     id: context.requestId,
-    ...(answer?.id === undefined ? {} : { response_id: answer.id }),
+    response_id: answer?.id,
     timestamp: new Date().toISOString(),
     model: context.model === '' ? null : context.model,
     prompts: typeof prompt === 'string' ? { prompt: prompt.split(';')[0] ?? prompt } : {},
-    ...(logBodies && typeof requestBody === 'object' && requestBody !== null
-      ? {
-          // Serialised at once by the log (it keeps the line, not the object): no copy needed.
-          request: requestBody as Record<string, unknown>,
-          ...(answer === undefined ? {} : { response: { choices: [{ message: { content: answer.text } }] } }),
-        }
-      : {}),
+    // Serialised at once by the log (it keeps the line, not the object): no copy needed.
+    request: bodies ? (requestBody as Record<string, unknown>) : undefined,
+    response: bodies && answer !== undefined ? { choices: [{ message: { content: answer.text } }] } : undefined,
     latency_ms: Math.round(performance.now() - context.startedAt),
-  };
+  } as LoggedRequest;
+  return entry;
 }
 
 /** The completion's id and its first choice's text (chat message or completion text). */

@@ -58,7 +58,7 @@ export async function startChainFixture(
   const requestLog = join(workspace, 'requests.jsonl');
   const rolloutFile = join(workspace, 'prompt-rollout.yaml');
   config.prompts = { dirs: [promptsDir], rolloutFile, watch: true };
-  config.requestLog = { path: requestLog };
+  config.requestLog = { path: requestLog, bodies: true };
   change(config);
   const logLines: Array<Record<string, unknown>> = [];
   const destination = new Writable({
