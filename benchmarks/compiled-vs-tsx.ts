@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { formatTable } from '../core/text-table.ts';
 import { cpuMs, freePort, rssMb, sleep } from './process-stats.ts';
+import { ROUTER_NODE_FLAGS } from '../router/node-flags.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const COMPILED_ENTRY = join(ROOT, 'dist', 'bin', 'main.js');
@@ -49,7 +50,7 @@ async function startServe(mode: Mode, args: readonly string[], cwd: string): Pro
   const port = await freePort();
   const entry = mode === 'compiled' ? COMPILED_ENTRY : SOURCE_ENTRY;
   const started = performance.now();
-  const child = spawn(process.execPath, ['--max-semi-space-size=16', entry, 'serve', ...args, '--port', String(port)], {
+  const child = spawn(process.execPath, [...ROUTER_NODE_FLAGS, entry, 'serve', ...args, '--port', String(port)], {
     cwd,
     env: { ...process.env, SWITCHYARD_FROM_SOURCE: mode === 'tsx' ? '1' : '0' },
     stdio: ['ignore', 'ignore', 'inherit'],

@@ -23,6 +23,7 @@ import { formatTable } from '../core/text-table.ts';
 import { startFakeUpstream } from '../core/testing/fake-upstream.ts';
 import { loadAverage } from './router-overhead-targets.ts';
 import { cpuMs, freePort, rssMb, sleep } from './process-stats.ts';
+import { ROUTER_NODE_FLAGS } from '../router/node-flags.ts';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const COMPILED = import.meta.url.endsWith('.js');
@@ -30,7 +31,7 @@ const ENTRY = COMPILED
   ? fileURLToPath(new URL('../bin/main.js', import.meta.url))
   : join(ROOT, 'dist', 'bin', 'main.js');
 /** The flags `npm start` runs node with. */
-const NODE_FLAGS = ['--max-semi-space-size=16'];
+const NODE_FLAGS = ROUTER_NODE_FLAGS;
 const TARGET_IDLE_RSS_MB = 100;
 const TARGET_START_MS = 1000;
 const EARLY_MS = 3000;

@@ -9,6 +9,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
+import { ROUTER_NODE_FLAGS } from '../router/node-flags.ts';
 
 function argument(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
   let child: ChildProcess | undefined;
   try {
     child = fork(fileURLToPath(import.meta.url), ['--role-router', direct], {
-      execArgv: ['--import', 'tsx', '--max-semi-space-size=16'],
+      execArgv: ['--import', 'tsx', ...ROUTER_NODE_FLAGS],
     });
     const port = await new Promise<number>((resolve, reject) => {
       child!.once('message', (message: { port: number }) => resolve(message.port));

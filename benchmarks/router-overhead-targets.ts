@@ -84,7 +84,8 @@ export function verdicts(
     const proxyAdded = level.ttftProxy[0] - level.ttftDirect[0];
     lines.push(
       `${verdict(added <= limit)}  TTFT added p50 ≤ ${limit} ms at concurrency ${concurrency}: ${fmt(added)} ms ` +
-        `(a bare proxy's hop: ${fmt(proxyAdded)} ms in the same rounds)`,
+        `(a bare proxy's hop: ${fmt(proxyAdded)} ms in the same rounds; the router beyond that hop: ` +
+        `${fmt(added - proxyAdded)} ms)`,
     );
   }
   const json = results.filter((entry) => entry.mode === 'json');

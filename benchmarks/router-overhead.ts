@@ -7,8 +7,8 @@
 //       [--ttft-concurrency 1,64] [--ttft-itl-ms 20] [--ttft-tokens 8] [--semi-space 16 (MiB; 0 = V8's default)]
 //   (`npx tsx benchmarks/router-overhead.ts …` runs the TypeScript sources through tsx instead: not what ships.)
 //
-// The proxy and the router run with the same V8 young-generation size, the one `npm start` and the router image use
-// (--max-semi-space-size=16), so the comparison is between the two programs, not between their GC settings.
+// The proxy and the router run with the same V8 flags, the ones `npm start` and the router image use
+// (router/node-flags.ts), so the comparison is between the two programs, not between their GC settings.
 //
 // Each mode gets its own fake upstream (core/testing/fake-upstream.ts, timers only: a busy-waiting upstream would take
 // one of the host's cores from the processes being measured), proxy and router:
@@ -37,6 +37,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { loadAverage, ttftTable, verdicts, type LevelResult } from './router-overhead-targets.ts';
+import { ROUTER_NODE_FLAGS } from '../router/node-flags.ts';
 
 type Role = 'upstream' | 'proxy' | 'router';
 type Target = 'direct' | 'proxy' | 'router';
@@ -160,7 +161,13 @@ async function spawnRole(role: Role, extra: string[]): Promise<Child> {
     role !== 'upstream' && process.env['ROUTER_BENCH_PROFILE']
       ? ['--cpu-prof', `--cpu-prof-dir=${process.env['ROUTER_BENCH_PROFILE']}/${role}`]
       : [];
-  const heap = role !== 'upstream' && SEMI_SPACE_MB > 0 ? [`--max-semi-space-size=${SEMI_SPACE_MB}`] : [];
+  // The router's own V8 flags (router/node-flags.ts), with the semi-space of --semi-space, for the proxy too.
+  const heap =
+    role === 'upstream'
+      ? []
+      : ROUTER_NODE_FLAGS.filter((flag) => !flag.startsWith('--max-semi-space-size=')).concat(
+          SEMI_SPACE_MB > 0 ? [`--max-semi-space-size=${SEMI_SPACE_MB}`] : [],
+        );
   const child = fork(script, ['--role', role, ...extra], {
     execArgv: [...(COMPILED ? [] : ['--import', 'tsx']), ...heap, ...profile],
     // The router's request log (one line per request, on by default) is written as in production, but not shown.
@@ -500,7 +507,8 @@ async function main(): Promise<void> {
       `rounds=${rounds} of ${seconds} s per target, concurrency=${levels.join('/')}, JSON answered at once, ` +
       `stream ITL ${itlMs} ms; TTFT levels ${ttftLevels.join('/')} at ITL ${ttftItlMs} ms, ${ttftTokens} tokens, ` +
       `rounds of ${2 * seconds} s; proxy and router with ` +
-      `${SEMI_SPACE_MB > 0 ? `--max-semi-space-size=${SEMI_SPACE_MB}` : "V8's default young generation"}; ` +
+      `${SEMI_SPACE_MB > 0 ? `--max-semi-space-size=${SEMI_SPACE_MB}` : "V8's default young generation"} ` +
+      `and ${ROUTER_NODE_FLAGS.filter((flag) => !flag.startsWith('--max-semi-space-size=')).join(' ')}; ` +
       `load average at start ${loadAverage()}`,
   );
   const results: LevelResult[] = [];
