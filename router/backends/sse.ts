@@ -14,15 +14,24 @@ export class SseSplitter {
   private buffer = '';
 
   push(piece: Uint8Array | string): string[] {
-    this.buffer += typeof piece === 'string' ? piece : this.decoder.write(piece);
+    const text = typeof piece === 'string' ? piece : this.decoder.write(piece);
+    // Scanned by index: the usual piece holds whole events and leaves nothing behind, so no remainder is copied.
+    const buffer = this.buffer === '' ? text : this.buffer + text;
     const payloads: string[] = [];
-    let boundary = findBoundary(this.buffer);
-    while (boundary) {
-      const data = dataOf(this.buffer.slice(0, boundary.index));
-      this.buffer = this.buffer.slice(boundary.index + boundary.length);
+    let start = 0;
+    // Searched again only once passed: a stream without CRLF boundaries is not rescanned for one per event.
+    let crlf = buffer.indexOf('\r\n\r\n');
+    while (true) {
+      const lf = buffer.indexOf('\n\n', start);
+      if (crlf !== -1 && crlf < start) crlf = buffer.indexOf('\r\n\r\n', start);
+      if (lf === -1 && crlf === -1) break;
+      const crlfFirst = crlf !== -1 && (lf === -1 || crlf < lf);
+      const end = crlfFirst ? crlf : lf;
+      const data = dataBetween(buffer, start, end);
       if (data !== null) payloads.push(data);
-      boundary = findBoundary(this.buffer);
+      start = end + (crlfFirst ? 4 : 2);
     }
+    this.buffer = start === 0 ? buffer : buffer.slice(start);
     return payloads;
   }
 
@@ -41,18 +50,17 @@ export async function* readSseData(source: AsyncIterable<Uint8Array | string>): 
   yield* splitter.end();
 }
 
-function findBoundary(buffer: string): { index: number; length: number } | null {
-  const lf = buffer.indexOf('\n\n');
-  const crlf = buffer.indexOf('\r\n\r\n');
-  if (lf === -1 && crlf === -1) return null;
-  if (crlf !== -1 && (lf === -1 || crlf < lf)) return { index: crlf, length: 4 };
-  return { index: lf, length: 2 };
+/** The `data` of the event in buffer[start, end); the usual event is one `data: …` line, read without copying. */
+function dataBetween(buffer: string, start: number, end: number): string | null {
+  if (buffer.startsWith('data: ', start)) {
+    const newline = buffer.indexOf('\n', start);
+    if (newline === -1 || newline >= end)
+      return buffer.slice(start + 6, buffer.charCodeAt(end - 1) === 13 ? end - 1 : end);
+  }
+  return dataOf(buffer.slice(start, end));
 }
 
 function dataOf(event: string): string | null {
-  // The usual event is one `data: …` line.
-  if (event.startsWith('data: ') && !event.includes('\n'))
-    return event.endsWith('\r') ? event.slice(6, -1) : event.slice(6);
   let data: string | null = null;
   for (const rawLine of event.split('\n')) {
     const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;

@@ -1,13 +1,13 @@
 // streamedExchange against a real node:http server: pieces in order, a body far larger than the high-water mark read
 // by a slow consumer (undici paused and resumed, nothing lost), leaving early and aborting (the server sees its
-// connection close), error statuses and undici's body timeout.
+// connection close), error statuses and undici's body timeout; decoding pieces into events in undici's callback.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cancellation } from '../resilience/cancellation.ts';
-import { streamedExchange } from './streamed-exchange.ts';
+import { streamedExchange, type PieceDecoder } from './streamed-exchange.ts';
 
 let server: Server;
 let pool: Pool;
@@ -20,7 +20,7 @@ beforeAll(async () => {
     let markClosed: () => void = () => {};
     closed.set(url, new Promise((resolve) => (markClosed = resolve)));
     response.on('close', markClosed);
-    if (url === '/events') {
+    if (url.startsWith('/events')) {
       response.writeHead(200, { 'content-type': 'text/event-stream' });
       let sent = 0;
       const timer = setInterval(() => {
@@ -144,5 +144,80 @@ describe('streamedExchange', () => {
   it("a body that goes quiet fails with undici's body timeout code", async () => {
     const exchange = await streamedExchange(pool, post('/stall', { bodyTimeout: 200 }), new Cancellation());
     await expect(readAll(exchange.body)).rejects.toMatchObject({ code: 'UND_ERR_BODY_TIMEOUT' });
+  });
+
+  describe('decode', () => {
+    /** `data: N` events as numbers; throws on the event `failAt`, and at the end when `requireMore` is set. */
+    function numbers(options: { failAt?: string; requireMore?: boolean } = {}): PieceDecoder<string> {
+      let text = '';
+      return {
+        push(piece, out) {
+          text += piece.toString('utf8');
+          let boundary = text.indexOf('\n\n');
+          while (boundary !== -1) {
+            const data = text.slice(6, boundary);
+            text = text.slice(boundary + 2);
+            if (data === options.failAt) throw new Error(`bad event ${data}`);
+            out.push(data);
+            boundary = text.indexOf('\n\n');
+          }
+        },
+        end() {
+          if (options.requireMore) throw new Error('ended early');
+        },
+        mapError: (error) => new Error(`mapped: ${(error as Error).message}`),
+      };
+    }
+
+    async function collect(items: AsyncIterable<string>): Promise<{ items: string[]; error?: Error }> {
+      const seen: string[] = [];
+      try {
+        for await (const item of items) seen.push(item);
+        return { items: seen };
+      } catch (error) {
+        return { items: seen, error: error as Error };
+      }
+    }
+
+    it('yields the decoded items in order, pieces that arrived before decode() included', async () => {
+      const exchange = await streamedExchange(pool, post('/events', { path: '/events?decode' }), new Cancellation());
+      await delay(30);
+      expect(await collect(exchange.decode(numbers()))).toEqual({ items: ['0', '1', '2', '3', '4'] });
+    });
+
+    it('a piece the decoder rejects: the items before it arrive, then the mapped error, and the connection closes', async () => {
+      const exchange = await streamedExchange(pool, post('/endless', { path: '/endless?decode' }), new Cancellation());
+      let count = 0;
+      const decoder = numbers();
+      const failing: PieceDecoder<string> = {
+        ...decoder,
+        push(piece, out) {
+          if (++count === 3) throw new Error('malformed');
+          decoder.push(piece, out);
+        },
+      };
+      const result = await collect(exchange.decode(failing));
+      expect(result.items.length).toBeGreaterThanOrEqual(2);
+      expect(result.items.every((item) => item === 'tick')).toBe(true);
+      expect(result.error?.message).toBe('mapped: malformed');
+      await closed.get('/endless?decode');
+    });
+
+    it("a body that ends where the decoder says it must not: every item, then end()'s mapped error", async () => {
+      const exchange = await streamedExchange(pool, post('/events', { path: '/events?early' }), new Cancellation());
+      const result = await collect(exchange.decode(numbers({ requireMore: true })));
+      expect(result.items).toEqual(['0', '1', '2', '3', '4']);
+      expect(result.error?.message).toBe('mapped: ended early');
+    });
+
+    it('an abort while decoding rejects with the mapped reason', async () => {
+      const cancellation = new Cancellation();
+      const exchange = await streamedExchange(pool, post('/endless', { path: '/endless?decode-abort' }), cancellation);
+      const reading = collect(exchange.decode(numbers()));
+      await delay(20);
+      cancellation.abort(new Error('client went away'));
+      expect((await reading).error?.message).toBe('mapped: client went away');
+      await closed.get('/endless?decode-abort');
+    });
   });
 });

@@ -12,7 +12,7 @@ import {
 } from './contracts.ts';
 import { SseSplitter } from './sse.ts';
 import { bufferedExchange, type BufferedExchange } from './buffered-exchange.ts';
-import { streamedExchange, type StreamedExchange } from './streamed-exchange.ts';
+import { streamedExchange, type PieceDecoder, type StreamedExchange } from './streamed-exchange.ts';
 import { errorFromFailure, errorFromUpstreamStatus, readErrorBody } from './upstream-errors.ts';
 import { type SwitchyardError, UpstreamError, UpstreamTimeoutError } from '../../core/errors.ts';
 
@@ -98,7 +98,8 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
         headerReader(exchange.headers),
       );
     }
-    return { streamed: true, chunks: streamChunks(options.id, exchange.body, request) };
+    // Early exit (client gone, failover): the iterator's return() aborts, closing the socket, so vLLM aborts too.
+    return { streamed: true, chunks: exchange.decode(new SseChunkDecoder(options.id, request)) };
   }
 
   /** A non-streamed answer, read whole (see buffered-exchange.ts): the JSON object, or the error it maps to. */
@@ -150,43 +151,43 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
   };
 }
 
-async function* streamChunks(
-  backendId: string,
-  body: StreamedExchange['body'],
-  request: BackendRequest,
-): AsyncGenerator<StreamChunk> {
-  let finished = false;
-  let ended = false;
-  // One generator over the body's pieces, splitting events synchronously (a nested event generator cost a promise
-  // and a microtask hop per event).
-  const splitter = new SseSplitter();
-  try {
-    for await (const piece of body) {
-      for (const data of splitter.push(piece)) {
-        // After [DONE] keep reading to the end of the body (the server closes it at once): leaving the loop early
-        // would destroy the socket and throw away a keep-alive connection.
-        if (finished) continue;
-        if (data === '[DONE]') {
-          finished = true;
-          continue;
-        }
-        yield parseChunk(backendId, data);
-      }
-    }
-    for (const data of splitter.end()) {
-      if (finished) continue;
-      if (data === '[DONE]') finished = true;
-      else yield parseChunk(backendId, data);
-    }
-    ended = true;
+/**
+ * An SSE body as chunks, decoded in undici's data callback (streamed-exchange.ts): each event is split and parsed
+ * as its piece arrives and goes straight to the waiting consumer.
+ */
+class SseChunkDecoder implements PieceDecoder<StreamChunk> {
+  private readonly splitter = new SseSplitter();
+  private finished = false;
+
+  constructor(
+    private readonly backendId: string,
+    private readonly request: BackendRequest,
+  ) {}
+
+  push(piece: Buffer, out: StreamChunk[]): void {
+    for (const data of this.splitter.push(piece)) this.take(data, out);
+  }
+
+  end(out: StreamChunk[]): void {
+    for (const data of this.splitter.end()) this.take(data, out);
     // The body ended without [DONE]: a dropped connection, not a finished stream.
-    if (!finished)
-      throw new UpstreamError(`Backend ${backendId} closed the stream before [DONE]`, 200, true, { backendId });
-  } catch (error) {
-    throw timeoutAware(backendId, error, request);
-  } finally {
-    // Early exit (client gone, failover): aborting closes the socket, which makes vLLM abort the request.
-    if (!ended) void body.return?.();
+    if (!this.finished) {
+      throw new UpstreamError(`Backend ${this.backendId} closed the stream before [DONE]`, 200, true, {
+        backendId: this.backendId,
+      });
+    }
+  }
+
+  mapError(error: unknown): unknown {
+    return timeoutAware(this.backendId, error, this.request);
+  }
+
+  private take(data: string, out: StreamChunk[]): void {
+    // After [DONE] the rest of the body is read and ignored (the server closes it at once): stopping early would
+    // destroy the socket and throw away a keep-alive connection.
+    if (this.finished) return;
+    if (data === '[DONE]') this.finished = true;
+    else out.push(parseChunk(this.backendId, data));
   }
 }
 

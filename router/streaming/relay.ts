@@ -128,7 +128,11 @@ export async function relayStream(options: RelayOptions): Promise<RelayOutcome> 
             const visible = hooks ? hooks.transform(pending) : pending;
             const line = visible ? prepareChunk(visible, state, options.clientWantsUsage, continuing) : null;
             pending = null;
-            if (line !== null && !(await write(response, line))) throw new ClientClosedError();
+            if (line !== null) {
+              // Awaited only under backpressure: an await of `true` would still be a microtask hop per event.
+              const written = write(response, line);
+              if (written === false || (written !== true && !(await written))) throw new ClientClosedError();
+            }
             if (hooks?.stop()) {
               // Every choice was blocked by a guardrail: stop generating upstream.
               await iterator.return?.().catch(() => undefined);
@@ -282,23 +286,13 @@ function addPriorTokens(state: StreamState): void {
   Object.defineProperty(state.usage, '__merged', { value: true, enumerable: false });
 }
 
-const corked = new WeakSet<ServerResponse>();
-
 /**
- * Writes one SSE event, waiting for drain under backpressure; false when the client went away. Events written in
- * the same tick (they arrived in one upstream read) leave in one syscall: the response is corked until the next tick,
- * which adds no latency — nothing else could be sent before then anyway.
+ * Writes one SSE event, waiting for drain under backpressure; false when the client went away. Not corked here: Node
+ * corks the socket at a response's first write in a tick and uncorks it on the next, so events written in the same
+ * tick (they arrived in one upstream read) already leave in one writev.
  */
 function write(response: ServerResponse, line: string): Promise<boolean> | boolean {
   if (response.destroyed) return false;
-  if (!corked.has(response)) {
-    corked.add(response);
-    response.cork();
-    process.nextTick(() => {
-      corked.delete(response);
-      response.uncork();
-    });
-  }
   if (response.write(line)) return true;
   return new Promise((resolve) => {
     const onDrain = (): void => {
