@@ -45,15 +45,19 @@ const FLUSH_MS = 250;
  * waiting are written by the timer below or when the process exits.
  */
 let stdout: DestinationStream | undefined;
+/** Lines written since the last timed flush: an idle router makes no empty write every FLUSH_MS. */
+let unflushed = false;
 
 function batchedStdout(): DestinationStream {
   // One per process (stdout is one file descriptor), shared by every router in it.
   if (stdout) return stdout;
   const destination = pino.destination({ dest: 1, sync: true, minLength: BATCH_BYTES });
   setInterval(() => {
+    if (!unflushed) return;
     // flush() throws while the destination is still opening (before 'ready'); the next tick writes them.
     try {
       destination.flush();
+      unflushed = false;
     } catch {
       // not ready yet
     }
@@ -65,8 +69,13 @@ function batchedStdout(): DestinationStream {
       // stdout already closed
     }
   });
-  stdout = destination;
-  return destination;
+  stdout = {
+    write(line: string): void {
+      unflushed = true;
+      destination.write(line);
+    },
+  } as DestinationStream;
+  return stdout;
 }
 
 /** JSON text of a string, memoised for the few values a router repeats (models, routes, backends, paths). */
