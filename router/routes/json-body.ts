@@ -1,6 +1,7 @@
 // A lean JSON body reader (replaces express.json, whose raw-body/on-finished chain cost ~15 % of the router's CPU
 // per request in profiles): collects the bytes up to the limit, parses once, and reports problems as the error tree.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
 import { InvalidRequestError, PayloadTooLargeError } from '../../core/errors.ts';
 
@@ -42,11 +43,16 @@ export function discardBound(limitBytes: number): number {
   return Math.max(4 * limitBytes, 16 * 1024 * 1024);
 }
 
+/** How long a connection refused past the discard bound stays open for reading after the 413 and our FIN. */
+const LINGER_MS = 2_000;
+
 /**
  * The 413 for a body over the limit. Answering while the client is still writing and then closing makes the client
  * see EPIPE/ECONNRESET instead of the 413 (and SDKs retry a connection error), so the rest of the body is read and
- * discarded first, up to `discardBound`; past that the 413 is sent and the connection closed (a client that sends
- * that much more may miss it; its bytes are not worth reading). The connection closes after the 413 either way.
+ * discarded first, up to `discardBound`; past that the 413 is sent at once. The connection closes after the 413 either
+ * way; past the bound it closes lingering, as nginx does: the 413 and a FIN go out, the socket keeps reading (and
+ * discarding) until the client closes its side or LINGER_MS pass. Closed at once with the client's bytes still
+ * arriving, the kernel would answer them with a reset, which can destroy the unread 413 at the client.
  */
 function refuseTooLarge(
   request: IncomingMessage,
@@ -67,7 +73,9 @@ function refuseTooLarge(
   };
   const onData = (chunk: Buffer): void => {
     discarded += chunk.length;
-    if (discarded > bound) answer();
+    if (discarded <= bound) return;
+    lingerOnClose(request.socket);
+    answer();
   };
   if (request.readableEnded || request.complete) {
     answer();
@@ -77,6 +85,22 @@ function refuseTooLarge(
   request.once('end', answer);
   request.once('close', answer);
   request.resume();
+}
+
+/** node:http closes a `connection: close` socket with destroySoon once the response is out: linger instead. */
+function lingerOnClose(socket: Socket): void {
+  socket.destroySoon = function lingeringClose(this: Socket): void {
+    const close = (): void => {
+      clearTimeout(timer);
+      this.destroy();
+    };
+    const timer = setTimeout(close, LINGER_MS);
+    timer.unref();
+    this.once('end', close);
+    this.once('error', close);
+    this.end();
+    this.resume();
+  };
 }
 
 class BodyReader {
