@@ -62,8 +62,7 @@ const APPEND_BATCH_BYTES = 64 * 1024;
  */
 export class JsonlRequestLog implements RequestLog {
   private readonly recent = new Map<string, string>();
-  /** Keys of `recent` in insertion order, as a ring: evicting the oldest is O(1), where a Map's first key is found
-   * by walking past every deleted slot before it. */
+  /** Keys of `recent` in insertion order, as a ring: the oldest is evicted in O(1), without a Map iterator. */
   private readonly ringKeys: Array<string | undefined>;
   private readonly ringLines: Array<string | undefined>;
   private ringNext = 0;

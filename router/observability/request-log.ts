@@ -7,7 +7,7 @@
 // serialiser (a key walk and a stringify per value, on a fresh object per request) cost more per request than the
 // router's scheduling did.
 import type { ServerResponse } from 'node:http';
-import pino, { type DestinationStream } from 'pino';
+import pino from 'pino';
 import type { TraceContext } from './trace-context.ts';
 
 /** What the log line reads from a request's context (router/routes/context.ts's RequestContext has these fields). */
@@ -44,11 +44,11 @@ const FLUSH_MS = 250;
  * than that drains and the backlog grows without bound (measured: RSS 250 → 420–680 MB in 60 s at 256 connections). Lines still
  * waiting are written by the timer below or when the process exits.
  */
-let stdout: DestinationStream | undefined;
+let stdout: LineDestination | undefined;
 /** Lines written since the last timed flush: an idle router makes no empty write every FLUSH_MS. */
 let unflushed = false;
 
-function batchedStdout(): DestinationStream {
+function batchedStdout(): LineDestination {
   // One per process (stdout is one file descriptor), shared by every router in it.
   if (stdout) return stdout;
   const destination = pino.destination({ dest: 1, sync: true, minLength: BATCH_BYTES });
@@ -74,7 +74,7 @@ function batchedStdout(): DestinationStream {
       unflushed = true;
       destination.write(line);
     },
-  } as DestinationStream;
+  };
   return stdout;
 }
 
