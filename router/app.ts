@@ -2,6 +2,7 @@
 // and the single error handler that renders every failure as OpenAI error JSON (never an HTML page, never a crash).
 // The two generation routes are served by the hot path (router/routes/hot-path.ts) straight from node:http; the
 // Express app handles everything else and the same generation routes when they arrive in another shape.
+import { Buffer } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { NotFoundError, renderError, toSwitchyardError } from '../core/errors.ts';

@@ -2,6 +2,7 @@
 // unless the request is already cancelled, and tying the dispatch to the request's Cancellation — an abort while
 // queued for a connection cancels it before anything is sent; an abort later aborts it, and the handler settles
 // with the cancellation's reason. Classes rather than closures: one handler object per request.
+import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { CancelSignal } from '../resilience/cancellation.ts';
 import type { UpstreamClock } from './contracts.ts';

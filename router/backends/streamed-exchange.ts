@@ -6,6 +6,7 @@
 // per event. Here an event goes from undici's callback straight to the waiting consumer (one promise when it waits,
 // none when events are already queued). Backpressure: undici is paused while the consumer is more than HIGH_WATER
 // items behind, and resumed once it has caught up.
+import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { CancelSignal } from '../resilience/cancellation.ts';
 import { CancellableHandler, startExchange, type Headers } from './dispatch-exchange.ts';

@@ -1,5 +1,6 @@
 // The on-disk file store: one file per id under <root>/files, written atomically (temp file in the same directory,
 // fsync, rename, fsync of the directory) so a crash leaves either the whole file or nothing.
+import { Buffer } from 'node:buffer';
 import {
   closeSync,
   fsyncSync,

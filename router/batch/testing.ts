@@ -1,5 +1,6 @@
 // Test/benchmark wiring without the router core: a BatchDispatcher and PoolLoad over simulator replicas (real HTTP),
 // and a helper that serves a batch router on its own Express app on 127.0.0.1:0.
+import { performance } from 'node:perf_hooks';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';

@@ -1,5 +1,6 @@
 // Wires the chain, prompt rollout and feedback into the router: the prompt store (watched), the request log, the
 // metrics, `POST /v1/feedback`, `/admin/prompts*`, and the hook the chat route calls for chained requests.
+import { Buffer } from 'node:buffer';
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { resolve } from 'node:path';

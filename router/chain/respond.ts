@@ -1,6 +1,8 @@
 // Writing a chained answer: JSON with `citations`, `verification` and `chain`, or SSE whose final answer is streamed
 // (live from the upstream, or replayed when it was already verified) followed by one chunk carrying `citations`,
 // `verification` and `chain` right before `data: [DONE]`. The verification is also a header on JSON answers.
+import { performance } from 'node:perf_hooks';
+import { Buffer } from 'node:buffer';
 import type { ServerResponse } from 'node:http';
 import type { Span } from '@opentelemetry/api';
 import type { StreamChunk } from '../backends/contracts.ts';

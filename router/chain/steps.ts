@@ -1,5 +1,6 @@
 // One model call of the chain, through the router's own dispatcher (the same scheduling, retries, failover and
 // spill-over as any request), timed, costed, logged, traced and counted per step and per prompt version.
+import { performance } from 'node:perf_hooks';
 import type { ServerResponse } from 'node:http';
 import { context as otelContext, trace, SpanStatusCode, type Span, type Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';

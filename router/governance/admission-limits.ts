@@ -2,6 +2,7 @@
 // max_tokens at the most expensive candidate pool), atomically in the ledger. Synchronous with the in-memory limiter
 // and ledger; a promise only when one of them answers with one (Redis). Split out of governance.ts, which calls
 // `take` from `admit`.
+import { performance } from 'node:perf_hooks';
 import type { Admission } from './contracts.ts';
 import type { BudgetLedger, BudgetScope, ReserveResult } from './budgets/contracts.ts';
 import { NANOS_PER_USD, usdToNanos } from './budgets/contracts.ts';

@@ -7,6 +7,7 @@
 //                                     tokens into TPM, spend row, alerts, metrics, log line, span
 //   release(admission, status, err)  → gives the reservation back on failure
 // Everything long-lived (key store, limiter, ledger, cache, cost meter, tracer) is owned here and created from config.
+import { performance } from 'node:perf_hooks';
 import type { AdmitContext, Admission, Priced, SettleOutcome } from './contracts.ts';
 import type { Logger } from 'pino';
 import { InvalidRequestError, toSwitchyardError } from '../../core/errors.ts';

@@ -1,6 +1,7 @@
 // Express glue: key authentication for /v1/*, admin endpoints (/admin/keys, /admin/spend) behind a separate admin
 // token, cache replay (JSON or SSE), and the response-header helpers. Errors are thrown as the router's error classes
 // and rendered by the app's single error handler.
+import { Buffer } from 'node:buffer';
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';

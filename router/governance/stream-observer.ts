@@ -1,6 +1,7 @@
 // Per-request view of the response on its way to the client: applies the output guardrails (ChunkGuard with its
 // bounded hold-back on streams, StreamGuard on whole bodies), records TTFT and inter-token latency of what the client
 // actually receives, keeps the client-visible text (usage fallback, logs) and, for cacheable requests, the chunks.
+import { performance } from 'node:perf_hooks';
 import { RAW_JSON, type StreamChunk } from '../backends/contracts.ts';
 import type { CachedAnswer } from './cache/response-cache.ts';
 import { ChunkGuard } from './guardrails/chunk-guard.ts';

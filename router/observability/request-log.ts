@@ -6,12 +6,14 @@
 // but it is built by hand: its fields are fixed, most of them are ids that need no escaping, and pino's generic
 // serialiser (a key walk and a stringify per value, on a fresh object per request) cost more per request than the
 // router's scheduling did.
+import { performance } from 'node:perf_hooks';
 import type { ServerResponse } from 'node:http';
 import pino from 'pino';
 import type { TraceContext } from './trace-context.ts';
 
 /** What the log line reads from a request's context (router/routes/context.ts's RequestContext has these fields). */
 export interface LoggedRequest {
+  /** Written without escaping: router/routes/context.ts admits only ids of `[\w.:-]` (or makes a UUID). */
   readonly requestId: string;
   readonly startedAt: number;
   readonly trace: TraceContext;
@@ -39,31 +41,35 @@ const FLUSH_MS = 250;
 
 /**
  * stdout gets the lines in batches: a write per line is a syscall (or a thread-pool round trip) per request, a batch
- * of ~10 lines is one. The batch is written synchronously once it is full: in sonic-boom's asynchronous mode only one
- * write of at most 16 KiB is in flight, and it completes between event-loop turns, so a saturated router logs faster
- * than that drains and the backlog grows without bound (measured: RSS 250 → 420–680 MB in 60 s at 256 connections). Lines still
- * waiting are written by the timer below or when the process exits.
+ * of ~10 lines is one. The batch is gathered here (sonic-boom's own `minLength` buffering re-measures its whole buffer
+ * in bytes on every line) and written synchronously once it is full: in sonic-boom's asynchronous mode only one write
+ * of at most 16 KiB is in flight, and it completes between event-loop turns, so a saturated router logs faster than
+ * that drains and the backlog grows without bound (measured: RSS 250 → 420–680 MB in 60 s at 256 connections). Lines
+ * still waiting are written by the timer below or when the process exits. sonic-boom stays underneath for what a
+ * synchronous write to a pipe needs (partial writes, EAGAIN retries).
  */
 let stdout: LineDestination | undefined;
-/** Lines written since the last timed flush: an idle router makes no empty write every FLUSH_MS. */
-let unflushed = false;
 
 function batchedStdout(): LineDestination {
   // One per process (stdout is one file descriptor), shared by every router in it.
   if (stdout) return stdout;
-  const destination = pino.destination({ dest: 1, sync: true, minLength: BATCH_BYTES });
-  setInterval(() => {
-    if (!unflushed) return;
-    // flush() throws while the destination is still opening (before 'ready'); the next tick writes them.
+  const destination = pino.destination({ dest: 1, sync: true });
+  let batch = '';
+  const flush = (): void => {
+    if (batch === '') return;
+    // write() throws while the destination is still opening (before 'ready'); the batch waits for the next flush.
     try {
-      destination.flush();
-      unflushed = false;
+      destination.write(batch);
+      batch = '';
     } catch {
       // not ready yet
     }
-  }, FLUSH_MS).unref();
+  };
+  // An idle router has nothing batched and writes nothing.
+  setInterval(flush, FLUSH_MS).unref();
   process.once('exit', () => {
     try {
+      flush();
       destination.flushSync();
     } catch {
       // stdout already closed
@@ -71,8 +77,9 @@ function batchedStdout(): LineDestination {
   });
   stdout = {
     write(line: string): void {
-      unflushed = true;
-      destination.write(line);
+      batch += line;
+      // Characters, not bytes: the lines are ASCII but for model names and paths, and the limit is only a batch size.
+      if (batch.length >= BATCH_BYTES) flush();
     },
   };
   return stdout;
@@ -113,7 +120,7 @@ export function createRequestLog(destination: LineDestination = batchedStdout())
     const { trace } = context;
     const status = response.writableFinished ? (context.statusOverride ?? response.statusCode) : 'client_closed';
     let line =
-      `{"level":30,"time":"${time()}","requestId":${quoted(context.requestId)},"traceId":"${trace.traceId}",` +
+      `{"level":30,"time":"${time()}","requestId":"${context.requestId}","traceId":"${trace.traceId}",` +
       `"spanId":"${trace.spanId}"`;
     if (trace.parentSpanId) line += `,"parentSpanId":"${trace.parentSpanId}"`;
     if (request.method !== undefined) line += `,"method":${quoted(request.method)}`;

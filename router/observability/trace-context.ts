@@ -1,6 +1,7 @@
 // W3C Trace Context (https://www.w3.org/TR/trace-context/): an incoming `traceparent` is continued — the router's
 // work becomes a child span of the caller's — and every upstream request carries the router's own span as parent.
 // Without one, the router starts a trace. Only version 00's shape is accepted; anything else starts a fresh trace.
+import { Buffer } from 'node:buffer';
 import { randomBytes } from 'node:crypto';
 
 export interface TraceContext {

@@ -1,7 +1,9 @@
 // Per-request context: the request id (an incoming x-request-id is honoured), when the request arrived (the start of
 // the router's overhead clock), and what the route decided, for the metrics line written when the response finishes.
-// Kept in a WeakMap keyed by the node response, so the Express routes and the hot path (router/routes/hot-path.ts)
-// share it without depending on Express's `response.locals`. Attached by the pipeline's `context` stage.
+// Kept on the node response under a module-private symbol, so the Express routes and the hot path
+// (router/routes/hot-path.ts) share it without depending on Express's `response.locals`; not in a WeakMap, whose
+// ephemeron entries every scavenge has to revisit. Attached by the pipeline's `context` stage.
+import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { labelCache, type RouterMetrics } from '../observability/metrics.ts';
@@ -32,17 +34,18 @@ export interface RequestContext {
 /** Only these paths become metric labels (a client must not be able to mint label values). */
 const COUNTED_ENDPOINTS = new Set(['/v1/chat/completions', '/v1/completions', '/v1/embeddings']);
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
-const contexts = new WeakMap<ServerResponse, RequestContext>();
+const CONTEXT = Symbol('switchyard.requestContext');
+type ContextCarrier = ServerResponse & { [CONTEXT]?: RequestContext };
 
 export function requestContext(response: ServerResponse): RequestContext {
-  const context = contexts.get(response);
+  const context = (response as ContextCarrier)[CONTEXT];
   if (!context) throw new Error('request context missing: attachRequestContext runs first');
   return context;
 }
 
 /** x-request-id of the response's request, for writers that put it in their writeHead (see the attacher). */
 export function requestIdOf(response: ServerResponse): string | undefined {
-  return contexts.get(response)?.requestId;
+  return (response as ContextCarrier)[CONTEXT]?.requestId;
 }
 
 /**
@@ -76,7 +79,7 @@ export function createContextAttacher(metrics: RouterMetrics, requestLog?: Reque
       routeReason: 'none',
       trace: continueTrace(request.headers['traceparent']),
     };
-    contexts.set(response, context);
+    (response as ContextCarrier)[CONTEXT] = context;
     if (setHeader) response.setHeader('x-request-id', requestId);
     // 'close' fires for finished and abandoned responses alike, so client disconnects are counted too.
     // Express routers rewrite request.url under a mount point: the path is taken as it arrived.

@@ -1,5 +1,6 @@
 // POST /v1/embeddings: validated and forwarded along the model's route (retries and failover included) to a backend
 // that serves embeddings; the answer is passed back as it came.
+import { Buffer } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InvalidRequestError, UpstreamError } from '../../core/errors.ts';
 import type { RouterRuntime } from '../runtime/runtime.ts';

@@ -2,6 +2,8 @@
 // admission → extensions → plan → cache → dispatch → respond → accounting. routes/pipeline.ts declares which of them
 // run, in that order, once at start-up; a stage whose feature is off (governance, retrieval, the chain) is left out
 // of the list, so it is never called. Each stage reads and writes one per-request object, GenerationRun.
+import { performance } from 'node:perf_hooks';
+import { Buffer } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RAW_JSON, type Endpoint } from '../backends/contracts.ts';
 import { InvalidRequestError } from '../../core/errors.ts';

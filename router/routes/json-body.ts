@@ -1,5 +1,6 @@
 // A lean JSON body reader (replaces express.json, whose raw-body/on-finished chain cost ~15 % of the router's CPU
 // per request in profiles): collects the bytes up to the limit, parses once, and reports problems as the error tree.
+import { Buffer } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';

@@ -3,6 +3,8 @@
 // wrapper sits around the generation handler: it sees the client's body, the router's request id and model, the
 // prompt version governance rendered (x-switchyard-prompt) and, when bodies are logged, the answer text the client saw:
 // parsed from a JSON answer, or taken from the SSE relay (routes/context.ts `streamedAnswer`) for a plain stream.
+import { performance } from 'node:perf_hooks';
+import { Buffer } from 'node:buffer';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { GenerationHandler } from './generation.ts';
 import { requestContext, type RequestContext } from './context.ts';

@@ -3,6 +3,7 @@
 // of the route, then — after an openai-node style backoff — the same backends again, until attempts or the deadline
 // run out. Non-streamed answers that fail a quality check escalate to the next pool. Streams are only "accepted" once
 // their first chunk arrived, so a failure before the first byte reaches the client is retried transparently.
+import { performance } from 'node:perf_hooks';
 import type { BackendRequest, Endpoint, StreamChunk, UpstreamClock } from '../backends/contracts.ts';
 import type { RetryConfig } from '../config/schema.ts';
 import type { SwitchyardError } from '../../core/errors.ts';

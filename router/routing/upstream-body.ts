@@ -1,6 +1,7 @@
 // The body one attempt sends upstream, derived from the client's body (a shallow copy; unknown fields kept):
 // the model name mapped for the pool, usage forced on for streams, and for a mid-stream continuation the partial
 // answer appended as an assistant prefix (vLLM continues it exactly with `continue_final_message`).
+import { performance } from 'node:perf_hooks';
 import type { BackendKind } from '../scheduling-facade/index.ts';
 import type { Endpoint } from '../backends/contracts.ts';
 import type { RouteStep } from './plan.ts';

@@ -5,6 +5,7 @@
 // Entries are LRU-evicted by size in bytes and expire after a TTL. A cached answer serves both stream and non-stream
 // requests: a stored body is replayed as SSE chunks, stored chunks are assembled into a body (text content only;
 // answers with tool calls are served in the form they were stored in).
+import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
 
 export type CachedAnswer =

@@ -1,6 +1,7 @@
 // API keys and spend in SQLite (better-sqlite3). Keys are stored only as an HMAC-SHA256 of the full key (the plain
 // key is shown once, at creation); a short hint (`sy-…abcd`) is kept for humans. Spend is aggregated per key, team,
 // model and UTC day, written in batches so the request path never waits for the disk.
+import { Buffer } from 'node:buffer';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';

@@ -1,6 +1,7 @@
 // Structured JSON request logs (pino). One line per request with request id, trace id, key id (never the key),
 // model, backend, prompt version, tokens, cost, latency and status; bodies only when `logging.bodies` is on. The
 // authorization header is redacted at the logger level in case anything ever logs headers.
+import { performance } from 'node:perf_hooks';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { Admission, CacheResult, SettleOutcome } from '../contracts.ts';
 

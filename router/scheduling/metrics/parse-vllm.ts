@@ -6,6 +6,7 @@
 // (data parallel, `engine="0"`, `engine="1"`…) are summed, except KV usage, which is averaged (each engine owns an
 // equal share of the cache). A character scan over the body (decoded once, latin1: one string per page): no string
 // per line, no label objects; the only other allocation is the text of a value that is not a plain decimal.
+import { Buffer } from 'node:buffer';
 import { MalformedUpstreamReplyError } from '../../../core/errors.ts';
 import type { EndpointMetrics } from '../contracts.ts';
 import { parseLoraRequestsInfo } from './parse-lora.ts';

@@ -9,6 +9,7 @@
 // change and that the router sent nothing to is scraped less often (up to `maxIntervalMs`; its reading stays fresh
 // for the longer gap), back to `intervalMs` as soon as the router sends it a request (`noteActivity`) or its page
 // changes.
+import { Buffer } from 'node:buffer';
 import { Agent, request as undiciRequest } from 'undici';
 import type { Dispatcher } from 'undici';
 import type { EndpointMetrics } from '../contracts.ts';
