@@ -1,5 +1,5 @@
 // bufferedExchange against a real node:http server: whole bodies in several chunks, error statuses, undici's timeout
-// codes, and aborts — before sending, while queued behind another request, and mid-answer.
+// codes (its own timers and the exchange's), and aborts — before sending, while queued behind another request, and mid-answer.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'undici';
@@ -80,6 +80,19 @@ describe('bufferedExchange', () => {
     ).rejects.toMatchObject({
       code: 'UND_ERR_HEADERS_TIMEOUT',
     });
+  });
+
+  it('bounds the whole answer with its own timer, with the same codes, and settles once', async () => {
+    const headersLate = bufferedExchange(pool, post('/slow-headers'), new AbortController().signal, undefined, 100);
+    await expect(headersLate).rejects.toMatchObject({ code: 'UND_ERR_HEADERS_TIMEOUT' });
+    const bodyStalled = bufferedExchange(pool, post('/stall'), new AbortController().signal, undefined, 100);
+    await expect(bodyStalled).rejects.toMatchObject({ code: 'UND_ERR_BODY_TIMEOUT' });
+    // An answer within the limit resolves, and its cleared timer fires nothing afterwards.
+    const quick = await bufferedExchange(pool, post('/chunks'), new AbortController().signal, undefined, 150);
+    expect(JSON.parse(quick.text)).toEqual({ parts: [1, 2, 3] });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const after = await bufferedExchange(pool, post('/other'), new AbortController().signal, undefined, 150);
+    expect(after.text).toBe('{}');
   });
 
   it('rejects with the signal reason: already aborted (nothing sent), queued (never sent) and mid-answer', async () => {

@@ -149,6 +149,14 @@ export function describeChatBackendConformance(target: ConformanceTarget): void 
       expect((error as UpstreamTimeoutError).retryable).toBe(true);
     });
 
+    it.skipIf(!faults)('times out a non-streamed answer that never comes', async () => {
+      const backend = make({ 'x-sim-fault': 'hang-after=0' });
+      const error = await failure(backend.send(request({ ttftMs: 150, body: { model: target.model, messages } })));
+      expect(error).toBeInstanceOf(UpstreamTimeoutError);
+      expect((error as UpstreamTimeoutError).phase).toBe('ttft');
+      expect((error as UpstreamTimeoutError).retryable).toBe(true);
+    });
+
     it.skipIf(!faults)('reports a dropped stream as a retryable error, not a clean end', async () => {
       const backend = make({ 'x-sim-fault': 'drop-after=2' });
       const error = await failure(

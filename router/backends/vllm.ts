@@ -1,5 +1,6 @@
 // A vLLM (or any OpenAI-compatible engine's) replica over undici: one keep-alive connection pool per replica, the
 // JSON body sent as it is, SSE parsed event by event. The simulator speaks the same protocol.
+import { Buffer } from 'node:buffer';
 import { Pool } from 'undici';
 import type { Dispatcher } from 'undici';
 import {
@@ -51,9 +52,10 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
 
   // Not async itself: each async layer is a promise and microtask hops on every request.
   function send(request: BackendRequest): Promise<BackendResponse> {
-    // undici's own timers bound the attempt without an extra AbortController: vLLM sends a non-streamed answer's
-    // headers only when it is complete (so headersTimeout bounds the whole attempt), and a stream's body must not
-    // go quiet for longer than the TTFT limit (the first token, or a stall mid-stream).
+    // The TTFT limit bounds the attempt without an extra AbortController: a stream's headers and body (the first
+    // token, or a stall mid-stream) by undici's own timers; a non-streamed answer, which vLLM sends only when it is
+    // complete, as a whole by the buffered exchange's timer (see buffered-exchange.ts for why not undici's).
+    const streamed = request.body['stream'] === true;
     const dispatchOptions: Dispatcher.DispatchOptions = {
       origin: origin.origin,
       path: basePath + ENDPOINT_PATHS[request.endpoint],
@@ -65,12 +67,10 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
         ...extraHeaders,
       },
       body: JSON.stringify(request.body),
-      headersTimeout: request.ttftMs,
-      bodyTimeout: request.ttftMs,
+      headersTimeout: streamed ? request.ttftMs : 0,
+      bodyTimeout: streamed ? request.ttftMs : 0,
     };
-    return request.body['stream'] === true
-      ? sendStreamed(dispatchOptions, request)
-      : sendBuffered(dispatchOptions, request);
+    return streamed ? sendStreamed(dispatchOptions, request) : sendBuffered(dispatchOptions, request);
   }
 
   /** A stream (see streamed-exchange.ts): an error status is read whole and thrown before any chunk is yielded. */
@@ -109,7 +109,7 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
   ): Promise<BackendResponse> {
     let exchange: BufferedExchange;
     try {
-      exchange = await bufferedExchange(dispatcher, dispatchOptions, request.signal, request.clock);
+      exchange = await bufferedExchange(dispatcher, dispatchOptions, request.signal, request.clock, request.ttftMs);
     } catch (error) {
       throw timeoutAware(options.id, error, request);
     }
