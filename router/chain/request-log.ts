@@ -3,8 +3,9 @@
 // go through the small `RequestLog` interface, so another sink (the router's per-request JSON log lines, a database)
 // can take its place without touching feedback or evals.
 import type { ServerResponse } from 'node:http';
-import { appendFile, appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { RecentLines } from './recent-lines.ts';
 
 export interface LoggedRequest {
   type: 'request';
@@ -56,90 +57,74 @@ const APPEND_WINDOW_MS = 100;
 const APPEND_BATCH_BYTES = 64 * 1024;
 
 /**
- * JSONL file; recent requests are also kept in memory (bounded) so feedback does not rescan the file. They are kept
- * as their JSON lines: one flat string per request costs the garbage collector next to nothing, where the entry's
- * object graph (the whole request body) would be promoted and traced on every collection while it is kept.
+ * JSONL file; recent requests are also kept in memory (bounded; recent-lines.ts keeps them off the JavaScript heap)
+ * so feedback does not rescan the file. appendSoon's lines are appended in batches, synchronously: one append per
+ * batch window is noise next to a request, and a synchronous append keeps the file in the order the lines were
+ * logged (asynchronous appends on the thread pool may land out of order, and a shutdown flush would overtake them).
  */
 export class JsonlRequestLog implements RequestLog {
-  private readonly recent = new Map<string, string>();
-  /** Keys of `recent` in insertion order, as a ring: the oldest is evicted in O(1), without a Map iterator. */
-  private readonly ringKeys: Array<string | undefined>;
-  private readonly ringLines: Array<string | undefined>;
-  private ringNext = 0;
-  /** Lines of appendSoon not yet written; a synchronous append writes them first, so the file keeps their order. */
-  private pending: string[] = [];
+  private readonly recent: RecentLines;
   private pendingBytes = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly path: string,
-    private readonly keepRecent = 10_000,
+    keepRecent = 10_000,
   ) {
     mkdirSync(dirname(path), { recursive: true });
-    this.ringKeys = new Array<string | undefined>(keepRecent);
-    this.ringLines = new Array<string | undefined>(keepRecent);
+    this.recent = new RecentLines({ keepLines: keepRecent });
   }
 
   append(entry: RequestLogEntry): void {
-    const lines = this.takePending();
     const line = `${JSON.stringify(entry)}\n`;
-    appendFileSync(this.path, `${lines}${line}`);
-    if (entry.type === 'request') this.remember(entry, line);
+    // Everything appendSoon gathered goes first, so the file keeps the order the lines were logged in.
+    if (entry.type === 'request') {
+      this.recent.add(line, [entry.id, entry.response_id]);
+      this.flush();
+    } else {
+      this.flush();
+      appendFileSync(this.path, line);
+    }
   }
 
   appendSoon(entry: LoggedRequest): void {
     const line = `${JSON.stringify(entry)}\n`;
-    this.remember(entry, line);
+    this.recent.add(line, [entry.id, entry.response_id]);
     this.pendingBytes += line.length;
-    if (this.pending.push(line) === 1) {
-      // Each append opens, writes and closes the file on the thread pool; per request that was the largest single
-      // cost of a JSON request after node's own HTTP work, per batch window it is noise.
-      this.timer = setTimeout(() => this.writeSoon(), APPEND_WINDOW_MS);
+    if (this.pendingBytes >= APPEND_BATCH_BYTES) {
+      this.flushLogged();
+    } else if (this.timer === undefined) {
+      // An append per request (open, write, close) was the largest single cost of a JSON request after node's own
+      // HTTP work; one per batch window is noise.
+      this.timer = setTimeout(() => this.flushLogged(), APPEND_WINDOW_MS);
       this.timer.unref();
-    } else if (this.pendingBytes >= APPEND_BATCH_BYTES) {
-      this.writeSoon();
     }
   }
 
-  /** Hands the lines gathered so far to one asynchronous append. */
-  private writeSoon(): void {
-    const lines = this.takePending();
-    if (lines !== '') appendFile(this.path, lines, () => undefined);
-  }
-
   flush(): void {
-    const lines = this.takePending();
-    if (lines !== '') appendFileSync(this.path, lines);
-  }
-
-  private takePending(): string {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    const lines = this.pending.join('');
-    this.pending = [];
     this.pendingBytes = 0;
-    return lines;
+    const bytes = this.recent.unwritten();
+    if (bytes.length > 0) appendFileSync(this.path, bytes);
   }
 
-  private remember(entry: LoggedRequest, line: string): void {
-    this.keep(entry.id, line);
-    if (entry.response_id !== undefined) this.keep(entry.response_id, line);
-  }
-
-  private keep(key: string, line: string): void {
-    const slot = this.ringNext;
-    const evicted = this.ringKeys[slot];
-    // A key logged again since keeps its newer line.
-    if (evicted !== undefined && this.recent.get(evicted) === this.ringLines[slot]) this.recent.delete(evicted);
-    this.ringKeys[slot] = key;
-    this.ringLines[slot] = line;
-    this.ringNext = slot + 1 === this.keepRecent ? 0 : slot + 1;
-    this.recent.set(key, line);
+  /** A flush off the caller's path: a failing disk must not fail a request (the lines stay findable in memory). */
+  private flushLogged(): void {
+    try {
+      this.flush();
+    } catch (error) {
+      process.emitWarning(`request log: append to ${this.path} failed: ${(error as Error).message}`);
+    }
   }
 
   findRequest(id: string): LoggedRequest | undefined {
-    const recent = this.recent.get(id);
-    if (recent !== undefined) return JSON.parse(recent) as LoggedRequest;
+    const recent = this.recent.find(id);
+    if (recent !== undefined) {
+      const entry = JSON.parse(recent) as LoggedRequest;
+      // Another id with the same hash: the file has the one asked for.
+      if (entry.id === id || entry.response_id === id) return entry;
+    }
     return this.scan((entry) => entry.type === 'request' && (entry.id === id || entry.response_id === id)).at(-1) as
       LoggedRequest | undefined;
   }
