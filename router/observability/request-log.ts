@@ -99,7 +99,7 @@ function quotedCache(limit = 256): (value: string) => string {
 }
 
 /** ISO time of the current millisecond, reused by every line written within it. */
-function isoNow(): () => string {
+export function isoNow(): () => string {
   let at = 0;
   let text = '';
   return () => {

@@ -10,6 +10,10 @@ import type { GenerationHandler } from './generation.ts';
 import { requestContext, type RequestContext } from './context.ts';
 import { HEADER_PROMPT } from '../governance/governance.ts';
 import type { LoggedRequest, RequestLogging } from '../chain/request-log.ts';
+import { isoNow } from '../observability/request-log.ts';
+
+/** One ISO timestamp per millisecond for every logged request (a Date and its formatting per request otherwise). */
+const timestamp = isoNow();
 
 export function withRequestLog(
   handler: GenerationHandler,
@@ -84,7 +88,7 @@ function logEntry(
     type: 'request',
     id: context.requestId,
     response_id: answer?.id,
-    timestamp: new Date().toISOString(),
+    timestamp: timestamp(),
     model: context.model === '' ? null : context.model,
     prompts: typeof prompt === 'string' ? { prompt: prompt.split(';')[0] ?? prompt } : {},
     // Serialised at once by the log (it keeps the line, not the object): no copy needed.

@@ -88,8 +88,18 @@ export function createScheduler(
   const scorerTimers = scorers.map((scorer) => observer(scorer.plugin.name, 'scorer'));
   const pickerTimer = observer(picker.name, 'picker');
 
+  // Every per-scorer record starts as a copy of this one: one shape from the start, where adding each scorer's name
+  // to an empty object walks the empty object's (program-wide) transition tree on every request.
+  const perScorerTemplate: Readonly<Record<string, number>> = Object.fromEntries(
+    scorers.map((scorer) => [scorer.plugin.name, 0]),
+  );
+
   function scoreAll(request: SchedulingRequest, backends: readonly BackendState[], timed: boolean): ScoredBackend[] {
-    const ranked: ScoredBackend[] = backends.map((backend) => ({ backend, score: 0, perScorer: {} }));
+    const ranked: ScoredBackend[] = backends.map((backend) => ({
+      backend,
+      score: 0,
+      perScorer: { ...perScorerTemplate },
+    }));
     if (ranked.length === 0 || totalWeight === 0) return ranked;
     for (let index = 0; index < scorers.length; index++) {
       const { plugin, weight } = scorers[index]!;
