@@ -180,6 +180,9 @@ describe('completions, models and errors', () => {
     expect(ready.status).toBe('ready');
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/switchyard_requests_total\{[^}]*route_reason="primary"[^}]*\} \d+/);
+    // Streams and JSON answers apart in the duration histogram (the hot path's headers go straight to writeHead).
+    expect(metrics).toMatch(/switchyard_request_duration_seconds_count\{[^}]*stream="true"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/switchyard_request_duration_seconds_count\{[^}]*stream="false"[^}]*\} [1-9]/);
     expect(metrics).toContain('switchyard_stage_duration_seconds_bucket{le="0.0005",stage="overhead"}');
     expect(metrics).toContain('switchyard_backend_circuit_state{backend="small-0",pool="small"} 0');
   });

@@ -18,6 +18,8 @@ export interface RequestContext {
   routeReason: string;
   /** Router model name once the route is known ('' before: client-sent names never become labels). */
   model: string;
+  /** The request asked for a stream (set when its body is validated), for the duration histogram's `stream` label. */
+  stream?: boolean;
   /** Set when a 200 stream ended badly, so metrics do not count it as a plain success. */
   statusOverride?: string;
   /** W3C trace context: the caller's trace continued, or a new one. */
@@ -84,14 +86,18 @@ export function createContextAttacher(metrics: RouterMetrics, requestLog?: Reque
     // 'close' fires for finished and abandoned responses alike, so client disconnects are counted too.
     // Express routers rewrite request.url under a mount point: the path is taken as it arrived.
     const arrived = requestLog ? { method: request.method, url: request.url } : undefined;
-    response.once('close', () => {
+    // `on`, not `once`: a response closes once, and once's wrapper is two more objects per request.
+    response.on('close', () => {
       if (arrived) requestLog!(context, arrived, response);
       if (context.endpoint === '') return;
       const status = response.writableFinished
         ? (context.statusOverride ?? String(response.statusCode))
         : 'client_closed';
       requestCounter(context.endpoint, context.model, context.routeReason, status).inc();
-      const stream = String(response.getHeader('content-type')?.toString().startsWith('text/event-stream') ?? false);
+      // Writers on the hot path hand their headers to writeHead, where getHeader cannot see them: the context says.
+      const stream = String(
+        context.stream ?? response.getHeader('content-type')?.toString().startsWith('text/event-stream') ?? false,
+      );
       durationHistogram(context.endpoint, context.routeReason, stream).observe(
         (performance.now() - context.startedAt) / 1000,
       );

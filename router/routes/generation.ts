@@ -197,6 +197,7 @@ export function planStage(runtime: RouterRuntime): GenerationStage {
       metrics.stage.validate.observe((run.validatedAt - run.timer.startedAt) / 1000);
       run.plan = planRequest(planner, validated);
       run.context.model = run.plan.requested;
+      run.context.stream = validated.body.stream === true;
       return undefined;
     },
   };
