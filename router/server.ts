@@ -187,7 +187,8 @@ class InFlight {
   /** Shared by every response: no closure per request. */
   readonly onRequest = (_request: IncomingMessage, response: ServerResponse): void => {
     this.count++;
-    response.once('close', this.onClose);
+    // `on`, not `once`: a response closes once, and once's wrapper is two more objects per request.
+    response.on('close', this.onClose);
   };
   private readonly onClose = (): void => {
     this.count--;

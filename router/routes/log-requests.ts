@@ -25,15 +25,17 @@ export function withRequestLog(
   if (!governed) {
     // Without governance no prompt header is rendered and no cache answers: the respond stage leaves the JSON answer
     // in the request's context, so nothing on the response is wrapped per request.
-    return async function loggedGeneration(request, response, requestBody): Promise<void> {
-      await handler(request, response, requestBody);
-      if (logging.chained.has(response) || response.statusCode >= 300) return;
-      const context = requestContext(response);
-      // A stream's text comes from the relay; a JSON answer from the respond stage.
-      const answer = !logging.logBodies
-        ? undefined
-        : (context.streamedAnswer ?? (context.answer === undefined ? undefined : answerOf(context.answer)));
-      requestLog.appendSoon(logEntry(context, undefined, logging.logBodies, requestBody, answer));
+    // Not async: an async wrapper is one more generator and promise per request.
+    return function loggedGeneration(request, response, requestBody): Promise<void> {
+      return handler(request, response, requestBody).then(() => {
+        if (logging.chained.has(response) || response.statusCode >= 300) return;
+        const context = requestContext(response);
+        // A stream's text comes from the relay; a JSON answer from the respond stage.
+        const answer = !logging.logBodies
+          ? undefined
+          : (context.streamedAnswer ?? (context.answer === undefined ? undefined : answerOf(context.answer)));
+        requestLog.appendSoon(logEntry(context, undefined, logging.logBodies, requestBody, answer));
+      });
     };
   }
   return async function loggedGovernedGeneration(
