@@ -20,7 +20,8 @@
 // - Time to first token (the issue's TTFT targets, concurrency 1 and 64): an upstream decoding like a real vLLM
 //   replica (--ttft-itl-ms 20: 50 tokens/s per stream, 3,200 tokens/s at concurrency 64; --ttft-tokens 8 keeps
 //   requests short so concurrency 1 gets enough samples). The host is not saturated there, so router TTFT minus
-//   direct TTFT is the time the first content event spends in the router.
+//   direct TTFT is the time the first content event spends in the router; host-wakeup.ts's echo, printed beside it,
+//   is the floor any extra hop pays on this host.
 //
 // Rounds are timed (--round-seconds per target per round; TTFT rounds twice that), so a full run is bounded (~7 min
 // on 2 idle cores) and each level's row is printed as soon as it finishes. Open loop (per --rates, requests/s arriving
@@ -37,12 +38,12 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { loadAverage, ttftTable, verdicts, type LevelResult } from './router-overhead-targets.ts';
+import { describeWakeup, measureWakeup } from './host-wakeup.ts';
 import { ROUTER_NODE_FLAGS } from '../router/node-flags.ts';
 
 type Role = 'upstream' | 'proxy' | 'router';
 type Target = 'direct' | 'proxy' | 'router';
 type Mode = 'json' | 'stream';
-
 interface ChildMessage {
   port?: number;
   cpu?: NodeJS.CpuUsage;
@@ -50,10 +51,8 @@ interface ChildMessage {
   rss?: number;
   peakRss?: number;
 }
-
 /** Compiled (`node dist/benchmarks/router-overhead.js`) or the sources through tsx. */
 const COMPILED = import.meta.url.endsWith('.js');
-
 function argument(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
   return index === -1 ? undefined : process.argv[index + 1];
@@ -581,6 +580,7 @@ async function main(): Promise<void> {
     if (ttftResults.length > 0) {
       console.log(`TTFT levels (upstream ITL ${ttftItlMs} ms): the issue's TTFT targets are judged here`);
       for (const line of ttftTable(ttftResults)) console.log(line);
+      console.log(describeWakeup(await measureWakeup(Number(ttftItlMs))));
     }
   }
   console.log(
