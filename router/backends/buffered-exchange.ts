@@ -22,7 +22,7 @@ export interface BufferedExchange {
  * `timeoutMs` bounds the whole answer from the moment the request is sent, rejecting with undici's headers (or, once
  * the status arrived, body) timeout error. One node timer per exchange, cleared when it settles: undici's per-request
  * `headersTimeout` / `bodyTimeout` each start a timer with a WeakRef that lives until undici's next 500 ms sweep, so
- * every request's timers outlived two scavenges and were promoted to the old generation.
+ * every request's timers would outlive two scavenges and be promoted to the old generation.
  */
 export function bufferedExchange(
   dispatcher: Dispatcher,

@@ -1,8 +1,8 @@
 // The request log's recent lines, kept off the JavaScript heap: each line is written once, as UTF-8, into the
 // current block (a Buffer), and found again through an index from a 30-bit hash of its ids to where it starts. The
 // index holds only small integers and the blocks are outside V8's heap, so keeping the last 10,000 requests costs the
-// garbage collector nothing per request; as strings in a Map, every request's line was promoted to the old
-// generation and traced there until evicted, which made up half of what a JSON request promoted.
+// garbage collector nothing per request; as strings in a Map, every request's line would be promoted to the old
+// generation and traced there until evicted.
 //
 // The same bytes are what goes to the file: `unwritten()` hands out the bytes not yet appended, in order.
 import { Buffer } from 'node:buffer';
