@@ -126,6 +126,20 @@ describe('RecentLines', () => {
     expect(recent.unwritten().toString('utf8')).toBe(`{"id":"before"}\n${long}{"id":"after"}\n`);
   });
 
+  it('keeps no more than its byte bound, however many lines it was asked to keep', () => {
+    const recent = new RecentLines({ keepLines: 1_000_000, maxBytes: 2 * BLOCK_BYTES });
+    const line = (index: number): string => `${JSON.stringify({ index, pad: 'b'.repeat(4_000) })}\n`;
+    for (let index = 0; index < 500; index++) {
+      recent.add(line(index), [`b-${index}`]);
+      recent.unwritten();
+    }
+    // ~2 MB logged, 128 KiB kept: the newest lines are there, everything older than ~3 blocks is gone.
+    expect(recent.find('b-499')).toBe(line(499));
+    expect(recent.find('b-480')).toBe(line(480));
+    expect(recent.find('b-400')).toBeUndefined();
+    expect(recent.find('b-0')).toBeUndefined();
+  });
+
   it('never drops bytes not yet handed out, and drops down to its bounds once they are', () => {
     const recent = new RecentLines({ keepLines: 1, maxBytes: 2 * BLOCK_BYTES });
     const line = (index: number): string => `${JSON.stringify({ index, pad: 'z'.repeat(1_000) })}\n`;
