@@ -94,8 +94,8 @@ export class JsonlRequestLog implements RequestLog {
     if (this.pendingBytes >= APPEND_BATCH_BYTES) {
       this.flushLogged();
     } else if (this.timer === undefined) {
-      // An append per request (open, write, close) was the largest single cost of a JSON request after node's own
-      // HTTP work; one per batch window is noise.
+      // An append per request (open, write, close) would cost more than the rest of the request's own work; one per
+      // batch window is noise.
       this.timer = setTimeout(() => this.flushLogged(), APPEND_WINDOW_MS);
       this.timer.unref();
     }
