@@ -94,6 +94,10 @@ async function runRole(role: Role): Promise<void> {
         // A CPU-saturated host delays scrapes; a generous staleness limit keeps the benchmark about overhead, not
         // about fail-closed scheduling (which the tests cover).
         scheduling: { scrapeIntervalMs: 100, staleAfterMs: 5_000 },
+        // `--request-logs off` (router-instructions.ts): both per-request logs off, to price them.
+        ...(argument('request-logs') === 'off'
+          ? { server: { requestLog: false }, requestLog: { enabled: false } }
+          : {}),
       },
       'bench',
       {},
