@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JsonlRequestLog, type LoggedRequest } from './request-log.ts';
+import { JsonlRequestLog, requestLine, type LoggedRequest } from './request-log.ts';
 import { BLOCK_BYTES, RecentLines, hashId } from './recent-lines.ts';
 
 let dir: string;
@@ -151,5 +151,28 @@ describe('RecentLines', () => {
     expect(recent.find('k-0')).toBeUndefined();
     expect(recent.find('k-999')).toBe(line(999));
     expect(recent.find('k-1099')).toBe(line(1_099));
+  });
+});
+
+describe('requestLine', () => {
+  it('writes what JSON.stringify writes, for the lines it builds itself and the ones it hands on', () => {
+    const entries: LoggedRequest[] = [
+      entry('8707be4c-67f3-4e60-8092-faec72765f12', { latency_ms: 12 }),
+      entry('req-1', { model: null, latency_ms: 0 }),
+      entry('req.2:x', { model: 'llama "3.1" \\ 8b\n', prompts: { prompt: 'support-answer@3' }, latency_ms: 1.5 }),
+      entry('req-3'),
+      entry('req-4', { latency_ms: Number.NaN }),
+      entry('needs "escaping"', { latency_ms: 3 }),
+      entry('grüß-🚂', { latency_ms: 3 }),
+      entry('req-5', { response_id: 'chatcmpl-1', latency_ms: 3 }),
+      entry('req-6', { request: { messages: [] }, latency_ms: 3 }),
+      entry('req-7', { verification: { status: 'passed', regenerated: false }, cost_usd: 0.01 }),
+      entry('req-8', { timestamp: 'odd "time"', latency_ms: 3 }),
+    ];
+    for (const logged of entries) {
+      const line = requestLine(logged);
+      expect(line).toBe(`${JSON.stringify(logged)}\n`);
+      expect(JSON.parse(line)).toEqual(JSON.parse(JSON.stringify(logged)));
+    }
   });
 });

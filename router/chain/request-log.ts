@@ -88,7 +88,7 @@ export class JsonlRequestLog implements RequestLog {
   }
 
   appendSoon(entry: LoggedRequest): void {
-    const line = `${JSON.stringify(entry)}\n`;
+    const line = requestLine(entry);
     this.recent.add(line, [entry.id, entry.response_id]);
     this.pendingBytes += line.length;
     if (this.pendingBytes >= APPEND_BATCH_BYTES) {
@@ -153,6 +153,37 @@ export class JsonlRequestLog implements RequestLog {
     }
     return found;
   }
+}
+
+/** Ids the router makes or admits (UUIDs, `[\\w.:-]` request ids): JSON text without escaping. */
+const PLAIN_ID = /^[\w.:-]*$/;
+
+/**
+ * The JSONL line of a request entry, as `JSON.stringify` writes it. The line every answered request gets when bodies
+ * are not logged (ids, time, model, prompt versions, latency) is put together here: JSON.stringify's walk of a fresh
+ * object with optional fields cost as much as the rest of logging the request. Anything else is stringified.
+ */
+export function requestLine(entry: LoggedRequest): string {
+  const { id, timestamp, model, prompts, latency_ms: latency } = entry;
+  if (
+    entry.response_id !== undefined ||
+    entry.request !== undefined ||
+    entry.response !== undefined ||
+    entry.verification !== undefined ||
+    entry.cost_usd !== undefined ||
+    typeof id !== 'string' ||
+    !PLAIN_ID.test(id) ||
+    typeof timestamp !== 'string' ||
+    (model !== null && typeof model !== 'string') ||
+    (latency !== undefined && typeof latency !== 'number')
+  ) {
+    return `${JSON.stringify(entry)}\n`;
+  }
+  let line = `{"type":"request","id":"${id}","timestamp":${JSON.stringify(timestamp)},"model":${
+    model === null ? 'null' : JSON.stringify(model)
+  },"prompts":${JSON.stringify(prompts)}`;
+  if (latency !== undefined) line += `,"latency_ms":${JSON.stringify(latency)}`;
+  return `${line}}\n`;
 }
 
 /** What the router's request-log wrapper (routes/log-requests.ts) needs to log requests the chain did not serve. */
