@@ -108,6 +108,8 @@ export interface FakeUpstream {
   readonly requests: FakeRequestBody[];
   /** The headers of every POST, parallel to `requests` (what the caller propagated: trace context, auth, …). */
   readonly requestHeaders: IncomingHttpHeaders[];
+  /** The text of every POST body as it arrived, in arrival order (a body that is not JSON too). */
+  readonly requestTexts: string[];
   /** Server-side chunk times of every completed stream, in completion order. */
   readonly served: ServerChunkTimes[];
   requestCount(): number;
@@ -219,6 +221,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
   const settings: FakeUpstreamSettings = { ...DEFAULTS, ...overrides };
   const requests: FakeRequestBody[] = [];
   const requestHeaders: IncomingHttpHeaders[] = [];
+  const requestTexts: string[] = [];
   const served: ServerChunkTimes[] = [];
   let inFlight = 0;
   let peakInFlight = 0;
@@ -454,6 +457,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     request.setEncoding('utf8');
     request.on('data', (piece: string) => (raw += piece));
     request.on('end', () => {
+      requestTexts.push(raw);
       let body: FakeRequestBody;
       try {
         body = (raw === '' ? {} : JSON.parse(raw)) as FakeRequestBody;
@@ -488,6 +492,7 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}): Prom
     settings,
     requests,
     requestHeaders,
+    requestTexts,
     served,
     requestCount: () => requests.length,
     maxInFlight: () => peakInFlight,

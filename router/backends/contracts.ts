@@ -10,6 +10,11 @@ export interface BackendRequest {
   endpoint: Endpoint;
   /** The JSON body to send; `model` is already the upstream model name. `stream` decides the response kind. */
   body: Readonly<Record<string, unknown>>;
+  /**
+   * `body` as JSON text, when the router has it as the client sent it (routing/upstream-body.ts): HTTP backends send
+   * it instead of serialising `body` again. Whoever changes `body` drops it.
+   */
+  bodyText?: string | undefined;
   requestId: string;
   /** W3C traceparent for the upstream request (router/observability/trace-context.ts). */
   traceparent?: string;

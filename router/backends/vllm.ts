@@ -66,7 +66,7 @@ export function createVllmBackend(options: VllmBackendOptions): ChatBackend {
         ...(request.traceparent ? { traceparent: request.traceparent } : {}),
         ...extraHeaders,
       },
-      body: JSON.stringify(request.body),
+      body: request.bodyText ?? JSON.stringify(request.body),
       headersTimeout: streamed ? request.ttftMs : 0,
       bodyTimeout: streamed ? request.ttftMs : 0,
     };

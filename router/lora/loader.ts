@@ -60,7 +60,7 @@ export class AdapterLoader implements AdapterSender {
     const adapter = this.options.catalog.lookup(adapterName) ?? { name: adapterName, base: '', static: false };
     const registered = this.options.catalog.registeredOn(entry.state);
     if (!registered.has(adapterName)) await this.ensure(entry, adapter, request.signal);
-    const upstream: BackendRequest = { ...request, body: { ...request.body, model: adapterName } };
+    const upstream: BackendRequest = { ...request, body: { ...request.body, model: adapterName }, bodyText: undefined };
     this.options.metrics.requests(adapterName).inc();
     try {
       return await entry.backend.send(upstream);

@@ -71,6 +71,8 @@ export interface RunContext {
   sessionKey?: string | undefined;
   signal: CancelSignal;
   timer: RequestTimer;
+  /** The client's JSON text of `request.body`, when no stage changed the body (see DispatchInput.bodyText). */
+  bodyText?: string | undefined;
 }
 
 /** The dispatcher's input for a validated, planned request. */
@@ -95,6 +97,7 @@ export function requestInput(
     ...(traceparent === undefined ? {} : { traceparent }),
     signal: run.signal,
     timer: run.timer,
+    bodyText: body === request.body ? run.bodyText : undefined,
   };
 }
 

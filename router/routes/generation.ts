@@ -25,6 +25,7 @@ import {
   type RelayGovernanceHooks,
 } from '../governance/router-adapter.ts';
 import { requestContext, type RequestContext } from './context.ts';
+import type { BodyCarrier } from './pipeline.ts';
 import { traceparentOf } from '../observability/trace-context.ts';
 import { requestSignal } from '../resilience/request-signal.ts';
 import type { ChainHook } from '../chain/mount.ts';
@@ -216,8 +217,12 @@ export function cacheStage(governance: Governance): GenerationStage {
   };
 }
 
-/** Runs the request along its plan (router/request/run-request.ts): scheduling, retries, failover, spill-over. */
-export function dispatchStage(runtime: RouterRuntime): GenerationStage {
+/**
+ * Runs the request along its plan (router/request/run-request.ts): scheduling, retries, failover, spill-over.
+ * `clientText`: the client's JSON text may go upstream as it came when no stage replaced the body. Off with
+ * governance, whose guardrails may change a body in place.
+ */
+export function dispatchStage(runtime: RouterRuntime, clientText: boolean): GenerationStage {
   const { dispatcher, metrics } = runtime;
   return {
     name: 'dispatch',
@@ -230,12 +235,16 @@ export function dispatchStage(runtime: RouterRuntime): GenerationStage {
       const { signal, dispose } = requestSignal(run.response, plan.timeouts.totalMs);
       run.dispose = dispose;
       const traceparent = traceparentOf(context.trace);
+      const carrier = run.request as BodyCarrier;
+      // The body as the client sent it: the same object from reading to validation.
+      const unchanged = clientText && validated.body === carrier.body;
       run.input = requestInput(validated, plan, {
         requestId: context.requestId,
         traceparent,
         sessionKey,
         signal,
         timer,
+        bodyText: unchanged ? carrier.bodyText : undefined,
       });
       const result = await runRequest(dispatcher, run.input);
       run.result = result;

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { NextFunction, Request, Response } from 'express';
 import { InvalidRequestError, PayloadTooLargeError } from '../../core/errors.ts';
+import type { BodyCarrier } from './pipeline.ts';
 
 const UNITS: Readonly<Record<string, number>> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
 
@@ -15,12 +16,17 @@ export function parseByteSize(text: string): number {
   return Math.floor(Number(match[1]) * UNITS[(match[2] ?? 'b').toLowerCase()]!);
 }
 
-/** Reads a JSON body up to `limitBytes` and calls `done` once: with the parsed body (undefined when empty) or an error. */
+/**
+ * What `readJsonBody` calls once: an error, or the parsed body (undefined when empty) and the text it was parsed from.
+ */
+export type BodyDone = (error: Error | undefined, body?: unknown, text?: string) => void;
+
+/** Reads a JSON body up to `limitBytes` and calls `done` once: with the parsed body and its text, or an error. */
 export function readJsonBody(
   request: IncomingMessage,
   response: ServerResponse,
   limitBytes: number,
-  done: (error: Error | undefined, body?: unknown) => void,
+  done: BodyDone,
 ): void {
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > limitBytes) {
@@ -60,7 +66,7 @@ function refuseTooLarge(
   response: ServerResponse,
   limitBytes: number,
   alreadyRead: number,
-  done: (error: Error | undefined, body?: unknown) => void,
+  done: BodyDone,
 ): void {
   response.setHeader('connection', 'close');
   const bound = discardBound(limitBytes);
@@ -113,13 +119,13 @@ class BodyReader {
     private readonly request: IncomingMessage,
     private readonly response: ServerResponse,
     private readonly limitBytes: number,
-    private readonly done: (error: Error | undefined, body?: unknown) => void,
+    private readonly done: BodyDone,
   ) {}
 
-  finish(error: Error | undefined, body?: unknown): void {
+  finish(error: Error | undefined, body?: unknown, text?: string): void {
     if (this.finished) return;
     this.finished = true;
-    this.done(error, body);
+    this.done(error, body, text);
   }
 
   data(chunk: Buffer): void {
@@ -153,7 +159,7 @@ class BodyReader {
       );
       return;
     }
-    this.finish(undefined, body);
+    this.finish(undefined, body, text);
   }
 }
 
@@ -164,12 +170,13 @@ export function jsonBody(limitBytes: number) {
       next();
       return;
     }
-    readJsonBody(request, response, limitBytes, (error, body) => {
+    readJsonBody(request, response, limitBytes, (error, body, text) => {
       if (error) {
         next(error);
         return;
       }
       request.body = body;
+      (request as BodyCarrier).bodyText = text;
       next();
     });
   };

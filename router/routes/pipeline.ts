@@ -48,9 +48,11 @@ export interface FrontStage {
 /** Sees each stage as it starts (tests assert the stage trace with it); absent in production, so never called. */
 export type StageObserver = (stage: StageName, response: ServerResponse) => void;
 
-/** The parsed JSON body, where Express keeps it (`request.body`), on both paths. */
+/** The parsed JSON body, where Express keeps it (`request.body`), on both paths, and the text it was parsed from. */
 export interface BodyCarrier {
   body?: unknown;
+  /** Sent upstream as it came when no stage changed the body (routing/upstream-body.ts). */
+  bodyText?: string | undefined;
 }
 
 export interface PipelineParts {
@@ -108,7 +110,7 @@ export function buildPipeline(parts: PipelineParts): RequestPipeline {
       extensionsOn ? extensions : extensionsGuardStage(extensions),
       planStage(runtime),
       ...(governance ? [cacheStage(governance)] : []),
-      dispatchStage(runtime),
+      dispatchStage(runtime, governance === undefined),
       respondStage(generation),
       accountingStage(generation),
     ];
@@ -185,12 +187,13 @@ function bodyStage(limitBytes: number, rawBodyPaths: ReadonlySet<string>): Front
         next();
         return;
       }
-      readJsonBody(request, response, limitBytes, (error, body) => {
+      readJsonBody(request, response, limitBytes, (error, body, text) => {
         if (error) {
           next(error);
           return;
         }
         (request as BodyCarrier).body = body;
+        (request as BodyCarrier).bodyText = text;
         next();
       });
     },

@@ -27,7 +27,7 @@ import { fits, largerContextStep, neededContextTokens } from './context-fit.ts';
 import { failedQualityCheck } from './quality.ts';
 import type { CancelSignal } from '../resilience/cancellation.ts';
 import type { PoolTraffic } from '../pools/pool-traffic.ts';
-import { type RequestTimer, upstreamBody } from './upstream-body.ts';
+import { type RequestTimer, unchangedBodyText, upstreamBody } from './upstream-body.ts';
 import type { AdapterSender } from '../lora/loader.ts';
 
 /** `context`: a step whose context window cannot hold the request was passed over for a later one that can. */
@@ -50,6 +50,8 @@ export interface DispatchInput {
   continuation?: { prefix: string; emittedTokens: number };
   /** Backends not to use (e.g. the one whose stream just broke). */
   exclude?: ReadonlySet<string>;
+  /** `body` as the client's JSON text, when the router has it unchanged: sent as it is when an attempt can. */
+  bodyText?: string | undefined;
 }
 
 /** A backend slot held by one request: release exactly once with the outcome. */
@@ -341,9 +343,13 @@ export class Dispatcher {
     const clock: UpstreamClock = { sentAt: undefined, answeredAt: undefined };
     const body = upstreamBody(input.endpoint, input.body, step, choice.entry.backend.kind, input.continuation);
     if (choice.entry.servedModel) body['model'] = choice.entry.servedModel;
+    const adapter = input.plan.adapter;
     const request: BackendRequest = {
       endpoint: input.endpoint,
       body,
+      // An adapter request renames the model: serialised again.
+      bodyText:
+        adapter === undefined ? unchangedBodyText(input.body, body, input.bodyText, input.continuation) : undefined,
       requestId: input.requestId,
       ...(input.traceparent ? { traceparent: input.traceparent } : {}),
       signal: input.signal,
@@ -353,7 +359,6 @@ export class Dispatcher {
     const started = performance.now();
     input.timer.dispatchedAt ??= started;
     try {
-      const adapter = input.plan.adapter;
       const response = await (adapter !== undefined && this.deps.adapters
         ? this.deps.adapters.send(choice.entry, adapter, request)
         : choice.entry.backend.send(request));

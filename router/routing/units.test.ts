@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { failedQualityCheck } from './quality.ts';
 import { backoffDelayMs, retryDelayMs } from '../resilience/backoff.ts';
-import { upstreamBody } from './upstream-body.ts';
+import { unchangedBodyText, upstreamBody } from './upstream-body.ts';
 import { RetryConfig, type ModelRouteConfig, type PoolConfig } from '../config/schema.ts';
 
 const answer = (content: string | null, finish = 'stop', extra: Record<string, unknown> = {}) => ({
@@ -42,6 +42,23 @@ describe('upstream body', () => {
   const model = { name: 'llama', escalate: true } as ModelRouteConfig;
   const vllm = { kind: 'vllm', name: 'p', servedModel: 'meta/llama' } as PoolConfig;
   const hosted = { kind: 'openai', name: 'h', modelMap: { llama: 'gpt-4o-mini' } } as unknown as PoolConfig;
+
+  it("hands on the client's text only for a body upstreamBody left as it was", () => {
+    const plainPool = { kind: 'vllm', name: 'q' } as PoolConfig;
+    const text = '{"model":"llama","messages":[]}';
+    const client = { model: 'llama', messages: [] };
+    const same = upstreamBody('chat', client, { model, pool: plainPool }, 'vllm');
+    expect(unchangedBodyText(client, same, text, undefined)).toBe(text);
+    expect(unchangedBodyText(client, same, undefined, undefined)).toBeUndefined();
+    const renamed = upstreamBody('chat', client, { model, pool: vllm }, 'vllm');
+    expect(unchangedBodyText(client, renamed, text, undefined)).toBeUndefined();
+    const continued = { prefix: 'Hel', emittedTokens: 3 };
+    const withPrefix = upstreamBody('chat', client, { model, pool: plainPool }, 'vllm', continued);
+    expect(unchangedBodyText(client, withPrefix, text, continued)).toBeUndefined();
+    const streamed = { ...client, stream: true };
+    const withUsage = upstreamBody('chat', streamed, { model, pool: plainPool }, 'vllm');
+    expect(unchangedBodyText(streamed, withUsage, text, undefined)).toBeUndefined();
+  });
 
   it('maps the model, forces usage on streams and keeps unknown fields', () => {
     const body = { model: 'small', stream: true, top_k: 3, stream_options: { include_usage: false }, messages: [] };

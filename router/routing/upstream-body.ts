@@ -57,3 +57,18 @@ export function upstreamBody(
   }
   return result;
 }
+
+/**
+ * The client's JSON text, when the body `upstreamBody` made is the client's body unchanged: the same model name, not a
+ * stream (streams get usage forced on) and no continuation. Sending that text saves serialising the body again per
+ * attempt; it is the same JSON to the upstream.
+ */
+export function unchangedBodyText(
+  client: Readonly<Record<string, unknown>>,
+  upstream: Readonly<Record<string, unknown>>,
+  text: string | undefined,
+  continuation: { prefix: string; emittedTokens: number } | undefined,
+): string | undefined {
+  if (text === undefined || continuation !== undefined || upstream['stream'] === true) return undefined;
+  return upstream['model'] === client['model'] ? text : undefined;
+}
