@@ -100,7 +100,7 @@ describe('the client body text upstream', () => {
 
   it('keeps nothing of one request for the next on the same connection', async () => {
     const first = await relay(plain, ODD);
-    const second = await relay(plain, ODD.replace('café', 'tea').replace('caf\\u00e9', 'tea'));
+    const second = await relay(plain, ODD.replace('caf\\u00e9', 'tea'));
     expect(first.received).toBe(ODD);
     expect(second.received).toContain('"content":"tea \\"quoted\\""');
   });
