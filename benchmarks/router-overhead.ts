@@ -79,17 +79,10 @@ async function runRole(role: Role): Promise<void> {
   } else {
     const { startRouter } = await import('../router/server.ts');
     const { validateConfig } = await import('../router/config/load.ts');
+    const upstreamUrl = argument('upstream')!;
     const config = validateConfig(
       {
-        pools: [
-          {
-            name: 'pool',
-            kind: 'vllm',
-            model: 'llama-3.1-8b',
-            gpu: 'h100',
-            backends: [{ url: argument('upstream')! }],
-          },
-        ],
+        pools: [{ name: 'pool', kind: 'vllm', model: 'llama-3.1-8b', gpu: 'h100', backends: [{ url: upstreamUrl }] }],
         models: [{ name: 'llama-3.1-8b', route: ['pool'] }],
         // A CPU-saturated host delays scrapes; a generous staleness limit keeps the benchmark about overhead, not
         // about fail-closed scheduling (which the tests cover).
